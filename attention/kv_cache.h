@@ -1,0 +1,49 @@
+// Per-sequence key/value cache for dense causal attention, F32 or F16 storage.
+// Layout per layer: keys[pos][kv_head][head_dim], values the same; positions are contiguous so
+// attention streams through memory in order.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "platform/aligned_buffer.h"
+#include "platform/dtype.h"
+#include "platform/status.h"
+
+namespace floe {
+
+class KvCache {
+ public:
+  // dtype must be kF32 or kF16. kOutOfMemory if the cache does not fit.
+  Status Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, size_t capacity, DType dtype);
+
+  size_t n_layers() const { return n_layers_; }
+  size_t n_kv_heads() const { return n_kv_heads_; }
+  size_t head_dim() const { return head_dim_; }
+  size_t capacity() const { return capacity_; }
+  DType dtype() const { return dtype_; }
+  size_t bytes() const { return storage_.size(); }
+
+  // Stores the kv_dim = n_kv_heads*head_dim floats of k and v for (layer, pos). pos < capacity.
+  void Store(size_t layer, size_t pos, const float* k, const float* v);
+
+  // Raw pointers to the row of (layer, pos, kv_head): float* for kF32, uint16_t* (half) for kF16.
+  const void* Key(size_t layer, size_t pos, size_t kv_head) const { return Row(0, layer, pos, kv_head); }
+  const void* Value(size_t layer, size_t pos, size_t kv_head) const { return Row(1, layer, pos, kv_head); }
+  // Byte distance between consecutive positions of one head.
+  size_t pos_stride_bytes() const { return n_kv_heads_ * head_dim_ * DTypeSize(dtype_); }
+
+ private:
+  const uint8_t* Row(int which, size_t layer, size_t pos, size_t kv_head) const {
+    const size_t elem = DTypeSize(dtype_);
+    const size_t per_layer = capacity_ * n_kv_heads_ * head_dim_ * elem;
+    return storage_.data() + (layer * 2 + which) * per_layer + pos * pos_stride_bytes() +
+           kv_head * head_dim_ * elem;
+  }
+
+  size_t n_layers_ = 0, n_kv_heads_ = 0, head_dim_ = 0, capacity_ = 0;
+  DType dtype_ = DType::kF32;
+  AlignedBuffer<uint8_t> storage_;
+};
+
+}  // namespace floe

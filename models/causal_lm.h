@@ -1,0 +1,54 @@
+// The contract every architecture implements: a causal language model that turns tokens into
+// next-token logits, with all per-sequence memory (KV cache, recurrent state, position) in a
+// SequenceState it creates. A loaded model is immutable and may be shared by many sequences
+// on many threads; each SequenceState belongs to one caller at a time.
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+
+#include "platform/dtype.h"
+#include "platform/status.h"
+#include "platform/thread_context.h"
+
+namespace floe {
+
+// Which rows of logits a Forward call produces.
+enum class LogitsMode { kNone, kLast, kAll };
+
+struct StateOptions {
+  size_t context_length = 0;      // 0 = the model's trained context
+  DType kv_dtype = DType::kF32;   // KV cache storage: kF32 or kF16
+  size_t max_batch = 64;          // tokens per forward chunk (prefill); bounds scratch memory
+};
+
+class SequenceState {
+ public:
+  virtual ~SequenceState() = default;
+  virtual size_t position() const = 0;          // tokens consumed so far
+  virtual size_t capacity() const = 0;          // max tokens this state can hold
+  virtual size_t memory_bytes() const = 0;      // cache + scratch owned by this state
+  virtual void Reset() = 0;                     // back to an empty sequence
+};
+
+class CausalLm {
+ public:
+  virtual ~CausalLm() = default;
+  virtual std::string architecture() const = 0;
+  virtual size_t vocab_size() const = 0;
+  virtual size_t context_length() const = 0;
+  virtual Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const = 0;
+  // Consumes `tokens` at positions state.position() onwards and advances the state. Writes
+  // logits (one row of vocab_size floats per produced position: 1 row for kLast, n for kAll)
+  // to `logits` unless mode is kNone. `cancel` (may be null) is checked between layers; on
+  // cancellation returns kCancelled and the state is left at the last completed chunk.
+  virtual Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
+                         float* logits, ThreadContext& threads,
+                         const std::atomic<bool>* cancel) const = 0;
+};
+
+}  // namespace floe

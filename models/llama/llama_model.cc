@@ -1,0 +1,157 @@
+#include "models/llama/llama_model.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "attention/dense_attention.h"
+#include "platform/kernels/ops.h"
+
+namespace floe {
+
+// KV cache + activation scratch for one sequence; sized once, nothing allocated per token.
+class LlamaModel::State final : public SequenceState {
+ public:
+  size_t position() const override { return pos; }
+  size_t capacity() const override { return cache.capacity(); }
+  size_t memory_bytes() const override { return cache.bytes() + scratch.size() * sizeof(float); }
+  void Reset() override { pos = 0; }
+
+  Status Init(const LlamaConfig& c, const StateOptions& o) {
+    batch = std::max<size_t>(1, o.max_batch);
+    const size_t ctx = o.context_length ? o.context_length : c.context_length;
+    FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
+    const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
+    FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
+    float* p = scratch.data();
+    auto take = [&](size_t n) { float* r = p; p += batch * n; return r; };
+    x = take(c.dim);
+    xb = take(c.dim);
+    q = take(c.q_dim());
+    att = take(c.q_dim());
+    k = take(c.kv_dim());
+    v = take(c.kv_dim());
+    gate = take(c.ffn_dim);
+    up = take(c.ffn_dim);
+    return Status::Ok();
+  }
+
+  KvCache cache;
+  AlignedBuffer<float> scratch;
+  size_t pos = 0;
+  size_t batch = 1;
+  float *x = nullptr, *xb = nullptr, *q = nullptr, *att = nullptr, *k = nullptr, *v = nullptr,
+        *gate = nullptr, *up = nullptr;
+};
+
+Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config, LlamaWeights weights) {
+  FLOE_RETURN_IF_ERROR(config.Validate());
+  FLOE_RETURN_IF_ERROR(ValidateLlamaWeights(config, weights));
+  return std::unique_ptr<LlamaModel>(new LlamaModel(config, std::move(weights)));
+}
+
+Result<std::unique_ptr<SequenceState>> LlamaModel::NewState(const StateOptions& options) const {
+  if (options.context_length > config_.context_length)
+    return InvalidArgument("context length " + std::to_string(options.context_length) +
+                           " exceeds the model's trained context " +
+                           std::to_string(config_.context_length));
+  auto state = std::make_unique<State>();
+  FLOE_RETURN_IF_ERROR(state->Init(config_, options));
+  return std::unique_ptr<SequenceState>(std::move(state));
+}
+
+Status LlamaModel::Forward(SequenceState& base, std::span<const int32_t> tokens, LogitsMode mode,
+                           float* logits, ThreadContext& threads,
+                           const std::atomic<bool>* cancel) const {
+  State* s = dynamic_cast<State*>(&base);
+  if (s == nullptr) return InvalidArgument("sequence state does not belong to a llama model");
+  if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
+  if (mode != LogitsMode::kNone && logits == nullptr) return InvalidArgument("logits buffer is null");
+  if (tokens.size() > s->capacity() - s->pos)
+    return OutOfRange("context full: " + std::to_string(s->pos) + " + " +
+                      std::to_string(tokens.size()) + " tokens exceed the context length " +
+                      std::to_string(s->capacity()));
+  for (int32_t t : tokens)
+    if (t < 0 || static_cast<size_t>(t) >= config_.vocab_size)
+      return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " +
+                        std::to_string(config_.vocab_size) + ")");
+  const size_t V = config_.vocab_size;
+  for (size_t done = 0; done < tokens.size();) {
+    const size_t n = std::min(s->batch, tokens.size() - done);
+    const bool last_chunk = done + n == tokens.size();
+    LogitsMode chunk_mode = mode == LogitsMode::kAll ? LogitsMode::kAll
+                            : (mode == LogitsMode::kLast && last_chunk) ? LogitsMode::kLast
+                                                                        : LogitsMode::kNone;
+    float* out = mode == LogitsMode::kAll ? logits + done * V : logits;
+    FLOE_RETURN_IF_ERROR(ForwardChunk(*s, tokens.data() + done, n, chunk_mode, out, threads, cancel));
+    done += n;
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// Y = W X for n rows of X: matrix-vector for one token, tiled matrix-matrix otherwise.
+void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
+  if (n == 1) MatVec(w, x, y, &threads);
+  else MatMul(w, x, n, y, &threads);
+}
+
+}  // namespace
+
+Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode,
+                                float* logits, ThreadContext& threads,
+                                const std::atomic<bool>* cancel) const {
+  const LlamaConfig& c = config_;
+  const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), F = c.ffn_dim;
+  for (size_t t = 0; t < n; ++t) ToF32(weights_.token_embd, size_t(tokens[t]) * D, D, s.x + t * D);
+
+  for (size_t l = 0; l < c.n_layers; ++l) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
+    const LlamaLayerWeights& L = weights_.layers[l];
+    // Attention block.
+    for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.attn_norm.f32(), D, c.rms_eps, s.xb + t * D);
+    Project(L.wq, s.xb, n, s.q, threads);
+    Project(L.wk, s.xb, n, s.k, threads);
+    Project(L.wv, s.xb, n, s.v, threads);
+    for (size_t t = 0; t < n; ++t) {
+      const size_t pos = s.pos + t;
+      if (c.rope_style == RopeStyle::kInterleaved) {
+        RopeInterleaved(s.q + t * QD, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+        RopeInterleaved(s.k + t * KVD, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+      } else {
+        RopeHalfSplit(s.q + t * QD, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+        RopeHalfSplit(s.k + t * KVD, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+      }
+      s.cache.Store(l, pos, s.k + t * KVD, s.v + t * KVD);
+    }
+    DenseAttentionArgs args;
+    args.cache = &s.cache;
+    args.layer = l;
+    args.n_heads = c.n_heads;
+    args.n_tokens = n;
+    args.first_pos = s.pos;
+    args.q = s.q;
+    args.out = s.att;
+    DenseAttention(args, &threads);
+    Project(L.wo, s.att, n, s.xb, threads);
+    Add(s.xb, s.x, n * D);
+    // Feed-forward block (SwiGLU).
+    for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, s.xb + t * D);
+    Project(L.ffn_gate, s.xb, n, s.gate, threads);
+    Project(L.ffn_up, s.xb, n, s.up, threads);
+    SwiGlu(s.gate, s.up, n * F);
+    Project(L.ffn_down, s.gate, n, s.xb, threads);
+    Add(s.xb, s.x, n * D);
+  }
+  s.pos += n;
+
+  if (mode == LogitsMode::kNone) return Status::Ok();
+  const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
+  const size_t rows = n - first;
+  for (size_t t = first; t < n; ++t)
+    RmsNorm(s.x + t * D, weights_.output_norm.f32(), D, c.rms_eps, s.xb + (t - first) * D);
+  Project(weights_.output, s.xb, rows, logits, threads);
+  return Status::Ok();
+}
+
+}  // namespace floe

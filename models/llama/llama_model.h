@@ -1,0 +1,45 @@
+// The Llama forward pass (Touvron et al. 2023; llama2.c run.c is the reference arithmetic):
+//   x = embed(token)
+//   per layer: x += Wo · Attention(RoPE(Wq·rms(x)), RoPE(Wk·rms(x)), Wv·rms(x))
+//              x += Wdown · (silu(Wgate·rms(x)) * Wup·rms(x))
+//   logits = Wout · rms(x)
+// Prompts are processed in chunks of up to StateOptions::max_batch tokens with matrix-matrix
+// products; a single token uses matrix-vector products.
+#pragma once
+
+#include <memory>
+
+#include "attention/kv_cache.h"
+#include "models/causal_lm.h"
+#include "models/llama/llama_config.h"
+#include "platform/aligned_buffer.h"
+
+namespace floe {
+
+class LlamaModel final : public CausalLm {
+ public:
+  // Validates config and weights (shapes, dtypes). The weights' memory must outlive the model.
+  static Result<std::unique_ptr<LlamaModel>> Create(const LlamaConfig& config, LlamaWeights weights);
+
+  std::string architecture() const override { return "llama"; }
+  size_t vocab_size() const override { return config_.vocab_size; }
+  size_t context_length() const override { return config_.context_length; }
+  const LlamaConfig& config() const { return config_; }
+  const LlamaWeights& weights() const { return weights_; }
+
+  Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
+  Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
+                 float* logits, ThreadContext& threads,
+                 const std::atomic<bool>* cancel) const override;
+
+ private:
+  LlamaModel(const LlamaConfig& c, LlamaWeights w) : config_(c), weights_(std::move(w)) {}
+  class State;
+  Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
+                      ThreadContext& threads, const std::atomic<bool>* cancel) const;
+
+  LlamaConfig config_;
+  LlamaWeights weights_;
+};
+
+}  // namespace floe

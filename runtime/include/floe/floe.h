@@ -1,0 +1,134 @@
+/* floe C API (version 1). Pure C11; every symbol prefixed floe_/FLOE_.
+ *
+ * Conventions
+ *  - Functions return floe_status (FLOE_OK = 0). On failure a message is kept: per handle
+ *    (floe_model_last_error / floe_session_last_error) and, for calls that have no handle yet
+ *    (loading, creating), per calling thread (floe_last_error).
+ *  - Parameter structs are obtained from *_default_params() and carry their own size
+ *    (struct_size) so later versions can grow them compatibly.
+ *  - Thread safety: a floe_model is immutable once loaded; any number of sessions on any
+ *    threads may use it at once. A floe_session / floe_sampler is used by one thread at a time,
+ *    except floe_session_cancel, which any thread may call at any time.
+ *  - The library never aborts or exits the process.
+ */
+#ifndef FLOE_FLOE_H_
+#define FLOE_FLOE_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FLOE_API_VERSION 1
+
+typedef enum floe_status {
+  FLOE_OK = 0,
+  FLOE_ERR_INVALID_ARGUMENT = 1, /* null handle, bad size, bad setting */
+  FLOE_ERR_NOT_FOUND = 2,        /* file, tensor or key missing */
+  FLOE_ERR_IO = 3,
+  FLOE_ERR_CORRUPT_DATA = 4,     /* truncated / inconsistent / hostile file */
+  FLOE_ERR_UNSUPPORTED = 5,
+  FLOE_ERR_OUT_OF_RANGE = 6,     /* context full, token id out of range, buffer too small */
+  FLOE_ERR_CANCELLED = 7,
+  FLOE_ERR_OUT_OF_MEMORY = 8,
+  FLOE_ERR_INTERNAL = 9
+} floe_status;
+
+typedef int32_t floe_token;
+typedef struct floe_model floe_model;
+typedef struct floe_session floe_session;
+typedef struct floe_sampler floe_sampler;
+
+const char* floe_version(void);                 /* e.g. "0.1.0" */
+int floe_api_version(void);                      /* FLOE_API_VERSION the library was built with */
+const char* floe_status_string(floe_status status);
+const char* floe_last_error(void);               /* this thread's last handle-less error */
+
+/* ---- model ---- */
+typedef struct floe_model_params {
+  uint32_t struct_size;         /* sizeof(floe_model_params) */
+  const char* tokenizer_path;   /* llama2.c tokenizer.bin, or NULL to use the model file's own */
+  int use_mmap;                 /* 1 (default): map the file; 0: read it into memory */
+} floe_model_params;
+
+floe_model_params floe_model_default_params(void);
+/* path: GGUF or llama2.c checkpoint. On success *out is a new model (free with floe_model_free). */
+floe_status floe_model_load(const char* path, const floe_model_params* params, floe_model** out);
+void floe_model_free(floe_model* model);       /* NULL is fine; all its sessions must be freed first */
+const char* floe_model_last_error(const floe_model* model);
+int32_t floe_model_vocab_size(const floe_model* model);       /* -1 for NULL */
+int32_t floe_model_context_length(const floe_model* model);   /* -1 for NULL */
+floe_token floe_model_bos(const floe_model* model);           /* -1 if none */
+floe_token floe_model_eos(const floe_model* model);           /* -1 if none */
+
+/* Tokenize `len` bytes of text. Writes at most `capacity` tokens to `out` and the number needed
+ * to *n_tokens; FLOE_ERR_OUT_OF_RANGE when capacity is too small (then call again). */
+floe_status floe_tokenize(floe_model* model, const char* text, size_t len, int add_bos,
+                          floe_token* out, size_t capacity, size_t* n_tokens);
+/* Decode tokens to UTF-8 bytes (not NUL-terminated unless room is left: a NUL is appended when
+ * capacity > needed). *n_bytes = bytes needed; FLOE_ERR_OUT_OF_RANGE when capacity is too small. */
+floe_status floe_detokenize(floe_model* model, const floe_token* tokens, size_t n, char* out,
+                            size_t capacity, size_t* n_bytes);
+
+/* ---- session ---- */
+typedef enum floe_kv_type { FLOE_KV_F32 = 0, FLOE_KV_F16 = 1 } floe_kv_type;
+
+typedef struct floe_session_params {
+  uint32_t struct_size;     /* sizeof(floe_session_params) */
+  int32_t n_threads;        /* 0 (default) = number of physical cores */
+  uint32_t context_length;  /* 0 (default) = the model's trained context */
+  int32_t kv_type;          /* floe_kv_type; default FLOE_KV_F32 */
+  uint32_t batch;           /* prefill chunk, tokens; default 64 */
+} floe_session_params;
+
+floe_session_params floe_session_default_params(void);
+floe_status floe_session_create(floe_model* model, const floe_session_params* params, floe_session** out);
+void floe_session_free(floe_session* session);
+const char* floe_session_last_error(const floe_session* session);
+/* Append tokens (chunked prefill). Afterwards floe_session_logits gives the next-token logits. */
+floe_status floe_session_eval(floe_session* session, const floe_token* tokens, size_t n);
+/* vocab_size floats after the last evaluated token; valid until the next eval/reset/free. */
+const float* floe_session_logits(const floe_session* session);
+size_t floe_session_position(const floe_session* session);
+void floe_session_reset(floe_session* session);
+/* Thread-safe: makes a running eval/generate on this session return FLOE_ERR_CANCELLED (eval)
+ * or stop (generate) at the next layer boundary. */
+void floe_session_cancel(floe_session* session);
+
+/* ---- sampling ---- */
+typedef struct floe_sampler_params {
+  uint32_t struct_size;   /* sizeof(floe_sampler_params) */
+  float temperature;      /* <= 0: greedy. default 0.8 */
+  int32_t top_k;          /* <= 0 disables. default 40 */
+  float top_p;            /* >= 1 disables. default 0.95 */
+  float min_p;            /* <= 0 disables. default 0.05 */
+  float repeat_penalty;   /* 1 disables. default 1 */
+  int32_t repeat_last_n;  /* default 64 */
+  uint64_t seed;          /* default 0 */
+} floe_sampler_params;
+
+floe_sampler_params floe_sampler_default_params(void);
+floe_status floe_sampler_create(const floe_sampler_params* params, floe_sampler** out);
+void floe_sampler_free(floe_sampler* sampler);
+/* Sample from the session's current logits (its token history feeds the repetition penalty). */
+floe_status floe_sampler_sample(floe_sampler* sampler, const floe_session* session, floe_token* out);
+
+/* Called for every generated token with its UTF-8-complete text (len may be 0 while a
+ * multi-byte character is incomplete; token is -1 for a final flush of pending bytes).
+ * Return nonzero to continue, 0 to stop. */
+typedef int (*floe_token_callback)(floe_token token, const char* text, size_t len, void* user_data);
+
+/* Tokenizes prompt (with BOS if add_bos), evaluates it and samples up to max_tokens new tokens,
+ * streaming each through callback (may be NULL). *n_generated (may be NULL) receives the count.
+ * Stops early at end of text, when the callback returns 0, or when the context is full. */
+floe_status floe_generate(floe_session* session, const char* prompt, int add_bos, size_t max_tokens,
+                          floe_sampler* sampler, floe_token_callback callback, void* user_data,
+                          size_t* n_generated);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FLOE_FLOE_H_ */

@@ -1,0 +1,52 @@
+// A loaded model: the file(s) it came from (memory-mapped, weights used in place), the network
+// (a CausalLm from models/), and its tokenizer. Immutable after Load; safe to share between
+// sessions on different threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "models/causal_lm.h"
+#include "platform/mapped_file.h"
+#include "runtime/gguf_reader.h"
+#include "runtime/spm_tokenizer.h"
+
+namespace floe {
+
+struct LoadOptions {
+  std::string tokenizer_path;            // llama2.c tokenizer.bin; overrides a GGUF's own vocab
+  FileLoadMode mode = FileLoadMode::kMmap;
+  // Called with a fraction in [0, 1]; return false to cancel the load (-> kCancelled).
+  std::function<bool(float)> progress;
+};
+
+enum class ModelFormat { kGguf, kLlama2c };
+
+class Model {
+ public:
+  // Detects the format from the file's first bytes ("GGUF", "ak42", else legacy llama2.c).
+  static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadOptions& options = {});
+
+  const CausalLm& lm() const { return *lm_; }
+  ModelFormat format() const { return format_; }
+  const std::string& path() const { return path_; }
+  // nullptr when the file had no vocabulary and none was given.
+  const SpmTokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
+  // The GGUF file, when the model came from one (for metadata queries); else nullptr.
+  const GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
+  size_t weight_bytes() const { return weight_bytes_; }
+
+ private:
+  Model() = default;
+  std::string path_;
+  ModelFormat format_ = ModelFormat::kGguf;
+  std::optional<GgufFile> gguf_;
+  MappedFile raw_;  // llama2.c checkpoints
+  std::unique_ptr<CausalLm> lm_;
+  std::optional<SpmTokenizer> tokenizer_;
+  size_t weight_bytes_ = 0;
+};
+
+}  // namespace floe

@@ -1,0 +1,77 @@
+// A session = one sequence being evaluated on a shared, immutable Model: its state (KV cache
+// or recurrent state, position), its thread context, its logits. One caller at a time per
+// session; many sessions may share one Model across threads.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "runtime/model.h"
+#include "runtime/sampler.h"
+
+namespace floe {
+
+struct SessionParams {
+  int threads = 0;              // 0 = physical cores
+  size_t context_length = 0;    // 0 = the model's trained context
+  DType kv_dtype = DType::kF32; // KV cache storage (f32 or f16)
+  size_t batch = 64;            // prefill chunk size in tokens
+};
+
+enum class StopReason { kMaxTokens, kEndOfText, kCallback, kContextFull, kCancelled };
+const char* StopReasonName(StopReason r);
+
+struct GenerateResult {
+  size_t generated = 0;
+  StopReason reason = StopReason::kMaxTokens;
+};
+
+class Session {
+ public:
+  static Result<std::unique_ptr<Session>> Create(const Model& model, const SessionParams& params);
+
+  // Appends tokens to the sequence (chunked prefill). Afterwards logits() is the next-token
+  // distribution after the last token; with all_logits, all_logits() has one row per token.
+  // On error (kCancelled, kOutOfRange for a full context, bad ids) the session stays usable:
+  // its position reflects the chunks that completed.
+  Status Eval(std::span<const int32_t> tokens, bool all_logits = false);
+
+  std::span<const float> logits() const { return {logits_.data(), logits_.size()}; }
+  const std::vector<float>& all_logits() const { return all_logits_; }
+  const std::vector<int32_t>& tokens() const { return tokens_; }
+  size_t position() const { return state_->position(); }
+  size_t capacity() const { return state_->capacity(); }
+  size_t vocab_size() const { return model_.lm().vocab_size(); }
+  const Model& model() const { return model_; }
+  ThreadContext& threads() { return threads_; }
+  void Reset();
+
+  // Set from any thread to stop a running Eval/Generate between layers; cleared at the start
+  // of each Eval/Generate call.
+  void RequestCancel() { cancel_.store(true); }
+
+  // Evaluates `prompt`, then samples up to max_new_tokens. For each new token calls
+  // on_token(id, text) where text is its UTF-8-complete decoded text (may be empty while a
+  // multi-byte character is incomplete); returning false stops. Stops at EOS (and at BOS,
+  // which llama2.c-style models emit between documents). The last token handed to on_token is
+  // not yet evaluated: to continue the sequence, Eval it (or call Generate with it as prompt).
+  using TokenCallback = std::function<bool(int32_t id, std::string_view text)>;
+  Result<GenerateResult> Generate(std::span<const int32_t> prompt, size_t max_new_tokens,
+                                  Sampler& sampler, const TokenCallback& on_token);
+
+ private:
+  Session(const Model& model, int threads) : model_(model), threads_(threads) {}
+  const Model& model_;
+  ThreadContext threads_;
+  std::unique_ptr<SequenceState> state_;
+  std::vector<float> logits_;
+  std::vector<float> all_logits_;
+  std::vector<int32_t> tokens_;
+  std::atomic<bool> cancel_{false};
+};
+
+}  // namespace floe

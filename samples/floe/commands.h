@@ -1,0 +1,11 @@
+// The floe CLI's subcommands. Each returns the process exit code (0 = success).
+#pragma once
+
+namespace floe::cli {
+
+int RunGenerate(int argc, char** argv);
+int RunLogits(int argc, char** argv);
+int RunConvert(int argc, char** argv);
+int RunInspect(int argc, char** argv);
+
+}  // namespace floe::cli

@@ -1,0 +1,34 @@
+// floe: command-line front end over the floe runtime.
+#include <cstdio>
+#include <cstring>
+
+#include "commands.h"
+
+namespace {
+
+void Usage() {
+  std::fprintf(stderr,
+               "usage: floe <command> [options]\n"
+               "  generate -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P]\n"
+               "           [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv f32|f16]\n"
+               "  logits   -m MODEL [-z TOKENIZER] (-p PROMPT | --tokens FILE) -o OUT.f32 [--threads N]\n"
+               "  convert  CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   (llama2.c -> GGUF)\n"
+               "  inspect  FILE.gguf\n");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
+    Usage();
+    return argc < 2 ? 2 : 0;
+  }
+  const char* cmd = argv[1];
+  if (!std::strcmp(cmd, "generate")) return floe::cli::RunGenerate(argc, argv);
+  if (!std::strcmp(cmd, "logits")) return floe::cli::RunLogits(argc, argv);
+  if (!std::strcmp(cmd, "convert")) return floe::cli::RunConvert(argc, argv);
+  if (!std::strcmp(cmd, "inspect")) return floe::cli::RunInspect(argc, argv);
+  std::fprintf(stderr, "floe: unknown command '%s'\n", cmd);
+  Usage();
+  return 2;
+}

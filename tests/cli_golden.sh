@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The CLI prints llama2.c's golden greedy text byte for byte (llama2.c's own test strips the
+# one trailing newline its run.c adds; so do we), for the checkpoint and its converted GGUF.
+# Usage: cli_golden.sh FLOE_BINARY DATA_DIR
+set -euo pipefail
+floe=$1 data=$2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+model=$data/models/llama2c/stories260K.bin tok=$data/models/llama2c/tok512.bin
+golden=$data/golden/stories260K_greedy_n200.txt
+"$floe" generate -m "$model" -z "$tok" --temp 0 -n 200 >"$tmp/out.txt"
+head -c -1 "$tmp/out.txt" >"$tmp/stripped.txt"
+cmp "$tmp/stripped.txt" "$golden"
+"$floe" convert "$model" "$tok" -o "$tmp/model.gguf"
+"$floe" inspect "$tmp/model.gguf" >"$tmp/inspect.txt"
+grep -q "general.architecture" "$tmp/inspect.txt"
+grep -q "blk.4.ffn_down.weight" "$tmp/inspect.txt"
+"$floe" generate -m "$tmp/model.gguf" --temp 0 -n 200 >"$tmp/out2.txt"
+head -c -1 "$tmp/out2.txt" >"$tmp/stripped2.txt"
+cmp "$tmp/stripped2.txt" "$golden"
+# logits: one row of 512 floats per token of the token file
+printf '1\n403\n407\n' >"$tmp/tokens.txt"
+"$floe" logits -m "$tmp/model.gguf" --tokens "$tmp/tokens.txt" -o "$tmp/l.f32"
+test "$(stat -c %s "$tmp/l.f32")" -eq $((3 * 512 * 4))
+# bad input: clear error, non-zero exit, no crash
+if "$floe" generate -m /nonexistent -n 5 2>"$tmp/err.txt"; then exit 1; fi
+grep -q "no such file" "$tmp/err.txt"
+printf 'abc\n' >"$tmp/bad_tokens.txt"
+if "$floe" logits -m "$model" --tokens "$tmp/bad_tokens.txt" -o "$tmp/x.f32" 2>/dev/null; then exit 1; fi
+echo "CLI golden checks passed"
