@@ -6,6 +6,7 @@
 #include "platform/mapped_file.h"
 #include "runtime/llama2c_checkpoint.h"
 #include "runtime/model.h"
+#include "runtime/session.h"
 #include "test_data.h"
 
 using namespace floe;
@@ -123,4 +124,18 @@ TEST_CASE("loading missing or garbage files gives clear errors", "[unit]") {
   LoadOptions c;
   c.progress = [](float) { return false; };
   CHECK(Model::Load(DataPath("models/llama2c/stories260K.bin"), c).status().code() == StatusCode::kCancelled);
+}
+
+TEST_CASE("non-UTF-8 and control-byte prompts evaluate without error", "[unit]") {
+  LoadOptions o;
+  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
+  auto model = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
+  REQUIRE(model.ok());
+  const std::string hostile = std::string("\xff\xfe\xc3(\x80 abc \x00\x01\xe2\x82", 17) + "Lily";
+  const auto ids = (*model)->tokenizer()->Encode(hostile, true);
+  REQUIRE(ids.size() > 5);
+  for (int32_t id : ids) CHECK((id >= 0 && id < 512));
+  auto s = Session::Create(**model, {});
+  REQUIRE(s.ok());
+  CHECK((*s)->Eval(ids).ok());
 }

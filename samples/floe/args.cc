@@ -10,7 +10,7 @@ Args::Args(int argc, char** argv, int first, const std::vector<std::string>& fla
     std::string a = argv[i];
     if (a.size() > 1 && a[0] == '-' && !(a.size() > 1 && (std::isdigit(static_cast<unsigned char>(a[1])) || a[1] == '.'))) {
       if (std::find(flags.begin(), flags.end(), a) != flags.end()) {
-        values_[a] = "1";
+        values_.insert_or_assign(a, std::string(1, '1'));
       } else if (i + 1 < argc) {
         values_[a] = argv[++i];
       } else {

@@ -1,0 +1,197 @@
+// Per-target Highway loops for MatVec and MatMul (ops.h). Re-included once per target by
+// hwy/foreach_target.h via ops.cc.
+//
+// Arithmetic contract (what makes MatVec and MatMul agree bit for bit, and makes results
+// independent of tiling and thread count): every output y = sum_c W[r][c] * x[c] is ONE vector
+// accumulator, zero-initialised, updated by MulAdd(W[r][c..c+N), x[c..c+N), acc) for c = 0, N,
+// 2N, ... in order, the last partial vector zero-padded, then reduced with SumOfLanes. MatVec
+// gets its parallelism from 8 rows at a time sharing each x load; MatMul from micro-tiles of
+// 4 rows x up to 4 tokens. Accumulators are parked in a stack buffer between column chunks,
+// which does not change the arithmetic.
+
+#if defined(FLOE_MATMUL_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FLOE_MATMUL_INL_H_
+#undef FLOE_MATMUL_INL_H_
+#else
+#define FLOE_MATMUL_INL_H_
+#endif
+
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+#include "hwy/highway.h"
+#include "platform/kernels/ops-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace floe {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// ------------------------------ MatVec
+
+// y[0..kR) = rows w[0..kR) (row stride `cols`) dotted with x, per the contract above.
+template <size_t kR, class W, class DF>
+HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                        const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
+  const size_t N = hn::Lanes(df);
+  hn::Vec<DF> acc[kR];
+  for (size_t r = 0; r < kR; ++r) acc[r] = hn::Zero(df);
+  size_t c = 0;
+  for (; c + N <= cols; c += N) {
+    const auto xv = hn::LoadU(df, x + c);
+    for (size_t r = 0; r < kR; ++r) acc[r] = hn::MulAdd(LoadWeights<W>(df, w + r * cols + c), xv, acc[r]);
+  }
+  if (c < cols) {
+    const auto xv = LoadPadded<F32Weights>(df, x + c, cols - c);
+    for (size_t r = 0; r < kR; ++r) {
+      acc[r] = hn::MulAdd(LoadPadded<W>(df, w + r * cols + c, cols - c), xv, acc[r]);
+    }
+  }
+  for (size_t r = 0; r < kR; ++r) y[r] = ReduceSum(df, acc[r]);
+}
+
+// y[r] for r in [r0, r1).
+template <class W, class DF>
+HWY_INLINE void MatVecRowsT(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                            const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t r0,
+                            size_t r1) {
+  size_t r = r0;
+  for (; r + 8 <= r1; r += 8) RowsDot<8, W>(df, w + r * cols, cols, x, y + r);
+  if (r + 4 <= r1) {
+    RowsDot<4, W>(df, w + r * cols, cols, x, y + r);
+    r += 4;
+  }
+  for (; r < r1; ++r) RowsDot<1, W>(df, w + r * cols, cols, x, y + r);
+}
+
+// ------------------------------ MatMul
+
+constexpr size_t kMicroRows = 4;
+// Tokens per micro-tile: 4 x 4 accumulators + 4 weights + 1 x need 21 registers (AVX-512 and
+// NEON/SVE have 32); 16-register x86 targets use 4 x 2.
+#if HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+constexpr size_t kMicroTokens = 2;
+#else
+constexpr size_t kMicroTokens = 4;
+#endif
+// Columns per chunk: a 4-row float panel of it (8 KiB) stays in L1 while it meets every token
+// of the group. Multiple of every lane count.
+constexpr size_t kChunkCols = 512;
+// Tokens whose accumulators are parked at once (stack: 32 x 4 vectors = 8 KiB on AVX-512).
+constexpr size_t kGroupTokens = 32;
+
+// acc[t][r] (vector t * kMicroRows + r of `acc`) += rows wp[r] . x[t] over `len` columns
+// (a multiple of Lanes(df)); wp rows are `w_stride` apart, x rows `x_stride` apart.
+template <size_t kR, size_t kT, class DF>
+HWY_INLINE void MicroTile(DF df, const float* HWY_RESTRICT wp, size_t w_stride,
+                          const float* HWY_RESTRICT xp, size_t x_stride, size_t len,
+                          float* HWY_RESTRICT acc) {
+  const size_t N = hn::Lanes(df);
+  hn::Vec<DF> a[kT][kR];
+  for (size_t t = 0; t < kT; ++t) {
+    for (size_t r = 0; r < kR; ++r) a[t][r] = hn::Load(df, acc + (t * kMicroRows + r) * N);
+  }
+  for (size_t i = 0; i < len; i += N) {
+    hn::Vec<DF> wv[kR];
+    for (size_t r = 0; r < kR; ++r) wv[r] = hn::LoadU(df, wp + r * w_stride + i);
+    for (size_t t = 0; t < kT; ++t) {
+      const auto xv = hn::LoadU(df, xp + t * x_stride + i);
+      for (size_t r = 0; r < kR; ++r) a[t][r] = hn::MulAdd(wv[r], xv, a[t][r]);
+    }
+  }
+  for (size_t t = 0; t < kT; ++t) {
+    for (size_t r = 0; r < kR; ++r) hn::Store(a[t][r], df, acc + (t * kMicroRows + r) * N);
+  }
+}
+
+template <size_t kR, class DF>
+HWY_INLINE void MicroTileT(DF df, size_t nt, const float* HWY_RESTRICT wp, size_t w_stride,
+                           const float* HWY_RESTRICT xp, size_t x_stride, size_t len,
+                           float* HWY_RESTRICT acc) {
+  switch (nt) {
+    case 1: return MicroTile<kR, 1>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 2: return MicroTile<kR, 2>(df, wp, w_stride, xp, x_stride, len, acc);
+#if !(HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3)
+    case 3: return MicroTile<kR, 3>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 4: return MicroTile<kR, 4>(df, wp, w_stride, xp, x_stride, len, acc);
+#endif
+    default: return;
+  }
+}
+
+template <class DF>
+HWY_INLINE void MicroTileRT(DF df, size_t nr, size_t nt, const float* HWY_RESTRICT wp,
+                            size_t w_stride, const float* HWY_RESTRICT xp, size_t x_stride,
+                            size_t len, float* HWY_RESTRICT acc) {
+  switch (nr) {
+    case 1: return MicroTileT<1>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 2: return MicroTileT<2>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 3: return MicroTileT<3>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 4: return MicroTileT<4>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    default: return;
+  }
+}
+
+// Y[t][r] for r in [r0, r1), t in [t0, t1): W is rows x cols, X is (tokens) x cols,
+// Y is (tokens) x rows.
+template <class W, class DF>
+HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t rows,
+                              size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
+                              size_t r0, size_t r1, size_t t0, size_t t1) {
+  const size_t N = hn::Lanes(df);
+  const size_t vec_cols = cols / N * N;
+  const size_t tail = cols - vec_cols;
+  HWY_ALIGN float panel[kMicroRows * kChunkCols];  // weights of one chunk, as float
+  HWY_ALIGN float acc[kGroupTokens * kMicroRows * kMaxLanesF32];
+
+  for (size_t g0 = t0; g0 < t1; g0 += kGroupTokens) {
+    const size_t ng = t1 - g0 < kGroupTokens ? t1 - g0 : kGroupTokens;
+    for (size_t r = r0; r < r1; r += kMicroRows) {
+      const size_t nr = r1 - r < kMicroRows ? r1 - r : kMicroRows;
+      const auto zero = hn::Zero(df);
+      for (size_t i = 0; i < ng * kMicroRows; ++i) hn::Store(zero, df, acc + i * N);
+
+      for (size_t k = 0; k < vec_cols; k += kChunkCols) {
+        const size_t len = vec_cols - k < kChunkCols ? vec_cols - k : kChunkCols;
+        // Widen (or, for F32, copy) the nr x len weight block into the panel: contiguous rows
+        // avoid the cache-set conflicts of rows a power-of-two stride apart, and F16/BF16 are
+        // widened once for all tokens of the group.
+        for (size_t i = 0; i < nr; ++i) {
+          const typename W::T* src = w + (r + i) * cols + k;
+          float* dst = panel + i * kChunkCols;
+          for (size_t c = 0; c < len; c += N) hn::Store(LoadWeights<W>(df, src + c), df, dst + c);
+        }
+        for (size_t t = 0; t < ng; t += kMicroTokens) {
+          const size_t nt = ng - t < kMicroTokens ? ng - t : kMicroTokens;
+          MicroTileRT(df, nr, nt, panel, kChunkCols, x + (g0 + t) * cols + k, cols, len,
+                      acc + t * kMicroRows * N);
+        }
+      }
+
+      if (tail != 0) {  // the zero-padded last vector, as in RowsDot
+        hn::Vec<DF> wt[kMicroRows];
+        for (size_t i = 0; i < nr; ++i) wt[i] = LoadPadded<W>(df, w + (r + i) * cols + vec_cols, tail);
+        for (size_t t = 0; t < ng; ++t) {
+          const auto xt = LoadPadded<F32Weights>(df, x + (g0 + t) * cols + vec_cols, tail);
+          for (size_t i = 0; i < nr; ++i) {
+            float* a = acc + (t * kMicroRows + i) * N;
+            hn::Store(hn::MulAdd(wt[i], xt, hn::Load(df, a)), df, a);
+          }
+        }
+      }
+
+      for (size_t t = 0; t < ng; ++t) {
+        for (size_t i = 0; i < nr; ++i) {
+          y[(g0 + t) * rows + r + i] = ReduceSum(df, hn::Load(df, acc + (t * kMicroRows + i) * N));
+        }
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace floe
+HWY_AFTER_NAMESPACE();
+
+#endif  // FLOE_MATMUL_INL_H_

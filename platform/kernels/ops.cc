@@ -1,0 +1,223 @@
+// Highway dynamic dispatch for the kernels of ops.h. This file is compiled once per target
+// (hwy/foreach_target.h re-includes it); the per-target section wraps the templates of
+// ops-inl.h / matmul-inl.h in plain functions, and the HWY_ONCE section exports them and
+// defines the public entry points. Each entry point looks its target up once per call and
+// then runs only that target's code, also inside parallel chunks.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "platform/kernels/ops.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "platform/kernels/matmul-inl.h"
+#include "platform/kernels/ops-inl.h"
+#include "platform/tensor.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace floe {
+namespace HWY_NAMESPACE {
+
+void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1) {
+  const hn::ScalableTag<float> df;
+  switch (w.dtype) {
+    case DType::kF32:
+      return MatVecRowsT<F32Weights>(df, static_cast<const float*>(w.data), w.cols, x, y, r0, r1);
+    case DType::kF16:
+      return MatVecRowsT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
+    case DType::kBF16:
+      return MatVecRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
+  }
+}
+
+void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1,
+                    size_t t0, size_t t1) {
+  const hn::ScalableTag<float> df;
+  switch (w.dtype) {
+    case DType::kF32:
+      return MatMulTileT<F32Weights>(df, static_cast<const float*>(w.data), w.rows, w.cols, x, y,
+                                     r0, r1, t0, t1);
+    case DType::kF16:
+      return MatMulTileT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x,
+                                     y, r0, r1, t0, t1);
+    case DType::kBF16:
+      return MatMulTileT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x,
+                                      y, r0, r1, t0, t1);
+  }
+}
+
+void RmsNormImpl(const float* x, const float* weight, size_t n, float eps, float* out) {
+  RmsNormT(hn::ScalableTag<float>(), x, weight, n, eps, out);
+}
+void SoftmaxImpl(float* x, size_t n) { SoftmaxT(hn::ScalableTag<float>(), x, n); }
+void RopeInterleavedImpl(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                         float freq_base) {
+  RopeInterleavedT(hn::ScalableTag<float>(), x, n_heads, head_dim, rot_dim, pos, freq_base);
+}
+void RopeHalfSplitImpl(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                       float freq_base) {
+  RopeHalfSplitT(hn::ScalableTag<float>(), x, n_heads, head_dim, rot_dim, pos, freq_base);
+}
+void SiluImpl(float* x, size_t n) { SiluT(hn::ScalableTag<float>(), x, n); }
+void SwiGluImpl(float* gate, const float* up, size_t n) {
+  SwiGluT(hn::ScalableTag<float>(), gate, up, n);
+}
+size_t ArgmaxImpl(const float* x, size_t n) { return ArgmaxT(hn::ScalableTag<float>(), x, n); }
+float DotImpl(const float* a, const float* b, size_t n) {
+  return DotT<F32Weights>(hn::ScalableTag<float>(), a, b, n);
+}
+float DotF16Impl(const float* a, const uint16_t* b, size_t n) {
+  return DotT<F16Weights>(hn::ScalableTag<float>(), a, b, n);
+}
+void AxpyImpl(float alpha, const float* x, float* y, size_t n) {
+  AxpyT<F32Weights>(hn::ScalableTag<float>(), alpha, x, y, n);
+}
+void AxpyF16Impl(float alpha, const uint16_t* x, float* y, size_t n) {
+  AxpyT<F16Weights>(hn::ScalableTag<float>(), alpha, x, y, n);
+}
+void ScaleImpl(float* x, float s, size_t n) { ScaleT(hn::ScalableTag<float>(), x, s, n); }
+void AddImpl(const float* a, float* y, size_t n) { AddT(hn::ScalableTag<float>(), a, y, n); }
+
+}  // namespace HWY_NAMESPACE
+}  // namespace floe
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <algorithm>
+#include <cassert>
+
+#include "platform/kernels/ops.h"
+
+namespace floe {
+
+HWY_EXPORT(MatVecRowsImpl);
+HWY_EXPORT(MatMulTileImpl);
+HWY_EXPORT(RmsNormImpl);
+HWY_EXPORT(SoftmaxImpl);
+HWY_EXPORT(RopeInterleavedImpl);
+HWY_EXPORT(RopeHalfSplitImpl);
+HWY_EXPORT(SiluImpl);
+HWY_EXPORT(SwiGluImpl);
+HWY_EXPORT(ArgmaxImpl);
+HWY_EXPORT(DotImpl);
+HWY_EXPORT(DotF16Impl);
+HWY_EXPORT(AxpyImpl);
+HWY_EXPORT(AxpyF16Impl);
+HWY_EXPORT(ScaleImpl);
+HWY_EXPORT(AddImpl);
+
+namespace {
+
+// MatVec hands out rows in blocks of 8 (the per-target kernel's row group), so a block is never
+// split between threads.
+constexpr size_t kMatVecBlockRows = 8;
+// MatMul tasks: this many rows x this many tokens (token-tile inner, so consecutive tasks of one
+// chunk reuse the same weight rows from cache).
+constexpr size_t kMatMulTileRows = 64;
+constexpr size_t kMatMulTileTokens = 32;
+// A parallel chunk should carry at least this many multiply-adds to be worth a task.
+constexpr size_t kMinMacsPerChunk = size_t{1} << 16;
+
+size_t CeilDiv(size_t a, size_t b) { return (a + b - 1) / b; }
+
+// Grain (items per chunk) for `n` items of `macs` multiply-adds each: about 4 chunks per thread
+// (even split with work stealing), but no chunk smaller than kMinMacsPerChunk.
+size_t Grain(size_t n, size_t macs, const ThreadContext* tc) {
+  const size_t threads = tc != nullptr && tc->num_threads() > 1 ? tc->num_threads() : 1;
+  const size_t for_balance = CeilDiv(n, threads * 4);
+  const size_t for_overhead = CeilDiv(kMinMacsPerChunk, std::max<size_t>(macs, 1));
+  return std::max<size_t>({for_balance, for_overhead, 1});
+}
+
+template <class Fn>
+void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
+  if (tc == nullptr) {
+    fn(size_t{0}, n);
+  } else {
+    tc->ParallelFor(n, grain, fn);
+  }
+}
+
+}  // namespace
+
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
+  if (w.rows == 0) return;
+  const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
+  const size_t rows = w.rows;
+  const size_t blocks = CeilDiv(rows, kMatVecBlockRows);
+  const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
+  RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
+    kernel(w, x, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, rows));
+  });
+}
+
+void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
+  if (w.rows == 0 || n_tokens == 0) return;
+  if (n_tokens == 1) return MatVec(w, x, y, tc);  // same arithmetic, better loop for one token
+  const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
+  const size_t rows = w.rows;
+  const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);
+  const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
+  const size_t tile_macs = std::min(rows, kMatMulTileRows) *
+                           std::min(n_tokens, kMatMulTileTokens) * w.cols;
+  const size_t grain = Grain(row_tiles * token_tiles, tile_macs, tc);
+  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      const size_t r0 = (i / token_tiles) * kMatMulTileRows;
+      const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
+      kernel(w, x, y, r0, std::min(r0 + kMatMulTileRows, rows), t0,
+             std::min(t0 + kMatMulTileTokens, n_tokens));
+    }
+  });
+}
+
+void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out) {
+  if (n == 0) return;
+  HWY_DYNAMIC_DISPATCH(RmsNormImpl)(x, weight, n, eps, out);
+}
+
+void Softmax(float* x, size_t n) {
+  if (n == 0) return;
+  HWY_DYNAMIC_DISPATCH(SoftmaxImpl)(x, n);
+}
+
+void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                     float freq_base) {
+  assert(rot_dim % 2 == 0 && rot_dim <= head_dim);
+  HWY_DYNAMIC_DISPATCH(RopeInterleavedImpl)(x, n_heads, head_dim, rot_dim, pos, freq_base);
+}
+
+void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                   float freq_base) {
+  assert(rot_dim % 2 == 0 && rot_dim <= head_dim);
+  HWY_DYNAMIC_DISPATCH(RopeHalfSplitImpl)(x, n_heads, head_dim, rot_dim, pos, freq_base);
+}
+
+void Silu(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(SiluImpl)(x, n); }
+
+void SwiGlu(float* gate, const float* up, size_t n) { HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, n); }
+
+size_t Argmax(const float* x, size_t n) {
+  if (n == 0) return 0;
+  return HWY_DYNAMIC_DISPATCH(ArgmaxImpl)(x, n);
+}
+
+float Dot(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotImpl)(a, b, n); }
+
+float DotF16(const float* a, const uint16_t* b_f16, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(DotF16Impl)(a, b_f16, n);
+}
+
+void Axpy(float alpha, const float* x, float* y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(AxpyImpl)(alpha, x, y, n);
+}
+
+void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n) {
+  HWY_DYNAMIC_DISPATCH(AxpyF16Impl)(alpha, x_f16, y, n);
+}
+
+void Scale(float* x, float s, size_t n) { HWY_DYNAMIC_DISPATCH(ScaleImpl)(x, s, n); }
+
+void Add(const float* a, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AddImpl)(a, y, n); }
+
+}  // namespace floe
+#endif  // HWY_ONCE

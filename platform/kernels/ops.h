@@ -1,0 +1,75 @@
+// SIMD kernels: matrix-vector products, normalisation, activations, RoPE and vector helpers.
+//
+// Each public function picks the best Highway target for this CPU once per call
+// (HWY_DYNAMIC_DISPATCH, see ops.cc) and runs a per-target loop from ops-inl.h / matmul-inl.h.
+// Every kernel has a plain scalar twin in reference.h; tests/kernels_test.cc runs each kernel on
+// every compiled target against that twin with a stated tolerance.
+//
+// Contracts common to all functions: pointers are valid for the sizes given, inputs and outputs
+// do not overlap unless a comment says so, sizes may be any value (no multiple-of-lanes
+// requirement, 0 is allowed unless stated), nothing allocates on the heap.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "platform/tensor.h"
+#include "platform/thread_context.h"
+
+namespace floe {
+
+// y[r] = sum_c W[r][c] * x[c] for r in [0, W.rows). W is F32, F16 or BF16; x has W.cols floats,
+// y has W.rows floats. Parallel over blocks of rows in `tc` (nullptr => calling thread only).
+// Each y[r] is computed by one thread in a fixed order, so results do not depend on the thread
+// count, and equal MatMul's row for the same input bit for bit (same target).
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
+
+// Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
+// Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
+// reused across tokens), parallel over tiles. Y[t] equals MatVec(W, X[t]) bit for bit.
+void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
+
+// out[i] = weight[i] * (x[i] / sqrt(mean(x^2) + eps)), computed as llama2.c does
+// (scale = 1/sqrtf(ss/n + eps) in float). `out` may alias `x`. n >= 1.
+void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out);
+
+// In place: x[i] = exp(x[i] - max) / sum_j exp(x[j] - max). n >= 1.
+void Softmax(float* x, size_t n);
+
+// Rotary position embedding on `n_heads` heads of `head_dim` floats (x holds n_heads*head_dim),
+// at position `pos`, rotating the first `rot_dim` dims of each head (rot_dim even, <= head_dim;
+// the rest is untouched). Pair i (0 <= i < rot_dim/2) turns by angle (float)pos * freq_i with
+// freq_i = 1.0f / powf(freq_base, (float)(2*i) / (float)rot_dim) and cosf/sinf, exactly
+// llama2.c's expression.
+//   RopeInterleaved ("norm", llama2.c / llama.cpp LLAMA): pair (x[2i], x[2i+1]).
+//   RopeHalfSplit (GPT-NeoX): pair (x[i], x[i + rot_dim/2]).
+void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                     float freq_base);
+void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                   float freq_base);
+
+// x = x * sigmoid(x), in place.
+void Silu(float* x, size_t n);
+// gate = silu(gate) * up, in place on gate.
+void SwiGlu(float* gate, const float* up, size_t n);
+
+// Index of the first maximum (ties -> lowest index). n >= 1. NaNs are never chosen unless
+// x[0] is NaN (then 0, as in the scalar loop `if (x[i] > best)`).
+size_t Argmax(const float* x, size_t n);
+
+// sum_i a[i] * b[i].
+float Dot(const float* a, const float* b, size_t n);
+// sum_i a[i] * half(b[i]); b holds IEEE binary16 bit patterns (Inf/NaN/subnormals honoured).
+float DotF16(const float* a, const uint16_t* b_f16, size_t n);
+
+// y += alpha * x.
+void Axpy(float alpha, const float* x, float* y, size_t n);
+// y += alpha * half(x).
+void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n);
+
+// x *= s.
+void Scale(float* x, float s, size_t n);
+// y += a.
+void Add(const float* a, float* y, size_t n);
+
+}  // namespace floe

@@ -1,0 +1,135 @@
+#include "platform/kernels/reference.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "platform/dtype.h"
+
+namespace floe::reference {
+
+float WeightAt(const TensorView& w, size_t r, size_t c) {
+  const size_t i = r * w.cols + c;
+  switch (w.dtype) {
+    case DType::kF32: return static_cast<const float*>(w.data)[i];
+    case DType::kF16: return F16ToF32(static_cast<const uint16_t*>(w.data)[i]);
+    case DType::kBF16: return BF16ToF32(static_cast<const uint16_t*>(w.data)[i]);
+  }
+  return 0.0f;
+}
+
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* /*tc*/) {
+  for (size_t r = 0; r < w.rows; ++r) {
+    double sum = 0.0;
+    for (size_t c = 0; c < w.cols; ++c) sum += double(WeightAt(w, r, c)) * double(x[c]);
+    y[r] = static_cast<float>(sum);
+  }
+}
+
+void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
+  for (size_t t = 0; t < n_tokens; ++t) MatVec(w, x + t * w.cols, y + t * w.rows, tc);
+}
+
+void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out) {
+  double ss = 0.0;
+  for (size_t i = 0; i < n; ++i) ss += double(x[i]) * double(x[i]);
+  const double scale = 1.0 / std::sqrt(ss / double(n) + double(eps));
+  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(double(weight[i]) * double(x[i]) * scale);
+}
+
+void Softmax(float* x, size_t n) {
+  float max = x[0];
+  for (size_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += std::exp(double(x[i]) - double(max));
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(std::exp(double(x[i]) - double(max)) / sum);
+}
+
+namespace {
+// llama2.c's angle for pair i: pos * (1.0f / powf(base, 2i / (float)rot_dim)), all in float.
+void RopeCosSin(size_t i, size_t rot_dim, size_t pos, float freq_base, float* c, float* s) {
+  const float freq = 1.0f / std::pow(freq_base, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+  const float angle = static_cast<float>(pos) * freq;
+  *c = std::cos(angle);
+  *s = std::sin(angle);
+}
+}  // namespace
+
+void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                     float freq_base) {
+  for (size_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (size_t i = 0; i < rot_dim / 2; ++i) {
+      float c, s;
+      RopeCosSin(i, rot_dim, pos, freq_base, &c, &s);
+      const float v0 = v[2 * i], v1 = v[2 * i + 1];
+      v[2 * i] = v0 * c - v1 * s;
+      v[2 * i + 1] = v0 * s + v1 * c;
+    }
+  }
+}
+
+void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                   float freq_base) {
+  const size_t half = rot_dim / 2;
+  for (size_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (size_t i = 0; i < half; ++i) {
+      float c, s;
+      RopeCosSin(i, rot_dim, pos, freq_base, &c, &s);
+      const float v0 = v[i], v1 = v[i + half];
+      v[i] = v0 * c - v1 * s;
+      v[i + half] = v0 * s + v1 * c;
+    }
+  }
+}
+
+void Silu(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(double(x[i]) / (1.0 + std::exp(-double(x[i]))));
+}
+
+void SwiGlu(float* gate, const float* up, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    const double g = gate[i];
+    gate[i] = static_cast<float>(g / (1.0 + std::exp(-g)) * double(up[i]));
+  }
+}
+
+size_t Argmax(const float* x, size_t n) {
+  size_t best = 0;
+  for (size_t i = 1; i < n; ++i) {
+    if (x[i] > x[best]) best = i;
+  }
+  return best;
+}
+
+float Dot(const float* a, const float* b, size_t n) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += double(a[i]) * double(b[i]);
+  return static_cast<float>(sum);
+}
+
+float DotF16(const float* a, const uint16_t* b_f16, size_t n) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += double(a[i]) * double(F16ToF32(b_f16[i]));
+  return static_cast<float>(sum);
+}
+
+void Axpy(float alpha, const float* x, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] = static_cast<float>(double(y[i]) + double(alpha) * double(x[i]));
+}
+
+void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    y[i] = static_cast<float>(double(y[i]) + double(alpha) * double(F16ToF32(x_f16[i])));
+  }
+}
+
+void Scale(float* x, float s, size_t n) {
+  for (size_t i = 0; i < n; ++i) x[i] *= s;
+}
+
+void Add(const float* a, float* y, size_t n) {
+  for (size_t i = 0; i < n; ++i) y[i] += a[i];
+}
+
+}  // namespace floe::reference

@@ -1,0 +1,39 @@
+// Plain scalar references for every kernel in ops.h: obviously-correct loops, single-threaded,
+// sums accumulated in double. They define what the SIMD kernels must compute; the tests run
+// each SIMD kernel on every Highway target against these (and the CUDA plugin is checked
+// against them too). Not for production use: they are slow by design.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "platform/tensor.h"
+#include "platform/thread_context.h"
+
+namespace floe::reference {
+
+// Same contracts as floe::MatVec / floe::MatMul; `tc` is ignored (kept for symmetry).
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc = nullptr);
+void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y,
+            ThreadContext* tc = nullptr);
+
+void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out);
+void Softmax(float* x, size_t n);
+void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                     float freq_base);
+void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
+                   float freq_base);
+void Silu(float* x, size_t n);
+void SwiGlu(float* gate, const float* up, size_t n);
+size_t Argmax(const float* x, size_t n);
+float Dot(const float* a, const float* b, size_t n);
+float DotF16(const float* a, const uint16_t* b_f16, size_t n);
+void Axpy(float alpha, const float* x, float* y, size_t n);
+void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n);
+void Scale(float* x, float s, size_t n);
+void Add(const float* a, float* y, size_t n);
+
+// Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
+float WeightAt(const TensorView& w, size_t r, size_t c);
+
+}  // namespace floe::reference

@@ -1,0 +1,1 @@
+floe_add_test(gguf_test unit gguf_test.cc)

@@ -1,0 +1,1 @@
+floe_add_test(kernels_test unit kernels_test.cc)

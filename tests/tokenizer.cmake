@@ -1,0 +1,1 @@
+floe_add_test(tokenizer_test unit tokenizer_test.cc)
