@@ -39,4 +39,27 @@ void KvCache::Store(size_t layer, size_t pos, const float* k, const float* v) {
   }
 }
 
+Status KvCache::CopyPrefixFrom(const KvCache& other, size_t n) {
+  if (other.n_layers_ != n_layers_ || other.n_kv_heads_ != n_kv_heads_ ||
+      other.head_dim_ != head_dim_ || other.dtype_ != dtype_ || n > capacity_ || n > other.capacity_)
+    return InvalidArgument("KV caches differ in shape; cannot copy");
+  for (size_t l = 0; l < n_layers_; ++l)
+    for (int which = 0; which < 2; ++which)
+      std::memcpy(const_cast<uint8_t*>(Row(which, l, 0, 0)), other.Row(which, l, 0, 0), prefix_bytes(n));
+  return Status::Ok();
+}
+
+void KvCache::SavePrefix(size_t n, StateWriter& w) const {
+  for (size_t l = 0; l < n_layers_; ++l)
+    for (int which = 0; which < 2; ++which) w.PutRaw(Row(which, l, 0, 0), prefix_bytes(n));
+}
+
+Status KvCache::RestorePrefix(size_t n, StateReader& r) {
+  if (n > capacity_) return InvalidArgument("session state holds more positions than the cache");
+  for (size_t l = 0; l < n_layers_; ++l)
+    for (int which = 0; which < 2; ++which)
+      FLOE_RETURN_IF_ERROR(r.TakeRaw(const_cast<uint8_t*>(Row(which, l, 0, 0)), prefix_bytes(n), "KV cache"));
+  return Status::Ok();
+}
+
 }  // namespace floe

@@ -8,6 +8,7 @@
 
 #include "platform/aligned_buffer.h"
 #include "platform/dtype.h"
+#include "platform/state_io.h"
 #include "platform/status.h"
 
 namespace floe {
@@ -26,6 +27,15 @@ class KvCache {
 
   // Stores the kv_dim = n_kv_heads*head_dim floats of k and v for (layer, pos). pos < capacity.
   void Store(size_t layer, size_t pos, const float* k, const float* v);
+
+  // Copies positions [0, n) of every layer from `other`, which must have the same layers,
+  // heads, head_dim and dtype and capacity >= n (a fork; kInvalidArgument otherwise).
+  Status CopyPrefixFrom(const KvCache& other, size_t n);
+  // Appends / reads positions [0, n) of every layer (keys then values) in storage order.
+  void SavePrefix(size_t n, StateWriter& w) const;
+  Status RestorePrefix(size_t n, StateReader& r);
+  // Bytes of one layer's keys (or values) for n positions.
+  size_t prefix_bytes(size_t n) const { return n * pos_stride_bytes(); }
 
   // Raw pointers to the row of (layer, pos, kv_head): float* for kF32, uint16_t* (half) for kF16.
   const void* Key(size_t layer, size_t pos, size_t kv_head) const { return Row(0, layer, pos, kv_head); }

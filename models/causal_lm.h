@@ -10,6 +10,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "platform/dtype.h"
 #include "platform/status.h"
@@ -33,6 +34,16 @@ class SequenceState {
   virtual size_t capacity() const = 0;          // max tokens this state can hold
   virtual size_t memory_bytes() const = 0;      // cache + scratch owned by this state
   virtual void Reset() = 0;                     // back to an empty sequence
+
+  // Serialises everything needed to continue the sequence (position, KV cache / recurrent
+  // state; not scratch) into *out, replacing its contents, in the platform/state_io.h format.
+  virtual Status Save(std::vector<uint8_t>* out) const = 0;
+  // Restores a state saved by Save from the same model with the same StateOptions; anything
+  // else (another architecture or shape, truncated or trailing bytes) is kInvalidArgument and
+  // leaves this state unchanged.
+  virtual Status Restore(std::span<const uint8_t> bytes) = 0;
+  // An independent deep copy that continues from the same point (fork a sequence).
+  virtual Result<std::unique_ptr<SequenceState>> Clone() const = 0;
 };
 
 class CausalLm {

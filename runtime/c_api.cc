@@ -111,10 +111,10 @@ const char* floe_model_last_error(const floe_model* model) {
 int32_t floe_model_vocab_size(const floe_model* m) { return m ? int32_t(m->model->lm().vocab_size()) : -1; }
 int32_t floe_model_context_length(const floe_model* m) { return m ? int32_t(m->model->lm().context_length()) : -1; }
 floe_token floe_model_bos(const floe_model* m) {
-  return m && m->model->tokenizer() ? m->model->tokenizer()->vocab().bos : -1;
+  return m && m->model->tokenizer() ? m->model->tokenizer()->bos() : -1;
 }
 floe_token floe_model_eos(const floe_model* m) {
-  return m && m->model->tokenizer() ? m->model->tokenizer()->vocab().eos : -1;
+  return m && m->model->tokenizer() ? m->model->tokenizer()->eos() : -1;
 }
 
 floe_status floe_tokenize(floe_model* model, const char* text, size_t len, int add_bos,
@@ -124,7 +124,7 @@ floe_status floe_tokenize(floe_model* model, const char* text, size_t len, int a
   return Guard(err, [&]() -> floe_status {
     if (text == nullptr && len > 0) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: text is NULL");
     if (out == nullptr && capacity > 0) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: out is NULL");
-    const floe::SpmTokenizer* tok = model->model->tokenizer();
+    const floe::Tokenizer* tok = model->model->tokenizer();
     if (!tok) return Fail(err, FLOE_ERR_UNSUPPORTED, "floe_tokenize: the model has no tokenizer (pass tokenizer_path)");
     const auto ids = tok->Encode(std::string_view(text ? text : "", len), add_bos != 0);
     if (n_tokens) *n_tokens = ids.size();
@@ -143,7 +143,7 @@ floe_status floe_detokenize(floe_model* model, const floe_token* tokens, size_t 
   return Guard(err, [&]() -> floe_status {
     if (tokens == nullptr && n > 0) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: tokens is NULL");
     if (out == nullptr && capacity > 0) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: out is NULL");
-    const floe::SpmTokenizer* tok = model->model->tokenizer();
+    const floe::Tokenizer* tok = model->model->tokenizer();
     if (!tok) return Fail(err, FLOE_ERR_UNSUPPORTED, "floe_detokenize: the model has no tokenizer");
     const std::string text = tok->Decode(std::vector<int32_t>(tokens, tokens + n));
     if (n_bytes) *n_bytes = text.size();
@@ -280,7 +280,7 @@ floe_status floe_generate(floe_session* s, const char* prompt, int add_bos, size
   return Guard(err, [&]() -> floe_status {
     if (n_generated) *n_generated = 0;
     if (sampler == nullptr) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: sampler is NULL");
-    const floe::SpmTokenizer* tok = s->session->model().tokenizer();
+    const floe::Tokenizer* tok = s->session->model().tokenizer();
     if (!tok) return Fail(err, FLOE_ERR_UNSUPPORTED, "floe_generate: the model has no tokenizer");
     const auto ids = tok->Encode(prompt ? prompt : "", add_bos != 0);
     if (ids.empty() && s->session->position() == 0)

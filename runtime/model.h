@@ -11,7 +11,8 @@
 #include "models/causal_lm.h"
 #include "platform/mapped_file.h"
 #include "runtime/gguf_reader.h"
-#include "runtime/spm_tokenizer.h"
+#include "runtime/network_loaders.h"
+#include "runtime/tokenizer.h"
 
 namespace floe {
 
@@ -22,8 +23,6 @@ struct LoadOptions {
   std::function<bool(float)> progress;
 };
 
-enum class ModelFormat { kGguf, kLlama2c };
-
 class Model {
  public:
   // Detects the format from the file's first bytes ("GGUF", "ak42", else legacy llama2.c).
@@ -33,7 +32,7 @@ class Model {
   ModelFormat format() const { return format_; }
   const std::string& path() const { return path_; }
   // nullptr when the file had no vocabulary and none was given.
-  const SpmTokenizer* tokenizer() const { return tokenizer_ ? &*tokenizer_ : nullptr; }
+  const Tokenizer* tokenizer() const { return tokenizer_.get(); }
   // The GGUF file, when the model came from one (for metadata queries); else nullptr.
   const GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   size_t weight_bytes() const { return weight_bytes_; }
@@ -45,7 +44,7 @@ class Model {
   std::optional<GgufFile> gguf_;
   MappedFile raw_;  // llama2.c checkpoints
   std::unique_ptr<CausalLm> lm_;
-  std::optional<SpmTokenizer> tokenizer_;
+  std::unique_ptr<Tokenizer> tokenizer_;
   size_t weight_bytes_ = 0;
 };
 

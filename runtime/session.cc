@@ -1,5 +1,6 @@
 #include "runtime/session.h"
 
+#include "platform/state_io.h"
 #include "runtime/token_text.h"
 
 namespace floe {
@@ -20,7 +21,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   if (params.batch == 0) return InvalidArgument("batch must be >= 1");
   if (params.kv_dtype != DType::kF32 && params.kv_dtype != DType::kF16)
     return InvalidArgument("KV cache type must be f32 or f16");
-  std::unique_ptr<Session> s(new Session(model, params.threads));
+  std::unique_ptr<Session> s(new Session(model, params));
   StateOptions o;
   o.context_length = params.context_length;
   o.kv_dtype = params.kv_dtype;
@@ -29,6 +30,53 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   if (!state.ok()) return state.status();
   s->state_ = std::move(state).value();
   s->logits_.assign(model.lm().vocab_size(), 0.0f);
+  return s;
+}
+
+Status Session::SaveState(std::vector<uint8_t>* out) const {
+  if (out == nullptr) return InvalidArgument("SaveState: out is null");
+  std::vector<uint8_t> inner;
+  FLOE_RETURN_IF_ERROR(state_->Save(&inner));
+  const uint64_t shape[] = {vocab_size()};
+  StateWriter w(out, "session", shape);
+  w.PutU64(tokens_.size());
+  w.PutRaw(tokens_.data(), tokens_.size() * sizeof(int32_t));
+  w.PutRaw(logits_.data(), logits_.size() * sizeof(float));
+  w.PutU64(inner.size());
+  w.PutRaw(inner.data(), inner.size());
+  return Status::Ok();
+}
+
+Status Session::RestoreState(std::span<const uint8_t> bytes) {
+  StateReader r(bytes);
+  const uint64_t shape[] = {vocab_size()};
+  FLOE_RETURN_IF_ERROR(r.ReadHeader("session", shape));
+  uint64_t n = 0;
+  FLOE_RETURN_IF_ERROR(r.TakeU64(&n, capacity(), "token count"));
+  std::vector<int32_t> tokens(n);
+  FLOE_RETURN_IF_ERROR(r.TakeRaw(tokens.data(), n * sizeof(int32_t), "tokens"));
+  std::vector<float> logits(vocab_size());
+  FLOE_RETURN_IF_ERROR(r.TakeRaw(logits.data(), logits.size() * sizeof(float), "logits"));
+  uint64_t inner = 0;
+  FLOE_RETURN_IF_ERROR(r.TakeU64(&inner, r.remaining(), "model state size"));
+  if (inner != r.remaining()) return InvalidArgument("session state has trailing bytes");
+  FLOE_RETURN_IF_ERROR(state_->Restore(bytes.subspan(bytes.size() - inner)));
+  if (state_->position() != n) {
+    state_->Reset();
+    tokens_.clear();
+    return InvalidArgument("session state: token count does not match the model state");
+  }
+  tokens_ = std::move(tokens);
+  logits_ = std::move(logits);
+  all_logits_.clear();
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Session>> Session::Fork() const {
+  std::unique_ptr<Session> s(new Session(model_, params_));
+  FLOE_ASSIGN_OR_RETURN(s->state_, state_->Clone());
+  s->tokens_ = tokens_;
+  s->logits_ = logits_;
   return s;
 }
 
@@ -62,14 +110,13 @@ Result<GenerateResult> Session::Generate(std::span<const int32_t> prompt, size_t
   GenerateResult result;
   if (!prompt.empty()) FLOE_RETURN_IF_ERROR(Eval(prompt));
   else if (tokens_.empty()) return InvalidArgument("nothing to generate from: empty prompt and empty session");
-  const SpmTokenizer* tok = model_.tokenizer();
+  const Tokenizer* tok = model_.tokenizer();
   TokenTextStream text(tok);
   if (!tokens_.empty()) text.SetPrevious(tokens_.back());
-  const int32_t eos = tok ? tok->vocab().eos : -1;
-  const int32_t bos = tok ? tok->vocab().bos : -1;
+  const int32_t bos = tok ? tok->bos() : -1;
   while (result.generated < max_new_tokens) {
     const int32_t next = sampler.Sample(logits(), tokens_);
-    if (next == eos || next == bos) {
+    if ((tok && tok->IsEndOfGeneration(next)) || next == bos) {
       result.reason = StopReason::kEndOfText;
       break;
     }

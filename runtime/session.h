@@ -50,6 +50,14 @@ class Session {
   ThreadContext& threads() { return threads_; }
   void Reset();
 
+  // The whole sequence (model state, token history, last logits) as bytes, and back. Restore
+  // needs a session of the same model with compatible params (same KV type, capacity >= the
+  // saved position); on any error the session is unchanged. Fork = an independent copy.
+  Status SaveState(std::vector<uint8_t>* out) const;
+  Status RestoreState(std::span<const uint8_t> bytes);
+  Result<std::unique_ptr<Session>> Fork() const;
+  const SessionParams& params() const { return params_; }
+
   // Set from any thread to stop a running Eval/Generate between layers; cleared at the start
   // of each Eval/Generate call.
   void RequestCancel() { cancel_.store(true); }
@@ -64,8 +72,10 @@ class Session {
                                   Sampler& sampler, const TokenCallback& on_token);
 
  private:
-  Session(const Model& model, int threads) : model_(model), threads_(threads) {}
+  Session(const Model& model, const SessionParams& params)
+      : model_(model), params_(params), threads_(params.threads) {}
   const Model& model_;
+  SessionParams params_;
   ThreadContext threads_;
   std::unique_ptr<SequenceState> state_;
   std::vector<float> logits_;

@@ -27,10 +27,11 @@
 
 #include "platform/status.h"
 #include "runtime/spm_vocab.h"
+#include "runtime/tokenizer.h"
 
 namespace floe {
 
-class SpmTokenizer {
+class SpmTokenizer final : public Tokenizer {
  public:
   // Checks the vocabulary: non-empty, tokens/scores/types the same length, no NaN score,
   // bos/eos/unk in range, byte pieces spelled "<0xXX>". Byte pieces need not cover all 256
@@ -38,20 +39,25 @@ class SpmTokenizer {
   static Result<SpmTokenizer> Create(SpmVocab vocab);
 
   const SpmVocab& vocab() const { return vocab_; }
-  size_t vocab_size() const { return vocab_.tokens.size(); }
+  std::string_view kind() const override { return "spm"; }
+  size_t vocab_size() const override { return vocab_.tokens.size(); }
+  int32_t bos() const override { return vocab_.bos; }
+  int32_t eos() const override { return vocab_.eos; }
+  bool add_bos_by_default() const override { return vocab_.add_bos; }
+  bool StripsSpaceAfterBos() const override { return vocab_.add_space_prefix; }
 
   // Token ids for any bytes (never fails): [bos] + pieces of text + [eos].
-  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const;
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const override;
 
   // The raw bytes a token stands for: "▁" -> ' ', a byte piece -> that byte, control and
   // unknown tokens -> "" (as are out-of-range ids).
-  std::string TokenBytes(int32_t id) const;
+  std::string TokenBytes(int32_t id) const override;
 
   // Concatenated TokenBytes. With vocab.add_space_prefix, the leading ' ' of the first token
   // (when ids[0] is not BOS) and of each token right after a BOS is dropped: that is the dummy
   // prefix Encode added (llama2.c's decode and llama.cpp's detokenize do the same).
   // Decode(Encode(s, b)) == s for every s that does not contain U+2581 itself.
-  std::string Decode(const std::vector<int32_t>& ids) const;
+  std::string Decode(const std::vector<int32_t>& ids) const override;
 
   // The id of a piece (SentencePiece form, "▁" for spaces), any type; -1 if absent.
   int32_t TokenId(std::string_view piece) const;

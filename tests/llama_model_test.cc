@@ -40,7 +40,7 @@ std::string GreedyText(const Model& model, size_t steps, SessionParams params = 
   sp.temperature = 0;
   Sampler sampler(sp);
   std::string text;
-  const std::vector<int32_t> bos = {model.tokenizer()->vocab().bos};
+  const std::vector<int32_t> bos = {model.tokenizer()->bos()};
   auto r = (*session)->Generate(bos, steps, sampler, [&](int32_t, std::string_view t) {
     text += t;
     return true;

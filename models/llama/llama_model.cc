@@ -16,7 +16,42 @@ class LlamaModel::State final : public SequenceState {
   size_t memory_bytes() const override { return cache.bytes() + scratch.size() * sizeof(float); }
   void Reset() override { pos = 0; }
 
+  // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
+  // it: a state restores into any state of the same model whose capacity holds its position.
+  std::vector<uint64_t> Shape() const {
+    return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
+  }
+  Status Save(std::vector<uint8_t>* out) const override {
+    const auto shape = Shape();
+    StateWriter w(out, "llama", shape);
+    w.PutU64(pos);
+    cache.SavePrefix(pos, w);
+    return Status::Ok();
+  }
+  Status Restore(std::span<const uint8_t> bytes) override {
+    // Everything is checked before the cache is written, so a bad state changes nothing.
+    StateReader r(bytes);
+    FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
+    uint64_t n = 0;
+    FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
+    if (r.remaining() != 2 * cache.n_layers() * cache.prefix_bytes(n))
+      return InvalidArgument("session state size does not match its position (" +
+                             std::to_string(bytes.size()) + " bytes)");
+    FLOE_RETURN_IF_ERROR(cache.RestorePrefix(n, r));
+    pos = n;
+    return Status::Ok();
+  }
+  Result<std::unique_ptr<SequenceState>> Clone() const override {
+    auto c = std::make_unique<State>();
+    FLOE_RETURN_IF_ERROR(c->Init(config, options));
+    FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
+    c->pos = pos;
+    return std::unique_ptr<SequenceState>(std::move(c));
+  }
+
   Status Init(const LlamaConfig& c, const StateOptions& o) {
+    config = c;
+    options = o;
     batch = std::max<size_t>(1, o.max_batch);
     const size_t ctx = o.context_length ? o.context_length : c.context_length;
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
@@ -35,6 +70,8 @@ class LlamaModel::State final : public SequenceState {
     return Status::Ok();
   }
 
+  LlamaConfig config;
+  StateOptions options;
   KvCache cache;
   AlignedBuffer<float> scratch;
   size_t pos = 0;

@@ -43,7 +43,7 @@ int RunGenerate(int argc, char** argv) {
     std::fprintf(stderr, "floe generate: %s\n", model.status().ToString().c_str());
     return 1;
   }
-  const SpmTokenizer* tok = (*model)->tokenizer();
+  const Tokenizer* tok = (*model)->tokenizer();
   if (!tok) {
     std::fprintf(stderr, "floe generate: %s has no vocabulary; pass -z tokenizer.bin\n", model_path.c_str());
     return 1;

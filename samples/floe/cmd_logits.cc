@@ -67,7 +67,7 @@ int RunLogits(int argc, char** argv) {
       return 1;
     }
   } else {
-    const SpmTokenizer* tok = (*model)->tokenizer();
+    const Tokenizer* tok = (*model)->tokenizer();
     if (!tok) {
       std::fprintf(stderr, "floe logits: the model has no vocabulary; pass -z or --tokens\n");
       return 1;
