@@ -4,6 +4,13 @@
 
 namespace floe {
 
+namespace {
+// A truncated state is the caller's bad argument, not corrupt model data.
+Status AsArgument(Status st) {
+  return st.ok() ? st : InvalidArgument("session state: " + st.message());
+}
+}  // namespace
+
 StateWriter::StateWriter(std::vector<uint8_t>* out, std::string_view architecture,
                          std::span<const uint64_t> shape)
     : out_(out) {
@@ -31,25 +38,25 @@ Status StateReader::ReadHeader(std::string_view architecture, std::span<const ui
   if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)
     return InvalidArgument("not a floe session state (bad magic)");
   uint32_t version = 0;
-  FLOE_RETURN_IF_ERROR(r_.Read(&version, "state version"));
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&version, "state version")));
   if (version != kStateVersion)
     return InvalidArgument("session state version " + std::to_string(version) +
                            " is not supported (expected " + std::to_string(kStateVersion) + ")");
   uint32_t n = 0;
-  FLOE_RETURN_IF_ERROR(r_.Read(&n, "state architecture length"));
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&n, "state architecture length")));
   if (n > 256) return InvalidArgument("session state: absurd architecture name length");
   std::string arch;
-  FLOE_RETURN_IF_ERROR(r_.ReadString(n, &arch, "state architecture"));
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, &arch, "state architecture")));
   if (arch != architecture)
     return InvalidArgument("session state was saved by a '" + arch + "' model, not '" +
                            std::string(architecture) + "'");
   uint32_t ns = 0;
-  FLOE_RETURN_IF_ERROR(r_.Read(&ns, "state shape count"));
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
   if (ns != shape.size())
     return InvalidArgument("session state was saved with a different model configuration");
   for (size_t i = 0; i < ns; ++i) {
     uint64_t v = 0;
-    FLOE_RETURN_IF_ERROR(r_.Read(&v, "state shape"));
+    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
     if (v != shape[i])
       return InvalidArgument("session state was saved with a different model configuration "
                              "(shape field " + std::to_string(i) + ": " + std::to_string(v) +
@@ -59,7 +66,7 @@ Status StateReader::ReadHeader(std::string_view architecture, std::span<const ui
 }
 
 Status StateReader::TakeU64(uint64_t* v, uint64_t max, const char* what) {
-  FLOE_RETURN_IF_ERROR(r_.Read(v, what));
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(v, what)));
   if (*v > max)
     return InvalidArgument(std::string("session state: ") + what + " " + std::to_string(*v) +
                            " exceeds " + std::to_string(max));

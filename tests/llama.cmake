@@ -14,3 +14,4 @@ set_tests_properties(c_api_generate PROPERTIES LABELS model)
 add_test(NAME cli_golden COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_golden.sh
          $<TARGET_FILE:floe_cli> ${FLOE_SHARED_DATA_DIR})
 set_tests_properties(cli_golden PROPERTIES LABELS model)
+floe_add_test(session_state_test unit session_state_test.cc)

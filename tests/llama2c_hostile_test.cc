@@ -131,7 +131,8 @@ TEST_CASE("non-UTF-8 and control-byte prompts evaluate without error", "[unit]")
   o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
   auto model = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
   REQUIRE(model.ok());
-  const std::string hostile = std::string("\xff\xfe\xc3(\x80 abc \x00\x01\xe2\x82", 17) + "Lily";
+  static const char kRaw[] = "\xff\xfe\xc3(\x80 abc \x00\x01\xe2\x82";  // NUL inside
+  const std::string hostile = std::string(kRaw, sizeof(kRaw) - 1) + "Lily";
   const auto ids = (*model)->tokenizer()->Encode(hostile, true);
   REQUIRE(ids.size() > 5);
   for (int32_t id : ids) CHECK((id >= 0 && id < 512));
