@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "runtime/gguf_inspect.h"
 #include "runtime/network_loaders.h"
 #include "runtime/tokenizer_factory.h"
 
@@ -10,6 +11,17 @@ namespace floe {
 namespace {
 
 bool ReportProgress(const LoadOptions& o, float fraction) { return !o.progress || o.progress(fraction); }
+
+std::string MetadataText(const GgufValue& v) {
+  if (v.type == GgufType::kString) return v.s;
+  if (v.type == GgufType::kArray) {
+    std::string text(1, '[');  // built piecewise: GCC 12's -Wrestrict misfires on "[" + ...
+    text += std::to_string(v.array.size());
+    text += " items]";
+    return text;
+  }
+  return FormatGgufValue(v);
+}
 
 }  // namespace
 
@@ -51,6 +63,19 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
                            " tokens but the model's vocabulary is " + std::to_string(vocab_size));
   m->weight_bytes_ = net->weight_bytes;
   m->lm_ = std::move(net->lm);
+  m->architecture_ = m->lm_->architecture();
+  if (m->gguf_) {
+    for (const auto& [key, value] : m->gguf_->metadata()) m->metadata_.emplace_back(key, MetadataText(value));
+  } else {
+    m->metadata_.emplace_back("general.architecture", m->architecture_);
+    m->metadata_.emplace_back(m->architecture_ + ".context_length", std::to_string(m->lm_->context_length()));
+    m->metadata_.emplace_back(m->architecture_ + ".vocab_size", std::to_string(m->lm_->vocab_size()));
+  }
+  if (options.logger)
+    options.logger->Log(LogLevel::kInfo, "loaded '" + path + "': " + ModelFormatName(m->format_) + ", " +
+                                             m->architecture_ + ", " + std::to_string(m->weight_bytes_) +
+                                             " weight bytes, vocabulary " + std::to_string(vocab_size) +
+                                             (m->tokenizer_ ? std::string(" (") + std::string(m->tokenizer_->kind()) + ")" : std::string(" (no tokenizer)")));
   if (!ReportProgress(options, 1.0f)) return Cancelled("model load cancelled");
   return m;
 }

@@ -7,8 +7,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "models/causal_lm.h"
+#include "platform/log.h"
 #include "platform/mapped_file.h"
 #include "runtime/gguf_reader.h"
 #include "runtime/network_loaders.h"
@@ -21,6 +24,8 @@ struct LoadOptions {
   FileLoadMode mode = FileLoadMode::kMmap;
   // Called with a fraction in [0, 1]; return false to cancel the load (-> kCancelled).
   std::function<bool(float)> progress;
+  // Receives a line about what was loaded (kInfo) and warnings; null = silent.
+  const Logger* logger = nullptr;
 };
 
 class Model {
@@ -36,6 +41,11 @@ class Model {
   // The GGUF file, when the model came from one (for metadata queries); else nullptr.
   const GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   size_t weight_bytes() const { return weight_bytes_; }
+  const std::string& architecture() const { return architecture_; }
+  // The file's metadata as (key, text) pairs: GGUF keys with their values (strings raw, numbers
+  // in decimal, arrays as "[n items]"); other formats expose general.architecture and
+  // <arch>.context_length / <arch>.vocab_size.
+  const std::vector<std::pair<std::string, std::string>>& metadata() const { return metadata_; }
 
  private:
   Model() = default;
@@ -46,6 +56,8 @@ class Model {
   std::unique_ptr<CausalLm> lm_;
   std::unique_ptr<Tokenizer> tokenizer_;
   size_t weight_bytes_ = 0;
+  std::string architecture_;
+  std::vector<std::pair<std::string, std::string>> metadata_;
 };
 
 }  // namespace floe

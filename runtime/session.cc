@@ -89,6 +89,10 @@ void Session::Reset() {
 
 Status Session::Eval(std::span<const int32_t> tokens, bool all_logits) {
   cancel_.store(false);
+  return EvalUncleared(tokens, all_logits);
+}
+
+Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) {
   if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
   const size_t V = vocab_size();
   const size_t before = position();
@@ -108,7 +112,8 @@ Status Session::Eval(std::span<const int32_t> tokens, bool all_logits) {
 Result<GenerateResult> Session::Generate(std::span<const int32_t> prompt, size_t max_new_tokens,
                                          Sampler& sampler, const TokenCallback& on_token) {
   GenerateResult result;
-  if (!prompt.empty()) FLOE_RETURN_IF_ERROR(Eval(prompt));
+  cancel_.store(false);  // once per call: a cancel during sampling or the callback is kept
+  if (!prompt.empty()) FLOE_RETURN_IF_ERROR(EvalUncleared(prompt, false));
   else if (tokens_.empty()) return InvalidArgument("nothing to generate from: empty prompt and empty session");
   const Tokenizer* tok = model_.tokenizer();
   TokenTextStream text(tok);
@@ -132,7 +137,7 @@ Result<GenerateResult> Session::Generate(std::span<const int32_t> prompt, size_t
       break;
     }
     const int32_t one[1] = {next};
-    Status st = Eval(one);
+    Status st = EvalUncleared(one, false);
     if (st.code() == StatusCode::kCancelled) {
       result.reason = StopReason::kCancelled;
       return result;

@@ -58,8 +58,9 @@ class Session {
   Result<std::unique_ptr<Session>> Fork() const;
   const SessionParams& params() const { return params_; }
 
-  // Set from any thread to stop a running Eval/Generate between layers; cleared at the start
-  // of each Eval/Generate call.
+  // Set from any thread to stop a running Eval/Generate between layers (a prompt's prefill
+  // returns kCancelled; a generation stops with StopReason::kCancelled). Cleared at the start of
+  // each Eval/Generate call, so it acts on the call running now.
   void RequestCancel() { cancel_.store(true); }
 
   // Evaluates `prompt`, then samples up to max_new_tokens. For each new token calls
@@ -72,6 +73,7 @@ class Session {
                                   Sampler& sampler, const TokenCallback& on_token);
 
  private:
+  Status EvalUncleared(std::span<const int32_t> tokens, bool all_logits);
   Session(const Model& model, const SessionParams& params)
       : model_(model), params_(params), threads_(params.threads) {}
   const Model& model_;

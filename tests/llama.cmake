@@ -15,3 +15,6 @@ add_test(NAME cli_golden COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_golden.sh
          $<TARGET_FILE:floe_cli> ${FLOE_SHARED_DATA_DIR})
 set_tests_properties(cli_golden PROPERTIES LABELS model)
 floe_add_test(session_state_test unit session_state_test.cc)
+floe_add_test(c_api_cpp_test unit c_api_cpp_test.cc)
+target_compile_options(c_api_cpp_test PRIVATE -Werror)
+floe_add_test(logits_compare_test unit logits_compare_test.cc)

@@ -7,5 +7,6 @@ int RunGenerate(int argc, char** argv);
 int RunLogits(int argc, char** argv);
 int RunConvert(int argc, char** argv);
 int RunInspect(int argc, char** argv);
+int RunCompare(int argc, char** argv);
 
 }  // namespace floe::cli

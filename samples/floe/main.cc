@@ -13,7 +13,8 @@ void Usage() {
                "           [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv f32|f16]\n"
                "  logits   -m MODEL [-z TOKENIZER] (-p PROMPT | --tokens FILE) -o OUT.f32 [--threads N]\n"
                "  convert  CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   (llama2.c -> GGUF)\n"
-               "  inspect  FILE.gguf\n");
+               "  inspect  FILE.gguf\n"
+               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n");
 }
 
 }  // namespace
@@ -28,6 +29,7 @@ int main(int argc, char** argv) {
   if (!std::strcmp(cmd, "logits")) return floe::cli::RunLogits(argc, argv);
   if (!std::strcmp(cmd, "convert")) return floe::cli::RunConvert(argc, argv);
   if (!std::strcmp(cmd, "inspect")) return floe::cli::RunInspect(argc, argv);
+  if (!std::strcmp(cmd, "compare")) return floe::cli::RunCompare(argc, argv);
   std::fprintf(stderr, "floe: unknown command '%s'\n", cmd);
   Usage();
   return 2;

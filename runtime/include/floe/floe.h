@@ -7,8 +7,11 @@
  *  - Parameter structs are obtained from *_default_params() and carry their own size
  *    (struct_size) so later versions can grow them compatibly.
  *  - Thread safety: a floe_model is immutable once loaded; any number of sessions on any
- *    threads may use it at once. A floe_session / floe_sampler is used by one thread at a time,
- *    except floe_session_cancel, which any thread may call at any time.
+ *    threads may use it at once, and every floe_model_* / floe_tokenize / floe_detokenize call
+ *    is thread-safe. A floe_session / floe_sampler is used by one thread at a time, except
+ *    floe_session_cancel, which any thread may call at any time. floe_model_free may be called
+ *    while sessions still exist: the model is released when its last session is freed.
+ *  - Strings returned by *_last_error stay valid until the next call on the same thread.
  *  - The library never aborts or exits the process.
  */
 #ifndef FLOE_FLOE_H_
@@ -46,11 +49,26 @@ int floe_api_version(void);                      /* FLOE_API_VERSION the library
 const char* floe_status_string(floe_status status);
 const char* floe_last_error(void);               /* this thread's last handle-less error */
 
+/* ---- logging ---- */
+typedef enum floe_log_level {
+  FLOE_LOG_DEBUG = 0, FLOE_LOG_INFO = 1, FLOE_LOG_WARN = 2, FLOE_LOG_ERROR = 3, FLOE_LOG_SILENT = 4
+} floe_log_level;
+/* Receives library log messages (one line, no trailing newline). */
+typedef void (*floe_log_callback)(floe_log_level level, const char* message, void* user_data);
+
+/* Load progress in [0, 1]; return 0 to cancel the load (floe_model_load -> FLOE_ERR_CANCELLED). */
+typedef int (*floe_progress_callback)(float fraction, void* user_data);
+
 /* ---- model ---- */
 typedef struct floe_model_params {
   uint32_t struct_size;         /* sizeof(floe_model_params) */
   const char* tokenizer_path;   /* llama2.c tokenizer.bin, or NULL to use the model file's own */
   int use_mmap;                 /* 1 (default): map the file; 0: read it into memory */
+  floe_progress_callback progress; /* may be NULL */
+  void* progress_user_data;
+  floe_log_callback log;        /* NULL (default): warnings and errors to stderr */
+  void* log_user_data;
+  int32_t log_level;            /* floe_log_level: minimum level passed on; default FLOE_LOG_WARN */
 } floe_model_params;
 
 floe_model_params floe_model_default_params(void);
@@ -62,6 +80,16 @@ int32_t floe_model_vocab_size(const floe_model* model);       /* -1 for NULL */
 int32_t floe_model_context_length(const floe_model* model);   /* -1 for NULL */
 floe_token floe_model_bos(const floe_model* model);           /* -1 if none */
 floe_token floe_model_eos(const floe_model* model);           /* -1 if none */
+/* Architecture name ("llama", ...); "" for NULL. Valid while the model lives. */
+const char* floe_model_architecture(const floe_model* model);
+/* Metadata of the model file (GGUF keys; llama2.c files expose the hyperparameters under the
+ * same llama.* names). Writes the value as text (numbers in decimal, arrays as "[n items]") to
+ * buf (NUL-terminated when capacity allows) and the length needed to *len.
+ * FLOE_ERR_NOT_FOUND for an unknown key, FLOE_ERR_OUT_OF_RANGE when buf is too small. */
+floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_t capacity, size_t* len);
+size_t floe_model_meta_count(const floe_model* model);
+/* The i-th metadata key (0 <= i < floe_model_meta_count), or NULL. Valid while the model lives. */
+const char* floe_model_meta_key(const floe_model* model, size_t i);
 
 /* Tokenize `len` bytes of text. Writes at most `capacity` tokens to `out` and the number needed
  * to *n_tokens; FLOE_ERR_OUT_OF_RANGE when capacity is too small (then call again). */
@@ -96,6 +124,27 @@ void floe_session_reset(floe_session* session);
 /* Thread-safe: makes a running eval/generate on this session return FLOE_ERR_CANCELLED (eval)
  * or stop (generate) at the next layer boundary. */
 void floe_session_cancel(floe_session* session);
+
+/* State: the whole sequence (cache / recurrent state, token history, last logits).
+ * floe_session_state_size gives the bytes floe_session_state_save needs now. Restoring needs a
+ * session of the same model with the same cache type and enough context; on error the session
+ * is unchanged. */
+floe_status floe_session_state_size(floe_session* session, size_t* size);
+floe_status floe_session_state_save(floe_session* session, void* buf, size_t capacity, size_t* written);
+floe_status floe_session_state_load(floe_session* session, const void* buf, size_t size);
+floe_status floe_session_state_save_file(floe_session* session, const char* path);
+floe_status floe_session_state_load_file(floe_session* session, const char* path);
+/* A new, independent session continuing from the same point (same params). */
+floe_status floe_session_fork(floe_session* session, floe_session** out);
+
+/* Evaluates several sequences in one call: tokens[i][0..n_tokens[i]) is appended to
+ * sessions[i] (distinct sessions of the same model; lengths may differ). Afterwards each
+ * session's floe_session_logits holds its next-token logits. Sequences run concurrently on up
+ * to n_threads threads in total (0 = physical cores). On failure, *failed_index (may be NULL)
+ * names the first sequence that failed; the others completed. */
+floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* const* tokens,
+                            const size_t* n_tokens, size_t n_sequences, int32_t n_threads,
+                            size_t* failed_index);
 
 /* ---- sampling ---- */
 typedef struct floe_sampler_params {

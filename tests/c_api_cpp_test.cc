@@ -1,0 +1,245 @@
+// The C API through the C++ wrapper (floe.hpp, compiled here with -Werror): concurrency on one
+// model, state save/restore and fork, cancellation of a long prefill, metadata, and misuse.
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "floe/floe.hpp"
+#include "test_data.h"
+
+using floe::testing::DataPath;
+
+namespace {
+
+floe::Model Stories260K() {
+  floe_model_params p = floe_model_default_params();
+  const std::string tok = DataPath("models/llama2c/tok512.bin");
+  p.tokenizer_path = tok.c_str();
+  return floe::Model(DataPath("models/llama2c/stories260K.bin"), p);
+}
+
+floe::Sampler Greedy() {
+  floe_sampler_params sp = floe_sampler_default_params();
+  sp.temperature = 0;
+  return floe::Sampler(sp);
+}
+
+std::string GenerateText(const floe::Model& model, const std::string& prompt, size_t n, int threads) {
+  floe_session_params p = floe_session_default_params();
+  p.n_threads = threads;
+  floe::Session s(model, p);
+  floe::Sampler greedy = Greedy();
+  std::string out;
+  s.Generate(prompt, n, greedy, [&](std::string_view t) { out += t; return true; });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("8 sessions on one model, on 4 threads, each equal to a single-session run", "[unit]") {
+  floe::Model model = Stories260K();
+  const std::vector<std::string> prompts = {"Once upon a time", "The cat", "Lily and Ben", "One day",
+                                            "Tom was sad", "The sun", "A little bird", "Mom said"};
+  std::vector<std::string> expected;
+  for (const auto& p : prompts) expected.push_back(GenerateText(model, p, 60, 1));
+  std::vector<std::string> got(prompts.size());
+  std::vector<std::thread> workers;
+  for (int t = 0; t < 4; ++t)
+    workers.emplace_back([&, t] {
+      for (size_t i = size_t(t); i < prompts.size(); i += 4) got[i] = GenerateText(model, prompts[i], 60, 2);
+    });
+  for (auto& w : workers) w.join();
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    INFO("prompt " << i);
+    CHECK(!expected[i].empty());
+    CHECK(got[i] == expected[i]);
+  }
+}
+
+TEST_CASE("C API state save/load and fork reproduce logits exactly", "[unit]") {
+  floe::Model model = Stories260K();
+  const int V = model.vocab_size();
+  const auto a = model.Tokenize("Once upon a time, there was a big tree");
+  const auto b = model.Tokenize(" near the river.", false);
+  floe::Session whole(model);
+  whole.Eval(a);
+  whole.Eval(b);
+  const std::vector<float> want(whole.Logits(V).begin(), whole.Logits(V).end());
+
+  floe::Session s(model);
+  s.Eval(a);
+  const auto bytes = s.SaveState();
+  floe::Session restored(model);
+  restored.LoadState(bytes);
+  restored.Eval(b);
+  CHECK(std::vector<float>(restored.Logits(V).begin(), restored.Logits(V).end()) == want);
+
+  floe::Session fork = s.Fork();
+  fork.Eval(b);
+  CHECK(std::vector<float>(fork.Logits(V).begin(), fork.Logits(V).end()) == want);
+
+  // Through a file, after the saving session is gone.
+  const std::string path = (std::filesystem::temp_directory_path() / "floe_c_api_cpp_test_state.bin").string();
+  {
+    floe::Session t(model);
+    t.Eval(a);
+    REQUIRE(floe_session_state_save_file(t.get(), path.c_str()) == FLOE_OK);
+  }
+  floe::Session from_file(model);
+  REQUIRE(floe_session_state_load_file(from_file.get(), path.c_str()) == FLOE_OK);
+  from_file.Eval(b);
+  CHECK(std::vector<float>(from_file.Logits(V).begin(), from_file.Logits(V).end()) == want);
+  std::remove(path.c_str());
+}
+
+TEST_CASE("cancelling a long prefill returns promptly and leaves the session usable", "[unit]") {
+  floe_model_params p = floe_model_default_params();
+  const std::string tok = DataPath("models/llama2c/tok512.bin");
+  p.tokenizer_path = tok.c_str();
+  floe::Model model(DataPath("models/llama2c/stories-long-2k.bin"), p);
+  std::vector<floe_token> ids(2000);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = floe_token(3 + (i * 7919) % 500);
+  floe_session_params sp = floe_session_default_params();
+  sp.n_threads = 1;
+  sp.batch = 16;
+  floe::Session s(model, sp);
+  std::atomic<bool> started{false};
+  std::thread canceller([&] {
+    while (!started.load()) std::this_thread::yield();
+    while (floe_session_position(s.get()) == 0) std::this_thread::yield();  // mid-prefill
+    s.Cancel();
+  });
+  started = true;
+  const floe_status st = floe_session_eval(s.get(), ids.data(), ids.size());
+  canceller.join();
+  CHECK(st == FLOE_ERR_CANCELLED);
+  const size_t pos = s.position();
+  CHECK(pos > 0);
+  CHECK(pos < ids.size());  // stopped part-way, at a chunk boundary
+  CHECK(pos % 16 == 0);
+  // Usable: continue with the rest and match an uninterrupted run's logits.
+  s.Eval(std::span<const floe_token>(ids).subspan(pos, 100));
+  floe::Session ref(model, sp);
+  ref.Eval(std::span<const floe_token>(ids).first(pos + 100));
+  const int V = model.vocab_size();
+  CHECK(std::vector<float>(s.Logits(V).begin(), s.Logits(V).end()) ==
+        std::vector<float>(ref.Logits(V).begin(), ref.Logits(V).end()));
+}
+
+TEST_CASE("batched evaluation of several sequences equals one-by-one", "[unit]") {
+  floe::Model model = Stories260K();
+  const int V = model.vocab_size();
+  const std::vector<std::string> texts = {"Once upon a time", "The dog ran to the park and", "Hi"};
+  std::vector<floe::Session> batch, single;
+  std::vector<std::vector<floe_token>> ids;
+  for (const auto& t : texts) {
+    ids.push_back(model.Tokenize(t));
+    batch.emplace_back(model);
+    single.emplace_back(model);
+    single.back().Eval(ids.back());
+  }
+  std::vector<floe_session*> handles;
+  std::vector<const floe_token*> ptrs;
+  std::vector<size_t> lens;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    handles.push_back(batch[i].get());
+    ptrs.push_back(ids[i].data());
+    lens.push_back(ids[i].size());
+  }
+  size_t failed = 99;
+  REQUIRE(floe_eval_batch(handles.data(), ptrs.data(), lens.data(), texts.size(), 2, &failed) == FLOE_OK);
+  CHECK(failed == texts.size());
+  for (size_t i = 0; i < texts.size(); ++i)
+    CHECK(std::vector<float>(batch[i].Logits(V).begin(), batch[i].Logits(V).end()) ==
+          std::vector<float>(single[i].Logits(V).begin(), single[i].Logits(V).end()));
+  // A duplicated session is misuse.
+  handles[1] = handles[0];
+  CHECK(floe_eval_batch(handles.data(), ptrs.data(), lens.data(), texts.size(), 2, &failed) ==
+        FLOE_ERR_INVALID_ARGUMENT);
+}
+
+TEST_CASE("metadata, logging, progress and load cancellation", "[unit]") {
+  struct Log {
+    int lines = 0;
+    static void Sink(floe_log_level, const char* msg, void* user) {
+      if (msg && *msg) static_cast<Log*>(user)->lines++;
+    }
+  } log;
+  floe_model_params p = floe_model_default_params();
+  p.log = &Log::Sink;
+  p.log_user_data = &log;
+  p.log_level = FLOE_LOG_INFO;
+  const std::string path = DataPath("models/llama2c/stories260K.bin");
+  floe::Model model(path, p);
+  CHECK(log.lines >= 1);
+  CHECK(model.architecture() == "llama");
+  CHECK(model.Meta("llama.context_length") == "512");
+  CHECK(floe_model_meta_count(model.get()) >= 3);
+  char buf[4];
+  size_t len = 0;
+  CHECK(floe_model_meta(model.get(), "no.such.key", buf, sizeof buf, &len) == FLOE_ERR_NOT_FOUND);
+  CHECK(floe_model_meta(model.get(), "general.architecture", buf, 2, &len) == FLOE_ERR_OUT_OF_RANGE);
+  CHECK(len == 5);
+
+  p = floe_model_default_params();
+  p.progress = [](float, void*) { return 0; };
+  floe_model* m = nullptr;
+  CHECK(floe_model_load(path.c_str(), &p, &m) == FLOE_ERR_CANCELLED);
+  CHECK(m == nullptr);
+}
+
+TEST_CASE("C API misuse returns error codes", "[unit]") {
+  CHECK(floe_model_load(nullptr, nullptr, nullptr) == FLOE_ERR_INVALID_ARGUMENT);
+  floe_model* m = nullptr;
+  CHECK(floe_model_load("/nonexistent/model.gguf", nullptr, &m) == FLOE_ERR_NOT_FOUND);
+  CHECK(std::strlen(floe_last_error()) > 0);
+  floe_model_params bad = floe_model_default_params();
+  bad.struct_size = 9999;
+  CHECK(floe_model_load("x", &bad, &m) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_session_eval(nullptr, nullptr, 0) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_session_state_load(nullptr, "x", 1) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_session_fork(nullptr, nullptr) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_eval_batch(nullptr, nullptr, nullptr, 1, 0, nullptr) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_eval_batch(nullptr, nullptr, nullptr, 0, 0, nullptr) == FLOE_OK);
+  CHECK(floe_model_vocab_size(nullptr) == -1);
+  CHECK(floe_session_logits(nullptr) == nullptr);
+  floe_session_free(nullptr);
+  floe_model_free(nullptr);
+
+  floe::Model model = Stories260K();
+  floe::Session s(model);
+  const auto ids = model.Tokenize("Hello");
+  s.Eval(ids);
+  size_t need = 0;
+  REQUIRE(floe_session_state_size(s.get(), &need) == FLOE_OK);
+  std::vector<unsigned char> small(need - 1);
+  size_t written = 0;
+  CHECK(floe_session_state_save(s.get(), small.data(), small.size(), &written) == FLOE_ERR_OUT_OF_RANGE);
+  CHECK(written == need);
+  std::vector<unsigned char> state(need);
+  REQUIRE(floe_session_state_save(s.get(), state.data(), state.size(), &written) == FLOE_OK);
+  CHECK(floe_session_state_load(s.get(), state.data(), state.size() - 1) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(std::strlen(floe_session_last_error(s.get())) > 0);
+  state[0] ^= 1;
+  CHECK(floe_session_state_load(s.get(), state.data(), state.size()) == FLOE_ERR_INVALID_ARGUMENT);
+  floe_token out_of_range = 100000;
+  CHECK(floe_session_eval(s.get(), &out_of_range, 1) != FLOE_OK);
+  CHECK(s.position() == ids.size());  // unchanged by the failures
+
+  // Freeing the model before its session is allowed: the session keeps it alive.
+  floe_model_params p = floe_model_default_params();
+  const std::string tok = DataPath("models/llama2c/tok512.bin");
+  p.tokenizer_path = tok.c_str();
+  floe_model* early = nullptr;
+  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &p, &early) == FLOE_OK);
+  floe_session* orphan = nullptr;
+  REQUIRE(floe_session_create(early, nullptr, &orphan) == FLOE_OK);
+  floe_model_free(early);
+  floe_token bos = 1;
+  CHECK(floe_session_eval(orphan, &bos, 1) == FLOE_OK);
+  floe_session_free(orphan);
+}
