@@ -80,6 +80,8 @@ floe_status floe_generate(floe_session* s, const char* prompt, int add_bos, size
     auto r = s->session->Generate(ids, max_tokens, *sampler->sampler, cb);
     if (!r.ok()) return Report(err, r.status());
     if (n_generated) *n_generated = r->generated;
+    if (r->reason == floe::StopReason::kCancelled)
+      return Fail(err, FLOE_ERR_CANCELLED, "floe_generate: cancelled by floe_session_cancel");
     return FLOE_OK;
   });
 }

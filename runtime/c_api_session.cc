@@ -21,6 +21,8 @@ floe_session_params floe_session_default_params(void) {
   p.context_length = 0;
   p.kv_type = FLOE_KV_F32;
   p.batch = 64;
+  p.progress = nullptr;
+  p.progress_user_data = nullptr;
   return p;
 }
 
@@ -42,6 +44,11 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.context_length = p.context_length;
     sp.kv_dtype = p.kv_type == FLOE_KV_F16 ? floe::DType::kF16 : floe::DType::kF32;
     sp.batch = p.batch;
+    if (p.progress) {
+      const floe_progress_callback cb = p.progress;
+      void* user = p.progress_user_data;
+      sp.progress = [cb, user](size_t done, size_t total) { return cb(float(done) / float(total), user) != 0; };
+    }
     auto s = floe::Session::Create(*model->model, sp);
     if (!s.ok()) return Report(nullptr, s.status());
     auto handle = std::make_unique<floe_session>();

@@ -97,13 +97,27 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   const size_t V = vocab_size();
   const size_t before = position();
   Status st;
-  if (all_logits) {
-    all_logits_.resize(tokens.size() * V);
-    st = model_.lm().Forward(*state_, tokens, LogitsMode::kAll, all_logits_.data(), threads_, &cancel_);
-    if (st.ok()) std::copy(all_logits_.end() - V, all_logits_.end(), logits_.begin());
-  } else {
-    st = model_.lm().Forward(*state_, tokens, LogitsMode::kLast, logits_.data(), threads_, &cancel_);
+  if (all_logits) all_logits_.resize(tokens.size() * V);
+  // One Forward per chunk of params_.batch tokens, so long prompts report progress (and can be
+  // stopped by it) between chunks; only the chunk holding the last token produces logits unless
+  // all rows are wanted.
+  const size_t chunk = params_.progress ? params_.batch : tokens.size();
+  for (size_t done = 0; done < tokens.size() && st.ok();) {
+    const size_t n = std::min(chunk, tokens.size() - done);
+    const bool last = done + n == tokens.size();
+    const auto part = tokens.subspan(done, n);
+    if (all_logits) {
+      st = model_.lm().Forward(*state_, part, LogitsMode::kAll, all_logits_.data() + done * V, threads_, &cancel_);
+    } else {
+      st = model_.lm().Forward(*state_, part, last ? LogitsMode::kLast : LogitsMode::kNone, logits_.data(),
+                               threads_, &cancel_);
+    }
+    if (!st.ok()) break;
+    done += n;
+    if (params_.progress && !params_.progress(done, tokens.size()))
+      st = last ? Status::Ok() : Cancelled("evaluation stopped by the progress callback");
   }
+  if (st.ok() && all_logits) std::copy(all_logits_.end() - V, all_logits_.end(), logits_.begin());
   // Keep the token history in step with what the state actually consumed.
   tokens_.insert(tokens_.end(), tokens.begin(), tokens.begin() + (position() - before));
   return st;

@@ -20,6 +20,9 @@ struct SessionParams {
   size_t context_length = 0;    // 0 = the model's trained context
   DType kv_dtype = DType::kF32; // KV cache storage (f32 or f16)
   size_t batch = 64;            // prefill chunk size in tokens
+  // Called on the evaluating thread after each prefill chunk with (tokens done, total) of the
+  // current Eval; returning false stops it (kCancelled, state at that chunk). May be empty.
+  std::function<bool(size_t done, size_t total)> progress;
 };
 
 enum class StopReason { kMaxTokens, kEndOfText, kCallback, kContextFull, kCancelled };

@@ -96,6 +96,20 @@ TEST_CASE("C API state save/load and fork reproduce logits exactly", "[unit]") {
   std::remove(path.c_str());
 }
 
+namespace {
+
+struct PrefillProbe {
+  std::atomic<int> chunks{0};
+  int stop_after = 0;  // 0: never stop from the callback
+  static int OnProgress(float, void* user) {
+    auto* p = static_cast<PrefillProbe*>(user);
+    const int n = ++p->chunks;
+    return p->stop_after == 0 || n < p->stop_after;
+  }
+};
+
+}  // namespace
+
 TEST_CASE("cancelling a long prefill returns promptly and leaves the session usable", "[unit]") {
   floe_model_params p = floe_model_default_params();
   const std::string tok = DataPath("models/llama2c/tok512.bin");
@@ -103,27 +117,40 @@ TEST_CASE("cancelling a long prefill returns promptly and leaves the session usa
   floe::Model model(DataPath("models/llama2c/stories-long-2k.bin"), p);
   std::vector<floe_token> ids(2000);
   for (size_t i = 0; i < ids.size(); ++i) ids[i] = floe_token(3 + (i * 7919) % 500);
+  PrefillProbe probe;
   floe_session_params sp = floe_session_default_params();
   sp.n_threads = 1;
   sp.batch = 16;
+  sp.progress = &PrefillProbe::OnProgress;
+  sp.progress_user_data = &probe;
   floe::Session s(model, sp);
-  std::atomic<bool> started{false};
-  std::thread canceller([&] {
-    while (!started.load()) std::this_thread::yield();
-    while (floe_session_position(s.get()) == 0) std::this_thread::yield();  // mid-prefill
-    s.Cancel();
-  });
-  started = true;
-  const floe_status st = floe_session_eval(s.get(), ids.data(), ids.size());
-  canceller.join();
-  CHECK(st == FLOE_ERR_CANCELLED);
+
+  SECTION("floe_session_cancel from another thread") {
+    std::thread canceller([&] {
+      while (probe.chunks.load() == 0) std::this_thread::yield();  // prefill under way
+      s.Cancel();
+    });
+    const floe_status st = floe_session_eval(s.get(), ids.data(), ids.size());
+    canceller.join();
+    CHECK(st == FLOE_ERR_CANCELLED);
+  }
+  SECTION("the progress callback returns 0") {
+    probe.stop_after = 3;
+    CHECK(floe_session_eval(s.get(), ids.data(), ids.size()) == FLOE_ERR_CANCELLED);
+    CHECK(s.position() == 3 * 16);
+  }
   const size_t pos = s.position();
   CHECK(pos > 0);
   CHECK(pos < ids.size());  // stopped part-way, at a chunk boundary
   CHECK(pos % 16 == 0);
+  CHECK(size_t(probe.chunks.load()) * 16 >= pos);
   // Usable: continue with the rest and match an uninterrupted run's logits.
+  probe.stop_after = 0;
   s.Eval(std::span<const floe_token>(ids).subspan(pos, 100));
-  floe::Session ref(model, sp);
+  floe_session_params plain = floe_session_default_params();
+  plain.n_threads = 1;
+  plain.batch = 16;
+  floe::Session ref(model, plain);
   ref.Eval(std::span<const floe_token>(ids).first(pos + 100));
   const int V = model.vocab_size();
   CHECK(std::vector<float>(s.Logits(V).begin(), s.Logits(V).end()) ==

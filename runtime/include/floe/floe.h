@@ -109,6 +109,10 @@ typedef struct floe_session_params {
   uint32_t context_length;  /* 0 (default) = the model's trained context */
   int32_t kv_type;          /* floe_kv_type; default FLOE_KV_F32 */
   uint32_t batch;           /* prefill chunk, tokens; default 64 */
+  /* Called on the evaluating thread after each prefill chunk of an eval (fraction of its tokens
+   * done); return 0 to stop it (FLOE_ERR_CANCELLED). NULL (default): no progress reports. */
+  floe_progress_callback progress;
+  void* progress_user_data;
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
@@ -171,7 +175,9 @@ typedef int (*floe_token_callback)(floe_token token, const char* text, size_t le
 
 /* Tokenizes prompt (with BOS if add_bos), evaluates it and samples up to max_tokens new tokens,
  * streaming each through callback (may be NULL). *n_generated (may be NULL) receives the count.
- * Stops early at end of text, when the callback returns 0, or when the context is full. */
+ * Stops early at end of text, when the callback returns 0, or when the context is full (all
+ * FLOE_OK), or when floe_session_cancel is called (FLOE_ERR_CANCELLED; *n_generated is still set
+ * and the session stays usable). */
 floe_status floe_generate(floe_session* session, const char* prompt, int add_bos, size_t max_tokens,
                           floe_sampler* sampler, floe_token_callback callback, void* user_data,
                           size_t* n_generated);

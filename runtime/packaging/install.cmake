@@ -1,0 +1,46 @@
+# `cmake --install`: include/floe/{floe.h,floe.hpp}, lib/libfloe.a, lib/cmake/floe (a CMake
+# package: find_package(floe) -> floe::floe) and lib/pkgconfig/floe.pc.
+# With FLOE_STATIC_DEPS the installed libfloe.a is one archive holding floe's objects and those
+# of the static Highway, mimalloc and oneTBB, so users link exactly one library.
+include(GNUInstallDirs)
+
+if(FLOE_STATIC_DEPS)
+  set(FLOE_BUNDLE "${CMAKE_BINARY_DIR}/bundle/libfloe.a")
+  set(FLOE_BUNDLE_MRI "${CMAKE_BINARY_DIR}/bundle/libfloe.mri")
+  file(GENERATE OUTPUT "${FLOE_BUNDLE_MRI}" CONTENT
+"CREATE ${FLOE_BUNDLE}
+ADDLIB $<TARGET_FILE:floe>
+ADDLIB ${FLOE_DEPS_PREFIX}/lib/libhwy.a
+ADDLIB ${FLOE_DEPS_PREFIX}/lib/libmimalloc.a
+ADDLIB ${FLOE_DEPS_PREFIX}/lib/libtbb.a
+SAVE
+END
+")
+  add_custom_command(OUTPUT "${FLOE_BUNDLE}"
+    COMMAND ${CMAKE_COMMAND} -E rm -f "${FLOE_BUNDLE}"
+    COMMAND ${CMAKE_AR} -M < "${FLOE_BUNDLE_MRI}"
+    DEPENDS floe "${FLOE_BUNDLE_MRI}"
+    COMMENT "Bundling libfloe.a with static Highway, mimalloc and oneTBB")
+  add_custom_target(floe_bundle ALL DEPENDS "${FLOE_BUNDLE}")
+  install(FILES "${FLOE_BUNDLE}" DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  set(FLOE_PC_PRIVATE "-lstdc++ -lm -lpthread -ldl")
+  set(FLOE_CONFIG_EXTRA_LIBS "")
+else()
+  install(TARGETS floe ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})
+  set(FLOE_PC_PRIVATE "-ltbb -lhwy -lmimalloc -lstdc++ -lm -lpthread -ldl")
+  set(FLOE_CONFIG_EXTRA_LIBS ";tbb;hwy;mimalloc")
+endif()
+
+install(FILES runtime/include/floe/floe.h runtime/include/floe/floe.hpp
+        DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/floe)
+
+include(CMakePackageConfigHelpers)
+configure_package_config_file(runtime/packaging/floe-config.cmake.in
+  "${CMAKE_BINARY_DIR}/floe-config.cmake" INSTALL_DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/floe)
+write_basic_package_version_file("${CMAKE_BINARY_DIR}/floe-config-version.cmake"
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
+install(FILES "${CMAKE_BINARY_DIR}/floe-config.cmake" "${CMAKE_BINARY_DIR}/floe-config-version.cmake"
+        DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/floe)
+
+configure_file(runtime/packaging/floe.pc.in "${CMAKE_BINARY_DIR}/floe.pc" @ONLY)
+install(FILES "${CMAKE_BINARY_DIR}/floe.pc" DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
