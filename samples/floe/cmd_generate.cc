@@ -65,6 +65,7 @@ int RunGenerate(int argc, char** argv) {
   });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fputs("\n", stdout);
+  std::fflush(stdout);  // before the stats line on stderr
   if (!r.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", r.status().ToString().c_str());
     return 1;
