@@ -51,8 +51,13 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
       m->raw_ = std::move(file).value();
       net = LoadNetworkFromLlama2c(m->raw_.data(), m->raw_.size());
       break;
+    case ModelFormat::kRwkvCpp:
+      m->raw_ = std::move(file).value();
+      net = LoadNetworkFromRwkvCpp(m->raw_.data(), m->raw_.size());
+      break;
   }
   if (!net.ok()) return Status(net.status()).WithContext(where);
+  if (!m->tokenizer_ && options.tokenizer_path.empty()) m->tokenizer_ = std::move(net->implied_tokenizer);
   if (!ReportProgress(options, 0.5f)) return Cancelled("model load cancelled");
   const size_t vocab_size = net->lm->vocab_size();
   if (!options.tokenizer_path.empty()) {

@@ -30,7 +30,8 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Detects the format from the file's first bytes ("GGUF", "ak42", else legacy llama2.c).
+  // Detects the format from the file's first bytes ("GGUF", the rwkv.cpp magic, "ak42", else
+  // legacy llama2.c).
   static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadOptions& options = {});
 
   const CausalLm& lm() const { return *lm_; }
@@ -52,7 +53,7 @@ class Model {
   std::string path_;
   ModelFormat format_ = ModelFormat::kGguf;
   std::optional<GgufFile> gguf_;
-  MappedFile raw_;  // llama2.c checkpoints
+  MappedFile raw_;  // non-GGUF files (llama2.c checkpoints, rwkv.cpp files)
   std::unique_ptr<CausalLm> lm_;
   std::unique_ptr<Tokenizer> tokenizer_;
   size_t weight_bytes_ = 0;

@@ -3,6 +3,9 @@
 #include <cstring>
 
 #include "models/llama/llama_model.h"
+#include "models/rwkv6/rwkv6_model.h"
+#include "runtime/byte_tokenizer.h"
+#include "runtime/checkpoint/rwkv_cpp_file.h"
 #include "runtime/gguf_llama.h"
 #include "runtime/llama2c_checkpoint.h"
 
@@ -31,6 +34,7 @@ Result<LoadedNetwork> MakeLlama(const LlamaConfig& config, LlamaWeights weights)
 
 ModelFormat DetectModelFormat(const uint8_t* data, size_t size) {
   if (size >= 4 && std::memcmp(data, "GGUF", 4) == 0) return ModelFormat::kGguf;
+  if (LooksLikeRwkvCppFile(data, size)) return ModelFormat::kRwkvCpp;
   return ModelFormat::kLlama2c;
 }
 
@@ -38,6 +42,7 @@ const char* ModelFormatName(ModelFormat f) {
   switch (f) {
     case ModelFormat::kGguf: return "gguf";
     case ModelFormat::kLlama2c: return "llama2.c";
+    case ModelFormat::kRwkvCpp: return "rwkv.cpp";
   }
   return "?";
 }
@@ -58,6 +63,26 @@ Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
 Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
   FLOE_ASSIGN_OR_RETURN(auto ck, ParseLlama2cCheckpoint(data, size));
   return MakeLlama(ck.config, std::move(ck.weights));
+}
+
+Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size) {
+  FLOE_ASSIGN_OR_RETURN(RwkvCppFile file, ReadRwkvCppFile(data, size));
+  if (!LooksLikeRwkv6(file.tensors))
+    return Unsupported("rwkv.cpp file is not an RWKV-6 model (no blocks.0.att.time_maa_x); floe "
+                       "supports RWKV-6 (x060)");
+  FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(file.tensors, Rwkv6Layout::kRwkvCpp));
+  const Rwkv6Config& c = net.config;
+  if (c.vocab_size != file.n_vocab || c.n_embd != file.n_embed || c.n_layer != file.n_layer)
+    return CorruptData("rwkv.cpp header (n_vocab " + std::to_string(file.n_vocab) + ", n_embed " +
+                       std::to_string(file.n_embed) + ", n_layer " + std::to_string(file.n_layer) +
+                       ") contradicts its tensors (" + std::to_string(c.vocab_size) + ", " +
+                       std::to_string(c.n_embd) + ", " + std::to_string(c.n_layer) + ")");
+  LoadedNetwork out;
+  out.weight_bytes = net.weights.bytes;
+  FLOE_ASSIGN_OR_RETURN(auto lm, Rwkv6Model::Create(std::move(net)));
+  out.lm = std::move(lm);
+  if (out.lm->vocab_size() == 256) out.implied_tokenizer = std::make_unique<ByteTokenizer>();
+  return out;
 }
 
 }  // namespace floe

@@ -11,18 +11,22 @@
 #include "models/causal_lm.h"
 #include "platform/status.h"
 #include "runtime/gguf_reader.h"
+#include "runtime/tokenizer.h"
 
 namespace floe {
 
-enum class ModelFormat { kGguf, kLlama2c };
-// From the first bytes: "GGUF" -> kGguf; otherwise a llama2.c checkpoint (which has no magic;
-// its own parser validates it).
+enum class ModelFormat { kGguf, kLlama2c, kRwkvCpp };
+// From the first bytes: "GGUF" -> kGguf; the rwkv.cpp magic -> kRwkvCpp; otherwise a llama2.c
+// checkpoint (which has no magic; its own parser validates it).
 ModelFormat DetectModelFormat(const uint8_t* data, size_t size);
 const char* ModelFormatName(ModelFormat f);
 
 struct LoadedNetwork {
   std::unique_ptr<CausalLm> lm;
   size_t weight_bytes = 0;  // bytes of weights the network reads per token (mapped or owned)
+  // The vocabulary the format implies when the file carries none (rwkv.cpp's byte-level tiny
+  // models); null otherwise.
+  std::unique_ptr<Tokenizer> implied_tokenizer;
 };
 
 // general.architecture -> the matching loader ("llama"); kUnsupported names the architecture
@@ -31,5 +35,9 @@ Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf);
 
 // A llama2.c checkpoint (legacy or v1 "ak42"); views point into data, which must outlive it.
 Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size);
+
+// An rwkv.cpp file (RWKV-6, FP32/FP16); views point into data, which must outlive it. A
+// 256-token vocabulary implies the byte tokenizer.
+Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size);
 
 }  // namespace floe
