@@ -529,3 +529,33 @@ TEST_CASE("RoPE (interleaved and half-split) matches the reference on every targ
     });
   }
 }
+
+TEST_CASE("DecayedDot and ExpScale match the reference on every target", "[unit]") {
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> decay(-30.0f, 0.0f);
+  for (const size_t n : kSizes) {
+    INFO("n " << n);
+    const std::vector<float> a = RandomFloats(rng, n), b = RandomFloats(rng, n);
+    std::vector<float> ld(n);
+    for (size_t i = 0; i < n; ++i) ld[i] = i % 7 == 3 ? -100.0f : (i % 5 == 0 ? 0.0f : decay(rng));
+    double abs_sum = 0;
+    for (size_t i = 0; i < n; ++i) abs_sum += std::fabs(double(a[i]) * b[i] * std::exp(double(ld[i])));
+    const float dot = reference::DecayedDot(a.data(), b.data(), ld.data(), n);
+    std::vector<float> scaled(n);
+    reference::ExpScale(a.data(), ld.data(), scaled.data(), n);
+    ForEachTarget([&] {
+      // exp within a few ulp on top of the summation error.
+      CHECK(std::fabs(double(DecayedDot(a.data(), b.data(), ld.data(), n)) - dot) <=
+            SumTol(n, abs_sum) + 4 * FLT_EPSILON * abs_sum);
+      std::vector<float> out(n), in_place = a;
+      ExpScale(a.data(), ld.data(), out.data(), n);
+      ExpScale(in_place.data(), ld.data(), in_place.data(), n);
+      size_t bad = 0;
+      for (size_t i = 0; i < n; ++i) {
+        if (std::fabs(out[i] - scaled[i]) > 4 * FLT_EPSILON * std::fabs(scaled[i]) + 1e-37f) ++bad;
+        if (!SameBits(out[i], in_place[i])) ++bad;
+      }
+      CHECK(bad == 0);
+    });
+  }
+}

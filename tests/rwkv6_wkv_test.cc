@@ -59,9 +59,8 @@ TEST_CASE("WKV6 chunk form equals the recurrence", "[unit]") {
         std::vector<float> s_ref(N * N), y_ref(T * N), s_chk(N * N), y_chk(T * N);
         std::vector<float> scratch(std::max(N * N, Wkv6ChunkScratch(T, N)) + 16);
         Wkv6Recurrent(Head(in, s_ref.data(), y_ref.data()), T, scratch.data());
-        // Scratch for the chunk form must be 8-byte aligned (it holds doubles).
-        std::vector<double> chunk_scratch(Wkv6ChunkScratch(T, N) / 2 + 1);
-        Wkv6Chunk(Head(in, s_chk.data(), y_chk.data()), T, reinterpret_cast<float*>(chunk_scratch.data()));
+        std::vector<float> chunk_scratch(Wkv6ChunkScratch(T, N));
+        Wkv6Chunk(Head(in, s_chk.data(), y_chk.data()), T, chunk_scratch.data());
         float dy = 0.0f, ds = 0.0f;
         for (size_t i = 0; i < y_ref.size(); ++i) dy = std::max(dy, std::fabs(y_ref[i] - y_chk[i]));
         for (size_t i = 0; i < s_ref.size(); ++i) ds = std::max(ds, std::fabs(s_ref[i] - s_chk[i]));
@@ -80,7 +79,7 @@ TEST_CASE("WKV6 chunks carry the state exactly like one long recurrence", "[unit
   Wkv6Recurrent(Head(in, s_ref.data(), y_ref.data()), T, scratch.data());
   // Three chunks of 32, the state handed from one to the next.
   std::vector<float> s_a = in.s0, s_b(N * N), y(T * N);
-  std::vector<double> cs(Wkv6ChunkScratch(32, N) / 2 + 1);
+  std::vector<float> cs(Wkv6ChunkScratch(32, N));
   for (size_t c = 0; c < 3; ++c) {
     Wkv6Head h = Head(in, s_b.data(), y.data() + c * 32 * N);
     h.r += c * 32 * N;
@@ -88,7 +87,7 @@ TEST_CASE("WKV6 chunks carry the state exactly like one long recurrence", "[unit
     h.v += c * 32 * N;
     h.lw += c * 32 * N;
     h.s_in = s_a.data();
-    Wkv6Chunk(h, 32, reinterpret_cast<float*>(cs.data()));
+    Wkv6Chunk(h, 32, cs.data());
     std::swap(s_a, s_b);
   }
   float dy = 0.0f, ds = 0.0f;

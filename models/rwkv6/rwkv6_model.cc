@@ -99,7 +99,7 @@ class Rwkv6Model::State final : public SequenceState {
     FLOE_RETURN_IF_ERROR(scratch.Resize(floats));
     float* p = scratch.data();
     auto take = [&](size_t n) { float* r = p; p += n; return r; };
-    heads = take(c.n_head * wkv_scratch);  // first: its doubles need the buffer's alignment
+    heads = take(c.n_head * wkv_scratch);
     x = take(B * C);
     xa = take(B * C);
     sx = take(B * C);

@@ -1,7 +1,10 @@
 #include "models/rwkv6/wkv6.h"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
+
+#include "platform/kernels/ops.h"
 
 namespace floe {
 
@@ -33,75 +36,47 @@ void Wkv6Recurrent(const Wkv6Head& h, size_t T, float* scratch) {
 }
 
 size_t Wkv6ChunkScratch(size_t T, size_t N) {
-  // cumulative logs (double, T x N) + decayed r (N) + decay row (N) + scores (T).
-  const size_t n = 2 * T * N + 2 * N + T;
-  return (n + 15) / 16 * 16;  // keeps every head's slice 64-byte aligned (the doubles need 8)
+  const size_t n = 2 * N + T;  // running log decay D, a decayed vector, scores
+  return (n + 15) / 16 * 16;    // keeps every head's slice 64-byte aligned
 }
 
+// Pairwise decays are accumulated backwards from the query, D = sum_{q=s+1}^{t-1} lw_q, a sum
+// of same-sign terms in float: its relative error stays at a few ulp whatever the magnitude,
+// where a difference of two cumulative sums would cancel catastrophically.
 void Wkv6Chunk(const Wkv6Head& h, size_t T, float* scratch) {
   const size_t N = h.n;
-  double* A = reinterpret_cast<double*>(scratch);  // A[t*N + i]
-  float* rd = scratch + 2 * T * N;
-  float* dec = rd + N;
-  float* score = dec + N;
-  for (size_t i = 0; i < N; ++i) {
-    double acc = 0.0;
-    for (size_t t = 0; t < T; ++t) {
-      acc += double(h.lw[t * h.stride + i]);
-      A[t * N + i] = acc;
-    }
-  }
+  float* D = scratch;
+  float* tmp = D + N;
+  float* score = tmp + N;
+  auto row = [&](const float* base, size_t t) { return base + t * h.stride; };
   for (size_t t = 0; t < T; ++t) {
-    const float* r = h.r + t * h.stride;
+    const float* r = row(h.r, t);
     float* y = h.y + t * h.stride;
-    const double* prev = t ? A + (t - 1) * N : nullptr;  // A_{t-1}; null = 0
-    // Inter-chunk part: the carried state, decayed to just before token t.
-    for (size_t i = 0; i < N; ++i) rd[i] = r[i] * (prev ? float(std::exp(prev[i])) : 1.0f);
-    for (size_t j = 0; j < N; ++j) y[j] = 0.0f;
-    for (size_t i = 0; i < N; ++i) {
-      const float a = rd[i];
-      const float* srow = h.s_in + i * N;
-      for (size_t j = 0; j < N; ++j) y[j] += a * srow[j];
+    std::fill(D, D + N, 0.0f);
+    for (size_t s = t; s-- > 0;) {  // earlier tokens of this chunk, nearest first
+      score[s] = DecayedDot(r, row(h.k, s), D, N);
+      Add(row(h.lw, s), D, N);
     }
-    // Intra-chunk part: earlier tokens of this chunk, and the bonus for token t itself.
-    for (size_t s = 0; s < t; ++s) {
-      const float* k = h.k + s * h.stride;
-      const double* as = A + s * N;
-      float acc = 0.0f;
-      for (size_t i = 0; i < N; ++i) acc += r[i] * k[i] * std::exp(float(prev[i] - as[i]));
-      score[s] = acc;
-    }
-    {
-      const float* k = h.k + t * h.stride;
-      float acc = 0.0f;
-      for (size_t i = 0; i < N; ++i) acc += r[i] * h.u[i] * k[i];
-      score[t] = acc;
-    }
-    for (size_t s = 0; s <= t; ++s) {
-      const float a = score[s];
-      const float* v = h.v + s * h.stride;
-      for (size_t j = 0; j < N; ++j) y[j] += a * v[j];
-    }
+    // D = A_{t-1}: the carried state, decayed to just before token t.
+    ExpScale(r, D, tmp, N);
+    std::fill(y, y + N, 0.0f);
+    for (size_t i = 0; i < N; ++i) Axpy(tmp[i], h.s_in + i * N, y, N);
+    const float* k = row(h.k, t);
+    float bonus = 0.0f;
+    for (size_t i = 0; i < N; ++i) bonus += r[i] * h.u[i] * k[i];
+    score[t] = bonus;
+    for (size_t s = 0; s <= t; ++s) Axpy(score[s], row(h.v, s), y, N);
   }
-  // The state after the chunk.
-  const double* last = A + (T - 1) * N;
-  for (size_t i = 0; i < N; ++i) {
-    const float d = float(std::exp(last[i]));
-    const float* srow = h.s_in + i * N;
-    float* orow = h.s_out + i * N;
-    for (size_t j = 0; j < N; ++j) orow[j] = d * srow[j];
+  // The state after the chunk: sum_s diag(exp(A_{T-1} - A_s)) k_s v_s^T + diag(exp(A_{T-1})) S_in.
+  std::fill(h.s_out, h.s_out + N * N, 0.0f);
+  std::fill(D, D + N, 0.0f);
+  for (size_t s = T; s-- > 0;) {
+    ExpScale(row(h.k, s), D, tmp, N);
+    const float* v = row(h.v, s);
+    for (size_t i = 0; i < N; ++i) Axpy(tmp[i], v, h.s_out + i * N, N);
+    Add(row(h.lw, s), D, N);
   }
-  for (size_t s = 0; s < T; ++s) {
-    const float* k = h.k + s * h.stride;
-    const float* v = h.v + s * h.stride;
-    const double* as = A + s * N;
-    for (size_t i = 0; i < N; ++i) dec[i] = k[i] * std::exp(float(last[i] - as[i]));
-    for (size_t i = 0; i < N; ++i) {
-      const float a = dec[i];
-      float* orow = h.s_out + i * N;
-      for (size_t j = 0; j < N; ++j) orow[j] += a * v[j];
-    }
-  }
+  for (size_t i = 0; i < N; ++i) Axpy(std::exp(D[i]), h.s_in + i * N, h.s_out + i * N, N);
 }
 
 }  // namespace floe

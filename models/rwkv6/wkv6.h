@@ -33,14 +33,13 @@ void Wkv6Recurrent(const Wkv6Head& h, size_t T, float* scratch);
 // Floats of scratch Wkv6Chunk needs for a chunk of T tokens of head size N.
 size_t Wkv6ChunkScratch(size_t T, size_t N);
 
-// The same T steps in the chunk-parallel form: with A_t = sum_{q<=t} lw_q (cumulative, in
-// double) and A_{-1} = 0,
+// The same T steps in the chunk-parallel form: with A_t = sum_{q<=t} lw_q and A_{-1} = 0,
 //   y_t   = (r_t * exp(A_{t-1}))^T S_in + sum_{s<t} [sum_i r_ti k_si exp(A_{t-1,i} - A_{s,i})] v_s
 //           + (sum_i r_ti u_i k_ti) v_t
 //   S_out = diag(exp(A_{T-1})) S_in + sum_s diag(exp(A_{T-1} - A_s)) k_s v_s^T
-// Every decay factor is the exp of a difference of cumulative logs (<= 0), never a quotient or
-// product of large and small exponentials, so no chunk length can overflow or underflow it
-// into a wrong value.
+// Every decay factor is the exp of a sum of log decays (<= 0), accumulated directly for each
+// pair, never a quotient or product of large and small exponentials, so no chunk length can
+// overflow or underflow it into a wrong value. Scratch: Wkv6ChunkScratch(T, N) floats.
 void Wkv6Chunk(const Wkv6Head& h, size_t T, float* scratch);
 
 }  // namespace floe

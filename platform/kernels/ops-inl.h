@@ -390,6 +390,43 @@ HWY_INLINE void RopeHalfSplitT(DF df, float* x, size_t n_heads, size_t head_dim,
   }
 }
 
+// ------------------------------ decayed products (linear-attention / WKV chunk forms)
+
+// sum_i a[i] * b[i] * exp(log_decay[i]).
+template <class DF>
+HWY_INLINE float DecayedDotT(DF df, const float* HWY_RESTRICT a, const float* HWY_RESTRICT b,
+                             const float* HWY_RESTRICT ld, size_t n) {
+  const size_t N = hn::Lanes(df);
+  auto s0 = hn::Zero(df), s1 = hn::Zero(df);
+  size_t i = 0;
+  for (; i + 2 * N <= n; i += 2 * N) {
+    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)), hn::Exp(df, hn::LoadU(df, ld + i)), s0);
+    s1 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N)),
+                    hn::Exp(df, hn::LoadU(df, ld + i + N)), s1);
+  }
+  for (; i + N <= n; i += N)
+    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)), hn::Exp(df, hn::LoadU(df, ld + i)), s0);
+  if (i < n) {
+    const auto ab = hn::Mul(LoadPadded<F32Weights>(df, a + i, n - i), LoadPadded<F32Weights>(df, b + i, n - i));
+    s1 = hn::MulAdd(ab, hn::Exp(df, LoadPadded<F32Weights>(df, ld + i, n - i)), s1);
+  }
+  return ReduceSum(df, hn::Add(s0, s1));
+}
+
+// out[i] = x[i] * exp(log_decay[i]); out may alias x.
+template <class DF>
+HWY_INLINE void ExpScaleT(DF df, const float* x, const float* HWY_RESTRICT ld, float* out, size_t n) {
+  const size_t N = hn::Lanes(df);
+  size_t i = 0;
+  for (; i + N <= n; i += N)
+    hn::StoreU(hn::Mul(hn::LoadU(df, x + i), hn::Exp(df, hn::LoadU(df, ld + i))), df, out + i);
+  if (i < n) {
+    const auto v = hn::Mul(LoadPadded<F32Weights>(df, x + i, n - i),
+                           hn::Exp(df, LoadPadded<F32Weights>(df, ld + i, n - i)));
+    StorePartial(df, v, out + i, n - i);
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
 HWY_AFTER_NAMESPACE();

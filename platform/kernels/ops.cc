@@ -76,6 +76,12 @@ void AxpyF16Impl(float alpha, const uint16_t* x, float* y, size_t n) {
 }
 void ScaleImpl(float* x, float s, size_t n) { ScaleT(hn::ScalableTag<float>(), x, s, n); }
 void AddImpl(const float* a, float* y, size_t n) { AddT(hn::ScalableTag<float>(), a, y, n); }
+float DecayedDotImpl(const float* a, const float* b, const float* ld, size_t n) {
+  return DecayedDotT(hn::ScalableTag<float>(), a, b, ld, n);
+}
+void ExpScaleImpl(const float* x, const float* ld, float* out, size_t n) {
+  ExpScaleT(hn::ScalableTag<float>(), x, ld, out, n);
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
@@ -104,6 +110,8 @@ HWY_EXPORT(AxpyImpl);
 HWY_EXPORT(AxpyF16Impl);
 HWY_EXPORT(ScaleImpl);
 HWY_EXPORT(AddImpl);
+HWY_EXPORT(DecayedDotImpl);
+HWY_EXPORT(ExpScaleImpl);
 
 namespace {
 
@@ -218,6 +226,14 @@ void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n) {
 void Scale(float* x, float s, size_t n) { HWY_DYNAMIC_DISPATCH(ScaleImpl)(x, s, n); }
 
 void Add(const float* a, float* y, size_t n) { HWY_DYNAMIC_DISPATCH(AddImpl)(a, y, n); }
+
+float DecayedDot(const float* a, const float* b, const float* log_decay, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(DecayedDotImpl)(a, b, log_decay, n);
+}
+
+void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
+  HWY_DYNAMIC_DISPATCH(ExpScaleImpl)(x, log_decay, out, n);
+}
 
 }  // namespace floe
 #endif  // HWY_ONCE

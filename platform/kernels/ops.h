@@ -72,4 +72,11 @@ void Scale(float* x, float s, size_t n);
 // y += a.
 void Add(const float* a, float* y, size_t n);
 
+// Decayed products for chunked linear attention / WKV (exp is Highway's, within 1 ulp; the
+// argument is a log decay <= 0 in practice, any float is valid):
+// sum_i a[i] * b[i] * exp(log_decay[i]).
+float DecayedDot(const float* a, const float* b, const float* log_decay, size_t n);
+// out[i] = x[i] * exp(log_decay[i]). `out` may alias `x`.
+void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
+
 }  // namespace floe

@@ -132,4 +132,14 @@ void Add(const float* a, float* y, size_t n) {
   for (size_t i = 0; i < n; ++i) y[i] += a[i];
 }
 
+float DecayedDot(const float* a, const float* b, const float* log_decay, size_t n) {
+  double s = 0.0;
+  for (size_t i = 0; i < n; ++i) s += double(a[i]) * b[i] * std::exp(double(log_decay[i]));
+  return float(s);
+}
+
+void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = float(double(x[i]) * std::exp(double(log_decay[i])));
+}
+
 }  // namespace floe::reference

@@ -32,6 +32,8 @@ void Axpy(float alpha, const float* x, float* y, size_t n);
 void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n);
 void Scale(float* x, float s, size_t n);
 void Add(const float* a, float* y, size_t n);
+float DecayedDot(const float* a, const float* b, const float* log_decay, size_t n);
+void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);
