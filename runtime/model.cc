@@ -55,6 +55,11 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
       m->raw_ = std::move(file).value();
       net = LoadNetworkFromRwkvCpp(m->raw_.data(), m->raw_.size());
       break;
+    case ModelFormat::kTorch:
+    case ModelFormat::kSafetensors:
+      m->raw_ = std::move(file).value();
+      net = LoadNetworkFromTensorFile(m->format_, m->raw_.data(), m->raw_.size());
+      break;
   }
   if (!net.ok()) return Status(net.status()).WithContext(where);
   if (!m->tokenizer_ && options.tokenizer_path.empty()) m->tokenizer_ = std::move(net->implied_tokenizer);

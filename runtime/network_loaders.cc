@@ -6,6 +6,8 @@
 #include "models/rwkv6/rwkv6_model.h"
 #include "runtime/byte_tokenizer.h"
 #include "runtime/checkpoint/rwkv_cpp_file.h"
+#include "runtime/checkpoint/safetensors.h"
+#include "runtime/checkpoint/torch_checkpoint.h"
 #include "runtime/gguf_llama.h"
 #include "runtime/llama2c_checkpoint.h"
 
@@ -35,6 +37,12 @@ Result<LoadedNetwork> MakeLlama(const LlamaConfig& config, LlamaWeights weights)
 ModelFormat DetectModelFormat(const uint8_t* data, size_t size) {
   if (size >= 4 && std::memcmp(data, "GGUF", 4) == 0) return ModelFormat::kGguf;
   if (LooksLikeRwkvCppFile(data, size)) return ModelFormat::kRwkvCpp;
+  if (size >= 4 && std::memcmp(data, "PK\x03\x04", 4) == 0) return ModelFormat::kTorch;
+  if (size >= 9) {
+    uint64_t header = 0;
+    std::memcpy(&header, data, 8);
+    if (header >= 2 && header <= size - 8 && data[8] == '{') return ModelFormat::kSafetensors;
+  }
   return ModelFormat::kLlama2c;
 }
 
@@ -43,6 +51,8 @@ const char* ModelFormatName(ModelFormat f) {
     case ModelFormat::kGguf: return "gguf";
     case ModelFormat::kLlama2c: return "llama2.c";
     case ModelFormat::kRwkvCpp: return "rwkv.cpp";
+    case ModelFormat::kTorch: return "pytorch";
+    case ModelFormat::kSafetensors: return "safetensors";
   }
   return "?";
 }
@@ -65,6 +75,32 @@ Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
   return MakeLlama(ck.config, std::move(ck.weights));
 }
 
+namespace {
+
+Result<LoadedNetwork> MakeRwkv6(Rwkv6Network net) {
+  LoadedNetwork out;
+  out.weight_bytes = net.weights.bytes;
+  FLOE_ASSIGN_OR_RETURN(auto lm, Rwkv6Model::Create(std::move(net)));
+  out.lm = std::move(lm);
+  if (out.lm->vocab_size() == 256) out.implied_tokenizer = std::make_unique<ByteTokenizer>();
+  return out;
+}
+
+}  // namespace
+
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size) {
+  Result<TensorSet> set = format == ModelFormat::kTorch ? ReadTorchCheckpoint(data, size)
+                                                        : ReadSafetensors(data, size);
+  if (!set.ok()) return set.status();
+  if (LooksLikeRwkv6(*set)) {
+    FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(*set, Rwkv6Layout::kOfficial));
+    return MakeRwkv6(std::move(net));
+  }
+  return Unsupported(std::string(ModelFormatName(format)) + " checkpoint of an unknown architecture "
+                     "(first tensor '" + (set->tensors.empty() ? std::string() : set->tensors[0].name) +
+                     "'); supported: RWKV-6 (blocks.N.att.time_maa_*)");
+}
+
 Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size) {
   FLOE_ASSIGN_OR_RETURN(RwkvCppFile file, ReadRwkvCppFile(data, size));
   if (!LooksLikeRwkv6(file.tensors))
@@ -77,12 +113,7 @@ Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size) {
                        std::to_string(file.n_embed) + ", n_layer " + std::to_string(file.n_layer) +
                        ") contradicts its tensors (" + std::to_string(c.vocab_size) + ", " +
                        std::to_string(c.n_embd) + ", " + std::to_string(c.n_layer) + ")");
-  LoadedNetwork out;
-  out.weight_bytes = net.weights.bytes;
-  FLOE_ASSIGN_OR_RETURN(auto lm, Rwkv6Model::Create(std::move(net)));
-  out.lm = std::move(lm);
-  if (out.lm->vocab_size() == 256) out.implied_tokenizer = std::make_unique<ByteTokenizer>();
-  return out;
+  return MakeRwkv6(std::move(net));
 }
 
 }  // namespace floe

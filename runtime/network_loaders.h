@@ -15,9 +15,11 @@
 
 namespace floe {
 
-enum class ModelFormat { kGguf, kLlama2c, kRwkvCpp };
-// From the first bytes: "GGUF" -> kGguf; the rwkv.cpp magic -> kRwkvCpp; otherwise a llama2.c
-// checkpoint (which has no magic; its own parser validates it).
+enum class ModelFormat { kGguf, kLlama2c, kRwkvCpp, kTorch, kSafetensors };
+// From the first bytes: "GGUF" -> kGguf; the rwkv.cpp magic -> kRwkvCpp; a zip local header
+// ("PK\3\4") -> kTorch (torch.save: .pth, pytorch_model.bin); a u64 header length that fits
+// the file followed by '{' -> kSafetensors; otherwise a llama2.c checkpoint (which has no
+// magic; its own parser validates it).
 ModelFormat DetectModelFormat(const uint8_t* data, size_t size);
 const char* ModelFormatName(ModelFormat f);
 
@@ -39,5 +41,9 @@ Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size);
 // An rwkv.cpp file (RWKV-6, FP32/FP16); views point into data, which must outlive it. A
 // 256-token vocabulary implies the byte tokenizer.
 Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size);
+
+// A checkpoint of named tensors in the official PyTorch layout (kTorch or kSafetensors),
+// dispatched on its tensor names: RWKV-6 (blocks.0.att.time_maa_x). Views point into data.
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size);
 
 }  // namespace floe
