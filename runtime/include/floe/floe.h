@@ -72,7 +72,7 @@ typedef struct floe_model_params {
 } floe_model_params;
 
 floe_model_params floe_model_default_params(void);
-/* path: GGUF or llama2.c checkpoint. On success *out is a new model (free with floe_model_free). */
+/* path: GGUF, llama2.c checkpoint, rwkv.cpp file, PyTorch .pth / safetensors (RWKV-6). On success *out is a new model (free with floe_model_free). */
 floe_status floe_model_load(const char* path, const floe_model_params* params, floe_model** out);
 void floe_model_free(floe_model* model);       /* NULL is fine; all its sessions must be freed first */
 const char* floe_model_last_error(const floe_model* model);
