@@ -9,6 +9,7 @@
 #include "runtime/checkpoint/safetensors.h"
 #include "runtime/checkpoint/torch_checkpoint.h"
 #include "runtime/gguf_llama.h"
+#include "runtime/gguf_rwkv6.h"
 #include "runtime/llama2c_checkpoint.h"
 
 namespace floe {
@@ -57,24 +58,6 @@ const char* ModelFormatName(ModelFormat f) {
   return "?";
 }
 
-Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
-  if (!gguf.Find("general.architecture"))
-    return CorruptData("GGUF has no general.architecture key");
-  FLOE_ASSIGN_OR_RETURN(std::string arch, gguf.GetString("general.architecture"));
-  if (arch == "llama") {
-    FLOE_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfigFromGguf(gguf));
-    FLOE_ASSIGN_OR_RETURN(LlamaWeights weights, LlamaWeightsFromGguf(gguf, config));
-    return MakeLlama(config, std::move(weights));
-  }
-  return Unsupported("architecture '" + arch + "' (general.architecture) is not supported; "
-                     "supported: llama");
-}
-
-Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
-  FLOE_ASSIGN_OR_RETURN(auto ck, ParseLlama2cCheckpoint(data, size));
-  return MakeLlama(ck.config, std::move(ck.weights));
-}
-
 namespace {
 
 Result<LoadedNetwork> MakeRwkv6(Rwkv6Network net) {
@@ -87,6 +70,29 @@ Result<LoadedNetwork> MakeRwkv6(Rwkv6Network net) {
 }
 
 }  // namespace
+
+Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
+  if (!gguf.Find("general.architecture"))
+    return CorruptData("GGUF has no general.architecture key");
+  FLOE_ASSIGN_OR_RETURN(std::string arch, gguf.GetString("general.architecture"));
+  if (arch == "llama") {
+    FLOE_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfigFromGguf(gguf));
+    FLOE_ASSIGN_OR_RETURN(LlamaWeights weights, LlamaWeightsFromGguf(gguf, config));
+    return MakeLlama(config, std::move(weights));
+  }
+  if (arch == "rwkv6") {
+    FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, Rwkv6FromGguf(gguf));
+    return MakeRwkv6(std::move(net));
+  }
+  return Unsupported("architecture '" + arch + "' (general.architecture) is not supported; "
+                     "supported: llama, rwkv6");
+}
+
+Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
+  FLOE_ASSIGN_OR_RETURN(auto ck, ParseLlama2cCheckpoint(data, size));
+  return MakeLlama(ck.config, std::move(ck.weights));
+}
+
 
 Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size) {
   Result<TensorSet> set = format == ModelFormat::kTorch ? ReadTorchCheckpoint(data, size)

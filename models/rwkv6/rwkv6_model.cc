@@ -193,6 +193,7 @@ Status Rwkv6Model::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
     TimeMix(s, l, n, threads);
     ChannelMix(s, l, n, threads);
+    if (c.rescale_every && (l + 1) % c.rescale_every == 0) Scale(s.x, 0.5f, n * C);
   }
   s.cur ^= 1;
   s.pos += n;

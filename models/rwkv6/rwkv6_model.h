@@ -30,6 +30,7 @@ class Rwkv6Model final : public CausalLm {
   size_t vocab_size() const override { return net_.config.vocab_size; }
   size_t context_length() const override { return kMaxPositions; }
   const Rwkv6Config& config() const { return net_.config; }
+  const Rwkv6Network& network() const { return net_; }
   size_t weight_bytes() const { return net_.weights.bytes; }
 
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;

@@ -32,6 +32,9 @@ struct Rwkv6Config {
   size_t lora_decay = 0; // Rd: rank of the decay LoRA
   float ln_eps = 1e-5f;          // LayerNorm (ln0, ln1, ln2, ln_out)
   float group_norm_eps = 64e-5f; // ln_x GroupNorm: 1e-5 * head_size_divisor^2 (divisor 8)
+  // 0, or n: the residual stream is halved after every n-th layer (llama.cpp's GGUF converter
+  // divides att.output / ffn.value of layer l by 2^(l / n) to keep fp16 activations in range).
+  size_t rescale_every = 0;
 
   Status Validate() const;
 };

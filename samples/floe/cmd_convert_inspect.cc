@@ -1,9 +1,11 @@
-// floe convert (llama2.c -> GGUF) and floe inspect (GGUF summary).
+// floe convert (llama2.c or RWKV-6 -> GGUF) and floe inspect (GGUF summary).
 #include <cstdio>
+#include <filesystem>
 
 #include "args.h"
 #include "commands.h"
 #include "runtime/convert_llama2c.h"
+#include "runtime/convert_rwkv6.h"
 #include "runtime/gguf_inspect.h"
 #include "runtime/gguf_reader.h"
 
@@ -14,9 +16,26 @@ int RunConvert(int argc, char** argv) {
   ConvertLlama2cOptions o;
   o.output_path = a.Get("-o", "--output", "");
   o.model_name = a.Get("--name", "", "");
-  if (!a.ok() || a.positional().size() != 2 || o.output_path.empty()) {
-    std::fprintf(stderr, "usage: floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf [--name NAME]\n");
+  if (!a.ok() || a.positional().empty() || a.positional().size() > 2 || o.output_path.empty()) {
+    std::fprintf(stderr,
+                 "usage: floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf [--name NAME]   (llama2.c)\n"
+                 "       floe convert MODEL -o OUT.gguf [--name NAME]   (RWKV-6: rwkv.cpp, .pth, safetensors)\n");
     return 2;
+  }
+  if (a.positional().size() == 1) {
+    const std::string& in = a.positional()[0];
+    auto model = Model::Load(in);
+    if (!model.ok()) {
+      std::fprintf(stderr, "floe convert: %s\n", model.status().ToString().c_str());
+      return 1;
+    }
+    const std::string name = o.model_name.empty() ? std::filesystem::path(in).stem().string() : o.model_name;
+    if (Status st = ConvertRwkv6ToGguf(**model, name, o.output_path); !st.ok()) {
+      std::fprintf(stderr, "floe convert: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "wrote %s\n", o.output_path.c_str());
+    return 0;
   }
   o.checkpoint_path = a.positional()[0];
   o.tokenizer_path = a.positional()[1];
