@@ -4,4 +4,5 @@ floe_add_test(checkpoint_readers_test unit
   checkpoint_readers_test.cc
   checkpoint_json_test.cc
   checkpoint_torch_hostile_test.cc
-  checkpoint_pickle_safetensors_test.cc)
+  checkpoint_pickle_safetensors_test.cc
+  checkpoint_zip_test.cc)

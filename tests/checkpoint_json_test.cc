@@ -97,6 +97,23 @@ TEST_CASE("json: nesting is limited, not a stack overflow", "[unit]") {
   for (int i = 0; i < 100000; ++i) objects += "{\"a\":";
   CHECK_FALSE(ParseJson(objects).ok());
   CHECK_FALSE(ParseJson(std::string(1000000, '[')).ok());
+  JsonLimits shallow;
+  shallow.max_depth = 2;
+  CHECK(ParseJson("[[1]]", shallow).ok());
+  CHECK_FALSE(ParseJson("[[[1]]]", shallow).ok());
+  shallow.max_depth = 1 << 30;  // clamped
+  CHECK_FALSE(ParseJson(too_deep, shallow).ok());
+}
+
+TEST_CASE("json: the value budget caps what a document may build", "[unit]") {
+  JsonLimits few;
+  few.max_values = 4;
+  CHECK(ParseJson("[1, 2, 3]", few).ok());  // the array and three numbers
+  auto r = ParseJson("[1, 2, 3, 4]", few);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == StatusCode::kCorruptData);
+  CHECK(r.status().message().find("more than 4 values") != std::string::npos);
+  CHECK_FALSE(ParseJson(R"({"a": {"b": 1}, "c": 2, "d": 3})", few).ok());
 }
 
 TEST_CASE("json: typed getters name the key", "[unit]") {

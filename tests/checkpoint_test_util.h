@@ -53,10 +53,13 @@ class ZipBuilder {
     out_.insert(out_.end(), data.begin(), data.end());
   }
 
-  Bytes Finish(bool zip64 = true) {
+  // zip64: ZIP64 end records (as torch writes). zip64_extra: central headers carry 0xFFFFFFFF
+  // sizes/offsets and the real values in a ZIP64 extra field (as for entries >= 4 GiB).
+  Bytes Finish(bool zip64 = true, bool zip64_extra = false, const std::string& comment = "") {
     Bytes b = out_;
     const uint64_t cd_offset = b.size();
     for (const Entry& e : entries_) {
+      const uint64_t big = 0xFFFFFFFFu;
       PutLe(&b, 0x02014b50, 4);
       PutLe(&b, 45, 2);  // made by
       PutLe(&b, 20, 2);  // needed
@@ -64,16 +67,23 @@ class ZipBuilder {
       PutLe(&b, e.method, 2);
       PutLe(&b, 0, 4);
       PutLe(&b, e.crc, 4);
-      PutLe(&b, e.size, 4);
-      PutLe(&b, e.size, 4);
+      PutLe(&b, zip64_extra ? big : e.size, 4);
+      PutLe(&b, zip64_extra ? big : e.size, 4);
       PutLe(&b, e.name.size(), 2);
-      PutLe(&b, 0, 2);  // extra
+      PutLe(&b, zip64_extra ? 28 : 0, 2);  // extra
       PutLe(&b, 0, 2);  // comment
       PutLe(&b, 0, 2);  // disk
       PutLe(&b, 0, 2);  // internal attributes
       PutLe(&b, 0, 4);  // external attributes
-      PutLe(&b, e.offset, 4);
+      PutLe(&b, zip64_extra ? big : e.offset, 4);
       PutStr(&b, e.name);
+      if (zip64_extra) {
+        PutLe(&b, 0x0001, 2);
+        PutLe(&b, 24, 2);
+        PutLe(&b, e.size, 8);  // uncompressed, compressed, local header offset
+        PutLe(&b, e.size, 8);
+        PutLe(&b, e.offset, 8);
+      }
     }
     const uint64_t cd_size = b.size() - cd_offset;
     if (zip64) {
@@ -99,7 +109,8 @@ class ZipBuilder {
     PutLe(&b, entries_.size(), 2);
     PutLe(&b, cd_size, 4);
     PutLe(&b, cd_offset, 4);
-    PutLe(&b, 0, 2);  // comment
+    PutLe(&b, comment.size(), 2);
+    PutStr(&b, comment);
     return b;
   }
 

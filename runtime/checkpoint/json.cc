@@ -22,19 +22,19 @@ JsonValue JsonValue::Number(double d, bool has_int, int64_t exact_int) {
 JsonValue JsonValue::String(std::string s) {
   JsonValue v;
   v.type_ = Type::kString;
-  v.string_ = std::move(s);
+  v.payload_ = std::move(s);
   return v;
 }
 JsonValue JsonValue::Array(std::vector<JsonValue> items) {
   JsonValue v;
   v.type_ = Type::kArray;
-  v.items_ = std::move(items);
+  v.payload_ = std::move(items);
   return v;
 }
 JsonValue JsonValue::Object(std::vector<Member> members) {
   JsonValue v;
   v.type_ = Type::kObject;
-  v.members_ = std::move(members);
+  v.payload_ = std::move(members);
   return v;
 }
 
@@ -82,12 +82,28 @@ Result<int64_t> JsonValue::AsInt() const {
 }
 Result<std::string> JsonValue::AsString() const {
   if (!is_string()) return WrongType("a string", *this);
-  return string_;
+  return string_value();
+}
+
+const std::string& JsonValue::string_value() const {
+  static const std::string kEmpty;
+  const auto* s = std::get_if<std::string>(&payload_);
+  return s ? *s : kEmpty;
+}
+const std::vector<JsonValue>& JsonValue::items() const {
+  static const std::vector<JsonValue> kEmpty;
+  const auto* v = std::get_if<std::vector<JsonValue>>(&payload_);
+  return v ? *v : kEmpty;
+}
+const std::vector<JsonValue::Member>& JsonValue::members() const {
+  static const std::vector<Member> kEmpty;
+  const auto* v = std::get_if<std::vector<Member>>(&payload_);
+  return v ? *v : kEmpty;
 }
 
 const JsonValue* JsonValue::Find(std::string_view key) const {
   if (!is_object()) return nullptr;
-  for (const Member& m : members_)
+  for (const Member& m : members())
     if (m.first == key) return &m.second;
   return nullptr;
 }

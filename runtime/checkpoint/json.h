@@ -1,7 +1,7 @@
 // A small strict JSON (RFC 8259) parser for safetensors headers and Hugging Face config files.
 // Input is untrusted: every malformed document is a kCorruptData Status naming the byte offset;
-// nesting is limited (kMaxJsonDepth), so no input can exhaust the stack, and memory is linear in
-// the input size. Strict means: no comments, no trailing commas, no NaN/Infinity, no leading
+// nesting is limited (JsonLimits, at most kMaxJsonDepth), so no input can exhaust the stack, and
+// memory is linear in the input size and capped by JsonLimits::max_values. Strict means: no comments, no trailing commas, no NaN/Infinity, no leading
 // zeros or '+', strings must be valid UTF-8 without raw control characters, \uXXXX escapes
 // must pair surrogates correctly, object keys must be unique, nothing but whitespace may follow
 // the top-level value.
@@ -11,6 +11,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "platform/status.h"
@@ -18,6 +19,13 @@
 namespace floe {
 
 inline constexpr int kMaxJsonDepth = 128;  // arrays + objects nested deeper are rejected
+
+// Bounds on what one document may build. Memory is at most ~100 bytes per value plus the text's
+// strings, so max_values caps the allocation whatever the input (like GGUF's metadata budget).
+struct JsonLimits {
+  int max_depth = kMaxJsonDepth;  // clamped to kMaxJsonDepth (the parser recurses per level)
+  size_t max_values = size_t(1) << 22;  // enough for large tokenizer.json files
+};
 
 class JsonValue {
  public:
@@ -47,9 +55,9 @@ class JsonValue {
   bool bool_value() const { return bool_; }
   double number_value() const { return number_; }
   int64_t int_value() const { return int_; }
-  const std::string& string_value() const { return string_; }
-  const std::vector<JsonValue>& items() const { return items_; }    // arrays
-  const std::vector<Member>& members() const { return members_; }  // objects, in file order
+  const std::string& string_value() const;
+  const std::vector<JsonValue>& items() const;  // arrays
+  const std::vector<Member>& members() const;   // objects, in file order
 
   // Checked conversions: kInvalidArgument naming the expected type when it does not match.
   Result<bool> AsBool() const;
@@ -76,12 +84,11 @@ class JsonValue {
   bool has_int_ = false;
   double number_ = 0;
   int64_t int_ = 0;
-  std::string string_;
-  std::vector<JsonValue> items_;
-  std::vector<Member> members_;
+  std::variant<std::monostate, std::string, std::vector<JsonValue>, std::vector<Member>> payload_;
 };
 
-// Parses one complete JSON document. Errors: kCorruptData "json: <what> at byte N".
-Result<JsonValue> ParseJson(std::string_view text);
+// Parses one complete JSON document. Errors: kCorruptData "json: <what> at byte N" (also when
+// a limit is exceeded).
+Result<JsonValue> ParseJson(std::string_view text, const JsonLimits& limits = {});
 
 }  // namespace floe

@@ -1,4 +1,5 @@
 // ParseJson: the strict recursive-descent parser behind json.h.
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <string_view>
@@ -11,10 +12,11 @@ namespace floe {
 
 namespace {
 
-// Recursive descent; recursion depth is bounded by kMaxJsonDepth.
+// Recursive descent; recursion depth is bounded by max_depth <= kMaxJsonDepth.
 class Parser {
  public:
-  explicit Parser(std::string_view s) : s_(s) {}
+  Parser(std::string_view s, const JsonLimits& limits)
+      : s_(s), limits_(limits), max_depth_(std::min(limits.max_depth, kMaxJsonDepth)) {}
 
   Result<JsonValue> Document() {
     JsonValue v;
@@ -41,9 +43,11 @@ class Parser {
   Status Value(int depth, JsonValue* out) {
     SkipSpace();
     if (pos_ >= s_.size()) return Error("unexpected end of input");
+    if (++values_ > limits_.max_values)
+      return Error("more than " + std::to_string(limits_.max_values) + " values");
     const char c = s_[pos_];
     if (c == '{' || c == '[') {
-      if (depth >= kMaxJsonDepth) return Error("nesting deeper than " + std::to_string(kMaxJsonDepth));
+      if (depth >= max_depth_) return Error("nesting deeper than " + std::to_string(max_depth_));
       return c == '{' ? ObjectValue(depth + 1, out) : ArrayValue(depth + 1, out);
     }
     if (c == '"') {
@@ -232,11 +236,16 @@ class Parser {
   }
 
   std::string_view s_;
+  const JsonLimits limits_;
+  const int max_depth_;
   size_t pos_ = 0;
+  size_t values_ = 0;
 };
 
 }  // namespace
 
-Result<JsonValue> ParseJson(std::string_view text) { return Parser(text).Document(); }
+Result<JsonValue> ParseJson(std::string_view text, const JsonLimits& limits) {
+  return Parser(text, limits).Document();
+}
 
 }  // namespace floe

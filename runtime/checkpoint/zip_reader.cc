@@ -91,13 +91,13 @@ Result<Directory> ReadEndRecords(const uint8_t* data, size_t size) {
     FLOE_RETURN_IF_ERROR(r.Read(&n_total64, "zip64 entries"));
     FLOE_RETURN_IF_ERROR(r.Read(&d.size, "zip64 directory size"));
     FLOE_RETURN_IF_ERROR(r.Read(&d.offset, "zip64 directory offset"));
-    if (disk64 != 0 || cd_disk64 != 0 || n_here64 != n_total64)
-      return Unsupported("zip: multi-disk archives are not supported");
+    if (disk64 != 0 || cd_disk64 != 0) return Unsupported("zip: multi-disk archives are not supported");
+    if (n_here64 != n_total64) return Corrupt("zip64 end record entry counts disagree");
     d.entries = n_total64;
     d.end = eocd64;
   } else {
-    if (disk != 0 || cd_disk != 0 || n_here != n_total)
-      return Unsupported("zip: multi-disk archives are not supported");
+    if (disk != 0 || cd_disk != 0) return Unsupported("zip: multi-disk archives are not supported");
+    if (n_here != n_total) return Corrupt("end record entry counts disagree");
     if (n_total == 0xFFFF || cd_size == 0xFFFFFFFFu || cd_offset == 0xFFFFFFFFu)
       return Corrupt("end record asks for zip64 values but there is no zip64 locator");
   }
