@@ -1,4 +1,7 @@
 // Element types of tensors. Numeric values match ggml_type so GGUF tensor types map directly.
+// F32/F16/BF16 are plain element types; Q4_0, Q8_0, Q4_K, Q6_K are llama.cpp's block-quantized
+// formats (platform/quant/quant.h): a row of `cols` elements is cols / block elements blocks of
+// block_bytes each, and cols must be a multiple of the block.
 #pragma once
 
 #include <cstddef>
@@ -7,17 +10,55 @@
 
 namespace floe {
 
-enum class DType : uint32_t { kF32 = 0, kF16 = 1, kBF16 = 30 };
+enum class DType : uint32_t {
+  kF32 = 0,
+  kF16 = 1,
+  kQ4_0 = 2,
+  kQ8_0 = 8,
+  kQ4_K = 12,
+  kQ6_K = 14,
+  kBF16 = 30,
+};
 
 inline const char* DTypeName(DType t) {
   switch (t) {
     case DType::kF32: return "f32";
     case DType::kF16: return "f16";
     case DType::kBF16: return "bf16";
+    case DType::kQ4_0: return "q4_0";
+    case DType::kQ8_0: return "q8_0";
+    case DType::kQ4_K: return "q4_K";
+    case DType::kQ6_K: return "q6_K";
   }
   return "?";
 }
-inline size_t DTypeSize(DType t) { return t == DType::kF32 ? 4 : 2; }
+
+inline bool IsQuantized(DType t) {
+  return t == DType::kQ4_0 || t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K;
+}
+// Elements per block (1 for plain types) and bytes per block.
+inline size_t DTypeBlockElems(DType t) {
+  switch (t) {
+    case DType::kQ4_0: case DType::kQ8_0: return 32;
+    case DType::kQ4_K: case DType::kQ6_K: return 256;
+    default: return 1;
+  }
+}
+inline size_t DTypeBlockBytes(DType t) {
+  switch (t) {
+    case DType::kF32: return 4;
+    case DType::kF16: case DType::kBF16: return 2;
+    case DType::kQ4_0: return 18;
+    case DType::kQ8_0: return 34;
+    case DType::kQ4_K: return 144;
+    case DType::kQ6_K: return 210;
+  }
+  return 0;
+}
+// Bytes of one element of a plain type (F32/F16/BF16); 0 for block-quantized types.
+inline size_t DTypeSize(DType t) { return IsQuantized(t) ? 0 : DTypeBlockBytes(t); }
+// Bytes of `n` elements (n a multiple of the block for quantized types).
+inline size_t DTypeBytes(DType t, size_t n) { return n / DTypeBlockElems(t) * DTypeBlockBytes(t); }
 
 // IEEE binary16 <-> binary32, round-to-nearest-even, NaN/Inf/subnormals preserved.
 inline float F16ToF32(uint16_t h) {

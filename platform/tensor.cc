@@ -2,9 +2,15 @@
 
 #include <cstring>
 
+#include "platform/quant/quant.h"
+
 namespace floe {
 
 void ToF32(const TensorView& t, size_t offset, size_t n, float* out) {
+  if (IsQuantized(t.dtype)) {
+    DequantizeRow(t.dtype, static_cast<const uint8_t*>(t.data) + DTypeBytes(t.dtype, offset), n, out);
+    return;
+  }
   switch (t.dtype) {
     case DType::kF32:
       std::memcpy(out, static_cast<const float*>(t.data) + offset, n * sizeof(float));
@@ -19,6 +25,8 @@ void ToF32(const TensorView& t, size_t offset, size_t n, float* out) {
       for (size_t i = 0; i < n; ++i) out[i] = BF16ToF32(p[i]);
       return;
     }
+    default:
+      return;
   }
 }
 

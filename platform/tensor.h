@@ -17,13 +17,14 @@ struct TensorView {
   size_t cols = 0;
 
   size_t elements() const { return rows * cols; }
-  size_t row_bytes() const { return cols * DTypeSize(dtype); }
+  size_t row_bytes() const { return DTypeBytes(dtype, cols); }
   size_t bytes() const { return rows * row_bytes(); }
   const uint8_t* row(size_t r) const { return static_cast<const uint8_t*>(data) + r * row_bytes(); }
   const float* f32() const { return static_cast<const float*>(data); }
 };
 
-// Converts `n` elements starting at element index `offset` of `t` to float32.
+// Converts `n` elements starting at element index `offset` of `t` to float32. For quantized
+// types offset and n must be multiples of the block size (whole rows always are).
 void ToF32(const TensorView& t, size_t offset, size_t n, float* out);
 
 }  // namespace floe

@@ -457,10 +457,17 @@ Result<TensorView> GgufFile::GetTensorView(std::string_view name) const {
     case 0: v.dtype = DType::kF32; break;
     case 1: v.dtype = DType::kF16; break;
     case 30: v.dtype = DType::kBF16; break;
+    case 2: v.dtype = DType::kQ4_0; break;
+    case 8: v.dtype = DType::kQ8_0; break;
+    case 12: v.dtype = DType::kQ4_K; break;
+    case 14: v.dtype = DType::kQ6_K; break;
     default:
       return Unsupported("tensor " + Quote(name) + " has type " + GgmlTypeName(t->type) +
-                         "; only f32, f16 and bf16 tensors can be viewed directly");
+                         "; floe computes with f32, f16, bf16, q4_0, q8_0, q4_K and q6_K");
   }
+  if (t->ne.empty() || t->ne[0] % DTypeBlockElems(v.dtype) != 0)
+    return CorruptData("tensor " + Quote(name) + ": row length is not a multiple of the " +
+                       GgmlTypeName(t->type) + " block");
   uint64_t rows = 1;
   for (size_t d = 1; d < t->ne.size(); ++d) rows *= t->ne[d];  // fits: checked at parse time
   v.data = t->data;

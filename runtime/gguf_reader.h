@@ -61,7 +61,8 @@ class GgufFile {
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
   const GgufTensorInfo* FindTensor(std::string_view name) const;  // nullptr if absent
-  // For F32/F16/BF16 tensors: cols = ne[0], rows = product of ne[1..] (1 for a 1-D tensor).
+  // For F32/F16/BF16/Q4_0/Q8_0/Q4_K/Q6_K tensors: cols = ne[0], rows = product of ne[1..]
+  // (1 for a 1-D tensor).
   // NotFound if absent, Unsupported for other ggml types.
   Result<TensorView> GetTensorView(std::string_view name) const;
 

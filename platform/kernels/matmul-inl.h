@@ -22,6 +22,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/ops-inl.h"
+#include "platform/quant/quant.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace floe {
@@ -133,12 +134,13 @@ HWY_INLINE void MicroTileRT(DF df, size_t nr, size_t nt, const float* HWY_RESTRI
   }
 }
 
-// Y[t][r] for r in [r0, r1), t in [t0, t1): W is rows x cols, X is (tokens) x cols,
-// Y is (tokens) x rows.
-template <class W, class DF>
-HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t rows,
-                              size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
-                              size_t r0, size_t r1, size_t t0, size_t t1) {
+// Y[t][r] for r in [r0, r1), t in [t0, t1) given a row source: fill(row, k, len, dst) writes
+// columns [k, k + len) of weight row `row` as float to dst (len a multiple of Lanes(df));
+// tail_weights(row) loads the zero-padded last partial vector (cols % Lanes(df) columns).
+template <class DF, class Fill, class Tail>
+HWY_INLINE void MatMulPanelsT(DF df, size_t rows, size_t cols, const float* HWY_RESTRICT x,
+                              float* HWY_RESTRICT y, size_t r0, size_t r1, size_t t0, size_t t1,
+                              const Fill& fill, const Tail& tail_weights) {
   const size_t N = hn::Lanes(df);
   const size_t vec_cols = cols / N * N;
   const size_t tail = cols - vec_cols;
@@ -157,11 +159,7 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
         // Widen (or, for F32, copy) the nr x len weight block into the panel: contiguous rows
         // avoid the cache-set conflicts of rows a power-of-two stride apart, and F16/BF16 are
         // widened once for all tokens of the group.
-        for (size_t i = 0; i < nr; ++i) {
-          const typename W::T* src = w + (r + i) * cols + k;
-          float* dst = panel + i * kChunkCols;
-          for (size_t c = 0; c < len; c += N) hn::Store(LoadWeights<W>(df, src + c), df, dst + c);
-        }
+        for (size_t i = 0; i < nr; ++i) fill(r + i, k, len, panel + i * kChunkCols);
         for (size_t t = 0; t < ng; t += kMicroTokens) {
           const size_t nt = ng - t < kMicroTokens ? ng - t : kMicroTokens;
           MicroTileRT(df, nr, nt, panel, kChunkCols, x + (g0 + t) * cols + k, cols, len,
@@ -171,7 +169,7 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
 
       if (tail != 0) {  // the zero-padded last vector, as in RowsDot
         hn::Vec<DF> wt[kMicroRows];
-        for (size_t i = 0; i < nr; ++i) wt[i] = LoadPadded<W>(df, w + (r + i) * cols + vec_cols, tail);
+        for (size_t i = 0; i < nr; ++i) wt[i] = tail_weights(r + i);
         for (size_t t = 0; t < ng; ++t) {
           const auto xt = LoadPadded<F32Weights>(df, x + (g0 + t) * cols + vec_cols, tail);
           for (size_t i = 0; i < nr; ++i) {
@@ -188,6 +186,37 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
       }
     }
   }
+}
+
+// Plain weight types (F32/F16/BF16).
+template <class W, class DF>
+HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t rows,
+                              size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
+                              size_t r0, size_t r1, size_t t0, size_t t1) {
+  const size_t N = hn::Lanes(df);
+  const size_t vec_cols = cols / N * N;
+  auto fill = [&](size_t row, size_t k, size_t len, float* dst) HWY_ATTR {
+    const typename W::T* src = w + row * cols + k;
+    for (size_t c = 0; c < len; c += N) hn::Store(LoadWeights<W>(df, src + c), df, dst + c);
+  };
+  auto tail = [&](size_t row) HWY_ATTR {
+    return LoadPadded<W>(df, w + row * cols + vec_cols, cols - vec_cols);
+  };
+  MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail);
+}
+
+// Block-quantized weights: each panel row is dequantized (platform/quant) once per token
+// group. cols is a multiple of the block (>= 32), so there is no tail for lane counts <= 32.
+template <class DF>
+HWY_NOINLINE void MatMulTileQuantT(DF df, DType type, const uint8_t* HWY_RESTRICT w, size_t rows,
+                                   size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
+                                   size_t r0, size_t r1, size_t t0, size_t t1) {
+  const size_t row_bytes = DTypeBytes(type, cols);
+  auto fill = [&](size_t row, size_t k, size_t len, float* dst) {
+    DequantizeRow(type, w + row * row_bytes + DTypeBytes(type, k), len, dst);
+  };
+  auto tail = [&](size_t) HWY_ATTR { return hn::Zero(df); };
+  MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail);
 }
 
 }  // namespace HWY_NAMESPACE

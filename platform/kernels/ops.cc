@@ -11,6 +11,7 @@
 #include "hwy/highway.h"
 #include "platform/kernels/matmul-inl.h"
 #include "platform/kernels/ops-inl.h"
+#include "platform/kernels/quant_matvec-inl.h"
 #include "platform/tensor.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -26,7 +27,14 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
       return MatVecRowsT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
     case DType::kBF16:
       return MatVecRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
+    default:
+      return;  // quantized types go through QuantMatVecRowsImpl
   }
+}
+
+void QuantMatVecRowsImpl(const TensorView& w, const QuantizedActivations& x, float* y, size_t r0,
+                         size_t r1) {
+  QuantMatVecRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, y, r0, r1);
 }
 
 void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1,
@@ -42,6 +50,9 @@ void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, si
     case DType::kBF16:
       return MatMulTileT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x,
                                       y, r0, r1, t0, t1);
+    default:
+      return MatMulTileQuantT(df, w.dtype, static_cast<const uint8_t*>(w.data), w.rows, w.cols, x,
+                              y, r0, r1, t0, t1);
   }
 }
 
@@ -90,12 +101,14 @@ HWY_AFTER_NAMESPACE();
 #if HWY_ONCE
 #include <algorithm>
 #include <cassert>
+#include <vector>
 
 #include "platform/kernels/ops.h"
 
 namespace floe {
 
 HWY_EXPORT(MatVecRowsImpl);
+HWY_EXPORT(QuantMatVecRowsImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(SoftmaxImpl);
@@ -149,6 +162,20 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
   if (w.rows == 0) return;
+  if (IsQuantized(w.dtype)) {
+    // Activations quantized once per call into a per-thread buffer that only grows.
+    thread_local std::vector<float> storage;
+    const size_t need = QuantizedActivationsFloats(w.cols);
+    if (storage.size() < need) storage.resize(need);
+    const QuantizedActivations xq = QuantizeActivations(x, w.cols, storage.data());
+    const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
+    const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
+    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
+    RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
+      kernel(w, xq, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, w.rows));
+    });
+    return;
+  }
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t blocks = CeilDiv(rows, kMatVecBlockRows);

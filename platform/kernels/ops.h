@@ -18,7 +18,9 @@
 
 namespace floe {
 
-// y[r] = sum_c W[r][c] * x[c] for r in [0, W.rows). W is F32, F16 or BF16; x has W.cols floats,
+// y[r] = sum_c W[r][c] * x[c] for r in [0, W.rows). W is F32, F16, BF16 or block-quantized
+// (Q4_0, Q8_0, Q4_K, Q6_K: x is first quantized to 8-bit blocks of 32, see
+// platform/kernels/quant_matvec-inl.h for the arithmetic; cols a multiple of the block); x has W.cols floats,
 // y has W.rows floats. Parallel over blocks of rows in `tc` (nullptr => calling thread only).
 // Each y[r] is computed by one thread in a fixed order, so results do not depend on the thread
 // count, and equal MatMul's row for the same input bit for bit (same target).
@@ -26,7 +28,10 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
 
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
 // Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
-// reused across tokens), parallel over tiles. Y[t] equals MatVec(W, X[t]) bit for bit.
+// reused across tokens), parallel over tiles. For F32/F16/BF16 weights Y[t] equals
+// MatVec(W, X[t]) bit for bit. Quantized weights are dequantized into the panels and meet float
+// activations (no activation quantization), so rows differ from MatVec's (8-bit activations)
+// by about the activation quantization error; n_tokens == 1 is MatVec.
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
 
 // out[i] = weight[i] * (x[i] / sqrt(mean(x^2) + eps)), computed as llama2.c does

@@ -4,15 +4,23 @@
 #include <cstring>
 
 #include "platform/dtype.h"
+#include "platform/quant/quant.h"
 
 namespace floe::reference {
 
 float WeightAt(const TensorView& w, size_t r, size_t c) {
   const size_t i = r * w.cols + c;
+  if (IsQuantized(w.dtype)) {  // dequantize the block holding element i
+    const size_t block = DTypeBlockElems(w.dtype);
+    float values[256];
+    DequantizeRow(w.dtype, static_cast<const uint8_t*>(w.data) + DTypeBytes(w.dtype, i / block * block), block, values);
+    return values[i % block];
+  }
   switch (w.dtype) {
     case DType::kF32: return static_cast<const float*>(w.data)[i];
     case DType::kF16: return F16ToF32(static_cast<const uint16_t*>(w.data)[i]);
     case DType::kBF16: return BF16ToF32(static_cast<const uint16_t*>(w.data)[i]);
+    default: break;
   }
   return 0.0f;
 }

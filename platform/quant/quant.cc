@@ -1,0 +1,186 @@
+#include "platform/quant/quant.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace floe {
+
+void DequantizeRow(DType t, const void* blocks, size_t n, float* out) {
+  switch (t) {
+    case DType::kQ4_0: {
+      const auto* b = static_cast<const BlockQ4_0*>(blocks);
+      for (size_t i = 0; i < n / 32; ++i, out += 32) {
+        const float d = F16ToF32(b[i].d);
+        for (int j = 0; j < 16; ++j) {
+          out[j] = float((b[i].qs[j] & 0x0F) - 8) * d;
+          out[j + 16] = float((b[i].qs[j] >> 4) - 8) * d;
+        }
+      }
+      return;
+    }
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(blocks);
+      for (size_t i = 0; i < n / 32; ++i, out += 32) {
+        const float d = F16ToF32(b[i].d);
+        for (int j = 0; j < 32; ++j) out[j] = float(b[i].qs[j]) * d;
+      }
+      return;
+    }
+    case DType::kQ4_K: {
+      const auto* b = static_cast<const BlockQ4_K*>(blocks);
+      for (size_t i = 0; i < n / 256; ++i) {
+        const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
+        const uint8_t* q = b[i].qs;
+        for (int j = 0; j < 4; ++j, q += 32) {
+          uint8_t sc, m;
+          Q4KScaleMin(b[i].scales, 2 * j, &sc, &m);
+          const float d1 = d * sc, m1 = dmin * m;
+          Q4KScaleMin(b[i].scales, 2 * j + 1, &sc, &m);
+          const float d2 = d * sc, m2 = dmin * m;
+          for (int l = 0; l < 32; ++l) *out++ = d1 * float(q[l] & 0xF) - m1;
+          for (int l = 0; l < 32; ++l) *out++ = d2 * float(q[l] >> 4) - m2;
+        }
+      }
+      return;
+    }
+    case DType::kQ6_K: {
+      const auto* b = static_cast<const BlockQ6_K*>(blocks);
+      for (size_t i = 0; i < n / 256; ++i) {
+        const float d = F16ToF32(b[i].d);
+        const uint8_t* ql = b[i].ql;
+        const uint8_t* qh = b[i].qh;
+        const int8_t* sc = b[i].scales;
+        for (int half = 0; half < 2; ++half, out += 128, ql += 64, qh += 32, sc += 8) {
+          for (int l = 0; l < 32; ++l) {
+            const int is = l / 16;
+            const int q1 = ((ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4)) - 32;
+            const int q2 = ((ql[l + 32] & 0xF) | (((qh[l] >> 2) & 3) << 4)) - 32;
+            const int q3 = ((ql[l] >> 4) | (((qh[l] >> 4) & 3) << 4)) - 32;
+            const int q4 = ((ql[l + 32] >> 4) | (((qh[l] >> 6) & 3) << 4)) - 32;
+            out[l] = d * float(sc[is + 0]) * float(q1);
+            out[l + 32] = d * float(sc[is + 2]) * float(q2);
+            out[l + 64] = d * float(sc[is + 4]) * float(q3);
+            out[l + 96] = d * float(sc[is + 6]) * float(q4);
+          }
+        }
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+void QuantizeRowQ8_0(const float* x, size_t n, BlockQ8_0* out) {
+  for (size_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    const float d = amax / 127.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[i].d = F32ToF16(d);
+    for (int j = 0; j < 32; ++j) out[i].qs[j] = int8_t(std::round(x[j] * id));
+  }
+}
+
+void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out) {
+  for (size_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; ++j) {
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    }
+    const float d = max / -8.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[i].d = F32ToF16(d);
+    for (int j = 0; j < 16; ++j) {
+      const uint8_t lo = uint8_t(std::min(15, int(int8_t(x[j] * id + 8.5f))));
+      const uint8_t hi = uint8_t(std::min(15, int(int8_t(x[j + 16] * id + 8.5f))));
+      out[i].qs[j] = uint8_t(lo | (hi << 4));
+    }
+  }
+}
+
+size_t QuantizedActivationsFloats(size_t n) {
+  // d: n/32 floats; sum16: n/16 ints; sum4: n/4 ints; q: n bytes. Whole 64-byte lines.
+  const size_t bytes = 4 * (n / 32) + 4 * (n / 16) + 4 * (n / 4) + n;
+  return (bytes + 63) / 64 * 16;
+}
+
+QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage) {
+  QuantizedActivations a;
+  a.n = n;
+  float* d = storage;
+  int32_t* sums = reinterpret_cast<int32_t*>(storage + n / 32);
+  int32_t* sum4 = sums + n / 16;
+  int8_t* q = reinterpret_cast<int8_t*>(sum4 + n / 4);
+  for (size_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + 32 * b;
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
+    const float db = amax / 127.0f;
+    const float id = db != 0.0f ? 1.0f / db : 0.0f;
+    d[b] = db;
+    int32_t s0 = 0, s1 = 0;
+    for (int j = 0; j < 32; ++j) {
+      const int v = int(std::nearbyint(xb[j] * id));
+      q[32 * b + j] = int8_t(std::clamp(v, -127, 127));
+      (j < 16 ? s0 : s1) += q[32 * b + j];
+    }
+    sums[2 * b] = s0;
+    sums[2 * b + 1] = s1;
+    for (int g = 0; g < 8; ++g) {
+      const int8_t* qg = q + 32 * b + 4 * g;
+      sum4[8 * b + g] = qg[0] + qg[1] + qg[2] + qg[3];
+    }
+  }
+  a.q = q;
+  a.d = d;
+  a.sum16 = sums;
+  a.sum4 = sum4;
+  return a;
+}
+
+float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivations& x) {
+  const int8_t* xq = x.q;
+  double acc = 0.0;
+  switch (t) {
+    case DType::kQ4_0: {
+      const auto* b = static_cast<const BlockQ4_0*>(row);
+      for (size_t i = 0; i < x.n / 32; ++i) {
+        int32_t s = 0;
+        for (int j = 0; j < 16; ++j)
+          s += ((b[i].qs[j] & 0xF) - 8) * xq[32 * i + j] + ((b[i].qs[j] >> 4) - 8) * xq[32 * i + j + 16];
+        acc += double(F16ToF32(b[i].d)) * double(x.d[i]) * s;
+      }
+      break;
+    }
+    case DType::kQ8_0: {
+      const auto* b = static_cast<const BlockQ8_0*>(row);
+      for (size_t i = 0; i < x.n / 32; ++i) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) s += b[i].qs[j] * xq[32 * i + j];
+        acc += double(F16ToF32(b[i].d)) * double(x.d[i]) * s;
+      }
+      break;
+    }
+    case DType::kQ4_K:
+    case DType::kQ6_K: {
+      // Through the exact dequantized values: the K-quant scales make every element a small
+      // integer times a per-sub-block float, which the kernels accumulate per sub-block.
+      float w[256];
+      const size_t block_bytes = DTypeBlockBytes(t);
+      for (size_t i = 0; i < x.n / 256; ++i) {
+        DequantizeRow(t, static_cast<const uint8_t*>(row) + i * block_bytes, 256, w);
+        for (int j = 0; j < 256; ++j) acc += double(w[j]) * double(x.d[(256 * i + j) / 32]) * xq[256 * i + j];
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  return float(acc);
+}
+
+}  // namespace floe

@@ -1,0 +1,83 @@
+// llama.cpp's block-quantized weight formats (ggml/src/ggml-common.h layouts, bit-exact) and the
+// scalar code that defines them: dequantization (the reference every kernel is tested against),
+// reference quantization for `floe quantize` (same rounding as quantize_row_*_ref), and the
+// 8-bit activation blocks the integer dot-product kernels multiply with.
+//
+//   Q4_0  32 elements: f16 d, 16 bytes of nibbles; x[j] = d * ((qs[j] & 15) - 8),
+//         x[j + 16] = d * ((qs[j] >> 4) - 8).
+//   Q8_0  32 elements: f16 d, 32 int8; x[j] = d * qs[j].
+//   Q4_K  256 elements: f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) pairs for 8 sub-blocks
+//         of 32, 128 bytes of nibbles; x = d * sc * q - dmin * m.
+//   Q6_K  256 elements: 128 bytes low nibbles, 64 bytes of 2-bit highs, 16 int8 scales (one per
+//         16 elements), f16 d; x = d * sc * (q - 32), q in 0..63.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "platform/dtype.h"
+
+namespace floe {
+
+struct BlockQ4_0 {
+  uint16_t d;
+  uint8_t qs[16];
+};
+struct BlockQ8_0 {
+  uint16_t d;
+  int8_t qs[32];
+};
+struct BlockQ4_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qs[128];
+};
+struct BlockQ6_K {
+  uint8_t ql[128];
+  uint8_t qh[64];
+  int8_t scales[16];
+  uint16_t d;
+};
+static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
+              sizeof(BlockQ6_K) == 210, "ggml block layouts");
+
+// Q4_K's packed 6-bit scale and min of sub-block j (0..7), as ggml's get_scale_min_k4.
+inline void Q4KScaleMin(const uint8_t* q, int j, uint8_t* sc, uint8_t* m) {
+  if (j < 4) {
+    *sc = q[j] & 63;
+    *m = q[j + 4] & 63;
+  } else {
+    *sc = uint8_t((q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4));
+    *m = uint8_t((q[j + 4] >> 4) | ((q[j] >> 6) << 4));
+  }
+}
+
+// Dequantizes `n` elements (a multiple of the block) of quantized type t starting at `blocks`.
+void DequantizeRow(DType t, const void* blocks, size_t n, float* out);
+
+// llama.cpp-compatible reference quantization of `n` floats (multiple of 32) into blocks.
+void QuantizeRowQ8_0(const float* x, size_t n, BlockQ8_0* out);
+void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out);
+
+// Activations for the integer dot-product kernels: each block of 32 floats as int8 q with one
+// float scale d (q = round(x / d), d = max|x| / 127) and the block sums of q (whole block and
+// per 16-element half), which fold the formats' offsets (-8, -32, mins) out of the inner loop.
+struct QuantizedActivations {
+  const int8_t* q = nullptr;       // n
+  const float* d = nullptr;        // n / 32
+  const int32_t* sum16 = nullptr;  // n / 16: sums of q over each 16 elements
+  const int32_t* sum4 = nullptr;   // n / 4: sums of q over each 4 elements (one int32 lane of
+                                   // a VNNI dot product)
+  size_t n = 0;
+};
+// Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).
+size_t QuantizedActivationsFloats(size_t n);
+// n must be a multiple of 32; `storage` holds QuantizedActivationsFloats(n) floats (aligned).
+QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage);
+
+// Reference dot product of one quantized row (n elements) with quantized activations, in the
+// kernels' arithmetic: per block (or sub-block) an exact integer dot product, scaled in float.
+float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivations& x);
+
+}  // namespace floe

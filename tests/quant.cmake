@@ -1,0 +1,1 @@
+floe_add_test(quant_test unit quant_test.cc)
