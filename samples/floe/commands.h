@@ -8,5 +8,7 @@ int RunLogits(int argc, char** argv);
 int RunConvert(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunCompare(int argc, char** argv);
+int RunMakeModel(int argc, char** argv);
+int RunQuantize(int argc, char** argv);
 
 }  // namespace floe::cli

@@ -13,6 +13,9 @@ void Usage() {
                "           [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv f32|f16]\n"
                "  logits   -m MODEL [-z TOKENIZER] (-p PROMPT | --tokens FILE) -o OUT.f32 [--threads N]\n"
                "  convert  CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   (llama2.c -> GGUF)\n"
+               "  convert  RWKV6_MODEL -o OUT.gguf                    (rwkv.cpp / .pth / safetensors -> GGUF)\n"
+               "  make-model --arch llama --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 [--seed S] -o OUT.gguf\n"
+               "  quantize IN.gguf OUT.gguf --type q8_0|q4_0\n"
                "  inspect  FILE.gguf\n"
                "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n");
 }
@@ -30,6 +33,8 @@ int main(int argc, char** argv) {
   if (!std::strcmp(cmd, "convert")) return floe::cli::RunConvert(argc, argv);
   if (!std::strcmp(cmd, "inspect")) return floe::cli::RunInspect(argc, argv);
   if (!std::strcmp(cmd, "compare")) return floe::cli::RunCompare(argc, argv);
+  if (!std::strcmp(cmd, "make-model")) return floe::cli::RunMakeModel(argc, argv);
+  if (!std::strcmp(cmd, "quantize")) return floe::cli::RunQuantize(argc, argv);
   std::fprintf(stderr, "floe: unknown command '%s'\n", cmd);
   Usage();
   return 2;
