@@ -10,5 +10,6 @@ int RunInspect(int argc, char** argv);
 int RunCompare(int argc, char** argv);
 int RunMakeModel(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
+int RunBench(int argc, char** argv);
 
 }  // namespace floe::cli

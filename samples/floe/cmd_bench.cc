@@ -1,0 +1,179 @@
+// floe bench: llama-bench-style throughput table for one model.
+//   pp<P>          prefill of P tokens from an empty context (chunked, matrix-matrix)
+//   tg<N>          N decode steps from an empty context
+//   tg<N>@d<D>     N decode steps after a D-token context (prefilled once, not timed; each
+//                  repetition decodes from a fork of that context)
+// Median and spread (min..max) of -r repetitions; peak RSS of each test (VmHWM, reset before
+// it); for tg, the weight bytes read per token and the achieved read bandwidth.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "args.h"
+#include "commands.h"
+#include "platform/cpu_features.h"
+#include "runtime/model.h"
+#include "runtime/session.h"
+
+namespace floe::cli {
+
+namespace {
+
+std::vector<long> IntList(const std::string& s) {
+  std::vector<long> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(std::strtol(item.c_str(), nullptr, 10));
+  return out;
+}
+
+size_t PeakRss() {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  while (std::getline(f, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
+  return 0;
+}
+void ResetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+}
+
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+struct Result {
+  std::string test;
+  long n_prompt = 0, n_gen = 0, depth = 0;
+  double median = 0, min = 0, max = 0;
+  size_t peak_rss = 0;
+};
+
+Result Summarize(Result r, std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  r.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  r.min = v.front();
+  r.max = v.back();
+  return r;
+}
+
+std::vector<int32_t> Tokens(size_t n, size_t vocab) {
+  std::vector<int32_t> t(n);
+  for (size_t i = 0; i < n; ++i) t[i] = int32_t(3 + (i * 7919) % (vocab - 3));
+  return t;
+}
+
+}  // namespace
+
+int RunBench(int argc, char** argv) {
+  Args a(argc, argv, 2, {"--json"});
+  const std::string model_path = a.Get("-m", "--model", "");
+  const long n_prompt = a.GetInt("-p", "--n-prompt", 512);
+  const long n_gen = a.GetInt("-n", "--n-gen", 128);
+  const std::vector<long> depths = IntList(a.Get("-d", "--depth", "0"));
+  const std::vector<long> threads = IntList(a.Get("-t", "--threads", "0"));
+  const long reps = a.GetInt("-r", "--repetitions", 3);
+  const bool json = a.Has("--json");
+  const std::string kv = a.Get("--kv", "", "f32");
+  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty()) {
+    std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
+                         "[-r 3] [--kv f32|f16] [--json]\n");
+    return 2;
+  }
+  auto model = Model::Load(model_path);
+  if (!model.ok()) {
+    std::fprintf(stderr, "floe bench: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
+  const Model& m = **model;
+  const size_t vocab = m.lm().vocab_size();
+  std::string type = "?";
+  if (const GgufFile* g = m.gguf()) {
+    auto v = g->GetTensorView("blk.0.ffn_up.weight");
+    if (v.ok()) type = DTypeName(v->dtype);
+  }
+  if (!json)
+    std::printf("model %s | %s | %.2f GB weights | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
+                type.c_str(), m.weight_bytes() / 1e9, DescribeCpu(DetectCpuFeatures()).c_str(), "threads",
+                "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
+  for (long th : threads) {
+    SessionParams sp;
+    sp.threads = int(th);
+    sp.kv_dtype = kv == "f16" ? DType::kF16 : DType::kF32;
+    std::vector<Result> results;
+    auto fail = [&](const Status& st) {
+      std::fprintf(stderr, "floe bench: %s\n", st.ToString().c_str());
+      return 1;
+    };
+    if (n_prompt > 0) {  // pp
+      std::vector<double> v;
+      ResetPeakRss();
+      const auto prompt = Tokens(size_t(n_prompt), vocab);
+      for (long r = 0; r < reps; ++r) {
+        auto s = Session::Create(m, sp);
+        if (!s.ok()) return fail(s.status());
+        const auto t0 = std::chrono::steady_clock::now();
+        if (Status st = (*s)->Eval(prompt); !st.ok()) return fail(st);
+        v.push_back(double(n_prompt) / Seconds(t0));
+      }
+      Result res;
+      res.test = "pp" + std::to_string(n_prompt);
+      res.n_prompt = n_prompt;
+      res = Summarize(res, v);
+      res.peak_rss = PeakRss();
+      results.push_back(res);
+    }
+    for (long depth : depths) {  // tg at each depth
+      if (n_gen == 0) break;
+      ResetPeakRss();
+      auto base = Session::Create(m, sp);
+      if (!base.ok()) return fail(base.status());
+      if (depth > 0)
+        if (Status st = (*base)->Eval(Tokens(size_t(depth), vocab)); !st.ok()) return fail(st);
+      std::vector<double> v;
+      for (long r = 0; r < reps; ++r) {
+        auto s = depth > 0 ? (*base)->Fork() : Session::Create(m, sp);
+        if (!s.ok()) return fail(s.status());
+        int32_t next = 1;
+        const auto t0 = std::chrono::steady_clock::now();
+        for (long i = 0; i < n_gen; ++i) {
+          if (Status st = (*s)->Eval(std::span<const int32_t>(&next, 1)); !st.ok()) return fail(st);
+          next = int32_t(3 + (i * 31) % (vocab - 3));
+        }
+        v.push_back(double(n_gen) / Seconds(t0));
+      }
+      Result res;
+      res.test = "tg" + std::to_string(n_gen) + (depth > 0 ? "@d" + std::to_string(depth) : "");
+      res.n_gen = n_gen;
+      res.depth = depth;
+      res = Summarize(res, v);
+      res.peak_rss = PeakRss();
+      results.push_back(res);
+    }
+    ThreadContext probe{int(th)};
+    for (const Result& r : results) {
+      const double gbps = r.n_gen > 0 ? r.median * double(m.weight_bytes()) / 1e9 : 0.0;
+      if (json) {
+        std::printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
+                    "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"dense\",\"tokens_per_s\":%.3f,"
+                    "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
+                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld}\n",
+                    model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt, r.n_gen,
+                    r.depth, r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps);
+      } else {
+        std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(), r.test.c_str(),
+                    r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);
+      }
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}
+
+}  // namespace floe::cli
