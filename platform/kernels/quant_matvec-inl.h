@@ -120,69 +120,6 @@ FLOE_VNNI_ATTR HWY_INLINE __m512 Scales2(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ8_0Vnni(const BlockQ8_0* b, const QuantizedActivations& x) {
-  const size_t nb = x.n / 32;
-  const __m512i bias = _mm512_set1_epi8(char(0x80));
-  __m512 acc = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    const __m512i w = Join(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs)),
-                           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i + 1].qs)));
-    const __m512i xq = _mm512_loadu_si512(x.q + 32 * i);
-    // (w + 128) as unsigned times x, minus 128 * (sum of each 4 x's): exactly sum w * x.
-    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_xor_si512(w, bias), xq);
-    s = _mm512_sub_epi32(s, _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + 8 * i), 7));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                          Scales2(F16ToF32(b[i].d) * x.d[i], F16ToF32(b[i + 1].d) * x.d[i + 1]), acc);
-  }
-  float tail = 0.0f;
-  if (i < nb) {
-    QuantizedActivations rest = x;
-    rest.q += 32 * i;
-    rest.d += i;
-    rest.sum16 += 2 * i;
-    rest.sum4 += 8 * i;
-    rest.n = 32;
-    tail = RowDotQ8_0Generic(b + i, rest);
-  }
-  return _mm512_reduce_add_ps(acc) + tail;
-}
-
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_0Vnni(const BlockQ4_0* b, const QuantizedActivations& x) {
-  const size_t nb = x.n / 32;
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m512 acc = _mm512_setzero_ps();
-  size_t i = 0;
-  for (; i + 2 <= nb; i += 2) {
-    // Block i's 16 bytes in the low 128 bits, block i+1's in the high: low nibbles are
-    // elements 0-15, high nibbles 16-31 of each block.
-    const __m256i packed = _mm256_inserti128_si256(
-        _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i].qs))),
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[i + 1].qs)), 1);
-    const __m256i lo = _mm256_and_si256(packed, low4);
-    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-    // Element order per block: lo (16) then hi (16).
-    const __m256i blk0 = _mm256_permute2x128_si256(lo, hi, 0x20);
-    const __m256i blk1 = _mm256_permute2x128_si256(lo, hi, 0x31);
-    const __m512i xq = _mm512_loadu_si512(x.q + 32 * i);
-    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Join(blk0, blk1), xq);
-    s = _mm512_sub_epi32(s, _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + 8 * i), 3));
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                          Scales2(F16ToF32(b[i].d) * x.d[i], F16ToF32(b[i + 1].d) * x.d[i + 1]), acc);
-  }
-  float tail = 0.0f;
-  if (i < nb) {
-    QuantizedActivations rest = x;
-    rest.q += 32 * i;
-    rest.d += i;
-    rest.sum16 += 2 * i;
-    rest.sum4 += 8 * i;
-    rest.n = 32;
-    tail = RowDotQ4_0Generic(b + i, rest);
-  }
-  return _mm512_reduce_add_ps(acc) + tail;
-}
-
 FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b, const QuantizedActivations& x) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m512 acc = _mm512_setzero_ps();
@@ -241,19 +178,90 @@ FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b, const Quant
   }
   return _mm512_reduce_add_ps(acc);
 }
+
+// R rows of Q8_0 / Q4_0 at once: the activation loads and offset corrections are shared, and R
+// independent accumulators keep the FMA pipes busy. Same per-row arithmetic as above.
+template <int R, bool kQ4>
+FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4Q8Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations& x,
+                                                 float* y) {
+  const size_t nb = x.n / 32, pairs = nb / 2;
+  const __m512i bias = _mm512_set1_epi8(char(0x80));
+  const __m256i low4 = _mm256_set1_epi8(0x0F);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (size_t p = 0; p < pairs; ++p) {
+    const size_t i = 2 * p;
+    const __m512i xq = _mm512_loadu_si512(x.q + 32 * i);
+    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + 8 * i), kQ4 ? 3 : 7);
+    const float dx0 = x.d[i], dx1 = x.d[i + 1];
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* row = w + size_t(r) * row_bytes;
+      __m512i codes;
+      float d0, d1;
+      if constexpr (kQ4) {
+        const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + i;
+        const __m256i packed = _mm256_inserti128_si256(
+            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs))),
+            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
+        const __m256i lo = _mm256_and_si256(packed, low4);
+        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
+        codes = Join(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
+        d0 = F16ToF32(b[0].d);
+        d1 = F16ToF32(b[1].d);
+      } else {
+        const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + i;
+        codes = _mm512_xor_si512(Join(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs)),
+                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs))),
+                                 bias);
+        d0 = F16ToF32(b[0].d);
+        d1 = F16ToF32(b[1].d);
+      }
+      const __m512i s = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, xq), corr);
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), Scales2(d0 * dx0, d1 * dx1), acc[r]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    float tail = 0.0f;
+    if (nb % 2) {
+      QuantizedActivations rest = x;
+      rest.q += 32 * (nb - 1);
+      rest.d += nb - 1;
+      rest.sum16 += 2 * (nb - 1);
+      rest.sum4 += 8 * (nb - 1);
+      rest.n = 32;
+      const uint8_t* row = w + size_t(r) * row_bytes;
+      tail = kQ4 ? RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row) + nb - 1, rest)
+                 : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + nb - 1, rest);
+    }
+    y[r] = _mm512_reduce_add_ps(acc[r]) + tail;
+  }
+}
 #undef FLOE_VNNI_ATTR
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
 // y[r] for r in [r0, r1) of a quantized matrix (row stride = row_bytes) with activations x.
 HWY_INLINE void QuantMatVecRowsT(DType t, const uint8_t* w, size_t row_bytes, const QuantizedActivations& x,
                                  float* y, size_t r0, size_t r1) {
+#if HWY_TARGET == HWY_AVX3_DL
+  if (t == DType::kQ8_0 || t == DType::kQ4_0) {
+    const bool q4 = t == DType::kQ4_0;
+    size_t r = r0;
+    for (; r + 4 <= r1; r += 4) {
+      if (q4) RowsDotQ4Q8Vnni<4, true>(w + r * row_bytes, row_bytes, x, y + r);
+      else RowsDotQ4Q8Vnni<4, false>(w + r * row_bytes, row_bytes, x, y + r);
+    }
+    for (; r < r1; ++r) {
+      if (q4) RowsDotQ4Q8Vnni<1, true>(w + r * row_bytes, row_bytes, x, y + r);
+      else RowsDotQ4Q8Vnni<1, false>(w + r * row_bytes, row_bytes, x, y + r);
+    }
+    return;
+  }
+#endif
   for (size_t r = r0; r < r1; ++r) {
     const uint8_t* row = w + r * row_bytes;
     float v = 0.0f;
     switch (t) {
 #if HWY_TARGET == HWY_AVX3_DL
-      case DType::kQ8_0: v = RowDotQ8_0Vnni(reinterpret_cast<const BlockQ8_0*>(row), x); break;
-      case DType::kQ4_0: v = RowDotQ4_0Vnni(reinterpret_cast<const BlockQ4_0*>(row), x); break;
       case DType::kQ4_K: v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x); break;
       case DType::kQ6_K: v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x); break;
 #else
