@@ -3,7 +3,9 @@
 //   out[t][h] = sum_{s <= p_t} softmax_s(q[t][h] . k[s][g(h)] / sqrt(head_dim)) v[s][g(h)]
 // where g(h) = h / (n_heads / n_kv_heads) is the grouped-query (GQA) key/value head.
 // Keys are streamed in tiles with an online (running max) softmax, so no score buffer of
-// context length is needed and nothing is allocated.
+// context length is needed and nothing is allocated. The query heads of one GQA group are
+// processed together (platform AttentionScores / AttentionAccumulate tile kernels), so each
+// key and value row is read once per tile for the whole group; work items are (token, KV head).
 #pragma once
 
 #include <cstddef>

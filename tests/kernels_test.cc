@@ -559,3 +559,43 @@ TEST_CASE("DecayedDot and ExpScale match the reference on every target", "[unit]
     });
   }
 }
+
+TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every target", "[unit]") {
+  std::mt19937 rng(12);
+  for (const size_t hd : {8, 64, 80, 128}) {
+    for (const size_t n_q : {1, 4}) {
+      const size_t n = 37, stride = hd * 3 + 5;  // rows of other heads/positions in between
+      INFO("head_dim " << hd << " heads " << n_q);
+      const std::vector<float> q = RandomFloats(rng, n_q * hd), p = RandomFloats(rng, n_q * n, 0.0f, 1.0f);
+      const std::vector<float> kf = RandomFloats(rng, n * stride);
+      const std::vector<uint16_t> kh = RandomHalves(rng, n * stride);
+      const std::vector<float> out0 = RandomFloats(rng, n_q * hd);
+      for (DType dt : {DType::kF32, DType::kF16}) {
+        const void* rows = dt == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
+        std::vector<float> ref_s(n_q * n), ref_o = out0;
+        reference::AttentionScores(q.data(), n_q, hd, rows, stride, dt, n, 0.125f, ref_s.data());
+        reference::AttentionAccumulate(p.data(), n_q, hd, rows, stride, dt, n, ref_o.data());
+        auto elem = [&](size_t i) { return dt == DType::kF16 ? F16ToF32(kh[i]) : kf[i]; };
+        ForEachTarget([&] {
+          std::vector<float> s(n_q * n), o = out0;
+          AttentionScores(q.data(), n_q, hd, rows, stride, dt, n, 0.125f, s.data());
+          AttentionAccumulate(p.data(), n_q, hd, rows, stride, dt, n, o.data());
+          size_t bad = 0;
+          for (size_t g = 0; g < n_q; ++g) {
+            for (size_t i = 0; i < n; ++i) {
+              double abs_sum = 0;
+              for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(q[g * hd + c]) * elem(i * stride + c));
+              if (std::fabs(s[g * n + i] - ref_s[g * n + i]) > 0.125 * SumTol(hd, abs_sum)) ++bad;
+            }
+            for (size_t c = 0; c < hd; ++c) {
+              double abs_sum = std::fabs(out0[g * hd + c]);
+              for (size_t i = 0; i < n; ++i) abs_sum += std::fabs(double(p[g * n + i]) * elem(i * stride + c));
+              if (std::fabs(o[g * hd + c] - ref_o[g * hd + c]) > SumTol(n + 1, abs_sum) * std::sqrt(double(n))) ++bad;
+            }
+          }
+          CHECK(bad == 0);
+        });
+      }
+    }
+  }
+}

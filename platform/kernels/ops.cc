@@ -9,6 +9,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
 #include "hwy/highway.h"
+#include "platform/kernels/attention-inl.h"
 #include "platform/kernels/matmul-inl.h"
 #include "platform/kernels/ops-inl.h"
 #include "platform/kernels/quant_matvec-inl.h"
@@ -93,6 +94,22 @@ float DecayedDotImpl(const float* a, const float* b, const float* ld, size_t n) 
 void ExpScaleImpl(const float* x, const float* ld, float* out, size_t n) {
   ExpScaleT(hn::ScalableTag<float>(), x, ld, out, n);
 }
+void AttentionScoresImpl(const float* q, size_t n_q, size_t hd, const void* keys, size_t stride,
+                         DType dt, size_t n, float scale, float* scores) {
+  const hn::ScalableTag<float> df;
+  if (dt == DType::kF16)
+    AttentionScoresT<F16Weights>(df, q, n_q, hd, static_cast<const uint16_t*>(keys), stride, n, scale, scores);
+  else
+    AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
+}
+void AttentionAccumulateImpl(const float* p, size_t n_q, size_t hd, const void* values, size_t stride,
+                             DType dt, size_t n, float* out) {
+  const hn::ScalableTag<float> df;
+  if (dt == DType::kF16)
+    AttentionAccumulateT<F16Weights>(df, p, n_q, hd, static_cast<const uint16_t*>(values), stride, n, out);
+  else
+    AttentionAccumulateT<F32Weights>(df, p, n_q, hd, static_cast<const float*>(values), stride, n, out);
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
@@ -125,6 +142,8 @@ HWY_EXPORT(ScaleImpl);
 HWY_EXPORT(AddImpl);
 HWY_EXPORT(DecayedDotImpl);
 HWY_EXPORT(ExpScaleImpl);
+HWY_EXPORT(AttentionScoresImpl);
+HWY_EXPORT(AttentionAccumulateImpl);
 
 namespace {
 
@@ -260,6 +279,16 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(ExpScaleImpl)(x, log_decay, out, n);
+}
+
+void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
+                     DType dtype, size_t n, float scale, float* scores) {
+  HWY_DYNAMIC_DISPATCH(AttentionScoresImpl)(q, n_q, head_dim, keys, stride, dtype, n, scale, scores);
+}
+
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
+                         DType dtype, size_t n, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttentionAccumulateImpl)(p, n_q, head_dim, values, stride, dtype, n, out);
 }
 
 }  // namespace floe

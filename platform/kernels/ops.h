@@ -84,4 +84,13 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 // out[i] = x[i] * exp(log_decay[i]). `out` may alias `x`.
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
 
+// Attention over a tile of n keys for n_q query heads sharing one KV head (GQA group). Key and
+// value rows are `stride` elements apart, dtype F32 or F16; q and out are n_q x head_dim.
+// scores[g * n + i] = scale * q_g . K_i
+void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
+                     DType dtype, size_t n, float scale, float* scores);
+// out[g * head_dim + c] += sum_i p[g * n + i] * V_i[c]
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
+                         DType dtype, size_t n, float* out);
+
 }  // namespace floe

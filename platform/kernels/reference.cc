@@ -146,6 +146,32 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
   return float(s);
 }
 
+namespace {
+float RowElem(const void* base, DType dt, size_t i) {
+  return dt == DType::kF16 ? F16ToF32(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
+}
+}  // namespace
+
+void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
+                     DType dtype, size_t n, float scale, float* scores) {
+  for (size_t g = 0; g < n_q; ++g)
+    for (size_t i = 0; i < n; ++i) {
+      double s = 0.0;
+      for (size_t c = 0; c < head_dim; ++c) s += double(q[g * head_dim + c]) * RowElem(keys, dtype, i * stride + c);
+      scores[g * n + i] = float(s * scale);
+    }
+}
+
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
+                         DType dtype, size_t n, float* out) {
+  for (size_t g = 0; g < n_q; ++g)
+    for (size_t c = 0; c < head_dim; ++c) {
+      double s = out[g * head_dim + c];
+      for (size_t i = 0; i < n; ++i) s += double(p[g * n + i]) * RowElem(values, dtype, i * stride + c);
+      out[g * head_dim + c] = float(s);
+    }
+}
+
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = float(double(x[i]) * std::exp(double(log_decay[i])));
 }

@@ -34,6 +34,10 @@ void Scale(float* x, float s, size_t n);
 void Add(const float* a, float* y, size_t n);
 float DecayedDot(const float* a, const float* b, const float* log_decay, size_t n);
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
+void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
+                     DType dtype, size_t n, float scale, float* scores);
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
+                         DType dtype, size_t n, float* out);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);
