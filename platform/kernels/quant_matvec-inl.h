@@ -194,27 +194,30 @@ FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4Q8Vnni(const uint8_t* w, size_t row_by
     const __m512i xq = _mm512_loadu_si512(x.q + 32 * i);
     const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + 8 * i), kQ4 ? 3 : 7);
     const float dx0 = x.d[i], dx1 = x.d[i + 1];
+#pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* row = w + size_t(r) * row_bytes;
       __m512i codes;
       float d0, d1;
       if constexpr (kQ4) {
         const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + i;
+        _mm_prefetch(reinterpret_cast<const char*>(b) + 512, _MM_HINT_T0);
         const __m256i packed = _mm256_inserti128_si256(
             _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs))),
             _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
         const __m256i lo = _mm256_and_si256(packed, low4);
         const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
         codes = Join(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
-        d0 = F16ToF32(b[0].d);
-        d1 = F16ToF32(b[1].d);
+        d0 = _cvtsh_ss(b[0].d);
+        d1 = _cvtsh_ss(b[1].d);
       } else {
         const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + i;
+        _mm_prefetch(reinterpret_cast<const char*>(b) + 512, _MM_HINT_T0);
         codes = _mm512_xor_si512(Join(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs)),
                                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs))),
                                  bias);
-        d0 = F16ToF32(b[0].d);
-        d1 = F16ToF32(b[1].d);
+        d0 = _cvtsh_ss(b[0].d);
+        d1 = _cvtsh_ss(b[1].d);
       }
       const __m512i s = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, xq), corr);
       acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), Scales2(d0 * dx0, d1 * dx1), acc[r]);
