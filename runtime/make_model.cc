@@ -118,21 +118,23 @@ Status MakeRandomLlamaGguf(const MakeModelOptions& o) {
   if (!(o.type == DType::kF32 || o.type == DType::kF16 || o.type == DType::kQ8_0 || o.type == DType::kQ4_0))
     return InvalidArgument(std::string("make-model writes f32, f16, q8_0 or q4_0, not ") + DTypeName(o.type));
   if (o.output_path.empty()) return InvalidArgument("make-model: no output path");
+  if (o.arch != "llama" && o.arch != "qwen2") return InvalidArgument("make-model: unknown arch '" + o.arch + "' (llama, qwen2)");
+  const std::string k = o.arch + ".";
   GgufWriter w;
-  w.SetString("general.architecture", "llama");
+  w.SetString("general.architecture", o.arch);
   w.SetString("general.name", "floe-random-" + o.preset);
   w.SetUint32("general.file_type", FileType(o.type));
   w.SetUint32("general.alignment", 32);
-  w.SetUint32("llama.context_length", uint32_t(p.context));
-  w.SetUint32("llama.embedding_length", uint32_t(p.dim));
-  w.SetUint32("llama.block_count", uint32_t(p.layers));
-  w.SetUint32("llama.feed_forward_length", uint32_t(p.ffn));
-  w.SetUint32("llama.rope.dimension_count", uint32_t(p.dim / p.heads));
-  w.SetUint32("llama.attention.head_count", uint32_t(p.heads));
-  w.SetUint32("llama.attention.head_count_kv", uint32_t(p.kv_heads));
-  w.SetFloat32("llama.attention.layer_norm_rms_epsilon", 1e-5f);
-  w.SetFloat32("llama.rope.freq_base", 10000.0f);
-  w.SetUint32("llama.vocab_size", uint32_t(p.vocab));
+  w.SetUint32(k + "context_length", uint32_t(p.context));
+  w.SetUint32(k + "embedding_length", uint32_t(p.dim));
+  w.SetUint32(k + "block_count", uint32_t(p.layers));
+  w.SetUint32(k + "feed_forward_length", uint32_t(p.ffn));
+  w.SetUint32(k + "rope.dimension_count", uint32_t(p.dim / p.heads));
+  w.SetUint32(k + "attention.head_count", uint32_t(p.heads));
+  w.SetUint32(k + "attention.head_count_kv", uint32_t(p.kv_heads));
+  w.SetFloat32(k + "attention.layer_norm_rms_epsilon", 1e-5f);
+  w.SetFloat32(k + "rope.freq_base", 10000.0f);
+  w.SetUint32(k + "vocab_size", uint32_t(p.vocab));
   WriteSpmVocabToGguf(SyntheticVocab(p.vocab), &w);
 
   std::vector<std::unique_ptr<std::vector<uint8_t>>> keep;  // data must live until WriteFile
@@ -146,6 +148,12 @@ Status MakeRandomLlamaGguf(const MakeModelOptions& o) {
     return w.AddTensor(name, {cols, rows}, uint32_t(o.type), keep.back()->data(), keep.back()->size());
   };
   std::vector<float> ones(p.dim, 1.0f);
+  std::vector<std::unique_ptr<std::vector<float>>> biases;
+  auto bias = [&](const std::string& name, size_t n) {
+    biases.push_back(std::make_unique<std::vector<float>>(n));
+    RandomRows(o.seed, id++, n, 0.02f, biases.back()->data());
+    return w.AddTensor(name, {n}, 0, biases.back()->data(), n * 4);
+  };
   auto norm = [&](const std::string& name) {
     ++id;
     return w.AddTensor(name, {p.dim}, 0, ones.data(), ones.size() * 4);
@@ -159,6 +167,11 @@ Status MakeRandomLlamaGguf(const MakeModelOptions& o) {
     FLOE_RETURN_IF_ERROR(matrix(Layer(l, "attn_k"), p.kv_heads * hd, p.dim));
     FLOE_RETURN_IF_ERROR(matrix(Layer(l, "attn_v"), p.kv_heads * hd, p.dim));
     FLOE_RETURN_IF_ERROR(matrix(Layer(l, "attn_output"), p.dim, p.heads * hd));
+    if (o.arch == "qwen2") {
+      FLOE_RETURN_IF_ERROR(bias(llama_names::LayerBias(l, "attn_q"), p.heads * hd));
+      FLOE_RETURN_IF_ERROR(bias(llama_names::LayerBias(l, "attn_k"), p.kv_heads * hd));
+      FLOE_RETURN_IF_ERROR(bias(llama_names::LayerBias(l, "attn_v"), p.kv_heads * hd));
+    }
     FLOE_RETURN_IF_ERROR(norm(Layer(l, "ffn_norm")));
     FLOE_RETURN_IF_ERROR(matrix(Layer(l, "ffn_gate"), p.ffn, p.dim));
     FLOE_RETURN_IF_ERROR(matrix(Layer(l, "ffn_up"), p.ffn, p.dim));

@@ -21,6 +21,7 @@
 namespace floe {
 
 struct MakeModelOptions {
+  std::string arch = "llama";   // llama | qwen2 (adds q/k/v biases, NeoX RoPE)
   std::string preset = "tiny";  // tiny | 110m | 1b
   DType type = DType::kF32;     // f32 | f16 | q8_0 | q4_0 (matrices; norms stay f32)
   uint64_t seed = 1;

@@ -75,7 +75,7 @@ Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
   if (!gguf.Find("general.architecture"))
     return CorruptData("GGUF has no general.architecture key");
   FLOE_ASSIGN_OR_RETURN(std::string arch, gguf.GetString("general.architecture"));
-  if (arch == "llama") {
+  if (arch == "llama" || arch == "qwen2") {
     FLOE_ASSIGN_OR_RETURN(LlamaConfig config, LlamaConfigFromGguf(gguf));
     FLOE_ASSIGN_OR_RETURN(LlamaWeights weights, LlamaWeightsFromGguf(gguf, config));
     return MakeLlama(config, std::move(weights));
@@ -85,7 +85,7 @@ Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
     return MakeRwkv6(std::move(net));
   }
   return Unsupported("architecture '" + arch + "' (general.architecture) is not supported; "
-                     "supported: llama, rwkv6");
+                     "supported: llama, qwen2, rwkv6");
 }
 
 Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {

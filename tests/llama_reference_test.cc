@@ -41,14 +41,15 @@ std::vector<double> RmsNormD(const std::vector<double>& x, double eps) {
   return y;
 }
 
-// Interleaved-pair RoPE (llama.cpp's "norm" rope for the llama architecture), theta 10000.
-void RopeD(std::vector<double>& v, size_t heads, size_t hd, size_t pos) {
+// RoPE, theta 10000: adjacent pairs (llama.cpp's "norm" rope, architecture llama) or the
+// NeoX pairing (i, i + hd/2) of qwen2.
+void RopeD(std::vector<double>& v, size_t heads, size_t hd, size_t pos, bool neox) {
   for (size_t h = 0; h < heads; ++h)
     for (size_t i = 0; i < hd / 2; ++i) {
       const double freq = std::pow(10000.0, -double(2 * i) / double(hd));
       const double a = double(pos) * freq, c = std::cos(a), s = std::sin(a);
-      double& x0 = v[h * hd + 2 * i];
-      double& x1 = v[h * hd + 2 * i + 1];
+      double& x0 = v[h * hd + (neox ? i : 2 * i)];
+      double& x1 = v[h * hd + (neox ? i + hd / 2 : 2 * i + 1)];
       const double r0 = x0 * c - x1 * s, r1 = x0 * s + x1 * c;
       x0 = r0;
       x1 = r1;
@@ -57,8 +58,11 @@ void RopeD(std::vector<double>& v, size_t heads, size_t hd, size_t pos) {
 
 // Logits for every position of `tokens`, from the GGUF's tensors.
 std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t>& tokens) {
+  auto arch = f.GetString("general.architecture");
+  REQUIRE(arch.ok());
+  const bool qwen2 = *arch == "qwen2";
   auto key = [&](const char* k) {
-    auto v = f.GetUint(k);
+    auto v = f.GetUint(*arch + "." + std::string(k).substr(6));
     REQUIRE(v.ok());
     return size_t(v.value());
   };
@@ -71,7 +75,7 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
   const size_t vocab = r;
   std::vector<std::vector<std::vector<double>>> K(layers), Vv(layers);
   std::vector<float> logits;
-  struct L { std::vector<float> q, k, v, o, g, u, d; size_t qr, kr, ff; };
+  struct L { std::vector<float> q, k, v, o, g, u, d, bq, bk, bv; size_t qr, kr, ff; };
   std::vector<L> ws(layers);
   for (size_t l = 0; l < layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
@@ -83,6 +87,11 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
     ws[l].g = Weights(f, p + "ffn_gate.weight", &ws[l].ff, &cc);
     ws[l].u = Weights(f, p + "ffn_up.weight", &rr, &cc);
     ws[l].d = Weights(f, p + "ffn_down.weight", &rr, &cc);
+    if (qwen2) {
+      ws[l].bq = Weights(f, p + "attn_q.bias", &rr, &cc);
+      ws[l].bk = Weights(f, p + "attn_k.bias", &rr, &cc);
+      ws[l].bv = Weights(f, p + "attn_v.bias", &rr, &cc);
+    }
   }
   for (size_t pos = 0; pos < tokens.size(); ++pos) {
     std::vector<double> x(dim);
@@ -91,8 +100,13 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
       const L& w = ws[l];
       auto xn = RmsNormD(x, 1e-5);
       auto q = MatVecD(w.q, w.qr, dim, xn), k = MatVecD(w.k, w.kr, dim, xn), v = MatVecD(w.v, w.kr, dim, xn);
-      RopeD(q, heads, hd, pos);
-      RopeD(k, kvh, hd, pos);
+      if (qwen2) {
+        for (size_t i = 0; i < q.size(); ++i) q[i] += w.bq[i];
+        for (size_t i = 0; i < k.size(); ++i) k[i] += w.bk[i];
+        for (size_t i = 0; i < v.size(); ++i) v[i] += w.bv[i];
+      }
+      RopeD(q, heads, hd, pos, qwen2);
+      RopeD(k, kvh, hd, pos, qwen2);
       K[l].push_back(k);
       Vv[l].push_back(v);
       std::vector<double> att(dim, 0.0);
@@ -131,19 +145,24 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
 TEST_CASE("make-model GGUFs: our forward vs a scalar reference forward", "[model]") {
   const std::vector<int32_t> tokens = {1, 400, 3021, 77, 15999, 259, 31999, 5, 1234, 42, 9000, 600};
   const auto dir = std::filesystem::temp_directory_path();
-  for (DType type : {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0}) {
-    INFO(DTypeName(type));
+  struct Case { const char* arch; DType type; };
+  for (Case cs : {Case{"llama", DType::kF32}, Case{"llama", DType::kF16}, Case{"llama", DType::kQ8_0},
+                  Case{"llama", DType::kQ4_0}, Case{"qwen2", DType::kF32}, Case{"qwen2", DType::kQ8_0}}) {
+    const DType type = cs.type;
+    INFO(cs.arch << " " << DTypeName(type));
     MakeModelOptions o;
+    o.arch = cs.arch;
     o.preset = "tiny";
     o.type = type;
     o.seed = 3;
-    o.output_path = (dir / ("floe-ref-" + std::string(DTypeName(type)) + "-" + std::to_string(::getpid()) + ".gguf")).string();
+    o.output_path = (dir / ("floe-ref-" + std::string(cs.arch) + DTypeName(type) + "-" + std::to_string(::getpid()) + ".gguf")).string();
     REQUIRE(MakeRandomLlamaGguf(o).ok());
     auto file = GgufFile::Open(o.output_path);
     REQUIRE(file.ok());
     const auto ref = ReferenceForward(*file, tokens);
     auto model = Model::Load(o.output_path);
     REQUIRE(model.ok());
+    CHECK((*model)->architecture() == cs.arch);
     float scale = 0.0f;
     for (float v : ref) scale = std::max(scale, std::fabs(v));
     REQUIRE(scale > 0.1f);

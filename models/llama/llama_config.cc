@@ -6,6 +6,9 @@ namespace llama_names {
 std::string Layer(size_t layer, const char* suffix) {
   return "blk." + std::to_string(layer) + "." + suffix + ".weight";
 }
+std::string LayerBias(size_t layer, const char* suffix) {
+  return "blk." + std::to_string(layer) + "." + suffix + ".bias";
+}
 }  // namespace llama_names
 
 Status LlamaConfig::Validate() const {
@@ -44,7 +47,7 @@ Status CheckTensor(const TensorView& t, const std::string& name, size_t rows, si
 
 Status CheckNorm(const TensorView& t, const std::string& name, size_t n) {
   FLOE_RETURN_IF_ERROR(CheckTensor(t, name, 1, n));
-  if (t.dtype != DType::kF32) return Unsupported("tensor " + name + ": norm weights must be f32");
+  if (t.dtype != DType::kF32) return Unsupported("tensor " + name + ": norm weights and biases must be f32");
   return Status::Ok();
 }
 
@@ -65,6 +68,11 @@ Status ValidateLlamaWeights(const LlamaConfig& c, const LlamaWeights& w) {
     FLOE_RETURN_IF_ERROR(CheckTensor(L.wk, Layer(l, "attn_k"), c.kv_dim(), c.dim));
     FLOE_RETURN_IF_ERROR(CheckTensor(L.wv, Layer(l, "attn_v"), c.kv_dim(), c.dim));
     FLOE_RETURN_IF_ERROR(CheckTensor(L.wo, Layer(l, "attn_output"), c.dim, c.q_dim()));
+    if (c.qkv_bias) {
+      FLOE_RETURN_IF_ERROR(CheckNorm(L.bq, llama_names::LayerBias(l, "attn_q"), c.q_dim()));
+      FLOE_RETURN_IF_ERROR(CheckNorm(L.bk, llama_names::LayerBias(l, "attn_k"), c.kv_dim()));
+      FLOE_RETURN_IF_ERROR(CheckNorm(L.bv, llama_names::LayerBias(l, "attn_v"), c.kv_dim()));
+    }
     FLOE_RETURN_IF_ERROR(CheckNorm(L.ffn_norm, Layer(l, "ffn_norm"), c.dim));
     FLOE_RETURN_IF_ERROR(CheckTensor(L.ffn_gate, Layer(l, "ffn_gate"), c.ffn_dim, c.dim));
     FLOE_RETURN_IF_ERROR(CheckTensor(L.ffn_up, Layer(l, "ffn_up"), c.ffn_dim, c.dim));

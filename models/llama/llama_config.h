@@ -17,6 +17,10 @@ enum class RopeStyle {
 };
 
 struct LlamaConfig {
+  // "llama" (Llama 2/3, SmolLM, TinyLlama, Mistral) or "qwen2" (q/k/v projections have biases,
+  // NeoX half-split RoPE): the GGUF general.architecture and key prefix.
+  std::string arch = "llama";
+  bool qkv_bias = false;
   size_t dim = 0;
   size_t n_layers = 0;
   size_t n_heads = 0;
@@ -39,6 +43,7 @@ struct LlamaConfig {
 struct LlamaLayerWeights {
   TensorView attn_norm;                 // [dim]
   TensorView wq, wk, wv, wo;            // [q_dim x dim], [kv_dim x dim] x2, [dim x q_dim]
+  TensorView bq, bk, bv;                // qkv_bias only: [q_dim], [kv_dim] x2, f32
   TensorView ffn_norm;                  // [dim]
   TensorView ffn_gate, ffn_up, ffn_down;  // [ffn x dim] x2, [dim x ffn]
 };
@@ -60,6 +65,7 @@ inline const char* kTokenEmbd = "token_embd.weight";
 inline const char* kOutputNorm = "output_norm.weight";
 inline const char* kOutput = "output.weight";
 std::string Layer(size_t layer, const char* suffix);  // Layer(3, "attn_q") = "blk.3.attn_q.weight"
+std::string LayerBias(size_t layer, const char* suffix);  // "blk.3.attn_q.bias"
 }  // namespace llama_names
 
 }  // namespace floe

@@ -150,6 +150,13 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
     Project(L.wq, s.xb, n, s.q, threads);
     Project(L.wk, s.xb, n, s.k, threads);
     Project(L.wv, s.xb, n, s.v, threads);
+    if (c.qkv_bias) {
+      for (size_t t = 0; t < n; ++t) {
+        Add(L.bq.f32(), s.q + t * QD, QD);
+        Add(L.bk.f32(), s.k + t * KVD, KVD);
+        Add(L.bv.f32(), s.v + t * KVD, KVD);
+      }
+    }
     for (size_t t = 0; t < n; ++t) {
       const size_t pos = s.pos + t;
       if (c.rope_style == RopeStyle::kInterleaved) {

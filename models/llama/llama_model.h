@@ -21,7 +21,7 @@ class LlamaModel final : public CausalLm {
   // Validates config and weights (shapes, dtypes). The weights' memory must outlive the model.
   static Result<std::unique_ptr<LlamaModel>> Create(const LlamaConfig& config, LlamaWeights weights);
 
-  std::string architecture() const override { return "llama"; }
+  std::string architecture() const override { return config_.arch; }
   size_t vocab_size() const override { return config_.vocab_size; }
   size_t context_length() const override { return config_.context_length; }
   const LlamaConfig& config() const { return config_; }

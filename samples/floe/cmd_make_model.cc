@@ -13,11 +13,11 @@ int RunMakeModel(int argc, char** argv) {
   o.preset = a.Get("--preset", "", "tiny");
   o.seed = uint64_t(a.GetInt("--seed", "", 1));
   o.output_path = a.Get("-o", "--output", "");
-  const std::string arch = a.Get("--arch", "", "llama");
+  o.arch = a.Get("--arch", "", "llama");
   auto type = ParseDType(a.Get("--type", "", "f32"));
-  if (!a.ok() || o.output_path.empty() || arch != "llama" || !type.ok()) {
+  if (!a.ok() || o.output_path.empty() || !type.ok()) {
     if (!type.ok()) std::fprintf(stderr, "floe make-model: %s\n", type.status().ToString().c_str());
-    std::fprintf(stderr, "usage: floe make-model --arch llama --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 "
+    std::fprintf(stderr, "usage: floe make-model --arch llama|qwen2 --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 "
                          "[--seed S] -o OUT.gguf\n");
     return 2;
   }
