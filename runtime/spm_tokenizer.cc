@@ -85,6 +85,7 @@ Result<SpmTokenizer> SpmTokenizer::Create(SpmVocab vocab) {
   FLOE_RETURN_IF_ERROR(check_id(vocab.bos, "BOS"));
   FLOE_RETURN_IF_ERROR(check_id(vocab.eos, "EOS"));
   FLOE_RETURN_IF_ERROR(check_id(vocab.unk, "unknown-token"));
+  if (vocab.eot != -1) FLOE_RETURN_IF_ERROR(check_id(vocab.eot, "EOT"));
 
   SpmTokenizer t;
   t.byte_tokens_.fill(vocab.unk);

@@ -43,6 +43,7 @@ class SpmTokenizer final : public Tokenizer {
   size_t vocab_size() const override { return vocab_.tokens.size(); }
   int32_t bos() const override { return vocab_.bos; }
   int32_t eos() const override { return vocab_.eos; }
+  bool IsEndOfGeneration(int32_t id) const override { return id >= 0 && (id == vocab_.eos || id == vocab_.eot); }
   bool add_bos_by_default() const override { return vocab_.add_bos; }
   bool StripsSpaceAfterBos() const override { return vocab_.add_space_prefix; }
 

@@ -17,6 +17,7 @@ constexpr const char* kKeyScores = "tokenizer.ggml.scores";
 constexpr const char* kKeyTypes = "tokenizer.ggml.token_type";
 constexpr const char* kKeyBos = "tokenizer.ggml.bos_token_id";
 constexpr const char* kKeyEos = "tokenizer.ggml.eos_token_id";
+constexpr const char* kKeyEot = "tokenizer.ggml.eot_token_id";
 constexpr const char* kKeyUnk = "tokenizer.ggml.unknown_token_id";
 constexpr const char* kKeyAddBos = "tokenizer.ggml.add_bos_token";
 constexpr const char* kKeyAddEos = "tokenizer.ggml.add_eos_token";
@@ -154,6 +155,7 @@ Result<SpmVocab> SpmVocabFromGguf(const GgufFile& f) {
   }
   FLOE_ASSIGN_OR_RETURN(v.bos, OptionalTokenId(f, kKeyBos, v.bos));
   FLOE_ASSIGN_OR_RETURN(v.eos, OptionalTokenId(f, kKeyEos, v.eos));
+  FLOE_ASSIGN_OR_RETURN(v.eot, OptionalTokenId(f, kKeyEot, v.eot));
   FLOE_ASSIGN_OR_RETURN(v.unk, OptionalTokenId(f, kKeyUnk, v.unk));
   FLOE_ASSIGN_OR_RETURN(v.add_bos, OptionalBool(f, kKeyAddBos, v.add_bos));
   FLOE_ASSIGN_OR_RETURN(v.add_eos, OptionalBool(f, kKeyAddEos, v.add_eos));
@@ -171,6 +173,7 @@ void WriteSpmVocabToGguf(const SpmVocab& v, GgufWriter* w) {
   w->SetInt32Array(kKeyTypes, types);
   w->SetUint32(kKeyBos, static_cast<uint32_t>(v.bos));
   w->SetUint32(kKeyEos, static_cast<uint32_t>(v.eos));
+  if (v.eot >= 0) w->SetUint32(kKeyEot, static_cast<uint32_t>(v.eot));
   w->SetUint32(kKeyUnk, static_cast<uint32_t>(v.unk));
   w->SetBool(kKeyAddBos, v.add_bos);
   w->SetBool(kKeyAddEos, v.add_eos);

@@ -37,6 +37,7 @@ struct SpmVocab {
   std::vector<float> scores;
   std::vector<TokenType> types;
   int32_t bos = 1, eos = 2, unk = 0;
+  int32_t eot = -1;  // end-of-turn (tokenizer.ggml.eot_token_id), -1 when absent
   bool add_bos = true, add_eos = false, add_space_prefix = true;
 };
 
@@ -56,7 +57,7 @@ Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size, size_t e
 
 // From GGUF metadata tokenizer.ggml.*: model (must be "llama", else kUnsupported), tokens
 // (required), scores (default 0), token_type (default: inferred as for tokenizer.bin),
-// bos_token_id / eos_token_id / unknown_token_id (default 1 / 2 / 0), add_bos_token (true),
+// bos_token_id / eos_token_id / unknown_token_id (default 1 / 2 / 0), eot_token_id (none), add_bos_token (true),
 // add_eos_token (false), add_space_prefix (true). Array lengths must agree (kCorruptData).
 Result<SpmVocab> SpmVocabFromGguf(const GgufFile& f);
 

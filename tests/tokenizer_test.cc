@@ -687,3 +687,20 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
     if (!v.ok()) CHECK(!v.status().message().empty());
   }
 }
+
+TEST_CASE("SPM vocabulary: EOT from GGUF ends generation; a bad EOT id is an error", "[unit]") {
+  auto f = floe::GgufFile::Open(floe::testing::DataPath("tokenizers/ggml-vocab-llama-spm.gguf"));
+  REQUIRE(f.ok());
+  auto vocab = floe::SpmVocabFromGguf(*f);
+  REQUIRE(vocab.ok());
+  CHECK(vocab->eot == -1);
+  floe::SpmVocab v = *vocab;
+  v.eot = 13;  // "<0x0A>" stands in for an end-of-turn token
+  auto t = floe::SpmTokenizer::Create(v);
+  REQUIRE(t.ok());
+  CHECK(t->IsEndOfGeneration(13));
+  CHECK(t->IsEndOfGeneration(2));
+  CHECK_FALSE(t->IsEndOfGeneration(14));
+  v.eot = int32_t(v.tokens.size());
+  CHECK_FALSE(floe::SpmTokenizer::Create(v).ok());
+}
