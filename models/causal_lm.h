@@ -60,6 +60,15 @@ class CausalLm {
   virtual Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                          float* logits, ThreadContext& threads,
                          const std::atomic<bool>* cancel) const = 0;
+
+  // One decode step for several sequences at once: tokens[i] is appended to *states[i] (distinct
+  // states of this model) and row i of `logits` (vocab_size floats each) receives its
+  // next-token logits. Architectures that can share each weight read across the sequences
+  // (one matrix-matrix product over the batch) override this; the default runs Forward per
+  // sequence. Every state is validated before any is changed; on cancellation (checked between
+  // layers) no state advances.
+  virtual Status ForwardEach(std::span<SequenceState* const> states, std::span<const int32_t> tokens,
+                             float* logits, ThreadContext& threads, const std::atomic<bool>* cancel) const;
 };
 
 }  // namespace floe

@@ -193,8 +193,24 @@ floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* con
           return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: session " + std::to_string(i) +
                                                               " appears twice");
     }
-    // Sequences run side by side in one arena; each session's own kernels run inside it too
-    // (TBB nests the work-stealing), so n_threads bounds the total.
+    // A decode step (one token per sequence) is one batched forward: every weight is read once
+    // for all sequences.
+    bool one_each = true;
+    for (size_t i = 0; i < n_sequences; ++i) one_each = one_each && n_tokens[i] == 1;
+    if (one_each) {
+      std::vector<floe::Session*> batch(n_sequences);
+      std::vector<int32_t> step(n_sequences);
+      for (size_t i = 0; i < n_sequences; ++i) {
+        batch[i] = sessions[i]->session.get();
+        step[i] = tokens[i][0];
+      }
+      floe::ThreadContext tc(n_threads);
+      const floe::Status st = floe::Session::EvalBatch(batch, step, tc);
+      if (!st.ok()) return Report(nullptr, st);
+      return FLOE_OK;
+    }
+    // Otherwise the sequences run side by side in one arena; each session's own kernels run
+    // inside it too (TBB nests the work-stealing), so n_threads bounds the total.
     std::vector<floe::Status> results(n_sequences);
     const int threads = n_threads > 0 ? n_threads : floe::PhysicalCoreCount();
     tbb::task_arena arena(threads);

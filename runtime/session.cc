@@ -1,5 +1,8 @@
 #include "runtime/session.h"
 
+#include <algorithm>
+#include <string>
+
 #include "platform/state_io.h"
 #include "runtime/token_text.h"
 
@@ -69,6 +72,33 @@ Status Session::RestoreState(std::span<const uint8_t> bytes) {
   tokens_ = std::move(tokens);
   logits_ = std::move(logits);
   all_logits_.clear();
+  return Status::Ok();
+}
+
+Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const int32_t> tokens,
+                          ThreadContext& threads) {
+  if (sessions.size() != tokens.size())
+    return InvalidArgument("EvalBatch: " + std::to_string(sessions.size()) + " sessions but " +
+                           std::to_string(tokens.size()) + " tokens");
+  if (sessions.empty()) return Status::Ok();
+  std::vector<SequenceState*> states(sessions.size());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (sessions[i] == nullptr) return InvalidArgument("EvalBatch: session " + std::to_string(i) + " is null");
+    if (&sessions[i]->model_ != &sessions[0]->model_)
+      return InvalidArgument("EvalBatch: sessions belong to different models");
+    states[i] = sessions[i]->state_.get();
+  }
+  const CausalLm& lm = sessions[0]->model_.lm();
+  const size_t V = lm.vocab_size();
+  thread_local std::vector<float> logits;
+  logits.resize(sessions.size() * V);
+  FLOE_RETURN_IF_ERROR(lm.ForwardEach(states, tokens, logits.data(), threads, nullptr));
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    Session& s = *sessions[i];
+    std::copy(logits.begin() + std::ptrdiff_t(i * V), logits.begin() + std::ptrdiff_t((i + 1) * V), s.logits_.begin());
+    s.tokens_.push_back(tokens[i]);
+    s.all_logits_.clear();
+  }
   return Status::Ok();
 }
 

@@ -43,6 +43,14 @@ class Session {
   // its position reflects the chunks that completed.
   Status Eval(std::span<const int32_t> tokens, bool all_logits = false);
 
+  // One decode step for several sessions of the same model: tokens[i] is appended to
+  // *sessions[i] and its logits() updated, as Eval of one token would, but the model reads
+  // each weight once for the whole batch (CausalLm::ForwardEach). Sessions must be distinct;
+  // `threads` runs the step (the sessions' own thread contexts are not used). On error no
+  // session changes.
+  static Status EvalBatch(std::span<Session* const> sessions, std::span<const int32_t> tokens,
+                          ThreadContext& threads);
+
   std::span<const float> logits() const { return {logits_.data(), logits_.size()}; }
   const std::vector<float>& all_logits() const { return all_logits_; }
   const std::vector<int32_t>& tokens() const { return tokens_; }

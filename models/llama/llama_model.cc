@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "attention/dense_attention.h"
 #include "platform/kernels/ops.h"
@@ -195,6 +196,100 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
   for (size_t t = first; t < n; ++t)
     RmsNorm(s.x + t * D, weights_.output_norm.f32(), D, c.rms_eps, s.xb + (t - first) * D);
   Project(weights_.output, s.xb, rows, logits, threads);
+  return Status::Ok();
+}
+
+}  // namespace floe
+
+namespace floe {
+
+Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<const int32_t> tokens,
+                               float* logits, ThreadContext& threads,
+                               const std::atomic<bool>* cancel) const {
+  const LlamaConfig& c = config_;
+  const size_t B = base.size();
+  if (B != tokens.size())
+    return InvalidArgument("ForwardEach: " + std::to_string(B) + " states but " + std::to_string(tokens.size()) + " tokens");
+  if (logits == nullptr) return InvalidArgument("ForwardEach: logits buffer is null");
+  std::vector<State*> states(B);
+  for (size_t i = 0; i < B; ++i) {
+    states[i] = dynamic_cast<State*>(base[i]);
+    if (states[i] == nullptr) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " does not belong to a llama model");
+    for (size_t j = 0; j < i; ++j)
+      if (states[j] == states[i]) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " appears twice");
+    if (states[i]->pos >= states[i]->capacity())
+      return OutOfRange("ForwardEach: sequence " + std::to_string(i) + " is full (" + std::to_string(states[i]->pos) + " tokens)");
+    if (tokens[i] < 0 || size_t(tokens[i]) >= c.vocab_size)
+      return OutOfRange("token id " + std::to_string(tokens[i]) + " outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+  }
+  if (B == 0) return Status::Ok();
+  const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), F = c.ffn_dim;
+  // Per-call scratch for B rows (grows only; no allocation once warm on this thread).
+  thread_local AlignedBuffer<float> scratch;
+  const size_t per_row = 2 * D + 2 * QD + 2 * KVD + 2 * F;
+  if (scratch.size() < B * per_row) FLOE_RETURN_IF_ERROR(scratch.Resize(B * per_row));
+  float* p = scratch.data();
+  auto take = [&](size_t n) { float* r = p; p += B * n; return r; };
+  float *x = take(D), *xb = take(D), *q = take(QD), *att = take(QD), *k = take(KVD), *v = take(KVD),
+        *gate = take(F), *up = take(F);
+  for (size_t i = 0; i < B; ++i) ToF32(weights_.token_embd, size_t(tokens[i]) * D, D, x + i * D);
+
+  for (size_t l = 0; l < c.n_layers; ++l) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
+    const LlamaLayerWeights& L = weights_.layers[l];
+    for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.attn_norm.f32(), D, c.rms_eps, xb + i * D);
+    Project(L.wq, xb, B, q, threads);
+    Project(L.wk, xb, B, k, threads);
+    Project(L.wv, xb, B, v, threads);
+    for (size_t i = 0; i < B; ++i) {
+      State& s = *states[i];
+      float *qi = q + i * QD, *ki = k + i * KVD, *vi = v + i * KVD;
+      if (c.qkv_bias) {
+        Add(L.bq.f32(), qi, QD);
+        Add(L.bk.f32(), ki, KVD);
+        Add(L.bv.f32(), vi, KVD);
+      }
+      if (c.rope_style == RopeStyle::kInterleaved) {
+        RopeInterleaved(qi, c.n_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+        RopeInterleaved(ki, c.n_kv_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+      } else {
+        RopeHalfSplit(qi, c.n_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+        RopeHalfSplit(ki, c.n_kv_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+      }
+      s.cache.Store(l, s.pos, ki, vi);
+    }
+    // Attention per sequence over its own cache: sequences side by side when there are enough
+    // of them to fill the threads, else one after the other with the heads in parallel.
+    auto attend = [&](size_t i, ThreadContext* tc) {
+      DenseAttentionArgs args;
+      args.cache = &states[i]->cache;
+      args.layer = l;
+      args.n_heads = c.n_heads;
+      args.n_tokens = 1;
+      args.first_pos = states[i]->pos;
+      args.q = q + i * QD;
+      args.out = att + i * QD;
+      DenseAttention(args, tc);
+    };
+    if (B >= size_t(threads.num_threads())) {
+      threads.ParallelFor(B, 1, [&](size_t i0, size_t i1) {
+        for (size_t i = i0; i < i1; ++i) attend(i, nullptr);
+      });
+    } else {
+      for (size_t i = 0; i < B; ++i) attend(i, &threads);
+    }
+    Project(L.wo, att, B, xb, threads);
+    Add(xb, x, B * D);
+    for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.ffn_norm.f32(), D, c.rms_eps, xb + i * D);
+    Project(L.ffn_gate, xb, B, gate, threads);
+    Project(L.ffn_up, xb, B, up, threads);
+    SwiGlu(gate, up, B * F);
+    Project(L.ffn_down, gate, B, xb, threads);
+    Add(xb, x, B * D);
+  }
+  for (State* s : states) ++s->pos;
+  for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, weights_.output_norm.f32(), D, c.rms_eps, xb + i * D);
+  Project(weights_.output, xb, B, logits, threads);
   return Status::Ok();
 }
 

@@ -31,6 +31,11 @@ class LlamaModel final : public CausalLm {
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                  float* logits, ThreadContext& threads,
                  const std::atomic<bool>* cancel) const override;
+  // Batched decode: every projection is one matrix-matrix product over the sequences, so each
+  // weight is read once per step for all of them; RoPE, the KV cache and attention per sequence.
+  Status ForwardEach(std::span<SequenceState* const> states, std::span<const int32_t> tokens,
+                     float* logits, ThreadContext& threads,
+                     const std::atomic<bool>* cancel) const override;
 
  private:
   LlamaModel(const LlamaConfig& c, LlamaWeights w) : config_(c), weights_(std::move(w)) {}

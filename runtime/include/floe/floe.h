@@ -143,9 +143,12 @@ floe_status floe_session_fork(floe_session* session, floe_session** out);
 
 /* Evaluates several sequences in one call: tokens[i][0..n_tokens[i]) is appended to
  * sessions[i] (distinct sessions of the same model; lengths may differ). Afterwards each
- * session's floe_session_logits holds its next-token logits. Sequences run concurrently on up
- * to n_threads threads in total (0 = physical cores). On failure, *failed_index (may be NULL)
- * names the first sequence that failed; the others completed. */
+ * session's floe_session_logits holds its next-token logits. When every sequence gets exactly
+ * one token (a decode step), the model runs them as one batched forward that reads each weight
+ * once for all sequences; on failure no session advances and *failed_index = n_sequences.
+ * Otherwise sequences run concurrently on up to n_threads threads in total (0 = physical
+ * cores); on failure *failed_index (may be NULL) names the first sequence that failed and the
+ * others completed. */
 floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* const* tokens,
                             const size_t* n_tokens, size_t n_sequences, int32_t n_threads,
                             size_t* failed_index);
