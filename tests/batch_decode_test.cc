@@ -1,7 +1,7 @@
 // Batched decode (CausalLm::ForwardEach via Session::EvalBatch and floe_eval_batch): one step
 // for several sequences reads each weight once, and gives what decoding each session alone
-// gives — bit for bit for f32 weights (matrix-matrix rows equal matrix-vector products), within
-// the activation quantization difference for quantized weights.
+// gives, bit for bit (matrix-matrix rows equal matrix-vector products; for quantized weights up
+// to 16 rows take the matrix-vector path).
 #include <cmath>
 #include <filesystem>
 
@@ -66,7 +66,7 @@ TEST_CASE("batched decode equals per-session decode (stories260K, f32: bit for b
   CHECK(alone == batched);
 }
 
-TEST_CASE("batched decode on a quantized model stays within the activation quantization error", "[model]") {
+TEST_CASE("batched decode on a quantized model equals per-session decode", "[model]") {
   MakeModelOptions o;
   o.preset = "tiny";
   o.type = DType::kQ8_0;
@@ -83,7 +83,7 @@ TEST_CASE("batched decode on a quantized model stays within the activation quant
     scale = std::max(scale, std::fabs(alone[i]));
   }
   INFO("max abs diff " << diff << " of logits up to " << scale);
-  CHECK(diff <= 0.03f * scale);
+  CHECK(diff == 0.0f);  // <= 16 sequences: each row takes MatVec's 8-bit activation path
   std::filesystem::remove(o.output_path);
 }
 

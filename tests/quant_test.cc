@@ -150,24 +150,30 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
       w.data = bytes.data();
       w.rows = rows;
       w.cols = cols;
-      std::vector<float> x(cols * 3);
+      const size_t big = 40;  // > 16 tokens: the float-panel path
+      std::vector<float> x(cols * big);
       for (auto& v : x) v = dist(rng);
       std::vector<float> storage(QuantizedActivationsFloats(cols));
       const QuantizedActivations xq = QuantizeActivations(x.data(), cols, storage.data());
-      std::vector<float> ref_q(rows), ref_f(3 * rows);
-      std::vector<double> abs_sum(3 * rows, 0.0);  // sum_c |W[r][c] x_t[c]| per (token, row)
+      std::vector<float> ref_q(rows), ref_f(big * rows);
+      std::vector<double> abs_sum(big * rows, 0.0);  // sum_c |W[r][c] x_t[c]| per (token, row)
       std::vector<float> wrow(cols);
       for (size_t r = 0; r < rows; ++r) {
         ref_q[r] = QuantizedRowDotReference(t, bytes.data() + r * w.row_bytes(), xq);
         ToF32(w, r * cols, cols, wrow.data());
-        for (size_t tok = 0; tok < 3; ++tok)
+        for (size_t tok = 0; tok < big; ++tok)
           for (size_t c = 0; c < cols; ++c) abs_sum[tok * rows + r] += std::fabs(double(wrow[c]) * x[tok * cols + c]);
       }
-      reference::MatMul(w, x.data(), 3, ref_f.data(), nullptr);
+      reference::MatMul(w, x.data(), big, ref_f.data(), nullptr);
       ForEachTarget([&] {
-        std::vector<float> y(rows), m(3 * rows);
+        std::vector<float> y(rows), m(big * rows), small(3 * rows), y2(rows);
         MatVec(w, x.data(), y.data(), nullptr);
-        MatMul(w, x.data(), 3, m.data(), nullptr);
+        MatMul(w, x.data(), big, m.data(), nullptr);
+        MatMul(w, x.data(), 3, small.data(), nullptr);  // <= 16 tokens: MatVec's path per token
+        for (size_t tok = 0; tok < 3; ++tok) {
+          MatVec(w, x.data() + tok * cols, y2.data(), nullptr);
+          CHECK(std::memcmp(y2.data(), small.data() + tok * rows, rows * sizeof(float)) == 0);
+        }
         size_t bad = 0;
         for (size_t r = 0; r < rows; ++r) {
           // MatVec: the reference's exact integer sums, scaled and summed in float.

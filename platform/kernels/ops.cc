@@ -154,6 +154,8 @@ constexpr size_t kMatVecBlockRows = 8;
 // chunk reuse the same weight rows from cache).
 constexpr size_t kMatMulTileRows = 64;
 constexpr size_t kMatMulTileTokens = 32;
+// Quantized weights with at most this many tokens take MatVec's integer path per token.
+constexpr size_t kQuantSmallBatch = 16;
 // A parallel chunk should carry at least this many multiply-adds to be worth a task.
 constexpr size_t kMinMacsPerChunk = size_t{1} << 16;
 
@@ -207,6 +209,26 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
   if (w.rows == 0 || n_tokens == 0) return;
   if (n_tokens == 1) return MatVec(w, x, y, tc);  // same arithmetic, better loop for one token
+  if (IsQuantized(w.dtype) && n_tokens <= kQuantSmallBatch) {
+    // A few tokens (batched decode, short chunks): MatVec's integer path per token, rows outer
+    // so each block of weight rows is read from memory once for all tokens. Y[t] equals
+    // MatVec(W, X[t]) bit for bit.
+    thread_local std::vector<float> storage;
+    const size_t per = QuantizedActivationsFloats(w.cols);
+    if (storage.size() < per * n_tokens) storage.resize(per * n_tokens);
+    QuantizedActivations xq[kQuantSmallBatch];
+    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivations(x + t * w.cols, w.cols, storage.data() + t * per);
+    const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
+    const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
+    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);
+    RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
+      for (size_t b = b0; b < b1; ++b) {
+        const size_t r0 = b * kMatVecBlockRows, r1 = std::min(r0 + kMatVecBlockRows, w.rows);
+        for (size_t t = 0; t < n_tokens; ++t) kernel(w, xq[t], y + t * w.rows, r0, r1);
+      }
+    });
+    return;
+  }
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);

@@ -29,9 +29,9 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
 // Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
 // reused across tokens), parallel over tiles. For F32/F16/BF16 weights Y[t] equals
-// MatVec(W, X[t]) bit for bit. Quantized weights are dequantized into the panels and meet float
-// activations (no activation quantization), so rows differ from MatVec's (8-bit activations)
-// by about the activation quantization error; n_tokens == 1 is MatVec.
+// MatVec(W, X[t]) bit for bit. Quantized weights: up to 16 tokens take MatVec's 8-bit activation
+// path per token (rows equal MatVec's bit for bit); more tokens are dequantized into the panels
+// and meet float activations, differing from MatVec by about the activation quantization error.
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
 
 // out[i] = weight[i] * (x[i] / sqrt(mean(x^2) + eps)), computed as llama2.c does

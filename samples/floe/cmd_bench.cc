@@ -3,6 +3,8 @@
 //   tg<N>          N decode steps from an empty context
 //   tg<N>@d<D>     N decode steps after a D-token context (prefilled once, not timed; each
 //                  repetition decodes from a fork of that context)
+//   tg<N>x<S>      with --seqs S > 1: S sequences decoded together, each step one batched
+//                  forward (weights read once per step); tokens/s is the aggregate
 // Median and spread (min..max) of -r repetitions; peak RSS of each test (VmHWM, reset before
 // it); for tg, the weight bytes read per token and the achieved read bandwidth.
 #include <algorithm>
@@ -81,9 +83,10 @@ int RunBench(int argc, char** argv) {
   const long reps = a.GetInt("-r", "--repetitions", 3);
   const bool json = a.Has("--json");
   const std::string kv = a.Get("--kv", "", "f32");
-  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty()) {
+  const long n_seqs = a.GetInt("--seqs", "", 1);  // > 1: batched decode of this many sequences
+  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1) {
     std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
-                         "[-r 3] [--kv f32|f16] [--json]\n");
+                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n");
     return 2;
   }
   auto model = Model::Load(model_path);
@@ -137,19 +140,31 @@ int RunBench(int argc, char** argv) {
       if (depth > 0)
         if (Status st = (*base)->Eval(Tokens(size_t(depth), vocab)); !st.ok()) return fail(st);
       std::vector<double> v;
+      ThreadContext batch_threads{int(th)};
       for (long r = 0; r < reps; ++r) {
-        auto s = depth > 0 ? (*base)->Fork() : Session::Create(m, sp);
-        if (!s.ok()) return fail(s.status());
-        int32_t next = 1;
+        // n_seqs sequences (forks of the prefilled context); with more than one, every step is
+        // one batched forward over all of them and the figure is the aggregate tokens/s.
+        std::vector<std::unique_ptr<Session>> seqs;
+        for (long q = 0; q < n_seqs; ++q) {
+          auto s = depth > 0 ? (*base)->Fork() : Session::Create(m, sp);
+          if (!s.ok()) return fail(s.status());
+          seqs.push_back(std::move(s).value());
+        }
+        std::vector<Session*> ptrs;
+        for (auto& s : seqs) ptrs.push_back(s.get());
+        std::vector<int32_t> next(size_t(n_seqs), 1);
         const auto t0 = std::chrono::steady_clock::now();
         for (long i = 0; i < n_gen; ++i) {
-          if (Status st = (*s)->Eval(std::span<const int32_t>(&next, 1)); !st.ok()) return fail(st);
-          next = int32_t(3 + (i * 31) % (vocab - 3));
+          Status st = n_seqs == 1 ? seqs[0]->Eval(std::span<const int32_t>(next.data(), 1))
+                                  : Session::EvalBatch(ptrs, next, batch_threads);
+          if (!st.ok()) return fail(st);
+          for (long q = 0; q < n_seqs; ++q) next[size_t(q)] = int32_t(3 + (i * 31 + q * 7) % (vocab - 3));
         }
-        v.push_back(double(n_gen) / Seconds(t0));
+        v.push_back(double(n_gen * n_seqs) / Seconds(t0));
       }
       Result res;
-      res.test = "tg" + std::to_string(n_gen) + (depth > 0 ? "@d" + std::to_string(depth) : "");
+      res.test = "tg" + std::to_string(n_gen) + (n_seqs > 1 ? "x" + std::to_string(n_seqs) : "") +
+                 (depth > 0 ? "@d" + std::to_string(depth) : "");
       res.n_gen = n_gen;
       res.depth = depth;
       res = Summarize(res, v);
@@ -158,14 +173,15 @@ int RunBench(int argc, char** argv) {
     }
     ThreadContext probe{int(th)};
     for (const Result& r : results) {
-      const double gbps = r.n_gen > 0 ? r.median * double(m.weight_bytes()) / 1e9 : 0.0;
+      // Weight bytes are read once per step, shared by the n_seqs sequences of a batched step.
+      const double gbps = r.n_gen > 0 ? r.median / double(n_seqs) * double(m.weight_bytes()) / 1e9 : 0.0;
       if (json) {
         std::printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
                     "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"dense\",\"tokens_per_s\":%.3f,"
                     "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
-                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld}\n",
+                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,\"sequences\":%ld}\n",
                     model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt, r.n_gen,
-                    r.depth, r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps);
+                    r.depth, r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L);
       } else {
         std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(), r.test.c_str(),
                     r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);
