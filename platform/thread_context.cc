@@ -27,6 +27,12 @@ int PhysicalCoreCount() {
   return n == 0 ? 1 : static_cast<int>(n);
 }
 
+float* ThreadContext::Scratch(ScratchSlot slot, size_t n) {
+  AlignedBuffer<float>& b = scratch_[size_t(slot)];
+  if (b.size() < n && !b.Resize(n).ok()) return nullptr;
+  return b.data();
+}
+
 ThreadContext::ThreadContext(int num_threads)
     : num_threads_(num_threads > 0 ? num_threads : PhysicalCoreCount()),
       arena_(std::make_unique<tbb::task_arena>(num_threads_)) {}

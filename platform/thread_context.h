@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <memory>
 
+#include "platform/aligned_buffer.h"
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
@@ -14,6 +16,9 @@ namespace floe {
 
 // Number of physical cores (hyper-threads counted once); >= 1.
 int PhysicalCoreCount();
+
+// Named per-context scratch buffers (see ThreadContext::Scratch).
+enum class ScratchSlot { kQuantizedActivations, kBatchRows, kBatchLogits, kCount };
 
 class ThreadContext {
  public:
@@ -42,8 +47,15 @@ class ThreadContext {
     });
   }
 
+  // A buffer of at least n floats (64-byte aligned) that belongs to this context and only grows,
+  // so steady-state decoding allocates nothing; valid until the next call for the same slot.
+  // Only the thread that drives this context (calls kernels with it) may use it. nullptr when
+  // the memory cannot be had.
+  float* Scratch(ScratchSlot slot, size_t n);
+
  private:
   int num_threads_;
+  AlignedBuffer<float> scratch_[size_t(ScratchSlot::kCount)];
   std::unique_ptr<tbb::task_arena> arena_;
 };
 

@@ -90,12 +90,12 @@ Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const in
   }
   const CausalLm& lm = sessions[0]->model_.lm();
   const size_t V = lm.vocab_size();
-  thread_local std::vector<float> logits;
-  logits.resize(sessions.size() * V);
-  FLOE_RETURN_IF_ERROR(lm.ForwardEach(states, tokens, logits.data(), threads, nullptr));
+  float* logits = threads.Scratch(ScratchSlot::kBatchLogits, sessions.size() * V);
+  if (logits == nullptr) return OutOfMemory("EvalBatch: no memory for the logits");
+  FLOE_RETURN_IF_ERROR(lm.ForwardEach(states, tokens, logits, threads, nullptr));
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session& s = *sessions[i];
-    std::copy(logits.begin() + std::ptrdiff_t(i * V), logits.begin() + std::ptrdiff_t((i + 1) * V), s.logits_.begin());
+    std::copy(logits + i * V, logits + (i + 1) * V, s.logits_.begin());
     s.tokens_.push_back(tokens[i]);
     s.all_logits_.clear();
   }

@@ -224,11 +224,10 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
   }
   if (B == 0) return Status::Ok();
   const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), F = c.ffn_dim;
-  // Per-call scratch for B rows (grows only; no allocation once warm on this thread).
-  thread_local AlignedBuffer<float> scratch;
+  // Scratch for B rows from the thread context (grows only; no allocation once warm).
   const size_t per_row = 2 * D + 2 * QD + 2 * KVD + 2 * F;
-  if (scratch.size() < B * per_row) FLOE_RETURN_IF_ERROR(scratch.Resize(B * per_row));
-  float* p = scratch.data();
+  float* p = threads.Scratch(ScratchSlot::kBatchRows, B * per_row);
+  if (p == nullptr) return OutOfMemory("ForwardEach: no memory for " + std::to_string(B) + " rows of scratch");
   auto take = [&](size_t n) { float* r = p; p += B * n; return r; };
   float *x = take(D), *xb = take(D), *q = take(QD), *att = take(QD), *k = take(KVD), *v = take(KVD),
         *gate = take(F), *up = take(F);

@@ -184,11 +184,15 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
   if (w.rows == 0) return;
   if (IsQuantized(w.dtype)) {
-    // Activations quantized once per call into a per-thread buffer that only grows.
-    thread_local std::vector<float> storage;
+    // Activations quantized once per call, into the context's scratch (no allocation once warm).
     const size_t need = QuantizedActivationsFloats(w.cols);
-    if (storage.size() < need) storage.resize(need);
-    const QuantizedActivations xq = QuantizeActivations(x, w.cols, storage.data());
+    std::vector<float> fallback;
+    float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, need) : nullptr;
+    if (storage == nullptr) {
+      fallback.resize(need);
+      storage = fallback.data();
+    }
+    const QuantizedActivations xq = QuantizeActivations(x, w.cols, storage);
     const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
     const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
     const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
@@ -213,11 +217,15 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
     // A few tokens (batched decode, short chunks): MatVec's integer path per token, rows outer
     // so each block of weight rows is read from memory once for all tokens. Y[t] equals
     // MatVec(W, X[t]) bit for bit.
-    thread_local std::vector<float> storage;
     const size_t per = QuantizedActivationsFloats(w.cols);
-    if (storage.size() < per * n_tokens) storage.resize(per * n_tokens);
+    std::vector<float> fallback;
+    float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, per * n_tokens) : nullptr;
+    if (storage == nullptr) {
+      fallback.resize(per * n_tokens);
+      storage = fallback.data();
+    }
     QuantizedActivations xq[kQuantSmallBatch];
-    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivations(x + t * w.cols, w.cols, storage.data() + t * per);
+    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivations(x + t * w.cols, w.cols, storage + t * per);
     const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
     const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
     const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);
