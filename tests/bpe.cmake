@@ -1,0 +1,1 @@
+floe_add_test(bpe_tokenizer_test unit bpe_tokenizer_test.cc bpe_pretokenizer_test.cc bpe_hostile_test.cc)
