@@ -22,7 +22,8 @@ uint64_t MergeKey(int32_t left, int32_t right) {
 constexpr std::string_view kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
                                                 "<|endoftext|>", "<|eom_id|>", "<EOT>"};
 // Also an EOT candidate when tokenizer.ggml.eot_token_id is absent (DeepSeek).
-constexpr std::string_view kDeepSeekEndOfSentence = "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>";
+constexpr std::string_view kDeepSeekEndOfSentence =
+    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>";  // <｜end▁of▁sentence｜>
 
 bool IsEndOfTurnText(std::string_view s) {
   return std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), s) != std::end(kEndOfTurnTexts);

@@ -17,8 +17,9 @@
 //   4. Each final symbol's token is emitted. A byte whose mapped character is no token falls
 //      back as llama.cpp does: each byte of the character's UTF-8 that is a one-byte token is
 //      emitted, the others are dropped.
-// Encode is lossless for vocabularies that have a token for every mapped byte (all real ones):
-// Decode(Encode(s)) == s for every byte string s that contains no user-defined token text.
+// Encode is lossless, Decode(Encode(s)) == s for every byte string s, when every byte's
+// mapped character is a token and the tokens merges produce are normal (true of real
+// vocabularies; the GPT-2 tests check it on corpora and random bytes).
 // Differences from llama.cpp, all outside its well-defined inputs: llama.cpp turns each byte
 // of ill-formed UTF-8 into U+FFFD's three bytes (lossy, and its decoder accepts some ill-formed
 // forms such as overlong ones), here the bytes are kept; and llama.cpp ignores bad special ids

@@ -159,7 +159,9 @@ TEST_CASE("pre-tokenizers agree with Python's regex module (golden file)", "[uni
     std::string hex;
     std::getline(cols, hex, '\t');
     std::string text;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) text.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) {
+      text.push_back(static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16)));
+    }
     for (const char* kind : kinds) {
       std::string col;
       std::getline(cols, col, '\t');
