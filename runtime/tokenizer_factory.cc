@@ -1,5 +1,6 @@
 #include "runtime/tokenizer_factory.h"
 
+#include "runtime/bpe_tokenizer.h"
 #include "runtime/rwkv_world_tokenizer.h"
 #include "runtime/spm_tokenizer.h"
 #include "runtime/spm_vocab.h"
@@ -17,8 +18,9 @@ Result<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& gguf) {
     FLOE_ASSIGN_OR_RETURN(SpmTokenizer tok, SpmTokenizer::Create(std::move(vocab)));
     return std::unique_ptr<Tokenizer>(new SpmTokenizer(std::move(tok)));
   }
+  if (model == "gpt2") return BpeTokenizerFromGguf(gguf);
   if (model == "rwkv") return RwkvWorldTokenizerFromGguf(gguf);
-  return Unsupported("tokenizer.ggml.model '" + model + "' is not supported (supported: llama, rwkv)");
+  return Unsupported("tokenizer.ggml.model '" + model + "' is not supported (supported: llama, gpt2, rwkv)");
 }
 
 Result<std::unique_ptr<Tokenizer>> LoadTokenizerBin(const std::string& path, size_t vocab_size,

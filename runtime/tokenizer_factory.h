@@ -13,8 +13,8 @@
 namespace floe {
 
 // nullptr (and Ok) when the file carries no vocabulary (no tokenizer.ggml.tokens).
-// tokenizer.ggml.model: "llama" -> SpmTokenizer, "rwkv" -> RwkvWorldTokenizer. Others ->
-// kUnsupported naming the model.
+// tokenizer.ggml.model: "llama" -> SpmTokenizer, "gpt2" -> BpeTokenizer (byte-level BPE),
+// "rwkv" -> RwkvWorldTokenizer. Others -> kUnsupported naming the model.
 Result<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& gguf);
 
 // A llama2.c tokenizer.bin with vocab_size entries.
