@@ -205,15 +205,50 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
   MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail);
 }
 
-// Block-quantized weights: each panel row is dequantized (platform/quant) once per token
-// group. cols is a multiple of the block (>= 32), so there is no tail for lane counts <= 32.
+// Dequantizes `len` elements (a multiple of 32) of a Q8_0 / Q4_0 row segment to float, N lanes
+// at a time (N divides 16 on every target): exactly DequantizeRow's values (code * d in float).
+template <class DF>
+HWY_INLINE void DequantizeQ8_0T(DF df, const BlockQ8_0* HWY_RESTRICT b, size_t len, float* HWY_RESTRICT out) {
+  const size_t N = hn::Lanes(df);
+  const hn::Rebind<int8_t, DF> d8;
+  const hn::RebindToSigned<DF> di;
+  for (size_t i = 0; i < len / 32; ++i, out += 32) {
+    const auto d = hn::Set(df, F16ToF32(b[i].d));
+    for (size_t e = 0; e < 32; e += N)
+      hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, b[i].qs + e))), d), df, out + e);
+  }
+}
+template <class DF>
+HWY_INLINE void DequantizeQ4_0T(DF df, const BlockQ4_0* HWY_RESTRICT b, size_t len, float* HWY_RESTRICT out) {
+  const size_t N = hn::Lanes(df);
+  const hn::Rebind<uint8_t, DF> du8;
+  const hn::RebindToSigned<DF> di;
+  const auto eight = hn::Set(di, 8);
+  for (size_t i = 0; i < len / 32; ++i, out += 32) {
+    const auto d = hn::Set(df, F16ToF32(b[i].d));
+    for (size_t e = 0; e < 16; e += N) {
+      const auto bytes = hn::LoadU(du8, b[i].qs + e);
+      const auto lo = hn::Sub(hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::And(bytes, hn::Set(du8, 0x0F)))), eight);
+      const auto hi = hn::Sub(hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::ShiftRight<4>(bytes))), eight);
+      hn::StoreU(hn::Mul(hn::ConvertTo(df, lo), d), df, out + e);
+      hn::StoreU(hn::Mul(hn::ConvertTo(df, hi), d), df, out + 16 + e);
+    }
+  }
+}
+
+// Block-quantized weights: each panel row is dequantized once per token group (Q8_0 / Q4_0
+// with vector code, K-quants through the scalar DequantizeRow). cols is a multiple of the block
+// (>= 32), so there is no tail for lane counts <= 32.
 template <class DF>
 HWY_NOINLINE void MatMulTileQuantT(DF df, DType type, const uint8_t* HWY_RESTRICT w, size_t rows,
                                    size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
                                    size_t r0, size_t r1, size_t t0, size_t t1) {
   const size_t row_bytes = DTypeBytes(type, cols);
-  auto fill = [&](size_t row, size_t k, size_t len, float* dst) {
-    DequantizeRow(type, w + row * row_bytes + DTypeBytes(type, k), len, dst);
+  auto fill = [&](size_t row, size_t k, size_t len, float* dst) HWY_ATTR {
+    const uint8_t* src = w + row * row_bytes + DTypeBytes(type, k);
+    if (type == DType::kQ8_0) DequantizeQ8_0T(df, reinterpret_cast<const BlockQ8_0*>(src), len, dst);
+    else if (type == DType::kQ4_0) DequantizeQ4_0T(df, reinterpret_cast<const BlockQ4_0*>(src), len, dst);
+    else DequantizeRow(type, src, len, dst);
   };
   auto tail = [&](size_t) HWY_ATTR { return hn::Zero(df); };
   MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail);
