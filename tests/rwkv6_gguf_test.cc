@@ -11,21 +11,16 @@
 #include "runtime/model.h"
 #include "runtime/rwkv_world_tokenizer.h"
 #include "runtime/session.h"
+#include "logits_files.h"
 #include "test_data.h"
 
 using namespace floe;
 using floe::testing::DataPath;
+using floe::testing::MaxAbsDiff;
+using floe::testing::ReadF32;
+using floe::testing::ReadTokens;
 
 namespace {
-
-std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<float> v(b.size() / 4);
-  std::memcpy(v.data(), b.data(), v.size() * 4);
-  return v;
-}
 
 std::unique_ptr<Model> Load(const std::string& path) {
   auto m = Model::Load(path);
@@ -41,13 +36,6 @@ std::string Converted(const std::string& source, const std::string& stem) {
   INFO(st.ToString());
   REQUIRE(st.ok());
   return out;
-}
-
-float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 }  // namespace
@@ -73,9 +61,7 @@ TEST_CASE("official .pth -> rwkv6 GGUF -> the official logits at every position"
   const std::string gguf = Converted(DataPath("reference/rwkv6/model.pth"), "ref-rwkv6");
   auto m = Load(gguf);
   std::filesystem::remove(gguf);
-  std::ifstream f(DataPath("reference/rwkv6/tokens.txt"));
-  std::vector<int32_t> tokens;
-  for (int32_t x; f >> x;) tokens.push_back(x);
+  const std::vector<int32_t> tokens = ReadTokens(DataPath("reference/rwkv6/tokens.txt"));
   SessionParams p;
   p.batch = 16;
   auto s = Session::Create(*m, p);
@@ -88,9 +74,7 @@ TEST_CASE("rwkv6 GGUF: rescaled residual stream, contradicting keys", "[model]")
   const std::string gguf = Converted(DataPath("reference/rwkv6/model.pth"), "ref-rwkv6-edit");
   auto file = GgufFile::Open(gguf);
   REQUIRE(file.ok());
-  std::ifstream f(DataPath("reference/rwkv6/tokens.txt"));
-  std::vector<int32_t> tokens;
-  for (int32_t x; f >> x;) tokens.push_back(x);
+  const std::vector<int32_t> tokens = ReadTokens(DataPath("reference/rwkv6/tokens.txt"));
   const auto official = ReadF32(DataPath("reference/rwkv6/logits.f32"));
   // A copy of the file with edits: metadata overrides and per-tensor scales (f32 tensors).
   // scale_every: divide the layer outputs' weights by 2^(layer / scale_every) (0 = no);

@@ -8,10 +8,14 @@
 #include "models/rwkv6/rwkv6_random.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "logits_files.h"
 #include "test_data.h"
 
 using namespace floe;
 using floe::testing::DataPath;
+using floe::testing::MaxAbsDiff;
+using floe::testing::ReadF32;
+using floe::testing::ReadTokens;
 
 namespace {
 
@@ -20,16 +24,6 @@ std::unique_ptr<Model> Load(const std::string& rel) {
   INFO(m.status().ToString());
   REQUIRE(m.ok());
   return std::move(m).value();
-}
-
-std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  REQUIRE(bytes.size() % 4 == 0);
-  std::vector<float> v(bytes.size() / 4);
-  std::memcpy(v.data(), bytes.data(), bytes.size());
-  return v;
 }
 
 std::unique_ptr<Session> NewSession(const Model& m, size_t batch) {
@@ -51,13 +45,6 @@ std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_
     REQUIRE(s->Eval(tokens).ok());
   }
   return {s->logits().begin(), s->logits().end()};
-}
-
-float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 const std::vector<int32_t> kPrompt = {34, 105, 110};  // the bytes of "in, as rwkv.cpp's test feeds them

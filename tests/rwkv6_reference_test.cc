@@ -7,36 +7,16 @@
 
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "logits_files.h"
 #include "test_data.h"
 
 using namespace floe;
 using floe::testing::DataPath;
+using floe::testing::MaxAbsDiff;
+using floe::testing::ReadF32;
+using floe::testing::ReadTokens;
 
 namespace {
-
-std::vector<float> ReadF32(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  REQUIRE(f.good());
-  std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  std::vector<float> v(bytes.size() / 4);
-  std::memcpy(v.data(), bytes.data(), v.size() * 4);
-  return v;
-}
-
-std::vector<int32_t> ReadTokens(const std::string& path) {
-  std::ifstream f(path);
-  REQUIRE(f.good());
-  std::vector<int32_t> t;
-  for (int32_t x; f >> x;) t.push_back(x);
-  return t;
-}
-
-float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0.0f;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
 
 }  // namespace
 
