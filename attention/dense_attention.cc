@@ -12,8 +12,10 @@ namespace {
 
 constexpr size_t kKeyTile = 128;
 
-// One query head against keys [0, n_keys): online softmax over tiles of kKeyTile keys.
-void AttendOneHead(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
+}  // namespace
+
+// Online softmax over tiles of kKeyTile keys.
+void DenseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
                    size_t n_keys, float* out) {
   const size_t hd = cache.head_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
@@ -50,8 +52,6 @@ void AttendOneHead(const KvCache& cache, size_t layer, size_t kv_head, const flo
   if (running_sum > 0.0f) Scale(out, 1.0f / running_sum, hd);
 }
 
-}  // namespace
-
 void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t group = a.n_heads / a.cache->n_kv_heads();
@@ -59,7 +59,7 @@ void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
   auto work = [&](size_t begin, size_t end) {
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / a.n_heads, h = i % a.n_heads;
-      AttendOneHead(*a.cache, a.layer, h / group, a.q + t * row + h * hd, a.first_pos + t + 1,
+      DenseAttendOne(*a.cache, a.layer, h / group, a.q + t * row + h * hd, a.first_pos + t + 1,
                     a.out + t * row + h * hd);
     }
   };

@@ -4,20 +4,32 @@
 #include <cstring>
 
 #include "attention/dense_attention.h"
+#include "attention/ice/ice_attention.h"
+#include "attention/ice/ice_index.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
 
-// KV cache + activation scratch for one sequence; sized once, nothing allocated per token.
+// KV cache + activation scratch for one sequence; sized once, nothing allocated per token
+// (dense). With ice attention, also the kNN index, which grows with the sequence.
 class LlamaModel::State final : public SequenceState {
  public:
   size_t position() const override { return pos; }
   size_t capacity() const override { return cache.capacity(); }
-  size_t memory_bytes() const override { return cache.bytes() + scratch.size() * sizeof(float); }
-  void Reset() override { pos = 0; }
+  size_t memory_bytes() const override {
+    return cache.bytes() + scratch.size() * sizeof(float) + (ice ? index.bytes() : 0);
+  }
+  void Reset() override {
+    pos = 0;
+    index.Clear();
+  }
 
   // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
   // it: a state restores into any state of the same model whose capacity holds its position.
+  // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
+  // very index the original sequence had (see PrioritizedDci: the index depends only on the
+  // set of keys), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
+  // a state saved with either backend restores into a session with either backend.
   std::vector<uint64_t> Shape() const {
     return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
   }
@@ -39,12 +51,19 @@ class LlamaModel::State final : public SequenceState {
                              std::to_string(bytes.size()) + " bytes)");
     FLOE_RETURN_IF_ERROR(cache.RestorePrefix(n, r));
     pos = n;
+    if (ice) {
+      if (Status st = index.Rebuild(cache, n, nullptr); !st.ok()) {
+        Reset();  // the cache was already replaced: fall back to an empty, consistent state
+        return st;
+      }
+    }
     return Status::Ok();
   }
   Result<std::unique_ptr<SequenceState>> Clone() const override {
     auto c = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(c->Init(config, options));
     FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
+    c->index = index;
     c->pos = pos;
     return std::unique_ptr<SequenceState>(std::move(c));
   }
@@ -54,7 +73,10 @@ class LlamaModel::State final : public SequenceState {
     options = o;
     batch = std::max<size_t>(1, o.max_batch);
     const size_t ctx = o.context_length ? o.context_length : c.context_length;
+    FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
+    ice = o.attention.backend == AttentionBackend::kIce;
+    if (ice) FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
     const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
     float* p = scratch.data();
@@ -73,6 +95,8 @@ class LlamaModel::State final : public SequenceState {
   LlamaConfig config;
   StateOptions options;
   KvCache cache;
+  bool ice = false;      // options.attention.backend == kIce
+  ice::IceIndex index;   // ice only: keys [sinks, pos) of every (layer, kv head)
   AlignedBuffer<float> scratch;
   size_t pos = 0;
   size_t batch = 1;
@@ -125,6 +149,37 @@ Status LlamaModel::Forward(SequenceState& base, std::span<const int32_t> tokens,
   return Status::Ok();
 }
 
+Status LlamaModel::Attend(State& s, size_t layer, size_t n, ThreadContext& threads) const {
+  if (!s.ice) {
+    DenseAttentionArgs args;
+    args.cache = &s.cache;
+    args.layer = layer;
+    args.n_heads = config_.n_heads;
+    args.n_tokens = n;
+    args.first_pos = s.pos;
+    args.q = s.q;
+    args.out = s.att;
+    DenseAttention(args, &threads);
+    return Status::Ok();
+  }
+  // The chunk's keys are indexed before its queries run; IceAttention keeps causality by
+  // admitting only ids <= p - W for the query at p.
+  FLOE_RETURN_IF_ERROR(s.index.Add(s.cache, layer, s.pos, s.pos + n, &threads));
+  IceAttentionArgs args;
+  args.cache = &s.cache;
+  args.index = &s.index;
+  args.settings = &s.options.attention;
+  args.layer = layer;
+  args.n_heads = config_.n_heads;
+  args.n_tokens = n;
+  args.first_pos = s.pos;
+  args.q = s.q;
+  args.out = s.att;
+  args.probe = s.options.attention_probe;
+  IceAttention(args, &threads);
+  return Status::Ok();
+}
+
 namespace {
 
 // Y = W X for n rows of X: matrix-vector for one token, tiled matrix-matrix otherwise.
@@ -161,15 +216,7 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
       }
       s.cache.Store(l, pos, s.k + t * KVD, s.v + t * KVD);
     }
-    DenseAttentionArgs args;
-    args.cache = &s.cache;
-    args.layer = l;
-    args.n_heads = c.n_heads;
-    args.n_tokens = n;
-    args.first_pos = s.pos;
-    args.q = s.q;
-    args.out = s.att;
-    DenseAttention(args, &threads);
+    FLOE_RETURN_IF_ERROR(Attend(s, l, n, threads));
     Project(L.wo, s.att, n, s.xb, threads);
     Add(s.xb, s.x, n * D);
     // Feed-forward block (SwiGLU).

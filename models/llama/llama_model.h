@@ -37,6 +37,8 @@ class LlamaModel final : public CausalLm {
   class State;
   Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
                       ThreadContext& threads, const std::atomic<bool>* cancel) const;
+  // Attention of layer `layer` for the chunk's n queries (dense or ice, per the state).
+  Status Attend(State& s, size_t layer, size_t n, ThreadContext& threads) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;
