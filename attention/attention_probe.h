@@ -26,6 +26,7 @@ struct AttentionProbeEvent {
   bool sparse = false;
   std::span<const uint32_t> retrieved;
   size_t eligible_begin = 0, eligible_end = 0;
+  size_t candidates = 0;  // keys the search scored exactly (the cost of the search)
   const float* out = nullptr;  // head_dim floats: the attention output that was used
 };
 

@@ -110,7 +110,10 @@ void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t
     e.q = q;
     e.cache = a.cache;
     e.sparse = sparse;
-    if (sparse) e.retrieved = s->topk;
+    if (sparse) {
+      e.retrieved = s->topk;
+      e.candidates = s->candidates.size();
+    }
     e.eligible_begin = sinks;
     e.eligible_end = window_begin;
     e.out = out;

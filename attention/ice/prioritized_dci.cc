@@ -28,6 +28,8 @@ double Normal(uint64_t* s) {
 
 constexpr uint8_t kTouched = 1, kCandidate = 2;
 constexpr float kMaxSqNorm = 1.2676506e30f;  // 2^100
+// R: the query sits on the sphere of radius R M (see the header).
+constexpr float kQueryRadius = 4.0f;
 
 }  // namespace
 
@@ -172,9 +174,9 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
   if (s->marks.size() < id_limit * stride) s->marks.assign(id_limit * stride, 0);
   if (k0 == 0) k0 = std::numeric_limits<size_t>::max();
 
-  // Query transform: q~ = (M q / |q|, 0); its projection onto u is (M / |q|) u[:d] . q.
+  // Query transform: q~ = (R M q / |q|, 0); its projection onto u is (R M / |q|) u[:d] . q.
   const float qn = std::sqrt(Dot(q, q, dim_));
-  const float scale = qn > 0.0f && std::isfinite(qn) ? std::sqrt(m2_) / qn : 0.0f;
+  const float scale = qn > 0.0f && std::isfinite(qn) ? kQueryRadius * std::sqrt(m2_) / qn : 0.0f;
   s->query_proj.resize(n_idx);
   s->walkers.resize(n_idx);
   s->visits.assign(n_idx, 0);

@@ -4,13 +4,15 @@
 // IceFormer (Mao et al., ICLR 2024, section 3.2).
 //
 // MIPS -> nearest neighbour (Bachrach et al. 2014; Neyshabur & Srebro 2015): with M >= |k| for
-// every key,
+// every key and any R > 0,
 //   key   k  ->  k~ = (k, sqrt(M^2 - |k|^2))        (|k~| = M)
-//   query q  ->  q~ = (M q / |q|, 0)                 (|q~| = M)
-//   |k~ - q~|^2 = 2 M^2 - 2 M (q . k) / |q|,
-// so the nearest k~ is the key of largest q . k. Both sides lie on the sphere of radius M.
-// (The official code keeps q~ on the unit sphere; putting both on one sphere gives projections
-// of the same scale on both sides, which is what the DCI traversal compares.)
+//   query q  ->  q~ = (R M q / |q|, 0)               (|q~| = R M)
+//   |k~ - q~|^2 = (1 + R^2) M^2 - 2 R M (q . k) / |q|,
+// so the nearest k~ is the key of largest q . k, whatever R. R does change which keys DCI
+// meets first (it compares projections |u . k~ - u . q~|). The official code uses a unit query
+// (R = 1/M); measured on the keys and queries of stories-long-2k (32-dim heads, 2048 context,
+// m 2, L 4, 8k candidates): recall 0.75 for R = 1/M, 0.85 for R = 1, 0.88 for R = 4, flat
+// beyond. R = 4.
 //
 // Index: L composite indices of m simple indices; simple index (l, j) holds the keys sorted by
 // u_lj . k~ for a random unit direction u_lj in R^{d+1}. Query (Algorithm 2): each composite

@@ -8,5 +8,6 @@ int RunLogits(int argc, char** argv);
 int RunConvert(int argc, char** argv);
 int RunInspect(int argc, char** argv);
 int RunCompare(int argc, char** argv);
+int RunEvalAttention(int argc, char** argv);
 
 }  // namespace floe::cli

@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "attention_flags.h"
 #include "commands.h"
 
 namespace {
@@ -11,10 +12,17 @@ void Usage() {
                "usage: floe <command> [options]\n"
                "  generate -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P]\n"
                "           [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv f32|f16]\n"
+               "%s"
                "  logits   -m MODEL [-z TOKENIZER] (-p PROMPT | --tokens FILE) -o OUT.f32 [--threads N]\n"
+               "%s"
+               "  eval-attention -m MODEL [-z TOKENIZER] -f TEXT --ctx N [--skip-frac F] [--windows K]\n"
+               "           [--sample-every S] [--threads N]  (dense vs ice on the same tokens)\n"
+               "%s"
                "  convert  CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   (llama2.c -> GGUF)\n"
                "  inspect  FILE.gguf\n"
-               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n");
+               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n",
+               floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage,
+               floe::cli::kAttentionFlagsUsage);
 }
 
 }  // namespace
@@ -30,6 +38,7 @@ int main(int argc, char** argv) {
   if (!std::strcmp(cmd, "convert")) return floe::cli::RunConvert(argc, argv);
   if (!std::strcmp(cmd, "inspect")) return floe::cli::RunInspect(argc, argv);
   if (!std::strcmp(cmd, "compare")) return floe::cli::RunCompare(argc, argv);
+  if (!std::strcmp(cmd, "eval-attention")) return floe::cli::RunEvalAttention(argc, argv);
   std::fprintf(stderr, "floe: unknown command '%s'\n", cmd);
   Usage();
   return 2;
