@@ -37,8 +37,8 @@ Result<AttentionBackend> ParseAttentionBackend(std::string_view name);
 //
 // Defaults: m = 2, L = 8, k1 = 6 k. Measured on the keys and queries of real runs (tests/
 // ice_recall_test.cc, `floe eval-attention`): on stories-long-2k (32-dim heads, War and Peace,
-// 2048 context) top-32 recall 0.95 over all positions and 0.92 past position 1024, scoring
-// ~63% of the eligible keys past 1024; m = 2, L = 4, k1 = 8 k reaches only 0.82 there, and
+// 2048 context) top-32 recall 0.96 over all positions and 0.94 past position 1023, scoring
+// ~65% of the eligible keys there; m = 2, L = 4, k1 = 8 k reaches only 0.82 past 1023, and
 // m = 3 costs ~2x the traversal for +0.02. More composite indices (L) cut the variance of one
 // unlucky set of directions; m = 2 keeps the traversal cheap. The candidate budget scales
 // with k, not with the context: at 2048 keys of dimension 32 it is a large share of them (such

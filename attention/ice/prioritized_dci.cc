@@ -186,8 +186,10 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
     s->walkers[i] = SortedProjections::Walker(lists_[i], s->query_proj[i], lo, hi);
   }
 
-  std::vector<size_t> retrieved(L_, 0);
-  std::vector<uint8_t> active(L_, 1);
+  auto& retrieved = s->retrieved;
+  auto& active = s->active;
+  retrieved.assign(L_, 0);
+  active.assign(L_, 1);
   for (bool progressed = true; progressed;) {
     progressed = false;
     for (size_t l = 0; l < L_; ++l) {

@@ -44,7 +44,9 @@ struct DciScratch {
   std::vector<uint8_t> marks;     // per id: L visit counts + 1 flag byte
   std::vector<uint32_t> touched;  // ids whose marks must be cleared
   std::vector<SortedProjections::Walker> walkers;
-  std::vector<uint32_t> visits;
+  std::vector<uint32_t> visits;     // per simple index
+  std::vector<uint32_t> retrieved;  // per composite index
+  std::vector<uint8_t> active;      // per composite index
   std::vector<float> query_proj;
 };
 

@@ -54,91 +54,43 @@ size_t SortedProjections::bytes() const {
 
 SortedProjections::Walker::Walker(const SortedProjections& list, float target, uint32_t lo,
                                   uint32_t hi)
-    : list_(&list), target_(target), lo_(lo), hi_(hi) {
+    : blocks_(&list.blocks_), target_(target), lo_(lo), span_(hi - lo) {
+  if (hi < lo || list.blocks_.empty()) return;  // nothing eligible: done()
   const auto& blocks = list.blocks_;
-  // right_ = first entry with value >= target, left_ = the one before it.
+  // The right side starts at the first entry with value >= target, the left one before it.
   auto it = std::lower_bound(blocks.begin(), blocks.end(), target,
                              [](const std::vector<ProjEntry>& b, float t) { return b.back().value < t; });
-  right_.block = it - blocks.begin();
-  right_.off = 0;
-  if (it != blocks.end()) {
-    right_.off = std::lower_bound(it->begin(), it->end(), target,
-                                  [](const ProjEntry& e, float t) { return e.value < t; }) -
-                 it->begin();
+  if (it == blocks.end()) {
+    r_block_ = blocks.size() - 1;
+    r_ = r_end_ = blocks.back().data() + blocks.back().size();
+  } else {
+    r_block_ = size_t(it - blocks.begin());
+    r_end_ = it->data() + it->size();
+    r_ = it->data() + (std::lower_bound(it->begin(), it->end(), target,
+                                        [](const ProjEntry& e, float t) { return e.value < t; }) -
+                       it->begin());
   }
-  left_ = right_;
-  StepLeft(&left_);
-  SkipLeft();
+  l_block_ = r_block_;
+  l_begin_ = blocks[l_block_].data();
+  l_ = r_;
   SkipRight();
-  Choose();
+  SkipLeft();
 }
 
-bool SortedProjections::Walker::Valid(const Cursor& c) const {
-  return c.block >= 0 && size_t(c.block) < list_->blocks_.size();
+bool SortedProjections::Walker::NextBlock() {
+  if (r_block_ + 1 >= blocks_->size()) return false;
+  const auto& b = (*blocks_)[++r_block_];
+  r_ = b.data();
+  r_end_ = b.data() + b.size();
+  return true;
 }
 
-const ProjEntry& SortedProjections::Walker::At(const Cursor& c) const {
-  return list_->blocks_[size_t(c.block)][c.off];
-}
-
-void SortedProjections::Walker::StepLeft(Cursor* c) const {
-  if (c->block >= int64_t(list_->blocks_.size())) {  // from one past the end
-    c->block = int64_t(list_->blocks_.size()) - 1;
-    c->off = c->block >= 0 ? list_->blocks_[size_t(c->block)].size() - 1 : 0;
-    return;
-  }
-  if (c->off > 0) {
-    --c->off;
-  } else {
-    --c->block;
-    if (c->block >= 0) c->off = list_->blocks_[size_t(c->block)].size() - 1;
-  }
-}
-
-void SortedProjections::Walker::StepRight(Cursor* c) const {
-  if (++c->off >= list_->blocks_[size_t(c->block)].size()) {
-    ++c->block;
-    c->off = 0;
-  }
-}
-
-void SortedProjections::Walker::SkipLeft() {
-  while (Valid(left_) && (At(left_).id < lo_ || At(left_).id > hi_)) StepLeft(&left_);
-}
-
-void SortedProjections::Walker::SkipRight() {
-  // A right_ cursor may sit at offset == size of a block only transiently (StepRight fixes it).
-  if (right_.block >= 0 && size_t(right_.block) < list_->blocks_.size() &&
-      right_.off >= list_->blocks_[size_t(right_.block)].size()) {
-    ++right_.block;
-    right_.off = 0;
-  }
-  while (Valid(right_) && (At(right_).id < lo_ || At(right_).id > hi_)) StepRight(&right_);
-}
-
-void SortedProjections::Walker::Choose() {
-  const bool l = Valid(left_), r = Valid(right_);
-  if (!l && !r) {
-    next_ = nullptr;
-    priority_ = std::numeric_limits<float>::infinity();
-    return;
-  }
-  const float dl = l ? target_ - At(left_).value : std::numeric_limits<float>::infinity();
-  const float dr = r ? At(right_).value - target_ : std::numeric_limits<float>::infinity();
-  next_is_right_ = r && dr <= dl;
-  next_ = next_is_right_ ? &At(right_) : &At(left_);
-  priority_ = next_is_right_ ? dr : dl;
-}
-
-void SortedProjections::Walker::Advance() {
-  if (next_is_right_) {
-    StepRight(&right_);
-    SkipRight();
-  } else {
-    StepLeft(&left_);
-    SkipLeft();
-  }
-  Choose();
+bool SortedProjections::Walker::PrevBlock() {
+  if (l_block_ == 0) return false;
+  const auto& b = (*blocks_)[--l_block_];
+  l_begin_ = b.data();
+  l_ = b.data() + b.size();
+  return true;
 }
 
 }  // namespace floe::ice

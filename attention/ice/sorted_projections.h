@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <limits>
 #include <vector>
@@ -40,38 +41,70 @@ class SortedProjections {
 
   // Visits the entries whose id lies in [lo, hi] in increasing |value - target|: the
   // "next closest projection" of DCI. Ties go to the right-hand (larger) side. The list must
-  // not change while a Walker is in use.
+  // not change while a Walker is in use. Advance() is inline: it is the inner loop of the
+  // search (one call per visited projection).
   class Walker {
    public:
     Walker() = default;
     Walker(const SortedProjections& list, float target, uint32_t lo, uint32_t hi);
     // |value - target| of the next entry, +infinity when none is left.
-    float priority() const { return priority_; }
-    bool done() const { return priority_ == std::numeric_limits<float>::infinity(); }
+    float priority() const { return std::min(dl_, dr_); }
+    bool done() const { return dl_ == kInf && dr_ == kInf; }
     // The next entry; only when !done().
-    const ProjEntry& peek() const { return *next_; }
-    void Advance();
+    const ProjEntry& peek() const { return dr_ <= dl_ ? *r_ : l_[-1]; }
+    void Advance() {
+      if (dr_ <= dl_) {
+        ++r_;
+        SkipRight();
+      } else {
+        --l_;
+        SkipLeft();
+      }
+    }
 
    private:
-    struct Cursor {
-      int64_t block = -1;  // -1 or >= number of blocks: off the end
-      size_t off = 0;
-    };
-    bool Valid(const Cursor& c) const;
-    const ProjEntry& At(const Cursor& c) const;
-    void StepLeft(Cursor* c) const;
-    void StepRight(Cursor* c) const;
-    void SkipLeft();   // moves left_ to the nearest eligible entry at or left of it
-    void SkipRight();
-    void Choose();     // sets next_ / priority_ from the two sides
+    static constexpr float kInf = std::numeric_limits<float>::infinity();
+    bool Eligible(const ProjEntry* e) const { return e->id - lo_ <= span_; }
+    // Moves r_ forward (across blocks) to the next eligible entry; sets dr_.
+    void SkipRight() {
+      for (;;) {
+        while (r_ != r_end_ && !Eligible(r_)) ++r_;
+        if (r_ != r_end_) {
+          dr_ = r_->value - target_;
+          return;
+        }
+        if (!NextBlock()) {
+          dr_ = kInf;
+          return;
+        }
+      }
+    }
+    // Moves l_ backward (across blocks) to the next eligible entry; sets dl_.
+    void SkipLeft() {
+      for (;;) {
+          while (l_ != l_begin_ && !Eligible(l_ - 1)) --l_;
+        if (l_ != l_begin_) {
+          dl_ = target_ - l_[-1].value;
+          return;
+        }
+        if (!PrevBlock()) {
+          dl_ = kInf;
+          return;
+        }
+      }
+    }
+    bool NextBlock();  // r_ to the start of the next block; false at the end
+    bool PrevBlock();  // l_ to the end of the previous block; false at the start
 
-    const SortedProjections* list_ = nullptr;
+    const std::vector<std::vector<ProjEntry>>* blocks_ = nullptr;
     float target_ = 0.0f;
-    uint32_t lo_ = 0, hi_ = 0;
-    Cursor left_, right_;
-    bool next_is_right_ = false;
-    const ProjEntry* next_ = nullptr;
-    float priority_ = std::numeric_limits<float>::infinity();
+    uint32_t lo_ = 0, span_ = 0;  // eligible: id - lo_ <= span_ (unsigned)
+    size_t r_block_ = 0, l_block_ = 0;
+    const ProjEntry* r_ = nullptr;        // next candidate on the right
+    const ProjEntry* r_end_ = nullptr;    // end of r_'s block
+    const ProjEntry* l_ = nullptr;        // one past the next candidate on the left (l_[-1])
+    const ProjEntry* l_begin_ = nullptr;  // first entry of l_'s block
+    float dl_ = kInf, dr_ = kInf;
   };
 
  private:

@@ -205,9 +205,7 @@ int RunEvalAttention(int argc, char** argv) {
     std::printf("attention output relative error: mean %.5f, max %.5f\n",
                 probe.rel_sum_ / double(probe.sparse_queries_), probe.rel_max_);
   } else {
-    std::printf("top-k recall: n/a (no query used the kNN path; see --knn-dense-below)\n");
-    std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
-                100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
+    std::printf("top-k recall: n/a (no sampled query used the kNN path; see --knn-dense-below)\n");
     std::printf("attention output relative error: n/a\n");
   }
   std::printf("mean KL(dense || ice): %.6f nats over %zu positions\n", kl / double(n_pred), n_pred);
