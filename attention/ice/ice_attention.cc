@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include <tbb/enumerable_thread_specific.h>
 
@@ -123,15 +124,25 @@ void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t
 
 }  // namespace
 
+struct IceScratchPool::Impl {
+  tbb::enumerable_thread_specific<ice::Scratch> per_thread;
+};
+
+IceScratchPool::IceScratchPool() : impl_(std::make_unique<Impl>()) {}
+IceScratchPool::~IceScratchPool() = default;
+IceScratchPool::IceScratchPool(const IceScratchPool&) : impl_(std::make_unique<Impl>()) {}
+IceScratchPool& IceScratchPool::operator=(const IceScratchPool&) { return *this; }
+
 void IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t group = a.n_heads / a.cache->n_kv_heads();
   const size_t row = a.n_heads * hd;
-  // One scratch per worker thread for the whole call (the DCI marks array is sized to the
-  // context and is cleared incrementally, never reallocated per query).
-  tbb::enumerable_thread_specific<ice::Scratch> scratches;
+  // One scratch per worker thread (the DCI marks array is sized to the context and cleared
+  // incrementally, never reallocated per query).
+  std::optional<IceScratchPool> temporary;
+  IceScratchPool& pool = a.scratch ? *a.scratch : temporary.emplace();
   auto work = [&](size_t begin, size_t end) {
-    ice::Scratch& scratch = scratches.local();
+    ice::Scratch& scratch = pool.impl().per_thread.local();
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / a.n_heads, h = i % a.n_heads;
       IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd,

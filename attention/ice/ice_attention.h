@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <vector>
 
@@ -22,6 +23,22 @@
 #include "platform/thread_context.h"
 
 namespace floe {
+
+// Per-thread working memory of IceAttention (the DCI visit marks are sized to the context),
+// kept across calls so that a decode step allocates nothing; one per sequence state (not
+// shared between concurrent calls). Copying gives a new, empty pool.
+class IceScratchPool {
+ public:
+  IceScratchPool();
+  ~IceScratchPool();
+  IceScratchPool(const IceScratchPool&);
+  IceScratchPool& operator=(const IceScratchPool&);
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
 
 struct IceAttentionArgs {
   const KvCache* cache = nullptr;
@@ -34,6 +51,7 @@ struct IceAttentionArgs {
   const float* q = nullptr;   // n_tokens x (n_heads * head_dim)
   float* out = nullptr;       // n_tokens x (n_heads * head_dim)
   AttentionProbe* probe = nullptr;  // optional
+  IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
 };
 
 // Parallel over (token, head) pairs, like DenseAttention.

@@ -97,6 +97,7 @@ class LlamaModel::State final : public SequenceState {
   KvCache cache;
   bool ice = false;      // options.attention.backend == kIce
   ice::IceIndex index;   // ice only: keys [sinks, pos) of every (layer, kv head)
+  IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   AlignedBuffer<float> scratch;
   size_t pos = 0;
   size_t batch = 1;
@@ -176,6 +177,7 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, ThreadContext& threa
   args.q = s.q;
   args.out = s.att;
   args.probe = s.options.attention_probe;
+  args.scratch = &s.ice_scratch;
   IceAttention(args, &threads);
   return Status::Ok();
 }
