@@ -1,5 +1,6 @@
-// IceFormer attention (Mao, Ester & Li, ICLR 2024, eq. 3-4 with the causal mask): for query
-// head h at position p with GQA key/value head g,
+// IceFormer attention (Mao, Ester & Li, ICLR 2024, arXiv 2405.02842: softmax attention
+// restricted to the keys a k-NN search returns), causal: for query head h at position p with
+// GQA key/value head g,
 //   A(p) = [0, S)  ∪  (p - W, p]  ∪  TopK_k{ q . k_s : S <= s <= p - W }
 //   out  = sum_{s in A(p)} softmax_s(q . k_s / sqrt(head_dim)) v_s
 // where TopK comes from the Prioritized DCI index of (layer, g) (candidates, then the true

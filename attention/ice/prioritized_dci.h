@@ -1,7 +1,8 @@
 // Prioritized DCI (Li & Malik, "Fast k-Nearest Neighbour Search via Prioritized DCI", ICML
-// 2017, Algorithms 1-2) over keys transformed so that the nearest neighbour is the key with
-// the largest inner product with the query (maximum inner product search, MIPS), as in
-// IceFormer (Mao et al., ICLR 2024, section 3.2).
+// 2017: Algorithm 1 construction, Algorithm 2 querying) over keys transformed so that the
+// nearest neighbour is the key with the largest inner product with the query (maximum inner
+// product search, MIPS), as in IceFormer (Mao et al., ICLR 2024; its official MDCI code
+// augments keys the same way).
 //
 // MIPS -> nearest neighbour (Bachrach et al. 2014; Neyshabur & Srebro 2015): with M >= |k| for
 // every key and any R > 0,

@@ -1,4 +1,4 @@
-// One simple index of Prioritized DCI (Li & Malik 2017, section 3): the keys of one index sorted
+// One simple index of Prioritized DCI (Li & Malik 2017): the keys of one index sorted
 // by their projection onto one random direction, kept sorted under streaming inserts.
 //
 // Storage is a list of sorted blocks (at most kMaxBlock entries each, split in halves when
