@@ -62,6 +62,11 @@ void AttendGroup(const KvCache& cache, size_t layer, size_t kv_head, const float
 
 }  // namespace
 
+void DenseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
+                    size_t n_keys, float* out) {
+  AttendGroup(cache, layer, kv_head, q, 1, n_keys, out);
+}
+
 void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t kv_heads = a.cache->n_kv_heads();

@@ -29,4 +29,10 @@ struct DenseAttentionArgs {
 // already be stored in the cache.
 void DenseAttention(const DenseAttentionArgs& args, ThreadContext* threads);
 
+// One query head (head_dim floats) against keys [0, n_keys) of (layer, kv_head); writes
+// head_dim floats. The building block of DenseAttention, shared with the ice backend's
+// short-context path so that both give bit-identical results there.
+void DenseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
+                    size_t n_keys, float* out);
+
 }  // namespace floe

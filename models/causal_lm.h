@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "attention/attention_probe.h"
+#include "attention/attention_settings.h"
 #include "platform/dtype.h"
 #include "platform/status.h"
 #include "platform/thread_context.h"
@@ -25,6 +27,12 @@ struct StateOptions {
   size_t context_length = 0;      // 0 = the model's trained context
   DType kv_dtype = DType::kF32;   // KV cache storage: kF32 or kF16
   size_t max_batch = 64;          // tokens per forward chunk (prefill); bounds scratch memory
+  // Attention backend for attention models (dense or IceFormer kNN); validated by NewState.
+  // Models without attention (RWKV) accept only the dense default.
+  AttentionSettings attention;
+  // Optional observer of individual attention queries (measurement tools); must outlive the
+  // state and its clones. Thread-safe (see attention/attention_probe.h).
+  AttentionProbe* attention_probe = nullptr;
 };
 
 class SequenceState {

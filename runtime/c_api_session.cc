@@ -23,6 +23,15 @@ floe_session_params floe_session_default_params(void) {
   p.batch = 64;
   p.progress = nullptr;
   p.progress_user_data = nullptr;
+  const floe::AttentionSettings a;  // one source of truth for the defaults
+  p.attention = FLOE_ATTENTION_DENSE;
+  p.knn_k = uint32_t(a.k);
+  p.knn_window = uint32_t(a.window);
+  p.knn_sinks = uint32_t(a.sinks);
+  p.knn_dense_below = uint32_t(a.dense_below);
+  p.knn_simple_indices = uint32_t(a.dci.simple_indices);
+  p.knn_composite_indices = uint32_t(a.dci.composite_indices);
+  p.knn_candidates_per_k = uint32_t(a.dci.candidates_per_k);
   return p;
 }
 
@@ -44,6 +53,15 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.context_length = p.context_length;
     sp.kv_dtype = p.kv_type == FLOE_KV_F16 ? floe::DType::kF16 : floe::DType::kF32;
     sp.batch = p.batch;
+    // The backend value is passed through as is: AttentionSettings::Validate names an unknown one.
+    sp.attention.backend = static_cast<floe::AttentionBackend>(p.attention);
+    sp.attention.k = p.knn_k;
+    sp.attention.window = p.knn_window;
+    sp.attention.sinks = p.knn_sinks;
+    sp.attention.dense_below = p.knn_dense_below;
+    sp.attention.dci.simple_indices = p.knn_simple_indices;
+    sp.attention.dci.composite_indices = p.knn_composite_indices;
+    sp.attention.dci.candidates_per_k = p.knn_candidates_per_k;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

@@ -29,6 +29,8 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   o.context_length = params.context_length;
   o.kv_dtype = params.kv_dtype;
   o.max_batch = params.batch;
+  o.attention = params.attention;
+  o.attention_probe = params.attention_probe;
   auto state = model.lm().NewState(o);
   if (!state.ok()) return state.status();
   s->state_ = std::move(state).value();

@@ -20,6 +20,11 @@ struct SessionParams {
   size_t context_length = 0;    // 0 = the model's trained context
   DType kv_dtype = DType::kF32; // KV cache storage (f32 or f16)
   size_t batch = 64;            // prefill chunk size in tokens
+  // Attention backend (dense, or IceFormer kNN attention for long contexts) and its
+  // parameters; see attention/attention_settings.h. Checked by Create.
+  AttentionSettings attention;
+  // Optional observer of attention queries (eval tools); shared by forks; must outlive them.
+  AttentionProbe* attention_probe = nullptr;
   // Called on the evaluating thread after each prefill chunk with (tokens done, total) of the
   // current Eval; returning false stops it (kCancelled, state at that chunk). May be empty.
   std::function<bool(size_t done, size_t total)> progress;

@@ -5,20 +5,32 @@
 #include <vector>
 
 #include "attention/dense_attention.h"
+#include "attention/ice/ice_attention.h"
+#include "attention/ice/ice_index.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
 
-// KV cache + activation scratch for one sequence; sized once, nothing allocated per token.
+// KV cache + activation scratch for one sequence; sized once, nothing allocated per token
+// (dense). With ice attention, also the kNN index, which grows with the sequence.
 class LlamaModel::State final : public SequenceState {
  public:
   size_t position() const override { return pos; }
   size_t capacity() const override { return cache.capacity(); }
-  size_t memory_bytes() const override { return cache.bytes() + scratch.size() * sizeof(float); }
-  void Reset() override { pos = 0; }
+  size_t memory_bytes() const override {
+    return cache.bytes() + scratch.size() * sizeof(float) + (ice ? index.bytes() : 0);
+  }
+  void Reset() override {
+    pos = 0;
+    index.Clear();
+  }
 
   // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
   // it: a state restores into any state of the same model whose capacity holds its position.
+  // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
+  // very index the original sequence had (see PrioritizedDci: the index depends only on the
+  // set of keys), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
+  // a state saved with either backend restores into a session with either backend.
   std::vector<uint64_t> Shape() const {
     return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
   }
@@ -40,12 +52,19 @@ class LlamaModel::State final : public SequenceState {
                              std::to_string(bytes.size()) + " bytes)");
     FLOE_RETURN_IF_ERROR(cache.RestorePrefix(n, r));
     pos = n;
+    if (ice) {
+      if (Status st = index.Rebuild(cache, n, nullptr); !st.ok()) {
+        Reset();  // the cache was already replaced: fall back to an empty, consistent state
+        return st;
+      }
+    }
     return Status::Ok();
   }
   Result<std::unique_ptr<SequenceState>> Clone() const override {
     auto c = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(c->Init(config, options));
     FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
+    c->index = index;
     c->pos = pos;
     return std::unique_ptr<SequenceState>(std::move(c));
   }
@@ -55,7 +74,10 @@ class LlamaModel::State final : public SequenceState {
     options = o;
     batch = std::max<size_t>(1, o.max_batch);
     const size_t ctx = o.context_length ? o.context_length : c.context_length;
+    FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
+    ice = o.attention.backend == AttentionBackend::kIce;
+    if (ice) FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
     const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
     float* p = scratch.data();
@@ -74,6 +96,9 @@ class LlamaModel::State final : public SequenceState {
   LlamaConfig config;
   StateOptions options;
   KvCache cache;
+  bool ice = false;      // options.attention.backend == kIce
+  ice::IceIndex index;   // ice only: keys [sinks, pos) of every (layer, kv head)
+  IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   AlignedBuffer<float> scratch;
   size_t pos = 0;
   size_t batch = 1;
@@ -126,6 +151,39 @@ Status LlamaModel::Forward(SequenceState& base, std::span<const int32_t> tokens,
   return Status::Ok();
 }
 
+Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, float* out,
+                          ThreadContext* threads) const {
+  if (!s.ice) {
+    DenseAttentionArgs args;
+    args.cache = &s.cache;
+    args.layer = layer;
+    args.n_heads = config_.n_heads;
+    args.n_tokens = n;
+    args.first_pos = s.pos;
+    args.q = q;
+    args.out = out;
+    DenseAttention(args, threads);
+    return Status::Ok();
+  }
+  // The chunk's keys are indexed before its queries run; IceAttention keeps causality by
+  // admitting only ids <= p - W for the query at p.
+  FLOE_RETURN_IF_ERROR(s.index.Add(s.cache, layer, s.pos, s.pos + n, threads));
+  IceAttentionArgs args;
+  args.cache = &s.cache;
+  args.index = &s.index;
+  args.settings = &s.options.attention;
+  args.layer = layer;
+  args.n_heads = config_.n_heads;
+  args.n_tokens = n;
+  args.first_pos = s.pos;
+  args.q = q;
+  args.out = out;
+  args.probe = s.options.attention_probe;
+  args.scratch = &s.ice_scratch;
+  IceAttention(args, threads);
+  return Status::Ok();
+}
+
 namespace {
 
 // Y = W X for n rows of X: matrix-vector for one token, tiled matrix-matrix otherwise.
@@ -169,15 +227,7 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
       }
       s.cache.Store(l, pos, s.k + t * KVD, s.v + t * KVD);
     }
-    DenseAttentionArgs args;
-    args.cache = &s.cache;
-    args.layer = l;
-    args.n_heads = c.n_heads;
-    args.n_tokens = n;
-    args.first_pos = s.pos;
-    args.q = s.q;
-    args.out = s.att;
-    DenseAttention(args, &threads);
+    FLOE_RETURN_IF_ERROR(Attend(s, l, n, s.q, s.att, &threads));
     Project(L.wo, s.att, n, s.xb, threads);
     Add(s.xb, s.x, n * D);
     // Feed-forward block (SwiGLU).
@@ -232,6 +282,7 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
   float *x = take(D), *xb = take(D), *q = take(QD), *att = take(QD), *k = take(KVD), *v = take(KVD),
         *gate = take(F), *up = take(F);
   for (size_t i = 0; i < B; ++i) ToF32(weights_.token_embd, size_t(tokens[i]) * D, D, x + i * D);
+  std::vector<Status> st(B);  // per-sequence attention results of a layer
 
   for (size_t l = 0; l < c.n_layers; ++l) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
@@ -257,26 +308,18 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
       }
       s.cache.Store(l, s.pos, ki, vi);
     }
-    // Attention per sequence over its own cache: sequences side by side when there are enough
-    // of them to fill the threads, else one after the other with the heads in parallel.
-    auto attend = [&](size_t i, ThreadContext* tc) {
-      DenseAttentionArgs args;
-      args.cache = &states[i]->cache;
-      args.layer = l;
-      args.n_heads = c.n_heads;
-      args.n_tokens = 1;
-      args.first_pos = states[i]->pos;
-      args.q = q + i * QD;
-      args.out = att + i * QD;
-      DenseAttention(args, tc);
-    };
+    // Attention per sequence over its own cache (dense or ice, as each state was set up):
+    // sequences side by side when there are enough to fill the threads, else one after the other
+    // with their heads in parallel.
+    std::fill(st.begin(), st.end(), Status::Ok());
     if (B >= size_t(threads.num_threads())) {
       threads.ParallelFor(B, 1, [&](size_t i0, size_t i1) {
-        for (size_t i = i0; i < i1; ++i) attend(i, nullptr);
+        for (size_t i = i0; i < i1; ++i) st[i] = Attend(*states[i], l, 1, q + i * QD, att + i * QD, nullptr);
       });
     } else {
-      for (size_t i = 0; i < B; ++i) attend(i, &threads);
+      for (size_t i = 0; i < B; ++i) st[i] = Attend(*states[i], l, 1, q + i * QD, att + i * QD, &threads);
     }
+    for (const Status& e : st) FLOE_RETURN_IF_ERROR(e);
     Project(L.wo, att, B, xb, threads);
     Add(xb, x, B * D);
     for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.ffn_norm.f32(), D, c.rms_eps, xb + i * D);

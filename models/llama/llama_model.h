@@ -42,6 +42,10 @@ class LlamaModel final : public CausalLm {
   class State;
   Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
                       ThreadContext& threads, const std::atomic<bool>* cancel) const;
+  // Attention of layer `layer` for the chunk's n queries (dense or ice, per the state).
+  // Attention of n query rows (q, n x q_dim) at positions s.pos.. over s's cache, dense or ice as
+  // s was set up, into out (n x q_dim).
+  Status Attend(State& s, size_t layer, size_t n, const float* q, float* out, ThreadContext* threads) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;

@@ -145,6 +145,10 @@ Result<std::unique_ptr<SequenceState>> Rwkv6Model::NewState(const StateOptions& 
   if (options.context_length > kMaxPositions)
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds floe's position limit " + std::to_string(kMaxPositions));
+  if (options.attention.backend != AttentionBackend::kDense)
+    return InvalidArgument(std::string("attention backend '") +
+                           AttentionBackendName(options.attention.backend) +
+                           "' needs an attention model; rwkv6 is recurrent (use dense)");
   auto s = std::make_unique<State>();
   FLOE_RETURN_IF_ERROR(s->Init(net_.config, options));
   return std::unique_ptr<SequenceState>(std::move(s));

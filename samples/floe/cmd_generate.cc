@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "args.h"
+#include "attention_flags.h"
 #include "commands.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -32,6 +33,10 @@ int RunGenerate(int argc, char** argv) {
     return 2;
   }
   params.kv_dtype = kv == "f16" ? DType::kF16 : DType::kF32;
+  if (std::string err; !ParseAttentionFlags(a, &params.attention, &err)) {
+    std::fprintf(stderr, "floe generate: %s\n", err.c_str());
+    return 2;
+  }
   if (Status st = sp.Validate(); !st.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", st.ToString().c_str());
     return 2;

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "args.h"
+#include "attention_flags.h"
 #include "commands.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -47,6 +48,10 @@ int RunLogits(int argc, char** argv) {
   const std::string out_path = a.Get("-o", "--output", "");
   SessionParams params;
   params.threads = int(a.GetInt("--threads", "", 0));
+  if (std::string err; !ParseAttentionFlags(a, &params.attention, &err)) {
+    std::fprintf(stderr, "floe logits: %s\n", err.c_str());
+    return 2;
+  }
   if (!a.ok() || model_path.empty() || out_path.empty() || (a.Has("-p", "--prompt") == a.Has("--tokens"))) {
     std::fprintf(stderr, "floe logits: %s\n", !a.ok() ? a.error().c_str()
                  : "usage: floe logits -m MODEL [-z TOK] (-p PROMPT | --tokens FILE) -o OUT.f32");
@@ -78,7 +83,11 @@ int RunLogits(int argc, char** argv) {
     std::fprintf(stderr, "floe logits: no tokens\n");
     return 1;
   }
-  params.context_length = std::min(ids.size(), (*model)->lm().context_length());
+  // Just enough context for the tokens (and for the ice window and sinks, which must fit in it).
+  size_t ctx = ids.size();
+  if (params.attention.backend != AttentionBackend::kDense)
+    ctx = std::max(ctx, params.attention.window + params.attention.sinks);
+  params.context_length = std::min(ctx, (*model)->lm().context_length());
   auto session = Session::Create(**model, params);
   if (!session.ok()) {
     std::fprintf(stderr, "floe logits: %s\n", session.status().ToString().c_str());

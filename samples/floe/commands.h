@@ -11,5 +11,6 @@ int RunCompare(int argc, char** argv);
 int RunMakeModel(int argc, char** argv);
 int RunQuantize(int argc, char** argv);
 int RunBench(int argc, char** argv);
+int RunEvalAttention(int argc, char** argv);
 
 }  // namespace floe::cli

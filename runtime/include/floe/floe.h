@@ -103,6 +103,15 @@ floe_status floe_detokenize(floe_model* model, const floe_token* tokens, size_t 
 /* ---- session ---- */
 typedef enum floe_kv_type { FLOE_KV_F32 = 0, FLOE_KV_F16 = 1 } floe_kv_type;
 
+/* Attention backend of a session (attention models; recurrent models accept only DENSE).
+ * ICE: IceFormer kNN attention (arXiv 2405.02842) without retraining: each query attends to
+ * the first knn_sinks positions, the last knn_window positions and the knn_k keys with the
+ * largest q.k, found by a Prioritized DCI index kept beside the KV cache. FAISS is reserved
+ * (FLOE_ERR_UNSUPPORTED for now). */
+typedef enum floe_attention_backend {
+  FLOE_ATTENTION_DENSE = 0, FLOE_ATTENTION_ICE = 1, FLOE_ATTENTION_FAISS = 2
+} floe_attention_backend;
+
 typedef struct floe_session_params {
   uint32_t struct_size;     /* sizeof(floe_session_params) */
   int32_t n_threads;        /* 0 (default) = number of physical cores */
@@ -113,6 +122,18 @@ typedef struct floe_session_params {
    * done); return 0 to stop it (FLOE_ERR_CANCELLED). NULL (default): no progress reports. */
   floe_progress_callback progress;
   void* progress_user_data;
+  /* Attention fields (added later: callers built before them pass a smaller struct_size and
+   * get these defaults).
+   * Invalid values (unknown backend, knn_k 0, window or sinks beyond the context) make
+   * floe_session_create fail with FLOE_ERR_INVALID_ARGUMENT and a message. */
+  int32_t attention;             /* floe_attention_backend; default FLOE_ATTENTION_DENSE */
+  uint32_t knn_k;                /* ICE: keys retrieved per query and head; default 32 */
+  uint32_t knn_window;           /* ICE: most recent positions always attended; default 256 */
+  uint32_t knn_sinks;            /* ICE: first positions always attended; default 4 */
+  uint32_t knn_dense_below;      /* ICE: queries seeing fewer keys attend densely; default 1024 */
+  uint32_t knn_simple_indices;   /* ICE: Prioritized DCI simple indices per composite (m) */
+  uint32_t knn_composite_indices;/* ICE: Prioritized DCI composite indices (L) */
+  uint32_t knn_candidates_per_k; /* ICE: candidates retrieved per composite index, x knn_k */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);

@@ -1,0 +1,40 @@
+// An optional observer of individual attention queries, for measuring an approximate backend
+// against exact attention on the very same queries, keys and values (floe eval-attention,
+// recall tests). The attention code calls Wants() for every (layer, head, position) it computes
+// and Record() for those wanted, from worker threads, concurrently: implementations must be
+// thread-safe. Never needed for inference; a null probe costs nothing.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "attention/kv_cache.h"
+
+namespace floe {
+
+struct AttentionProbeEvent {
+  size_t layer = 0;
+  size_t head = 0;       // query head
+  size_t kv_head = 0;    // its GQA key/value head
+  size_t position = 0;   // the query's position p; keys [0, p] are in the cache
+  const float* q = nullptr;  // head_dim floats, RoPE applied
+  const KvCache* cache = nullptr;
+  // True when the query used the kNN path; then `retrieved` holds the ids (positions) chosen by
+  // the index search among the eligible range [eligible_begin, eligible_end) (best first), and
+  // the query attended to them plus sinks and window.
+  bool sparse = false;
+  std::span<const uint32_t> retrieved;
+  size_t eligible_begin = 0, eligible_end = 0;
+  size_t candidates = 0;  // keys the search scored exactly (the cost of the search)
+  const float* out = nullptr;  // head_dim floats: the attention output that was used
+};
+
+class AttentionProbe {
+ public:
+  virtual ~AttentionProbe() = default;
+  virtual bool Wants(size_t layer, size_t head, size_t position) const = 0;
+  virtual void Record(const AttentionProbeEvent& event) = 0;
+};
+
+}  // namespace floe

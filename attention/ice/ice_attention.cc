@@ -1,0 +1,157 @@
+#include "attention/ice/ice_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <optional>
+
+#include <tbb/enumerable_thread_specific.h>
+
+#include "attention/dense_attention.h"
+#include "platform/kernels/ops.h"
+
+namespace floe {
+
+namespace ice {
+
+namespace {
+
+float KeyDot(const KvCache& c, size_t layer, size_t pos, size_t kv_head, const float* q) {
+  const void* k = c.Key(layer, pos, kv_head);
+  return c.dtype() == DType::kF16 ? DotF16(q, static_cast<const uint16_t*>(k), c.head_dim())
+                                  : Dot(q, static_cast<const float*>(k), c.head_dim());
+}
+
+// Per-thread working memory of IceAttention.
+struct Scratch {
+  DciScratch dci;
+  std::vector<uint32_t> candidates, topk, positions;
+  std::vector<std::pair<float, uint32_t>> scored;
+  std::vector<float> scores;
+};
+
+}  // namespace
+
+void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float* q,
+                     std::span<const uint32_t> positions, std::vector<float>* scores, float* out) {
+  const size_t hd = c.head_dim();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  scores->resize(positions.size());
+  float mx = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < positions.size(); ++i) {
+    (*scores)[i] = KeyDot(c, layer, positions[i], kv_head, q) * scale;
+    mx = std::max(mx, (*scores)[i]);
+  }
+  std::fill(out, out + hd, 0.0f);
+  float sum = 0.0f;
+  const bool f16 = c.dtype() == DType::kF16;
+  for (size_t i = 0; i < positions.size(); ++i) {
+    const float p = std::exp((*scores)[i] - mx);
+    sum += p;
+    const void* v = c.Value(layer, positions[i], kv_head);
+    if (f16) AxpyF16(p, static_cast<const uint16_t*>(v), out, hd);
+    else Axpy(p, static_cast<const float*>(v), out, hd);
+  }
+  if (sum > 0.0f) Scale(out, 1.0f / sum, hd);
+}
+
+void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
+                        std::span<const uint32_t> candidates, size_t k,
+                        std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
+  scored->clear();
+  for (uint32_t id : candidates) {
+    float s = KeyDot(c, layer, id, kv_head, q);
+    if (std::isnan(s)) s = -std::numeric_limits<float>::infinity();
+    scored->push_back({s, id});
+  }
+  k = std::min(k, scored->size());
+  std::partial_sort(scored->begin(), scored->begin() + k, scored->end(),
+                    [](const auto& a, const auto& b) {
+                      return a.first > b.first || (a.first == b.first && a.second < b.second);
+                    });
+  out->resize(k);
+  for (size_t i = 0; i < k; ++i) (*out)[i] = (*scored)[i].second;
+}
+
+}  // namespace ice
+
+namespace {
+
+void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
+                  const float* q, float* out, ice::Scratch* s) {
+  const AttentionSettings& st = *a.settings;
+  const size_t n_keys = pos + 1;
+  const size_t sinks = std::min(st.sinks, n_keys);
+  const size_t window_begin = std::max(sinks, n_keys - std::min(st.window, n_keys));
+  // Eligible for retrieval: [sinks, window_begin).
+  const bool sparse = n_keys >= st.dense_below && window_begin - sinks > st.k;
+  if (!sparse) {
+    DenseAttendOne(*a.cache, a.layer, kv_head, q, n_keys, out);
+  } else {
+    const ice::PrioritizedDci& dci = a.index->at(a.layer, kv_head);
+    s->candidates.clear();
+    dci.Candidates(q, uint32_t(sinks), uint32_t(window_begin - 1), st.k * st.dci.candidates_per_k,
+                   st.dci.max_visits, &s->dci, &s->candidates);
+    ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scored, &s->topk);
+    s->positions.clear();
+    for (size_t p = 0; p < sinks; ++p) s->positions.push_back(uint32_t(p));
+    const size_t retrieved_at = s->positions.size();
+    s->positions.insert(s->positions.end(), s->topk.begin(), s->topk.end());
+    // Memory order for the value reads; the set is unchanged.
+    std::sort(s->positions.begin() + retrieved_at, s->positions.end());
+    for (size_t p = window_begin; p < n_keys; ++p) s->positions.push_back(uint32_t(p));
+    ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
+  }
+  if (a.probe && a.probe->Wants(a.layer, head, pos)) {
+    AttentionProbeEvent e;
+    e.layer = a.layer;
+    e.head = head;
+    e.kv_head = kv_head;
+    e.position = pos;
+    e.q = q;
+    e.cache = a.cache;
+    e.sparse = sparse;
+    if (sparse) {
+      e.retrieved = s->topk;
+      e.candidates = s->candidates.size();
+    }
+    e.eligible_begin = sinks;
+    e.eligible_end = window_begin;
+    e.out = out;
+    a.probe->Record(e);
+  }
+}
+
+}  // namespace
+
+struct IceScratchPool::Impl {
+  tbb::enumerable_thread_specific<ice::Scratch> per_thread;
+};
+
+IceScratchPool::IceScratchPool() : impl_(std::make_unique<Impl>()) {}
+IceScratchPool::~IceScratchPool() = default;
+IceScratchPool::IceScratchPool(const IceScratchPool&) : impl_(std::make_unique<Impl>()) {}
+IceScratchPool& IceScratchPool::operator=(const IceScratchPool&) { return *this; }
+
+void IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
+  const size_t hd = a.cache->head_dim();
+  const size_t group = a.n_heads / a.cache->n_kv_heads();
+  const size_t row = a.n_heads * hd;
+  // One scratch per worker thread (the DCI marks array is sized to the context and cleared
+  // incrementally, never reallocated per query).
+  std::optional<IceScratchPool> temporary;
+  IceScratchPool& pool = a.scratch ? *a.scratch : temporary.emplace();
+  auto work = [&](size_t begin, size_t end) {
+    ice::Scratch& scratch = pool.impl().per_thread.local();
+    for (size_t i = begin; i < end; ++i) {
+      const size_t t = i / a.n_heads, h = i % a.n_heads;
+      IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd,
+                   &scratch);
+    }
+  };
+  const size_t n = a.n_tokens * a.n_heads;
+  if (threads) threads->ParallelFor(n, 1, work);
+  else work(0, n);
+}
+
+}  // namespace floe

@@ -1,0 +1,75 @@
+// IceFormer attention (Mao, Ester & Li, ICLR 2024, arXiv 2405.02842: softmax attention
+// restricted to the keys a k-NN search returns), causal: for query head h at position p with
+// GQA key/value head g,
+//   A(p) = [0, S)  ∪  (p - W, p]  ∪  TopK_k{ q . k_s : S <= s <= p - W }
+//   out  = sum_{s in A(p)} softmax_s(q . k_s / sqrt(head_dim)) v_s
+// where TopK comes from the Prioritized DCI index of (layer, g) (candidates, then the true
+// inner products of the candidates: the k largest). Every query head searches its group's
+// index separately. Exact cases: a query seeing fewer than dense_below keys, or whose eligible
+// range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is then every key).
+// Causality is exact for prefill chunks: the chunk's keys are all indexed before its queries
+// run, and the search for position p only admits ids <= p - W.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "attention/attention_probe.h"
+#include "attention/attention_settings.h"
+#include "attention/ice/ice_index.h"
+#include "attention/kv_cache.h"
+#include "platform/thread_context.h"
+
+namespace floe {
+
+// Per-thread working memory of IceAttention (the DCI visit marks are sized to the context),
+// kept across calls so that a decode step allocates nothing; one per sequence state (not
+// shared between concurrent calls). Copying gives a new, empty pool.
+class IceScratchPool {
+ public:
+  IceScratchPool();
+  ~IceScratchPool();
+  IceScratchPool(const IceScratchPool&);
+  IceScratchPool& operator=(const IceScratchPool&);
+  struct Impl;
+  Impl& impl() { return *impl_; }
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+struct IceAttentionArgs {
+  const KvCache* cache = nullptr;
+  const ice::IceIndex* index = nullptr;     // holds keys [sinks, first_pos + n_tokens)
+  const AttentionSettings* settings = nullptr;
+  size_t layer = 0;
+  size_t n_heads = 0;
+  size_t n_tokens = 0;
+  size_t first_pos = 0;
+  const float* q = nullptr;   // n_tokens x (n_heads * head_dim)
+  float* out = nullptr;       // n_tokens x (n_heads * head_dim)
+  AttentionProbe* probe = nullptr;  // optional
+  IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
+};
+
+// Parallel over (token, head) pairs, like DenseAttention.
+void IceAttention(const IceAttentionArgs& args, ThreadContext* threads);
+
+namespace ice {
+
+// Softmax attention of one query head over the given distinct positions of (layer, kv_head),
+// scale 1/sqrt(head_dim); `scores` is scratch. The sparse kernel of IceAttention.
+void SparseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
+                     std::span<const uint32_t> positions, std::vector<float>* scores, float* out);
+
+// The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
+// first, into *out. `scored` is scratch.
+void TopKByInnerProduct(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
+                        std::span<const uint32_t> candidates, size_t k,
+                        std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out);
+
+}  // namespace ice
+}  // namespace floe

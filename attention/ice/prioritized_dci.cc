@@ -1,0 +1,233 @@
+#include "attention/ice/prioritized_dci.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "platform/kernels/ops.h"
+
+namespace floe::ice {
+
+namespace {
+
+uint64_t SplitMix64(uint64_t* s) {
+  uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+// Uniform in (0, 1): 53 random bits, never 0.
+double Uniform(uint64_t* s) { return (double(SplitMix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+
+// Standard normal by Box-Muller (one value per call; simple and reproducible).
+double Normal(uint64_t* s) {
+  const double u1 = Uniform(s), u2 = Uniform(s);
+  return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+}
+
+constexpr uint8_t kTouched = 1, kCandidate = 2;
+constexpr float kMaxSqNorm = 1.2676506e30f;  // 2^100
+// R: the query sits on the sphere of radius R M (see the header).
+constexpr float kQueryRadius = 4.0f;
+
+}  // namespace
+
+int NormLevel(float sq) {
+  const double v = std::max(double(sq), std::ldexp(1.0, -100));
+  int level = int(std::ceil(2.0 * std::log2(v)));
+  // Fix rounding of log2 so that the level is exactly the smallest with bound >= sq.
+  while (double(LevelToBoundSq(level)) < v) ++level;
+  while (double(LevelToBoundSq(level - 1)) >= v) --level;
+  return level;
+}
+
+float LevelToBoundSq(int level) { return float(std::exp2(0.5 * double(level))); }
+
+Status PrioritizedDci::Init(size_t dim, size_t simple_indices, size_t composite_indices,
+                            uint64_t seed) {
+  if (dim == 0 || simple_indices == 0 || composite_indices == 0 || simple_indices > 255)
+    return InvalidArgument("prioritized DCI: dimension and index counts must be positive (m <= 255)");
+  dim_ = dim;
+  m_ = simple_indices;
+  L_ = composite_indices;
+  const size_t n_idx = m_ * L_, row = dim_ + 1;
+  dirs_.assign(n_idx * row, 0.0f);
+  uint64_t state = seed;
+  for (size_t i = 0; i < n_idx; ++i) {
+    double norm = 0.0;
+    std::vector<double> u(row);
+    do {
+      norm = 0.0;
+      for (double& x : u) {
+        x = Normal(&state);
+        norm += x * x;
+      }
+    } while (norm == 0.0);
+    const double inv = 1.0 / std::sqrt(norm);
+    for (size_t c = 0; c < row; ++c) dirs_[i * row + c] = float(u[c] * inv);
+  }
+  lists_.assign(n_idx, SortedProjections());
+  Clear();
+  return Status::Ok();
+}
+
+void PrioritizedDci::Clear() {
+  ids_.clear();
+  raw_.clear();
+  sq_norm_.clear();
+  level_ = 0;
+  m2_ = 0.0f;
+  rebuilds_ = 0;
+  for (auto& l : lists_) l.Clear();
+}
+
+size_t PrioritizedDci::bytes() const {
+  size_t n = (dirs_.capacity() + raw_.capacity() + sq_norm_.capacity()) * sizeof(float) +
+             ids_.capacity() * sizeof(uint32_t);
+  for (const auto& l : lists_) n += l.bytes();
+  return n;
+}
+
+float PrioritizedDci::Augmented(size_t key, size_t index) const {
+  const float extra = std::sqrt(std::max(0.0f, m2_ - sq_norm_[key]));
+  return raw_[key * m_ * L_ + index] + dirs_[index * (dim_ + 1) + dim_] * extra;
+}
+
+void PrioritizedDci::Reproject() {
+  std::vector<ProjEntry> entries(ids_.size());
+  for (size_t i = 0; i < lists_.size(); ++i) {
+    for (size_t key = 0; key < ids_.size(); ++key) entries[key] = {Augmented(key, i), ids_[key]};
+    lists_[i].Assign(entries);
+  }
+}
+
+int PrioritizedDci::Append(uint32_t id, const float* key) {
+  const size_t n_idx = m_ * L_;
+  float sq = Dot(key, key, dim_);
+  // A non-finite or absurd key (a diverged model) is indexed as the zero vector, so the sort
+  // order stays well defined; attention still scores it exactly.
+  const bool sane = std::isfinite(sq) && sq <= kMaxSqNorm;
+  if (!sane) sq = 0.0f;
+  ids_.push_back(id);
+  sq_norm_.push_back(sq);
+  for (size_t i = 0; i < n_idx; ++i)
+    raw_.push_back(sane ? Dot(dirs_.data() + i * (dim_ + 1), key, dim_) : 0.0f);
+  return NormLevel(sq);
+}
+
+Status PrioritizedDci::Insert(uint32_t id, const float* key) {
+  if (dim_ == 0) return InvalidArgument("prioritized DCI: Insert before Init");
+  if (!ids_.empty() && id <= ids_.back())
+    return InvalidArgument("prioritized DCI: key ids must increase (" + std::to_string(id) +
+                           " after " + std::to_string(ids_.back()) + ")");
+  const size_t k = ids_.size();
+  const int level = Append(id, key);
+  if (k == 0 || level > level_) {
+    level_ = level;
+    m2_ = LevelToBoundSq(level_);
+    if (k > 0) {  // the bound grew: every stored key moves on the new sphere
+      ++rebuilds_;
+      Reproject();
+      return Status::Ok();
+    }
+  }
+  for (size_t i = 0; i < m_ * L_; ++i) lists_[i].Insert({Augmented(k, i), id});
+  return Status::Ok();
+}
+
+Status PrioritizedDci::InsertBatch(const uint32_t* ids, const float* keys, size_t n) {
+  if (dim_ == 0) return InvalidArgument("prioritized DCI: Insert before Init");
+  for (size_t i = 0; i < n; ++i)
+    if ((i > 0 && ids[i] <= ids[i - 1]) || (i == 0 && !ids_.empty() && ids[0] <= ids_.back()))
+      return InvalidArgument("prioritized DCI: key ids must increase");
+  if (n == 0) return Status::Ok();
+  int level = ids_.empty() ? std::numeric_limits<int>::min() : level_;
+  for (size_t i = 0; i < n; ++i) level = std::max(level, Append(ids[i], keys + i * dim_));
+  level_ = level;
+  m2_ = LevelToBoundSq(level_);
+  Reproject();
+  return Status::Ok();
+}
+
+void PrioritizedDci::Truncate(uint32_t limit) {
+  if (ids_.empty() || ids_.back() < limit) return;
+  const size_t keep = size_t(std::lower_bound(ids_.begin(), ids_.end(), limit) - ids_.begin());
+  ids_.resize(keep);
+  sq_norm_.resize(keep);
+  raw_.resize(keep * m_ * L_);
+  if (keep == 0) {
+    Clear();
+    return;
+  }
+  level_ = NormLevel(sq_norm_[0]);
+  for (float sq : sq_norm_) level_ = std::max(level_, NormLevel(sq));
+  m2_ = LevelToBoundSq(level_);
+  Reproject();
+}
+
+void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t k1, size_t k0,
+                                DciScratch* s, std::vector<uint32_t>* out) const {
+  if (ids_.empty() || lo > hi || k1 == 0) return;
+  const size_t n_idx = m_ * L_, stride = L_ + 1;
+  const size_t id_limit = size_t(ids_.back()) + 1;
+  if (s->marks.size() < id_limit * stride) s->marks.assign(id_limit * stride, 0);
+  if (k0 == 0) k0 = std::numeric_limits<size_t>::max();
+
+  // Query transform: q~ = (R M q / |q|, 0); its projection onto u is (R M / |q|) u[:d] . q.
+  const float qn = std::sqrt(Dot(q, q, dim_));
+  const float scale = qn > 0.0f && std::isfinite(qn) ? kQueryRadius * std::sqrt(m2_) / qn : 0.0f;
+  s->query_proj.resize(n_idx);
+  s->walkers.resize(n_idx);
+  s->visits.assign(n_idx, 0);
+  for (size_t i = 0; i < n_idx; ++i) {
+    s->query_proj[i] = scale * Dot(dirs_.data() + i * (dim_ + 1), q, dim_);
+    if (!std::isfinite(s->query_proj[i])) s->query_proj[i] = 0.0f;
+    s->walkers[i] = SortedProjections::Walker(lists_[i], s->query_proj[i], lo, hi);
+  }
+
+  auto& retrieved = s->retrieved;
+  auto& active = s->active;
+  retrieved.assign(L_, 0);
+  active.assign(L_, 1);
+  for (bool progressed = true; progressed;) {
+    progressed = false;
+    for (size_t l = 0; l < L_; ++l) {
+      if (!active[l]) continue;
+      // Pop the simple index of composite l whose next projection is closest (Algorithm 2).
+      size_t best = n_idx;
+      float best_priority = std::numeric_limits<float>::infinity();
+      for (size_t j = l * m_; j < (l + 1) * m_; ++j) {
+        const auto& w = s->walkers[j];
+        if (!w.done() && s->visits[j] < k0 && (best == n_idx || w.priority() < best_priority)) {
+          best = j;
+          best_priority = w.priority();
+        }
+      }
+      if (best == n_idx) {
+        active[l] = 0;
+        continue;
+      }
+      progressed = true;
+      const uint32_t id = s->walkers[best].peek().id;
+      s->walkers[best].Advance();
+      ++s->visits[best];
+      uint8_t* mark = s->marks.data() + size_t(id) * stride;
+      if (!(mark[L_] & kTouched)) {
+        mark[L_] |= kTouched;
+        s->touched.push_back(id);
+      }
+      if (++mark[l] == m_) {  // seen in all m simple indices of composite l
+        if (!(mark[L_] & kCandidate)) {
+          mark[L_] |= kCandidate;
+          out->push_back(id);
+        }
+        if (++retrieved[l] >= k1) active[l] = 0;
+      }
+    }
+  }
+  for (uint32_t id : s->touched) std::fill_n(s->marks.data() + size_t(id) * stride, stride, uint8_t(0));
+  s->touched.clear();
+}
+
+}  // namespace floe::ice

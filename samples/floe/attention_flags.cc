@@ -1,0 +1,44 @@
+#include "attention_flags.h"
+
+namespace floe::cli {
+
+const char* kAttentionFlagsUsage =
+    "           [--attention dense|ice] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
+    "           [--knn-dense-below N] [--knn-simple M] [--knn-composite L] [--knn-candidates C]\n";
+
+bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
+  if (a.Has("--attention")) {
+    auto b = ParseAttentionBackend(a.Get("--attention", "", ""));
+    if (!b.ok()) {
+      *err = b.status().message();
+      return false;
+    }
+    s->backend = b.value();
+  }
+  struct Field {
+    const char* flag;
+    size_t* value;
+  };
+  const Field fields[] = {{"--knn-k", &s->k},
+                          {"--knn-window", &s->window},
+                          {"--knn-sinks", &s->sinks},
+                          {"--knn-dense-below", &s->dense_below},
+                          {"--knn-simple", &s->dci.simple_indices},
+                          {"--knn-composite", &s->dci.composite_indices},
+                          {"--knn-candidates", &s->dci.candidates_per_k}};
+  for (const Field& f : fields) {
+    const long v = a.GetInt(f.flag, "", long(*f.value));
+    if (!a.ok()) {
+      *err = a.error();
+      return false;
+    }
+    if (v < 0) {
+      *err = std::string("option ") + f.flag + " must not be negative";
+      return false;
+    }
+    *f.value = size_t(v);
+  }
+  return true;
+}
+
+}  // namespace floe::cli

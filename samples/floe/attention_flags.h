@@ -1,0 +1,20 @@
+// The attention flags shared by floe generate / logits / eval-attention:
+//   --attention dense|ice  --knn-k K  --knn-window W  --knn-sinks S  --knn-dense-below N
+//   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
+#pragma once
+
+#include <string>
+
+#include "args.h"
+#include "attention/attention_settings.h"
+
+namespace floe::cli {
+
+// Fills *s from the flags (unset flags keep *s's values). False with *err on a bad value;
+// range checks are AttentionSettings::Validate's (the session reports them).
+bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err);
+
+// Usage lines for the flags above.
+extern const char* kAttentionFlagsUsage;
+
+}  // namespace floe::cli

@@ -1,0 +1,219 @@
+// floe eval-attention: the same tokens through dense attention and through IceFormer kNN
+// attention (two sessions), reporting
+//   - top-k recall: |retrieved ∩ exact top-k| / k of the kNN search, against brute force over
+//     the same eligible keys [S, p - W], averaged over sampled (layer, head, position) queries
+//     that used the kNN path;
+//   - attention-output relative error |o_ice - o_dense| / |o_dense| on those queries (dense =
+//     exact attention over all keys of the ice session's own cache: the same q, K, V);
+//   - mean KL(P_dense || P_ice) of the next-token distributions, top-1 agreement, and the
+//     perplexity of both on the text (every position predicts the next token).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <set>
+#include <sstream>
+
+#include "args.h"
+#include "attention/ice/ice_reference.h"
+#include "attention_flags.h"
+#include "commands.h"
+#include "runtime/model.h"
+#include "runtime/session.h"
+
+namespace floe::cli {
+
+namespace {
+
+// Recall and output error of sampled queries, accumulated from worker threads.
+class RecallProbe final : public AttentionProbe {
+ public:
+  RecallProbe(size_t every, size_t k, size_t n_layers) : every_(every), k_(k), by_layer_(n_layers) {}
+  bool Wants(size_t, size_t, size_t position) const override { return position % every_ == 0; }
+  void Record(const AttentionProbeEvent& e) override {
+    if (!e.sparse) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++dense_queries_;
+      return;
+    }
+    const auto exact = ice::reference::TopKInnerProduct(*e.cache, e.layer, e.kv_head, e.q,
+                                                        e.eligible_begin, e.eligible_end, k_);
+    const std::set<uint32_t> got(e.retrieved.begin(), e.retrieved.end());
+    size_t hit = 0;
+    for (uint32_t id : exact) hit += got.count(id);
+    const double recall = double(hit) / double(exact.size());
+    const size_t hd = e.cache->head_dim();
+    std::vector<float> ref(hd);
+    ice::reference::DenseAttend(*e.cache, e.layer, e.kv_head, e.q, e.position + 1, ref.data());
+    double num = 0, den = 0;
+    for (size_t d = 0; d < hd; ++d) {
+      num += (double(e.out[d]) - ref[d]) * (double(e.out[d]) - ref[d]);
+      den += double(ref[d]) * ref[d];
+    }
+    const double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+    std::lock_guard<std::mutex> lock(mu_);
+    ++sparse_queries_;
+    recall_sum_ += recall;
+    rel_sum_ += rel;
+    scored_sum_ += double(e.candidates) / double(e.eligible_end - e.eligible_begin);
+    rel_max_ = std::max(rel_max_, rel);
+    by_layer_[e.layer].first += recall;
+    by_layer_[e.layer].second += 1;
+  }
+
+  size_t every_, k_;
+  std::mutex mu_;
+  size_t sparse_queries_ = 0, dense_queries_ = 0;
+  double recall_sum_ = 0, rel_sum_ = 0, rel_max_ = 0, scored_sum_ = 0;
+  std::vector<std::pair<double, size_t>> by_layer_;
+};
+
+double LogSumExp(const float* x, size_t n) {
+  const float mx = *std::max_element(x, x + n);
+  double s = 0;
+  for (size_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - mx);
+  return mx + std::log(s);
+}
+
+std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p, const char* what) {
+  auto s = Session::Create(m, p);
+  if (!s.ok()) {
+    std::fprintf(stderr, "floe eval-attention: %s session: %s\n", what, s.status().ToString().c_str());
+    return nullptr;
+  }
+  return std::move(s).value();
+}
+
+}  // namespace
+
+int RunEvalAttention(int argc, char** argv) {
+  Args a(argc, argv, 2, {});
+  const std::string model_path = a.Get("-m", "--model", "");
+  const std::string text_path = a.Get("-f", "--file", "");
+  const long ctx = a.GetInt("--ctx", "-c", 0);
+  const double skip = a.GetFloat("--skip-frac", "", 0.0);
+  const long windows = a.GetInt("--windows", "", 1);
+  const long every = a.GetInt("--sample-every", "", 4);  // 0: no probe (timing only)
+  SessionParams base;
+  base.threads = int(a.GetInt("--threads", "", 0));
+  SessionParams ice = base;
+  ice.attention.backend = AttentionBackend::kIce;
+  std::string err;
+  if (!ParseAttentionFlags(a, &ice.attention, &err) || !a.ok() || model_path.empty() ||
+      text_path.empty() || ctx < 2 || skip < 0 || skip >= 1 || windows < 1 || every < 0) {
+    std::fprintf(stderr, "floe eval-attention: %s\n",
+                 !err.empty() ? err.c_str() : !a.ok() ? a.error().c_str()
+                 : "usage: floe eval-attention -m MODEL [-z TOK] -f TEXT --ctx N [--skip-frac F] "
+                   "[--windows K] [--sample-every S] [attention flags]");
+    return 2;
+  }
+  ice.attention.backend = AttentionBackend::kIce;  // --attention dense would compare dense to itself
+  LoadOptions lo;
+  lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
+  auto model = Model::Load(model_path, lo);
+  if (!model.ok()) {
+    std::fprintf(stderr, "floe eval-attention: %s\n", model.status().ToString().c_str());
+    return 1;
+  }
+  const Tokenizer* tok = (*model)->tokenizer();
+  if (!tok) {
+    std::fprintf(stderr, "floe eval-attention: the model has no vocabulary; pass -z\n");
+    return 1;
+  }
+  std::ifstream in(text_path, std::ios::binary);
+  if (!in) {
+    std::fprintf(stderr, "floe eval-attention: cannot open '%s'\n", text_path.c_str());
+    return 1;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  // Start after --skip-frac of the bytes, at the next line; read only what the windows need.
+  size_t start = size_t(skip * double(text.size()));
+  if (start > 0) {
+    const size_t nl = text.find('\n', start);
+    start = nl == std::string::npos ? text.size() : nl + 1;
+  }
+  text = text.substr(start, size_t(ctx) * size_t(windows) * 24);
+  const std::vector<int32_t> ids = tok->Encode(text, /*add_bos=*/false);
+  const size_t per = size_t(ctx) - 1;  // each window: BOS + ctx - 1 text tokens
+  if (ids.size() < per * size_t(windows)) {
+    std::fprintf(stderr, "floe eval-attention: the text gives %zu tokens, %zu needed\n", ids.size(),
+                 per * size_t(windows));
+    return 1;
+  }
+  base.context_length = ice.context_length = size_t(ctx);
+  RecallProbe probe(size_t(std::max(every, 1L)), ice.attention.k, 4096);  // <= 4096 layers
+  if (every > 0) ice.attention_probe = &probe;
+
+  const size_t V = (*model)->lm().vocab_size();
+  double nll_dense = 0, nll_ice = 0, kl = 0, secs_dense = 0, secs_ice = 0;
+  size_t agree = 0, n_pred = 0;
+  for (long w = 0; w < windows; ++w) {
+    std::vector<int32_t> window = {tok->bos()};
+    window.insert(window.end(), ids.begin() + w * per, ids.begin() + (w + 1) * per);
+    auto dense = NewSession(**model, base, "dense");
+    auto knn = NewSession(**model, ice, "ice");
+    if (!dense || !knn) return 1;
+    auto t0 = std::chrono::steady_clock::now();
+    Status st = dense->Eval(window, /*all_logits=*/true);
+    auto t1 = std::chrono::steady_clock::now();
+    if (st.ok()) st = knn->Eval(window, /*all_logits=*/true);
+    auto t2 = std::chrono::steady_clock::now();
+    if (!st.ok()) {
+      std::fprintf(stderr, "floe eval-attention: %s\n", st.ToString().c_str());
+      return 1;
+    }
+    secs_dense += std::chrono::duration<double>(t1 - t0).count();
+    secs_ice += std::chrono::duration<double>(t2 - t1).count();
+    const auto& ld = dense->all_logits();
+    const auto& li = knn->all_logits();
+    for (size_t t = 0; t + 1 < window.size(); ++t) {
+      const float* d = ld.data() + t * V;
+      const float* i = li.data() + t * V;
+      const double zd = LogSumExp(d, V), zi = LogSumExp(i, V);
+      const int32_t next = window[t + 1];
+      nll_dense += zd - d[next];
+      nll_ice += zi - i[next];
+      for (size_t v = 0; v < V; ++v) {
+        const double lpd = d[v] - zd, lpi = i[v] - zi;
+        kl += std::exp(lpd) * (lpd - lpi);
+      }
+      agree += (std::max_element(d, d + V) - d) == (std::max_element(i, i + V) - i);
+      ++n_pred;
+    }
+  }
+  const AttentionSettings& s = ice.attention;
+  const double ppl_d = std::exp(nll_dense / double(n_pred)), ppl_i = std::exp(nll_ice / double(n_pred));
+  std::printf("model: %s\n", model_path.c_str());
+  std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start, text_path.c_str());
+  std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu candidates %zu x k\n",
+              s.k, s.window, s.sinks, s.dense_below, s.dci.simple_indices, s.dci.composite_indices,
+              s.dci.candidates_per_k);
+  std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n", probe.sparse_queries_,
+              probe.dense_queries_, every);
+  if (probe.sparse_queries_ > 0) {
+    std::printf("top-k recall: %.4f\n", probe.recall_sum_ / double(probe.sparse_queries_));
+    std::printf("recall by layer:");
+    for (size_t l = 0; l < probe.by_layer_.size(); ++l)
+      if (probe.by_layer_[l].second) std::printf(" %.3f", probe.by_layer_[l].first / double(probe.by_layer_[l].second));
+    std::printf("\n");
+    std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
+                100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
+    std::printf("attention output relative error: mean %.5f, max %.5f\n",
+                probe.rel_sum_ / double(probe.sparse_queries_), probe.rel_max_);
+  } else {
+    std::printf("top-k recall: n/a (no sampled query used the kNN path; see --knn-dense-below)\n");
+    std::printf("attention output relative error: n/a\n");
+  }
+  std::printf("mean KL(dense || ice): %.6f nats over %zu positions\n", kl / double(n_pred), n_pred);
+  std::printf("top-1 agreement: %.4f\n", double(agree) / double(n_pred));
+  std::printf("perplexity: dense %.4f, ice %.4f (%+.3f%%)\n", ppl_d, ppl_i, 100.0 * (ppl_i / ppl_d - 1.0));
+  std::printf("prefill time: dense %.3f s, ice %.3f s%s\n", secs_dense, secs_ice,
+              every > 0 ? " (ice includes the sampled brute-force checks)" : "");
+  return 0;
+}
+
+}  // namespace floe::cli

@@ -1,0 +1,249 @@
+// IceFormer attention (attention/ice/ice_attention.h) on random data: the sparse kernel and
+// the exact re-ranking against their scalar references (F32 and F16 caches), exactness vs
+// dense attention when k + W + S covers every key, the attended set (sinks ∪ window ∪ top-k,
+// causal, each key once) checked query by query, and the settings' validation.
+#include <algorithm>
+#include <cmath>
+#include <mutex>
+#include <numeric>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "attention/attention_settings.h"
+#include "attention/dense_attention.h"
+#include "attention/ice/ice_attention.h"
+#include "attention/ice/ice_index.h"
+#include "attention/ice/ice_reference.h"
+
+using namespace floe;
+
+namespace {
+
+struct Fixture {
+  size_t layers = 2, kv_heads = 2, heads = 4, hd = 16, n = 300;
+  KvCache cache;
+  std::vector<float> q;  // n x heads x hd
+
+  explicit Fixture(DType dtype, uint32_t seed = 1) {
+    REQUIRE(cache.Init(layers, kv_heads, hd, n, dtype).ok());
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> k(kv_heads * hd), v(kv_heads * hd);
+    for (size_t l = 0; l < layers; ++l)
+      for (size_t p = 0; p < n; ++p) {
+        for (auto& x : k) x = d(rng) * (1.0f + 0.01f * float(p % 37));
+        for (auto& x : v) x = d(rng);
+        cache.Store(l, p, k.data(), v.data());
+      }
+    q.resize(n * heads * hd);
+    for (auto& x : q) x = 2.0f * d(rng);
+  }
+
+  std::vector<float> Dense(size_t layer) {
+    std::vector<float> out(q.size());
+    DenseAttentionArgs a;
+    a.cache = &cache;
+    a.layer = layer;
+    a.n_heads = heads;
+    a.n_tokens = n;
+    a.q = q.data();
+    a.out = out.data();
+    DenseAttention(a, nullptr);
+    return out;
+  }
+
+  std::vector<float> Ice(size_t layer, const AttentionSettings& s, AttentionProbe* probe = nullptr) {
+    ice::IceIndex index;
+    REQUIRE(index.Init(layers, kv_heads, hd, s).ok());
+    REQUIRE(index.Add(cache, layer, 0, n, nullptr).ok());
+    std::vector<float> out(q.size());
+    IceAttentionArgs a;
+    a.cache = &cache;
+    a.index = &index;
+    a.settings = &s;
+    a.layer = layer;
+    a.n_heads = heads;
+    a.n_tokens = n;
+    a.q = q.data();
+    a.out = out.data();
+    a.probe = probe;
+    ThreadContext threads(2);
+    IceAttention(a, &threads);
+    return out;
+  }
+};
+
+AttentionSettings IceSettings(size_t k, size_t window, size_t sinks) {
+  AttentionSettings s;
+  s.backend = AttentionBackend::kIce;
+  s.k = k;
+  s.window = window;
+  s.sinks = sinks;
+  s.dense_below = 0;
+  return s;
+}
+
+float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+// Records every query (all wanted).
+struct RecordAll : AttentionProbe {
+  struct Rec {
+    size_t layer, head, pos;
+    bool sparse;
+    std::vector<uint32_t> retrieved;
+    size_t eb, ee;
+    std::vector<float> out;
+  };
+  std::mutex mu;
+  std::vector<Rec> recs;
+  bool Wants(size_t, size_t, size_t) const override { return true; }
+  void Record(const AttentionProbeEvent& e) override {
+    std::lock_guard<std::mutex> lock(mu);
+    recs.push_back({e.layer, e.head, e.position, e.sparse, {e.retrieved.begin(), e.retrieved.end()},
+                    e.eligible_begin, e.eligible_end, {e.out, e.out + e.cache->head_dim()}});
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ice: sparse kernel and exact re-ranking match the scalar references", "[unit]") {
+  for (DType dt : {DType::kF32, DType::kF16}) {
+    Fixture f(dt);
+    std::mt19937 rng(9);
+    std::vector<float> scores, out(f.hd), ref(f.hd);
+    std::vector<std::pair<float, uint32_t>> scored;
+    for (int t = 0; t < 50; ++t) {
+      const size_t layer = t % 2, kvh = (t / 2) % 2;
+      const float* q = f.q.data() + size_t(t) * f.hd;
+      std::vector<uint32_t> pos(f.n);
+      std::iota(pos.begin(), pos.end(), 0u);
+      std::shuffle(pos.begin(), pos.end(), rng);
+      pos.resize(1 + size_t(t) * 5);
+      ice::SparseAttendOne(f.cache, layer, kvh, q, pos, &scores, out.data());
+      ice::reference::SparseAttend(f.cache, layer, kvh, q, pos, ref.data());
+      for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+      // Re-ranking every position of [40, 260) equals brute force (scores are well separated).
+      std::vector<uint32_t> cand(220), top;
+      std::iota(cand.begin(), cand.end(), 40u);
+      ice::TopKByInnerProduct(f.cache, layer, kvh, q, cand, 17, &scored, &top);
+      CHECK(top == ice::reference::TopKInnerProduct(f.cache, layer, kvh, q, 40, 260, 17));
+    }
+  }
+}
+
+TEST_CASE("ice: equals dense attention when k + W + S covers every key", "[unit]") {
+  for (DType dt : {DType::kF32, DType::kF16}) {
+    Fixture f(dt);
+    for (size_t layer = 0; layer < 2; ++layer) {
+      const auto dense = f.Dense(layer);
+      CHECK(MaxAbsDiff(f.Ice(layer, IceSettings(f.n, 0, 0)), dense) <= 1e-5f);
+      CHECK(MaxAbsDiff(f.Ice(layer, IceSettings(200, 64, 36)), dense) <= 1e-5f);
+      CHECK(MaxAbsDiff(f.Ice(layer, IceSettings(1, f.n, 0)), dense) <= 1e-5f);
+    }
+    // The sparse kernel over all keys is dense attention too (another order of summation).
+    std::vector<float> scores, out(f.hd), ref(f.hd);
+    for (size_t p : {0, 1, 77, 299}) {
+      std::vector<uint32_t> all(p + 1);
+      std::iota(all.begin(), all.end(), 0u);
+      const float* q = f.q.data() + p * f.heads * f.hd;
+      ice::SparseAttendOne(f.cache, 1, 0, q, all, &scores, out.data());
+      DenseAttendOne(f.cache, 1, 0, q, p + 1, ref.data());
+      for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(out[d] - ref[d]) <= 1e-5f);
+    }
+  }
+}
+
+TEST_CASE("ice: each query attends to sinks ∪ window ∪ its causal top-k, each key once", "[unit]") {
+  Fixture f(DType::kF32, 3);
+  const auto s = IceSettings(8, 16, 4);
+  RecordAll probe;
+  const auto out = f.Ice(1, s, &probe);
+  REQUIRE(probe.recs.size() == f.n * f.heads);
+  size_t sparse = 0;
+  for (const auto& r : probe.recs) {
+    const size_t n_keys = r.pos + 1;
+    const size_t sinks = std::min<size_t>(4, n_keys);
+    const size_t wb = std::max(sinks, n_keys - std::min<size_t>(16, n_keys));
+    CHECK(r.eb == sinks);
+    CHECK(r.ee == wb);
+    std::vector<uint32_t> set;
+    if (r.sparse) {
+      ++sparse;
+      CHECK(r.retrieved.size() == 8);
+      for (uint32_t id : r.retrieved) {
+        CHECK(id >= sinks);
+        CHECK(id < wb);  // causal, and never a window key: nothing counted twice
+      }
+      CHECK(std::set<uint32_t>(r.retrieved.begin(), r.retrieved.end()).size() == 8);
+      for (uint32_t p = 0; p < sinks; ++p) set.push_back(p);
+      set.insert(set.end(), r.retrieved.begin(), r.retrieved.end());
+      for (size_t p = wb; p < n_keys; ++p) set.push_back(uint32_t(p));
+    } else {
+      CHECK(wb - sinks <= 8);
+      set.resize(n_keys);
+      std::iota(set.begin(), set.end(), 0u);
+    }
+    std::vector<float> ref(f.hd);
+    const float* q = f.q.data() + (r.pos * f.heads + r.head) * f.hd;
+    ice::reference::SparseAttend(f.cache, 1, r.head / 2, q, set, ref.data());
+    for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+    const float* o = out.data() + (r.pos * f.heads + r.head) * f.hd;
+    CHECK(std::equal(r.out.begin(), r.out.end(), o));
+  }
+  CHECK(sparse == (f.n - 28) * f.heads);  // sparse once the eligible range exceeds k
+}
+
+TEST_CASE("ice: dense_below keeps short contexts dense", "[unit]") {
+  Fixture f(DType::kF32);
+  auto s = IceSettings(4, 8, 2);
+  s.dense_below = 200;
+  RecordAll probe;
+  const auto out = f.Ice(0, s, &probe);
+  const auto dense = f.Dense(0);
+  for (const auto& r : probe.recs) CHECK(r.sparse == (r.pos + 1 >= 200));
+  // Rows of positions < 199 are bit-identical to dense attention.
+  const size_t row = f.heads * f.hd;
+  CHECK(std::equal(out.begin(), out.begin() + 199 * row, dense.begin()));
+}
+
+TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
+  AttentionSettings s;
+  CHECK(s.Validate(512).ok());  // dense default
+  s.backend = AttentionBackend::kIce;
+  CHECK(s.Validate(512).ok());
+  auto expect = [](const AttentionSettings& x, size_t ctx, StatusCode code, const char* words) {
+    const Status st = x.Validate(ctx);
+    INFO(st.ToString());
+    CHECK(st.code() == code);
+    CHECK(st.message().find(words) != std::string::npos);
+  };
+  auto t = s;
+  t.k = 0;
+  expect(t, 512, StatusCode::kInvalidArgument, "k (keys retrieved per query) must be at least 1");
+  t = s;
+  t.window = 600;
+  expect(t, 512, StatusCode::kInvalidArgument, "window 600 is larger than the context length 512");
+  t = s;
+  t.sinks = 513;
+  expect(t, 512, StatusCode::kInvalidArgument, "sink count 513");
+  t = s;
+  t.dci.simple_indices = 0;
+  expect(t, 512, StatusCode::kInvalidArgument, "simple indices");
+  t = s;
+  t.backend = static_cast<AttentionBackend>(7);
+  expect(t, 512, StatusCode::kInvalidArgument, "unknown attention backend 7");
+  t.backend = AttentionBackend::kFaiss;
+  expect(t, 512, StatusCode::kUnsupported, "faiss");
+  CHECK(ParseAttentionBackend("ice").value() == AttentionBackend::kIce);
+  CHECK(ParseAttentionBackend("dense").value() == AttentionBackend::kDense);
+  const auto bad = ParseAttentionBackend("sparse");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "unknown attention backend 'sparse' (choose dense or ice)");
+}

@@ -1,0 +1,110 @@
+// IceFormer attention through the C API: defaults, clear errors for bad settings (unknown
+// backend, k = 0, window beyond the context, FAISS not implemented), struct_size versioning
+// (a caller built before the attention fields gets dense attention), and an ice session
+// whose window covers the context giving the dense logits.
+#include <cmath>
+#include <cstddef>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "floe/floe.h"
+#include "test_data.h"
+
+using floe::testing::DataPath;
+
+namespace {
+
+floe_model* Load() {
+  floe_model_params p = floe_model_default_params();
+  const std::string tok = DataPath("models/llama2c/tok512.bin");
+  p.tokenizer_path = tok.c_str();
+  floe_model* m = nullptr;
+  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &p, &m) == FLOE_OK);
+  return m;
+}
+
+// Creates a session and expects `code` with `words` in floe_last_error().
+void ExpectError(floe_model* m, const floe_session_params& p, floe_status code, const std::string& words) {
+  floe_session* s = nullptr;
+  const floe_status st = floe_session_create(m, &p, &s);
+  INFO(floe_last_error());
+  CHECK(st == code);
+  CHECK(s == nullptr);
+  CHECK(std::string(floe_last_error()).find(words) != std::string::npos);
+}
+
+std::vector<float> EvalLogits(floe_model* m, const floe_session_params& p, const std::vector<floe_token>& ids) {
+  floe_session* s = nullptr;
+  REQUIRE(floe_session_create(m, &p, &s) == FLOE_OK);
+  REQUIRE(floe_session_eval(s, ids.data(), ids.size()) == FLOE_OK);
+  const float* l = floe_session_logits(s);
+  std::vector<float> out(l, l + floe_model_vocab_size(m));
+  floe_session_free(s);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
+  floe_model* m = Load();
+  const floe_session_params d = floe_session_default_params();
+  CHECK(d.attention == FLOE_ATTENTION_DENSE);
+  CHECK(d.knn_k == 32);
+  CHECK(d.knn_window == 256);
+  CHECK(d.knn_sinks == 4);
+  CHECK(d.knn_dense_below == 1024);
+  CHECK(d.knn_simple_indices == 2);
+  CHECK(d.knn_composite_indices == 8);
+  CHECK(d.knn_candidates_per_k == 6);
+
+  floe_session_params p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_k = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: k (keys retrieved per query) must be at least 1");
+  p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.context_length = 200;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "window 256 is larger than the context length 200");
+  p = d;
+  p.attention = 42;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "unknown attention backend 42");
+  p.attention = FLOE_ATTENTION_FAISS;
+  ExpectError(m, p, FLOE_ERR_UNSUPPORTED, "faiss");
+  p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_composite_indices = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "composite indices");
+  floe_model_free(m);
+}
+
+TEST_CASE("C API: a caller built before the attention fields gets dense attention", "[unit]") {
+  floe_model* m = Load();
+  floe_session_params p = floe_session_default_params();
+  p.struct_size = uint32_t(offsetof(floe_session_params, attention));
+  p.attention = 42;  // beyond the caller's struct: must not be read
+  p.knn_k = 0;
+  const std::vector<floe_token> ids = {1, 403, 407, 261, 300};
+  const auto old_caller = EvalLogits(m, p, ids);
+  const auto dense = EvalLogits(m, floe_session_default_params(), ids);
+  CHECK(old_caller == dense);
+  floe_model_free(m);
+}
+
+TEST_CASE("C API: an ice session covering the whole context gives the dense logits", "[unit]") {
+  floe_model* m = Load();
+  std::vector<floe_token> ids(300);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = floe_token(i == 0 ? 1 : 3 + (i * 37) % 500);
+  floe_session_params p = floe_session_default_params();
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_dense_below = 0;
+  p.knn_k = 64;  // 4 sinks + 256 window + 64 retrieved >= 300 keys
+  const auto ice = EvalLogits(m, p, ids);
+  const auto dense = EvalLogits(m, floe_session_default_params(), ids);
+  float diff = 0;
+  for (size_t i = 0; i < ice.size(); ++i) diff = std::max(diff, std::fabs(ice[i] - dense[i]));
+  CHECK(diff <= 1e-5f);
+  floe_model_free(m);
+}

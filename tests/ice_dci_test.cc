@@ -1,0 +1,250 @@
+// Prioritized DCI (attention/ice/prioritized_dci.h) and its simple index
+// (sorted_projections.h): order invariants, exhaustive search equals brute force, streaming
+// inserts with growing norms equal a bulk-built index, truncation, determinism, recall on
+// random data.
+#include <algorithm>
+#include <cmath>
+#include <random>
+#include <set>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "attention/ice/prioritized_dci.h"
+#include "attention/ice/sorted_projections.h"
+
+using namespace floe;
+using namespace floe::ice;
+
+namespace {
+
+std::vector<float> Gaussian(std::mt19937& rng, size_t n, float sigma = 1.0f) {
+  std::normal_distribution<float> d(0.0f, sigma);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+bool SameEntries(const std::vector<ProjEntry>& a, const std::vector<ProjEntry>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i)
+    if (a[i].value != b[i].value || a[i].id != b[i].id) return false;
+  return true;
+}
+
+// Brute-force top-k by inner product among ids [lo, hi] (keys row i has id i).
+std::vector<uint32_t> BruteTopK(const std::vector<float>& keys, size_t dim, const float* q,
+                                uint32_t lo, uint32_t hi, size_t k) {
+  std::vector<std::pair<double, uint32_t>> s;
+  for (uint32_t i = lo; i <= hi; ++i) {
+    double d = 0;
+    for (size_t c = 0; c < dim; ++c) d += double(q[c]) * keys[i * dim + c];
+    s.push_back({d, i});
+  }
+  std::sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.first > b.first; });
+  std::vector<uint32_t> ids;
+  for (size_t i = 0; i < std::min(k, s.size()); ++i) ids.push_back(s[i].second);
+  return ids;
+}
+
+}  // namespace
+
+TEST_CASE("sorted projections: streaming inserts keep (value, id) order across block splits", "[unit]") {
+  std::mt19937 rng(1);
+  std::uniform_int_distribution<int> coarse(-50, 50);  // many equal values: ties by id
+  SortedProjections list;
+  std::vector<ProjEntry> all;
+  for (uint32_t id = 0; id < 3000; ++id) {
+    ProjEntry e{float(coarse(rng)) * 0.25f, id};
+    list.Insert(e);
+    all.push_back(e);
+  }
+  std::sort(all.begin(), all.end(), ProjLess);
+  CHECK(list.size() == all.size());
+  CHECK(SameEntries(list.Flatten(), all));
+  SortedProjections bulk;
+  bulk.Assign(all);
+  CHECK(SameEntries(bulk.Flatten(), all));
+}
+
+TEST_CASE("sorted projections: the walker visits eligible entries by distance to the target", "[unit]") {
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  SortedProjections list;
+  for (uint32_t id = 0; id < 2000; ++id) list.Insert({u(rng), id});
+  for (float target : {-2.0f, -0.3f, 0.0f, 0.77f, 5.0f}) {
+    const uint32_t lo = 100, hi = 1500;
+    SortedProjections::Walker w(list, target, lo, hi);
+    std::set<uint32_t> seen;
+    float last = 0.0f;
+    while (!w.done()) {
+      const ProjEntry e = w.peek();
+      CHECK(e.id >= lo);
+      CHECK(e.id <= hi);
+      CHECK(w.priority() == std::fabs(e.value - target));
+      CHECK(w.priority() >= last);
+      last = w.priority();
+      CHECK(seen.insert(e.id).second);
+      w.Advance();
+    }
+    CHECK(seen.size() == hi - lo + 1);
+  }
+  SortedProjections empty;
+  CHECK(SortedProjections::Walker(empty, 0.0f, 0, 10).done());
+}
+
+TEST_CASE("DCI: with an unbounded candidate budget every eligible key is retrieved", "[unit]") {
+  const size_t dim = 16, n = 700;
+  std::mt19937 rng(3);
+  const auto keys = Gaussian(rng, n * dim);
+  PrioritizedDci dci;
+  REQUIRE(dci.Init(dim, 3, 2, 42).ok());
+  for (uint32_t i = 0; i < n; ++i) REQUIRE(dci.Insert(i, keys.data() + i * dim).ok());
+  DciScratch scratch;
+  const auto q = Gaussian(rng, dim);
+  std::vector<uint32_t> got;
+  dci.Candidates(q.data(), 50, 600, n, 0, &scratch, &got);
+  std::sort(got.begin(), got.end());
+  REQUIRE(got.size() == 551);
+  for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == 50 + i);
+  // The scratch is left clean: the same query again gives the same answer.
+  std::vector<uint32_t> again;
+  dci.Candidates(q.data(), 50, 600, n, 0, &scratch, &again);
+  std::sort(again.begin(), again.end());
+  CHECK(again == got);
+  // An empty range retrieves nothing.
+  std::vector<uint32_t> none;
+  dci.Candidates(q.data(), 10, 9, n, 0, &scratch, &none);
+  CHECK(none.empty());
+}
+
+TEST_CASE("DCI: streaming inserts with growing norms equal the bulk-built index", "[unit]") {
+  const size_t dim = 12, n = 1500;
+  std::mt19937 rng(4);
+  auto keys = Gaussian(rng, n * dim);
+  // Norms grow along the stream (x 1.003 per key: ~90x overall), crossing many bound levels.
+  for (size_t i = 0; i < n; ++i)
+    for (size_t c = 0; c < dim; ++c) keys[i * dim + c] *= float(std::pow(1.003, double(i)));
+  PrioritizedDci streamed, bulk;
+  REQUIRE(streamed.Init(dim, 2, 3, 7).ok());
+  REQUIRE(bulk.Init(dim, 2, 3, 7).ok());
+  std::vector<uint32_t> ids(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    ids[i] = i;
+    REQUIRE(streamed.Insert(i, keys.data() + i * dim).ok());
+  }
+  REQUIRE(bulk.InsertBatch(ids.data(), keys.data(), n).ok());
+  CHECK(streamed.rebuilds() > 10);
+  CHECK(streamed.norm_bound_sq() == bulk.norm_bound_sq());
+  for (size_t l = 0; l < 3; ++l)
+    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(streamed.SimpleIndex(l, j), bulk.SimpleIndex(l, j)));
+  DciScratch scratch;
+  for (int t = 0; t < 20; ++t) {
+    const auto q = Gaussian(rng, dim);
+    std::vector<uint32_t> a, b;
+    streamed.Candidates(q.data(), 0, uint32_t(n - 1), 64, 0, &scratch, &a);
+    bulk.Candidates(q.data(), 0, uint32_t(n - 1), 64, 0, &scratch, &b);
+    CHECK(a == b);
+  }
+  // The bound always covers every key.
+  float max_sq = 0;
+  for (size_t i = 0; i < n; ++i) {
+    float sq = 0;
+    for (size_t c = 0; c < dim; ++c) sq += keys[i * dim + c] * keys[i * dim + c];
+    max_sq = std::max(max_sq, sq);
+  }
+  CHECK(streamed.norm_bound_sq() >= max_sq);
+  CHECK(streamed.norm_bound_sq() < max_sq * 1.42f);  // M^2 grid step is sqrt(2)
+}
+
+TEST_CASE("DCI: truncation equals an index of the remaining keys", "[unit]") {
+  const size_t dim = 8, n = 400;
+  std::mt19937 rng(5);
+  auto keys = Gaussian(rng, n * dim);
+  for (size_t c = 0; c < dim; ++c) keys[(n - 1) * dim + c] *= 50.0f;  // the last key raises the bound
+  PrioritizedDci full, part;
+  REQUIRE(full.Init(dim, 2, 2, 9).ok());
+  REQUIRE(part.Init(dim, 2, 2, 9).ok());
+  for (uint32_t i = 0; i < n; ++i) REQUIRE(full.Insert(i, keys.data() + i * dim).ok());
+  for (uint32_t i = 0; i < 300; ++i) REQUIRE(part.Insert(i, keys.data() + i * dim).ok());
+  full.Truncate(300);
+  CHECK(full.size() == 300);
+  CHECK(full.norm_bound_sq() == part.norm_bound_sq());
+  for (size_t l = 0; l < 2; ++l)
+    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(full.SimpleIndex(l, j), part.SimpleIndex(l, j)));
+  CHECK_FALSE(full.Insert(299, keys.data()).ok());  // ids must increase
+  CHECK(full.Insert(300, keys.data()).ok());
+}
+
+TEST_CASE("DCI: same seed, same directions and answers; another seed differs", "[unit]") {
+  const size_t dim = 8, n = 300;
+  std::mt19937 rng(6);
+  const auto keys = Gaussian(rng, n * dim);
+  PrioritizedDci a, b, c;
+  REQUIRE(a.Init(dim, 2, 2, 11).ok());
+  REQUIRE(b.Init(dim, 2, 2, 11).ok());
+  REQUIRE(c.Init(dim, 2, 2, 12).ok());
+  for (uint32_t i = 0; i < n; ++i) {
+    REQUIRE(a.Insert(i, keys.data() + i * dim).ok());
+    REQUIRE(b.Insert(i, keys.data() + i * dim).ok());
+    REQUIRE(c.Insert(i, keys.data() + i * dim).ok());
+  }
+  CHECK(SameEntries(a.SimpleIndex(1, 1), b.SimpleIndex(1, 1)));
+  CHECK_FALSE(SameEntries(a.SimpleIndex(1, 1), c.SimpleIndex(1, 1)));
+}
+
+TEST_CASE("DCI: non-finite keys and queries do not break the index", "[unit]") {
+  const size_t dim = 4;
+  PrioritizedDci dci;
+  REQUIRE(dci.Init(dim, 2, 2, 1).ok());
+  const float good[dim] = {1, 2, 3, 4};
+  const float bad[dim] = {NAN, 1, INFINITY, 0};
+  REQUIRE(dci.Insert(0, good).ok());
+  REQUIRE(dci.Insert(1, bad).ok());
+  REQUIRE(dci.Insert(2, good).ok());
+  DciScratch scratch;
+  std::vector<uint32_t> got;
+  dci.Candidates(bad, 0, 2, 10, 0, &scratch, &got);
+  CHECK(got.size() == 3);
+}
+
+TEST_CASE("DCI: recall of the top-32 on clustered random keys at the default parameters", "[unit]") {
+  // Keys drawn around 64 centres (real attention keys are far from isotropic); queries near
+  // a centre. Recall = |retrieved top-k ∩ exact top-k| / k.
+  const size_t dim = 32, n = 2000, k = 32;
+  const DciParams p;
+  std::mt19937 rng(7);
+  const auto centres = Gaussian(rng, 64 * dim, 2.0f);
+  std::vector<float> keys(n * dim);
+  std::uniform_int_distribution<int> pick(0, 63);
+  for (size_t i = 0; i < n; ++i) {
+    const int c = pick(rng);
+    const auto noise = Gaussian(rng, dim);
+    for (size_t d = 0; d < dim; ++d) keys[i * dim + d] = centres[c * dim + d] + noise[d];
+  }
+  PrioritizedDci dci;
+  REQUIRE(dci.Init(dim, p.simple_indices, p.composite_indices, p.seed).ok());
+  for (uint32_t i = 0; i < n; ++i) REQUIRE(dci.Insert(i, keys.data() + i * dim).ok());
+  DciScratch scratch;
+  double recall = 0;
+  size_t scored = 0;
+  const int queries = 100;
+  for (int t = 0; t < queries; ++t) {
+    const int c = pick(rng);
+    auto q = Gaussian(rng, dim);
+    for (size_t d = 0; d < dim; ++d) q[d] += centres[c * dim + d];
+    std::vector<uint32_t> cand;
+    dci.Candidates(q.data(), 0, uint32_t(n - 1), k * p.candidates_per_k, 0, &scratch, &cand);
+    scored += cand.size();
+    // Exact re-ranking of the candidates.
+    const auto exact = BruteTopK(keys, dim, q.data(), 0, uint32_t(n - 1), k);
+    std::set<uint32_t> cs(cand.begin(), cand.end());
+    size_t hit = 0;
+    for (uint32_t id : exact) hit += cs.count(id);
+    recall += double(hit) / double(k);
+  }
+  recall /= queries;
+  INFO("recall " << recall << ", candidates scored per query " << double(scored) / queries);
+  CHECK(recall >= 0.9);
+  CHECK(double(scored) / queries < 0.6 * double(n));  // a search, not a scan
+}

@@ -1,0 +1,222 @@
+// IceFormer attention through the Llama model (stories260K): exactness against dense when
+// k + W + S covers every key, save -> restore -> continue and fork with the kNN path active,
+// an interrupted chunk leaves no stale keys in the index, memory accounting, and the
+// backend's errors for recurrent models.
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/model.h"
+#include "runtime/session.h"
+#include "test_data.h"
+
+using namespace floe;
+using floe::testing::DataPath;
+
+namespace {
+
+std::unique_ptr<Model> Stories260K() {
+  LoadOptions o;
+  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
+  auto m = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  return std::move(m).value();
+}
+
+std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
+  std::ifstream in(DataPath("corpora/tinystories-valid-head.txt"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto ids = m.tokenizer()->Encode(ss.str().substr(0, 8 * n), true);
+  REQUIRE(ids.size() >= n);
+  ids.resize(n);
+  return ids;
+}
+
+std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
+  auto s = Session::Create(m, p);
+  INFO(s.status().ToString());
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+// kNN path active from the first positions: small k, window and sinks, no dense prefix.
+SessionParams SparseIce() {
+  SessionParams p;
+  p.attention.backend = AttentionBackend::kIce;
+  p.attention.k = 8;
+  p.attention.window = 16;
+  p.attention.sinks = 2;
+  p.attention.dense_below = 0;
+  return p;
+}
+
+std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
+
+float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+// Requests a cancel the first time layer 2 records a query at or past `from`.
+struct CancelAtLayer2 : AttentionProbe {
+  Session* session = nullptr;
+  size_t from = 0;
+  std::atomic<bool> armed{false};
+  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
+  void Record(const AttentionProbeEvent&) override {
+    if (armed.exchange(false)) session->RequestCancel();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ice: stories260K logits equal dense when k + W + S covers the context", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 400);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    SessionParams dense;
+    dense.kv_dtype = kv;
+    SessionParams ice = dense;
+    ice.attention.backend = AttentionBackend::kIce;
+    ice.attention.dense_below = 0;
+    for (auto [k, w, s] : {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
+      ice.attention.k = k;
+      ice.attention.window = w;
+      ice.attention.sinks = s;
+      auto a = NewSession(*model, dense);
+      auto b = NewSession(*model, ice);
+      REQUIRE(a->Eval(ids, true).ok());
+      REQUIRE(b->Eval(ids, true).ok());
+      CHECK(MaxAbsDiff(a->all_logits(), b->all_logits()) <= 1e-5f);
+    }
+  }
+}
+
+TEST_CASE("ice: the kNN path changes the logits a little, not a lot", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 300);
+  auto a = NewSession(*model, SessionParams{});
+  auto b = NewSession(*model, SparseIce());
+  REQUIRE(a->Eval(ids, true).ok());
+  REQUIRE(b->Eval(ids, true).ok());
+  const float d = MaxAbsDiff(a->all_logits(), b->all_logits());
+  CHECK(d > 0.0f);   // the sparse path did run
+  CHECK(d < 5.0f);
+}
+
+TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 260);
+  const std::span<const int32_t> a(ids.data(), 200), b(ids.data() + 200, 60);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    SessionParams p = SparseIce();
+    p.kv_dtype = kv;
+    p.batch = 48;
+    auto whole = NewSession(*model, p);
+    REQUIRE(whole->Eval(a).ok());
+    REQUIRE(whole->Eval(b).ok());
+
+    auto first = NewSession(*model, p);
+    REQUIRE(first->Eval(a).ok());
+    std::vector<uint8_t> bytes;
+    REQUIRE(first->SaveState(&bytes).ok());
+    auto fork = first->Fork();
+    REQUIRE(fork.ok());
+    auto second = NewSession(*model, p);
+    REQUIRE(second->RestoreState(bytes).ok());
+    CHECK(Logits(*second) == Logits(*first));
+    REQUIRE(second->Eval(b).ok());
+    CHECK(Logits(*second) == Logits(*whole));
+    REQUIRE((*fork)->Eval(b).ok());
+    CHECK(Logits(**fork) == Logits(*whole));
+    // Token by token from the restored state too (decode steps insert one key each).
+    auto third = NewSession(*model, p);
+    REQUIRE(third->RestoreState(bytes).ok());
+    for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
+    CHECK(MaxAbsDiff(Logits(*third), Logits(*whole)) <= 1e-4f);
+  }
+  // A dense session's state restores into an ice session (the index is rebuilt from keys).
+  auto dense = NewSession(*model, SessionParams{});
+  REQUIRE(dense->Eval(a).ok());
+  std::vector<uint8_t> bytes;
+  REQUIRE(dense->SaveState(&bytes).ok());
+  auto ice = NewSession(*model, SparseIce());
+  REQUIRE(ice->RestoreState(bytes).ok());
+  REQUIRE(ice->Eval(b).ok());
+}
+
+TEST_CASE("ice: a chunk interrupted between layers leaves no stale keys in the index", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 200);
+  const std::span<const int32_t> a(ids.data(), 100), b(ids.data() + 100, 100);
+  SessionParams p = SparseIce();
+  auto whole = NewSession(*model, p);
+  REQUIRE(whole->Eval(a).ok());
+  REQUIRE(whole->Eval(b).ok());
+
+  CancelAtLayer2 probe;
+  p.attention_probe = &probe;
+  auto s = NewSession(*model, p);
+  probe.session = s.get();
+  REQUIRE(s->Eval(a).ok());
+  probe.from = 100;
+  probe.armed = true;
+  // Layers 0-2 index the chunk's keys, then the cancel stops it before layer 3.
+  CHECK(s->Eval(b).code() == StatusCode::kCancelled);
+  CHECK(s->position() == 100);
+  // Other tokens at the same positions: nothing of the cancelled chunk may be retrieved.
+  std::vector<int32_t> other(b.begin(), b.end());
+  for (auto& t : other) t = (t * 7 + 3) % 512;
+  REQUIRE(s->Eval(std::span<const int32_t>(other.data(), 50)).ok());
+  s->Reset();
+  REQUIRE(s->Eval(a).ok());
+  REQUIRE(s->Eval(b).ok());
+  CHECK(Logits(*s) == Logits(*whole));
+}
+
+TEST_CASE("ice: the index is counted in the state's memory", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 300);
+  StateOptions dense, ice;
+  ice.attention = SparseIce().attention;
+  auto a = model->lm().NewState(dense);
+  auto b = model->lm().NewState(ice);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  ThreadContext threads(1);
+  REQUIRE(model->lm().Forward(**a, ids, LogitsMode::kNone, nullptr, threads, nullptr).ok());
+  REQUIRE(model->lm().Forward(**b, ids, LogitsMode::kNone, nullptr, threads, nullptr).ok());
+  // At least 298 indexed keys x 5 layers x 4 kv heads x 16 simple indices x 8 bytes.
+  CHECK((*b)->memory_bytes() >= (*a)->memory_bytes() + 298 * 5 * 4 * 16 * 8);
+  (*b)->Reset();
+  CHECK((*b)->position() == 0);
+}
+
+TEST_CASE("ice: bad settings and recurrent models are clear errors", "[model]") {
+  auto model = Stories260K();
+  SessionParams p;
+  p.attention.backend = AttentionBackend::kIce;
+  p.context_length = 128;  // the default window (256) does not fit
+  auto s = Session::Create(*model, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == StatusCode::kInvalidArgument);
+  CHECK(s.status().message() == "ice attention: window 256 is larger than the context length 128");
+  p.attention.window = 16;
+  p.attention.k = 0;
+  s = Session::Create(*model, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message() == "ice attention: k (keys retrieved per query) must be at least 1");
+  p.attention.k = 4;
+  CHECK(Session::Create(*model, p).ok());
+
+  auto rwkv = Model::Load(DataPath("models/rwkv/tiny-rwkv-6v0-1m-FP32.bin"));
+  REQUIRE(rwkv.ok());
+  auto r = Session::Create(**rwkv, p);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().message().find("rwkv6 is recurrent") != std::string::npos);
+}
