@@ -1,0 +1,61 @@
+#include "attention/lightning_attention.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "platform/kernels/ops.h"
+
+namespace floe {
+
+void LightningRecurrent(const LightningHead& h, size_t T) {
+  const size_t dk = h.dk, dv = h.dv;
+  const float lambda = std::exp(h.log_decay);
+  const float* s = h.s_in;
+  for (size_t t = 0; t < T; ++t) {
+    const float* q = h.q + t * h.q_stride;
+    const float* k = h.k + t * h.k_stride;
+    const float* v = h.v + t * h.v_stride;
+    float* o = h.o + t * h.o_stride;
+    std::memset(o, 0, dv * sizeof(float));
+    for (size_t i = 0; i < dk; ++i) {
+      const float* in = s + i * dv;
+      float* row = h.s_out + i * dv;
+      for (size_t j = 0; j < dv; ++j) row[j] = lambda * in[j] + k[i] * v[j];  // in may == row
+      Axpy(q[i], row, o, dv);
+    }
+    s = h.s_out;  // later tokens update the output state in place
+  }
+  if (T == 0) std::memcpy(h.s_out, h.s_in, dk * dv * sizeof(float));
+}
+
+void LightningBlock(const LightningHead& h, size_t T, float* scratch) {
+  const size_t dk = h.dk, dv = h.dv;
+  float* decay = scratch;  // decay[j] = lambda^j, j in [0, T]
+  for (size_t j = 0; j <= T; ++j) decay[j] = std::exp(float(j) * h.log_decay);
+  for (size_t t = 0; t < T; ++t) {
+    const float* q = h.q + t * h.q_stride;
+    float* o = h.o + t * h.o_stride;
+    // Inter-block: lambda^(t+1) q_t S_in.
+    std::memset(o, 0, dv * sizeof(float));
+    for (size_t i = 0; i < dk; ++i)
+      if (q[i] != 0.0f) Axpy(q[i], h.s_in + i * dv, o, dv);
+    Scale(o, decay[t + 1], dv);
+    // Intra-block: row t of [(Q K^T) . M] V with M_ts = lambda^(t-s), s <= t.
+    for (size_t s = 0; s <= t; ++s) {
+      const float score = Dot(q, h.k + s * h.k_stride, dk) * decay[t - s];
+      Axpy(score, h.v + s * h.v_stride, o, dv);
+    }
+  }
+  // State: lambda^T S_in + sum_s lambda^(T-1-s) k_s^T v_s, row by row (key channel i).
+  for (size_t i = 0; i < dk; ++i) {
+    float* row = h.s_out + i * dv;
+    const float* in = h.s_in + i * dv;
+    for (size_t j = 0; j < dv; ++j) row[j] = decay[T] * in[j];
+    for (size_t s = 0; s < T; ++s) {
+      const float w = h.k[s * h.k_stride + i] * decay[T - 1 - s];
+      if (w != 0.0f) Axpy(w, h.v + s * h.v_stride, row, dv);
+    }
+  }
+}
+
+}  // namespace floe

@@ -1,0 +1,1 @@
+floe_add_test(transnormer_model_test model transnormer_parity_test.cc)
