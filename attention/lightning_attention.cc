@@ -9,7 +9,11 @@ namespace floe {
 
 void LightningRecurrent(const LightningHead& h, size_t T) {
   const size_t dk = h.dk, dv = h.dv;
-  const float lambda = std::exp(h.log_decay);
+  // S + (lambda - 1) S rather than lambda S: for the slowest heads (rate ~1e-8) lambda rounds
+  // to 1 - 2^-24 in float, and lambda * S then rounds down by a whole ulp at every step, a
+  // bias that compounds over thousands of tokens. expm1 keeps the decrement exact and the
+  // only rounding is that of the final sum.
+  const float lambda_m1 = std::expm1(h.log_decay);
   const float* s = h.s_in;
   for (size_t t = 0; t < T; ++t) {
     const float* q = h.q + t * h.q_stride;
@@ -20,7 +24,7 @@ void LightningRecurrent(const LightningHead& h, size_t T) {
     for (size_t i = 0; i < dk; ++i) {
       const float* in = s + i * dv;
       float* row = h.s_out + i * dv;
-      for (size_t j = 0; j < dv; ++j) row[j] = lambda * in[j] + k[i] * v[j];  // in may == row
+      for (size_t j = 0; j < dv; ++j) row[j] = in[j] + (lambda_m1 * in[j] + k[i] * v[j]);  // in may == row
       Axpy(q[i], row, o, dv);
     }
     s = h.s_out;  // later tokens update the output state in place
@@ -46,15 +50,19 @@ void LightningBlock(const LightningHead& h, size_t T, float* scratch) {
       Axpy(score, h.v + s * h.v_stride, o, dv);
     }
   }
-  // State: lambda^T S_in + sum_s lambda^(T-1-s) k_s^T v_s, row by row (key channel i).
+  // State: lambda^T S_in + sum_s lambda^(T-1-s) k_s^T v_s, row by row (key channel i),
+  // accumulated as S_in + ((lambda^T - 1) S_in + sum_s ...) for the reason given in
+  // LightningRecurrent: a rounded lambda^T would bias slow heads once per block.
+  const float block_m1 = std::expm1(float(T) * h.log_decay);
   for (size_t i = 0; i < dk; ++i) {
     float* row = h.s_out + i * dv;
     const float* in = h.s_in + i * dv;
-    for (size_t j = 0; j < dv; ++j) row[j] = decay[T] * in[j];
+    for (size_t j = 0; j < dv; ++j) row[j] = block_m1 * in[j];
     for (size_t s = 0; s < T; ++s) {
       const float w = h.k[s * h.k_stride + i] * decay[T - 1 - s];
       if (w != 0.0f) Axpy(w, h.v + s * h.v_stride, row, dv);
     }
+    Add(in, row, dv);
   }
 }
 

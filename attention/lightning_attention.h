@@ -27,7 +27,7 @@ struct LightningHead {
 };
 
 // The recurrence, one token at a time (the official code's decode branch): S = lambda S +
-// k^T v, then o = q S. No scratch.
+// k^T v (evaluated as S + ((lambda - 1) S + k^T v), see the .cc), then o = q S. No scratch.
 void LightningRecurrent(const LightningHead& h, size_t T);
 
 // Floats of scratch LightningBlock needs for T tokens.

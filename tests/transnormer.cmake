@@ -1,1 +1,2 @@
 floe_add_test(transnormer_model_test model transnormer_parity_test.cc)
+floe_add_test(transnormer_unit_test unit transnormer_lightning_test.cc transnormer_hostile_test.cc)
