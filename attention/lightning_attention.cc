@@ -1,5 +1,6 @@
 #include "attention/lightning_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -63,6 +64,27 @@ void LightningBlock(const LightningHead& h, size_t T, float* scratch) {
       if (w != 0.0f) Axpy(w, h.v + s * h.v_stride, row, dv);
     }
     Add(in, row, dv);
+  }
+}
+
+void LightningChunk(const LightningHead& h, size_t T, float* scratch) {
+  const size_t blocks = (T + kLightningMaxBlock - 1) / kLightningMaxBlock;
+  if (blocks <= 1) return LightningBlock(h, T, scratch);
+  float* spare = scratch + LightningBlockScratch(kLightningMaxBlock);  // dk x dv
+  // Block b writes s_out when an even number of blocks follow it, else `spare`, so no block
+  // reads and writes the same buffer and the last one ends in s_out.
+  const float* in = h.s_in;
+  for (size_t b = 0; b < blocks; ++b) {
+    const size_t t0 = b * kLightningMaxBlock, n = std::min(kLightningMaxBlock, T - t0);
+    LightningHead part = h;
+    part.q += t0 * h.q_stride;
+    part.k += t0 * h.k_stride;
+    part.v += t0 * h.v_stride;
+    part.o += t0 * h.o_stride;
+    part.s_in = in;
+    part.s_out = (blocks - 1 - b) % 2 == 0 ? h.s_out : spare;
+    LightningBlock(part, n, scratch);
+    in = part.s_out;
   }
 }
 

@@ -44,4 +44,19 @@ inline size_t LightningBlockScratch(size_t T) { return T + 1; }
 // (LightningBlockScratch(T) floats), independent of how many tokens came before.
 void LightningBlock(const LightningHead& h, size_t T, float* scratch);
 
+// Blocks longer than this are split: the intra-block work grows with the block length while
+// the inter-block work does not, and they balance near 2 d_k tokens (the official code uses
+// blocks of 256 too).
+inline constexpr size_t kLightningMaxBlock = 256;
+
+// Floats of scratch LightningChunk needs for T tokens of a d_k x d_v head.
+inline size_t LightningChunkScratch(size_t T, size_t dk, size_t dv) {
+  const size_t block = T < kLightningMaxBlock ? T : kLightningMaxBlock;
+  return LightningBlockScratch(block) + (T > kLightningMaxBlock ? dk * dv : 0);
+}
+
+// T tokens as consecutive Lightning blocks of at most kLightningMaxBlock tokens (the state
+// carried between them in scratch): the cost stays linear in T whatever chunk a caller uses.
+void LightningChunk(const LightningHead& h, size_t T, float* scratch);
+
 }  // namespace floe

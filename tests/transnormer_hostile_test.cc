@@ -162,6 +162,16 @@ TEST_CASE("TransNormerLLM: inconsistent or unsupported config.json is a clear er
     CHECK(s.code() == k.code);
     CHECK(Mentions(s, k.expect));
   }
+  // Sizes a small file could claim to make every sequence allocate gigabytes of state.
+  TransnormerConfig big = Small();
+  big.embed_dim = big.hidden_dim = 4096;
+  big.n_heads = 2;
+  CHECK(Mentions(big.Validate(), "head size 2048 is implausibly large"));
+  big.embed_dim = big.hidden_dim = 65536;
+  big.n_heads = 64;
+  big.n_layers = 8;
+  big.lrpe.assign(8, false);
+  CHECK(Mentions(big.Validate(), "recurrent state"));
   // A missing required key, malformed JSON, a non-object.
   std::string no_glu = good;
   no_glu.erase(no_glu.find("  \"glu_dim\""), no_glu.find('\n', no_glu.find("  \"glu_dim\"")) + 1 - no_glu.find("  \"glu_dim\""));

@@ -65,10 +65,11 @@ std::vector<float> Naive(const Seq& s, float log_decay) {
   return o;
 }
 
-// The whole sequence in blocks of B tokens (B == 0: one LightningRecurrent call per token),
+// The whole sequence in chunks of B tokens (B == 0: one LightningRecurrent call per token),
 // the state carried between calls. Returns the outputs; *state gets the final state.
 std::vector<float> Blocks(const Seq& s, float log_decay, size_t B, std::vector<float>* state) {
-  std::vector<float> o(s.T * s.dv), a(s.dk * s.dv, 0.0f), b(s.dk * s.dv), scratch(LightningBlockScratch(B ? B : 1));
+  std::vector<float> o(s.T * s.dv), a(s.dk * s.dv, 0.0f), b(s.dk * s.dv),
+      scratch(LightningChunkScratch(B ? B : 1, s.dk, s.dv));
   const size_t step = B ? B : 1;
   for (size_t t0 = 0; t0 < s.T; t0 += step) {
     const size_t n = std::min(step, s.T - t0);
@@ -85,7 +86,7 @@ std::vector<float> Blocks(const Seq& s, float log_decay, size_t B, std::vector<f
     h.s_in = a.data();
     h.s_out = b.data();
     if (B == 0) LightningRecurrent(h, n);
-    else LightningBlock(h, n, scratch.data());
+    else LightningChunk(h, n, scratch.data());  // splits blocks over kLightningMaxBlock
     a.swap(b);
   }
   *state = a;
@@ -107,7 +108,7 @@ TEST_CASE("Lightning block form == recurrence == quadratic reference (kernel)", 
       const auto rec = Blocks(s, -rate, 0, &rec_state);
       INFO("rate " << rate << " dk " << dk);
       CHECK(MaxAbsDiff(rec, ref) <= tol);
-      for (size_t B : {1, 3, 16, 64, 333}) {
+      for (size_t B : {1, 3, 16, 64, 256, 333}) {  // 333: blocks of 256 + 77 inside one chunk
         INFO("block " << B);
         std::vector<float> st;
         CHECK(MaxAbsDiff(Blocks(s, -rate, B, &st), ref) <= tol);
@@ -148,7 +149,7 @@ TEST_CASE("Lightning state stays unbiased for the slowest heads over long sequen
           exact[i * dv + j] = lambda * exact[i * dv + j] + double(s.k[t * dk + i]) * s.v[t * dv + j];
     const std::vector<float> want(exact.begin(), exact.end());
     const float scale = MaxAbs(want);
-    for (size_t B : {0, 1, 7, 64}) {
+    for (size_t B : {0, 1, 7, 64, 1000}) {
       INFO("rate " << rate << " block " << B << " (0 = recurrent)");
       std::vector<float> st;
       Blocks(s, -rate, B, &st);
@@ -336,7 +337,7 @@ TEST_CASE("TransNormerLLM Lightning prefill == recurrent decode == quadratic ref
     REQUIRE(MaxAbs(naive) > 0.5f);  // a model whose logits are all ~0 would prove nothing
     const auto rec = Logits(*b.lm, ids, 0);
     CHECK(MaxAbsDiff(rec, naive) <= 1e-5f);
-    for (size_t batch : {3, 16, 64}) {
+    for (size_t batch : {3, 16, 64, 300}) {  // 300: Lightning blocks of 256 + 44 inside a chunk
       INFO("chunk size " << batch);
       const auto chunked = Logits(*b.lm, ids, batch);
       CHECK(MaxAbsDiff(chunked, rec) <= 1e-5f);

@@ -72,6 +72,15 @@ Status TransnormerConfig::Validate() const {
     if (lrpe[l] && hidden_dim != embed_dim)
       return ConfigError("LRPE (layer " + std::to_string(l) + ") needs hidden_dim == decoder_embed_dim (got " +
                          std::to_string(hidden_dim) + " and " + std::to_string(embed_dim) + ")");
+  // The state is H d_k d_v floats per layer, quadratic in the head size: bound it, so a small
+  // hostile file cannot make every new sequence allocate gigabytes (published models: d_h 128,
+  // tens of MiB).
+  if (head_dim() > 1024) return ConfigError("head size " + std::to_string(head_dim()) + " is implausibly large");
+  size_t state_floats = 0;
+  for (size_t l = 0; l < n_layers; ++l) state_floats += hidden_dim * key_dim(l);
+  if (state_floats > (size_t(1) << 28))
+    return ConfigError("the recurrent state (" + std::to_string(state_floats / (1 << 18)) +
+                       " MiB per sequence) is implausibly large");
   return Status::Ok();
 }
 

@@ -36,7 +36,8 @@ struct TransnormerConfig {
 
   // Positive sizes, heads dividing hidden_dim (and embed_dim, the width LRPE's theta is built
   // for), one LRPE flag per layer, LRPE layers only when hidden_dim == embed_dim (the official
-  // Lrpe has embed_dim / heads angles per head), plausible sizes. Errors name the key.
+  // Lrpe has embed_dim / heads angles per head), plausible sizes (head size <= 1024, state
+  // <= 1 GiB per sequence). Errors name the key.
   Status Validate() const;
 };
 

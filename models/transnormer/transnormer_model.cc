@@ -113,7 +113,7 @@ class TransnormerModel::State final : public SequenceState {
       std::fill(b.data(), b.data() + b.size(), 0.0f);
     }
     const size_t B = batch, D = c.embed_dim, Hd = c.hidden_dim, G = c.glu_dim;
-    head_scratch = LightningBlockScratch(B);
+    head_scratch = LightningChunkScratch(B, dk_max, dv);
     qk_stride = H * dk_max;
     const size_t floats = B * (3 * D + 4 * Hd + 2 * qk_stride + Hd + 2 * G) + H * head_scratch;
     FLOE_RETURN_IF_ERROR(scratch.Resize(floats));
@@ -278,7 +278,7 @@ void TransnormerModel::TokenMixer(State& s, size_t l, size_t n, ThreadContext& t
       a.s_in = state_in + h * dk * dh;
       a.s_out = state_out + h * dk * dh;
       if (n == 1) LightningRecurrent(a, 1);
-      else LightningBlock(a, n, s.heads + h * s.head_scratch);
+      else LightningChunk(a, n, s.heads + h * s.head_scratch);
     }
   });
   // out = W_out (u * SRMSNorm(o)), the norm over all heads together (hidden_dim values).
