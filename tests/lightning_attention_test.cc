@@ -4,6 +4,7 @@
 //   o_t = sum_{s<=t} lambda^(t-s) (q_t . k_s) v_s,
 // with decay rates from the official slopes, on sequences crossing many block boundaries; and
 // the state of the slowest heads over long sequences against an exact recurrence.
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -48,16 +49,17 @@ Seq RandomSeq(size_t T, size_t dk, size_t dv, uint32_t seed) {
 // The quadratic reference in double, from an empty state.
 std::vector<float> Naive(const Seq& s, float log_decay) {
   std::vector<float> o(s.T * s.dv);
-  for (size_t t = 0; t < s.T; ++t)
-    for (size_t j = 0; j < s.dv; ++j) {
-      double acc = 0.0;
-      for (size_t u = 0; u <= t; ++u) {
-        double qk = 0.0;
-        for (size_t i = 0; i < s.dk; ++i) qk += double(s.q[t * s.dk + i]) * s.k[u * s.dk + i];
-        acc += std::exp(double(t - u) * log_decay) * qk * s.v[u * s.dv + j];
-      }
-      o[t * s.dv + j] = float(acc);
+  std::vector<double> acc(s.dv);
+  for (size_t t = 0; t < s.T; ++t) {
+    std::fill(acc.begin(), acc.end(), 0.0);
+    for (size_t u = 0; u <= t; ++u) {
+      double qk = 0.0;
+      for (size_t i = 0; i < s.dk; ++i) qk += double(s.q[t * s.dk + i]) * s.k[u * s.dk + i];
+      const double w = std::exp(double(t - u) * log_decay) * qk;
+      for (size_t j = 0; j < s.dv; ++j) acc[j] += w * s.v[u * s.dv + j];
     }
+    for (size_t j = 0; j < s.dv; ++j) o[t * s.dv + j] = float(acc[j]);
+  }
   return o;
 }
 

@@ -2,6 +2,7 @@
 // test-side forward pass with O(T^2) quadratic attention agree on whole random models, on
 // prompts crossing many chunk boundaries (LRPE positions included); then state save ->
 // restore -> continue, fork and cancellation. The kernel alone: lightning_attention_test.cc.
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -66,13 +67,15 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
   };
   std::vector<float> x(T * D);
   const float scale = c.scale_embedding ? std::sqrt(float(D)) : 1.0f;
+  const float* embed = W("model.embed_tokens.weight");
   for (size_t t = 0; t < T; ++t)
-    for (size_t i = 0; i < D; ++i) x[t * D + i] = W("model.embed_tokens.weight")[ids[t] * D + i] * scale;
+    for (size_t i = 0; i < D; ++i) x[t * D + i] = embed[ids[t] * D + i] * scale;
   for (size_t l = 0; l < c.n_layers; ++l) {
     const std::string p = "model.layers." + std::to_string(l) + ".";
     const auto qkvu = linear(W(p + "token_mixer.qkvu_proj.weight"), srms(x, D), D, 4 * Hd);
     const size_t dk = c.lrpe[l] ? 2 * dh : dh;
     std::vector<float> q(T * H * dk), k(T * H * dk), o(T * Hd);
+    const float* theta = c.lrpe[l] ? W(p + "token_mixer.lrpe.theta") : nullptr;
     for (size_t t = 0; t < T; ++t)
       for (size_t h = 0; h < H; ++h)
         for (size_t i = 0; i < dh; ++i) {
@@ -83,7 +86,7 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
             continue;
           }
           // The official angle is a float32 product (theta * float32 index).
-          const double angle = W(p + "token_mixer.lrpe.theta")[h * dh + i] * float(t);
+          const double angle = theta[h * dh + i] * float(t);
           q[(t * H + h) * dk + i] = float(qa * std::cos(angle));
           q[(t * H + h) * dk + dh + i] = float(qa * std::sin(angle));
           k[(t * H + h) * dk + i] = float(ka * std::cos(angle));
@@ -91,16 +94,17 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
         }
     for (size_t h = 0; h < H; ++h) {
       const double log_decay = -double(TransnormerDecayRate(c, l, h));
-      for (size_t t = 0; t < T; ++t)
-        for (size_t j = 0; j < dh; ++j) {
-          double acc = 0.0;
-          for (size_t s = 0; s <= t; ++s) {
-            double qk = 0.0;
-            for (size_t i = 0; i < dk; ++i) qk += double(q[(t * H + h) * dk + i]) * k[(s * H + h) * dk + i];
-            acc += std::exp(double(t - s) * log_decay) * qk * qkvu[s * 4 * Hd + 2 * Hd + h * dh + j];
-          }
-          o[t * Hd + h * dh + j] = float(acc);
+      std::vector<double> acc(dh);
+      for (size_t t = 0; t < T; ++t) {
+        std::fill(acc.begin(), acc.end(), 0.0);
+        for (size_t s = 0; s <= t; ++s) {
+          double qk = 0.0;
+          for (size_t i = 0; i < dk; ++i) qk += double(q[(t * H + h) * dk + i]) * k[(s * H + h) * dk + i];
+          const double w = std::exp(double(t - s) * log_decay) * qk;
+          for (size_t j = 0; j < dh; ++j) acc[j] += w * qkvu[s * 4 * Hd + 2 * Hd + h * dh + j];
         }
+        for (size_t j = 0; j < dh; ++j) o[t * Hd + h * dh + j] = float(acc[j]);
+      }
     }
     o = srms(o, Hd);
     for (size_t t = 0; t < T; ++t)
