@@ -3,7 +3,6 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
 
 #include "runtime/gguf_inspect.h"
 #include "runtime/network_loaders.h"
