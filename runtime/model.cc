@@ -1,6 +1,8 @@
 #include "runtime/model.h"
 
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 
 #include "runtime/gguf_inspect.h"
 #include "runtime/network_loaders.h"
@@ -21,6 +23,30 @@ std::string MetadataText(const GgufValue& v) {
     return text;
   }
   return FormatGgufValue(v);
+}
+
+// Hugging Face checkpoints keep their hyperparameters in config.json beside the weights. Reads
+// `<directory of model_path>/config.json`: "" when there is none; an error when it exists but
+// cannot be read or is larger than any real config (1 MiB).
+Result<std::string> ReadSidecarConfig(const std::string& model_path) {
+  constexpr size_t kMaxConfigBytes = size_t(1) << 20;
+  const std::filesystem::path p = std::filesystem::path(model_path).parent_path() / "config.json";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(p, ec)) return std::string();
+  std::string where(1, '\'');  // built piecewise: GCC 12's -Wrestrict misfires on "'" + ...
+  where += p.string();
+  where += '\'';
+  std::ifstream in(p, std::ios::binary);
+  if (!in) return IoError("cannot open " + where);
+  std::string text;
+  char buf[4096];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+    text.append(buf, size_t(in.gcount()));
+    if (text.size() > kMaxConfigBytes)
+      return InvalidArgument(where + " is larger than 1 MiB; not a model config");
+  }
+  if (in.bad()) return IoError("error reading " + where);
+  return text;
 }
 
 }  // namespace
@@ -56,10 +82,12 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
       net = LoadNetworkFromRwkvCpp(m->raw_.data(), m->raw_.size());
       break;
     case ModelFormat::kTorch:
-    case ModelFormat::kSafetensors:
+    case ModelFormat::kSafetensors: {
       m->raw_ = std::move(file).value();
-      net = LoadNetworkFromTensorFile(m->format_, m->raw_.data(), m->raw_.size());
+      FLOE_ASSIGN_OR_RETURN(std::string config_json, ReadSidecarConfig(path));
+      net = LoadNetworkFromTensorFile(m->format_, m->raw_.data(), m->raw_.size(), config_json);
       break;
+    }
   }
   if (!net.ok()) return Status(net.status()).WithContext(where);
   if (!m->tokenizer_ && options.tokenizer_path.empty()) m->tokenizer_ = std::move(net->implied_tokenizer);

@@ -30,8 +30,10 @@ struct LoadOptions {
 
 class Model {
  public:
-  // Detects the format from the file's first bytes ("GGUF", the rwkv.cpp magic, "ak42", else
-  // legacy llama2.c).
+  // Detects the format from the file's first bytes ("GGUF", the rwkv.cpp magic, a zip
+  // (torch.save), a safetensors header, else llama2.c). For PyTorch / safetensors checkpoints
+  // the Hugging Face config.json in the same directory is read too when present (TransNormerLLM
+  // needs it).
   static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadOptions& options = {});
 
   const CausalLm& lm() const { return *lm_; }

@@ -4,6 +4,7 @@
 
 #include "models/llama/llama_model.h"
 #include "models/rwkv6/rwkv6_model.h"
+#include "models/transnormer/transnormer_model.h"
 #include "runtime/byte_tokenizer.h"
 #include "runtime/checkpoint/rwkv_cpp_file.h"
 #include "runtime/checkpoint/safetensors.h"
@@ -93,8 +94,8 @@ Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
   return MakeLlama(ck.config, std::move(ck.weights));
 }
 
-
-Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size) {
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size,
+                                                std::string_view config_json) {
   Result<TensorSet> set = format == ModelFormat::kTorch ? ReadTorchCheckpoint(data, size)
                                                         : ReadSafetensors(data, size);
   if (!set.ok()) return set.status();
@@ -102,9 +103,21 @@ Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_
     FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(*set, Rwkv6Layout::kOfficial));
     return MakeRwkv6(std::move(net));
   }
+  if (LooksLikeTransnormer(*set)) {
+    if (config_json.empty())
+      return InvalidArgument("TransNormerLLM checkpoint needs its Hugging Face config.json in the same "
+                             "directory (the tensors do not carry the hyperparameters); none was found");
+    FLOE_ASSIGN_OR_RETURN(TransnormerConfig config, TransnormerConfigFromJson(config_json));
+    FLOE_ASSIGN_OR_RETURN(TransnormerNetwork net, BindTransnormer(config, *set));
+    LoadedNetwork out;
+    out.weight_bytes = net.weights.bytes;
+    FLOE_ASSIGN_OR_RETURN(out.lm, TransnormerModel::Create(std::move(net)));
+    return out;
+  }
   return Unsupported(std::string(ModelFormatName(format)) + " checkpoint of an unknown architecture "
                      "(first tensor '" + (set->tensors.empty() ? std::string() : set->tensors[0].name) +
-                     "'); supported: RWKV-6 (blocks.N.att.time_maa_*)");
+                     "'); supported: RWKV-6 (blocks.N.att.time_maa_*), TransNormerLLM "
+                     "(model.layers.N.token_mixer.*)");
 }
 
 Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size) {

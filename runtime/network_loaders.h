@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "models/causal_lm.h"
 #include "platform/status.h"
@@ -43,7 +44,12 @@ Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size);
 Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size);
 
 // A checkpoint of named tensors in the official PyTorch layout (kTorch or kSafetensors),
-// dispatched on its tensor names: RWKV-6 (blocks.0.att.time_maa_x). Views point into data.
-Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size);
+// dispatched on its tensor names: RWKV-6 (blocks.0.att.time_maa_x), TransNormerLLM
+// (model.layers.0.token_mixer.qkvu_proj.weight). Views point into data. `config_json` is the
+// text of the Hugging Face config.json found beside the checkpoint, empty when there is none;
+// architectures whose hyperparameters live only there (TransNormerLLM) fail clearly without
+// it, the others ignore it.
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size,
+                                                std::string_view config_json = {});
 
 }  // namespace floe

@@ -1,0 +1,188 @@
+// TransNormerLLM prefill and decode: Lightning chunked prefill (matrix-matrix projections + one
+// Lightning block per chunk) against the same prompt fed one token at a time (the recurrent
+// form), decode tokens/s, and peak RSS per prompt length (the state is H x d_k x d_v per layer,
+// so peak memory should not grow with the prompt). Median (min..max) of repeated runs; the
+// baseline is measured in the same run.
+//
+// usage: bench_transnormer (-m CHECKPOINT | --shape tiny|small|385m|1b [--type f32|f16|bf16])
+//                          [-p 1024,16384] [--serial-max 1024] [-n 64] [-r 3] [-t 0] [-b 64]
+//   -m loads pytorch_model.bin / model.safetensors with its config.json beside it.
+//   --serial-max caps the token-by-token baseline's prompt (its tokens/s does not depend on
+//   the prompt length, and on the 1b shape a long serial prefill would take hours).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "models/transnormer/transnormer_model.h"
+#include "models/transnormer/transnormer_random.h"
+#include "platform/cpu_features.h"
+#include "runtime/model.h"
+
+using namespace floe;
+
+namespace {
+
+struct Stats {
+  double median, min, max;
+};
+Stats Summarize(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const size_t n = v.size();
+  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
+}
+double Seconds(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+const char* Arg(int argc, char** argv, const char* name, const char* fallback) {
+  for (int i = 1; i + 1 < argc; ++i)
+    if (!std::strcmp(argv[i], name)) return argv[i + 1];
+  return fallback;
+}
+std::vector<size_t> List(const char* s) {
+  std::vector<size_t> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) out.push_back(std::strtoull(item.c_str(), nullptr, 10));
+  return out;
+}
+// Resident set (VmRSS) and its peak (VmHWM) in bytes; ResetPeakRss makes the peak restart
+// from the current RSS.
+size_t StatusBytes(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const size_t n = std::strlen(key);
+  while (std::getline(f, line))
+    if (line.compare(0, n, key) == 0) return std::strtoull(line.c_str() + n, nullptr, 10) * 1024;
+  return 0;
+}
+bool ResetPeakRss() {
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  return bool(f);
+}
+
+// Shapes of the published TransNormerLLM family (385M: the config defaults; 1B: D 2048,
+// 16 layers, 16 heads, GLU 5632), LRPE on the first layer, vocabulary 64000, and two small
+// ones for long prompts.
+TransnormerConfig Shape(const std::string& name) {
+  TransnormerConfig c;
+  c.vocab_size = 64000;
+  c.tie_word_embeddings = false;
+  if (name == "1b") {
+    c.embed_dim = 2048, c.n_layers = 16, c.n_heads = 16, c.glu_dim = 5632;
+  } else if (name == "385m") {
+    c.embed_dim = 1024, c.n_layers = 24, c.n_heads = 8, c.glu_dim = 2816;
+  } else if (name == "small") {
+    c.embed_dim = 512, c.n_layers = 8, c.n_heads = 8, c.glu_dim = 1408;
+  } else {  // tiny
+    c.embed_dim = 256, c.n_layers = 4, c.n_heads = 4, c.glu_dim = 704;
+  }
+  c.hidden_dim = c.embed_dim;
+  c.lrpe.assign(c.n_layers, false);
+  c.lrpe[0] = true;
+  return c;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::string path = Arg(argc, argv, "-m", "");
+  const std::string shape = Arg(argc, argv, "--shape", "small");
+  const std::string type = Arg(argc, argv, "--type", "f16");
+  const auto prompts = List(Arg(argc, argv, "-p", "1024,16384"));
+  const size_t serial_max = std::strtoull(Arg(argc, argv, "--serial-max", "1024"), nullptr, 10);
+  const size_t n_gen = std::strtoull(Arg(argc, argv, "-n", "64"), nullptr, 10);
+  const int repeats = std::max(1, std::atoi(Arg(argc, argv, "-r", "3")));
+  ThreadContext threads(std::atoi(Arg(argc, argv, "-t", "0")));
+  StateOptions so;
+  so.max_batch = std::strtoull(Arg(argc, argv, "-b", "64"), nullptr, 10);
+
+  std::unique_ptr<Model> file_model;
+  std::unique_ptr<RandomTransnormer> random;
+  std::unique_ptr<TransnormerModel> random_lm;
+  const CausalLm* lm = nullptr;
+  std::string what;
+  size_t weight_bytes = 0;
+  if (!path.empty()) {
+    auto m = Model::Load(path);
+    if (!m.ok()) return std::fprintf(stderr, "%s\n", m.status().ToString().c_str()), 1;
+    file_model = std::move(m).value();
+    lm = &file_model->lm();
+    weight_bytes = file_model->weight_bytes();
+    what = path;
+  } else {
+    const DType dt = type == "f32" ? DType::kF32 : type == "bf16" ? DType::kBF16 : DType::kF16;
+    const TransnormerConfig config = Shape(shape);
+    auto r = MakeRandomTransnormer(config, 42, dt);
+    if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
+    random = std::move(r).value();
+    auto net = BindTransnormer(config, random->tensors);
+    if (!net.ok()) return std::fprintf(stderr, "%s\n", net.status().ToString().c_str()), 1;
+    auto made = TransnormerModel::Create(std::move(net).value());
+    if (!made.ok()) return std::fprintf(stderr, "%s\n", made.status().ToString().c_str()), 1;
+    random_lm = std::move(made).value();
+    weight_bytes = random_lm->weight_bytes();
+    lm = random_lm.get();
+    what = "random TransNormerLLM '" + shape + "' (" + type + ")";
+  }
+  const size_t V = lm->vocab_size();
+  std::vector<float> logits(V);
+  auto tokens = [&](size_t n) {
+    std::vector<int32_t> t(n);
+    for (size_t i = 0; i < n; ++i) t[i] = int32_t((i * 7919 + 13) % V);
+    return t;
+  };
+  std::printf("%s | %zu weight bytes | threads %d | chunk %zu | %s\n", what.c_str(), weight_bytes,
+              threads.num_threads(), so.max_batch, DescribeCpu(DetectCpuFeatures()).c_str());
+  std::printf("%-8s %24s %12s %8s %12s %13s %13s %10s\n", "prompt", "chunked tok/s", "1-by-1 tok/s",
+              "ratio", "decode tok/s", "RSS MiB", "peak RSS MiB", "state KiB");
+  for (size_t P : prompts) {
+    const auto prompt = tokens(P);
+    const size_t serial_n = std::min(P, serial_max);
+    std::vector<double> chunked, serial, decode;
+    size_t peak = 0, before = 0, state_bytes = 0;
+    for (int r = 0; r < repeats; ++r) {
+      auto st = lm->NewState(so);
+      if (!st.ok()) return std::fprintf(stderr, "%s\n", st.status().ToString().c_str()), 1;
+      const bool reset = ResetPeakRss();
+      before = StatusBytes("VmRSS:");
+      auto t0 = std::chrono::steady_clock::now();
+      Status s = lm->Forward(**st, prompt, LogitsMode::kLast, logits.data(), threads, nullptr);
+      if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+      chunked.push_back(double(P) / Seconds(t0));
+      if (reset) peak = std::max(peak, StatusBytes("VmHWM:"));
+      state_bytes = (*st)->memory_bytes();
+      t0 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < n_gen; ++i) {
+        const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        s = lm->Forward(**st, std::span<const int32_t>(&next, 1), LogitsMode::kLast, logits.data(), threads, nullptr);
+        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+      }
+      decode.push_back(double(n_gen) / Seconds(t0));
+      (*st)->Reset();
+      t0 = std::chrono::steady_clock::now();
+      for (size_t i = 0; i < serial_n; ++i) {
+        s = lm->Forward(**st, std::span<const int32_t>(&prompt[i], 1), LogitsMode::kNone, nullptr, threads, nullptr);
+        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
+      }
+      if (serial_n) serial.push_back(double(serial_n) / Seconds(t0));
+    }
+    const Stats c = Summarize(chunked), d = Summarize(decode);
+    const double sr = serial.empty() ? 0.0 : Summarize(serial).median;
+    char range[64];
+    std::snprintf(range, sizeof range, "%.1f (%.0f..%.0f)", c.median, c.min, c.max);
+    std::printf("%-8zu %24s %12.1f %7.2fx %12.1f %13.1f %13.1f %10.1f\n", P, range, sr,
+                sr > 0 ? c.median / sr : 0.0, d.median, before / 1048576.0, peak / 1048576.0, state_bytes / 1024.0);
+    std::fflush(stdout);
+  }
+  std::printf("(1-by-1 measured on min(prompt, %zu) tokens; RSS = VmRSS before the chunked prefill, peak RSS = "
+              "VmHWM during it, reset before each run; state = recurrent state + chunk scratch; %d runs, "
+              "median (min..max))\n", serial_max, repeats);
+  return 0;
+}
