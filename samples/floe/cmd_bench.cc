@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "args.h"
+#include "attention_flags.h"
 #include "commands.h"
 #include "platform/cpu_features.h"
 #include "runtime/model.h"
@@ -84,9 +85,14 @@ int RunBench(int argc, char** argv) {
   const bool json = a.Has("--json");
   const std::string kv = a.Get("--kv", "", "f32");
   const long n_seqs = a.GetInt("--seqs", "", 1);  // > 1: batched decode of this many sequences
+  AttentionSettings attention;
+  if (std::string err; !ParseAttentionFlags(a, &attention, &err)) {
+    std::fprintf(stderr, "floe bench: %s\n", err.c_str());
+    return 2;
+  }
   if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1) {
     std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
-                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n");
+                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n%s", kAttentionFlagsUsage);
     return 2;
   }
   auto model = Model::Load(model_path);
@@ -102,13 +108,14 @@ int RunBench(int argc, char** argv) {
     if (v.ok()) type = DTypeName(v->dtype);
   }
   if (!json)
-    std::printf("model %s | %s | %.2f GB weights | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
-                type.c_str(), m.weight_bytes() / 1e9, DescribeCpu(DetectCpuFeatures()).c_str(), "threads",
+    std::printf("model %s | %s | %.2f GB weights | attention %s | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
+                type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(), "threads",
                 "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
   for (long th : threads) {
     SessionParams sp;
     sp.threads = int(th);
     sp.kv_dtype = kv == "f16" ? DType::kF16 : DType::kF32;
+    sp.attention = attention;
     std::vector<Result> results;
     auto fail = [&](const Status& st) {
       std::fprintf(stderr, "floe bench: %s\n", st.ToString().c_str());
@@ -126,7 +133,8 @@ int RunBench(int argc, char** argv) {
         v.push_back(double(n_prompt) / Seconds(t0));
       }
       Result res;
-      res.test = "pp" + std::to_string(n_prompt);
+      res.test = "pp";  // built piecewise: GCC 12's -Wrestrict misfires on "pp" + std::string
+      res.test += std::to_string(n_prompt);
       res.n_prompt = n_prompt;
       res = Summarize(res, v);
       res.peak_rss = PeakRss();
@@ -163,8 +171,16 @@ int RunBench(int argc, char** argv) {
         v.push_back(double(n_gen * n_seqs) / Seconds(t0));
       }
       Result res;
-      res.test = "tg" + std::to_string(n_gen) + (n_seqs > 1 ? "x" + std::to_string(n_seqs) : "") +
-                 (depth > 0 ? "@d" + std::to_string(depth) : "");
+      res.test = "tg";  // built piecewise (GCC 12 -Wrestrict false positive)
+      res.test += std::to_string(n_gen);
+      if (n_seqs > 1) {
+        res.test += 'x';
+        res.test += std::to_string(n_seqs);
+      }
+      if (depth > 0) {
+        res.test += "@d";
+        res.test += std::to_string(depth);
+      }
       res.n_gen = n_gen;
       res.depth = depth;
       res = Summarize(res, v);
@@ -177,11 +193,11 @@ int RunBench(int argc, char** argv) {
       const double gbps = r.n_gen > 0 ? r.median / double(n_seqs) * double(m.weight_bytes()) / 1e9 : 0.0;
       if (json) {
         std::printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
-                    "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"dense\",\"tokens_per_s\":%.3f,"
+                    "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"%s\",\"tokens_per_s\":%.3f,"
                     "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
                     "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,\"sequences\":%ld}\n",
                     model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt, r.n_gen,
-                    r.depth, r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L);
+                    r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L);
       } else {
         std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(), r.test.c_str(),
                     r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);
