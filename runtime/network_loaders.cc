@@ -11,6 +11,7 @@
 #include "runtime/checkpoint/torch_checkpoint.h"
 #include "runtime/gguf_llama.h"
 #include "runtime/gguf_rwkv6.h"
+#include "runtime/gguf_transnormer.h"
 #include "runtime/llama2c_checkpoint.h"
 
 namespace floe {
@@ -85,8 +86,15 @@ Result<LoadedNetwork> LoadNetworkFromGguf(const GgufFile& gguf) {
     FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, Rwkv6FromGguf(gguf));
     return MakeRwkv6(std::move(net));
   }
+  if (arch == "transnormer") {
+    FLOE_ASSIGN_OR_RETURN(TransnormerNetwork net, TransnormerFromGguf(gguf));
+    LoadedNetwork out;
+    out.weight_bytes = net.weights.bytes;
+    FLOE_ASSIGN_OR_RETURN(out.lm, TransnormerModel::Create(std::move(net)));
+    return out;
+  }
   return Unsupported("architecture '" + arch + "' (general.architecture) is not supported; "
-                     "supported: llama, qwen2, rwkv6");
+                     "supported: llama, qwen2, rwkv6, transnormer");
 }
 
 Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {

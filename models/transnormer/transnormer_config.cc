@@ -37,15 +37,6 @@ Result<bool> FlagKey(const JsonValue& root, const char* key, bool fallback) {
   return ConfigError(Quoted(key) + " must be true/false (or 0/1)");
 }
 
-Result<TransnormerActivation> ParseActivation(const std::string& name) {
-  if (name == "silu" || name == "swish") return TransnormerActivation::kSilu;
-  if (name == "relu") return TransnormerActivation::kRelu;
-  if (name == "sigmoid") return TransnormerActivation::kSigmoid;
-  if (name == "1+elu") return TransnormerActivation::kOnePlusElu;
-  if (name == "none" || name == "identity") return TransnormerActivation::kIdentity;
-  return Unsupported("TransNormerLLM config.json: linear_act_fun '" + name +
-                     "' is not supported (supported: silu, swish, relu, sigmoid, 1+elu, none)");
-}
 
 }  // namespace
 
@@ -124,7 +115,7 @@ Result<TransnormerConfig> TransnormerConfigFromJson(std::string_view text) {
   if (root.Find("linear_act_fun")) {
     FLOE_ASSIGN_OR_RETURN(act, root.GetString("linear_act_fun"));
   }
-  FLOE_ASSIGN_OR_RETURN(c.act, ParseActivation(act));
+  FLOE_ASSIGN_OR_RETURN(c.act, ParseTransnormerActivation(act));
   if (const JsonValue* nt = root.Find("norm_type")) {
     if (!nt->is_string()) return ConfigError("'norm_type' must be a string");
     if (nt->string_value() != "simplermsnorm")
@@ -161,6 +152,27 @@ float TransnormerDecayRate(const TransnormerConfig& c, size_t layer, size_t head
   const float base = float(TransnormerBaseSlopes(c.n_heads)[head]);
   const double scale = 1.0 - double(layer) / double(c.n_layers - 1) + 1e-5;
   return base * float(scale);
+}
+
+Result<TransnormerActivation> ParseTransnormerActivation(const std::string& name) {
+  if (name == "silu" || name == "swish") return TransnormerActivation::kSilu;
+  if (name == "relu") return TransnormerActivation::kRelu;
+  if (name == "sigmoid") return TransnormerActivation::kSigmoid;
+  if (name == "1+elu") return TransnormerActivation::kOnePlusElu;
+  if (name == "none" || name == "identity") return TransnormerActivation::kIdentity;
+  return Unsupported("TransNormerLLM linear_act_fun '" + name +
+                     "' is not supported (supported: silu, swish, relu, sigmoid, 1+elu, none)");
+}
+
+const char* TransnormerActivationName(TransnormerActivation a) {
+  switch (a) {
+    case TransnormerActivation::kSilu: return "silu";
+    case TransnormerActivation::kRelu: return "relu";
+    case TransnormerActivation::kSigmoid: return "sigmoid";
+    case TransnormerActivation::kOnePlusElu: return "1+elu";
+    case TransnormerActivation::kIdentity: return "none";
+  }
+  return "none";
 }
 
 }  // namespace floe

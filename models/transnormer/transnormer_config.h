@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct TransnormerConfig {
 // TransnormerConfig does. Unsupported variants are kUnsupported naming the key: norm_type other
 // than simplermsnorm (the official code then uses nn.LayerNorm), bias = true.
 Result<TransnormerConfig> TransnormerConfigFromJson(std::string_view json_text);
+
+// linear_act_fun names (silu/swish, relu, sigmoid, 1+elu, none/identity) <-> the enum.
+Result<TransnormerActivation> ParseTransnormerActivation(const std::string& name);
+const char* TransnormerActivationName(TransnormerActivation a);
 
 // Per-head base decay rates of _build_slope_tensor (ALiBi's geometric slopes): for a power of
 // two n, start = 2^(-8/n) and slope_i = start^(i+1); otherwise the slopes of the closest lower

@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "runtime/convert_llama2c.h"
 #include "runtime/convert_rwkv6.h"
+#include "runtime/gguf_transnormer.h"
 #include "runtime/gguf_inspect.h"
 #include "runtime/gguf_reader.h"
 
@@ -19,7 +20,8 @@ int RunConvert(int argc, char** argv) {
   if (!a.ok() || a.positional().empty() || a.positional().size() > 2 || o.output_path.empty()) {
     std::fprintf(stderr,
                  "usage: floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf [--name NAME]   (llama2.c)\n"
-                 "       floe convert MODEL -o OUT.gguf [--name NAME]   (RWKV-6: rwkv.cpp, .pth, safetensors)\n");
+                 "       floe convert MODEL -o OUT.gguf [--name NAME]   (RWKV-6: rwkv.cpp, .pth, safetensors;\n"
+                 "                                                        TransNormerLLM: HF checkpoint + config.json)\n");
     return 2;
   }
   if (a.positional().size() == 1) {
@@ -30,7 +32,10 @@ int RunConvert(int argc, char** argv) {
       return 1;
     }
     const std::string name = o.model_name.empty() ? std::filesystem::path(in).stem().string() : o.model_name;
-    if (Status st = ConvertRwkv6ToGguf(**model, name, o.output_path); !st.ok()) {
+    const Status st = (*model)->architecture() == "transnormer"
+                          ? ConvertTransnormerToGguf(in, name, o.output_path)
+                          : ConvertRwkv6ToGguf(**model, name, o.output_path);
+    if (!st.ok()) {
       std::fprintf(stderr, "floe convert: %s\n", st.ToString().c_str());
       return 1;
     }
