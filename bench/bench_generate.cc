@@ -12,36 +12,13 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "platform/cpu_features.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 
 using namespace floe;
-
-namespace {
-
-struct Stats {
-  double median, min, max;
-};
-
-Stats Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  const double med = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  return {med, v.front(), v.back()};
-}
-
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-const char* Arg(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], name)) return argv[i + 1];
-  return fallback;
-}
-
-}  // namespace
+using namespace floe::bench;
 
 int main(int argc, char** argv) {
   const std::string model_path = Arg(argc, argv, "-m", "");

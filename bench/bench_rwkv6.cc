@@ -17,51 +17,16 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "models/rwkv6/rwkv6_model.h"
 #include "models/rwkv6/rwkv6_random.h"
 #include "platform/cpu_features.h"
 #include "runtime/model.h"
 
 using namespace floe;
+using namespace floe::bench;
 
 namespace {
-
-struct Stats {
-  double median, min, max;
-};
-Stats Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
-}
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-const char* Arg(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], name)) return argv[i + 1];
-  return fallback;
-}
-std::vector<size_t> List(const char* s) {
-  std::vector<size_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::strtoull(item.c_str(), nullptr, 10));
-  return out;
-}
-// Peak resident set (VmHWM) in bytes; ResetPeakRss makes it restart from the current RSS.
-size_t PeakRss() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
-  return 0;
-}
-bool ResetPeakRss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  return bool(f);
-}
 
 Rwkv6Config Shape(const std::string& name) {
   Rwkv6Config c;

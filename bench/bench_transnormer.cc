@@ -22,50 +22,13 @@
 #include "models/transnormer/transnormer_model.h"
 #include "models/transnormer/transnormer_random.h"
 #include "platform/cpu_features.h"
+#include "bench/bench_util.h"
 #include "runtime/model.h"
 
 using namespace floe;
+using namespace floe::bench;
 
 namespace {
-
-struct Stats {
-  double median, min, max;
-};
-Stats Summarize(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  return {n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]), v.front(), v.back()};
-}
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-const char* Arg(int argc, char** argv, const char* name, const char* fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (!std::strcmp(argv[i], name)) return argv[i + 1];
-  return fallback;
-}
-std::vector<size_t> List(const char* s) {
-  std::vector<size_t> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::strtoull(item.c_str(), nullptr, 10));
-  return out;
-}
-// Resident set (VmRSS) and its peak (VmHWM) in bytes; ResetPeakRss makes the peak restart
-// from the current RSS.
-size_t StatusBytes(const char* key) {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  const size_t n = std::strlen(key);
-  while (std::getline(f, line))
-    if (line.compare(0, n, key) == 0) return std::strtoull(line.c_str() + n, nullptr, 10) * 1024;
-  return 0;
-}
-bool ResetPeakRss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-  return bool(f);
-}
 
 // Shapes of the published TransNormerLLM family (385M: the config defaults; 1B: D 2048,
 // 16 layers, 16 heads, GLU 5632), LRPE on the first layer, vocabulary 64000, and two small

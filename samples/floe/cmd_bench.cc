@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "args.h"
+#include "bench/bench_util.h"
 #include "attention_flags.h"
 #include "commands.h"
 #include "platform/cpu_features.h"
@@ -26,6 +27,10 @@ namespace floe::cli {
 
 namespace {
 
+using bench::PeakRss;
+using bench::ResetPeakRss;
+using bench::Seconds;
+
 std::vector<long> IntList(const std::string& s) {
   std::vector<long> out;
   std::stringstream ss(s);
@@ -34,21 +39,7 @@ std::vector<long> IntList(const std::string& s) {
   return out;
 }
 
-size_t PeakRss() {
-  std::ifstream f("/proc/self/status");
-  std::string line;
-  while (std::getline(f, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::strtoull(line.c_str() + 6, nullptr, 10) * 1024;
-  return 0;
-}
-void ResetPeakRss() {
-  std::ofstream f("/proc/self/clear_refs");
-  f << "5";
-}
 
-double Seconds(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
 
 struct Result {
   std::string test;
@@ -58,11 +49,10 @@ struct Result {
 };
 
 Result Summarize(Result r, std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  const size_t n = v.size();
-  r.median = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-  r.min = v.front();
-  r.max = v.back();
+  const bench::Stats s = bench::Summarize(std::move(v));
+  r.median = s.median;
+  r.min = s.min;
+  r.max = s.max;
   return r;
 }
 
