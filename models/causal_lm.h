@@ -4,6 +4,7 @@
 // on many threads; each SequenceState belongs to one caller at a time.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,37 @@ class SequenceState {
   // An independent deep copy that continues from the same point (fork a sequence).
   virtual Result<std::unique_ptr<SequenceState>> Clone() const = 0;
 };
+
+// The part of Forward every architecture shares: checks the arguments (tokens present, a
+// logits buffer when logits are wanted, room for the tokens, ids inside the vocabulary), then
+// splits `tokens` into chunks of at most `batch` and calls
+//   chunk(const int32_t* tokens, size_t n, LogitsMode chunk_mode, float* chunk_logits) -> Status
+// with kAll for every chunk (its own rows of `logits`), kLast only for the last chunk, kNone
+// otherwise. Stops at the first failing chunk.
+template <class ChunkFn>
+Status ForwardInChunks(std::span<const int32_t> tokens, LogitsMode mode, float* logits, size_t vocab_size,
+                       size_t position, size_t capacity, size_t batch, const ChunkFn& chunk) {
+  if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
+  if (mode != LogitsMode::kNone && logits == nullptr) return InvalidArgument("logits buffer is null");
+  if (tokens.size() > capacity - position)
+    return OutOfRange("context full: " + std::to_string(position) + " + " + std::to_string(tokens.size()) +
+                      " tokens exceed the context length " + std::to_string(capacity));
+  for (int32_t t : tokens)
+    if (t < 0 || static_cast<size_t>(t) >= vocab_size)
+      return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " +
+                        std::to_string(vocab_size) + ")");
+  if (batch == 0) batch = 1;
+  for (size_t done = 0; done < tokens.size();) {
+    const size_t n = std::min(batch, tokens.size() - done);
+    const bool last = done + n == tokens.size();
+    const LogitsMode m = mode == LogitsMode::kAll                ? LogitsMode::kAll
+                         : (mode == LogitsMode::kLast && last) ? LogitsMode::kLast
+                                                                : LogitsMode::kNone;
+    FLOE_RETURN_IF_ERROR(chunk(tokens.data() + done, n, m, mode == LogitsMode::kAll ? logits + done * vocab_size : logits));
+    done += n;
+  }
+  return Status::Ok();
+}
 
 class CausalLm {
  public:

@@ -127,28 +127,10 @@ Status LlamaModel::Forward(SequenceState& base, std::span<const int32_t> tokens,
                            const std::atomic<bool>* cancel) const {
   State* s = dynamic_cast<State*>(&base);
   if (s == nullptr) return InvalidArgument("sequence state does not belong to a llama model");
-  if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
-  if (mode != LogitsMode::kNone && logits == nullptr) return InvalidArgument("logits buffer is null");
-  if (tokens.size() > s->capacity() - s->pos)
-    return OutOfRange("context full: " + std::to_string(s->pos) + " + " +
-                      std::to_string(tokens.size()) + " tokens exceed the context length " +
-                      std::to_string(s->capacity()));
-  for (int32_t t : tokens)
-    if (t < 0 || static_cast<size_t>(t) >= config_.vocab_size)
-      return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " +
-                        std::to_string(config_.vocab_size) + ")");
-  const size_t V = config_.vocab_size;
-  for (size_t done = 0; done < tokens.size();) {
-    const size_t n = std::min(s->batch, tokens.size() - done);
-    const bool last_chunk = done + n == tokens.size();
-    LogitsMode chunk_mode = mode == LogitsMode::kAll ? LogitsMode::kAll
-                            : (mode == LogitsMode::kLast && last_chunk) ? LogitsMode::kLast
-                                                                        : LogitsMode::kNone;
-    float* out = mode == LogitsMode::kAll ? logits + done * V : logits;
-    FLOE_RETURN_IF_ERROR(ForwardChunk(*s, tokens.data() + done, n, chunk_mode, out, threads, cancel));
-    done += n;
-  }
-  return Status::Ok();
+  return ForwardInChunks(tokens, mode, logits, config_.vocab_size, s->pos, s->capacity(), s->batch,
+                         [&](const int32_t* t, size_t n, LogitsMode m, float* out) {
+                           return ForwardChunk(*s, t, n, m, out, threads, cancel);
+                         });
 }
 
 Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, float* out,

@@ -180,26 +180,10 @@ Status TransnormerModel::Forward(SequenceState& base, std::span<const int32_t> t
                                  const std::atomic<bool>* cancel) const {
   State* s = dynamic_cast<State*>(&base);
   if (s == nullptr) return InvalidArgument("sequence state does not belong to a TransNormerLLM model");
-  if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
-  if (mode != LogitsMode::kNone && logits == nullptr) return InvalidArgument("logits buffer is null");
-  if (tokens.size() > s->cap - s->pos)
-    return OutOfRange("position limit: " + std::to_string(s->pos) + " + " + std::to_string(tokens.size()) +
-                      " tokens exceed " + std::to_string(s->cap));
-  const size_t V = net_.config.vocab_size;
-  for (int32_t t : tokens)
-    if (t < 0 || size_t(t) >= V)
-      return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " + std::to_string(V) + ")");
-  for (size_t done = 0; done < tokens.size();) {
-    const size_t n = std::min(s->batch, tokens.size() - done);
-    const bool last = done + n == tokens.size();
-    const LogitsMode m = mode == LogitsMode::kAll                ? LogitsMode::kAll
-                         : (mode == LogitsMode::kLast && last) ? LogitsMode::kLast
-                                                                : LogitsMode::kNone;
-    FLOE_RETURN_IF_ERROR(ForwardChunk(*s, tokens.data() + done, n, m,
-                                      mode == LogitsMode::kAll ? logits + done * V : logits, threads, cancel));
-    done += n;
-  }
-  return Status::Ok();
+  return ForwardInChunks(tokens, mode, logits, net_.config.vocab_size, s->pos, s->cap, s->batch,
+                         [&](const int32_t* t, size_t n, LogitsMode m, float* out) {
+                           return ForwardChunk(*s, t, n, m, out, threads, cancel);
+                         });
 }
 
 // Layers read kv[cur] and write kv[cur ^ 1]; the buffers swap only when the whole chunk is
