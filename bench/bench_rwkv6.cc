@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/recurrent_prefill_bench.h"
 #include "models/rwkv6/rwkv6_model.h"
 #include "models/rwkv6/rwkv6_random.h"
 #include "platform/cpu_features.h"
@@ -85,53 +86,11 @@ int main(int argc, char** argv) {
     lm = random_lm.get();
     what = "random RWKV-6 '" + shape + "' (" + type + ")";
   }
-  const size_t V = lm->vocab_size();
-  std::vector<float> logits(V);
-  auto tokens = [&](size_t n) {
-    std::vector<int32_t> t(n);
-    for (size_t i = 0; i < n; ++i) t[i] = int32_t((i * 7919 + 13) % V);
-    return t;
-  };
-  std::printf("%s | %zu weight bytes | threads %d | chunk %zu | %s\n", what.c_str(), weight_bytes,
-              threads.num_threads(), so.max_batch, DescribeCpu(DetectCpuFeatures()).c_str());
-  std::printf("%-10s %14s %14s %8s %12s %16s %14s\n", "prompt", "chunked tok/s", "1-by-1 tok/s",
-              "ratio", "decode tok/s", "peak RSS MiB", "state KiB");
-  for (size_t P : prompts) {
-    const auto prompt = tokens(P);
-    const size_t serial_n = std::min(P, serial_max);
-    std::vector<double> chunked, serial, decode;
-    size_t peak = 0, state_bytes = 0;
-    for (int r = 0; r < repeats; ++r) {
-      auto st = lm->NewState(so);
-      if (!st.ok()) return std::fprintf(stderr, "%s\n", st.status().ToString().c_str()), 1;
-      const bool reset = ResetPeakRss();
-      auto t0 = std::chrono::steady_clock::now();
-      Status s = lm->Forward(**st, prompt, LogitsMode::kLast, logits.data(), threads, nullptr);
-      if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      chunked.push_back(double(P) / Seconds(t0));
-      if (reset) peak = std::max(peak, PeakRss());
-      state_bytes = (*st)->memory_bytes();
-      t0 = std::chrono::steady_clock::now();
-      for (size_t i = 0; i < n_gen; ++i) {
-        const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        s = lm->Forward(**st, std::span<const int32_t>(&next, 1), LogitsMode::kLast, logits.data(), threads, nullptr);
-        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      }
-      decode.push_back(double(n_gen) / Seconds(t0));
-      (*st)->Reset();
-      t0 = std::chrono::steady_clock::now();
-      for (size_t i = 0; i < serial_n; ++i) {
-        s = lm->Forward(**st, std::span<const int32_t>(&prompt[i], 1), LogitsMode::kNone, nullptr, threads, nullptr);
-        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      }
-      serial.push_back(double(serial_n) / Seconds(t0));
-    }
-    const Stats c = Summarize(chunked), sr = Summarize(serial), d = Summarize(decode);
-    std::printf("%-10zu %8.1f (%.0f..%.0f) %8.1f %7.2fx %12.1f %16.1f %14.1f\n", P, c.median, c.min,
-                c.max, sr.median, c.median / sr.median, d.median, peak / 1048576.0, state_bytes / 1024.0);
-    std::fflush(stdout);
-  }
-  std::printf("(1-by-1 measured on min(prompt, %zu) tokens; peak RSS = VmHWM during the chunked prefill, "
-              "reset before each run; %d runs, median (min..max))\n", serial_max, repeats);
-  return 0;
+  RecurrentBenchOptions o;
+  o.prompts = prompts;
+  o.serial_max = serial_max;
+  o.n_gen = n_gen;
+  o.repeats = repeats;
+  o.state = so;
+  return RunRecurrentPrefillBench(*lm, what, weight_bytes, o, threads);
 }

@@ -23,6 +23,7 @@
 #include "models/transnormer/transnormer_random.h"
 #include "platform/cpu_features.h"
 #include "bench/bench_util.h"
+#include "bench/recurrent_prefill_bench.h"
 #include "runtime/model.h"
 
 using namespace floe;
@@ -94,58 +95,11 @@ int main(int argc, char** argv) {
     lm = random_lm.get();
     what = "random TransNormerLLM '" + shape + "' (" + type + ")";
   }
-  const size_t V = lm->vocab_size();
-  std::vector<float> logits(V);
-  auto tokens = [&](size_t n) {
-    std::vector<int32_t> t(n);
-    for (size_t i = 0; i < n; ++i) t[i] = int32_t((i * 7919 + 13) % V);
-    return t;
-  };
-  std::printf("%s | %zu weight bytes | threads %d | chunk %zu | %s\n", what.c_str(), weight_bytes,
-              threads.num_threads(), so.max_batch, DescribeCpu(DetectCpuFeatures()).c_str());
-  std::printf("%-8s %24s %12s %8s %12s %13s %13s %10s\n", "prompt", "chunked tok/s", "1-by-1 tok/s",
-              "ratio", "decode tok/s", "RSS MiB", "peak RSS MiB", "state KiB");
-  for (size_t P : prompts) {
-    const auto prompt = tokens(P);
-    const size_t serial_n = std::min(P, serial_max);
-    std::vector<double> chunked, serial, decode;
-    size_t peak = 0, before = 0, state_bytes = 0;
-    for (int r = 0; r < repeats; ++r) {
-      auto st = lm->NewState(so);
-      if (!st.ok()) return std::fprintf(stderr, "%s\n", st.status().ToString().c_str()), 1;
-      const bool reset = ResetPeakRss();
-      before = StatusBytes("VmRSS:");
-      auto t0 = std::chrono::steady_clock::now();
-      Status s = lm->Forward(**st, prompt, LogitsMode::kLast, logits.data(), threads, nullptr);
-      if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      chunked.push_back(double(P) / Seconds(t0));
-      if (reset) peak = std::max(peak, StatusBytes("VmHWM:"));
-      state_bytes = (*st)->memory_bytes();
-      t0 = std::chrono::steady_clock::now();
-      for (size_t i = 0; i < n_gen; ++i) {
-        const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        s = lm->Forward(**st, std::span<const int32_t>(&next, 1), LogitsMode::kLast, logits.data(), threads, nullptr);
-        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      }
-      decode.push_back(double(n_gen) / Seconds(t0));
-      (*st)->Reset();
-      t0 = std::chrono::steady_clock::now();
-      for (size_t i = 0; i < serial_n; ++i) {
-        s = lm->Forward(**st, std::span<const int32_t>(&prompt[i], 1), LogitsMode::kNone, nullptr, threads, nullptr);
-        if (!s.ok()) return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1;
-      }
-      if (serial_n) serial.push_back(double(serial_n) / Seconds(t0));
-    }
-    const Stats c = Summarize(chunked), d = Summarize(decode);
-    const double sr = serial.empty() ? 0.0 : Summarize(serial).median;
-    char range[64];
-    std::snprintf(range, sizeof range, "%.1f (%.0f..%.0f)", c.median, c.min, c.max);
-    std::printf("%-8zu %24s %12.1f %7.2fx %12.1f %13.1f %13.1f %10.1f\n", P, range, sr,
-                sr > 0 ? c.median / sr : 0.0, d.median, before / 1048576.0, peak / 1048576.0, state_bytes / 1024.0);
-    std::fflush(stdout);
-  }
-  std::printf("(1-by-1 measured on min(prompt, %zu) tokens; RSS = VmRSS before the chunked prefill, peak RSS = "
-              "VmHWM during it, reset before each run; state = recurrent state + chunk scratch; %d runs, "
-              "median (min..max))\n", serial_max, repeats);
-  return 0;
+  RecurrentBenchOptions o;
+  o.prompts = prompts;
+  o.serial_max = serial_max;
+  o.n_gen = n_gen;
+  o.repeats = repeats;
+  o.state = so;
+  return RunRecurrentPrefillBench(*lm, what, weight_bytes, o, threads);
 }
