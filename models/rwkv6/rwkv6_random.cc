@@ -4,53 +4,22 @@
 #include <cstring>
 #include <string>
 
+#include "models/random_tensors.h"
+
 namespace floe {
 
 namespace {
 
-// splitmix64: fast, good enough for weights, identical on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  float Uniform() { return float(Next() >> 40) * (1.0f / 16777216.0f); }  // [0, 1)
-  float Symmetric(float a) { return (2.0f * Uniform() - 1.0f) * a; }      // [-a, a)
-
- private:
-  uint64_t s_;
-};
-
 class Builder {
  public:
-  Builder(RandomRwkv6* out, Rng* rng) : out_(out), rng_(rng) {}
+  Builder(RandomRwkv6* out, SplitMix64* rng) : out_(out), rng_(rng) {}
 
   // A tensor of the given PyTorch shape filled by gen(flat index) and stored as dtype.
   template <class Gen>
   void Add(const std::string& name, std::vector<uint64_t> shape, DType dtype, Gen gen) {
-    NamedTensor t;
-    t.name = name;
-    t.dtype = dtype;
-    t.shape = std::move(shape);
-    const size_t n = t.elements();
-    t.bytes = n * DTypeSize(dtype);
-    out_->storage.emplace_back(new uint8_t[t.bytes]);
-    uint8_t* p = out_->storage.back().get();
-    for (size_t i = 0; i < n; ++i) {
-      const float v = gen(i);
-      if (dtype == DType::kF32) std::memcpy(p + 4 * i, &v, 4);
-      else {
-        const uint16_t h = dtype == DType::kF16 ? F32ToF16(v) : F32ToBF16(v);
-        std::memcpy(p + 2 * i, &h, 2);
-      }
-    }
-    t.data = p;
-    out_->tensors.tensors.push_back(std::move(t));
+    AppendGeneratedTensor(&out_->tensors, &out_->storage, name, std::move(shape), dtype, gen);
   }
+
   // Uniform in [-a, a), the scale of a unit-gain init for `fan_in` inputs.
   void Matrix(const std::string& name, uint64_t rows, uint64_t cols, DType dtype, float gain = 1.0f) {
     const float a = gain * std::sqrt(3.0f / float(cols));
@@ -62,7 +31,7 @@ class Builder {
 
  private:
   RandomRwkv6* out_;
-  Rng* rng_;
+  SplitMix64* rng_;
 };
 
 }  // namespace
@@ -73,7 +42,7 @@ Result<std::unique_ptr<RandomRwkv6>> MakeRandomRwkv6(Rwkv6Config c, uint64_t see
   c.n_head = c.n_embd / c.head_size;
   FLOE_RETURN_IF_ERROR(c.Validate());
   auto out = std::make_unique<RandomRwkv6>();
-  Rng rng(seed);
+  SplitMix64 rng(seed);
   Builder b(out.get(), &rng);
   const uint64_t C = c.n_embd, F = c.dim_ffn, R = c.lora_mix, Rd = c.lora_decay, V = c.vocab_size;
   b.Matrix("emb.weight", V, C, dtype, std::sqrt(float(C)));  // rows ~ U(-sqrt3, sqrt3): LN0 follows

@@ -3,47 +3,16 @@
 #include <cmath>
 #include <cstring>
 
+#include "models/random_tensors.h"
+
 namespace floe {
 
 namespace {
 
-// splitmix64: fast, good enough for weights, identical on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint64_t Next() {
-    uint64_t z = (s_ += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-  }
-  float Symmetric(float a) { return (2.0f * float(Next() >> 40) * (1.0f / 16777216.0f) - 1.0f) * a; }
-
- private:
-  uint64_t s_;
-};
-
-// A tensor of the given PyTorch shape filled by gen(flat index), stored as dtype.
+// A generated tensor appended to the model's set, its bytes kept in the model's storage.
 template <class Gen>
 void AddTensor(RandomTransnormer* out, const std::string& name, std::vector<uint64_t> shape, DType dtype, Gen gen) {
-  NamedTensor t;
-  t.name = name;
-  t.dtype = dtype;
-  t.shape = std::move(shape);
-  const size_t n = t.elements();
-  t.bytes = n * DTypeSize(dtype);
-  out->storage.emplace_back(new uint8_t[t.bytes]);
-  uint8_t* p = out->storage.back().get();
-  for (size_t i = 0; i < n; ++i) {
-    const float v = gen(i);
-    if (dtype == DType::kF32) std::memcpy(p + 4 * i, &v, 4);
-    else {
-      const uint16_t h = dtype == DType::kF16 ? F32ToF16(v) : F32ToBF16(v);
-      std::memcpy(p + 2 * i, &h, 2);
-    }
-  }
-  t.data = p;
-  out->tensors.tensors.push_back(std::move(t));
+  AppendGeneratedTensor(&out->tensors, &out->storage, name, std::move(shape), dtype, gen);
 }
 
 }  // namespace
@@ -55,7 +24,7 @@ Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const Transnorm
     return InvalidArgument("random TransNormerLLM: dtype must be F32, F16 or BF16");
   auto out = std::make_unique<RandomTransnormer>();
   out->config = c;
-  Rng rng(seed);
+  SplitMix64 rng(seed);
   const uint64_t V = c.vocab_size, D = c.embed_dim, Hd = c.hidden_dim, G = c.glu_dim, H = c.n_heads;
   auto matrix = [&](const std::string& name, uint64_t rows, uint64_t cols, float gain) {
     const float a = gain * std::sqrt(3.0f / float(cols));
