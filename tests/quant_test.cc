@@ -128,7 +128,10 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
-    for (size_t cols : {256, 512, 1280}) {
+    // 224 and 96: a partial group of blocks for the 512-bit kernels (4 blocks per Q4_0 step,
+    // 2 per Q8_0 step); K-quants need whole 256-element super-blocks.
+    for (size_t cols : {256, 512, 1280, 224, 96}) {
+      if (cols % 256 != 0 && (t == DType::kQ4_K || t == DType::kQ6_K)) continue;
       const size_t rows = 37;
       INFO(DTypeName(t) << " cols " << cols);
       // Random blocks: codes uniformly random, sane scales (f16 in [0.01, 0.1]).
@@ -187,5 +190,31 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
         CHECK(bad == 0);
       });
     }
+  }
+}
+
+TEST_CASE("SIMD activation quantization equals the scalar reference on every target", "[unit]") {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (size_t n : {32, 96, 128, 2048, 8192 + 64}) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = dist(rng);
+    for (size_t i = 0; i < 32; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, codes 0
+    if (n > 64) x[40] = 1e30f;                    // a huge element: others round to 0
+    x[n - 1] = -1e-30f;
+    std::vector<float> ref_storage(QuantizedActivationsFloats(n)), simd_storage(QuantizedActivationsFloats(n));
+    const QuantizedActivations ref = QuantizeActivations(x.data(), n, ref_storage.data());
+    ForEachTarget([&] {
+      INFO("n " << n);
+      std::fill(simd_storage.begin(), simd_storage.end(), -1.0f);
+      const QuantizedActivations s = QuantizeActivationsSimd(x.data(), n, simd_storage.data());
+      CHECK(std::memcmp(s.q, ref.q, n) == 0);
+      CHECK(std::memcmp(s.d, ref.d, n / 32 * sizeof(float)) == 0);
+      CHECK(std::memcmp(s.sum4, ref.sum4, n / 4 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.sum16, ref.sum16, n / 16 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.q4, ref.q4, n / 128 * 128) == 0);
+      CHECK(std::memcmp(s.c4, ref.c4, n / 128 * 16 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.c8, ref.c8, n / 64 * 16 * sizeof(int32_t)) == 0);
+    });
   }
 }

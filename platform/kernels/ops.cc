@@ -33,6 +33,10 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
   }
 }
 
+void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d) {
+  QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d);
+}
+
 void QuantMatVecRowsImpl(const TensorView& w, const QuantizedActivations& x, float* y, size_t r0,
                          size_t r1) {
   QuantMatVecRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, y, r0, r1);
@@ -126,6 +130,7 @@ namespace floe {
 
 HWY_EXPORT(MatVecRowsImpl);
 HWY_EXPORT(QuantMatVecRowsImpl);
+HWY_EXPORT(QuantizeActivationBlocksImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(SoftmaxImpl);
@@ -181,6 +186,11 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 
 }  // namespace
 
+QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage) {
+  HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+  return FinishQuantizedActivations(n, storage);
+}
+
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
   if (w.rows == 0) return;
   if (IsQuantized(w.dtype)) {
@@ -192,7 +202,7 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
       fallback.resize(need);
       storage = fallback.data();
     }
-    const QuantizedActivations xq = QuantizeActivations(x, w.cols, storage);
+    const QuantizedActivations xq = QuantizeActivationsSimd(x, w.cols, storage);
     const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
     const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
     const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
@@ -225,7 +235,7 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
       storage = fallback.data();
     }
     QuantizedActivations xq[kQuantSmallBatch];
-    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivations(x + t * w.cols, w.cols, storage + t * per);
+    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivationsSimd(x + t * w.cols, w.cols, storage + t * per);
     const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
     const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
     const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);

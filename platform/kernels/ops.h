@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "platform/quant/quant.h"
 #include "platform/tensor.h"
 #include "platform/thread_context.h"
 
@@ -25,6 +26,10 @@ namespace floe {
 // Each y[r] is computed by one thread in a fixed order, so results do not depend on the thread
 // count, and equal MatMul's row for the same input bit for bit (same target).
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
+
+// QuantizeActivations (platform/quant/quant.h) with the block quantization vectorized:
+// identical results for finite x. n a multiple of 32; storage as there.
+QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage);
 
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
 // Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and

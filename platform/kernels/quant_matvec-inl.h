@@ -25,6 +25,7 @@
 HWY_BEFORE_NAMESPACE();
 namespace floe {
 namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
 
 // ------------------------------ portable integer loops
 
@@ -105,12 +106,39 @@ HWY_INLINE float RowDotQ6_KGeneric(const BlockQ6_K* b, const QuantizedActivation
   return acc;
 }
 
+// ------------------------------ activation quantization
+
+// QuantizeActivationBlocks (platform/quant/quant.h) with vectors: the same float operations
+// (|x| max, x * (1 / d), round to nearest even), so identical codes and scales for finite x.
+template <class DF>
+HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, size_t n, int8_t* HWY_RESTRICT q,
+                                          float* HWY_RESTRICT d) {
+  const size_t N = hn::Lanes(df);
+  if (N > 32 || 32 % N != 0) return QuantizeActivationBlocks(x, n, q, d);
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+  for (size_t b = 0; b < n / 32; ++b) {
+    const float* xb = x + 32 * b;
+    auto m = hn::Zero(df);
+    for (size_t e = 0; e < 32; e += N) m = hn::Max(m, hn::Abs(hn::LoadU(df, xb + e)));
+    const float amax = hn::GetLane(hn::MaxOfLanes(df, m));
+    const float db = amax / 127.0f;
+    const auto id = hn::Set(df, db != 0.0f ? 1.0f / db : 0.0f);
+    d[b] = db;
+    for (size_t e = 0; e < 32; e += N) {
+      const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + e), id)), lo), hi);
+      hn::StoreU(hn::DemoteTo(d8, v), d8, q + 32 * b + e);
+    }
+  }
+}
+
 #if HWY_TARGET == HWY_AVX3_DL
 // ------------------------------ AVX-512 VNNI
 // Highway 1.0.3's AVX3_DL target string lacks avx512vnni although the target requires it (it is
 // only chosen on CPUs that have it); these functions add it. Not inlined into the callers,
 // whose target string lacks it.
-#define FLOE_VNNI_ATTR __attribute__((target("avx512vnni")))
+#define FLOE_VNNI_ATTR __attribute__((target("avx512vnni,avx512vbmi")))
 
 // Two 256-bit halves -> one 512-bit vector (lo in lanes 0-7).
 FLOE_VNNI_ATTR HWY_INLINE __m512i Join(__m256i lo, __m256i hi) {
@@ -179,65 +207,102 @@ FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b, const Quant
   return _mm512_reduce_add_ps(acc);
 }
 
-// R rows of Q8_0 / Q4_0 at once: the activation loads and offset corrections are shared, and R
-// independent accumulators keep the FMA pipes busy. Same per-row arithmetic as above.
-template <int R, bool kQ4>
-FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4Q8Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations& x,
-                                                 float* y) {
-  const size_t nb = x.n / 32, pairs = nb / 2;
-  const __m512i bias = _mm512_set1_epi8(char(0x80));
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
+// Generic tail: blocks [b0, nb) of one Q4_0 / Q8_0 row.
+template <bool kQ4>
+HWY_INLINE float TailDot(const uint8_t* row, const QuantizedActivations& x, size_t b0) {
+  const size_t nb = x.n / 32;
+  if (b0 >= nb) return 0.0f;
+  QuantizedActivations rest = x;
+  rest.q += 32 * b0;
+  rest.d += b0;
+  rest.sum16 += 2 * b0;
+  rest.sum4 += 8 * b0;
+  rest.n = 32 * (nb - b0);
+  return kQ4 ? RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row) + b0, rest)
+             : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + b0, rest);
+}
+
+// R rows of Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping 64-byte loads
+// cover the 4 blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw their 4 f16
+// scales (each repeated over its block's 4 int32 lanes). The activation codes are pre-ordered
+// to match (QuantizedActivations::q4), so the low and high nibbles meet them without
+// permutes, and the -8 offset is the accumulator's initial value (c4). Per block: the exact
+// integer dot product, scaled in float by (weight scale x activation scale), accumulated.
+template <int R>
+FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4_0Vnni(const uint8_t* w, size_t row_bytes,
+                                                 const QuantizedActivations& x, float* y) {
+  const size_t groups = x.n / 128;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  alignas(64) static constexpr uint8_t kNibbles[64] = {
+      2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,   // block 0
+      20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,   // block 1
+      38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  52,  53,   // block 2
+      112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 3 (2nd load)
+  alignas(64) static constexpr uint16_t kScales[32] = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
+                                                       0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
+  const __m512i nib_idx = _mm512_load_si512(kNibbles);
+  const __m512i scale_idx = _mm512_load_si512(kScales);
   __m512 acc[R];
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
-  for (size_t p = 0; p < pairs; ++p) {
-    const size_t i = 2 * p;
-    const __m512i xq = _mm512_loadu_si512(x.q + 32 * i);
-    const __m512i corr = _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + 8 * i), kQ4 ? 3 : 7);
-    const float dx0 = x.d[i], dx1 = x.d[i + 1];
+  for (size_t g = 0; g < groups; ++g) {
+    const __m512i xlo = _mm512_loadu_si512(x.q4 + 128 * g);
+    const __m512i xhi = _mm512_loadu_si512(x.q4 + 128 * g + 64);
+    const __m512i corr = _mm512_loadu_si512(x.c4 + 16 * g);
+    const __m512 dx = _mm512_loadu_ps(x.d4 + 16 * g);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const uint8_t* row = w + size_t(r) * row_bytes;
-      __m512i codes;
-      float d0, d1;
-      if constexpr (kQ4) {
-        const auto* b = reinterpret_cast<const BlockQ4_0*>(row) + i;
-        _mm_prefetch(reinterpret_cast<const char*>(b) + 512, _MM_HINT_T0);
-        const __m256i packed = _mm256_inserti128_si256(
-            _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(b[0].qs))),
-            _mm_loadu_si128(reinterpret_cast<const __m128i*>(b[1].qs)), 1);
-        const __m256i lo = _mm256_and_si256(packed, low4);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-        codes = Join(_mm256_permute2x128_si256(lo, hi, 0x20), _mm256_permute2x128_si256(lo, hi, 0x31));
-        d0 = _cvtsh_ss(b[0].d);
-        d1 = _cvtsh_ss(b[1].d);
-      } else {
-        const auto* b = reinterpret_cast<const BlockQ8_0*>(row) + i;
-        _mm_prefetch(reinterpret_cast<const char*>(b) + 512, _MM_HINT_T0);
-        codes = _mm512_xor_si512(Join(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[0].qs)),
-                                      _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[1].qs))),
-                                 bias);
-        d0 = _cvtsh_ss(b[0].d);
-        d1 = _cvtsh_ss(b[1].d);
-      }
-      const __m512i s = _mm512_sub_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), codes, xq), corr);
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), Scales2(d0 * dx0, d1 * dx1), acc[r]);
+      const uint8_t* p = w + size_t(r) * row_bytes + 72 * g;
+      const __m512i v0 = _mm512_loadu_si512(p);
+      const __m512i v1 = _mm512_loadu_si512(p + 8);
+      const __m512i nib = _mm512_permutex2var_epi8(v0, nib_idx, v1);
+      const __m512i lo = _mm512_and_si512(nib, low4);
+      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr, lo, xlo), hi, xhi);
+      const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[r]);
     }
   }
-  for (int r = 0; r < R; ++r) {
-    float tail = 0.0f;
-    if (nb % 2) {
-      QuantizedActivations rest = x;
-      rest.q += 32 * (nb - 1);
-      rest.d += nb - 1;
-      rest.sum16 += 2 * (nb - 1);
-      rest.sum4 += 8 * (nb - 1);
-      rest.n = 32;
-      const uint8_t* row = w + size_t(r) * row_bytes;
-      tail = kQ4 ? RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row) + nb - 1, rest)
-                 : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + nb - 1, rest);
+  for (int r = 0; r < R; ++r)
+    y[r] = _mm512_reduce_add_ps(acc[r]) + TailDot<true>(w + size_t(r) * row_bytes, x, 4 * groups);
+}
+
+// R rows of Q8_0, 2 blocks (68 bytes, 64 weights) per step: two overlapping loads, one
+// vpermt2b for the 64 codes, one vpermw for the 2 scales (each over its block's 8 lanes). The
+// signed codes are made unsigned by +128 (xor 0x80) for vpdpbusd; the accumulator starts at
+// -128 x the activation sums (c8), which undoes it exactly.
+template <int R>
+FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ8_0Vnni(const uint8_t* w, size_t row_bytes,
+                                                 const QuantizedActivations& x, float* y) {
+  const size_t groups = x.n / 64;
+  const __m512i bias = _mm512_set1_epi8(char(0x80));
+  alignas(64) static constexpr uint8_t kCodes[64] = {
+      2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,
+      18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,   // block 0
+      96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+      112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 1 (2nd load)
+  alignas(64) static constexpr uint16_t kScales[32] = {0,  0,  0,  0,  0,  0,  0,  0,  17, 17, 17, 17, 17, 17, 17, 17,
+                                                       0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
+  const __m512i code_idx = _mm512_load_si512(kCodes);
+  const __m512i scale_idx = _mm512_load_si512(kScales);
+  __m512 acc[R];
+  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  for (size_t g = 0; g < groups; ++g) {
+    const __m512i xq = _mm512_loadu_si512(x.q + 64 * g);
+    const __m512i corr = _mm512_loadu_si512(x.c8 + 16 * g);
+    const __m512 dx = _mm512_loadu_ps(x.d8 + 16 * g);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* p = w + size_t(r) * row_bytes + 68 * g;
+      const __m512i v0 = _mm512_loadu_si512(p);
+      const __m512i v1 = _mm512_loadu_si512(p + 4);
+      const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(v0, code_idx, v1), bias);
+      const __m512i s = _mm512_dpbusd_epi32(corr, codes, xq);
+      const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
+      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[r]);
     }
-    y[r] = _mm512_reduce_add_ps(acc[r]) + tail;
   }
+  for (int r = 0; r < R; ++r)
+    y[r] = _mm512_reduce_add_ps(acc[r]) + TailDot<false>(w + size_t(r) * row_bytes, x, 2 * groups);
 }
 #undef FLOE_VNNI_ATTR
 #endif  // HWY_TARGET == HWY_AVX3_DL
@@ -250,12 +315,12 @@ HWY_INLINE void QuantMatVecRowsT(DType t, const uint8_t* w, size_t row_bytes, co
     const bool q4 = t == DType::kQ4_0;
     size_t r = r0;
     for (; r + 4 <= r1; r += 4) {
-      if (q4) RowsDotQ4Q8Vnni<4, true>(w + r * row_bytes, row_bytes, x, y + r);
-      else RowsDotQ4Q8Vnni<4, false>(w + r * row_bytes, row_bytes, x, y + r);
+      if (q4) RowsDotQ4_0Vnni<4>(w + r * row_bytes, row_bytes, x, y + r);
+      else RowsDotQ8_0Vnni<4>(w + r * row_bytes, row_bytes, x, y + r);
     }
     for (; r < r1; ++r) {
-      if (q4) RowsDotQ4Q8Vnni<1, true>(w + r * row_bytes, row_bytes, x, y + r);
-      else RowsDotQ4Q8Vnni<1, false>(w + r * row_bytes, row_bytes, x, y + r);
+      if (q4) RowsDotQ4_0Vnni<1>(w + r * row_bytes, row_bytes, x, y + r);
+      else RowsDotQ8_0Vnni<1>(w + r * row_bytes, row_bytes, x, y + r);
     }
     return;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 
 namespace floe {
 
@@ -103,18 +104,13 @@ void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out) {
 }
 
 size_t QuantizedActivationsFloats(size_t n) {
-  // d: n/32 floats; sum16: n/16 ints; sum4: n/4 ints; q: n bytes. Whole 64-byte lines.
-  const size_t bytes = 4 * (n / 32) + 4 * (n / 16) + 4 * (n / 4) + n;
+  // Byte arrays (q, q4: n each), then 4-byte arrays: d n/32, sum16 n/16, sum4 n/4, d4 and c4
+  // n/8 each, d8 and c8 n/4 each. Whole 64-byte lines.
+  const size_t bytes = 2 * n + 4 * (n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4));
   return (bytes + 63) / 64 * 16;
 }
 
-QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage) {
-  QuantizedActivations a;
-  a.n = n;
-  float* d = storage;
-  int32_t* sums = reinterpret_cast<int32_t*>(storage + n / 32);
-  int32_t* sum4 = sums + n / 16;
-  int8_t* q = reinterpret_cast<int8_t*>(sum4 + n / 4);
+void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d) {
   for (size_t b = 0; b < n / 32; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0.0f;
@@ -122,24 +118,64 @@ QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storag
     const float db = amax / 127.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     d[b] = db;
-    int32_t s0 = 0, s1 = 0;
-    for (int j = 0; j < 32; ++j) {
-      const int v = int(std::nearbyint(xb[j] * id));
-      q[32 * b + j] = int8_t(std::clamp(v, -127, 127));
-      (j < 16 ? s0 : s1) += q[32 * b + j];
+    for (int j = 0; j < 32; ++j) q[32 * b + j] = int8_t(std::clamp(int(std::nearbyint(xb[j] * id)), -127, 127));
+  }
+}
+
+QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
+  QuantizedActivations a;
+  a.n = n;
+  int8_t* q = reinterpret_cast<int8_t*>(storage);
+  int8_t* q4 = q + n;
+  float* d = reinterpret_cast<float*>(q4 + n);  // 2n is a multiple of 64: aligned
+  int32_t* sums = reinterpret_cast<int32_t*>(d + n / 32);
+  int32_t* sum4 = sums + n / 16;
+  float* d4 = reinterpret_cast<float*>(sum4 + n / 4);
+  int32_t* c4 = reinterpret_cast<int32_t*>(d4 + n / 8);
+  float* d8 = reinterpret_cast<float*>(c4 + n / 8);
+  int32_t* c8 = reinterpret_cast<int32_t*>(d8 + n / 4);
+  for (size_t g = 0; g < n / 4; ++g) {
+    const int8_t* qg = q + 4 * g;
+    sum4[g] = qg[0] + qg[1] + qg[2] + qg[3];
+  }
+  for (size_t h = 0; h < n / 16; ++h) sums[h] = sum4[4 * h] + sum4[4 * h + 1] + sum4[4 * h + 2] + sum4[4 * h + 3];
+  for (size_t g = 0; g < n / 128; ++g) {  // Q4_0 groups of 4 blocks
+    for (size_t blk = 0; blk < 4; ++blk) {
+      const size_t b = 4 * g + blk;
+      std::memcpy(q4 + 128 * g + 16 * blk, q + 32 * b, 16);
+      std::memcpy(q4 + 128 * g + 64 + 16 * blk, q + 32 * b + 16, 16);
+      for (size_t l = 0; l < 4; ++l) {
+        d4[16 * g + 4 * blk + l] = d[b];
+        c4[16 * g + 4 * blk + l] = -8 * (sum4[8 * b + l] + sum4[8 * b + 4 + l]);
+      }
     }
-    sums[2 * b] = s0;
-    sums[2 * b + 1] = s1;
-    for (int g = 0; g < 8; ++g) {
-      const int8_t* qg = q + 32 * b + 4 * g;
-      sum4[8 * b + g] = qg[0] + qg[1] + qg[2] + qg[3];
+  }
+  for (size_t g = 0; g < n / 64; ++g) {  // Q8_0 groups of 2 blocks
+    for (size_t l = 0; l < 16; ++l) {
+      d8[16 * g + l] = d[2 * g + l / 8];
+      c8[16 * g + l] = -128 * sum4[16 * g + l];
     }
   }
   a.q = q;
   a.d = d;
   a.sum16 = sums;
   a.sum4 = sum4;
+  a.q4 = q4;
+  a.d4 = d4;
+  a.c4 = c4;
+  a.d8 = d8;
+  a.c8 = c8;
   return a;
+}
+
+int8_t* ActivationCodes(size_t, float* storage) { return reinterpret_cast<int8_t*>(storage); }
+float* ActivationScales(size_t n, float* storage) {
+  return reinterpret_cast<float*>(reinterpret_cast<int8_t*>(storage) + 2 * n);
+}
+
+QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage) {
+  QuantizeActivationBlocks(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+  return FinishQuantizedActivations(n, storage);
 }
 
 float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivations& x) {

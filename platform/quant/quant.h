@@ -69,12 +69,39 @@ struct QuantizedActivations {
   const int32_t* sum16 = nullptr;  // n / 16: sums of q over each 16 elements
   const int32_t* sum4 = nullptr;   // n / 4: sums of q over each 4 elements (one int32 lane of
                                    // a VNNI dot product)
+  // Layouts for the 512-bit VNNI kernels, per group of whole blocks (a trailing partial group
+  // is left out; kernels take it from q / d / sum16):
+  //   Q4_0, 4 blocks (128 elements) per group: q4 holds the group's codes reordered to match
+  //   the weights' nibbles as loaded (64 bytes: elements 0..15 of block 0, 1, 2, 3; then 64
+  //   bytes: elements 16..31 of each); int32 lane l of a dot product covers block l / 4, so
+  //   d4[16 g + l] = d[4 g + l / 4] and c4[16 g + l] = -8 x (the sum of the 8 codes lane l
+  //   multiplies), which folds Q4_0's -8 offset into the accumulator's initial value.
+  //   Q8_0, 2 blocks (64 elements) per group, codes in natural order (q): d8[16 g + l] =
+  //   d[2 g + l / 8] and c8[16 g + l] = -128 x sum4[16 g + l], undoing the +128 that makes the
+  //   weight codes unsigned for vpdpbusd.
+  const int8_t* q4 = nullptr;      // n / 128 * 128
+  const float* d4 = nullptr;       // n / 128 * 16
+  const int32_t* c4 = nullptr;     // n / 128 * 16
+  const float* d8 = nullptr;       // n / 64 * 16
+  const int32_t* c8 = nullptr;     // n / 64 * 16
   size_t n = 0;
 };
 // Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).
 size_t QuantizedActivationsFloats(size_t n);
 // n must be a multiple of 32; `storage` holds QuantizedActivationsFloats(n) floats (aligned).
+// The scalar reference; MatVec uses the SIMD QuantizeActivationsSimd (platform/kernels/ops.h),
+// which gives identical results.
 QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage);
+
+// The two steps of QuantizeActivations, for SIMD versions of the first:
+// 1. the codes and scales of each block of 32 (q = clamp(nearbyint(x / d), -127, 127) with
+//    d = max|x| / 127, computed as x * (1 / d); d = 0 gives q = 0), written to
+//    ActivationCodes(n, storage) (n bytes) and ActivationScales(n, storage) (n / 32 floats);
+void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d);
+int8_t* ActivationCodes(size_t n, float* storage);
+float* ActivationScales(size_t n, float* storage);
+// 2. the sums and the kernels' reordered copies, derived from those codes and scales.
+QuantizedActivations FinishQuantizedActivations(size_t n, float* storage);
 
 // Reference dot product of one quantized row (n elements) with quantized activations, in the
 // kernels' arithmetic: per block (or sub-block) an exact integer dot product, scaled in float.

@@ -1,0 +1,167 @@
+// Decode-kernel benchmark: MatVec throughput per weight type on the matrix shapes of a Llama
+// layer, against the machine's streaming read bandwidth measured in the same run (the bound a
+// memory-bound matrix-vector product can reach). Matrices are cycled through a pool larger than
+// the caches, as in a real decode step.
+//
+// usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768] [--types f32,f16,q8_0,q4_0]
+//                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
+// --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
+// that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
+#include <cstdio>
+#include <ctime>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "bench/bench_util.h"
+#include "platform/aligned_buffer.h"
+#include "platform/dtype.h"
+#include "platform/kernels/ops.h"
+#include "platform/quant/quant.h"
+#include "platform/thread_context.h"
+
+using namespace floe;
+using namespace floe::bench;
+
+namespace {
+
+bool ParseType(const std::string& s, DType* t) {
+  if (s == "f32") *t = DType::kF32;
+  else if (s == "f16") *t = DType::kF16;
+  else if (s == "q8_0") *t = DType::kQ8_0;
+  else if (s == "q4_0") *t = DType::kQ4_0;
+  else return false;
+  return true;
+}
+
+// Fills `rows` x `cols` weights of type t at dst from uniform(-1, 1) floats.
+void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* dst) {
+  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+  std::vector<float> row(cols);
+  const size_t rb = DTypeBytes(t, cols);
+  for (size_t r = 0; r < rows; ++r) {
+    for (float& v : row) v = u(*rng);
+    uint8_t* out = dst + r * rb;
+    switch (t) {
+      case DType::kF32: std::memcpy(out, row.data(), rb); break;
+      case DType::kF16:
+        for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(out)[c] = F32ToF16(row[c]);
+        break;
+      case DType::kQ8_0: QuantizeRowQ8_0(row.data(), cols, reinterpret_cast<BlockQ8_0*>(out)); break;
+      case DType::kQ4_0: QuantizeRowQ4_0(row.data(), cols, reinterpret_cast<BlockQ4_0*>(out)); break;
+      default: break;
+    }
+  }
+}
+
+// Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s.
+double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc, volatile uint64_t* sink) {
+  const size_t words = bytes / 8, chunk = 1 << 16;
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<uint64_t> partial((words + chunk - 1) / chunk);
+  tc->ParallelFor(partial.size(), 1, [&](size_t b0, size_t b1) {
+    for (size_t b = b0; b < b1; ++b) {
+      const uint64_t* w = reinterpret_cast<const uint64_t*>(p) + b * chunk;
+      const size_t n = std::min(chunk, words - b * chunk);
+      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+      size_t i = 0;
+      for (; i + 4 <= n; i += 4) {
+        s0 += w[i];
+        s1 += w[i + 1];
+        s2 += w[i + 2];
+        s3 += w[i + 3];
+      }
+      for (; i < n; ++i) s0 += w[i];
+      partial[b] = s0 + s1 + s2 + s3;
+    }
+  });
+  uint64_t s = 0;
+  for (uint64_t v : partial) s += v;
+  *sink = s;
+  return double(bytes) / Seconds(t0) / 1e9;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const int threads = std::atoi(Arg(argc, argv, "-t", "2"));
+  const int repeats = std::max(1, std::atoi(Arg(argc, argv, "-r", "7")));
+  const size_t pool_bytes = std::strtoull(Arg(argc, argv, "--pool-mib", "768"), nullptr, 10) << 20;
+  std::vector<DType> types;
+  {
+    std::stringstream ss(Arg(argc, argv, "--types", "f32,f16,q8_0,q4_0"));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      DType t;
+      if (!ParseType(item, &t)) {
+        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0)\n", item.c_str());
+        return 2;
+      }
+      types.push_back(t);
+    }
+  }
+  std::vector<std::pair<size_t, size_t>> shapes;
+  {
+    std::stringstream ss(Arg(argc, argv, "--shapes", "2048x2048,8192x2048,2048x8192"));
+    std::string item;
+    while (std::getline(ss, item, ',')) {
+      size_t r = 0, c = 0;
+      if (std::sscanf(item.c_str(), "%zux%zu", &r, &c) != 2 || r == 0 || c == 0 || c % 32 != 0) {
+        std::fprintf(stderr, "bad shape '%s' (ROWSxCOLS, cols a multiple of 32)\n", item.c_str());
+        return 2;
+      }
+      shapes.emplace_back(r, c);
+    }
+  }
+  bool cpu_time = false;
+  for (int i = 1; i < argc; ++i) cpu_time |= !std::strcmp(argv[i], "--cpu-time");
+  ThreadContext tc(threads);
+  AlignedBuffer<uint8_t> pool;
+  if (!pool.Resize(pool_bytes).ok()) {
+    std::fprintf(stderr, "cannot allocate %zu bytes\n", pool_bytes);
+    return 1;
+  }
+  std::memset(pool.data(), 1, pool_bytes);
+  volatile uint64_t sink = 0;
+  std::vector<double> bw;
+  for (int r = 0; r < repeats; ++r) bw.push_back(ReadBandwidth(static_cast<const uint8_t*>(pool.data()), pool_bytes, &tc, &sink));
+  const Stats read = Summarize(bw);
+  std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n", tc.num_threads(),
+              pool_bytes >> 20, read.median, repeats, read.min, read.max);
+  std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s", "of read", "GMAC/s");
+
+  std::mt19937 rng(1234);
+  std::vector<float> x, y;
+  for (const auto& [rows, cols] : shapes) {
+    x.resize(cols);
+    y.resize(rows);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f);
+    for (float& v : x) v = u(rng);
+    for (DType t : types) {
+      const size_t bytes = rows * DTypeBytes(t, cols);
+      const size_t count = std::max<size_t>(1, pool_bytes / bytes);
+      auto* base = static_cast<uint8_t*>(pool.data());
+      for (size_t i = 0; i < count; ++i) FillMatrix(t, rows, cols, &rng, base + i * bytes);
+      std::vector<double> per_call;
+      for (int rep = 0; rep < repeats; ++rep) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const std::clock_t c0 = std::clock();
+        for (size_t i = 0; i < count; ++i) {
+          TensorView w{t, base + i * bytes, rows, cols};
+          MatVec(w, x.data(), y.data(), &tc);
+        }
+        const double secs = cpu_time ? double(std::clock() - c0) / CLOCKS_PER_SEC : Seconds(t0);
+        per_call.push_back(secs / double(count));
+      }
+      const Stats s = Summarize(per_call);
+      const double gbs = double(bytes) / s.median / 1e9;
+      std::printf("%-6s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols, s.median * 1e6,
+                  s.min * 1e6, gbs,
+                  100.0 * gbs / read.median, double(rows * cols) / s.median / 1e9);
+    }
+  }
+  return sink == 42 ? 3 : 0;
+}
