@@ -153,7 +153,7 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
       w.data = bytes.data();
       w.rows = rows;
       w.cols = cols;
-      const size_t big = 40;  // > 16 tokens: the float-panel path
+      const size_t big = 43;  // > 16 tokens: integer tiles (32 + 11: 4-token tiles and a 3-token edge) or float panels
       std::vector<float> x(cols * big);
       for (auto& v : x) v = dist(rng);
       std::vector<float> storage(QuantizedActivationsFloats(cols));
@@ -185,8 +185,17 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
           // activations: relative error per element <= 1/254 of the block max).
           if (std::fabs(y[r] - ref_f[r]) > 0.02 * abs_sum[r] + 1e-4) ++bad;
         }
-        for (size_t i = 0; i < m.size(); ++i)  // float panels: summation error only
-          if (std::fabs(m[i] - ref_f[i]) > 2.0 * FLT_EPSILON * std::sqrt(double(cols)) * abs_sum[i] + 1e-6) ++bad;
+        if (MatMulQuantizesActivations(t, big)) {  // integer tiles: each token equals MatVec
+          for (size_t tok = 0; tok < big; ++tok) {
+            MatVec(w, x.data() + tok * cols, y2.data(), nullptr);
+            if (std::memcmp(y2.data(), m.data() + tok * rows, rows * sizeof(float)) != 0) ++bad;
+            for (size_t r = 0; r < rows; ++r)
+              if (std::fabs(y2[r] - ref_f[tok * rows + r]) > 0.02 * abs_sum[tok * rows + r] + 1e-4) ++bad;
+          }
+        } else {
+          for (size_t i = 0; i < m.size(); ++i)  // float panels: summation error only
+            if (std::fabs(m[i] - ref_f[i]) > 2.0 * FLT_EPSILON * std::sqrt(double(cols)) * abs_sum[i] + 1e-6) ++bad;
+        }
         CHECK(bad == 0);
       });
     }

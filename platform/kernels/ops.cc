@@ -29,7 +29,7 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
     case DType::kBF16:
       return MatVecRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
     default:
-      return;  // quantized types go through QuantMatVecRowsImpl
+      return;  // quantized types go through QuantMatMulRowsImpl
   }
 }
 
@@ -37,10 +37,12 @@ void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d)
   QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d);
 }
 
-void QuantMatVecRowsImpl(const TensorView& w, const QuantizedActivations& x, float* y, size_t r0,
-                         size_t r1) {
-  QuantMatVecRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, y, r0, r1);
+void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, size_t n_tokens, float* y,
+                         size_t r0, size_t r1) {
+  QuantMatMulRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, n_tokens, y, w.rows, r0, r1);
 }
+
+bool IntegerQuantMatMulImpl(DType t) { return IntegerQuantMatMulT(t); }
 
 void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1,
                     size_t t0, size_t t1) {
@@ -129,7 +131,8 @@ HWY_AFTER_NAMESPACE();
 namespace floe {
 
 HWY_EXPORT(MatVecRowsImpl);
-HWY_EXPORT(QuantMatVecRowsImpl);
+HWY_EXPORT(QuantMatMulRowsImpl);
+HWY_EXPORT(IntegerQuantMatMulImpl);
 HWY_EXPORT(QuantizeActivationBlocksImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
@@ -159,7 +162,9 @@ constexpr size_t kMatVecBlockRows = 8;
 // chunk reuse the same weight rows from cache).
 constexpr size_t kMatMulTileRows = 64;
 constexpr size_t kMatMulTileTokens = 32;
-// Quantized weights with at most this many tokens take MatVec's integer path per token.
+// Quantized weights with at most this many tokens take the integer path with rows outer (decode,
+// batched decode) on every target; more tokens take it in row x token tiles where the target
+// has fast 8-bit products (IntegerQuantMatMulT), else float panels.
 constexpr size_t kQuantSmallBatch = 16;
 // A parallel chunk should carry at least this many multiply-adds to be worth a task.
 constexpr size_t kMinMacsPerChunk = size_t{1} << 16;
@@ -191,26 +196,54 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
   return FinishQuantizedActivations(n, storage);
 }
 
-void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
-  if (w.rows == 0) return;
-  if (IsQuantized(w.dtype)) {
-    // Activations quantized once per call, into the context's scratch (no allocation once warm).
-    const size_t need = QuantizedActivationsFloats(w.cols);
-    std::vector<float> fallback;
-    float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, need) : nullptr;
-    if (storage == nullptr) {
-      fallback.resize(need);
-      storage = fallback.data();
-    }
-    const QuantizedActivations xq = QuantizeActivationsSimd(x, w.cols, storage);
-    const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
+// Quantized weights times n_tokens activation rows, each quantized to 8-bit blocks once (into
+// the context's scratch: no allocation once warm), then row blocks in parallel.
+static void QuantMatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
+  const size_t per = QuantizedActivationsFloats(w.cols);
+  std::vector<float> fallback;
+  float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, per * n_tokens) : nullptr;
+  if (storage == nullptr) {
+    fallback.resize(per * n_tokens);
+    storage = fallback.data();
+  }
+  std::vector<QuantizedActivations> xq_heap;
+  QuantizedActivations xq_small[kQuantSmallBatch];
+  QuantizedActivations* xq = xq_small;
+  if (n_tokens > kQuantSmallBatch) {
+    xq_heap.resize(n_tokens);
+    xq = xq_heap.data();
+  }
+  RunChunks(tc, n_tokens, Grain(n_tokens, w.cols * 8, tc), [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) xq[t] = QuantizeActivationsSimd(x + t * w.cols, w.cols, storage + t * per);
+  });
+  const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatMulRowsImpl);
+  if (n_tokens <= kQuantSmallBatch) {
+    // Decode and batched decode: rows outer, so each block of weight rows is read from memory
+    // once for all tokens.
     const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
-    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
+    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);
     RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
-      kernel(w, xq, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, w.rows));
+      kernel(w, xq, n_tokens, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, w.rows));
     });
     return;
   }
+  // Prefill: tiles of rows x tokens (token tile inner, so consecutive tasks reuse the rows).
+  const size_t row_tiles = CeilDiv(w.rows, kMatMulTileRows);
+  const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
+  const size_t grain = Grain(row_tiles * token_tiles, kMatMulTileRows * kMatMulTileTokens * w.cols, tc);
+  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      const size_t r0 = (i / token_tiles) * kMatMulTileRows;
+      const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
+      const size_t nt = std::min(kMatMulTileTokens, n_tokens - t0);
+      kernel(w, xq + t0, nt, y + t0 * w.rows, r0, std::min(r0 + kMatMulTileRows, w.rows));
+    }
+  });
+}
+
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
+  if (w.rows == 0) return;
+  if (IsQuantized(w.dtype)) return QuantMatMul(w, x, 1, y, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t blocks = CeilDiv(rows, kMatVecBlockRows);
@@ -220,33 +253,14 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
   });
 }
 
+bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
+  return IsQuantized(t) && (n_tokens <= kQuantSmallBatch || HWY_DYNAMIC_DISPATCH(IntegerQuantMatMulImpl)(t));
+}
+
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
   if (w.rows == 0 || n_tokens == 0) return;
   if (n_tokens == 1) return MatVec(w, x, y, tc);  // same arithmetic, better loop for one token
-  if (IsQuantized(w.dtype) && n_tokens <= kQuantSmallBatch) {
-    // A few tokens (batched decode, short chunks): MatVec's integer path per token, rows outer
-    // so each block of weight rows is read from memory once for all tokens. Y[t] equals
-    // MatVec(W, X[t]) bit for bit.
-    const size_t per = QuantizedActivationsFloats(w.cols);
-    std::vector<float> fallback;
-    float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, per * n_tokens) : nullptr;
-    if (storage == nullptr) {
-      fallback.resize(per * n_tokens);
-      storage = fallback.data();
-    }
-    QuantizedActivations xq[kQuantSmallBatch];
-    for (size_t t = 0; t < n_tokens; ++t) xq[t] = QuantizeActivationsSimd(x + t * w.cols, w.cols, storage + t * per);
-    const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatVecRowsImpl);
-    const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
-    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);
-    RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
-      for (size_t b = b0; b < b1; ++b) {
-        const size_t r0 = b * kMatVecBlockRows, r1 = std::min(r0 + kMatVecBlockRows, w.rows);
-        for (size_t t = 0; t < n_tokens; ++t) kernel(w, xq[t], y + t * w.rows, r0, r1);
-      }
-    });
-    return;
-  }
+  if (MatMulQuantizesActivations(w.dtype, n_tokens)) return QuantMatMul(w, x, n_tokens, y, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);

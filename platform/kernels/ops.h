@@ -34,10 +34,16 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
 // Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
 // reused across tokens), parallel over tiles. For F32/F16/BF16 weights Y[t] equals
-// MatVec(W, X[t]) bit for bit. Quantized weights: up to 16 tokens take MatVec's 8-bit activation
-// path per token (rows equal MatVec's bit for bit); more tokens are dequantized into the panels
+// MatVec(W, X[t]) bit for bit. Quantized weights: each token's activations are quantized to
+// 8-bit blocks as in MatVec and Y[t] equals MatVec(W, X[t]) bit for bit, for up to 16 tokens on
+// every target and for any number of tokens of Q4_0 / Q8_0 on AVX-512 VNNI CPUs (row x token
+// tiles of integer dot products, each decoded weight block reused for 4 tokens). Otherwise
+// (more tokens of K-quants, or CPUs without VNNI) the weights are dequantized into the panels
 // and meet float activations, differing from MatVec by about the activation quantization error.
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
+// Whether MatMul of a `t` matrix with n_tokens tokens takes the 8-bit activation path (so each
+// Y[t] equals MatVec's) on this CPU's best target.
+bool MatMulQuantizesActivations(DType t, size_t n_tokens);
 
 // out[i] = weight[i] * (x[i] / sqrt(mean(x^2) + eps)), computed as llama2.c does
 // (scale = 1/sqrtf(ss/n + eps) in float). `out` may alias `x`. n >= 1.

@@ -222,16 +222,19 @@ HWY_INLINE float TailDot(const uint8_t* row, const QuantizedActivations& x, size
              : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + b0, rest);
 }
 
-// R rows of Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping 64-byte loads
-// cover the 4 blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw their 4 f16
-// scales (each repeated over its block's 4 int32 lanes). The activation codes are pre-ordered
-// to match (QuantizedActivations::q4), so the low and high nibbles meet them without
-// permutes, and the -8 offset is the accumulator's initial value (c4). Per block: the exact
-// integer dot product, scaled in float by (weight scale x activation scale), accumulated.
-template <int R>
-FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4_0Vnni(const uint8_t* w, size_t row_bytes,
-                                                 const QuantizedActivations& x, float* y) {
-  const size_t groups = x.n / 128;
+// R rows x T tokens of Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping
+// 64-byte loads cover the 4 blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw
+// their 4 f16 scales (each repeated over its block's 4 int32 lanes). The activation codes are
+// pre-ordered to match (QuantizedActivations::q4), so the low and high nibbles meet them
+// without permutes, and the -8 offset is the accumulator's initial value (c4). Per block: the
+// exact integer dot product, scaled in float by (weight scale x activation scale) and
+// accumulated in one float vector per (row, token), in block order: a (row, token) result does
+// not depend on R or T. Decoded weights are reused for all T tokens (prefill).
+// y[t * y_stride + r] for rows r < R (row_bytes apart) and tokens t < T (activations x[t]).
+template <int R, int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_0Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                                 float* y, size_t y_stride) {
+  const size_t groups = x[0].n / 128;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
   alignas(64) static constexpr uint8_t kNibbles[64] = {
       2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,   // block 0
@@ -242,13 +245,18 @@ FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4_0Vnni(const uint8_t* w, size_t row_by
                                                        0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
   const __m512i nib_idx = _mm512_load_si512(kNibbles);
   const __m512i scale_idx = _mm512_load_si512(kScales);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  const int8_t* xq[T];
+  const int32_t* xc[T];
+  const float* xd[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = x[t].q4;
+    xc[t] = x[t].c4;
+    xd[t] = x[t].d4;
+  }
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (size_t g = 0; g < groups; ++g) {
-    const __m512i xlo = _mm512_loadu_si512(x.q4 + 128 * g);
-    const __m512i xhi = _mm512_loadu_si512(x.q4 + 128 * g + 64);
-    const __m512i corr = _mm512_loadu_si512(x.c4 + 16 * g);
-    const __m512 dx = _mm512_loadu_ps(x.d4 + 16 * g);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + size_t(r) * row_bytes + 72 * g;
@@ -257,23 +265,30 @@ FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ4_0Vnni(const uint8_t* w, size_t row_by
       const __m512i nib = _mm512_permutex2var_epi8(v0, nib_idx, v1);
       const __m512i lo = _mm512_and_si512(nib, low4);
       const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(corr, lo, xlo), hi, xhi);
       const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[r]);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512i s = _mm512_dpbusd_epi32(
+            _mm512_dpbusd_epi32(_mm512_loadu_si512(xc[t] + 16 * g), lo, _mm512_loadu_si512(xq[t] + 128 * g)), hi,
+            _mm512_loadu_si512(xq[t] + 128 * g + 64));
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xd[t] + 16 * g)), acc[r][t]);
+      }
     }
   }
   for (int r = 0; r < R; ++r)
-    y[r] = _mm512_reduce_add_ps(acc[r]) + TailDot<true>(w + size_t(r) * row_bytes, x, 4 * groups);
+    for (int t = 0; t < T; ++t)
+      y[size_t(t) * y_stride + size_t(r)] =
+          _mm512_reduce_add_ps(acc[r][t]) + TailDot<true>(w + size_t(r) * row_bytes, x[t], 4 * groups);
 }
 
-// R rows of Q8_0, 2 blocks (68 bytes, 64 weights) per step: two overlapping loads, one
-// vpermt2b for the 64 codes, one vpermw for the 2 scales (each over its block's 8 lanes). The
-// signed codes are made unsigned by +128 (xor 0x80) for vpdpbusd; the accumulator starts at
-// -128 x the activation sums (c8), which undoes it exactly.
-template <int R>
-FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ8_0Vnni(const uint8_t* w, size_t row_bytes,
-                                                 const QuantizedActivations& x, float* y) {
-  const size_t groups = x.n / 64;
+// R rows x T tokens of Q8_0, 2 blocks (68 bytes, 64 weights) per step: two overlapping loads,
+// one vpermt2b for the 64 codes, one vpermw for the 2 scales (each over its block's 8 lanes).
+// The signed codes are made unsigned by +128 (xor 0x80) for vpdpbusd; the accumulator starts
+// at -128 x the activation sums (c8), which undoes it exactly. Accumulation as for Q4_0.
+template <int R, int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ8_0Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                                 float* y, size_t y_stride) {
+  const size_t groups = x[0].n / 64;
   const __m512i bias = _mm512_set1_epi8(char(0x80));
   alignas(64) static constexpr uint8_t kCodes[64] = {
       2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,
@@ -284,63 +299,103 @@ FLOE_VNNI_ATTR HWY_NOINLINE void RowsDotQ8_0Vnni(const uint8_t* w, size_t row_by
                                                        0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
   const __m512i code_idx = _mm512_load_si512(kCodes);
   const __m512i scale_idx = _mm512_load_si512(kScales);
-  __m512 acc[R];
-  for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
+  const int8_t* xq[T];
+  const int32_t* xc[T];
+  const float* xd[T];
+  for (int t = 0; t < T; ++t) {
+    xq[t] = x[t].q;
+    xc[t] = x[t].c8;
+    xd[t] = x[t].d8;
+  }
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (size_t g = 0; g < groups; ++g) {
-    const __m512i xq = _mm512_loadu_si512(x.q + 64 * g);
-    const __m512i corr = _mm512_loadu_si512(x.c8 + 16 * g);
-    const __m512 dx = _mm512_loadu_ps(x.d8 + 16 * g);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + size_t(r) * row_bytes + 68 * g;
       const __m512i v0 = _mm512_loadu_si512(p);
       const __m512i v1 = _mm512_loadu_si512(p + 4);
       const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(v0, code_idx, v1), bias);
-      const __m512i s = _mm512_dpbusd_epi32(corr, codes, xq);
       const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
-      acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[r]);
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(xc[t] + 16 * g), codes, _mm512_loadu_si512(xq[t] + 64 * g));
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xd[t] + 16 * g)), acc[r][t]);
+      }
     }
   }
   for (int r = 0; r < R; ++r)
-    y[r] = _mm512_reduce_add_ps(acc[r]) + TailDot<false>(w + size_t(r) * row_bytes, x, 2 * groups);
+    for (int t = 0; t < T; ++t)
+      y[size_t(t) * y_stride + size_t(r)] =
+          _mm512_reduce_add_ps(acc[r][t]) + TailDot<false>(w + size_t(r) * row_bytes, x[t], 2 * groups);
+}
+
+// Rows [r0, r1) x tokens [0, n_tokens) of Q4_0 / Q8_0 in 4 x 4 tiles (edges: smaller tiles).
+template <int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                            float* y, size_t y_stride, size_t r0, size_t r1) {
+  size_t r = r0;
+  for (; r + 4 <= r1; r += 4) {
+    if (q4) TileDotQ4_0Vnni<4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else TileDotQ8_0Vnni<4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+  }
+  for (; r < r1; ++r) {
+    if (q4) TileDotQ4_0Vnni<1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else TileDotQ8_0Vnni<1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+  }
 }
 #undef FLOE_VNNI_ATTR
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
-// y[r] for r in [r0, r1) of a quantized matrix (row stride = row_bytes) with activations x.
-HWY_INLINE void QuantMatVecRowsT(DType t, const uint8_t* w, size_t row_bytes, const QuantizedActivations& x,
-                                 float* y, size_t r0, size_t r1) {
+// Whether this target multiplies Q4_0 / Q8_0 weights with 8-bit activations fast enough to
+// use it for many tokens (prefill) too; elsewhere MatMul widens them to float panels.
+HWY_INLINE bool IntegerQuantMatMulT(DType t) {
+#if HWY_TARGET == HWY_AVX3_DL
+  return t == DType::kQ8_0 || t == DType::kQ4_0;
+#else
+  (void)t;
+  return false;
+#endif
+}
+
+// Y[tok][r] (row stride y_stride) for r in [r0, r1) and tokens [0, n_tokens) of a quantized
+// matrix (row stride row_bytes) with activations x[tok]. Each (row, token) value is the same
+// whatever n_tokens, r0 and r1 are.
+HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                 size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
 #if HWY_TARGET == HWY_AVX3_DL
   if (t == DType::kQ8_0 || t == DType::kQ4_0) {
     const bool q4 = t == DType::kQ4_0;
-    size_t r = r0;
-    for (; r + 4 <= r1; r += 4) {
-      if (q4) RowsDotQ4_0Vnni<4>(w + r * row_bytes, row_bytes, x, y + r);
-      else RowsDotQ8_0Vnni<4>(w + r * row_bytes, row_bytes, x, y + r);
-    }
-    for (; r < r1; ++r) {
-      if (q4) RowsDotQ4_0Vnni<1>(w + r * row_bytes, row_bytes, x, y + r);
-      else RowsDotQ8_0Vnni<1>(w + r * row_bytes, row_bytes, x, y + r);
+    size_t tok = 0;
+    for (; tok + 4 <= n_tokens; tok += 4) TileRowsVnni<4>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+    switch (n_tokens - tok) {
+      case 3: TileRowsVnni<3>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
+      case 2: TileRowsVnni<2>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
+      case 1: TileRowsVnni<1>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
+      default: break;
     }
     return;
   }
 #endif
-  for (size_t r = r0; r < r1; ++r) {
-    const uint8_t* row = w + r * row_bytes;
-    float v = 0.0f;
-    switch (t) {
+  for (size_t tok = 0; tok < n_tokens; ++tok) {
+    for (size_t r = r0; r < r1; ++r) {
+      const uint8_t* row = w + r * row_bytes;
+      float v = 0.0f;
+      switch (t) {
 #if HWY_TARGET == HWY_AVX3_DL
-      case DType::kQ4_K: v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x); break;
-      case DType::kQ6_K: v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x); break;
+        case DType::kQ4_K: v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x[tok]); break;
+        case DType::kQ6_K: v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x[tok]); break;
 #else
-      case DType::kQ8_0: v = RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row), x); break;
-      case DType::kQ4_0: v = RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row), x); break;
-      case DType::kQ4_K: v = RowDotQ4_KGeneric(reinterpret_cast<const BlockQ4_K*>(row), x); break;
-      case DType::kQ6_K: v = RowDotQ6_KGeneric(reinterpret_cast<const BlockQ6_K*>(row), x); break;
+        case DType::kQ8_0: v = RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row), x[tok]); break;
+        case DType::kQ4_0: v = RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row), x[tok]); break;
+        case DType::kQ4_K: v = RowDotQ4_KGeneric(reinterpret_cast<const BlockQ4_K*>(row), x[tok]); break;
+        case DType::kQ6_K: v = RowDotQ6_KGeneric(reinterpret_cast<const BlockQ6_K*>(row), x[tok]); break;
 #endif
-      default: break;
+        default: break;
+      }
+      y[tok * y_stride + r] = v;
     }
-    y[r] = v;
   }
 }
 
