@@ -5,6 +5,7 @@
 //
 // usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768] [--types f32,f16,q8_0,q4_0]
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
+//                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
 // that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
 #include <cstdio>
@@ -134,10 +135,12 @@ int main(int argc, char** argv) {
   std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s", "of read", "GMAC/s");
 
   std::mt19937 rng(1234);
+  const size_t tokens = std::max<size_t>(1, std::strtoull(Arg(argc, argv, "--tokens", "1"), nullptr, 10));
+  if (tokens > 1) std::printf("MatMul with %zu tokens (GB/s: weight bytes per call)\n", tokens);
   std::vector<float> x, y;
   for (const auto& [rows, cols] : shapes) {
-    x.resize(cols);
-    y.resize(rows);
+    x.resize(cols * tokens);
+    y.resize(rows * tokens);
     std::uniform_real_distribution<float> u(-1.0f, 1.0f);
     for (float& v : x) v = u(rng);
     for (DType t : types) {
@@ -151,7 +154,8 @@ int main(int argc, char** argv) {
         const std::clock_t c0 = std::clock();
         for (size_t i = 0; i < count; ++i) {
           TensorView w{t, base + i * bytes, rows, cols};
-          MatVec(w, x.data(), y.data(), &tc);
+          if (tokens == 1) MatVec(w, x.data(), y.data(), &tc);
+          else MatMul(w, x.data(), tokens, y.data(), &tc);
         }
         const double secs = cpu_time ? double(std::clock() - c0) / CLOCKS_PER_SEC : Seconds(t0);
         per_call.push_back(secs / double(count));
@@ -160,7 +164,7 @@ int main(int argc, char** argv) {
       const double gbs = double(bytes) / s.median / 1e9;
       std::printf("%-6s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols, s.median * 1e6,
                   s.min * 1e6, gbs,
-                  100.0 * gbs / read.median, double(rows * cols) / s.median / 1e9);
+                  100.0 * gbs / read.median, double(rows * cols * tokens) / s.median / 1e9);
     }
   }
   return sink == 42 ? 3 : 0;

@@ -73,14 +73,14 @@ int RunBench(int argc, char** argv) {
   const std::vector<long> threads = IntList(a.Get("-t", "--threads", "0"));
   const long reps = a.GetInt("-r", "--repetitions", 3);
   const bool json = a.Has("--json");
-  const std::string kv = a.Get("--kv", "", "f32");
+  const std::string kv = a.Get("--kv", "", "f16");  // KV cache type; f16 as llama-bench
   const long n_seqs = a.GetInt("--seqs", "", 1);  // > 1: batched decode of this many sequences
   AttentionSettings attention;
   if (std::string err; !ParseAttentionFlags(a, &attention, &err)) {
     std::fprintf(stderr, "floe bench: %s\n", err.c_str());
     return 2;
   }
-  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1) {
+  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1 || (kv != "f16" && kv != "f32")) {
     std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
                          "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n%s", kAttentionFlagsUsage);
     return 2;

@@ -22,7 +22,7 @@ void Usage() {
                "  convert  RWKV6_MODEL -o OUT.gguf                    (rwkv.cpp / .pth / safetensors -> GGUF)\n"
                "  make-model --arch llama --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 [--seed S] -o OUT.gguf\n"
                "  quantize IN.gguf OUT.gguf --type q8_0|q4_0\n"
-               "  bench    -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] [-r 3] [--seqs N] [--json]\n"
+               "  bench    -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] [-r 3] [--kv f16|f32] [--seqs N] [--json]\n"
                "%s"
                "  inspect  FILE.gguf\n"
                "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n",
