@@ -1,6 +1,8 @@
 #include "attention/kv_cache.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 namespace floe {
 
@@ -23,19 +25,22 @@ Status KvCache::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, size_t
 }
 
 void KvCache::Store(size_t layer, size_t pos, const float* k, const float* v) {
-  const size_t n = n_kv_heads_ * head_dim_;
-  uint8_t* kd = const_cast<uint8_t*>(Row(0, layer, pos, 0));
-  uint8_t* vd = const_cast<uint8_t*>(Row(1, layer, pos, 0));
-  if (dtype_ == DType::kF32) {
-    std::memcpy(kd, k, n * sizeof(float));
-    std::memcpy(vd, v, n * sizeof(float));
-    return;
-  }
-  uint16_t* kh = reinterpret_cast<uint16_t*>(kd);
-  uint16_t* vh = reinterpret_cast<uint16_t*>(vd);
-  for (size_t i = 0; i < n; ++i) {
-    kh[i] = F32ToF16(k[i]);
-    vh[i] = F32ToF16(v[i]);
+  for (size_t h = 0; h < n_kv_heads_; ++h) {
+    uint8_t* kd = Row(0, layer, pos, h);
+    uint8_t* vd = Row(1, layer, pos, h);
+    const float* ks = k + h * head_dim_;
+    const float* vs = v + h * head_dim_;
+    if (dtype_ == DType::kF32) {
+      std::memcpy(kd, ks, head_dim_ * sizeof(float));
+      std::memcpy(vd, vs, head_dim_ * sizeof(float));
+      continue;
+    }
+    uint16_t* kh = reinterpret_cast<uint16_t*>(kd);
+    uint16_t* vh = reinterpret_cast<uint16_t*>(vd);
+    for (size_t i = 0; i < head_dim_; ++i) {
+      kh[i] = F32ToF16(ks[i]);
+      vh[i] = F32ToF16(vs[i]);
+    }
   }
 }
 
@@ -43,22 +48,46 @@ Status KvCache::CopyPrefixFrom(const KvCache& other, size_t n) {
   if (other.n_layers_ != n_layers_ || other.n_kv_heads_ != n_kv_heads_ ||
       other.head_dim_ != head_dim_ || other.dtype_ != dtype_ || n > capacity_ || n > other.capacity_)
     return InvalidArgument("KV caches differ in shape; cannot copy");
+  if (n == 0) return Status::Ok();
   for (size_t l = 0; l < n_layers_; ++l)
     for (int which = 0; which < 2; ++which)
-      std::memcpy(const_cast<uint8_t*>(Row(which, l, 0, 0)), other.Row(which, l, 0, 0), prefix_bytes(n));
+      for (size_t h = 0; h < n_kv_heads_; ++h) std::memcpy(Row(which, l, 0, h), other.Row(which, l, 0, h), n * row_bytes());
   return Status::Ok();
 }
 
+namespace {
+constexpr size_t kSlicePositions = 256;  // positions per transposition slice of Save/Restore
+}  // namespace
+
 void KvCache::SavePrefix(size_t n, StateWriter& w) const {
-  for (size_t l = 0; l < n_layers_; ++l)
-    for (int which = 0; which < 2; ++which) w.PutRaw(Row(which, l, 0, 0), prefix_bytes(n));
+  std::vector<uint8_t> slice(kSlicePositions * n_kv_heads_ * row_bytes());
+  for (size_t l = 0; l < n_layers_; ++l) {
+    for (int which = 0; which < 2; ++which) {
+      for (size_t p0 = 0; p0 < n; p0 += kSlicePositions) {
+        const size_t count = std::min(kSlicePositions, n - p0);
+        for (size_t p = 0; p < count; ++p)
+          for (size_t h = 0; h < n_kv_heads_; ++h)
+            std::memcpy(slice.data() + (p * n_kv_heads_ + h) * row_bytes(), Row(which, l, p0 + p, h), row_bytes());
+        w.PutRaw(slice.data(), count * n_kv_heads_ * row_bytes());
+      }
+    }
+  }
 }
 
 Status KvCache::RestorePrefix(size_t n, StateReader& r) {
   if (n > capacity_) return InvalidArgument("session state holds more positions than the cache");
-  for (size_t l = 0; l < n_layers_; ++l)
-    for (int which = 0; which < 2; ++which)
-      FLOE_RETURN_IF_ERROR(r.TakeRaw(const_cast<uint8_t*>(Row(which, l, 0, 0)), prefix_bytes(n), "KV cache"));
+  std::vector<uint8_t> slice(kSlicePositions * n_kv_heads_ * row_bytes());
+  for (size_t l = 0; l < n_layers_; ++l) {
+    for (int which = 0; which < 2; ++which) {
+      for (size_t p0 = 0; p0 < n; p0 += kSlicePositions) {
+        const size_t count = std::min(kSlicePositions, n - p0);
+        FLOE_RETURN_IF_ERROR(r.TakeRaw(slice.data(), count * n_kv_heads_ * row_bytes(), "KV cache"));
+        for (size_t p = 0; p < count; ++p)
+          for (size_t h = 0; h < n_kv_heads_; ++h)
+            std::memcpy(Row(which, l, p0 + p, h), slice.data() + (p * n_kv_heads_ + h) * row_bytes(), row_bytes());
+      }
+    }
+  }
   return Status::Ok();
 }
 
