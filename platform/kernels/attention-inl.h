@@ -50,8 +50,11 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
   const size_t vec = hd / N * N;
   size_t i0 = 0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  // 16 keys at a time, one accumulator per key, reduced together.
-  for (; i0 + 16 <= n; i0 += 16) {
+  // 16 keys at a time, one accumulator per key, reduced together; a last partial group leaves
+  // the missing keys' accumulators at zero. Each key's sum goes through the same tree whatever
+  // its position, so a score does not depend on n or on where the tile starts.
+  for (; i0 < n; i0 += 16) {
+    const size_t m = n - i0 < 16 ? n - i0 : 16;
     for (size_t g = 0; g < n_q; ++g) {
       const float* qg = q + g * hd;
       __m512 a[16];
@@ -59,14 +62,16 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
       size_t c = 0;
       for (; c < vec; c += N) {
         const auto qv = hn::LoadU(df, qg + c);
-        for (int j = 0; j < 16; ++j) a[j] = hn::MulAdd(qv, LoadWeights<W>(df, keys + (i0 + size_t(j)) * stride + c), decltype(qv){a[j]}).raw;
+        for (size_t j = 0; j < m; ++j) a[j] = hn::MulAdd(qv, LoadWeights<W>(df, keys + (i0 + j) * stride + c), decltype(qv){a[j]}).raw;
       }
       if (c < hd) {
         const auto qv = LoadPadded<F32Weights>(df, qg + c, hd - c);
-        for (int j = 0; j < 16; ++j)
-          a[j] = hn::MulAdd(qv, LoadPadded<W>(df, keys + (i0 + size_t(j)) * stride + c, hd - c), decltype(qv){a[j]}).raw;
+        for (size_t j = 0; j < m; ++j)
+          a[j] = hn::MulAdd(qv, LoadPadded<W>(df, keys + (i0 + j) * stride + c, hd - c), decltype(qv){a[j]}).raw;
       }
-      _mm512_storeu_ps(scores + g * n + i0, _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale)));
+      const __m512 sums = _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale));
+      if (m == 16) _mm512_storeu_ps(scores + g * n + i0, sums);
+      else _mm512_mask_storeu_ps(scores + g * n + i0, static_cast<__mmask16>((1u << m) - 1), sums);
     }
   }
 #endif
