@@ -50,6 +50,7 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
   const size_t vec = hd / N * N;
   size_t i0 = 0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (sizeof(hn::Vec<DF>) == 64)  // full 512-bit vectors
   // 16 keys at a time, one accumulator per key, reduced together; a last partial group leaves
   // the missing keys' accumulators at zero. Each key's sum goes through the same tree whatever
   // its position, so a score does not depend on n or on where the tile starts.

@@ -100,21 +100,32 @@ float DecayedDotImpl(const float* a, const float* b, const float* ld, size_t n) 
 void ExpScaleImpl(const float* x, const float* ld, float* out, size_t n) {
   ExpScaleT(hn::ScalableTag<float>(), x, ld, out, n);
 }
+// Heads narrower than the vector (e.g. 8 dims with 16 lanes) take an 8-lane descriptor: full
+// loads instead of masked ones for every key.
+template <class Fn>
+HWY_INLINE void WithAttentionTag(size_t hd, const Fn& fn) {
+  const hn::ScalableTag<float> df;
+  if (hd <= 8 && hn::Lanes(df) > 8) fn(hn::CappedTag<float, 8>());
+  else fn(df);
+}
+
 void AttentionScoresImpl(const float* q, size_t n_q, size_t hd, const void* keys, size_t stride,
                          DType dt, size_t n, float scale, float* scores) {
-  const hn::ScalableTag<float> df;
-  if (dt == DType::kF16)
-    AttentionScoresT<F16Weights>(df, q, n_q, hd, static_cast<const uint16_t*>(keys), stride, n, scale, scores);
-  else
-    AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
+  WithAttentionTag(hd, [&](auto df) HWY_ATTR {
+    if (dt == DType::kF16)
+      AttentionScoresT<F16Weights>(df, q, n_q, hd, static_cast<const uint16_t*>(keys), stride, n, scale, scores);
+    else
+      AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
+  });
 }
 void AttentionAccumulateImpl(const float* p, size_t n_q, size_t hd, const void* values, size_t stride,
                              DType dt, size_t n, float* out) {
-  const hn::ScalableTag<float> df;
-  if (dt == DType::kF16)
-    AttentionAccumulateT<F16Weights>(df, p, n_q, hd, static_cast<const uint16_t*>(values), stride, n, out);
-  else
-    AttentionAccumulateT<F32Weights>(df, p, n_q, hd, static_cast<const float*>(values), stride, n, out);
+  WithAttentionTag(hd, [&](auto df) HWY_ATTR {
+    if (dt == DType::kF16)
+      AttentionAccumulateT<F16Weights>(df, p, n_q, hd, static_cast<const uint16_t*>(values), stride, n, out);
+    else
+      AttentionAccumulateT<F32Weights>(df, p, n_q, hd, static_cast<const float*>(values), stride, n, out);
+  });
 }
 
 }  // namespace HWY_NAMESPACE
