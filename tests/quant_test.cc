@@ -14,6 +14,7 @@
 #include "platform/kernels/reference.h"
 #include "platform/quant/quant.h"
 #include "platform/tensor.h"
+#include "platform/thread_context.h"
 
 using namespace floe;
 
@@ -225,5 +226,59 @@ TEST_CASE("SIMD activation quantization equals the scalar reference on every tar
       CHECK(std::memcmp(s.c4, ref.c4, n / 128 * 16 * sizeof(int32_t)) == 0);
       CHECK(std::memcmp(s.c8, ref.c8, n / 64 * 16 * sizeof(int32_t)) == 0);
     });
+  }
+}
+
+TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t cols = 256;
+  // Matrices of several types and row counts over the same input (rows not multiples of 8).
+  auto make = [&](DType t, size_t rows, std::vector<uint8_t>* bytes) {
+    std::vector<float> f(rows * cols);
+    for (auto& v : f) v = dist(rng);
+    bytes->assign(rows * DTypeBytes(t, cols), 0);
+    for (size_t r = 0; r < rows; ++r) {
+      const float* src = f.data() + r * cols;
+      uint8_t* dst = bytes->data() + r * DTypeBytes(t, cols);
+      if (t == DType::kQ8_0) QuantizeRowQ8_0(src, cols, reinterpret_cast<BlockQ8_0*>(dst));
+      else if (t == DType::kQ4_0) QuantizeRowQ4_0(src, cols, reinterpret_cast<BlockQ4_0*>(dst));
+      else if (t == DType::kF16) for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(dst)[c] = F32ToF16(src[c]);
+      else std::memcpy(dst, src, cols * sizeof(float));
+    }
+    TensorView w;
+    w.dtype = t;
+    w.data = bytes->data();
+    w.rows = rows;
+    w.cols = cols;
+    return w;
+  };
+  const std::vector<std::vector<DType>> groups = {{DType::kQ4_0, DType::kQ8_0, DType::kQ4_0},
+                                                  {DType::kF32, DType::kF16},
+                                                  {DType::kQ8_0, DType::kF32}};
+  for (const auto& types : groups) {
+    for (size_t n_tokens : {1, 3, 20}) {
+      INFO("tokens " << n_tokens);
+      std::vector<std::vector<uint8_t>> bytes(types.size());
+      std::vector<TensorView> ws;
+      for (size_t i = 0; i < types.size(); ++i) ws.push_back(make(types[i], 37 + 11 * i, &bytes[i]));
+      std::vector<float> x(n_tokens * cols);
+      for (auto& v : x) v = dist(rng);
+      ThreadContext tc(2);
+      ForEachTarget([&] {
+        std::vector<std::vector<float>> many(ws.size()), one(ws.size());
+        std::vector<const TensorView*> wp;
+        std::vector<float*> yp;
+        for (size_t i = 0; i < ws.size(); ++i) {
+          many[i].assign(n_tokens * ws[i].rows, -1.0f);
+          one[i].assign(n_tokens * ws[i].rows, -2.0f);
+          MatMul(ws[i], x.data(), n_tokens, one[i].data(), &tc);
+          wp.push_back(&ws[i]);
+          yp.push_back(many[i].data());
+        }
+        MatMulMany(wp, x.data(), n_tokens, yp, &tc);
+        for (size_t i = 0; i < ws.size(); ++i) CHECK(std::memcmp(many[i].data(), one[i].data(), many[i].size() * sizeof(float)) == 0);
+      });
+    }
   }
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "attention/dense_attention.h"
@@ -174,6 +175,12 @@ void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadCont
   else MatMul(w, x, n, y, &threads);
 }
 
+// Several projections of the same rows (q/k/v, gate/up) in one pass over the threads.
+void ProjectMany(std::initializer_list<const TensorView*> ws, const float* x, size_t n,
+                 std::initializer_list<float*> ys, ThreadContext& threads) {
+  MatMulMany({ws.begin(), ws.size()}, x, n, {ys.begin(), ys.size()}, &threads);
+}
+
 }  // namespace
 
 Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode,
@@ -188,9 +195,7 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
     const LlamaLayerWeights& L = weights_.layers[l];
     // Attention block.
     for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.attn_norm.f32(), D, c.rms_eps, s.xb + t * D);
-    Project(L.wq, s.xb, n, s.q, threads);
-    Project(L.wk, s.xb, n, s.k, threads);
-    Project(L.wv, s.xb, n, s.v, threads);
+    ProjectMany({&L.wq, &L.wk, &L.wv}, s.xb, n, {s.q, s.k, s.v}, threads);
     if (c.qkv_bias) {
       for (size_t t = 0; t < n; ++t) {
         Add(L.bq.f32(), s.q + t * QD, QD);
@@ -214,8 +219,7 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
     Add(s.xb, s.x, n * D);
     // Feed-forward block (SwiGLU).
     for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, s.xb + t * D);
-    Project(L.ffn_gate, s.xb, n, s.gate, threads);
-    Project(L.ffn_up, s.xb, n, s.up, threads);
+    ProjectMany({&L.ffn_gate, &L.ffn_up}, s.xb, n, {s.gate, s.up}, threads);
     SwiGlu(s.gate, s.up, n * F);
     Project(L.ffn_down, s.gate, n, s.xb, threads);
     Add(s.xb, s.x, n * D);
@@ -270,9 +274,7 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
     const LlamaLayerWeights& L = weights_.layers[l];
     for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.attn_norm.f32(), D, c.rms_eps, xb + i * D);
-    Project(L.wq, xb, B, q, threads);
-    Project(L.wk, xb, B, k, threads);
-    Project(L.wv, xb, B, v, threads);
+    ProjectMany({&L.wq, &L.wk, &L.wv}, xb, B, {q, k, v}, threads);
     for (size_t i = 0; i < B; ++i) {
       State& s = *states[i];
       float *qi = q + i * QD, *ki = k + i * KVD, *vi = v + i * KVD;
@@ -305,8 +307,7 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
     Project(L.wo, att, B, xb, threads);
     Add(xb, x, B * D);
     for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.ffn_norm.f32(), D, c.rms_eps, xb + i * D);
-    Project(L.ffn_gate, xb, B, gate, threads);
-    Project(L.ffn_up, xb, B, up, threads);
+    ProjectMany({&L.ffn_gate, &L.ffn_up}, xb, B, {gate, up}, threads);
     SwiGlu(gate, up, B * F);
     Project(L.ffn_down, gate, B, xb, threads);
     Add(xb, x, B * D);

@@ -177,6 +177,8 @@ constexpr size_t kMatMulTileTokens = 32;
 // batched decode) on every target; more tokens take it in row x token tiles where the target
 // has fast 8-bit products (IntegerQuantMatMulT), else float panels.
 constexpr size_t kQuantSmallBatch = 16;
+// MatMulMany fuses at most this many products into one pass.
+constexpr size_t kMaxProducts = 8;
 // A parallel chunk should carry at least this many multiply-adds to be worth a task.
 constexpr size_t kMinMacsPerChunk = size_t{1} << 16;
 
@@ -207,10 +209,30 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
   return FinishQuantizedActivations(n, storage);
 }
 
+namespace {
+
+// Rows of several products in one parallel pass: item i of `counts` (prefix) belongs to product
+// Owner(i); fn(product, local item begin, local item end) runs each product's share of a chunk.
+template <class Fn>
+void RunProducts(ThreadContext* tc, std::span<const size_t> items, size_t macs_per_item, Fn&& fn) {
+  size_t total = 0;
+  for (size_t n : items) total += n;
+  RunChunks(tc, total, Grain(total, macs_per_item, tc), [&](size_t i0, size_t i1) {
+    size_t base = 0;
+    for (size_t p = 0; p < items.size() && base < i1; base += items[p], ++p) {
+      const size_t b = std::max(i0, base), e = std::min(i1, base + items[p]);
+      if (b < e) fn(p, b - base, e - base);
+    }
+  });
+}
+
 // Quantized weights times n_tokens activation rows, each quantized to 8-bit blocks once (into
-// the context's scratch: no allocation once warm), then row blocks in parallel.
-static void QuantMatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
-  const size_t per = QuantizedActivationsFloats(w.cols);
+// the context's scratch: no allocation once warm) for all products, then the row blocks of all
+// products in one parallel pass.
+void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
+                     std::span<float* const> ys, ThreadContext* tc) {
+  const size_t cols = ws[0]->cols;
+  const size_t per = QuantizedActivationsFloats(cols);
   std::vector<float> fallback;
   float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, per * n_tokens) : nullptr;
   if (storage == nullptr) {
@@ -224,54 +246,75 @@ static void QuantMatMul(const TensorView& w, const float* x, size_t n_tokens, fl
     xq_heap.resize(n_tokens);
     xq = xq_heap.data();
   }
-  RunChunks(tc, n_tokens, Grain(n_tokens, w.cols * 8, tc), [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) xq[t] = QuantizeActivationsSimd(x + t * w.cols, w.cols, storage + t * per);
+  RunChunks(tc, n_tokens, Grain(n_tokens, cols * 8, tc), [&](size_t t0, size_t t1) {
+    for (size_t t = t0; t < t1; ++t) xq[t] = QuantizeActivationsSimd(x + t * cols, cols, storage + t * per);
   });
   const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatMulRowsImpl);
+  size_t items[kMaxProducts];
   if (n_tokens <= kQuantSmallBatch) {
     // Decode and batched decode: rows outer, so each block of weight rows is read from memory
     // once for all tokens.
-    const size_t blocks = CeilDiv(w.rows, kMatVecBlockRows);
-    const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols * n_tokens, tc);
-    RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
-      kernel(w, xq, n_tokens, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, w.rows));
+    for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
+    RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * cols * n_tokens, [&](size_t p, size_t b0, size_t b1) {
+      kernel(*ws[p], xq, n_tokens, ys[p], b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, ws[p]->rows));
     });
     return;
   }
   // Prefill: tiles of rows x tokens (token tile inner, so consecutive tasks reuse the rows).
-  const size_t row_tiles = CeilDiv(w.rows, kMatMulTileRows);
   const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
-  const size_t grain = Grain(row_tiles * token_tiles, kMatMulTileRows * kMatMulTileTokens * w.cols, tc);
-  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
+  for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatMulTileRows) * token_tiles;
+  RunProducts(tc, {items, ws.size()}, kMatMulTileRows * kMatMulTileTokens * cols, [&](size_t p, size_t i0, size_t i1) {
+    const TensorView& w = *ws[p];
     for (size_t i = i0; i < i1; ++i) {
       const size_t r0 = (i / token_tiles) * kMatMulTileRows;
       const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
       const size_t nt = std::min(kMatMulTileTokens, n_tokens - t0);
-      kernel(w, xq + t0, nt, y + t0 * w.rows, r0, std::min(r0 + kMatMulTileRows, w.rows));
+      kernel(w, xq + t0, nt, ys[p] + t0 * w.rows, r0, std::min(r0 + kMatMulTileRows, w.rows));
     }
   });
 }
 
-void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
-  if (w.rows == 0) return;
-  if (IsQuantized(w.dtype)) return QuantMatMul(w, x, 1, y, tc);
+// Float weights, one token: row blocks of all products in one parallel pass.
+void MatVecMany(std::span<const TensorView* const> ws, const float* x, std::span<float* const> ys, ThreadContext* tc) {
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
-  const size_t rows = w.rows;
-  const size_t blocks = CeilDiv(rows, kMatVecBlockRows);
-  const size_t grain = Grain(blocks, kMatVecBlockRows * w.cols, tc);
-  RunChunks(tc, blocks, grain, [&](size_t b0, size_t b1) {
-    kernel(w, x, y, b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, rows));
+  size_t items[kMaxProducts];
+  for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
+  RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * ws[0]->cols, [&](size_t p, size_t b0, size_t b1) {
+    kernel(*ws[p], x, ys[p], b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, ws[p]->rows));
   });
+}
+
+}  // namespace
+
+void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
+  MatMul(w, x, 1, y, tc);
 }
 
 bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
   return IsQuantized(t) && (n_tokens <= kQuantSmallBatch || HWY_DYNAMIC_DISPATCH(IntegerQuantMatMulImpl)(t));
 }
 
+void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
+                std::span<float* const> ys, ThreadContext* tc) {
+  if (ws.empty() || n_tokens == 0) return;
+  bool quant = true, vec = n_tokens == 1;
+  for (const TensorView* w : ws) {
+    quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols;
+    vec &= !IsQuantized(w->dtype);
+  }
+  if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {
+    if (quant) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
+    if (vec) return MatVecMany(ws, x, ys, tc);  // same arithmetic as MatMul, better loop for one token
+  }
+  for (size_t p = 0; p < ws.size() && p < ys.size(); ++p) MatMul(*ws[p], x, n_tokens, ys[p], tc);
+}
+
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
   if (w.rows == 0 || n_tokens == 0) return;
-  if (n_tokens == 1) return MatVec(w, x, y, tc);  // same arithmetic, better loop for one token
-  if (MatMulQuantizesActivations(w.dtype, n_tokens)) return QuantMatMul(w, x, n_tokens, y, tc);
+  const TensorView* ws[1] = {&w};
+  float* ys[1] = {y};
+  if (n_tokens == 1 && !IsQuantized(w.dtype)) return MatVecMany(ws, x, ys, tc);
+  if (MatMulQuantizesActivations(w.dtype, n_tokens)) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 
 #include "platform/quant/quant.h"
 #include "platform/tensor.h"
@@ -41,6 +42,13 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
 // (more tokens of K-quants, or CPUs without VNNI) the weights are dequantized into the panels
 // and meet float activations, differing from MatVec by about the activation quantization error.
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
+// Several products of one input: ys[i] = MatMul(*ws[i], x, n_tokens), bit for bit, with the
+// activations quantized once and the rows of all products in one parallel pass where MatMul
+// would take the 8-bit activation path (or, for float weights, MatVec's path) for every one
+// of them (fewer thread hand-offs in decode: q/k/v, gate/up). ws and ys have equal sizes; all
+// ws have x's column count.
+void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
+                std::span<float* const> ys, ThreadContext* tc);
 // Whether MatMul of a `t` matrix with n_tokens tokens takes the 8-bit activation path (so each
 // Y[t] equals MatVec's) on this CPU's best target.
 bool MatMulQuantizesActivations(DType t, size_t n_tokens);
