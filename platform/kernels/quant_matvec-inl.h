@@ -222,113 +222,107 @@ HWY_INLINE float TailDot(const uint8_t* row, const QuantizedActivations& x, size
              : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + b0, rest);
 }
 
-// R rows x T tokens of Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping
-// 64-byte loads cover the 4 blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw
-// their 4 f16 scales (each repeated over its block's 4 int32 lanes). The activation codes are
-// pre-ordered to match (QuantizedActivations::q4), so the low and high nibbles meet them
-// without permutes, and the -8 offset is the accumulator's initial value (c4). Per block: the
-// exact integer dot product, scaled in float by (weight scale x activation scale) and
-// accumulated in one float vector per (row, token), in block order: a (row, token) result does
-// not depend on R or T. Decoded weights are reused for all T tokens (prefill).
-// y[t * y_stride + r] for rows r < R (row_bytes apart) and tokens t < T (activations x[t]).
-template <int R, int T>
-FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_0Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
-                                                 float* y, size_t y_stride) {
-  const size_t groups = x[0].n / 128;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
-  alignas(64) static constexpr uint8_t kNibbles[64] = {
+// Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping 64-byte loads cover the 4
+// blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw their 4 f16 scales (each
+// repeated over its block's 4 int32 lanes). The activation codes are pre-ordered to match
+// (QuantizedActivations::q4), so the low and high nibbles meet them without permutes, and the
+// -8 offset is the accumulator's initial value (c4).
+struct Q4_0Vnni {
+  static constexpr bool kQ4 = true;
+  static constexpr size_t kGroupElems = 128, kGroupBytes = 72, kSecondLoad = 8;
+  alignas(64) static constexpr uint8_t kCodes[64] = {
       2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,   // block 0
       20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,   // block 1
       38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  52,  53,   // block 2
       112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 3 (2nd load)
   alignas(64) static constexpr uint16_t kScales[32] = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
                                                        0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
-  const __m512i nib_idx = _mm512_load_si512(kNibbles);
-  const __m512i scale_idx = _mm512_load_si512(kScales);
-  const int8_t* xq[T];
-  const int32_t* xc[T];
-  const float* xd[T];
-  for (int t = 0; t < T; ++t) {
-    xq[t] = x[t].q4;
-    xc[t] = x[t].c4;
-    xd[t] = x[t].d4;
+  struct Codes {
+    __m512i lo, hi;
+  };
+  struct Act {
+    const int8_t* q;
+    const int32_t* c;
+    const float* d;
+  };
+  static Act Activations(const QuantizedActivations& x) { return {x.q4, x.c4, x.d4}; }
+  FLOE_VNNI_ATTR static Codes Decode(__m512i gathered) {
+    const __m512i low4 = _mm512_set1_epi8(0x0F);
+    return {_mm512_and_si512(gathered, low4), _mm512_and_si512(_mm512_srli_epi16(gathered, 4), low4)};
   }
-  __m512 acc[R][T];
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  for (size_t g = 0; g < groups; ++g) {
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const uint8_t* p = w + size_t(r) * row_bytes + 72 * g;
-      const __m512i v0 = _mm512_loadu_si512(p);
-      const __m512i v1 = _mm512_loadu_si512(p + 8);
-      const __m512i nib = _mm512_permutex2var_epi8(v0, nib_idx, v1);
-      const __m512i lo = _mm512_and_si512(nib, low4);
-      const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(nib, 4), low4);
-      const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
-#pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) {
-        const __m512i s = _mm512_dpbusd_epi32(
-            _mm512_dpbusd_epi32(_mm512_loadu_si512(xc[t] + 16 * g), lo, _mm512_loadu_si512(xq[t] + 128 * g)), hi,
-            _mm512_loadu_si512(xq[t] + 128 * g + 64));
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xd[t] + 16 * g)), acc[r][t]);
-      }
-    }
+  FLOE_VNNI_ATTR static __m512i Dot(const Codes& w, const Act& a, size_t g) {
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.lo, _mm512_loadu_si512(a.q + 128 * g)),
+                               w.hi, _mm512_loadu_si512(a.q + 128 * g + 64));
   }
-  for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t)
-      y[size_t(t) * y_stride + size_t(r)] =
-          _mm512_reduce_add_ps(acc[r][t]) + TailDot<true>(w + size_t(r) * row_bytes, x[t], 4 * groups);
-}
+};
 
-// R rows x T tokens of Q8_0, 2 blocks (68 bytes, 64 weights) per step: two overlapping loads,
-// one vpermt2b for the 64 codes, one vpermw for the 2 scales (each over its block's 8 lanes).
-// The signed codes are made unsigned by +128 (xor 0x80) for vpdpbusd; the accumulator starts
-// at -128 x the activation sums (c8), which undoes it exactly. Accumulation as for Q4_0.
-template <int R, int T>
-FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ8_0Vnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
-                                                 float* y, size_t y_stride) {
-  const size_t groups = x[0].n / 64;
-  const __m512i bias = _mm512_set1_epi8(char(0x80));
+// Q8_0, 2 blocks (68 bytes, 64 weights) per step: two overlapping loads, one vpermt2b for the
+// 64 codes, one vpermw for the 2 scales (each over its block's 8 lanes). The signed codes are
+// made unsigned by +128 (xor 0x80) for vpdpbusd; the accumulator starts at -128 x the
+// activation sums (c8), which undoes it exactly.
+struct Q8_0Vnni {
+  static constexpr bool kQ4 = false;
+  static constexpr size_t kGroupElems = 64, kGroupBytes = 68, kSecondLoad = 4;
   alignas(64) static constexpr uint8_t kCodes[64] = {
       2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,
       18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,   // block 0
       96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
       112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 1 (2nd load)
-  alignas(64) static constexpr uint16_t kScales[32] = {0,  0,  0,  0,  0,  0,  0,  0,  17, 17, 17, 17, 17, 17, 17, 17,
-                                                       0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0};
-  const __m512i code_idx = _mm512_load_si512(kCodes);
-  const __m512i scale_idx = _mm512_load_si512(kScales);
-  const int8_t* xq[T];
-  const int32_t* xc[T];
-  const float* xd[T];
-  for (int t = 0; t < T; ++t) {
-    xq[t] = x[t].q;
-    xc[t] = x[t].c8;
-    xd[t] = x[t].d8;
+  alignas(64) static constexpr uint16_t kScales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17,
+                                                       0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
+  struct Codes {
+    __m512i u;
+  };
+  struct Act {
+    const int8_t* q;
+    const int32_t* c;
+    const float* d;
+  };
+  static Act Activations(const QuantizedActivations& x) { return {x.q, x.c8, x.d8}; }
+  FLOE_VNNI_ATTR static Codes Decode(__m512i gathered) {
+    return {_mm512_xor_si512(gathered, _mm512_set1_epi8(char(0x80)))};
   }
+  FLOE_VNNI_ATTR static __m512i Dot(const Codes& w, const Act& a, size_t g) {
+    return _mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.u, _mm512_loadu_si512(a.q + 64 * g));
+  }
+};
+
+// y[t * y_stride + r] for rows r < R (row_bytes apart) and tokens t < T (activations x[t]) of
+// a Q4_0 / Q8_0 matrix (format F above). Per block: the exact integer dot product, scaled in
+// float by (weight scale x activation scale) and accumulated in one float vector per (row,
+// token), in block order, so a (row, token) result does not depend on R or T. Decoded weights
+// are reused for all T tokens (prefill).
+template <class F, int R, int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                             float* y, size_t y_stride) {
+  const size_t groups = x[0].n / F::kGroupElems;
+  const __m512i code_idx = _mm512_load_si512(F::kCodes);
+  const __m512i scale_idx = _mm512_load_si512(F::kScales);
+  typename F::Act act[T];
+  for (int t = 0; t < T; ++t) act[t] = F::Activations(x[t]);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   for (size_t g = 0; g < groups; ++g) {
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const uint8_t* p = w + size_t(r) * row_bytes + 68 * g;
+      const uint8_t* p = w + size_t(r) * row_bytes + F::kGroupBytes * g;
       const __m512i v0 = _mm512_loadu_si512(p);
-      const __m512i v1 = _mm512_loadu_si512(p + 4);
-      const __m512i codes = _mm512_xor_si512(_mm512_permutex2var_epi8(v0, code_idx, v1), bias);
+      const __m512i v1 = _mm512_loadu_si512(p + F::kSecondLoad);
+      const typename F::Codes codes = F::Decode(_mm512_permutex2var_epi8(v0, code_idx, v1));
       const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
-        const __m512i s = _mm512_dpbusd_epi32(_mm512_loadu_si512(xc[t] + 16 * g), codes, _mm512_loadu_si512(xq[t] + 64 * g));
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(xd[t] + 16 * g)), acc[r][t]);
+        const __m512i s = F::Dot(codes, act[t], g);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(act[t].d + 16 * g)), acc[r][t]);
       }
     }
   }
+  const size_t done = groups * (F::kGroupElems / 32);  // blocks covered; the rest is the tail
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t)
       y[size_t(t) * y_stride + size_t(r)] =
-          _mm512_reduce_add_ps(acc[r][t]) + TailDot<false>(w + size_t(r) * row_bytes, x[t], 2 * groups);
+          _mm512_reduce_add_ps(acc[r][t]) + TailDot<F::kQ4>(w + size_t(r) * row_bytes, x[t], done);
 }
 
 // Rows [r0, r1) x tokens [0, n_tokens) of Q4_0 / Q8_0 in 4 x 4 tiles (edges: smaller tiles).
@@ -337,12 +331,12 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t 
                                             float* y, size_t y_stride, size_t r0, size_t r1) {
   size_t r = r0;
   for (; r + 4 <= r1; r += 4) {
-    if (q4) TileDotQ4_0Vnni<4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
-    else TileDotQ8_0Vnni<4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    if (q4) TileDotVnni<Q4_0Vnni, 4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else TileDotVnni<Q8_0Vnni, 4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
   for (; r < r1; ++r) {
-    if (q4) TileDotQ4_0Vnni<1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
-    else TileDotQ8_0Vnni<1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    if (q4) TileDotVnni<Q4_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else TileDotVnni<Q8_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
 }
 #undef FLOE_VNNI_ATTR
