@@ -222,6 +222,14 @@ HWY_INLINE float TailDot(const uint8_t* row, const QuantizedActivations& x, size
              : RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row) + b0, rest);
 }
 
+// One token's activations in a format's VNNI layout: codes, accumulator start per int32 lane,
+// activation scale per lane (see QuantizedActivations).
+struct VnniActivations {
+  const int8_t* q;
+  const int32_t* c;
+  const float* d;
+};
+
 // Q4_0, 4 blocks (72 bytes, 128 weights) per step. Two overlapping 64-byte loads cover the 4
 // blocks; one vpermt2b gathers their 64 nibble bytes, one vpermw their 4 f16 scales (each
 // repeated over its block's 4 int32 lanes). The activation codes are pre-ordered to match
@@ -240,11 +248,7 @@ struct Q4_0Vnni {
   struct Codes {
     __m512i lo, hi;
   };
-  struct Act {
-    const int8_t* q;
-    const int32_t* c;
-    const float* d;
-  };
+  using Act = VnniActivations;
   static Act Activations(const QuantizedActivations& x) { return {x.q4, x.c4, x.d4}; }
   FLOE_VNNI_ATTR static Codes Decode(__m512i gathered) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
@@ -273,11 +277,7 @@ struct Q8_0Vnni {
   struct Codes {
     __m512i u;
   };
-  struct Act {
-    const int8_t* q;
-    const int32_t* c;
-    const float* d;
-  };
+  using Act = VnniActivations;
   static Act Activations(const QuantizedActivations& x) { return {x.q, x.c8, x.d8}; }
   FLOE_VNNI_ATTR static Codes Decode(__m512i gathered) {
     return {_mm512_xor_si512(gathered, _mm512_set1_epi8(char(0x80)))};
