@@ -208,8 +208,11 @@ int RunEvalAttention(int argc, char** argv) {
     for (size_t l = 0; l < probe.by_layer_.size(); ++l)
       if (probe.by_layer_[l].second) std::printf(" %.3f", probe.by_layer_[l].first / double(probe.by_layer_[l].second));
     std::printf("\n");
-    std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
-                100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
+    if (s.backend == AttentionBackend::kFaiss)  // FAISS scores keys internally; it returns k
+      std::printf("keys scored per kNN query: n/a (FAISS returns its top-k only)\n");
+    else
+      std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
+                  100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
     std::printf("attention output relative error: mean %.5f, max %.5f\n",
                 probe.rel_sum_ / double(probe.sparse_queries_), probe.rel_max_);
   } else {
