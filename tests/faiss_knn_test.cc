@@ -56,7 +56,7 @@ struct Keys {
   }
 };
 
-std::unique_ptr<KnnIndex> NewIndex(FaissKind kind) {
+[[maybe_unused]] std::unique_ptr<KnnIndex> NewIndex(FaissKind kind) {
   FaissParams p;
   p.kind = kind;
   auto r = NewFaissKnnIndex(kDim, p);
@@ -65,7 +65,7 @@ std::unique_ptr<KnnIndex> NewIndex(FaissKind kind) {
   return std::move(r).value();
 }
 
-std::vector<uint32_t> Search(const KnnIndex& index, const float* q, uint32_t lo, uint32_t hi, size_t k) {
+[[maybe_unused]] std::vector<uint32_t> Search(const KnnIndex& index, const float* q, uint32_t lo, uint32_t hi, size_t k) {
   KnnScratch s;
   std::vector<uint32_t> out;
   const Status st = index.Search(q, lo, hi, k, &s, &out);
@@ -74,7 +74,7 @@ std::vector<uint32_t> Search(const KnnIndex& index, const float* q, uint32_t lo,
   return out;
 }
 
-size_t ThreadCount() {
+[[maybe_unused]] size_t ThreadCount() {
   size_t n = 0;
   for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
   return n;

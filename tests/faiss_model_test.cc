@@ -26,7 +26,7 @@ std::unique_ptr<Model> Stories260K() {
   return std::move(m).value();
 }
 
-std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
+[[maybe_unused]] std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
   std::ifstream in(DataPath("corpora/tinystories-valid-head.txt"));
   std::stringstream ss;
   ss << in.rdbuf();
@@ -36,7 +36,7 @@ std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
   return ids;
 }
 
-std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
+[[maybe_unused]] std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
   auto s = Session::Create(m, p);
   INFO(s.status().ToString());
   REQUIRE(s.ok());
@@ -44,7 +44,7 @@ std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
 }
 
 // kNN path active from the first positions: small k, window and sinks, no dense prefix.
-SessionParams SparseFaiss(FaissKind kind) {
+[[maybe_unused]] SessionParams SparseFaiss(FaissKind kind) {
   SessionParams p;
   p.attention.backend = AttentionBackend::kFaiss;
   p.attention.faiss.kind = kind;
@@ -55,9 +55,9 @@ SessionParams SparseFaiss(FaissKind kind) {
   return p;
 }
 
-std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
+[[maybe_unused]] std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
 
-float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+[[maybe_unused]] float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
   float m = 0;
   for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
@@ -74,7 +74,7 @@ struct CancelAtLayer2 : AttentionProbe {
   }
 };
 
-const FaissKind kKinds[] = {FaissKind::kFlat, FaissKind::kHnsw};
+[[maybe_unused]] const FaissKind kKinds[] = {FaissKind::kFlat, FaissKind::kHnsw};
 
 }  // namespace
 
