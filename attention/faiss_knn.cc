@@ -13,7 +13,10 @@
 #include <faiss/IndexHNSW.h>
 #include <faiss/clone_index.h>
 #include <faiss/impl/HNSW.h>
+#include <faiss/impl/AuxIndexStructures.h>
+#include <faiss/impl/DistanceComputer.h>
 #include <faiss/impl/IDSelector.h>
+#include <faiss/utils/Heap.h>
 
 #include "attention/ice/prioritized_dci.h"  // NormLevel, LevelToBoundSq: the norm-bound grid
 #endif
@@ -186,8 +189,15 @@ class FaissKnnIndex final : public KnnIndex {
         faiss::SearchParametersHNSW sp;
         sp.sel = &admissible;
         sp.efSearch = int(std::max(params_.ef_search, kk));
-        index_->search(1, s->query.data(), faiss::Index::idx_t(kk), s->distances.data(),
-                       s->labels.data(), &sp);
+        // HNSW::search directly (what IndexHNSW::search does per query, minus its OpenMP
+        // region and its unlocked update of the global faiss::hnsw_stats, a data race between
+        // concurrent searches): single-threaded, touching only the const index.
+        const auto* h = static_cast<const faiss::IndexHNSW*>(index_.get());
+        std::unique_ptr<faiss::DistanceComputer> dis(h->storage->get_distance_computer());
+        dis->set_query(s->query.data());
+        faiss::maxheap_heapify(kk, s->distances.data(), s->labels.data());
+        faiss::VisitedTable visited{int(have)};
+        h->hnsw.search(*dis, int(kk), s->labels.data(), s->distances.data(), visited, &sp);
       }
     }));
     for (int64_t label : s->labels)  // -1: fewer admissible results than kk were found

@@ -18,7 +18,10 @@
 // under a guard that sets THIS thread's OpenMP thread count to 1 (omp_set_num_threads acts on
 // the calling thread's ICVs, so it must be done on each TBB worker, per call) and restores
 // the caller's value after, so FAISS runs single-threaded inside the task and never starts an
-// OpenMP team; the parallelism is floe's (over tokens x heads, and over heads for Add).
+// OpenMP team; the parallelism is floe's (over tokens x heads, and over heads for Add). HNSW
+// searches call faiss::HNSW::search directly (single-threaded by contract), which also skips
+// IndexHNSW::search's unlocked update of the global faiss::hnsw_stats: concurrent searches
+// from TBB tasks share no mutable state.
 //
 // Determinism: keys are added to HNSW one at a time, so the graph depends only on the keys
 // and their order (FAISS draws levels from the index's own seeded generator): streaming,
