@@ -47,6 +47,7 @@ if "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --attention
   grep -q "faiss settings: .*hnsw, HNSW M 8 efSearch 32" "$tmp/faiss.txt"
   grep -q "top-k recall: [01]\." "$tmp/faiss.txt"
   grep -q "perplexity: dense [0-9.]*, faiss [0-9.]*" "$tmp/faiss.txt"
+  grep -q "state memory: dense [0-9.]* MiB, faiss [0-9.]* MiB (kNN index [0-9.]* MiB)" "$tmp/faiss.txt"
   if "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --attention faiss --faiss-kind ivf 2>"$tmp/e4.txt"; then exit 1; fi
   grep -q "unknown FAISS index kind 'ivf' (choose flat or hnsw)" "$tmp/e4.txt"
   if "$floe" generate -m "$model" -z "$tok" -n 4 --attention faiss --faiss-m 1 2>"$tmp/e5.txt"; then exit 1; fi

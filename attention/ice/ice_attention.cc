@@ -1,8 +1,8 @@
 #include "attention/ice/ice_attention.h"
 
 #include <algorithm>
-#include <cmath>
 #include <atomic>
+#include <cmath>
 #include <limits>
 #include <mutex>
 #include <optional>

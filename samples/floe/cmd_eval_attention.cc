@@ -153,7 +153,7 @@ int RunEvalAttention(int argc, char** argv) {
 
   const size_t V = (*model)->lm().vocab_size();
   double nll_dense = 0, nll_ice = 0, kl = 0, secs_dense = 0, secs_ice = 0;
-  size_t agree = 0, n_pred = 0;
+  size_t agree = 0, n_pred = 0, dense_bytes = 0, knn_bytes = 0;
   for (long w = 0; w < windows; ++w) {
     std::vector<int32_t> window = {tok->bos()};
     window.insert(window.end(), ids.begin() + w * per, ids.begin() + (w + 1) * per);
@@ -169,6 +169,8 @@ int RunEvalAttention(int argc, char** argv) {
       std::fprintf(stderr, "floe eval-attention: %s\n", st.ToString().c_str());
       return 1;
     }
+    dense_bytes = dense->state_bytes();
+    knn_bytes = knn->state_bytes();
     secs_dense += std::chrono::duration<double>(t1 - t0).count();
     secs_ice += std::chrono::duration<double>(t2 - t1).count();
     const auto& ld = dense->all_logits();
@@ -222,6 +224,8 @@ int RunEvalAttention(int argc, char** argv) {
   std::printf("mean KL(dense || %s): %.6f nats over %zu positions\n", knn_name, kl / double(n_pred), n_pred);
   std::printf("top-1 agreement: %.4f\n", double(agree) / double(n_pred));
   std::printf("perplexity: dense %.4f, %s %.4f (%+.3f%%)\n", ppl_d, knn_name, ppl_i, 100.0 * (ppl_i / ppl_d - 1.0));
+  std::printf("state memory: dense %.2f MiB, %s %.2f MiB (kNN index %.2f MiB)\n", dense_bytes / 1048576.0,
+              knn_name, knn_bytes / 1048576.0, (double(knn_bytes) - double(dense_bytes)) / 1048576.0);
   std::printf("prefill time: dense %.3f s, %s %.3f s%s\n", secs_dense, knn_name, secs_ice,
               every > 0 ? " (includes the sampled brute-force checks)" : "");
   return 0;
