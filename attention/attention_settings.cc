@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "attention/faiss_knn.h"
+
 namespace floe {
 
 const char* AttentionBackendName(AttentionBackend b) {
@@ -18,7 +20,21 @@ Result<AttentionBackend> ParseAttentionBackend(std::string_view name) {
   if (name == "ice") return AttentionBackend::kIce;
   if (name == "faiss") return AttentionBackend::kFaiss;
   return InvalidArgument("unknown attention backend '" + std::string(name) +
-                         "' (choose dense or ice)");
+                         "' (choose dense, ice or faiss)");
+}
+
+const char* FaissKindName(FaissKind k) {
+  switch (k) {
+    case FaissKind::kFlat: return "flat";
+    case FaissKind::kHnsw: return "hnsw";
+  }
+  return "unknown";
+}
+
+Result<FaissKind> ParseFaissKind(std::string_view name) {
+  if (name == "flat") return FaissKind::kFlat;
+  if (name == "hnsw") return FaissKind::kHnsw;
+  return InvalidArgument("unknown FAISS index kind '" + std::string(name) + "' (choose flat or hnsw)");
 }
 
 Status AttentionSettings::Validate(size_t context_length) const {
@@ -26,12 +42,16 @@ Status AttentionSettings::Validate(size_t context_length) const {
     case AttentionBackend::kDense: return Status::Ok();
     case AttentionBackend::kIce: break;
     case AttentionBackend::kFaiss:
-      return Unsupported("attention backend 'faiss' is not implemented yet; use dense or ice");
+      if (!FaissAvailable())
+        return Unsupported("attention backend 'faiss': floe was built without FAISS "
+                           "(FLOE_WITH_FAISS=OFF); use dense or ice");
+      break;
     default:
       return InvalidArgument("unknown attention backend " + std::to_string(int(backend)) +
-                             " (choose dense or ice)");
+                             " (choose dense, ice or faiss)");
   }
-  auto bad = [](const std::string& m) { return InvalidArgument("ice attention: " + m); };
+  const std::string who = AttentionBackendName(backend);
+  auto bad = [&who](const std::string& m) { return InvalidArgument(who + " attention: " + m); };
   if (k == 0) return bad("k (keys retrieved per query) must be at least 1");
   if (k > (size_t{1} << 20)) return bad("k = " + std::to_string(k) + " is implausibly large");
   if (window > context_length)
@@ -40,6 +60,18 @@ Status AttentionSettings::Validate(size_t context_length) const {
   if (sinks > context_length)
     return bad("sink count " + std::to_string(sinks) + " is larger than the context length " +
                std::to_string(context_length));
+  if (backend == AttentionBackend::kFaiss) {
+    if (faiss.kind != FaissKind::kFlat && faiss.kind != FaissKind::kHnsw)
+      return bad("unknown FAISS index kind " + std::to_string(int(faiss.kind)) + " (choose flat or hnsw)");
+    if (faiss.hnsw_m < 2 || faiss.hnsw_m > 256)
+      return bad("HNSW M (graph degree) must be in [2, 256], not " + std::to_string(faiss.hnsw_m));
+    if (faiss.ef_search == 0 || faiss.ef_search > 65536)
+      return bad("HNSW efSearch must be in [1, 65536], not " + std::to_string(faiss.ef_search));
+    if (faiss.ef_construction == 0 || faiss.ef_construction > 65536)
+      return bad("HNSW efConstruction must be in [1, 65536], not " +
+                 std::to_string(faiss.ef_construction));
+    return Status::Ok();
+  }
   if (dci.simple_indices == 0 || dci.simple_indices > 32)
     return bad("DCI simple indices per composite index must be in [1, 32], not " +
                std::to_string(dci.simple_indices));

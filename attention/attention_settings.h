@@ -1,9 +1,10 @@
 // How a sequence's tokens attend to each other: exact dense attention, or IceFormer kNN
 // attention (Mao, Ester & Li, "IceFormer: Accelerated Inference with Long-Sequence
 // Transformers on CPUs", ICLR 2024, arXiv 2405.02842) whose key search is Prioritized DCI
-// (Li & Malik, "Fast k-Nearest Neighbour Search via Prioritized DCI", ICML 2017).
+// (Li & Malik, "Fast k-Nearest Neighbour Search via Prioritized DCI", ICML 2017), or, with
+// the faiss backend, a FAISS index (exact inner product, or HNSW: Malkov & Yashunin 2018).
 //
-// With the ice backend, a query at position p attends to the union of
+// With the ice and faiss backends, a query at position p attends to the union of
 //   - the first `sinks` positions [0, S),
 //   - the most recent `window` positions (p - W, p],
 //   - the `k` keys of [S, p - W] with the largest q.k, as found by the kNN index,
@@ -24,7 +25,8 @@ namespace floe {
 enum class AttentionBackend : int32_t {
   kDense = 0,  // exact causal softmax attention
   kIce = 1,    // IceFormer: top-k keys from a Prioritized DCI index + window + sinks
-  kFaiss = 2,  // reserved for a FAISS-backed kNN index; not implemented (kUnsupported)
+  kFaiss = 2,  // the same, the top-k from a FAISS index (FaissParams); kUnsupported when
+               // floe was built without FAISS (FLOE_WITH_FAISS=OFF)
 };
 
 const char* AttentionBackendName(AttentionBackend b);  // "dense", "ice", "faiss", "unknown"
@@ -51,6 +53,32 @@ struct DciParams {
   uint64_t seed = 0x1cef0c3a5eedULL;  // projection directions; mixed with (layer, kv head)
 };
 
+// Which FAISS index holds the keys (stable values; the C API's floe_faiss_kind mirrors them).
+enum class FaissKind : int32_t {
+  kFlat = 0,  // IndexFlatIP: exact inner-product search (brute force inside FAISS)
+  kHnsw = 1,  // IndexHNSWFlat with the inner-product metric: approximate, sublinear
+};
+const char* FaissKindName(FaissKind k);  // "flat", "hnsw", "unknown"
+// "flat" | "hnsw"; anything else is kInvalidArgument naming the choices.
+Result<FaissKind> ParseFaissKind(std::string_view name);
+
+// FAISS backend parameters (attention/faiss_knn.h). HNSW (Malkov & Yashunin 2018) over the
+// MIPS -> nearest-neighbour transformed keys; every search admits only the causal id range
+// (an IDSelectorRange), so the result is causal by construction.
+//
+// Defaults: M = 16, efConstruction = 200, efSearch = 256. Measured on stories-long-2k (32-dim
+// heads, held-out War and Peace, 2048 context, k 32, W 256, every position searched; `floe
+// eval-attention`): top-32 recall 0.98; M 16 / efC 40 / efS 64 gives 0.40, efS 128 0.65; M 32 /
+// efC 100 / efS 192 0.91. The graph quality (efConstruction) matters as much as the search
+// beam: these keys, augmented to one sphere, crowd near its pole. On 2048 keys the search
+// still scores a large share of them: sublinear search needs far longer contexts.
+struct FaissParams {
+  FaissKind kind = FaissKind::kHnsw;
+  size_t hnsw_m = 16;            // graph degree M (2..256)
+  size_t ef_search = 256;        // HNSW search beam (1..65536; a value below k acts as k)
+  size_t ef_construction = 200;  // HNSW build beam (1..65536)
+};
+
 struct AttentionSettings {
   AttentionBackend backend = AttentionBackend::kDense;
   // IceFormer defaults (see README "IceFormer"): k = 32 retrieved keys; a recent window of 256
@@ -63,11 +91,13 @@ struct AttentionSettings {
   size_t window = 256;      // W: most recent positions always attended
   size_t sinks = 4;         // S: first positions always attended
   size_t dense_below = 1024;  // a query seeing fewer keys than this attends densely
-  DciParams dci;
+  DciParams dci;      // ice backend
+  FaissParams faiss;  // faiss backend
 
   // Checks the settings for a sequence of `context_length` positions. kInvalidArgument for an
   // unknown backend, k = 0, a window or sink count larger than the context, or DCI parameters
-  // out of range; kUnsupported for the FAISS backend. Dense ignores the kNN fields.
+  // out of range (DCI ones for ice, FAISS ones for faiss); kUnsupported for faiss in a build
+  // without FAISS. Dense ignores the kNN fields.
   Status Validate(size_t context_length) const;
 };
 

@@ -32,6 +32,10 @@ floe_session_params floe_session_default_params(void) {
   p.knn_simple_indices = uint32_t(a.dci.simple_indices);
   p.knn_composite_indices = uint32_t(a.dci.composite_indices);
   p.knn_candidates_per_k = uint32_t(a.dci.candidates_per_k);
+  p.faiss_kind = int32_t(a.faiss.kind);
+  p.faiss_hnsw_m = uint32_t(a.faiss.hnsw_m);
+  p.faiss_ef_search = uint32_t(a.faiss.ef_search);
+  p.faiss_ef_construction = uint32_t(a.faiss.ef_construction);
   return p;
 }
 
@@ -62,6 +66,10 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.dci.simple_indices = p.knn_simple_indices;
     sp.attention.dci.composite_indices = p.knn_composite_indices;
     sp.attention.dci.candidates_per_k = p.knn_candidates_per_k;
+    sp.attention.faiss.kind = static_cast<floe::FaissKind>(p.faiss_kind);  // Validate names a bad one
+    sp.attention.faiss.hnsw_m = p.faiss_hnsw_m;
+    sp.attention.faiss.ef_search = p.faiss_ef_search;
+    sp.attention.faiss.ef_construction = p.faiss_ef_construction;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

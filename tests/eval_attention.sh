@@ -34,4 +34,28 @@ test -s "$tmp/gen.txt"
 printf '1\n403\n407\n' >"$tmp/tokens.txt"
 "$floe" logits -m "$model" --tokens "$tmp/tokens.txt" -o "$tmp/l.f32" --attention ice --knn-window 2 --knn-sinks 0
 test "$(stat -c %s "$tmp/l.f32")" -eq $((3 * 512 * 4))
+# The FAISS backend (or, built without FAISS, its clear error).
+if "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --attention faiss --faiss-kind flat \
+     --knn-window 160 --threads 1 >"$tmp/faiss_same.txt" 2>"$tmp/faiss_err.txt"; then
+  grep -q "faiss settings: .*flat" "$tmp/faiss_same.txt"
+  grep -q "top-1 agreement: 1.0000" "$tmp/faiss_same.txt"
+  grep -q "mean KL(dense || faiss): 0.000000" "$tmp/faiss_same.txt"
+  "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --attention faiss --faiss-kind hnsw \
+    --faiss-m 8 --faiss-ef-search 32 --knn-k 8 --knn-window 16 --knn-sinks 2 --knn-dense-below 0 \
+    --threads 2 >"$tmp/faiss.txt"
+  cat "$tmp/faiss.txt"
+  grep -q "faiss settings: .*hnsw, HNSW M 8 efSearch 32" "$tmp/faiss.txt"
+  grep -q "top-k recall: [01]\." "$tmp/faiss.txt"
+  grep -q "perplexity: dense [0-9.]*, faiss [0-9.]*" "$tmp/faiss.txt"
+  grep -q "state memory: dense [0-9.]* MiB, faiss [0-9.]* MiB (kNN index [0-9.]* MiB)" "$tmp/faiss.txt"
+  if "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --attention faiss --faiss-kind ivf 2>"$tmp/e4.txt"; then exit 1; fi
+  grep -q "unknown FAISS index kind 'ivf' (choose flat or hnsw)" "$tmp/e4.txt"
+  if "$floe" generate -m "$model" -z "$tok" -n 4 --attention faiss --faiss-m 1 2>"$tmp/e5.txt"; then exit 1; fi
+  grep -q "HNSW M (graph degree) must be in \[2, 256\], not 1" "$tmp/e5.txt"
+  "$floe" generate -m "$model" -z "$tok" -n 20 --temp 0 --attention faiss --faiss-kind hnsw --knn-k 8 \
+    --knn-window 16 --knn-sinks 2 --knn-dense-below 0 >"$tmp/gen_faiss.txt"
+  test -s "$tmp/gen_faiss.txt"
+else
+  grep -q "built without FAISS" "$tmp/faiss_err.txt"
+fi
 echo "eval-attention checks passed"

@@ -14,6 +14,7 @@
 
 #include "attention/attention_settings.h"
 #include "attention/dense_attention.h"
+#include "attention/faiss_knn.h"
 #include "attention/ice/ice_attention.h"
 #include "attention/ice/ice_index.h"
 #include "attention/ice/ice_reference.h"
@@ -71,7 +72,7 @@ struct Fixture {
     a.out = out.data();
     a.probe = probe;
     ThreadContext threads(2);
-    IceAttention(a, &threads);
+    REQUIRE(IceAttention(a, &threads).ok());
     return out;
   }
 };
@@ -240,10 +241,35 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   t.backend = static_cast<AttentionBackend>(7);
   expect(t, 512, StatusCode::kInvalidArgument, "unknown attention backend 7");
   t.backend = AttentionBackend::kFaiss;
-  expect(t, 512, StatusCode::kUnsupported, "faiss");
+  if (FaissAvailable()) {
+    CHECK(t.Validate(512).ok());
+    t.faiss.hnsw_m = 1;
+    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
+    t.faiss.hnsw_m = 16;
+    t.faiss.ef_search = 0;
+    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: HNSW efSearch must be in [1, 65536], not 0");
+    t.faiss.ef_search = 256;
+    t.faiss.ef_construction = 70000;
+    expect(t, 512, StatusCode::kInvalidArgument, "HNSW efConstruction must be in [1, 65536], not 70000");
+    t.faiss.ef_construction = 200;
+    t.faiss.kind = static_cast<FaissKind>(5);
+    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: unknown FAISS index kind 5 (choose flat or hnsw)");
+    t.faiss.kind = FaissKind::kFlat;
+    t.k = 0;
+    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: k (keys retrieved per query) must be at least 1");
+    t.k = 32;
+    t.window = 600;
+    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: window 600 is larger than the context length 512");
+  } else {
+    expect(t, 512, StatusCode::kUnsupported, "built without FAISS");
+  }
+  CHECK(ParseAttentionBackend("faiss").value() == AttentionBackend::kFaiss);
+  CHECK(ParseFaissKind("flat").value() == FaissKind::kFlat);
+  CHECK(ParseFaissKind("hnsw").value() == FaissKind::kHnsw);
+  CHECK(ParseFaissKind("ivf").status().message() == "unknown FAISS index kind 'ivf' (choose flat or hnsw)");
   CHECK(ParseAttentionBackend("ice").value() == AttentionBackend::kIce);
   CHECK(ParseAttentionBackend("dense").value() == AttentionBackend::kDense);
   const auto bad = ParseAttentionBackend("sparse");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message() == "unknown attention backend 'sparse' (choose dense or ice)");
+  CHECK(bad.status().message() == "unknown attention backend 'sparse' (choose dense, ice or faiss)");
 }

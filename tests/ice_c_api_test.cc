@@ -1,7 +1,8 @@
 // IceFormer attention through the C API: defaults, clear errors for bad settings (unknown
-// backend, k = 0, window beyond the context, FAISS not implemented), struct_size versioning
-// (a caller built before the attention fields gets dense attention), and an ice session
-// whose window covers the context giving the dense logits.
+// backend, k = 0, window beyond the context, bad FAISS parameters), struct_size versioning
+// (a caller built before the attention fields gets dense attention; one built before the
+// FAISS fields gets the FAISS defaults), and ice and faiss sessions whose window covers the
+// context giving the dense logits.
 #include <cmath>
 #include <cstddef>
 #include <cstring>
@@ -71,8 +72,31 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p = d;
   p.attention = 42;
   ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "unknown attention backend 42");
+#ifdef FLOE_TEST_WITH_FAISS
+  CHECK(d.faiss_kind == FLOE_FAISS_HNSW);
+  CHECK(d.faiss_hnsw_m == 16);
+  CHECK(d.faiss_ef_search == 256);
+  CHECK(d.faiss_ef_construction == 200);
+  p = d;
   p.attention = FLOE_ATTENTION_FAISS;
-  ExpectError(m, p, FLOE_ERR_UNSUPPORTED, "faiss");
+  p.faiss_kind = 9;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "faiss attention: unknown FAISS index kind 9");
+  p = d;
+  p.attention = FLOE_ATTENTION_FAISS;
+  p.faiss_hnsw_m = 1;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
+  p = d;
+  p.attention = FLOE_ATTENTION_FAISS;
+  p.faiss_ef_search = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "HNSW efSearch must be in [1, 65536], not 0");
+  p = d;
+  p.attention = FLOE_ATTENTION_FAISS;
+  p.knn_k = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "faiss attention: k (keys retrieved per query) must be at least 1");
+#else
+  p.attention = FLOE_ATTENTION_FAISS;
+  ExpectError(m, p, FLOE_ERR_UNSUPPORTED, "built without FAISS");
+#endif
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_composite_indices = 0;
@@ -108,3 +132,39 @@ TEST_CASE("C API: an ice session covering the whole context gives the dense logi
   CHECK(diff <= 1e-5f);
   floe_model_free(m);
 }
+
+#ifdef FLOE_TEST_WITH_FAISS
+TEST_CASE("C API: faiss sessions covering the whole context give the dense logits", "[unit]") {
+  floe_model* m = Load();
+  std::vector<floe_token> ids(300);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = floe_token(i == 0 ? 1 : 3 + (i * 37) % 500);
+  const auto dense = EvalLogits(m, floe_session_default_params(), ids);
+  for (int32_t kind : {FLOE_FAISS_FLAT, FLOE_FAISS_HNSW}) {
+    floe_session_params p = floe_session_default_params();
+    p.attention = FLOE_ATTENTION_FAISS;
+    p.faiss_kind = kind;
+    p.knn_dense_below = 0;
+    p.knn_k = 64;  // 4 sinks + 256 window + 64 retrieved >= 300 keys
+    const auto knn = EvalLogits(m, p, ids);
+    float diff = 0;
+    for (size_t i = 0; i < knn.size(); ++i) diff = std::max(diff, std::fabs(knn[i] - dense[i]));
+    INFO("kind " << kind);
+    CHECK(diff <= 1e-5f);
+  }
+  floe_model_free(m);
+}
+
+TEST_CASE("C API: a caller built before the FAISS fields gets the FAISS defaults", "[unit]") {
+  floe_model* m = Load();
+  floe_session_params p = floe_session_default_params();
+  p.struct_size = uint32_t(offsetof(floe_session_params, faiss_kind));
+  p.attention = FLOE_ATTENTION_FAISS;
+  p.context_length = 300;
+  p.faiss_hnsw_m = 0;  // beyond the caller's struct: must not be read
+  floe_session* s = nullptr;
+  INFO(floe_last_error());
+  REQUIRE(floe_session_create(m, &p, &s) == FLOE_OK);
+  floe_session_free(s);
+  floe_model_free(m);
+}
+#endif

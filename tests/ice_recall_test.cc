@@ -2,7 +2,7 @@
 // (layer, head, position) queries that take the kNN path, the fraction of the exact top-k
 // (brute force over the same eligible keys [S, p - W] of the same cache) that the search
 // retrieved. Default DCI parameters; dense_below = 0 so every position past the window is
-// searched.
+// searched. The same for the FAISS HNSW backend (when built with FAISS).
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -111,3 +111,40 @@ TEST_CASE("ice recall: stories-long-2k on held-out War and Peace, 2048 context",
   CHECK(probe.sum / double(probe.n) >= 0.9);
   CHECK(probe.sum_late / double(probe.n_late) >= 0.9);
 }
+
+#ifdef FLOE_TEST_WITH_FAISS
+// The FAISS HNSW backend at its defaults, on the same captured keys and queries.
+namespace {
+AttentionSettings FaissDefaults() {
+  AttentionSettings s;
+  s.backend = AttentionBackend::kFaiss;
+  s.faiss.kind = FaissKind::kHnsw;
+  s.dense_below = 0;
+  return s;
+}
+}  // namespace
+
+TEST_CASE("faiss hnsw recall: stories260K on TinyStories, 512 context, window 32", "[model]") {
+  const std::string text = ReadText(DataPath("corpora/tinystories-valid-head.txt"), 0, 8000);
+  AttentionSettings narrow = FaissDefaults();
+  narrow.window = 32;
+  RecallProbe probe;
+  Run("models/llama2c/stories260K.bin", text, 512, narrow, &probe);
+  REQUIRE(probe.n > 1000);
+  INFO("recall (window 32) " << probe.sum / double(probe.n) << " over " << probe.n << " queries");
+  CHECK(probe.sum / double(probe.n) >= 0.9);
+}
+
+TEST_CASE("faiss hnsw recall: stories-long-2k on held-out War and Peace, 2048 context", "[model]") {
+  const std::string text = ReadText(DataPath("corpora/war-and-peace.txt"), 0.95, 40000);
+  RecallProbe probe;
+  probe.every = 8;
+  Run("models/llama2c/stories-long-2k.bin", text, 2048, FaissDefaults(), &probe);
+  REQUIRE(probe.n > 1000);
+  REQUIRE(probe.n_late > 500);
+  INFO("recall " << probe.sum / double(probe.n) << " over " << probe.n << " queries; past 1023: "
+                 << probe.sum_late / double(probe.n_late) << " over " << probe.n_late);
+  CHECK(probe.sum / double(probe.n) >= 0.9);
+  CHECK(probe.sum_late / double(probe.n_late) >= 0.9);
+}
+#endif

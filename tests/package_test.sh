@@ -2,7 +2,9 @@
 # Packaging: `cmake --install` gives headers, one libfloe.a, a CMake package and a pkg-config
 # file; samples/embed (a C and a C++ app: streaming generation on a worker thread, with
 # cancellation) builds out of tree against the installed package and generates the same greedy
-# text as the floe CLI; the linked apps need no shared library beyond libc/libm/libstdc++/libgcc.
+# text as the floe CLI; the linked apps need no shared library beyond libc/libm/libstdc++/libgcc,
+# and, when floe is built with FAISS (bundled in libfloe.a), FAISS's BLAS, LAPACK and OpenMP
+# runtime (libblas3, liblapack3, libgomp1: see README "Packaging").
 # Usage: package_test.sh BUILD_DIR SOURCE_DIR FLOE_CLI DATA_DIR
 set -euo pipefail
 build=$1 src=$2 floe=$3 data=$4
@@ -46,12 +48,15 @@ grep -q "^\[cancelled, " "$tmp/cancel.txt"
 n=$(sed -n 's/^\[\([0-9]*\) tokens.*/\1/p' "$tmp/cancel_cpp.txt")
 test "$n" -ge 5 && test "$n" -lt 400
 
-# No shared library beyond libc, libm, libstdc++, libgcc (and the dynamic loader).
+# No shared library beyond libc, libm, libstdc++, libgcc (and the dynamic loader); with FAISS
+# also BLAS, LAPACK and libgomp (and only then).
+with_faiss=$(sed -n 's/^FLOE_WITH_FAISS:BOOL=//p' "$build/CMakeCache.txt")
 for app in "$tmp/embed/embed_c" "$tmp/embed/embed_cpp" "$tmp/embed_pc"; do
   needed=$(readelf -d "$app" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
   for lib in $needed; do
     case "$lib" in
       libc.so.6|libm.so.6|libstdc++.so.6|libgcc_s.so.1|ld-linux-x86-64.so.2) ;;
+      libblas.so.3|liblapack.so.3|libgomp.so.1) [ "$with_faiss" = ON ] || { echo "$app needs $lib without FAISS"; exit 1; } ;;
       *) echo "$app needs $lib"; exit 1 ;;
     esac
   done

@@ -1,8 +1,10 @@
 #include "attention/ice/ice_attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
+#include <mutex>
 #include <optional>
 
 #include <tbb/enumerable_thread_specific.h>
@@ -24,7 +26,7 @@ float KeyDot(const KvCache& c, size_t layer, size_t pos, size_t kv_head, const f
 
 // Per-thread working memory of IceAttention.
 struct Scratch {
-  DciScratch dci;
+  KnnScratch knn;
   std::vector<uint32_t> candidates, topk, positions;
   std::vector<std::pair<float, uint32_t>> scored;
   std::vector<float> scores;
@@ -77,8 +79,8 @@ void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const fl
 
 namespace {
 
-void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
-                  const float* q, float* out, ice::Scratch* s) {
+Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
+                    const float* q, float* out, ice::Scratch* s) {
   const AttentionSettings& st = *a.settings;
   const size_t n_keys = pos + 1;
   const size_t sinks = std::min(st.sinks, n_keys);
@@ -88,10 +90,9 @@ void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t
   if (!sparse) {
     DenseAttendOne(*a.cache, a.layer, kv_head, q, n_keys, out);
   } else {
-    const ice::PrioritizedDci& dci = a.index->at(a.layer, kv_head);
     s->candidates.clear();
-    dci.Candidates(q, uint32_t(sinks), uint32_t(window_begin - 1), st.k * st.dci.candidates_per_k,
-                   st.dci.max_visits, &s->dci, &s->candidates);
+    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
+        q, uint32_t(sinks), uint32_t(window_begin - 1), st.k, &s->knn, &s->candidates));
     ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scored, &s->topk);
     s->positions.clear();
     for (size_t p = 0; p < sinks; ++p) s->positions.push_back(uint32_t(p));
@@ -120,6 +121,7 @@ void IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t
     e.out = out;
     a.probe->Record(e);
   }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -133,7 +135,7 @@ IceScratchPool::~IceScratchPool() = default;
 IceScratchPool::IceScratchPool(const IceScratchPool&) : impl_(std::make_unique<Impl>()) {}
 IceScratchPool& IceScratchPool::operator=(const IceScratchPool&) { return *this; }
 
-void IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
+Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t group = a.n_heads / a.cache->n_kv_heads();
   const size_t row = a.n_heads * hd;
@@ -141,17 +143,27 @@ void IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   // incrementally, never reallocated per query).
   std::optional<IceScratchPool> temporary;
   IceScratchPool& pool = a.scratch ? *a.scratch : temporary.emplace();
+  // The first search error (a FAISS failure) is returned; the other queries still run.
+  std::atomic<bool> failed{false};
+  std::mutex error_mu;
+  Status error;
   auto work = [&](size_t begin, size_t end) {
     ice::Scratch& scratch = pool.impl().per_thread.local();
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / a.n_heads, h = i % a.n_heads;
-      IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd,
-                   &scratch);
+      Status st = IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd,
+                               a.out + t * row + h * hd, &scratch);
+      if (!st.ok() && !failed.exchange(true)) {
+        std::lock_guard<std::mutex> lock(error_mu);
+        error = std::move(st);
+      }
     }
   };
   const size_t n = a.n_tokens * a.n_heads;
   if (threads) threads->ParallelFor(n, 1, work);
   else work(0, n);
+  std::lock_guard<std::mutex> lock(error_mu);
+  return error;
 }
 
 }  // namespace floe

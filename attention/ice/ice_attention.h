@@ -3,8 +3,9 @@
 // GQA key/value head g,
 //   A(p) = [0, S)  ∪  (p - W, p]  ∪  TopK_k{ q . k_s : S <= s <= p - W }
 //   out  = sum_{s in A(p)} softmax_s(q . k_s / sqrt(head_dim)) v_s
-// where TopK comes from the Prioritized DCI index of (layer, g) (candidates, then the true
-// inner products of the candidates: the k largest). Every query head searches its group's
+// where TopK comes from the kNN index of (layer, g) (attention/knn_index.h: Prioritized DCI,
+// or FAISS flat / HNSW), which returns candidates; the true inner products of the candidates
+// give the k largest. Every query head searches its group's
 // index separately. Exact cases: a query seeing fewer than dense_below keys, or whose eligible
 // range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is then every key).
 // Causality is exact for prefill chunks: the chunk's keys are all indexed before its queries
@@ -25,7 +26,7 @@
 
 namespace floe {
 
-// Per-thread working memory of IceAttention (the DCI visit marks are sized to the context),
+// Per-thread working memory of IceAttention (e.g. the DCI visit marks, sized to the context),
 // kept across calls so that a decode step allocates nothing; one per sequence state (not
 // shared between concurrent calls). Copying gives a new, empty pool.
 class IceScratchPool {
@@ -55,8 +56,9 @@ struct IceAttentionArgs {
   IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
 };
 
-// Parallel over (token, head) pairs, like DenseAttention.
-void IceAttention(const IceAttentionArgs& args, ThreadContext* threads);
+// Parallel over (token, head) pairs, like DenseAttention. Errors only when the index search
+// fails (FAISS: an exception turned into a Status, e.g. out of memory).
+Status IceAttention(const IceAttentionArgs& args, ThreadContext* threads);
 
 namespace ice {
 

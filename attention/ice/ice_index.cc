@@ -1,7 +1,9 @@
 #include "attention/ice/ice_index.h"
 
+#include <algorithm>
 #include <vector>
 
+#include "attention/faiss_knn.h"
 #include "platform/dtype.h"
 
 namespace floe::ice {
@@ -13,51 +15,129 @@ uint64_t IndexSeed(uint64_t seed, size_t layer, size_t kv_head) {
   return z ^ (z >> 31);
 }
 
+namespace {
+
+class DciKnnIndex final : public KnnIndex {
+ public:
+  explicit DciKnnIndex(const DciParams& p) : params_(p) {}
+  Status Init(size_t dim, uint64_t seed) {
+    return dci_.Init(dim, params_.simple_indices, params_.composite_indices, seed);
+  }
+  Result<std::unique_ptr<KnnIndex>> Clone() const override {
+    return std::unique_ptr<KnnIndex>(std::make_unique<DciKnnIndex>(*this));
+  }
+  void Clear() override { dci_.Clear(); }
+  size_t size() const override { return dci_.size(); }
+  size_t bytes() const override { return sizeof(*this) + dci_.bytes(); }
+  Status Add(uint32_t first_id, const float* keys, size_t n) override {
+    // Same index either way (PrioritizedDci: a function of the set of keys); the batch path
+    // sorts once, the single inserts keep the existing lists.
+    if (dci_.size() == 0 && n > 1) {
+      std::vector<uint32_t> ids(n);
+      for (size_t i = 0; i < n; ++i) ids[i] = first_id + uint32_t(i);
+      return dci_.InsertBatch(ids.data(), keys, n);
+    }
+    for (size_t i = 0; i < n; ++i)
+      FLOE_RETURN_IF_ERROR(dci_.Insert(first_id + uint32_t(i), keys + i * dci_.dim()));
+    return Status::Ok();
+  }
+  Status Truncate(uint32_t limit) override {
+    dci_.Truncate(limit);
+    return Status::Ok();
+  }
+  Status Search(const float* q, uint32_t lo, uint32_t hi, size_t k, KnnScratch* s,
+                std::vector<uint32_t>* out) const override {
+    dci_.Candidates(q, lo, hi, k * params_.candidates_per_k, params_.max_visits, &s->dci, out);
+    return Status::Ok();
+  }
+
+ private:
+  DciParams params_;
+  PrioritizedDci dci_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<KnnIndex>> NewDciKnnIndex(size_t dim, const DciParams& params, uint64_t seed) {
+  auto index = std::make_unique<DciKnnIndex>(params);
+  FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
+  return std::unique_ptr<KnnIndex>(std::move(index));
+}
+
+IceIndex::IceIndex(const IceIndex& other) { *this = other; }
+
+IceIndex& IceIndex::operator=(const IceIndex& other) {
+  if (this != &other && !CopyFrom(other).ok()) {
+    indexes_.clear();
+    n_layers_ = n_kv_heads_ = 0;
+  }
+  return *this;
+}
+
+Status IceIndex::CopyFrom(const IceIndex& other) {
+  if (this == &other) return Status::Ok();
+  std::vector<std::unique_ptr<KnnIndex>> copy;
+  copy.reserve(other.indexes_.size());
+  for (const auto& index : other.indexes_) {
+    FLOE_ASSIGN_OR_RETURN(auto c, index->Clone());
+    copy.push_back(std::move(c));
+  }
+  n_layers_ = other.n_layers_;
+  n_kv_heads_ = other.n_kv_heads_;
+  head_dim_ = other.head_dim_;
+  sinks_ = other.sinks_;
+  indexes_ = std::move(copy);
+  return Status::Ok();
+}
+
 Status IceIndex::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim,
                       const AttentionSettings& s) {
   n_layers_ = n_layers;
   n_kv_heads_ = n_kv_heads;
   head_dim_ = head_dim;
   sinks_ = s.sinks;
-  dci_.assign(n_layers * n_kv_heads, PrioritizedDci());
+  indexes_.clear();
+  indexes_.reserve(n_layers * n_kv_heads);
   for (size_t l = 0; l < n_layers; ++l)
-    for (size_t h = 0; h < n_kv_heads; ++h)
-      FLOE_RETURN_IF_ERROR(dci_[l * n_kv_heads + h].Init(head_dim, s.dci.simple_indices,
-                                                         s.dci.composite_indices,
-                                                         IndexSeed(s.dci.seed, l, h)));
+    for (size_t h = 0; h < n_kv_heads; ++h) {
+      auto index = s.backend == AttentionBackend::kFaiss
+                       ? NewFaissKnnIndex(head_dim, s.faiss)
+                       : NewDciKnnIndex(head_dim, s.dci, IndexSeed(s.dci.seed, l, h));
+      if (!index.ok()) return index.status();
+      indexes_.push_back(std::move(index).value());
+    }
   return Status::Ok();
 }
 
 void IceIndex::Clear() {
-  for (auto& d : dci_) d.Clear();
+  for (auto& index : indexes_) index->Clear();
 }
 
 size_t IceIndex::bytes() const {
-  size_t n = dci_.capacity() * sizeof(PrioritizedDci);
-  for (const auto& d : dci_) n += d.bytes();
+  size_t n = indexes_.capacity() * sizeof(indexes_[0]);
+  for (const auto& index : indexes_) n += index->bytes();
   return n;
 }
 
 Status IceIndex::Add(const KvCache& cache, size_t layer, size_t begin, size_t end,
                      ThreadContext* threads) {
-  for (size_t h = 0; h < n_kv_heads_; ++h) dci_[layer * n_kv_heads_ + h].Truncate(uint32_t(begin));
+  for (size_t h = 0; h < n_kv_heads_; ++h)
+    FLOE_RETURN_IF_ERROR(indexes_[layer * n_kv_heads_ + h]->Truncate(uint32_t(begin)));
   if (begin < sinks_) begin = sinks_;
   if (begin >= end) return Status::Ok();
   std::vector<Status> status(n_kv_heads_);
   auto work = [&](size_t h0, size_t h1) {
-    std::vector<float> key(head_dim_);
+    std::vector<float> keys((end - begin) * head_dim_);
     for (size_t h = h0; h < h1; ++h) {
-      PrioritizedDci& dci = dci_[layer * n_kv_heads_ + h];
-      for (size_t pos = begin; pos < end && status[h].ok(); ++pos) {
+      for (size_t pos = begin; pos < end; ++pos) {
         const void* k = cache.Key(layer, pos, h);
-        const float* kf = static_cast<const float*>(k);
-        if (cache.dtype() == DType::kF16) {
-          const uint16_t* kh = static_cast<const uint16_t*>(k);
-          for (size_t i = 0; i < head_dim_; ++i) key[i] = F16ToF32(kh[i]);
-          kf = key.data();
-        }
-        status[h] = dci.Insert(uint32_t(pos), kf);
+        float* dst = keys.data() + (pos - begin) * head_dim_;
+        if (cache.dtype() == DType::kF16)
+          for (size_t i = 0; i < head_dim_; ++i) dst[i] = F16ToF32(static_cast<const uint16_t*>(k)[i]);
+        else
+          std::copy_n(static_cast<const float*>(k), head_dim_, dst);
       }
+      status[h] = indexes_[layer * n_kv_heads_ + h]->Add(uint32_t(begin), keys.data(), end - begin);
     }
   };
   if (threads) threads->ParallelFor(n_kv_heads_, 1, work);
@@ -73,18 +153,16 @@ Status IceIndex::Rebuild(const KvCache& cache, size_t n, ThreadContext* threads)
   std::vector<Status> status(n_layers_ * n_kv_heads_);
   auto work = [&](size_t i0, size_t i1) {
     std::vector<float> keys(count * head_dim_);
-    std::vector<uint32_t> ids(count);
     for (size_t i = i0; i < i1; ++i) {
       const size_t layer = i / n_kv_heads_, h = i % n_kv_heads_;
       for (size_t j = 0; j < count; ++j) {
-        ids[j] = uint32_t(sinks_ + j);
         const void* k = cache.Key(layer, sinks_ + j, h);
         for (size_t d = 0; d < head_dim_; ++d)
           keys[j * head_dim_ + d] = cache.dtype() == DType::kF16
                                         ? F16ToF32(static_cast<const uint16_t*>(k)[d])
                                         : static_cast<const float*>(k)[d];
       }
-      status[i] = dci_[i].InsertBatch(ids.data(), keys.data(), count);
+      status[i] = indexes_[i]->Add(uint32_t(sinks_), keys.data(), count);
     }
   };
   if (threads) threads->ParallelFor(status.size(), 1, work);

@@ -29,9 +29,9 @@ class LlamaModel::State final : public SequenceState {
   // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
   // it: a state restores into any state of the same model whose capacity holds its position.
   // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
-  // very index the original sequence had (see PrioritizedDci: the index depends only on the
-  // set of keys), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
-  // a state saved with either backend restores into a session with either backend.
+  // very index the original sequence had (KnnIndex: DCI and FAISS indexes depend only on the
+  // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
+  // a state saved with any backend restores into a session with any backend.
   std::vector<uint64_t> Shape() const {
     return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
   }
@@ -65,7 +65,7 @@ class LlamaModel::State final : public SequenceState {
     auto c = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(c->Init(config, options));
     FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
-    c->index = index;
+    FLOE_RETURN_IF_ERROR(c->index.CopyFrom(index));
     c->pos = pos;
     return std::unique_ptr<SequenceState>(std::move(c));
   }
@@ -77,7 +77,8 @@ class LlamaModel::State final : public SequenceState {
     const size_t ctx = o.context_length ? o.context_length : c.context_length;
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
-    ice = o.attention.backend == AttentionBackend::kIce;
+    ice = o.attention.backend == AttentionBackend::kIce ||
+          o.attention.backend == AttentionBackend::kFaiss;
     if (ice) FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
     const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
@@ -97,8 +98,8 @@ class LlamaModel::State final : public SequenceState {
   LlamaConfig config;
   StateOptions options;
   KvCache cache;
-  bool ice = false;      // options.attention.backend == kIce
-  ice::IceIndex index;   // ice only: keys [sinks, pos) of every (layer, kv head)
+  bool ice = false;      // options.attention.backend is kIce or kFaiss (kNN attention)
+  ice::IceIndex index;   // kNN only: keys [sinks, pos) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   AlignedBuffer<float> scratch;
   size_t pos = 0;
@@ -163,8 +164,7 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, floa
   args.out = out;
   args.probe = s.options.attention_probe;
   args.scratch = &s.ice_scratch;
-  IceAttention(args, threads);
-  return Status::Ok();
+  return IceAttention(args, threads);
 }
 
 namespace {

@@ -3,8 +3,9 @@
 namespace floe::cli {
 
 const char* kAttentionFlagsUsage =
-    "           [--attention dense|ice] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
-    "           [--knn-dense-below N] [--knn-simple M] [--knn-composite L] [--knn-candidates C]\n";
+    "           [--attention dense|ice|faiss] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
+    "           [--knn-dense-below N] [--knn-simple M] [--knn-composite L] [--knn-candidates C]\n"
+    "           [--faiss-kind flat|hnsw] [--faiss-m M] [--faiss-ef-search E] [--faiss-ef-construction C]\n";
 
 bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
   if (a.Has("--attention")) {
@@ -14,6 +15,14 @@ bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
       return false;
     }
     s->backend = b.value();
+  }
+  if (a.Has("--faiss-kind")) {
+    auto k = ParseFaissKind(a.Get("--faiss-kind", "", ""));
+    if (!k.ok()) {
+      *err = k.status().message();
+      return false;
+    }
+    s->faiss.kind = k.value();
   }
   struct Field {
     const char* flag;
@@ -25,7 +34,10 @@ bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
                           {"--knn-dense-below", &s->dense_below},
                           {"--knn-simple", &s->dci.simple_indices},
                           {"--knn-composite", &s->dci.composite_indices},
-                          {"--knn-candidates", &s->dci.candidates_per_k}};
+                          {"--knn-candidates", &s->dci.candidates_per_k},
+                          {"--faiss-m", &s->faiss.hnsw_m},
+                          {"--faiss-ef-search", &s->faiss.ef_search},
+                          {"--faiss-ef-construction", &s->faiss.ef_construction}};
   for (const Field& f : fields) {
     const long v = a.GetInt(f.flag, "", long(*f.value));
     if (!a.ok()) {

@@ -1,6 +1,7 @@
 // The attention flags shared by floe generate / logits / eval-attention:
-//   --attention dense|ice  --knn-k K  --knn-window W  --knn-sinks S  --knn-dense-below N
+//   --attention dense|ice|faiss  --knn-k K  --knn-window W  --knn-sinks S  --knn-dense-below N
 //   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
+//   --faiss-kind flat|hnsw  --faiss-m M  --faiss-ef-search E  --faiss-ef-construction C
 #pragma once
 
 #include <string>

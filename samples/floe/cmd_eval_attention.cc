@@ -1,5 +1,6 @@
 // floe eval-attention: the same tokens through dense attention and through IceFormer kNN
-// attention (two sessions), reporting
+// attention (two sessions; the kNN search by Prioritized DCI, or by FAISS with --attention
+// faiss), reporting
 //   - top-k recall: |retrieved ∩ exact top-k| / k of the kNN search, against brute force over
 //     the same eligible keys [S, p - W], averaged over sampled (layer, head, position) queries
 //     that used the kNN path;
@@ -109,7 +110,9 @@ int RunEvalAttention(int argc, char** argv) {
                    "[--windows K] [--sample-every S] [attention flags]");
     return 2;
   }
-  ice.attention.backend = AttentionBackend::kIce;  // --attention dense would compare dense to itself
+  // --attention dense would compare dense to itself: ice unless faiss is asked for.
+  if (ice.attention.backend != AttentionBackend::kFaiss) ice.attention.backend = AttentionBackend::kIce;
+  const char* knn_name = AttentionBackendName(ice.attention.backend);
   LoadOptions lo;
   lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
   auto model = Model::Load(model_path, lo);
@@ -150,12 +153,12 @@ int RunEvalAttention(int argc, char** argv) {
 
   const size_t V = (*model)->lm().vocab_size();
   double nll_dense = 0, nll_ice = 0, kl = 0, secs_dense = 0, secs_ice = 0;
-  size_t agree = 0, n_pred = 0;
+  size_t agree = 0, n_pred = 0, dense_bytes = 0, knn_bytes = 0;
   for (long w = 0; w < windows; ++w) {
     std::vector<int32_t> window = {tok->bos()};
     window.insert(window.end(), ids.begin() + w * per, ids.begin() + (w + 1) * per);
     auto dense = NewSession(**model, base, "dense");
-    auto knn = NewSession(**model, ice, "ice");
+    auto knn = NewSession(**model, ice, knn_name);
     if (!dense || !knn) return 1;
     auto t0 = std::chrono::steady_clock::now();
     Status st = dense->Eval(window, /*all_logits=*/true);
@@ -166,6 +169,8 @@ int RunEvalAttention(int argc, char** argv) {
       std::fprintf(stderr, "floe eval-attention: %s\n", st.ToString().c_str());
       return 1;
     }
+    dense_bytes = dense->state_bytes();
+    knn_bytes = knn->state_bytes();
     secs_dense += std::chrono::duration<double>(t1 - t0).count();
     secs_ice += std::chrono::duration<double>(t2 - t1).count();
     const auto& ld = dense->all_logits();
@@ -189,9 +194,14 @@ int RunEvalAttention(int argc, char** argv) {
   const double ppl_d = std::exp(nll_dense / double(n_pred)), ppl_i = std::exp(nll_ice / double(n_pred));
   std::printf("model: %s\n", model_path.c_str());
   std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start, text_path.c_str());
-  std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu candidates %zu x k\n",
-              s.k, s.window, s.sinks, s.dense_below, s.dci.simple_indices, s.dci.composite_indices,
-              s.dci.candidates_per_k);
+  if (s.backend == AttentionBackend::kFaiss)
+    std::printf("faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, %s, HNSW M %zu efSearch %zu efConstruction %zu\n",
+                s.k, s.window, s.sinks, s.dense_below, FaissKindName(s.faiss.kind), s.faiss.hnsw_m,
+                s.faiss.ef_search, s.faiss.ef_construction);
+  else
+    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu candidates %zu x k\n",
+                s.k, s.window, s.sinks, s.dense_below, s.dci.simple_indices, s.dci.composite_indices,
+                s.dci.candidates_per_k);
   std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n", probe.sparse_queries_,
               probe.dense_queries_, every);
   if (probe.sparse_queries_ > 0) {
@@ -200,19 +210,24 @@ int RunEvalAttention(int argc, char** argv) {
     for (size_t l = 0; l < probe.by_layer_.size(); ++l)
       if (probe.by_layer_[l].second) std::printf(" %.3f", probe.by_layer_[l].first / double(probe.by_layer_[l].second));
     std::printf("\n");
-    std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
-                100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
+    if (s.backend == AttentionBackend::kFaiss)  // FAISS scores keys internally; it returns k
+      std::printf("keys scored per kNN query: n/a (FAISS returns its top-k only)\n");
+    else
+      std::printf("keys scored per kNN query: %.1f%% of the eligible keys\n",
+                  100.0 * probe.scored_sum_ / double(probe.sparse_queries_));
     std::printf("attention output relative error: mean %.5f, max %.5f\n",
                 probe.rel_sum_ / double(probe.sparse_queries_), probe.rel_max_);
   } else {
     std::printf("top-k recall: n/a (no sampled query used the kNN path; see --knn-dense-below)\n");
     std::printf("attention output relative error: n/a\n");
   }
-  std::printf("mean KL(dense || ice): %.6f nats over %zu positions\n", kl / double(n_pred), n_pred);
+  std::printf("mean KL(dense || %s): %.6f nats over %zu positions\n", knn_name, kl / double(n_pred), n_pred);
   std::printf("top-1 agreement: %.4f\n", double(agree) / double(n_pred));
-  std::printf("perplexity: dense %.4f, ice %.4f (%+.3f%%)\n", ppl_d, ppl_i, 100.0 * (ppl_i / ppl_d - 1.0));
-  std::printf("prefill time: dense %.3f s, ice %.3f s%s\n", secs_dense, secs_ice,
-              every > 0 ? " (ice includes the sampled brute-force checks)" : "");
+  std::printf("perplexity: dense %.4f, %s %.4f (%+.3f%%)\n", ppl_d, knn_name, ppl_i, 100.0 * (ppl_i / ppl_d - 1.0));
+  std::printf("state memory: dense %.2f MiB, %s %.2f MiB (kNN index %.2f MiB)\n", dense_bytes / 1048576.0,
+              knn_name, knn_bytes / 1048576.0, (double(knn_bytes) - double(dense_bytes)) / 1048576.0);
+  std::printf("prefill time: dense %.3f s, %s %.3f s%s\n", secs_dense, knn_name, secs_ice,
+              every > 0 ? " (includes the sampled brute-force checks)" : "");
   return 0;
 }
 

@@ -106,11 +106,15 @@ typedef enum floe_kv_type { FLOE_KV_F32 = 0, FLOE_KV_F16 = 1 } floe_kv_type;
 /* Attention backend of a session (attention models; recurrent models accept only DENSE).
  * ICE: IceFormer kNN attention (arXiv 2405.02842) without retraining: each query attends to
  * the first knn_sinks positions, the last knn_window positions and the knn_k keys with the
- * largest q.k, found by a Prioritized DCI index kept beside the KV cache. FAISS is reserved
- * (FLOE_ERR_UNSUPPORTED for now). */
+ * largest q.k, found by a Prioritized DCI index kept beside the KV cache.
+ * FAISS: the same, the keys found by a FAISS index (faiss_kind: exact inner product or HNSW);
+ * FLOE_ERR_UNSUPPORTED when floe was built without FAISS. */
 typedef enum floe_attention_backend {
   FLOE_ATTENTION_DENSE = 0, FLOE_ATTENTION_ICE = 1, FLOE_ATTENTION_FAISS = 2
 } floe_attention_backend;
+
+/* FAISS index of the FAISS attention backend. */
+typedef enum floe_faiss_kind { FLOE_FAISS_FLAT = 0, FLOE_FAISS_HNSW = 1 } floe_faiss_kind;
 
 typedef struct floe_session_params {
   uint32_t struct_size;     /* sizeof(floe_session_params) */
@@ -134,6 +138,12 @@ typedef struct floe_session_params {
   uint32_t knn_simple_indices;   /* ICE: Prioritized DCI simple indices per composite (m) */
   uint32_t knn_composite_indices;/* ICE: Prioritized DCI composite indices (L) */
   uint32_t knn_candidates_per_k; /* ICE: candidates retrieved per composite index, x knn_k */
+  /* FAISS backend fields (added later, same struct_size rule); knn_k/window/sinks/dense_below
+   * apply to FAISS as to ICE. */
+  int32_t faiss_kind;            /* floe_faiss_kind; default FLOE_FAISS_HNSW */
+  uint32_t faiss_hnsw_m;         /* FAISS HNSW: graph degree M; default 16 */
+  uint32_t faiss_ef_search;      /* FAISS HNSW: search beam efSearch; default 256 */
+  uint32_t faiss_ef_construction;/* FAISS HNSW: build beam efConstruction; default 200 */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);

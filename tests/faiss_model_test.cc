@@ -1,0 +1,238 @@
+// The FAISS attention backend through the Llama model (stories260K), for both index kinds:
+// exactness against dense when k + W + S covers every key, save -> restore -> continue and
+// fork with the kNN path active (the index rebuilt from the restored keys is the streamed
+// one), an interrupted chunk leaves no stale keys, memory accounting, and clear errors.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "runtime/model.h"
+#include "runtime/session.h"
+#include "test_data.h"
+
+using namespace floe;
+using floe::testing::DataPath;
+
+namespace {
+
+std::unique_ptr<Model> Stories260K() {
+  LoadOptions o;
+  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
+  auto m = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  return std::move(m).value();
+}
+
+[[maybe_unused]] std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
+  std::ifstream in(DataPath("corpora/tinystories-valid-head.txt"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto ids = m.tokenizer()->Encode(ss.str().substr(0, 8 * n), true);
+  REQUIRE(ids.size() >= n);
+  ids.resize(n);
+  return ids;
+}
+
+[[maybe_unused]] std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
+  auto s = Session::Create(m, p);
+  INFO(s.status().ToString());
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+// kNN path active from the first positions: small k, window and sinks, no dense prefix.
+[[maybe_unused]] SessionParams SparseFaiss(FaissKind kind) {
+  SessionParams p;
+  p.attention.backend = AttentionBackend::kFaiss;
+  p.attention.faiss.kind = kind;
+  p.attention.k = 8;
+  p.attention.window = 16;
+  p.attention.sinks = 2;
+  p.attention.dense_below = 0;
+  return p;
+}
+
+[[maybe_unused]] std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
+
+[[maybe_unused]] float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
+  REQUIRE(a.size() == b.size());
+  float m = 0;
+  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
+  return m;
+}
+
+struct CancelAtLayer2 : AttentionProbe {
+  Session* session = nullptr;
+  size_t from = 0;
+  std::atomic<bool> armed{false};
+  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
+  void Record(const AttentionProbeEvent&) override {
+    if (armed.exchange(false)) session->RequestCancel();
+  }
+};
+
+[[maybe_unused]] const FaissKind kKinds[] = {FaissKind::kFlat, FaissKind::kHnsw};
+
+}  // namespace
+
+#ifdef FLOE_TEST_WITH_FAISS
+
+TEST_CASE("faiss: stories260K logits equal dense when k + W + S covers the context", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 400);
+  for (FaissKind kind : kKinds)
+    for (DType kv : {DType::kF32, DType::kF16}) {
+      SessionParams dense;
+      dense.kv_dtype = kv;
+      SessionParams knn = dense;
+      knn.attention = SparseFaiss(kind).attention;
+      for (auto [k, w, s] : {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
+        knn.attention.k = k;
+        knn.attention.window = w;
+        knn.attention.sinks = s;
+        auto a = NewSession(*model, dense);
+        auto b = NewSession(*model, knn);
+        REQUIRE(a->Eval(ids, true).ok());
+        REQUIRE(b->Eval(ids, true).ok());
+        INFO(FaissKindName(kind) << " k " << k << " W " << w << " S " << s);
+        CHECK(MaxAbsDiff(a->all_logits(), b->all_logits()) <= 1e-5f);
+      }
+    }
+}
+
+TEST_CASE("faiss: flat gives the exact top-k (the logits of ice with an exhaustive search)", "[model]") {
+  // With every eligible key a DCI candidate (k1 = candidates_per_k k >= eligible keys), ice's
+  // top-k is exact too: the flat FAISS backend must give the same logits, to float rounding.
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 200);
+  SessionParams flat = SparseFaiss(FaissKind::kFlat);
+  SessionParams ice = flat;
+  ice.attention.backend = AttentionBackend::kIce;
+  ice.attention.dci.candidates_per_k = 64;  // 8 x 64 = 512 candidates per composite index
+  auto a = NewSession(*model, flat);
+  auto b = NewSession(*model, ice);
+  REQUIRE(a->Eval(ids, true).ok());
+  REQUIRE(b->Eval(ids, true).ok());
+  CHECK(MaxAbsDiff(a->all_logits(), b->all_logits()) <= 1e-5f);
+}
+
+TEST_CASE("faiss: save -> restore -> continue and fork equal the uninterrupted run", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 260);
+  const std::span<const int32_t> a(ids.data(), 200), b(ids.data() + 200, 60);
+  for (FaissKind kind : kKinds) {
+    INFO(FaissKindName(kind));
+    SessionParams p = SparseFaiss(kind);
+    p.batch = 48;
+    auto whole = NewSession(*model, p);
+    REQUIRE(whole->Eval(a).ok());
+    REQUIRE(whole->Eval(b).ok());
+
+    auto first = NewSession(*model, p);
+    REQUIRE(first->Eval(a).ok());
+    std::vector<uint8_t> bytes;
+    REQUIRE(first->SaveState(&bytes).ok());
+    auto fork = first->Fork();
+    REQUIRE(fork.ok());
+    auto second = NewSession(*model, p);
+    REQUIRE(second->RestoreState(bytes).ok());
+    CHECK(Logits(*second) == Logits(*first));
+    REQUIRE(second->Eval(b).ok());
+    CHECK(Logits(*second) == Logits(*whole));
+    REQUIRE((*fork)->Eval(b).ok());
+    CHECK(Logits(**fork) == Logits(*whole));
+    // Token by token from the restored state too (decode steps insert one key each). Flat is
+    // exact. An HNSW search for position p also walks the graph edges of keys indexed after p
+    // (a prefill chunk's later keys, filtered out of the results but not out of the graph), so
+    // decoding token by token answers a little differently from a chunked prefill.
+    auto third = NewSession(*model, p);
+    REQUIRE(third->RestoreState(bytes).ok());
+    for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
+    const auto lt = Logits(*third), lw = Logits(*whole);
+    CHECK(MaxAbsDiff(lt, lw) <= (kind == FaissKind::kFlat ? 1e-4f : 0.5f));
+    CHECK(std::max_element(lt.begin(), lt.end()) - lt.begin() ==
+          std::max_element(lw.begin(), lw.end()) - lw.begin());
+  }
+}
+
+TEST_CASE("faiss: a chunk interrupted between layers leaves no stale keys in the index", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 200);
+  const std::span<const int32_t> a(ids.data(), 100), b(ids.data() + 100, 100);
+  for (FaissKind kind : kKinds) {
+    INFO(FaissKindName(kind));
+    SessionParams p = SparseFaiss(kind);
+    auto whole = NewSession(*model, p);
+    REQUIRE(whole->Eval(a).ok());
+    REQUIRE(whole->Eval(b).ok());
+    CancelAtLayer2 probe;
+    p.attention_probe = &probe;
+    auto s = NewSession(*model, p);
+    probe.session = s.get();
+    REQUIRE(s->Eval(a).ok());
+    probe.from = 100;
+    probe.armed = true;
+    CHECK(s->Eval(b).code() == StatusCode::kCancelled);
+    CHECK(s->position() == 100);
+    std::vector<int32_t> other(b.begin(), b.end());
+    for (auto& t : other) t = (t * 7 + 3) % 512;
+    REQUIRE(s->Eval(std::span<const int32_t>(other.data(), 50)).ok());
+    s->Reset();
+    REQUIRE(s->Eval(a).ok());
+    REQUIRE(s->Eval(b).ok());
+    CHECK(Logits(*s) == Logits(*whole));
+  }
+}
+
+TEST_CASE("faiss: the index is counted in the state's memory", "[model]") {
+  auto model = Stories260K();
+  const auto ids = StoryTokens(*model, 300);
+  for (FaissKind kind : kKinds) {
+    StateOptions dense, knn;
+    knn.attention = SparseFaiss(kind).attention;
+    auto a = model->lm().NewState(dense);
+    auto b = model->lm().NewState(knn);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    ThreadContext threads(1);
+    REQUIRE(model->lm().Forward(**a, ids, LogitsMode::kNone, nullptr, threads, nullptr).ok());
+    REQUIRE(model->lm().Forward(**b, ids, LogitsMode::kNone, nullptr, threads, nullptr).ok());
+    // At least the 298 indexed keys x 5 layers x 4 kv heads x head_dim 8 floats.
+    INFO(FaissKindName(kind) << ": " << (*b)->memory_bytes() - (*a)->memory_bytes() << " index bytes");
+    CHECK((*b)->memory_bytes() >= (*a)->memory_bytes() + 298 * 5 * 4 * 8 * 4);
+  }
+}
+
+TEST_CASE("faiss: bad settings are clear errors", "[model]") {
+  auto model = Stories260K();
+  SessionParams p;
+  p.attention.backend = AttentionBackend::kFaiss;
+  p.context_length = 128;
+  auto s = Session::Create(*model, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message() == "faiss attention: window 256 is larger than the context length 128");
+  p.attention.window = 16;
+  p.attention.faiss.hnsw_m = 1000;
+  s = Session::Create(*model, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().message() == "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1000");
+  p.attention.faiss.hnsw_m = 16;
+  CHECK(Session::Create(*model, p).ok());
+}
+
+#else
+
+TEST_CASE("faiss: built without FAISS, the backend is unsupported", "[model]") {
+  auto model = Stories260K();
+  SessionParams p;
+  p.attention.backend = AttentionBackend::kFaiss;
+  auto s = Session::Create(*model, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == StatusCode::kUnsupported);
+  CHECK(s.status().message().find("built without FAISS") != std::string::npos);
+}
+
+#endif
