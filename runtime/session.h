@@ -61,6 +61,9 @@ class Session {
   const std::vector<int32_t>& tokens() const { return tokens_; }
   size_t position() const { return state_->position(); }
   size_t capacity() const { return state_->capacity(); }
+  // Bytes held by the sequence state: KV cache (or recurrent state), scratch, and with ice
+  // attention the kNN index.
+  size_t state_bytes() const { return state_->memory_bytes(); }
   size_t vocab_size() const { return model_.lm().vocab_size(); }
   const Model& model() const { return model_; }
   ThreadContext& threads() { return threads_; }

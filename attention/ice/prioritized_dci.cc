@@ -26,7 +26,6 @@ double Normal(uint64_t* s) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-constexpr uint8_t kTouched = 1, kCandidate = 2;
 constexpr float kMaxSqNorm = 1.2676506e30f;  // 2^100
 // R: the query sits on the sphere of radius R M (see the header).
 constexpr float kQueryRadius = 4.0f;
@@ -171,63 +170,67 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
   if (ids_.empty() || lo > hi || k1 == 0) return;
   const size_t n_idx = m_ * L_, stride = L_ + 1;
   const size_t id_limit = size_t(ids_.back()) + 1;
-  if (s->marks.size() < id_limit * stride) s->marks.assign(id_limit * stride, 0);
+  if (s->marks.size() < id_limit * stride) s->marks.resize(id_limit * stride, 0);
+  if (++s->epoch == 256) {
+    std::fill(s->marks.begin(), s->marks.end(), uint16_t(0));
+    s->epoch = 1;
+  }
+  const uint16_t stamp = uint16_t(s->epoch << 8);
   if (k0 == 0) k0 = std::numeric_limits<size_t>::max();
 
   // Query transform: q~ = (R M q / |q|, 0); its projection onto u is (R M / |q|) u[:d] . q.
   const float qn = std::sqrt(Dot(q, q, dim_));
   const float scale = qn > 0.0f && std::isfinite(qn) ? kQueryRadius * std::sqrt(m2_) / qn : 0.0f;
   s->query_proj.resize(n_idx);
-  s->walkers.resize(n_idx);
-  s->visits.assign(n_idx, 0);
+  s->windows.resize(n_idx);
   for (size_t i = 0; i < n_idx; ++i) {
     s->query_proj[i] = scale * Dot(dirs_.data() + i * (dim_ + 1), q, dim_);
     if (!std::isfinite(s->query_proj[i])) s->query_proj[i] = 0.0f;
-    s->walkers[i] = SortedProjections::Walker(lists_[i], s->query_proj[i], lo, hi);
+    s->windows[i] = SortedProjections::Window(lists_[i], s->query_proj[i], lo, hi);
   }
+  // First bound: about sqrt(k1 n) / 8 entries on each side of the query in the first list of a
+  // composite index (independent lists would need ~sqrt(k1 n) visits each for k1 retrievals).
+  // (The eligible id range stands in for n: the search must not depend on ineligible keys.)
+  const size_t first_span =
+      std::max<size_t>(4, size_t(std::sqrt(double(k1) * (double(hi - lo) + 1.0))) / 8);
+  constexpr float kGrowth = 1.25f;
 
-  auto& retrieved = s->retrieved;
-  auto& active = s->active;
-  retrieved.assign(L_, 0);
-  active.assign(L_, 1);
-  for (bool progressed = true; progressed;) {
-    progressed = false;
-    for (size_t l = 0; l < L_; ++l) {
-      if (!active[l]) continue;
-      // Pop the simple index of composite l whose next projection is closest (Algorithm 2).
-      size_t best = n_idx;
-      float best_priority = std::numeric_limits<float>::infinity();
-      for (size_t j = l * m_; j < (l + 1) * m_; ++j) {
-        const auto& w = s->walkers[j];
-        if (!w.done() && s->visits[j] < k0 && (best == n_idx || w.priority() < best_priority)) {
-          best = j;
-          best_priority = w.priority();
+  uint16_t* marks = s->marks.data();
+  for (size_t l = 0; l < L_; ++l) {
+    SortedProjections::Window* w = s->windows.data() + l * m_;
+    size_t retrieved = 0;
+    // Visiting `id` in a list of composite l: one more sighting; retrieved on the m-th.
+    auto visit = [&](uint32_t id) {
+      uint16_t* mark = marks + size_t(id) * stride;
+      const uint16_t seen = (mark[l] & 0xff00) == stamp ? uint16_t(mark[l] + 1) : uint16_t(stamp | 1);
+      mark[l] = seen;
+      if ((seen & 0xff) != m_) return true;
+      if (mark[L_] != stamp) {
+        mark[L_] = stamp;
+        out->push_back(id);
+      }
+      return ++retrieved < k1;
+    };
+    // A list is closed when exhausted or after k0 visits.
+    auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };
+    float tau = w[0].SpanOf(first_span);
+    for (;;) {
+      for (size_t j = 0; j < m_ && retrieved < k1; ++j) {
+        if (!open(j)) continue;
+        if (k0 == std::numeric_limits<size_t>::max()) {
+          w[j].Grow(tau, visit);
+        } else {
+          w[j].Grow(tau, [&](uint32_t id) { return visit(id) && w[j].visited() < k0; });
         }
       }
-      if (best == n_idx) {
-        active[l] = 0;
-        continue;
-      }
-      progressed = true;
-      const uint32_t id = s->walkers[best].peek().id;
-      s->walkers[best].Advance();
-      ++s->visits[best];
-      uint8_t* mark = s->marks.data() + size_t(id) * stride;
-      if (!(mark[L_] & kTouched)) {
-        mark[L_] |= kTouched;
-        s->touched.push_back(id);
-      }
-      if (++mark[l] == m_) {  // seen in all m simple indices of composite l
-        if (!(mark[L_] & kCandidate)) {
-          mark[L_] |= kCandidate;
-          out->push_back(id);
-        }
-        if (++retrieved[l] >= k1) active[l] = 0;
-      }
+      if (retrieved >= k1) break;
+      float next = std::numeric_limits<float>::infinity();
+      for (size_t j = 0; j < m_; ++j)
+        if (open(j)) next = std::min(next, w[j].next_distance());
+      if (next == std::numeric_limits<float>::infinity()) break;
+      tau = std::max(tau * kGrowth, next);
     }
   }
-  for (uint32_t id : s->touched) std::fill_n(s->marks.data() + size_t(id) * stride, stride, uint8_t(0));
-  s->touched.clear();
 }
 
 }  // namespace floe::ice

@@ -16,11 +16,19 @@
 // beyond. R = 4.
 //
 // Index: L composite indices of m simple indices; simple index (l, j) holds the keys sorted by
-// u_lj . k~ for a random unit direction u_lj in R^{d+1}. Query (Algorithm 2): each composite
-// index repeatedly takes, among its m simple indices, the key whose projection is closest to
-// the query's (a priority queue over |u . k~ - u . q~|, here a scan of m heads); a key seen in
-// all m simple indices of a composite index is retrieved. A composite index stops after k1
-// retrievals (or k0 visits per simple index, or when exhausted). Candidates are the union.
+// u_lj . k~ for a random unit direction u_lj in R^{d+1}. Query (Algorithm 2): a composite
+// index visits, over its m simple indices, the keys in increasing projection distance
+// |u . k~ - u . q~|; a key seen in all m simple indices of a composite index is retrieved. In
+// Algorithm 2 the visits of the m lists are merged one at a time through a priority queue, so
+// the key retrieved i-th is the one whose largest distance over the m lists is i-th smallest.
+// Here the same order is followed in batches: the composite index grows one distance bound tau
+// for all its lists at once (tau0 from the spread of the first list around the query, then x
+// 1.25 per round, at least up to the next unvisited entry) and every list scans forward and
+// backward to tau. A key is retrieved in the round where its largest distance falls below tau,
+// so the retrieval order equals Algorithm 2's up to the order inside one round; the scans are
+// plain loops instead of one data-dependent choice per visit (~5x cheaper per visited
+// projection). A composite index stops after k1 retrievals (or k0 visits per simple index, or
+// when exhausted). Candidates are the union, in retrieval order.
 //
 // Growing norms (streaming): M is kept on a grid, M^2 = 2^(level/2), the smallest grid value
 // >= the largest |k|^2 inserted. A key beyond the bound raises the level and every stored key
@@ -42,12 +50,12 @@ namespace floe::ice {
 
 // Per-query working memory; reuse across queries (one per thread).
 struct DciScratch {
-  std::vector<uint8_t> marks;     // per id: L visit counts + 1 flag byte
-  std::vector<uint32_t> touched;  // ids whose marks must be cleared
-  std::vector<SortedProjections::Walker> walkers;
-  std::vector<uint32_t> visits;     // per simple index
-  std::vector<uint32_t> retrieved;  // per composite index
-  std::vector<uint8_t> active;      // per composite index
+  // Per id: L sighting counts + 1 candidate flag, each stamped with the query's epoch in the
+  // high byte (a stale stamp reads as zero), so nothing is cleared after a query; the array is
+  // zeroed once every 255 queries when the epoch wraps.
+  std::vector<uint16_t> marks;
+  uint16_t epoch = 0;
+  std::vector<SortedProjections::Window> windows;  // per simple index
   std::vector<float> query_proj;
 };
 
