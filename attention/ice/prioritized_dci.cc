@@ -167,15 +167,12 @@ void PrioritizedDci::Truncate(uint32_t limit) {
 
 void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t k1, size_t k0,
                                 DciScratch* s, std::vector<uint32_t>* out) const {
-  if (ids_.empty() || lo > hi || k1 == 0) return;
-  const size_t n_idx = m_ * L_, stride = L_ + 1;
-  const size_t id_limit = size_t(ids_.back()) + 1;
-  if (s->marks.size() < id_limit * stride) s->marks.resize(id_limit * stride, 0);
-  if (++s->epoch == 256) {
-    std::fill(s->marks.begin(), s->marks.end(), uint16_t(0));
-    s->epoch = 1;
-  }
-  const uint16_t stamp = uint16_t(s->epoch << 8);
+  if (ids_.empty() || k1 == 0) return;
+  // Only stored ids can be retrieved (this also bounds the bitmaps below).
+  lo = std::max(lo, ids_.front());
+  hi = std::min(hi, ids_.back());
+  if (lo > hi) return;
+  const size_t n_idx = m_ * L_;
   if (k0 == 0) k0 = std::numeric_limits<size_t>::max();
 
   // Query transform: q~ = (R M q / |q|, 0); its projection onto u is (R M / |q|) u[:d] . q.
@@ -183,52 +180,65 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
   const float scale = qn > 0.0f && std::isfinite(qn) ? kQueryRadius * std::sqrt(m2_) / qn : 0.0f;
   s->query_proj.resize(n_idx);
   s->windows.resize(n_idx);
+  s->tau.resize(n_idx);
   for (size_t i = 0; i < n_idx; ++i) {
     s->query_proj[i] = scale * Dot(dirs_.data() + i * (dim_ + 1), q, dim_);
     if (!std::isfinite(s->query_proj[i])) s->query_proj[i] = 0.0f;
     s->windows[i] = SortedProjections::Window(lists_[i], s->query_proj[i], lo, hi);
   }
-  // First bound: about sqrt(k1 n) / 8 entries on each side of the query in the first list of a
-  // composite index (independent lists would need ~sqrt(k1 n) visits each for k1 retrievals).
+  // First bounds: about sqrt(k1 n) / 8 entries on each side of the query in every list
+  // (independent lists would need ~sqrt(k1 n) visits each for k1 retrievals).
   // (The eligible id range stands in for n: the search must not depend on ineligible keys.)
   const size_t first_span =
       std::max<size_t>(4, size_t(std::sqrt(double(k1) * (double(hi - lo) + 1.0))) / 8);
   constexpr float kGrowth = 1.25f;
 
-  uint16_t* marks = s->marks.data();
+  // Bitmaps over the eligible ids: m "seen in list j" maps, then the candidate map.
+  const size_t words = (size_t(hi - lo) >> 6) + 1;
+  s->bits.assign(words * (m_ + 1), 0);
+  uint64_t* seen = s->bits.data();
+  uint64_t* cand = seen + words * m_;
   for (size_t l = 0; l < L_; ++l) {
     SortedProjections::Window* w = s->windows.data() + l * m_;
+    if (l > 0) std::fill(seen, seen + words * m_, uint64_t(0));
     size_t retrieved = 0;
-    // Visiting `id` in a list of composite l: one more sighting; retrieved on the m-th.
-    auto visit = [&](uint32_t id) {
-      uint16_t* mark = marks + size_t(id) * stride;
-      const uint16_t seen = (mark[l] & 0xff00) == stamp ? uint16_t(mark[l] + 1) : uint16_t(stamp | 1);
-      mark[l] = seen;
-      if ((seen & 0xff) != m_) return true;
-      if (mark[L_] != stamp) {
-        mark[L_] = stamp;
+    // Visiting `id` in list j of composite l: retrieved once every list of l has seen it.
+    auto visit = [&](size_t j, uint32_t id) {
+      const size_t x = id - lo, word = x >> 6;
+      const uint64_t bit = uint64_t(1) << (x & 63);
+      seen[j * words + word] |= bit;
+      for (size_t i = 0; i < m_; ++i)
+        if (!(seen[i * words + word] & bit)) return true;
+      if (!(cand[word] & bit)) {
+        cand[word] |= bit;
         out->push_back(id);
       }
       return ++retrieved < k1;
     };
     // A list is closed when exhausted or after k0 visits.
     auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };
-    float tau = w[0].SpanOf(first_span);
+    // One bound per list, each starting at the same rank (first_span entries per side), all
+    // grown by the same factor: the lists advance at matched ranks, whatever their density
+    // around the query.
+    float* tau = s->tau.data() + l * m_;
+    for (size_t j = 0; j < m_; ++j) tau[j] = w[j].SpanOf(first_span);
     for (;;) {
       for (size_t j = 0; j < m_ && retrieved < k1; ++j) {
         if (!open(j)) continue;
         if (k0 == std::numeric_limits<size_t>::max()) {
-          w[j].Grow(tau, visit);
+          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id); });
         } else {
-          w[j].Grow(tau, [&](uint32_t id) { return visit(id) && w[j].visited() < k0; });
+          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id) && w[j].visited() < k0; });
         }
       }
       if (retrieved >= k1) break;
-      float next = std::numeric_limits<float>::infinity();
-      for (size_t j = 0; j < m_; ++j)
-        if (open(j)) next = std::min(next, w[j].next_distance());
-      if (next == std::numeric_limits<float>::infinity()) break;
-      tau = std::max(tau * kGrowth, next);
+      bool any = false;
+      for (size_t j = 0; j < m_; ++j) {
+        if (!open(j)) continue;
+        any = true;
+        tau[j] = std::max(tau[j] * kGrowth, w[j].next_distance());
+      }
+      if (!any) break;
     }
   }
 }
