@@ -59,7 +59,7 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   CHECK(d.knn_dense_below == 1024);
   CHECK(d.knn_simple_indices == 2);
   CHECK(d.knn_composite_indices == 8);
-  CHECK(d.knn_candidates_per_k == 6);
+  CHECK(d.knn_candidates_per_k == 8);
 
   floe_session_params p = d;
   p.attention = FLOE_ATTENTION_ICE;

@@ -34,25 +34,66 @@ struct Scratch {
 
 }  // namespace
 
+namespace {
+
+// Prefetches the first cache lines of a key row that will be scored soon (candidates are
+// scattered over the cache; a row of 64 f16 values is two lines).
+inline void PrefetchRow(const void* row, size_t bytes) {
+  const char* p = static_cast<const char*>(row);
+  for (size_t off = 0; off < bytes && off < 256; off += 64) __builtin_prefetch(p + off);
+}
+
+constexpr size_t kPrefetchAhead = 8;
+constexpr size_t kMinRun = 8;  // consecutive positions handed to the tile kernels as one tile
+
+// Length of the run of consecutive positions starting at positions[i].
+size_t RunLength(std::span<const uint32_t> positions, size_t i) {
+  size_t n = 1;
+  while (i + n < positions.size() && positions[i + n] == positions[i] + n) ++n;
+  return n;
+}
+
+}  // namespace
+
 void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float* q,
                      std::span<const uint32_t> positions, std::vector<float>* scores, float* out) {
   const size_t hd = c.head_dim();
   const float scale = 1.0f / std::sqrt(static_cast<float>(hd));
+  const size_t stride = c.pos_stride_bytes() / DTypeSize(c.dtype());
   scores->resize(positions.size());
+  float* sc = scores->data();
+  // Runs of consecutive positions (the recent window) go through the tile kernels; scattered
+  // positions (sinks, retrieved keys) one row at a time.
+  for (size_t i = 0; i < positions.size();) {
+    const size_t run = RunLength(positions, i);
+    if (run >= kMinRun) {
+      AttentionScores(q, 1, hd, c.Key(layer, positions[i], kv_head), stride, c.dtype(), run, scale, sc + i);
+    } else {
+      for (size_t j = i; j < i + run; ++j) sc[j] = KeyDot(c, layer, positions[j], kv_head, q) * scale;
+    }
+    i += run;
+  }
   float mx = -std::numeric_limits<float>::infinity();
+  for (size_t i = 0; i < positions.size(); ++i) mx = std::max(mx, sc[i]);
+  float sum = 0.0f;
   for (size_t i = 0; i < positions.size(); ++i) {
-    (*scores)[i] = KeyDot(c, layer, positions[i], kv_head, q) * scale;
-    mx = std::max(mx, (*scores)[i]);
+    sc[i] = std::exp(sc[i] - mx);
+    sum += sc[i];
   }
   std::fill(out, out + hd, 0.0f);
-  float sum = 0.0f;
   const bool f16 = c.dtype() == DType::kF16;
-  for (size_t i = 0; i < positions.size(); ++i) {
-    const float p = std::exp((*scores)[i] - mx);
-    sum += p;
-    const void* v = c.Value(layer, positions[i], kv_head);
-    if (f16) AxpyF16(p, static_cast<const uint16_t*>(v), out, hd);
-    else Axpy(p, static_cast<const float*>(v), out, hd);
+  for (size_t i = 0; i < positions.size();) {
+    const size_t run = RunLength(positions, i);
+    if (run >= kMinRun) {
+      AttentionAccumulate(sc + i, 1, hd, c.Value(layer, positions[i], kv_head), stride, c.dtype(), run, out);
+    } else {
+      for (size_t j = i; j < i + run; ++j) {
+        const void* v = c.Value(layer, positions[j], kv_head);
+        if (f16) AxpyF16(sc[j], static_cast<const uint16_t*>(v), out, hd);
+        else Axpy(sc[j], static_cast<const float*>(v), out, hd);
+      }
+    }
+    i += run;
   }
   if (sum > 0.0f) Scale(out, 1.0f / sum, hd);
 }
@@ -60,17 +101,22 @@ void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
                         std::span<const uint32_t> candidates, size_t k,
                         std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
-  scored->clear();
-  for (uint32_t id : candidates) {
-    float s = KeyDot(c, layer, id, kv_head, q);
+  scored->resize(candidates.size());
+  const size_t row_bytes = c.head_dim() * DTypeSize(c.dtype());
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (i + kPrefetchAhead < candidates.size())
+      PrefetchRow(c.Key(layer, candidates[i + kPrefetchAhead], kv_head), row_bytes);
+    float s = KeyDot(c, layer, candidates[i], kv_head, q);
     if (std::isnan(s)) s = -std::numeric_limits<float>::infinity();
-    scored->push_back({s, id});
+    (*scored)[i] = {s, candidates[i]};
   }
   k = std::min(k, scored->size());
-  std::partial_sort(scored->begin(), scored->begin() + k, scored->end(),
-                    [](const auto& a, const auto& b) {
-                      return a.first > b.first || (a.first == b.first && a.second < b.second);
-                    });
+  auto better = [](const auto& a, const auto& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  // The k best (nth_element, then order those k): cheaper than a partial sort of many.
+  if (k < scored->size()) std::nth_element(scored->begin(), scored->begin() + k, scored->end(), better);
+  std::sort(scored->begin(), scored->begin() + k, better);
   out->resize(k);
   for (size_t i = 0; i < k; ++i) (*out)[i] = (*scored)[i].second;
 }

@@ -26,7 +26,6 @@ double Normal(uint64_t* s) {
   return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
 }
 
-constexpr uint8_t kTouched = 1, kCandidate = 2;
 constexpr float kMaxSqNorm = 1.2676506e30f;  // 2^100
 // R: the query sits on the sphere of radius R M (see the header).
 constexpr float kQueryRadius = 4.0f;
@@ -168,66 +167,80 @@ void PrioritizedDci::Truncate(uint32_t limit) {
 
 void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t k1, size_t k0,
                                 DciScratch* s, std::vector<uint32_t>* out) const {
-  if (ids_.empty() || lo > hi || k1 == 0) return;
-  const size_t n_idx = m_ * L_, stride = L_ + 1;
-  const size_t id_limit = size_t(ids_.back()) + 1;
-  if (s->marks.size() < id_limit * stride) s->marks.assign(id_limit * stride, 0);
+  if (ids_.empty() || k1 == 0) return;
+  // Only stored ids can be retrieved (this also bounds the bitmaps below).
+  lo = std::max(lo, ids_.front());
+  hi = std::min(hi, ids_.back());
+  if (lo > hi) return;
+  const size_t n_idx = m_ * L_;
   if (k0 == 0) k0 = std::numeric_limits<size_t>::max();
 
   // Query transform: q~ = (R M q / |q|, 0); its projection onto u is (R M / |q|) u[:d] . q.
   const float qn = std::sqrt(Dot(q, q, dim_));
   const float scale = qn > 0.0f && std::isfinite(qn) ? kQueryRadius * std::sqrt(m2_) / qn : 0.0f;
   s->query_proj.resize(n_idx);
-  s->walkers.resize(n_idx);
-  s->visits.assign(n_idx, 0);
+  s->windows.resize(n_idx);
+  s->tau.resize(n_idx);
   for (size_t i = 0; i < n_idx; ++i) {
     s->query_proj[i] = scale * Dot(dirs_.data() + i * (dim_ + 1), q, dim_);
     if (!std::isfinite(s->query_proj[i])) s->query_proj[i] = 0.0f;
-    s->walkers[i] = SortedProjections::Walker(lists_[i], s->query_proj[i], lo, hi);
+    s->windows[i] = SortedProjections::Window(lists_[i], s->query_proj[i], lo, hi);
   }
+  // First bounds: about sqrt(k1 n) / 8 entries on each side of the query in every list
+  // (independent lists would need ~sqrt(k1 n) visits each for k1 retrievals).
+  // (The eligible id range stands in for n: the search must not depend on ineligible keys.)
+  const size_t first_span =
+      std::max<size_t>(4, size_t(std::sqrt(double(k1) * (double(hi - lo) + 1.0))) / 8);
+  constexpr float kGrowth = 1.25f;
 
-  auto& retrieved = s->retrieved;
-  auto& active = s->active;
-  retrieved.assign(L_, 0);
-  active.assign(L_, 1);
-  for (bool progressed = true; progressed;) {
-    progressed = false;
-    for (size_t l = 0; l < L_; ++l) {
-      if (!active[l]) continue;
-      // Pop the simple index of composite l whose next projection is closest (Algorithm 2).
-      size_t best = n_idx;
-      float best_priority = std::numeric_limits<float>::infinity();
-      for (size_t j = l * m_; j < (l + 1) * m_; ++j) {
-        const auto& w = s->walkers[j];
-        if (!w.done() && s->visits[j] < k0 && (best == n_idx || w.priority() < best_priority)) {
-          best = j;
-          best_priority = w.priority();
+  // Bitmaps over the eligible ids: m "seen in list j" maps, then the candidate map.
+  const size_t words = (size_t(hi - lo) >> 6) + 1;
+  s->bits.assign(words * (m_ + 1), 0);
+  uint64_t* seen = s->bits.data();
+  uint64_t* cand = seen + words * m_;
+  for (size_t l = 0; l < L_; ++l) {
+    SortedProjections::Window* w = s->windows.data() + l * m_;
+    if (l > 0) std::fill(seen, seen + words * m_, uint64_t(0));
+    size_t retrieved = 0;
+    // Visiting `id` in list j of composite l: retrieved once every list of l has seen it.
+    auto visit = [&](size_t j, uint32_t id) {
+      const size_t x = id - lo, word = x >> 6;
+      const uint64_t bit = uint64_t(1) << (x & 63);
+      seen[j * words + word] |= bit;
+      for (size_t i = 0; i < m_; ++i)
+        if (!(seen[i * words + word] & bit)) return true;
+      if (!(cand[word] & bit)) {
+        cand[word] |= bit;
+        out->push_back(id);
+      }
+      return ++retrieved < k1;
+    };
+    // A list is closed when exhausted or after k0 visits.
+    auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };
+    // One bound per list, each starting at the same rank (first_span entries per side), all
+    // grown by the same factor: the lists advance at matched ranks, whatever their density
+    // around the query.
+    float* tau = s->tau.data() + l * m_;
+    for (size_t j = 0; j < m_; ++j) tau[j] = w[j].SpanOf(first_span);
+    for (;;) {
+      for (size_t j = 0; j < m_ && retrieved < k1; ++j) {
+        if (!open(j)) continue;
+        if (k0 == std::numeric_limits<size_t>::max()) {
+          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id); });
+        } else {
+          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id) && w[j].visited() < k0; });
         }
       }
-      if (best == n_idx) {
-        active[l] = 0;
-        continue;
+      if (retrieved >= k1) break;
+      bool any = false;
+      for (size_t j = 0; j < m_; ++j) {
+        if (!open(j)) continue;
+        any = true;
+        tau[j] = std::max(tau[j] * kGrowth, w[j].next_distance());
       }
-      progressed = true;
-      const uint32_t id = s->walkers[best].peek().id;
-      s->walkers[best].Advance();
-      ++s->visits[best];
-      uint8_t* mark = s->marks.data() + size_t(id) * stride;
-      if (!(mark[L_] & kTouched)) {
-        mark[L_] |= kTouched;
-        s->touched.push_back(id);
-      }
-      if (++mark[l] == m_) {  // seen in all m simple indices of composite l
-        if (!(mark[L_] & kCandidate)) {
-          mark[L_] |= kCandidate;
-          out->push_back(id);
-        }
-        if (++retrieved[l] >= k1) active[l] = 0;
-      }
+      if (!any) break;
     }
   }
-  for (uint32_t id : s->touched) std::fill_n(s->marks.data() + size_t(id) * stride, stride, uint8_t(0));
-  s->touched.clear();
 }
 
 }  // namespace floe::ice

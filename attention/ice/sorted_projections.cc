@@ -50,47 +50,84 @@ size_t SortedProjections::bytes() const {
   return n;
 }
 
-// ---- Walker ----
+// ---- Window ----
 
-SortedProjections::Walker::Walker(const SortedProjections& list, float target, uint32_t lo,
+SortedProjections::Window::Window(const SortedProjections& list, float target, uint32_t lo,
                                   uint32_t hi)
     : blocks_(&list.blocks_), target_(target), lo_(lo), span_(hi - lo) {
-  if (hi < lo || list.blocks_.empty()) return;  // nothing eligible: done()
   const auto& blocks = list.blocks_;
-  // The right side starts at the first entry with value >= target, the left one before it.
+  if (blocks.empty() || hi < lo) return;  // done()
+  // The split: the first entry with value >= target (or the end of the last block).
   auto it = std::lower_bound(blocks.begin(), blocks.end(), target,
                              [](const std::vector<ProjEntry>& b, float t) { return b.back().value < t; });
   if (it == blocks.end()) {
-    r_block_ = blocks.size() - 1;
-    r_ = r_end_ = blocks.back().data() + blocks.back().size();
+    start_block_ = blocks.size() - 1;
+    start_off_ = blocks.back().size();
   } else {
-    r_block_ = size_t(it - blocks.begin());
-    r_end_ = it->data() + it->size();
-    r_ = it->data() + (std::lower_bound(it->begin(), it->end(), target,
-                                        [](const ProjEntry& e, float t) { return e.value < t; }) -
-                       it->begin());
+    start_block_ = size_t(it - blocks.begin());
+    start_off_ = size_t(std::lower_bound(it->begin(), it->end(), target,
+                                         [](const ProjEntry& e, float t) { return e.value < t; }) -
+                        it->begin());
   }
-  l_block_ = r_block_;
-  l_begin_ = blocks[l_block_].data();
-  l_ = r_;
-  SkipRight();
-  SkipLeft();
+  r_block_ = l_block_ = start_block_;
+  r_off_ = l_off_ = start_off_;
+  right_done_ = left_done_ = false;
 }
 
-bool SortedProjections::Walker::NextBlock() {
-  if (r_block_ + 1 >= blocks_->size()) return false;
-  const auto& b = (*blocks_)[++r_block_];
-  r_ = b.data();
-  r_end_ = b.data() + b.size();
-  return true;
+namespace {
+
+// The `count`-th eligible entry (1-based) right of (block, off) inclusive, or the last
+// eligible one found; nullptr when none.
+template <class Eligible>
+const ProjEntry* NthRight(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
+                          size_t count, Eligible eligible) {
+  const ProjEntry* last = nullptr;
+  for (; b < blocks.size(); ++b, o = 0)
+    for (; o < blocks[b].size(); ++o)
+      if (eligible(blocks[b][o].id)) {
+        last = &blocks[b][o];
+        if (--count == 0) return last;
+      }
+  return last;
 }
 
-bool SortedProjections::Walker::PrevBlock() {
-  if (l_block_ == 0) return false;
-  const auto& b = (*blocks_)[--l_block_];
-  l_begin_ = b.data();
-  l_ = b.data() + b.size();
-  return true;
+// The same leftwards from one before (block, off).
+template <class Eligible>
+const ProjEntry* NthLeft(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
+                         size_t count, Eligible eligible) {
+  const ProjEntry* last = nullptr;
+  for (;;) {
+    for (; o > 0; --o)
+      if (eligible(blocks[b][o - 1].id)) {
+        last = &blocks[b][o - 1];
+        if (--count == 0) return last;
+      }
+    if (b == 0) return last;
+    --b;
+    o = blocks[b].size();
+  }
+}
+
+}  // namespace
+
+float SortedProjections::Window::next_distance() const {
+  if (blocks_ == nullptr || blocks_->empty()) return kInf;
+  auto eligible = [this](uint32_t id) { return Eligible(id); };
+  float d = kInf;
+  if (!right_done_)
+    if (const ProjEntry* e = NthRight(*blocks_, r_block_, r_off_, 1, eligible)) d = std::min(d, e->value - target_);
+  if (!left_done_)
+    if (const ProjEntry* e = NthLeft(*blocks_, l_block_, l_off_, 1, eligible)) d = std::min(d, target_ - e->value);
+  return d;
+}
+
+float SortedProjections::Window::SpanOf(size_t h) const {
+  if (blocks_ == nullptr || blocks_->empty() || h == 0 || done()) return 0.0f;
+  auto eligible = [this](uint32_t id) { return Eligible(id); };
+  float d = 0.0f;
+  if (const ProjEntry* e = NthRight(*blocks_, start_block_, start_off_, h, eligible)) d = std::max(d, e->value - target_);
+  if (const ProjEntry* e = NthLeft(*blocks_, start_block_, start_off_, h, eligible)) d = std::max(d, target_ - e->value);
+  return d;
 }
 
 }  // namespace floe::ice
