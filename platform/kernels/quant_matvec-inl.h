@@ -325,14 +325,18 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
           _mm512_reduce_add_ps(acc[r][t]) + TailDot<F::kQ4>(w + size_t(r) * row_bytes, x[t], done);
 }
 
-// Rows [r0, r1) x tokens [0, n_tokens) of Q4_0 / Q8_0 in 4 x 4 tiles (edges: smaller tiles).
+// Rows [r0, r1) x tokens [0, n_tokens) of Q4_0 / Q8_0 in tiles of 8 rows (one token) or 4 rows x
+// 4 tokens (edges: smaller tiles).
 template <int T>
 FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
                                             float* y, size_t y_stride, size_t r0, size_t r1) {
   size_t r = r0;
-  for (; r + 4 <= r1; r += 4) {
-    if (q4) TileDotVnni<Q4_0Vnni, 4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
-    else TileDotVnni<Q8_0Vnni, 4, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+  // Decode (one token): 8 rows per tile, more independent row streams in flight (from memory:
+  // 2048x8192 Q4_0 28 GB/s with 8 rows vs 23 with 4, 2 threads); prefill: 4 rows x 4 tokens.
+  constexpr int kR = T == 1 ? 8 : 4;
+  for (; r + kR <= r1; r += kR) {
+    if (q4) TileDotVnni<Q4_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else TileDotVnni<Q8_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
   for (; r < r1; ++r) {
     if (q4) TileDotVnni<Q4_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
