@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "knn_model_test_util.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_data.h"
@@ -17,51 +18,17 @@ using floe::testing::DataPath;
 
 namespace {
 
-std::unique_ptr<Model> Stories260K() {
-  LoadOptions o;
-  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
-  auto m = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
-  INFO(m.status().ToString());
-  REQUIRE(m.ok());
-  return std::move(m).value();
-}
-
-[[maybe_unused]] std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
-  std::ifstream in(DataPath("corpora/tinystories-valid-head.txt"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto ids = m.tokenizer()->Encode(ss.str().substr(0, 8 * n), true);
-  REQUIRE(ids.size() >= n);
-  ids.resize(n);
-  return ids;
-}
-
-[[maybe_unused]] std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
-  auto s = Session::Create(m, p);
-  INFO(s.status().ToString());
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+using floe::testing::Logits;
+using floe::testing::MaxAbsDiff;
+using floe::testing::NewSession;
+using floe::testing::Stories260K;
+using floe::testing::StoryTokens;
 
 // kNN path active from the first positions: small k, window and sinks, no dense prefix.
 [[maybe_unused]] SessionParams SparseFaiss(FaissKind kind) {
-  SessionParams p;
-  p.attention.backend = AttentionBackend::kFaiss;
+  SessionParams p = floe::testing::SparseKnn(AttentionBackend::kFaiss);
   p.attention.faiss.kind = kind;
-  p.attention.k = 8;
-  p.attention.window = 16;
-  p.attention.sinks = 2;
-  p.attention.dense_below = 0;
   return p;
-}
-
-[[maybe_unused]] std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
-
-[[maybe_unused]] float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
 }
 
 struct CancelAtLayer2 : AttentionProbe {
@@ -127,31 +94,11 @@ TEST_CASE("faiss: save -> restore -> continue and fork equal the uninterrupted r
     INFO(FaissKindName(kind));
     SessionParams p = SparseFaiss(kind);
     p.batch = 48;
-    auto whole = NewSession(*model, p);
-    REQUIRE(whole->Eval(a).ok());
-    REQUIRE(whole->Eval(b).ok());
-
-    auto first = NewSession(*model, p);
-    REQUIRE(first->Eval(a).ok());
-    std::vector<uint8_t> bytes;
-    REQUIRE(first->SaveState(&bytes).ok());
-    auto fork = first->Fork();
-    REQUIRE(fork.ok());
-    auto second = NewSession(*model, p);
-    REQUIRE(second->RestoreState(bytes).ok());
-    CHECK(Logits(*second) == Logits(*first));
-    REQUIRE(second->Eval(b).ok());
-    CHECK(Logits(*second) == Logits(*whole));
-    REQUIRE((*fork)->Eval(b).ok());
-    CHECK(Logits(**fork) == Logits(*whole));
-    // Token by token from the restored state too (decode steps insert one key each). Flat is
-    // exact. An HNSW search for position p also walks the graph edges of keys indexed after p
-    // (a prefill chunk's later keys, filtered out of the results but not out of the graph), so
-    // decoding token by token answers a little differently from a chunked prefill.
-    auto third = NewSession(*model, p);
-    REQUIRE(third->RestoreState(bytes).ok());
-    for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
-    const auto lt = Logits(*third), lw = Logits(*whole);
+    // Flat is exact. An HNSW search for position p also walks the graph edges of keys indexed
+    // after p (a prefill chunk's later keys, filtered out of the results but not out of the
+    // graph), so decoding token by token answers a little differently from a chunked prefill.
+    const auto run = floe::testing::CheckRestoreAndFork(*model, p, a, b);
+    const auto &lt = run.token_by_token, &lw = run.whole;
     CHECK(MaxAbsDiff(lt, lw) <= (kind == FaissKind::kFlat ? 1e-4f : 0.5f));
     CHECK(std::max_element(lt.begin(), lt.end()) - lt.begin() ==
           std::max_element(lw.begin(), lw.end()) - lw.begin());

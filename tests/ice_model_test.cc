@@ -7,6 +7,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "knn_model_test_util.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_data.h"
@@ -16,51 +17,14 @@ using floe::testing::DataPath;
 
 namespace {
 
-std::unique_ptr<Model> Stories260K() {
-  LoadOptions o;
-  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
-  auto m = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
-  INFO(m.status().ToString());
-  REQUIRE(m.ok());
-  return std::move(m).value();
-}
-
-std::vector<int32_t> StoryTokens(const Model& m, size_t n) {
-  std::ifstream in(DataPath("corpora/tinystories-valid-head.txt"));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto ids = m.tokenizer()->Encode(ss.str().substr(0, 8 * n), true);
-  REQUIRE(ids.size() >= n);
-  ids.resize(n);
-  return ids;
-}
-
-std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p) {
-  auto s = Session::Create(m, p);
-  INFO(s.status().ToString());
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+using floe::testing::Logits;
+using floe::testing::MaxAbsDiff;
+using floe::testing::NewSession;
+using floe::testing::Stories260K;
+using floe::testing::StoryTokens;
 
 // kNN path active from the first positions: small k, window and sinks, no dense prefix.
-SessionParams SparseIce() {
-  SessionParams p;
-  p.attention.backend = AttentionBackend::kIce;
-  p.attention.k = 8;
-  p.attention.window = 16;
-  p.attention.sinks = 2;
-  p.attention.dense_below = 0;
-  return p;
-}
-
-std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
-
-float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
-  REQUIRE(a.size() == b.size());
-  float m = 0;
-  for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(a[i] - b[i]));
-  return m;
-}
+SessionParams SparseIce() { return floe::testing::SparseKnn(AttentionBackend::kIce); }
 
 // Requests a cancel the first time layer 2 records a query at or past `from`.
 struct CancelAtLayer2 : AttentionProbe {
@@ -117,28 +81,8 @@ TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run
     SessionParams p = SparseIce();
     p.kv_dtype = kv;
     p.batch = 48;
-    auto whole = NewSession(*model, p);
-    REQUIRE(whole->Eval(a).ok());
-    REQUIRE(whole->Eval(b).ok());
-
-    auto first = NewSession(*model, p);
-    REQUIRE(first->Eval(a).ok());
-    std::vector<uint8_t> bytes;
-    REQUIRE(first->SaveState(&bytes).ok());
-    auto fork = first->Fork();
-    REQUIRE(fork.ok());
-    auto second = NewSession(*model, p);
-    REQUIRE(second->RestoreState(bytes).ok());
-    CHECK(Logits(*second) == Logits(*first));
-    REQUIRE(second->Eval(b).ok());
-    CHECK(Logits(*second) == Logits(*whole));
-    REQUIRE((*fork)->Eval(b).ok());
-    CHECK(Logits(**fork) == Logits(*whole));
-    // Token by token from the restored state too (decode steps insert one key each).
-    auto third = NewSession(*model, p);
-    REQUIRE(third->RestoreState(bytes).ok());
-    for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
-    CHECK(MaxAbsDiff(Logits(*third), Logits(*whole)) <= 1e-4f);
+    const auto run = floe::testing::CheckRestoreAndFork(*model, p, a, b);
+    CHECK(MaxAbsDiff(run.token_by_token, run.whole) <= 1e-4f);
   }
   // A dense session's state restores into an ice session (the index is rebuilt from keys).
   auto dense = NewSession(*model, SessionParams{});
