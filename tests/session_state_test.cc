@@ -3,6 +3,7 @@
 // hostile state bytes are rejected without changing the session.
 #include <cstring>
 
+#include "knn_model_test_util.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_data.h"
@@ -12,14 +13,7 @@ using floe::testing::DataPath;
 
 namespace {
 
-std::unique_ptr<Model> Stories260K() {
-  LoadOptions o;
-  o.tokenizer_path = DataPath("models/llama2c/tok512.bin");
-  auto m = Model::Load(DataPath("models/llama2c/stories260K.bin"), o);
-  INFO(m.status().ToString());
-  REQUIRE(m.ok());
-  return std::move(m).value();
-}
+using floe::testing::Stories260K;
 
 std::unique_ptr<Session> NewSession(const Model& m, SessionParams p = {}) {
   auto s = Session::Create(m, p);
