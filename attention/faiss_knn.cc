@@ -37,7 +37,7 @@ bool FaissAvailable() { return true; }
 
 namespace {
 
-// One OpenMP thread for the FAISS calls made on this thread, restored on exit (see the header:
+// One OpenMP thread for the FAISS calls made on this thread, restored when the guard ends (see the header:
 // the setting is per calling thread, so it is made around every call, on whichever TBB worker
 // runs it; with a team size of 1 libgomp starts no thread).
 class OneOmpThread {

@@ -31,15 +31,6 @@ using floe::testing::StoryTokens;
   return p;
 }
 
-struct CancelAtLayer2 : AttentionProbe {
-  Session* session = nullptr;
-  size_t from = 0;
-  std::atomic<bool> armed{false};
-  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
-  void Record(const AttentionProbeEvent&) override {
-    if (armed.exchange(false)) session->RequestCancel();
-  }
-};
 
 [[maybe_unused]] const FaissKind kKinds[] = {FaissKind::kFlat, FaissKind::kHnsw};
 
@@ -111,26 +102,7 @@ TEST_CASE("faiss: a chunk interrupted between layers leaves no stale keys in the
   const std::span<const int32_t> a(ids.data(), 100), b(ids.data() + 100, 100);
   for (FaissKind kind : kKinds) {
     INFO(FaissKindName(kind));
-    SessionParams p = SparseFaiss(kind);
-    auto whole = NewSession(*model, p);
-    REQUIRE(whole->Eval(a).ok());
-    REQUIRE(whole->Eval(b).ok());
-    CancelAtLayer2 probe;
-    p.attention_probe = &probe;
-    auto s = NewSession(*model, p);
-    probe.session = s.get();
-    REQUIRE(s->Eval(a).ok());
-    probe.from = 100;
-    probe.armed = true;
-    CHECK(s->Eval(b).code() == StatusCode::kCancelled);
-    CHECK(s->position() == 100);
-    std::vector<int32_t> other(b.begin(), b.end());
-    for (auto& t : other) t = (t * 7 + 3) % 512;
-    REQUIRE(s->Eval(std::span<const int32_t>(other.data(), 50)).ok());
-    s->Reset();
-    REQUIRE(s->Eval(a).ok());
-    REQUIRE(s->Eval(b).ok());
-    CHECK(Logits(*s) == Logits(*whole));
+    floe::testing::CheckInterruptedChunk(*model, SparseFaiss(kind), a, b);
   }
 }
 

@@ -26,16 +26,6 @@ using floe::testing::StoryTokens;
 // kNN path active from the first positions: small k, window and sinks, no dense prefix.
 SessionParams SparseIce() { return floe::testing::SparseKnn(AttentionBackend::kIce); }
 
-// Requests a cancel the first time layer 2 records a query at or past `from`.
-struct CancelAtLayer2 : AttentionProbe {
-  Session* session = nullptr;
-  size_t from = 0;
-  std::atomic<bool> armed{false};
-  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
-  void Record(const AttentionProbeEvent&) override {
-    if (armed.exchange(false)) session->RequestCancel();
-  }
-};
 
 }  // namespace
 
@@ -98,29 +88,7 @@ TEST_CASE("ice: a chunk interrupted between layers leaves no stale keys in the i
   auto model = Stories260K();
   const auto ids = StoryTokens(*model, 200);
   const std::span<const int32_t> a(ids.data(), 100), b(ids.data() + 100, 100);
-  SessionParams p = SparseIce();
-  auto whole = NewSession(*model, p);
-  REQUIRE(whole->Eval(a).ok());
-  REQUIRE(whole->Eval(b).ok());
-
-  CancelAtLayer2 probe;
-  p.attention_probe = &probe;
-  auto s = NewSession(*model, p);
-  probe.session = s.get();
-  REQUIRE(s->Eval(a).ok());
-  probe.from = 100;
-  probe.armed = true;
-  // Layers 0-2 index the chunk's keys, then the cancel stops it before layer 3.
-  CHECK(s->Eval(b).code() == StatusCode::kCancelled);
-  CHECK(s->position() == 100);
-  // Other tokens at the same positions: nothing of the cancelled chunk may be retrieved.
-  std::vector<int32_t> other(b.begin(), b.end());
-  for (auto& t : other) t = (t * 7 + 3) % 512;
-  REQUIRE(s->Eval(std::span<const int32_t>(other.data(), 50)).ok());
-  s->Reset();
-  REQUIRE(s->Eval(a).ok());
-  REQUIRE(s->Eval(b).ok());
-  CHECK(Logits(*s) == Logits(*whole));
+  floe::testing::CheckInterruptedChunk(*model, SparseIce(), a, b);
 }
 
 TEST_CASE("ice: the index is counted in the state's memory", "[model]") {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <fstream>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "attention/attention_probe.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
 #include "test_data.h"
@@ -94,6 +96,44 @@ inline RestoreRun CheckRestoreAndFork(const Model& model, const SessionParams& p
   REQUIRE(third->RestoreState(bytes).ok());
   for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
   return {Logits(*whole), Logits(*third)};
+}
+
+// Cancels its session from inside layer 2 once armed (for a position >= from).
+struct CancelAtLayer2 : AttentionProbe {
+  Session* session = nullptr;
+  size_t from = 0;
+  std::atomic<bool> armed{false};
+  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
+  void Record(const AttentionProbeEvent&) override {
+    if (armed.exchange(false)) session->RequestCancel();
+  }
+};
+
+// A chunk b (after prefix a) cancelled between layers leaves no stale keys in the kNN index:
+// layers 0-2 index the chunk's keys, the cancel stops it before layer 3; other tokens at the
+// same positions then must not retrieve them, and after Reset the session reproduces the
+// uninterrupted run bit for bit.
+inline void CheckInterruptedChunk(const Model& model, SessionParams p, std::span<const int32_t> a,
+                                  std::span<const int32_t> b) {
+  auto whole = NewSession(model, p);
+  REQUIRE(whole->Eval(a).ok());
+  REQUIRE(whole->Eval(b).ok());
+  CancelAtLayer2 probe;
+  p.attention_probe = &probe;
+  auto s = NewSession(model, p);
+  probe.session = s.get();
+  REQUIRE(s->Eval(a).ok());
+  probe.from = a.size();
+  probe.armed = true;
+  CHECK(s->Eval(b).code() == StatusCode::kCancelled);
+  CHECK(s->position() == a.size());
+  std::vector<int32_t> other(b.begin(), b.end());
+  for (auto& t : other) t = (t * 7 + 3) % 512;
+  REQUIRE(s->Eval(std::span<const int32_t>(other.data(), other.size() / 2)).ok());
+  s->Reset();
+  REQUIRE(s->Eval(a).ok());
+  REQUIRE(s->Eval(b).ok());
+  CHECK(Logits(*s) == Logits(*whole));
 }
 
 }  // namespace floe::testing
