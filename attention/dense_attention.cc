@@ -17,13 +17,6 @@ constexpr size_t kMaxRows = 64;
 constexpr size_t kMaxBlockHeadDim = 128;  // token blocks gather rows of up to this many dims
 constexpr size_t kMaxGroup = 16;  // query heads of one GQA group taken together (larger groups are split)
 
-struct Ones {
-  float v[kKeyTile];
-  Ones() { std::fill(v, v + kKeyTile, 1.0f); }
-};
-const Ones kOnesTable;
-const float* const kOnes = kOnesTable.v;
-
 // n_rows query rows (q / out rows head_dim apart) that share `kv_head`; row r sees keys
 // [0, n_keys[r]) (n_keys[r] >= 1, non-decreasing in r). Online softmax over tiles of kKeyTile
 // keys; each key/value row is read once per tile for all rows. A row's keys beyond its limit in
@@ -48,24 +41,14 @@ void AttendRows(const KvCache& cache, size_t layer, size_t kv_head, const float*
     const size_t rows = n_rows - first;
     AttentionScores(q + first * hd, rows, hd, cache.Key(layer, t0, kv_head), stride, cache.dtype(), nt, scale, scores);
     for (size_t g = 0; g < rows; ++g) {
-      float* s = scores + g * nt;
       const size_t r = first + g;
-      const size_t visible = std::min(nt, n_keys[r] - t0);
-      for (size_t i = visible; i < nt; ++i) s[i] = kNegInf;
-      float tile_max = kNegInf;
-      for (size_t i = 0; i < visible; ++i) tile_max = std::max(tile_max, s[i]);
-      const float new_max = std::max(running_max[r], tile_max);
-      if (running_max[r] != kNegInf && new_max != running_max[r]) {
-        const float correction = std::exp(running_max[r] - new_max);
+      const float old_max = running_max[r];
+      const float sum = SoftmaxTile(scores + g * nt, nt, std::min(nt, n_keys[r] - t0), &running_max[r]);
+      if (old_max != kNegInf && running_max[r] != old_max) {
+        const float correction = std::exp(old_max - running_max[r]);
         Scale(out + r * hd, correction, hd);
         running_sum[r] *= correction;
       }
-      running_max[r] = new_max;
-      // p_i = exp(s_i - max), vectorised as ExpScale(1, s_i - max); masked keys give exp(-inf) = 0.
-      for (size_t i = 0; i < nt; ++i) s[i] -= new_max;
-      ExpScale(kOnes, s, s, nt);
-      float sum = 0.0f;
-      for (size_t i = 0; i < visible; ++i) sum += s[i];
       running_sum[r] += sum;
     }
     AttentionAccumulate(scores, rows, hd, cache.Value(layer, t0, kv_head), stride, cache.dtype(), nt, out + first * hd);

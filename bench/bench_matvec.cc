@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "bench/read_bandwidth.h"
 #include "platform/aligned_buffer.h"
 #include "platform/dtype.h"
 #include "platform/kernels/ops.h"
@@ -56,33 +57,6 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
       default: break;
     }
   }
-}
-
-// Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s.
-double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc, volatile uint64_t* sink) {
-  const size_t words = bytes / 8, chunk = 1 << 16;
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<uint64_t> partial((words + chunk - 1) / chunk);
-  tc->ParallelFor(partial.size(), 1, [&](size_t b0, size_t b1) {
-    for (size_t b = b0; b < b1; ++b) {
-      const uint64_t* w = reinterpret_cast<const uint64_t*>(p) + b * chunk;
-      const size_t n = std::min(chunk, words - b * chunk);
-      uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      size_t i = 0;
-      for (; i + 4 <= n; i += 4) {
-        s0 += w[i];
-        s1 += w[i + 1];
-        s2 += w[i + 2];
-        s3 += w[i + 3];
-      }
-      for (; i < n; ++i) s0 += w[i];
-      partial[b] = s0 + s1 + s2 + s3;
-    }
-  });
-  uint64_t s = 0;
-  for (uint64_t v : partial) s += v;
-  *sink = s;
-  return double(bytes) / Seconds(t0) / 1e9;
 }
 
 }  // namespace

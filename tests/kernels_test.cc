@@ -560,10 +560,41 @@ TEST_CASE("DecayedDot and ExpScale match the reference on every target", "[unit]
   }
 }
 
+TEST_CASE("SoftmaxTile matches the reference on every target", "[unit]") {
+  std::mt19937 rng(31);
+  for (const size_t n : {1, 7, 16, 37, 128}) {
+    for (const size_t visible : {size_t(1), (n + 1) / 2, n}) {
+      for (const float prior : {-std::numeric_limits<float>::infinity(), -30.0f, 30.0f}) {
+        INFO("n " << n << " visible " << visible << " running max " << prior);
+        const std::vector<float> s0 = RandomFloats(rng, n, -20.0f, 20.0f);
+        std::vector<float> ref = s0;
+        float ref_max = prior;
+        const float ref_sum = reference::SoftmaxTile(ref.data(), n, visible, &ref_max);
+        ForEachTarget([&] {
+          std::vector<float> s = s0;
+          float m = prior;
+          const float sum = SoftmaxTile(s.data(), n, visible, &m);
+          CHECK(m == ref_max);
+          size_t bad = 0;
+          for (size_t i = 0; i < n; ++i) {
+            if (i >= visible && s[i] != 0.0f) ++bad;
+            // exp within a few ulp of the float argument s - m, which itself rounds by up to
+            // |s - m| * eps / 2 (the reference subtracts in double).
+            const double tol = (4.0 + std::fabs(double(s0[i]) - ref_max)) * FLT_EPSILON * ref[i] + 1e-37;
+            if (std::fabs(s[i] - ref[i]) > tol) ++bad;
+          }
+          CHECK(bad == 0);
+          CHECK(std::fabs(sum - ref_sum) <= 48 * FLT_EPSILON * ref_sum * double(n) + 1e-37f);
+        });
+      }
+    }
+  }
+}
+
 TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every target", "[unit]") {
   std::mt19937 rng(12);
   for (const size_t hd : {8, 64, 80, 128}) {
-    for (const size_t n_q : {1, 4, 6}) {  // 6: head groups of 4 + 2 in the accumulate kernel
+    for (const size_t n_q : {1, 4, 6, 7}) {  // 6, 7: row blocks of 4 + 2 (+ 1)
       const size_t n = 37, stride = hd * 3 + 5;  // rows of other heads/positions in between
       INFO("head_dim " << hd << " heads " << n_q);
       const std::vector<float> q = RandomFloats(rng, n_q * hd), p = RandomFloats(rng, n_q * n, 0.0f, 1.0f);

@@ -12,6 +12,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <algorithm>
+#include <limits>
 
 #include "hwy/highway.h"
 #include "platform/kernels/ops-inl.h"
@@ -41,6 +43,47 @@ HWY_INLINE __m512 HorizontalSums16(const __m512* a) {
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// The scores of kG query rows against m <= 16 / kG keys starting at key i0, one 16-lane
+// reduction tree for all of them: accumulator g * (16 / kG) + j holds (row g, key j); a partial
+// group (m < 16 / kG) repeats its last key in the spare slots, whose sums are dropped. Each key
+// row is loaded (and widened from f16) once for the kG rows. Every score is the same sequence of
+// fused multiply-adds over the columns followed by the same tree whatever its accumulator slot,
+// so it does not depend on kG, m, n or where the tile starts.
+template <size_t kG, class W, class DF>
+HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
+                             size_t stride, size_t i0, size_t m, float scale, float* HWY_RESTRICT scores, size_t n) {
+  constexpr size_t kK = 16 / kG;
+  const size_t N = hn::Lanes(df);
+  const size_t vec = hd / N * N;
+  using V = hn::Vec<DF>;
+  __m512 a[16];
+  for (size_t j = 0; j < 16; ++j) a[j] = _mm512_setzero_ps();
+  const typename W::T* k0 = keys + i0 * stride;
+  size_t c = 0;
+  for (; c < vec; c += N) {
+    V kv[kK];
+    for (size_t j = 0; j < kK; ++j) kv[j] = LoadWeights<W>(df, k0 + (j < m ? j : m - 1) * stride + c);
+    for (size_t g = 0; g < kG; ++g) {
+      const V qv = hn::LoadU(df, q + g * hd + c);
+      for (size_t j = 0; j < kK; ++j) a[g * kK + j] = hn::MulAdd(qv, kv[j], V{a[g * kK + j]}).raw;
+    }
+  }
+  if (c < hd) {
+    V kv[kK];
+    for (size_t j = 0; j < kK; ++j) kv[j] = LoadPadded<W>(df, k0 + (j < m ? j : m - 1) * stride + c, hd - c);
+    for (size_t g = 0; g < kG; ++g) {
+      const V qv = LoadPadded<F32Weights>(df, q + g * hd + c, hd - c);
+      for (size_t j = 0; j < kK; ++j) a[g * kK + j] = hn::MulAdd(qv, kv[j], V{a[g * kK + j]}).raw;
+    }
+  }
+  alignas(64) float sums[16];
+  _mm512_store_ps(sums, _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale)));
+  for (size_t g = 0; g < kG; ++g)
+    for (size_t j = 0; j < m; ++j) scores[g * n + i0 + j] = sums[g * kK + j];
+}
+#endif
+
 // scores[g * n + i] = scale * sum_c q[g * hd + c] * K_i[c], K_i = keys + i * stride (elements).
 template <class W, class DF>
 HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q, size_t hd,
@@ -50,30 +93,17 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
   const size_t vec = hd / N * N;
   size_t i0 = 0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  if constexpr (sizeof(hn::Vec<DF>) == 64)  // full 512-bit vectors
-  // 16 keys at a time, one accumulator per key, reduced together; a last partial group leaves
-  // the missing keys' accumulators at zero. Each key's sum goes through the same tree whatever
-  // its position, so a score does not depend on n or on where the tile starts.
-  for (; i0 < n; i0 += 16) {
-    const size_t m = n - i0 < 16 ? n - i0 : 16;
-    for (size_t g = 0; g < n_q; ++g) {
-      const float* qg = q + g * hd;
-      __m512 a[16];
-      for (int j = 0; j < 16; ++j) a[j] = _mm512_setzero_ps();
-      size_t c = 0;
-      for (; c < vec; c += N) {
-        const auto qv = hn::LoadU(df, qg + c);
-        for (size_t j = 0; j < m; ++j) a[j] = hn::MulAdd(qv, LoadWeights<W>(df, keys + (i0 + j) * stride + c), decltype(qv){a[j]}).raw;
-      }
-      if (c < hd) {
-        const auto qv = LoadPadded<F32Weights>(df, qg + c, hd - c);
-        for (size_t j = 0; j < m; ++j)
-          a[j] = hn::MulAdd(qv, LoadPadded<W>(df, keys + (i0 + j) * stride + c, hd - c), decltype(qv){a[j]}).raw;
-      }
-      const __m512 sums = _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale));
-      if (m == 16) _mm512_storeu_ps(scores + g * n + i0, sums);
-      else _mm512_mask_storeu_ps(scores + g * n + i0, static_cast<__mmask16>((1u << m) - 1), sums);
-    }
+  if constexpr (sizeof(hn::Vec<DF>) == 64) {  // full 512-bit vectors
+    // Rows in blocks of 4 (then 2, 1) against 4 (8, 16) keys per reduction tree; a last partial
+    // group of keys leaves the missing keys' accumulators at zero.
+    size_t g = 0;
+    for (; g + 4 <= n_q; g += 4)
+      for (size_t i = 0; i < n; i += 4) ScoresBlockT<4, W>(df, q + g * hd, hd, keys, stride, i, n - i < 4 ? n - i : 4, scale, scores + g * n, n);
+    for (; g + 2 <= n_q; g += 2)
+      for (size_t i = 0; i < n; i += 8) ScoresBlockT<2, W>(df, q + g * hd, hd, keys, stride, i, n - i < 8 ? n - i : 8, scale, scores + g * n, n);
+    for (; g < n_q; ++g)
+      for (size_t i = 0; i < n; i += 16) ScoresBlockT<1, W>(df, q + g * hd, hd, keys, stride, i, n - i < 16 ? n - i : 16, scale, scores + g * n, n);
+    return;
   }
 #endif
   for (size_t i = i0; i < n; ++i) {
@@ -111,6 +141,50 @@ HWY_INLINE void AccumulateColumnsT(DF df, const float* HWY_RESTRICT p, size_t g0
   }
 }
 
+// out[g * hd + c] += sum_i p[g * n + i] * V_i[c] for kG heads g0..g0+kG and kC full vectors of
+// columns from c0: kG x kC accumulators in registers, each value row's vectors loaded (and
+// widened) once for the kG heads, values taken in order of i.
+template <size_t kG, size_t kC, class W, class DF>
+HWY_INLINE void AccumulateBlockT(DF df, const float* HWY_RESTRICT p, size_t g0, size_t hd,
+                                 const typename W::T* HWY_RESTRICT values, size_t stride, size_t n,
+                                 size_t c0, float* HWY_RESTRICT out) {
+  const size_t N = hn::Lanes(df);
+  using V = hn::Vec<DF>;
+  V acc[kG][kC];
+  for (size_t g = 0; g < kG; ++g)
+    for (size_t v = 0; v < kC; ++v) acc[g][v] = hn::LoadU(df, out + (g0 + g) * hd + c0 + v * N);
+  const float* pg[kG];
+  for (size_t g = 0; g < kG; ++g) pg[g] = p + (g0 + g) * n;
+  for (size_t i = 0; i < n; ++i) {
+    const typename W::T* row = values + i * stride + c0;
+    V vv[kC];
+    for (size_t v = 0; v < kC; ++v) vv[v] = LoadWeights<W>(df, row + v * N);
+    for (size_t g = 0; g < kG; ++g) {
+      const V pv = hn::Set(df, pg[g][i]);
+      for (size_t v = 0; v < kC; ++v) acc[g][v] = hn::MulAdd(pv, vv[v], acc[g][v]);
+    }
+  }
+  for (size_t g = 0; g < kG; ++g)
+    for (size_t v = 0; v < kC; ++v) hn::StoreU(acc[g][v], df, out + (g0 + g) * hd + c0 + v * N);
+}
+
+template <size_t kG, class W, class DF>
+HWY_INLINE void AccumulateHeadsT(DF df, const float* HWY_RESTRICT p, size_t g0, size_t hd,
+                                 const typename W::T* HWY_RESTRICT values, size_t stride, size_t n,
+                                 float* HWY_RESTRICT out) {
+  const size_t N = hn::Lanes(df);
+  const size_t full = hd / N;  // full column vectors, in blocks of up to 4
+  size_t v = 0;
+  for (; v + 4 <= full; v += 4) AccumulateBlockT<kG, 4, W>(df, p, g0, hd, values, stride, n, v * N, out);
+  switch (full - v) {
+    case 3: AccumulateBlockT<kG, 3, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
+    case 2: AccumulateBlockT<kG, 2, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
+    case 1: AccumulateBlockT<kG, 1, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
+    default: break;
+  }
+  if (full * N < hd) AccumulateColumnsT<kG, W>(df, p, g0, hd, values, stride, n, full * N, hd - full * N, out);
+}
+
 // out[g * hd + c] += sum_i p[g * n + i] * V_i[c]: per output element the same sequence of
 // fused multiply-adds as a per-value loop (value 0 first), so the result does not depend on
 // how heads and columns are grouped.
@@ -118,19 +192,42 @@ template <class W, class DF>
 HWY_INLINE void AttentionAccumulateT(DF df, const float* HWY_RESTRICT p, size_t n_q, size_t hd,
                                      const typename W::T* HWY_RESTRICT values, size_t stride,
                                      size_t n, float* HWY_RESTRICT out) {
-  const size_t N = hn::Lanes(df);
-  for (size_t g0 = 0; g0 < n_q; g0 += 4) {
-    const size_t ng = n_q - g0 < 4 ? n_q - g0 : 4;
-    for (size_t c = 0; c < hd; c += N) {
-      const size_t len = hd - c < N ? hd - c : N;
-      switch (ng) {
-        case 1: AccumulateColumnsT<1, W>(df, p, g0, hd, values, stride, n, c, len, out); break;
-        case 2: AccumulateColumnsT<2, W>(df, p, g0, hd, values, stride, n, c, len, out); break;
-        case 3: AccumulateColumnsT<3, W>(df, p, g0, hd, values, stride, n, c, len, out); break;
-        default: AccumulateColumnsT<4, W>(df, p, g0, hd, values, stride, n, c, len, out); break;
-      }
-    }
+  size_t g0 = 0;
+  for (; g0 + 4 <= n_q; g0 += 4) AccumulateHeadsT<4, W>(df, p, g0, hd, values, stride, n, out);
+  switch (n_q - g0) {
+    case 3: AccumulateHeadsT<3, W>(df, p, g0, hd, values, stride, n, out); break;
+    case 2: AccumulateHeadsT<2, W>(df, p, g0, hd, values, stride, n, out); break;
+    case 1: AccumulateHeadsT<1, W>(df, p, g0, hd, values, stride, n, out); break;
+    default: break;
   }
+}
+
+// One key tile of an online softmax: m = max(*running_max, max s[0, visible)); s[i] = exp(s[i] - m)
+// for i < visible, 0 for visible <= i < n; *running_max = m; returns the sum of s[0, visible).
+template <class DF>
+HWY_INLINE float SoftmaxTileT(DF df, float* HWY_RESTRICT s, size_t n, size_t visible, float* running_max) {
+  const size_t N = hn::Lanes(df);
+  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+  auto mv = hn::Set(df, kNegInf);
+  size_t i = 0;
+  for (; i + N <= visible; i += N) mv = hn::Max(mv, hn::LoadU(df, s + i));
+  if (i < visible) mv = hn::Max(mv, LoadPadded<F32Weights>(df, s + i, visible - i, kNegInf));
+  const float m = std::max(*running_max, hn::GetLane(hn::MaxOfLanes(df, mv)));
+  *running_max = m;
+  const auto vm = hn::Set(df, m);
+  const hn::RebindToSigned<DF> di;
+  const auto iota = hn::Iota(di, 0);
+  auto sum = hn::Zero(df);
+  for (i = 0; i < n; i += N) {
+    const size_t len = n - i < N ? n - i : N;
+    const auto x = len == N ? hn::LoadU(df, s + i) : LoadPadded<F32Weights>(df, s + i, len);
+    const auto keep = hn::RebindMask(df, hn::Lt(iota, hn::Set(di, static_cast<int32_t>(visible > i ? visible - i : 0))));
+    const auto e = hn::IfThenElseZero(keep, hn::Exp(df, hn::Sub(x, vm)));
+    sum = hn::Add(sum, e);
+    if (len == N) hn::StoreU(e, df, s + i);
+    else StorePartial(df, e, s + i, len);
+  }
+  return ReduceSum(df, sum);
 }
 
 }  // namespace HWY_NAMESPACE

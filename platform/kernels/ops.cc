@@ -118,6 +118,9 @@ void AttentionScoresImpl(const float* q, size_t n_q, size_t hd, const void* keys
       AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
   });
 }
+float SoftmaxTileImpl(float* s, size_t n, size_t visible, float* running_max) {
+  return SoftmaxTileT(hn::ScalableTag<float>(), s, n, visible, running_max);
+}
 void AttentionAccumulateImpl(const float* p, size_t n_q, size_t hd, const void* values, size_t stride,
                              DType dt, size_t n, float* out) {
   WithAttentionTag(hd, [&](auto df) HWY_ATTR {
@@ -163,6 +166,7 @@ HWY_EXPORT(DecayedDotImpl);
 HWY_EXPORT(ExpScaleImpl);
 HWY_EXPORT(AttentionScoresImpl);
 HWY_EXPORT(AttentionAccumulateImpl);
+HWY_EXPORT(SoftmaxTileImpl);
 
 namespace {
 
@@ -392,6 +396,10 @@ void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
                      DType dtype, size_t n, float scale, float* scores) {
   HWY_DYNAMIC_DISPATCH(AttentionScoresImpl)(q, n_q, head_dim, keys, stride, dtype, n, scale, scores);
+}
+
+float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max) {
+  return HWY_DYNAMIC_DISPATCH(SoftmaxTileImpl)(s, n, visible, running_max);
 }
 
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,

@@ -111,5 +111,11 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
 // out[g * head_dim + c] += sum_i p[g * n + i] * V_i[c]
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out);
+// One key tile of an online (running max) softmax for one query row: s[0, visible) are its
+// scores, s[visible, n) keys it must not see (1 <= visible <= n).
+// m = max(*running_max, max_{i < visible} s[i]); s[i] = exp(s[i] - m) for i < visible and 0 for
+// the rest; *running_max = m; returns sum_{i < visible} s[i] (after the update). exp is
+// Highway's (within 1 ulp); the result depends only on s[0, visible), visible and *running_max.
+float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max);
 
 }  // namespace floe

@@ -1,5 +1,6 @@
 #include "platform/kernels/reference.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -170,6 +171,18 @@ void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void
       for (size_t i = 0; i < n; ++i) s += double(p[g * n + i]) * RowElem(values, dtype, i * stride + c);
       out[g * head_dim + c] = float(s);
     }
+}
+
+float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max) {
+  float m = *running_max;
+  for (size_t i = 0; i < visible; ++i) m = std::max(m, s[i]);
+  *running_max = m;
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) {
+    s[i] = i < visible ? float(std::exp(double(s[i]) - double(m))) : 0.0f;
+    sum += s[i];
+  }
+  return float(sum);
 }
 
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {

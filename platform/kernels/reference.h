@@ -38,6 +38,8 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
                      DType dtype, size_t n, float scale, float* scores);
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out);
+// SoftmaxTile of ops.h: max and exp in double.
+float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);
