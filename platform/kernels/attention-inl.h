@@ -59,11 +59,12 @@ HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, cons
   using V = hn::Vec<DF>;
   __m512 a[16];
   for (size_t j = 0; j < 16; ++j) a[j] = _mm512_setzero_ps();
-  const typename W::T* k0 = keys + i0 * stride;
+  const typename W::T* kp[kK];
+  for (size_t j = 0; j < kK; ++j) kp[j] = keys + (i0 + (j < m ? j : m - 1)) * stride;
   size_t c = 0;
   for (; c < vec; c += N) {
     V kv[kK];
-    for (size_t j = 0; j < kK; ++j) kv[j] = LoadWeights<W>(df, k0 + (j < m ? j : m - 1) * stride + c);
+    for (size_t j = 0; j < kK; ++j) kv[j] = LoadWeights<W>(df, kp[j] + c);
     for (size_t g = 0; g < kG; ++g) {
       const V qv = hn::LoadU(df, q + g * hd + c);
       for (size_t j = 0; j < kK; ++j) a[g * kK + j] = hn::MulAdd(qv, kv[j], V{a[g * kK + j]}).raw;
@@ -71,16 +72,29 @@ HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, cons
   }
   if (c < hd) {
     V kv[kK];
-    for (size_t j = 0; j < kK; ++j) kv[j] = LoadPadded<W>(df, k0 + (j < m ? j : m - 1) * stride + c, hd - c);
+    for (size_t j = 0; j < kK; ++j) kv[j] = LoadPadded<W>(df, kp[j] + c, hd - c);
     for (size_t g = 0; g < kG; ++g) {
       const V qv = LoadPadded<F32Weights>(df, q + g * hd + c, hd - c);
       for (size_t j = 0; j < kK; ++j) a[g * kK + j] = hn::MulAdd(qv, kv[j], V{a[g * kK + j]}).raw;
     }
   }
-  alignas(64) float sums[16];
-  _mm512_store_ps(sums, _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale)));
-  for (size_t g = 0; g < kG; ++g)
-    for (size_t j = 0; j < m; ++j) scores[g * n + i0 + j] = sums[g * kK + j];
+  const __m512 sums = _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale));
+  // Row g's scores are lanes [g * kK, g * kK + m).
+  float* out = scores + i0;
+  if constexpr (kG == 1) {
+    _mm512_mask_storeu_ps(out, static_cast<__mmask16>((1u << m) - 1), sums);
+  } else if constexpr (kG == 2) {
+    const __mmask8 mask = static_cast<__mmask8>((1u << m) - 1);
+    _mm256_mask_storeu_ps(out, mask, _mm512_castps512_ps256(sums));
+    _mm256_mask_storeu_ps(out + n, mask, _mm512_extractf32x8_ps(sums, 1));
+  } else {
+    static_assert(kG == 4, "row blocks of 1, 2 or 4");
+    const __mmask8 mask = static_cast<__mmask8>((1u << m) - 1);
+    _mm_mask_storeu_ps(out, mask, _mm512_castps512_ps128(sums));
+    _mm_mask_storeu_ps(out + n, mask, _mm512_extractf32x4_ps(sums, 1));
+    _mm_mask_storeu_ps(out + 2 * n, mask, _mm512_extractf32x4_ps(sums, 2));
+    _mm_mask_storeu_ps(out + 3 * n, mask, _mm512_extractf32x4_ps(sums, 3));
+  }
 }
 #endif
 
