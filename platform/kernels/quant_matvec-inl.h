@@ -315,7 +315,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   for (size_t g = 0; g < groups; ++g) {
     for (size_t k = 0; k < lines_per_group && line < next_lines; ++k, ++line)
       _mm_prefetch(reinterpret_cast<const char*>(next + line * 64), _MM_HINT_T1);
-#pragma GCC unroll 4
+    // Fully unrolled (R <= 8), so that acc[r][t] are registers, not stack slots.
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + size_t(r) * row_bytes + F::kGroupBytes * g;
       const __m512i v0 = _mm512_loadu_si512(p);
