@@ -40,7 +40,8 @@ HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
   for (size_t r = 0; r < kR; ++r) acc[r] = hn::Zero(df);
   // 8-row tiles prefetch the next 8 rows (contiguous with these) into L2 in address order,
   // spread over the column steps: the tile's own 8 row streams are too short on small matrices
-  // (768 or 2048 columns) for the hardware prefetchers to ramp up (see TileDotVnni).
+  // (768 or 2048 columns) for the hardware prefetchers to ramp up (see TileDotVnni). The last
+  // tile's prefetches reach past the matrix: harmless, a prefetch never faults.
   const char* next = reinterpret_cast<const char*>(w + kR * cols);
   const size_t next_lines = kR == 8 ? (kR * cols * sizeof(typename W::T) + 63) / 64 : 0;
   const size_t steps = cols / N;

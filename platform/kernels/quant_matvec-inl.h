@@ -307,7 +307,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   // one) are prefetched into L2 in address order, spread evenly over this tile's groups. The
   // tile itself reads R interleaved row streams, each too short (1152 bytes for 2048 Q4_0
   // columns) for the hardware prefetchers to ramp up; a linear walk over the next tile is one
-  // long stream they need not predict.
+  // long stream they need not predict. The last tile's prefetches reach past the matrix:
+  // harmless, a prefetch never faults.
   const uint8_t* next = w + size_t(R) * row_bytes;
   const size_t next_lines = T == 1 && R > 1 ? (size_t(R) * row_bytes + 63) / 64 : 0;
   const size_t lines_per_group = (next_lines + groups - 1) / (groups ? groups : 1);
