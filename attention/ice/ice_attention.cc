@@ -74,12 +74,7 @@ void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float
     i += run;
   }
   float mx = -std::numeric_limits<float>::infinity();
-  for (size_t i = 0; i < positions.size(); ++i) mx = std::max(mx, sc[i]);
-  float sum = 0.0f;
-  for (size_t i = 0; i < positions.size(); ++i) {
-    sc[i] = std::exp(sc[i] - mx);
-    sum += sc[i];
-  }
+  const float sum = positions.empty() ? 0.0f : SoftmaxTile(sc, positions.size(), positions.size(), &mx);
   std::fill(out, out + hd, 0.0f);
   const bool f16 = c.dtype() == DType::kF16;
   for (size_t i = 0; i < positions.size();) {
