@@ -46,18 +46,11 @@ int main(int argc, char** argv) {
   ThreadContext tc(threads);
 
   // Baseline of the same run: streaming read of a buffer larger than the caches.
-  const size_t pool_bytes = size_t(512) << 20;
-  AlignedBuffer<uint8_t> pool;
-  if (!pool.Resize(pool_bytes).ok()) {
-    std::fprintf(stderr, "cannot allocate %zu bytes\n", pool_bytes);
-    return 1;
+  Stats read;
+  {
+    AlignedBuffer<uint8_t> pool;
+    if (!MeasureReadBandwidth(size_t(512) << 20, repeats, &tc, &pool, &read)) return 1;
   }
-  std::memset(pool.data(), 1, pool_bytes);
-  volatile uint64_t sink = 0;
-  std::vector<double> bw;
-  for (int r = 0; r < repeats; ++r) bw.push_back(ReadBandwidth(pool.data(), pool_bytes, &tc, &sink));
-  pool = AlignedBuffer<uint8_t>();
-  const Stats read = Summarize(bw);
 
   KvCache cache;
   if (Status s = cache.Init(layers, kv_heads, hd, max_depth + 1, kv == "f16" ? DType::kF16 : DType::kF32); !s.ok()) {
@@ -111,5 +104,5 @@ int main(int argc, char** argv) {
     std::printf("%8zu %12.2f %10.2f %10.1f %8.0f%% %9.1f\n", depth, s.median * 1e3, s.min * 1e3, gbs,
                 100.0 * gbs / read.median, macs / s.median / 1e9);
   }
-  return sink == 42 && out[0] == 0.5f ? 3 : 0;
+  return out[0] == 0.5f ? 3 : 0;  // keeps the results observable
 }

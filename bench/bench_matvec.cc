@@ -95,15 +95,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) cpu_time |= !std::strcmp(argv[i], "--cpu-time");
   ThreadContext tc(threads);
   AlignedBuffer<uint8_t> pool;
-  if (!pool.Resize(pool_bytes).ok()) {
-    std::fprintf(stderr, "cannot allocate %zu bytes\n", pool_bytes);
-    return 1;
-  }
-  std::memset(pool.data(), 1, pool_bytes);
-  volatile uint64_t sink = 0;
-  std::vector<double> bw;
-  for (int r = 0; r < repeats; ++r) bw.push_back(ReadBandwidth(static_cast<const uint8_t*>(pool.data()), pool_bytes, &tc, &sink));
-  const Stats read = Summarize(bw);
+  Stats read;
+  if (!MeasureReadBandwidth(pool_bytes, repeats, &tc, &pool, &read)) return 1;
   std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n", tc.num_threads(),
               pool_bytes >> 20, read.median, repeats, read.min, read.max);
   std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s", "of read", "GMAC/s");
@@ -141,5 +134,5 @@ int main(int argc, char** argv) {
                   100.0 * gbs / read.median, double(rows * cols * tokens) / s.median / 1e9);
     }
   }
-  return sink == 42 ? 3 : 0;
+  return !y.empty() && y[0] == 0.5f ? 3 : 0;  // keeps the results observable
 }

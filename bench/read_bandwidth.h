@@ -6,9 +6,12 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <vector>
 
 #include "bench/bench_util.h"
+#include "platform/aligned_buffer.h"
 #include "platform/thread_context.h"
 
 namespace floe::bench {
@@ -38,6 +41,22 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc, v
   for (uint64_t v : partial) s += v;
   *sink = s;
   return double(bytes) / Seconds(t0) / 1e9;
+}
+
+// Allocates and touches `bytes` at *pool, then measures `repeats` streaming reads of it (the
+// same-run baseline of a benchmark). False, with a message on stderr, if it cannot allocate.
+inline bool MeasureReadBandwidth(size_t bytes, int repeats, ThreadContext* tc, AlignedBuffer<uint8_t>* pool,
+                                 Stats* read) {
+  if (!pool->Resize(bytes).ok()) {
+    std::fprintf(stderr, "cannot allocate %zu bytes\n", bytes);
+    return false;
+  }
+  std::memset(pool->data(), 1, bytes);
+  static volatile uint64_t sink = 0;
+  std::vector<double> bw;
+  for (int r = 0; r < repeats; ++r) bw.push_back(ReadBandwidth(pool->data(), bytes, tc, &sink));
+  *read = Summarize(bw);
+  return true;
 }
 
 }  // namespace floe::bench
