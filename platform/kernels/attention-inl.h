@@ -98,29 +98,33 @@ HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, cons
 }
 #endif
 
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+// Rows [g, g + kG) against all n keys, 16 / kG keys per reduction tree.
+template <size_t kG, class W, class DF>
+HWY_INLINE void ScoresRowsT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
+                            size_t stride, size_t n, float scale, float* HWY_RESTRICT scores) {
+  constexpr size_t kK = 16 / kG;
+  for (size_t i = 0; i < n; i += kK) ScoresBlockT<kG, W>(df, q, hd, keys, stride, i, n - i < kK ? n - i : kK, scale, scores, n);
+}
+#endif
+
 // scores[g * n + i] = scale * sum_c q[g * hd + c] * K_i[c], K_i = keys + i * stride (elements).
 template <class W, class DF>
 HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q, size_t hd,
                                  const typename W::T* HWY_RESTRICT keys, size_t stride, size_t n,
                                  float scale, float* HWY_RESTRICT scores) {
-  const size_t N = hn::Lanes(df);
-  const size_t vec = hd / N * N;
-  size_t i0 = 0;
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  if constexpr (sizeof(hn::Vec<DF>) == 64) {  // full 512-bit vectors
-    // Rows in blocks of 4 (then 2, 1) against 4 (8, 16) keys per reduction tree; a last partial
-    // group of keys leaves the missing keys' accumulators at zero.
+  if constexpr (sizeof(hn::Vec<DF>) == 64) {  // full 512-bit vectors: rows in blocks of 4, then 2, 1
     size_t g = 0;
-    for (; g + 4 <= n_q; g += 4)
-      for (size_t i = 0; i < n; i += 4) ScoresBlockT<4, W>(df, q + g * hd, hd, keys, stride, i, n - i < 4 ? n - i : 4, scale, scores + g * n, n);
-    for (; g + 2 <= n_q; g += 2)
-      for (size_t i = 0; i < n; i += 8) ScoresBlockT<2, W>(df, q + g * hd, hd, keys, stride, i, n - i < 8 ? n - i : 8, scale, scores + g * n, n);
-    for (; g < n_q; ++g)
-      for (size_t i = 0; i < n; i += 16) ScoresBlockT<1, W>(df, q + g * hd, hd, keys, stride, i, n - i < 16 ? n - i : 16, scale, scores + g * n, n);
+    for (; g + 4 <= n_q; g += 4) ScoresRowsT<4, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
+    for (; g + 2 <= n_q; g += 2) ScoresRowsT<2, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
+    for (; g < n_q; ++g) ScoresRowsT<1, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
     return;
   }
 #endif
-  for (size_t i = i0; i < n; ++i) {
+  const size_t N = hn::Lanes(df);
+  const size_t vec = hd / N * N;
+  for (size_t i = 0; i < n; ++i) {
     const typename W::T* k = keys + i * stride;
     for (size_t g = 0; g < n_q; ++g) {
       const float* qg = q + g * hd;

@@ -22,6 +22,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/ops-inl.h"
+#include "platform/kernels/tile_prefetch.h"
 #include "platform/quant/quant.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -38,18 +39,11 @@ HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
   const size_t N = hn::Lanes(df);
   hn::Vec<DF> acc[kR];
   for (size_t r = 0; r < kR; ++r) acc[r] = hn::Zero(df);
-  // 8-row tiles prefetch the next 8 rows (contiguous with these) into L2 in address order,
-  // spread over the column steps: the tile's own 8 row streams are too short on small matrices
-  // (768 or 2048 columns) for the hardware prefetchers to ramp up (see TileDotVnni). The last
-  // tile's prefetches reach past the matrix: harmless, a prefetch never faults.
-  const char* next = reinterpret_cast<const char*>(w + kR * cols);
-  const size_t next_lines = kR == 8 ? (kR * cols * sizeof(typename W::T) + 63) / 64 : 0;
-  const size_t steps = cols / N;
-  const size_t lines_per_step = steps ? (next_lines + steps - 1) / steps : 0;
-  size_t line = 0;
+  // 8-row tiles prefetch the next 8 rows (see tile_prefetch.h).
+  NextTilePrefetch prefetch(w + kR * cols, kR == 8 ? kR * cols * sizeof(typename W::T) : 0, cols / N);
   size_t c = 0;
   for (; c + N <= cols; c += N) {
-    for (size_t k = 0; k < lines_per_step && line < next_lines; ++k, ++line) __builtin_prefetch(next + line * 64, 0, 2);
+    prefetch.Step();
     const auto xv = hn::LoadU(df, x + c);
     for (size_t r = 0; r < kR; ++r) acc[r] = hn::MulAdd(LoadWeights<W>(df, w + r * cols + c), xv, acc[r]);
   }

@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "platform/kernels/tile_prefetch.h"
 #include "platform/quant/quant.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -331,19 +332,10 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
-  // Decode: the R rows after this tile (the next tile of the same thread, contiguous with this
-  // one) are prefetched into L2 in address order, spread evenly over this tile's groups. The
-  // tile itself reads R interleaved row streams, each too short (1152 bytes for 2048 Q4_0
-  // columns) for the hardware prefetchers to ramp up; a linear walk over the next tile is one
-  // long stream they need not predict. The last tile's prefetches reach past the matrix:
-  // harmless, a prefetch never faults.
-  const uint8_t* next = w + size_t(R) * row_bytes;
-  const size_t next_lines = T == 1 && R > 1 ? (size_t(R) * row_bytes + 63) / 64 : 0;
-  const size_t lines_per_group = (next_lines + groups - 1) / (groups ? groups : 1);
-  size_t line = 0;
+  // Decode: the R rows after this tile are prefetched linearly (see tile_prefetch.h).
+  NextTilePrefetch prefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0, groups);
   for (size_t g = 0; g < groups; ++g) {
-    for (size_t k = 0; k < lines_per_group && line < next_lines; ++k, ++line)
-      _mm_prefetch(reinterpret_cast<const char*>(next + line * 64), _MM_HINT_T1);
+    prefetch.Step();
     // Fully unrolled (R <= 8), so that acc[r][t] are registers, not stack slots.
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
