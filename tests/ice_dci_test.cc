@@ -80,13 +80,17 @@ TEST_CASE("sorted projections: a growing window visits each eligible entry once,
     std::set<uint32_t> seen;
     CHECK(w.SpanOf(10) > 0.0f);
     float tau = 0.001f;
+    std::vector<uint32_t> ids(3000);
     while (!w.done()) {
-      CHECK(w.Grow(tau, [&](uint32_t id) {
-        CHECK(id >= lo);
-        CHECK(id <= hi);
-        CHECK(seen.insert(id).second);
-        return true;
-      }));
+      // In chunks of 7: the same entries as in one go.
+      for (size_t n = 7; n == 7;) {
+        n = w.Collect(tau, 7, ids.data());
+        for (size_t i = 0; i < n; ++i) {
+          CHECK(ids[i] >= lo);
+          CHECK(ids[i] <= hi);
+          CHECK(seen.insert(ids[i]).second);
+        }
+      }
       // Every eligible entry within tau is visited, nothing beyond it.
       size_t inside = 0;
       for (const ProjEntry& e : all) inside += e.id >= lo && e.id <= hi && std::fabs(e.value - target) <= tau;
@@ -98,13 +102,22 @@ TEST_CASE("sorted projections: a growing window visits each eligible entry once,
     }
     CHECK(seen.size() == hi - lo + 1);
   }
-  // An early stop ends the window right after the entry that asked for it.
+  // A window stopped by `max` ends right after the last entry handed out, and goes on from
+  // there: right side outward first, then left.
   SortedProjections::Window w(list, 0.1f, 0, 1999);
-  size_t calls = 0;
-  CHECK(!w.Grow(10.0f, [&](uint32_t) { return ++calls < 3; }));
+  std::vector<uint32_t> ids(2000);
+  CHECK(w.Collect(10.0f, 3, ids.data()) == 3);
   CHECK(w.visited() == 3);
-  CHECK(w.Grow(10.0f, [&](uint32_t) { return true; }));
+  std::vector<uint32_t> order(ids.begin(), ids.begin() + 3);
+  CHECK(w.Collect(10.0f, 2000, ids.data()) == 1997);
   CHECK(w.visited() == 2000);
+  order.insert(order.end(), ids.begin(), ids.begin() + 1997);
+  std::vector<uint32_t> expected;
+  size_t split = 0;
+  while (split < all.size() && all[split].value < 0.1f) ++split;
+  for (size_t i = split; i < all.size(); ++i) expected.push_back(all[i].id);
+  for (size_t i = split; i-- > 0;) expected.push_back(all[i].id);
+  CHECK(order == expected);
   SortedProjections empty;
   CHECK(SortedProjections::Window(empty, 0.0f, 0, 10).done());
   CHECK(SortedProjections::Window(list, 0.0f, 10, 9).done());

@@ -29,6 +29,38 @@ double Normal(uint64_t* s) {
 constexpr float kMaxSqNorm = 1.2676506e30f;  // 2^100
 // R: the query sits on the sphere of radius R M (see the header).
 constexpr float kQueryRadius = 4.0f;
+// Ids a window hands over at a time (the search's scratch).
+constexpr size_t kVisitChunk = 512;
+
+// Visits ids[0, n) in one simple index of a composite index, in order, until `k1`
+// retrievals; returns the retrieval count. An id is retrieved once every list of the
+// composite has seen it (its bit in `mine` and in each of the `m` maps at others + t * stride,
+// which may include `mine`), and becomes a candidate (appended to found[]) unless an earlier
+// composite index retrieved it already (its bit in `cand`). No branch on either test: the id
+// is written, the counts advance by the outcome; the sighting is tested before it is stored,
+// so no load waits on the store just made. kMaps > 0 fixes m at compile time (m = 2 searches
+// test one other map).
+template <size_t kMaps>
+size_t VisitIds(const uint32_t* ids, size_t n, uint32_t lo, uint64_t* mine, const uint64_t* others,
+                size_t m, size_t stride, uint64_t* cand, uint32_t* found, size_t* n_found,
+                size_t retrieved, size_t k1) {
+  size_t nf = *n_found;
+  for (size_t i = 0; i < n && retrieved < k1; ++i) {
+    const uint32_t x = ids[i] - lo;
+    const size_t word = x >> 6;
+    const uint64_t bit = uint64_t(1) << (x & 63);
+    uint64_t all = bit;
+    for (size_t t = 0; t < (kMaps ? kMaps : m); ++t) all &= others[t * stride + word] | (others + t * stride == mine ? bit : 0);
+    mine[word] |= bit;
+    retrieved += all != 0;
+    const uint64_t fresh = all & ~cand[word];
+    cand[word] |= fresh;
+    found[nf] = ids[i];
+    nf += fresh != 0;
+  }
+  *n_found = nf;
+  return retrieved;
+}
 
 }  // namespace
 
@@ -167,6 +199,7 @@ void PrioritizedDci::Truncate(uint32_t limit) {
 
 void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t k1, size_t k0,
                                 DciScratch* s, std::vector<uint32_t>* out) const {
+  s->visited = 0;
   if (ids_.empty() || k1 == 0) return;
   // Only stored ids can be retrieved (this also bounds the bitmaps below).
   lo = std::max(lo, ids_.front());
@@ -198,22 +231,22 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
   s->bits.assign(words * (m_ + 1), 0);
   uint64_t* seen = s->bits.data();
   uint64_t* cand = seen + words * m_;
+  // Candidates are written in place: at most L k1 of them.
+  const size_t base = out->size();
+  out->resize(base + std::min(L_ * k1, size_t(hi - lo) + 1) + 1);
+  uint32_t* const found = out->data() + base;
+  size_t n_found = 0;
+  s->ids.resize(kVisitChunk);
+  uint32_t* const chunk = s->ids.data();
   for (size_t l = 0; l < L_; ++l) {
     SortedProjections::Window* w = s->windows.data() + l * m_;
     if (l > 0) std::fill(seen, seen + words * m_, uint64_t(0));
     size_t retrieved = 0;
-    // Visiting `id` in list j of composite l: retrieved once every list of l has seen it.
-    auto visit = [&](size_t j, uint32_t id) {
-      const size_t x = id - lo, word = x >> 6;
-      const uint64_t bit = uint64_t(1) << (x & 63);
-      seen[j * words + word] |= bit;
-      for (size_t i = 0; i < m_; ++i)
-        if (!(seen[i * words + word] & bit)) return true;
-      if (!(cand[word] & bit)) {
-        cand[word] |= bit;
-        out->push_back(id);
-      }
-      return ++retrieved < k1;
+    auto visit = [&](size_t j, const uint32_t* ids, size_t n) {
+      retrieved = m_ == 2 ? VisitIds<1>(ids, n, lo, seen + j * words, seen + (1 - j) * words, 1, 0, cand,
+                                     found, &n_found, retrieved, k1)
+                          : VisitIds<0>(ids, n, lo, seen + j * words, seen, m_, words, cand, found, &n_found,
+                                     retrieved, k1);
     };
     // A list is closed when exhausted or after k0 visits.
     auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };
@@ -224,11 +257,11 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
     for (size_t j = 0; j < m_; ++j) tau[j] = w[j].SpanOf(first_span);
     for (;;) {
       for (size_t j = 0; j < m_ && retrieved < k1; ++j) {
-        if (!open(j)) continue;
-        if (k0 == std::numeric_limits<size_t>::max()) {
-          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id); });
-        } else {
-          w[j].Grow(tau[j], [&](uint32_t id) { return visit(j, id) && w[j].visited() < k0; });
+        while (open(j) && retrieved < k1) {
+          const size_t cap = std::min(kVisitChunk, k0 - w[j].visited());
+          const size_t n = w[j].Collect(tau[j], cap, chunk);
+          visit(j, chunk, n);
+          if (n < cap) break;  // the list reached its bound
         }
       }
       if (retrieved >= k1) break;
@@ -241,6 +274,9 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
       if (!any) break;
     }
   }
+  out->resize(base + n_found);
+  s->visited = 0;
+  for (size_t i = 0; i < n_idx; ++i) s->visited += s->windows[i].visited();
 }
 
 }  // namespace floe::ice

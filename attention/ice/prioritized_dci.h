@@ -60,6 +60,8 @@ struct DciScratch {
   std::vector<SortedProjections::Window> windows;  // per simple index
   std::vector<float> query_proj;
   std::vector<float> tau;  // per simple index: its distance bound
+  std::vector<uint32_t> ids;  // a chunk of newly visited ids
+  size_t visited = 0;         // projections the last search visited, all lists (bench_dci)
 };
 
 class PrioritizedDci {

@@ -1,8 +1,20 @@
 #include "attention/ice/sorted_projections.h"
 
 #include <algorithm>
+#include <cstdint>
 
 namespace floe::ice {
+
+size_t SortedProjections::BlockOf(const ProjEntry& e) const {
+  const size_t b = size_t(std::lower_bound(fences_.begin(), fences_.end(), e, ProjLess) - fences_.begin());
+  return std::min(b, fences_.size() - 1);
+}
+
+size_t SortedProjections::BlockOfValue(float value) const {
+  return size_t(std::lower_bound(fences_.begin(), fences_.end(), value,
+                                 [](const ProjEntry& f, float t) { return f.value < t; }) -
+                fences_.begin());
+}
 
 void SortedProjections::Insert(ProjEntry e) {
   ++size_;
@@ -10,31 +22,34 @@ void SortedProjections::Insert(ProjEntry e) {
     blocks_.emplace_back();
     blocks_.back().reserve(kMaxBlock / 2);
     blocks_.back().push_back(e);
+    fences_.push_back(e);
     return;
   }
-  // First block whose last entry is not less than e; past the end, the last block.
-  auto it = std::lower_bound(blocks_.begin(), blocks_.end(), e,
-                             [](const std::vector<ProjEntry>& b, const ProjEntry& x) {
-                               return ProjLess(b.back(), x);
-                             });
-  if (it == blocks_.end()) --it;
-  std::vector<ProjEntry>& b = *it;
+  const size_t at = BlockOf(e);
+  std::vector<ProjEntry>& b = blocks_[at];
   b.insert(std::upper_bound(b.begin(), b.end(), e, ProjLess), e);
+  fences_[at] = b.back();
   if (b.size() <= kMaxBlock) return;
   // Split in halves: both stay sorted and in order.
   std::vector<ProjEntry> upper(b.begin() + b.size() / 2, b.end());
   b.resize(b.size() / 2);
-  blocks_.insert(it + 1, std::move(upper));
+  fences_[at] = b.back();
+  fences_.insert(fences_.begin() + at + 1, upper.back());
+  blocks_.insert(blocks_.begin() + at + 1, std::move(upper));
 }
 
 void SortedProjections::Assign(std::vector<ProjEntry> entries) {
-  std::sort(entries.begin(), entries.end(), ProjLess);
+  std::sort(entries.begin(), entries.end(),
+            [](const ProjEntry& a, const ProjEntry& b) { return ProjLess(a, b); });
   blocks_.clear();
+  fences_.clear();
   size_ = entries.size();
   // Half-full blocks leave room for the inserts that follow a rebuild.
   const size_t per = kMaxBlock / 2;
-  for (size_t i = 0; i < entries.size(); i += per)
+  for (size_t i = 0; i < entries.size(); i += per) {
     blocks_.emplace_back(entries.begin() + i, entries.begin() + std::min(entries.size(), i + per));
+    fences_.push_back(blocks_.back().back());
+  }
 }
 
 std::vector<ProjEntry> SortedProjections::Flatten() const {
@@ -45,7 +60,7 @@ std::vector<ProjEntry> SortedProjections::Flatten() const {
 }
 
 size_t SortedProjections::bytes() const {
-  size_t n = blocks_.capacity() * sizeof(std::vector<ProjEntry>);
+  size_t n = blocks_.capacity() * sizeof(std::vector<ProjEntry>) + fences_.capacity() * sizeof(ProjEntry);
   for (const auto& b : blocks_) n += b.capacity() * sizeof(ProjEntry);
   return n;
 }
@@ -58,16 +73,16 @@ SortedProjections::Window::Window(const SortedProjections& list, float target, u
   const auto& blocks = list.blocks_;
   if (blocks.empty() || hi < lo) return;  // done()
   // The split: the first entry with value >= target (or the end of the last block).
-  auto it = std::lower_bound(blocks.begin(), blocks.end(), target,
-                             [](const std::vector<ProjEntry>& b, float t) { return b.back().value < t; });
-  if (it == blocks.end()) {
+  const size_t at = list.BlockOfValue(target);
+  if (at == blocks.size()) {
     start_block_ = blocks.size() - 1;
     start_off_ = blocks.back().size();
   } else {
-    start_block_ = size_t(it - blocks.begin());
-    start_off_ = size_t(std::lower_bound(it->begin(), it->end(), target,
+    const std::vector<ProjEntry>& b = blocks[at];
+    start_block_ = at;
+    start_off_ = size_t(std::lower_bound(b.begin(), b.end(), target,
                                          [](const ProjEntry& e, float t) { return e.value < t; }) -
-                        it->begin());
+                        b.begin());
   }
   r_block_ = l_block_ = start_block_;
   r_off_ = l_off_ = start_off_;
@@ -109,6 +124,57 @@ const ProjEntry* NthLeft(const std::vector<std::vector<ProjEntry>>& blocks, size
 }
 
 }  // namespace
+
+size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) {
+  // Each side: a run of entries inside tau within one block is found by the exit test alone;
+  // its ids are written unconditionally and the count advances only for eligible ones (no
+  // branch on eligibility). The next lines of the scan are prefetched ahead.
+  // Members in locals: the id stores could alias them.
+  const float target = target_;
+  const uint32_t lo = lo_, span = span_;
+  size_t n = 0;
+  while (!right_done_ && n < max) {
+    const std::vector<ProjEntry>& b = (*blocks_)[r_block_];
+    const ProjEntry* e = b.data() + r_off_;
+    const ProjEntry* const end = b.data() + b.size();
+    if (r_block_ + 1 < blocks_->size()) __builtin_prefetch((*blocks_)[r_block_ + 1].data());
+    for (; e != end && n < max && e->value - target <= tau; ++e) {
+      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) __builtin_prefetch(e + kAhead);
+      ids[n] = e->id;
+      n += e->id - lo <= span;
+    }
+    r_off_ = size_t(e - b.data());
+    if (e != end) break;  // the bound (or max) is reached inside the block
+    if (r_block_ + 1 == blocks_->size()) {
+      right_done_ = true;
+      break;
+    }
+    ++r_block_;
+    r_off_ = 0;
+  }
+  // (A right side stopped by `max` leaves n == max: the left side then waits its turn.)
+  while (!left_done_ && n < max) {
+    const std::vector<ProjEntry>& b = (*blocks_)[l_block_];
+    const ProjEntry* e = b.data() + l_off_;  // one past the next entry
+    const ProjEntry* const begin = b.data();
+    if (l_block_ > 0) __builtin_prefetch(&(*blocks_)[l_block_ - 1].back());
+    for (; e != begin && n < max && target - e[-1].value <= tau; --e) {
+      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) __builtin_prefetch(e - kAhead);
+      ids[n] = e[-1].id;
+      n += e[-1].id - lo <= span;
+    }
+    l_off_ = size_t(e - begin);
+    if (e != begin) break;
+    if (l_block_ == 0) {
+      left_done_ = true;
+      break;
+    }
+    --l_block_;
+    l_off_ = (*blocks_)[l_block_].size();
+  }
+  visited_ += n;
+  return n;
+}
 
 float SortedProjections::Window::next_distance() const {
   if (blocks_ == nullptr || blocks_->empty()) return kInf;

@@ -3,7 +3,10 @@
 //
 // Storage is a list of sorted blocks (at most kMaxBlock entries each, split in halves when
 // full), so an insert moves at most one block's entries plus one pointer per block, instead of
-// the whole array: O(kMaxBlock + n / kMaxBlock) per insert. Entries are ordered by
+// the whole array: O(kMaxBlock + n / kMaxBlock) per insert. The last entry of every block is
+// also kept in one contiguous array (the fences), so finding a block is a binary search over
+// a few cache lines, not one pointer chase into a cold block per step: a decode step inserts
+// into and searches thousands of lists that are all cold (m L lists per (layer, KV head)). Entries are ordered by
 // (value, id); ids are unique, so the order, and therefore every traversal, depends only on
 // the set of entries, never on the order they were inserted in or on the block layout.
 #pragma once
@@ -29,7 +32,7 @@ class SortedProjections {
  public:
   static constexpr size_t kMaxBlock = 512;
 
-  void Clear() { blocks_.clear(); size_ = 0; }
+  void Clear() { blocks_.clear(); fences_.clear(); size_ = 0; }
   size_t size() const { return size_; }
   // Inserts one entry whose id is not present yet.
   void Insert(ProjEntry e);
@@ -40,23 +43,23 @@ class SortedProjections {
   size_t bytes() const;
 
   // A window [target - tau, target + tau] over the entries whose id lies in [lo, hi], that
-  // only grows: the batched form of DCI's "next closest projection". Grow(tau, visit) visits
-  // the eligible entries that newly fall inside (the right side outward, then the left side
-  // outward), each exactly once over the window's life. The visit loops are plain forward/
-  // backward scans over the sorted blocks with one predictable exit test per entry, which is
-  // what makes a search cheap: a per-entry choice between two sides (or between lists)
-  // mispredicts about half of the time. Entries outside [lo, hi] never influence anything (so
-  // a causal query gives the same answer whatever later keys the index holds). The list must
-  // not change while a Window is in use.
+  // only grows: the batched form of DCI's "next closest projection". Collect(tau, ...) hands
+  // out the eligible entries that newly fall inside (the right side outward, then the left side
+  // outward), each exactly once over the window's life. The scans are plain forward/backward
+  // loops over the sorted blocks with one predictable exit test per entry and no call per
+  // entry, which is what makes a search cheap: a per-entry choice between two sides (or
+  // between lists) mispredicts about half of the time. Entries outside [lo, hi] never influence
+  // anything (so a causal query gives the same answer whatever later keys the index holds). The
+  // list must not change while a Window is in use.
   class Window {
    public:
     Window() = default;
     Window(const SortedProjections& list, float target, uint32_t lo, uint32_t hi);
-    // Visits the eligible entries with |value - target| <= tau not visited yet, calling
-    // visit(id) for each; visit returns false to stop at once (the window then ends right
-    // after that entry). Returns false when stopped so.
-    template <class Visit>
-    bool Grow(float tau, Visit&& visit);
+    // Writes to ids[] the ids of the eligible entries with |value - target| <= tau not visited
+    // yet, in visiting order, at most `max` of them; those count as visited. Returns how many:
+    // fewer than `max` means none is left within tau (the window then covers tau); `max`
+    // means the window ends right after the last one written.
+    size_t Collect(float tau, size_t max, uint32_t* ids);
     // Distance |value - target| of the nearest eligible entry still outside; +infinity when
     // none is left.
     float next_distance() const;
@@ -69,6 +72,10 @@ class SortedProjections {
    private:
     static constexpr float kInf = std::numeric_limits<float>::infinity();
     bool Eligible(uint32_t id) const { return id - lo_ <= span_; }
+    // Prefetch distance of the scans, in entries: a round extends a window by a few lines
+    // before the search moves to another list, too little for the hardware prefetcher to
+    // follow, and the lists are cold.
+    static constexpr size_t kAhead = 64;
     const std::vector<std::vector<ProjEntry>>* blocks_ = nullptr;
     float target_ = 0.0f;
     uint32_t lo_ = 0, span_ = 0;              // eligible: id - lo_ <= span_ (unsigned)
@@ -80,61 +87,14 @@ class SortedProjections {
   };
 
  private:
+  // Index of the block an entry (or a value) belongs in: the first block whose last entry is
+  // not less than it (the last block when it is beyond all).
+  size_t BlockOf(const ProjEntry& e) const;
+  size_t BlockOfValue(float value) const;
+
   std::vector<std::vector<ProjEntry>> blocks_;  // each non-empty and sorted; blocks in order
+  std::vector<ProjEntry> fences_;               // fences_[b] = blocks_[b].back()
   size_t size_ = 0;
 };
-
-template <class Visit>
-bool SortedProjections::Window::Grow(float tau, Visit&& visit) {
-  while (!right_done_) {
-    const std::vector<ProjEntry>& b = (*blocks_)[r_block_];
-    const ProjEntry* e = b.data() + r_off_;
-    const ProjEntry* const end = b.data() + b.size();
-    bool stop = false;
-    for (; e != end && e->value - target_ <= tau; ++e) {
-      if (!Eligible(e->id)) continue;
-      ++visited_;
-      if (!visit(e->id)) {
-        stop = true;
-        ++e;
-        break;
-      }
-    }
-    r_off_ = size_t(e - b.data());
-    if (stop) return false;
-    if (e != end) break;  // the bound is reached inside the block
-    if (r_block_ + 1 == blocks_->size()) {
-      right_done_ = true;
-      break;
-    }
-    ++r_block_;
-    r_off_ = 0;
-  }
-  while (!left_done_) {
-    const std::vector<ProjEntry>& b = (*blocks_)[l_block_];
-    const ProjEntry* e = b.data() + l_off_;  // one past the next entry
-    const ProjEntry* const begin = b.data();
-    bool stop = false;
-    for (; e != begin && target_ - e[-1].value <= tau; --e) {
-      if (!Eligible(e[-1].id)) continue;
-      ++visited_;
-      if (!visit(e[-1].id)) {
-        stop = true;
-        --e;
-        break;
-      }
-    }
-    l_off_ = size_t(e - begin);
-    if (stop) return false;
-    if (e != begin) break;
-    if (l_block_ == 0) {
-      left_done_ = true;
-      break;
-    }
-    --l_block_;
-    l_off_ = (*blocks_)[l_block_].size();
-  }
-  return true;
-}
 
 }  // namespace floe::ice
