@@ -148,8 +148,8 @@ int main(int argc, char** argv) {
       if (Status s = index[h]->Search(q.data() + i * dim, lo, hi, st.k, &scratch, &cand); !s.ok()) return Fail(s);
       cands += double(cand.size());
       visits += double(scratch.dci.visited);
-      ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, cand, st.k, &scored, &topk);
-      ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, all, st.k, &scored, &exact);
+      ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, cand, st.k, &scores, &scored, &topk);
+      ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, all, st.k, &scores, &scored, &exact);
       size_t hit = 0;
       for (uint32_t id : topk) hit += std::count(exact.begin(), exact.end(), id);
       recall += double(hit) / double(st.k);
@@ -170,7 +170,7 @@ int main(int argc, char** argv) {
       cand.clear();
       (void)index[h]->Search(qi, lo, hi, st.k, &scratch, &cand);
       const auto t1 = Clock::now();
-      ice::TopKByInnerProduct(cache, 0, h, qi, cand, st.k, &scored, &topk);
+      ice::TopKByInnerProduct(cache, 0, h, qi, cand, st.k, &scores, &scored, &topk);
       const auto t2 = Clock::now();
       positions.clear();
       for (uint32_t p = 0; p < st.sinks; ++p) positions.push_back(p);

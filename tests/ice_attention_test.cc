@@ -133,7 +133,7 @@ TEST_CASE("ice: sparse kernel and exact re-ranking match the scalar references",
       // Re-ranking every position of [40, 260) equals brute force (scores are well separated).
       std::vector<uint32_t> cand(220), top;
       std::iota(cand.begin(), cand.end(), 40u);
-      ice::TopKByInnerProduct(f.cache, layer, kvh, q, cand, 17, &scored, &top);
+      ice::TopKByInnerProduct(f.cache, layer, kvh, q, cand, 17, &scores, &scored, &top);
       CHECK(top == ice::reference::TopKInnerProduct(f.cache, layer, kvh, q, 40, 260, 17));
     }
   }

@@ -591,6 +591,40 @@ TEST_CASE("SoftmaxTile matches the reference on every target", "[unit]") {
   }
 }
 
+TEST_CASE("AttentionScoresGather matches the reference on every target", "[unit]") {
+  std::mt19937 rng(13);
+  for (const size_t hd : {8, 64, 80}) {
+    for (const size_t n : {1, 15, 16, 37, 70}) {  // partial and whole trees, past the prefetch distance
+      const size_t positions = 101, stride = hd * 2 + 3;
+      INFO("head_dim " << hd << " rows " << n);
+      const std::vector<float> q = RandomFloats(rng, hd);
+      const std::vector<float> kf = RandomFloats(rng, positions * stride);
+      const std::vector<uint16_t> kh = RandomHalves(rng, positions * stride);
+      std::vector<uint32_t> rows(n);
+      std::uniform_int_distribution<uint32_t> pick(0, uint32_t(positions - 1));
+      for (uint32_t& r : rows) r = pick(rng);  // scattered, repeats allowed
+      for (DType dt : {DType::kF32, DType::kF16}) {
+        const void* keys = dt == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
+        auto elem = [&](size_t i) { return dt == DType::kF16 ? F16ToF32(kh[i]) : kf[i]; };
+        std::vector<float> ref(n);
+        reference::AttentionScoresGather(q.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, ref.data());
+        ForEachTarget([&] {
+          std::vector<float> s(n + 1, -7.0f);
+          AttentionScoresGather(q.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, s.data());
+          size_t bad = 0;
+          for (size_t i = 0; i < n; ++i) {
+            double abs_sum = 0;
+            for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(q[c]) * elem(size_t(rows[i]) * stride + c));
+            if (std::fabs(s[i] - ref[i]) > 0.5 * SumTol(hd, abs_sum)) ++bad;
+          }
+          CHECK(bad == 0);
+          CHECK(s[n] == -7.0f);  // nothing written past n
+        });
+      }
+    }
+  }
+}
+
 TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every target", "[unit]") {
   std::mt19937 rng(12);
   for (const size_t hd : {8, 64, 80, 128}) {

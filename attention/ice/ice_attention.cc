@@ -94,14 +94,15 @@ void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float
 }
 
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
-                        std::span<const uint32_t> candidates, size_t k,
+                        std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
                         std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
-  scored->resize(candidates.size());
-  const size_t row_bytes = c.head_dim() * DTypeSize(c.dtype());
-  for (size_t i = 0; i < candidates.size(); ++i) {
-    if (i + kPrefetchAhead < candidates.size())
-      PrefetchRow(c.Key(layer, candidates[i + kPrefetchAhead], kv_head), row_bytes);
-    float s = KeyDot(c, layer, candidates[i], kv_head, q);
+  const size_t n = candidates.size();
+  scores->resize(n);
+  AttentionScoresGather(q, c.head_dim(), c.Key(layer, 0, kv_head), c.pos_stride_bytes() / DTypeSize(c.dtype()),
+                        c.dtype(), candidates.data(), n, 1.0f, scores->data());
+  scored->resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    float s = (*scores)[i];
     if (std::isnan(s)) s = -std::numeric_limits<float>::infinity();
     (*scored)[i] = {s, candidates[i]};
   }
@@ -134,7 +135,7 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
     s->candidates.clear();
     FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
         q, uint32_t(sinks), uint32_t(window_begin - 1), st.k, &s->knn, &s->candidates));
-    ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scored, &s->topk);
+    ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scores, &s->scored, &s->topk);
     s->positions.clear();
     for (size_t p = 0; p < sinks; ++p) s->positions.push_back(uint32_t(p));
     const size_t retrieved_at = s->positions.size();

@@ -68,9 +68,9 @@ void SparseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const f
                      std::span<const uint32_t> positions, std::vector<float>* scores, float* out);
 
 // The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
-// first, into *out. `scored` is scratch.
+// first, into *out. `scores` and `scored` are scratch.
 void TopKByInnerProduct(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
-                        std::span<const uint32_t> candidates, size_t k,
+                        std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
                         std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out);
 
 }  // namespace ice

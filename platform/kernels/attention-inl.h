@@ -51,16 +51,13 @@ HWY_INLINE __m512 HorizontalSums16(const __m512* a) {
 // fused multiply-adds over the columns followed by the same tree whatever its accumulator slot,
 // so it does not depend on kG, m, n or where the tile starts.
 template <size_t kG, class W, class DF>
-HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
-                             size_t stride, size_t i0, size_t m, float scale, float* HWY_RESTRICT scores, size_t n) {
+HWY_INLINE __m512 ScoresTreeT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* const* kp) {
   constexpr size_t kK = 16 / kG;
   const size_t N = hn::Lanes(df);
   const size_t vec = hd / N * N;
   using V = hn::Vec<DF>;
   __m512 a[16];
   for (size_t j = 0; j < 16; ++j) a[j] = _mm512_setzero_ps();
-  const typename W::T* kp[kK];
-  for (size_t j = 0; j < kK; ++j) kp[j] = keys + (i0 + (j < m ? j : m - 1)) * stride;
   size_t c = 0;
   for (; c < vec; c += N) {
     V kv[kK];
@@ -78,7 +75,16 @@ HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, cons
       for (size_t j = 0; j < kK; ++j) a[g * kK + j] = hn::MulAdd(qv, kv[j], V{a[g * kK + j]}).raw;
     }
   }
-  const __m512 sums = _mm512_mul_ps(HorizontalSums16(a), _mm512_set1_ps(scale));
+  return HorizontalSums16(a);
+}
+
+template <size_t kG, class W, class DF>
+HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
+                             size_t stride, size_t i0, size_t m, float scale, float* HWY_RESTRICT scores, size_t n) {
+  constexpr size_t kK = 16 / kG;
+  const typename W::T* kp[kK];
+  for (size_t j = 0; j < kK; ++j) kp[j] = keys + (i0 + (j < m ? j : m - 1)) * stride;
+  const __m512 sums = _mm512_mul_ps(ScoresTreeT<kG, W>(df, q, hd, kp), _mm512_set1_ps(scale));
   // Row g's scores are lanes [g * kK, g * kK + m).
   float* out = scores + i0;
   if constexpr (kG == 1) {
@@ -134,6 +140,48 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
       if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, qg + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
       scores[g * n + i] = ReduceSum(df, acc) * scale;
     }
+  }
+}
+
+// scores[i] = scale * q . K_{rows[i]}, K_r = keys + r * stride (elements): one query row
+// against scattered key rows (the candidates of a kNN search). 16 rows per reduction tree;
+// the rows 32 ahead are prefetched (they are scattered over the cache, so no hardware
+// prefetcher can guess them).
+template <class W, class DF>
+HWY_INLINE void AttentionScoresGatherT(DF df, const float* HWY_RESTRICT q, size_t hd,
+                                       const typename W::T* HWY_RESTRICT keys, size_t stride,
+                                       const uint32_t* HWY_RESTRICT rows, size_t n, float scale,
+                                       float* HWY_RESTRICT scores) {
+  constexpr size_t kAhead = 32;
+  const size_t row_bytes = hd * sizeof(typename W::T);
+  auto prefetch = [&](size_t i) {
+    const char* p = reinterpret_cast<const char*>(keys + size_t(rows[i]) * stride);
+    for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(p + off);
+  };
+  for (size_t i = 0; i < n && i < kAhead; ++i) prefetch(i);
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  if constexpr (sizeof(hn::Vec<DF>) == 64) {
+    for (size_t i0 = 0; i0 < n; i0 += 16) {
+      const size_t m = n - i0 < 16 ? n - i0 : 16;
+      for (size_t j = i0 + kAhead; j < i0 + kAhead + 16 && j < n; ++j) prefetch(j);
+      const typename W::T* kp[16];
+      for (size_t j = 0; j < 16; ++j) kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
+      const __m512 sums = _mm512_mul_ps(ScoresTreeT<1, W>(df, q, hd, kp), _mm512_set1_ps(scale));
+      _mm512_mask_storeu_ps(scores + i0, static_cast<__mmask16>((1u << m) - 1), sums);
+    }
+    return;
+  }
+#endif
+  const size_t N = hn::Lanes(df);
+  const size_t vec = hd / N * N;
+  for (size_t i = 0; i < n; ++i) {
+    if (i + kAhead < n) prefetch(i + kAhead);
+    const typename W::T* k = keys + size_t(rows[i]) * stride;
+    auto acc = hn::Zero(df);
+    size_t c = 0;
+    for (; c < vec; c += N) acc = hn::MulAdd(hn::LoadU(df, q + c), LoadWeights<W>(df, k + c), acc);
+    if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, q + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
+    scores[i] = ReduceSum(df, acc) * scale;
   }
 }
 

@@ -118,6 +118,15 @@ void AttentionScoresImpl(const float* q, size_t n_q, size_t hd, const void* keys
       AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
   });
 }
+void AttentionScoresGatherImpl(const float* q, size_t hd, const void* keys, size_t stride, DType dt,
+                               const uint32_t* rows, size_t n, float scale, float* scores) {
+  WithAttentionTag(hd, [&](auto df) HWY_ATTR {
+    if (dt == DType::kF16)
+      AttentionScoresGatherT<F16Weights>(df, q, hd, static_cast<const uint16_t*>(keys), stride, rows, n, scale, scores);
+    else
+      AttentionScoresGatherT<F32Weights>(df, q, hd, static_cast<const float*>(keys), stride, rows, n, scale, scores);
+  });
+}
 float SoftmaxTileImpl(float* s, size_t n, size_t visible, float* running_max) {
   return SoftmaxTileT(hn::ScalableTag<float>(), s, n, visible, running_max);
 }
@@ -165,6 +174,7 @@ HWY_EXPORT(AddImpl);
 HWY_EXPORT(DecayedDotImpl);
 HWY_EXPORT(ExpScaleImpl);
 HWY_EXPORT(AttentionScoresImpl);
+HWY_EXPORT(AttentionScoresGatherImpl);
 HWY_EXPORT(AttentionAccumulateImpl);
 HWY_EXPORT(SoftmaxTileImpl);
 
@@ -391,6 +401,11 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(ExpScaleImpl)(x, log_decay, out, n);
+}
+
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                           const uint32_t* rows, size_t n, float scale, float* scores) {
+  HWY_DYNAMIC_DISPATCH(AttentionScoresGatherImpl)(q, head_dim, keys, stride, dtype, rows, n, scale, scores);
 }
 
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,

@@ -108,6 +108,10 @@ void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
 // scores[g * n + i] = scale * q_g . K_i
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
                      DType dtype, size_t n, float scale, float* scores);
+// One query row against scattered key rows: scores[i] = scale * q . K_{rows[i]}, K_r = keys +
+// r * stride elements (the candidates of a kNN search; their rows are prefetched ahead).
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                           const uint32_t* rows, size_t n, float scale, float* scores);
 // out[g * head_dim + c] += sum_i p[g * n + i] * V_i[c]
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out);

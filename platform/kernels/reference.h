@@ -36,6 +36,8 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
                      DType dtype, size_t n, float scale, float* scores);
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                           const uint32_t* rows, size_t n, float scale, float* scores);
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out);
 // SoftmaxTile of ops.h: max and exp in double.
