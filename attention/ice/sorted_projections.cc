@@ -1,6 +1,7 @@
 #include "attention/ice/sorted_projections.h"
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 
 namespace floe::ice {
@@ -123,6 +124,12 @@ const ProjEntry* NthLeft(const std::vector<std::vector<ProjEntry>>& blocks, size
   }
 }
 
+// Prefetches the line `bytes` away from p, which may lie outside p's block (a prefetch never
+// faults; the address is formed as an integer, not as an out-of-range pointer).
+inline void PrefetchAt(const void* p, ptrdiff_t bytes) {
+  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + uintptr_t(bytes)));
+}
+
 }  // namespace
 
 size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) {
@@ -139,7 +146,7 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
     const ProjEntry* const end = b.data() + b.size();
     if (r_block_ + 1 < blocks_->size()) __builtin_prefetch((*blocks_)[r_block_ + 1].data());
     for (; e != end && n < max && e->value - target <= tau; ++e) {
-      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) __builtin_prefetch(e + kAhead);
+      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) PrefetchAt(e, kAhead * sizeof(ProjEntry));
       ids[n] = e->id;
       n += e->id - lo <= span;
     }
@@ -159,7 +166,7 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
     const ProjEntry* const begin = b.data();
     if (l_block_ > 0) __builtin_prefetch(&(*blocks_)[l_block_ - 1].back());
     for (; e != begin && n < max && target - e[-1].value <= tau; --e) {
-      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) __builtin_prefetch(e - kAhead);
+      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) PrefetchAt(e, -ptrdiff_t(kAhead * sizeof(ProjEntry)));
       ids[n] = e[-1].id;
       n += e[-1].id - lo <= span;
     }
