@@ -172,12 +172,7 @@ int main(int argc, char** argv) {
       const auto t1 = Clock::now();
       ice::TopKByInnerProduct(cache, 0, h, qi, cand, st.k, &scores, &scored, &topk);
       const auto t2 = Clock::now();
-      positions.clear();
-      for (uint32_t p = 0; p < st.sinks; ++p) positions.push_back(p);
-      const size_t at = positions.size();
-      positions.insert(positions.end(), topk.begin(), topk.end());
-      std::sort(positions.begin() + at, positions.end());
-      for (uint32_t p = hi + 1; p < n; ++p) positions.push_back(p);
+      ice::AttendedPositions(st.sinks, topk, hi + 1, n, &positions);
       ice::SparseAttendOne(cache, 0, h, qi, positions, &scores, out.data());
       const auto t3 = Clock::now();
       // The dense baseline on the next head, so that it too starts cold.

@@ -36,14 +36,6 @@ struct Scratch {
 
 namespace {
 
-// Prefetches the first cache lines of a key row that will be scored soon (candidates are
-// scattered over the cache; a row of 64 f16 values is two lines).
-inline void PrefetchRow(const void* row, size_t bytes) {
-  const char* p = static_cast<const char*>(row);
-  for (size_t off = 0; off < bytes && off < 256; off += 64) __builtin_prefetch(p + off);
-}
-
-constexpr size_t kPrefetchAhead = 8;
 constexpr size_t kMinRun = 8;  // consecutive positions handed to the tile kernels as one tile
 
 // Length of the run of consecutive positions starting at positions[i].
@@ -93,6 +85,16 @@ void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float
   if (sum > 0.0f) Scale(out, 1.0f / sum, hd);
 }
 
+void AttendedPositions(size_t sinks, std::span<const uint32_t> retrieved, size_t window_begin,
+                       size_t n_keys, std::vector<uint32_t>* out) {
+  out->clear();
+  for (size_t p = 0; p < sinks; ++p) out->push_back(uint32_t(p));
+  out->insert(out->end(), retrieved.begin(), retrieved.end());
+  // Memory order for the value reads; the set is unchanged.
+  std::sort(out->begin() + ptrdiff_t(sinks), out->end());
+  for (size_t p = window_begin; p < n_keys; ++p) out->push_back(uint32_t(p));
+}
+
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
                         std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
                         std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
@@ -136,13 +138,7 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
     FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
         q, uint32_t(sinks), uint32_t(window_begin - 1), st.k, &s->knn, &s->candidates));
     ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scores, &s->scored, &s->topk);
-    s->positions.clear();
-    for (size_t p = 0; p < sinks; ++p) s->positions.push_back(uint32_t(p));
-    const size_t retrieved_at = s->positions.size();
-    s->positions.insert(s->positions.end(), s->topk.begin(), s->topk.end());
-    // Memory order for the value reads; the set is unchanged.
-    std::sort(s->positions.begin() + retrieved_at, s->positions.end());
-    for (size_t p = window_begin; p < n_keys; ++p) s->positions.push_back(uint32_t(p));
+    ice::AttendedPositions(sinks, s->topk, window_begin, n_keys, &s->positions);
     ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
   }
   if (a.probe && a.probe->Wants(a.layer, head, pos)) {

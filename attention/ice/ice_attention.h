@@ -67,6 +67,11 @@ namespace ice {
 void SparseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
                      std::span<const uint32_t> positions, std::vector<float>* scores, float* out);
 
+// The attended set of a sparse query, in memory order: sinks [0, sinks), the retrieved ids
+// (all in [sinks, window_begin), sorted), the window [window_begin, n_keys).
+void AttendedPositions(size_t sinks, std::span<const uint32_t> retrieved, size_t window_begin,
+                       size_t n_keys, std::vector<uint32_t>* out);
+
 // The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
 // first, into *out. `scores` and `scored` are scratch.
 void TopKByInnerProduct(const KvCache& cache, size_t layer, size_t kv_head, const float* q,

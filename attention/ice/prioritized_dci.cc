@@ -275,7 +275,6 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
     }
   }
   out->resize(base + n_found);
-  s->visited = 0;
   for (size_t i = 0; i < n_idx; ++i) s->visited += s->windows[i].visited();
 }
 

@@ -114,6 +114,18 @@ HWY_INLINE void ScoresRowsT(DF df, const float* HWY_RESTRICT q, size_t hd, const
 }
 #endif
 
+// q . k over hd columns, one vector accumulator (the targets without the reduction trees).
+template <class W, class DF>
+HWY_INLINE float RowDotT(DF df, const float* HWY_RESTRICT q, const typename W::T* HWY_RESTRICT k, size_t hd) {
+  const size_t N = hn::Lanes(df);
+  const size_t vec = hd / N * N;
+  auto acc = hn::Zero(df);
+  size_t c = 0;
+  for (; c < vec; c += N) acc = hn::MulAdd(hn::LoadU(df, q + c), LoadWeights<W>(df, k + c), acc);
+  if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, q + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
+  return ReduceSum(df, acc);
+}
+
 // scores[g * n + i] = scale * sum_c q[g * hd + c] * K_i[c], K_i = keys + i * stride (elements).
 template <class W, class DF>
 HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q, size_t hd,
@@ -128,19 +140,8 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
     return;
   }
 #endif
-  const size_t N = hn::Lanes(df);
-  const size_t vec = hd / N * N;
-  for (size_t i = 0; i < n; ++i) {
-    const typename W::T* k = keys + i * stride;
-    for (size_t g = 0; g < n_q; ++g) {
-      const float* qg = q + g * hd;
-      auto acc = hn::Zero(df);
-      size_t c = 0;
-      for (; c < vec; c += N) acc = hn::MulAdd(hn::LoadU(df, qg + c), LoadWeights<W>(df, k + c), acc);
-      if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, qg + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
-      scores[g * n + i] = ReduceSum(df, acc) * scale;
-    }
-  }
+  for (size_t i = 0; i < n; ++i)
+    for (size_t g = 0; g < n_q; ++g) scores[g * n + i] = RowDotT<W>(df, q + g * hd, keys + i * stride, hd) * scale;
 }
 
 // scores[i] = scale * q . K_{rows[i]}, K_r = keys + r * stride (elements): one query row
@@ -172,16 +173,9 @@ HWY_INLINE void AttentionScoresGatherT(DF df, const float* HWY_RESTRICT q, size_
     return;
   }
 #endif
-  const size_t N = hn::Lanes(df);
-  const size_t vec = hd / N * N;
   for (size_t i = 0; i < n; ++i) {
     if (i + kAhead < n) prefetch(i + kAhead);
-    const typename W::T* k = keys + size_t(rows[i]) * stride;
-    auto acc = hn::Zero(df);
-    size_t c = 0;
-    for (; c < vec; c += N) acc = hn::MulAdd(hn::LoadU(df, q + c), LoadWeights<W>(df, k + c), acc);
-    if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, q + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
-    scores[i] = ReduceSum(df, acc) * scale;
+    scores[i] = RowDotT<W>(df, q, keys + size_t(rows[i]) * stride, hd) * scale;
   }
 }
 
