@@ -25,6 +25,7 @@
 #include <catch2/catch.hpp>
 
 #include "platform/dtype.h"
+#include "kernel_targets_util.h"
 #include "platform/kernels/kernel_targets.h"
 #include "platform/kernels/ops.h"
 #include "platform/kernels/reference.h"
@@ -72,19 +73,6 @@ Weights RandomWeights(std::mt19937& rng, DType dtype, size_t rows, size_t cols) 
     w.view.data = w.u16.data();
   }
   return w;
-}
-
-// Runs fn() once per compiled+supported target with dispatch forced to it.
-template <class Fn>
-void ForEachTarget(Fn&& fn) {
-  const std::vector<int64_t> targets = KernelTargets();
-  REQUIRE(!targets.empty());
-  for (const int64_t t : targets) {
-    ScopedKernelTarget scoped(t);
-    INFO("target " << KernelTargetName(t));
-    REQUIRE(DispatchedKernelTarget() == t);
-    fn();
-  }
 }
 
 double SumTol(size_t n, double abs_sum) {

@@ -102,19 +102,28 @@ void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const fl
   scores->resize(n);
   AttentionScoresGather(q, c.head_dim(), c.Key(layer, 0, kv_head), c.pos_stride_bytes() / DTypeSize(c.dtype()),
                         c.dtype(), candidates.data(), n, 1.0f, scores->data());
-  scored->resize(n);
+  k = std::min(k, n);
+  auto better = [](const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
+    return a.first > b.first || (a.first == b.first && a.second < b.second);
+  };
+  // The k best so far in a heap with the worst on top: once it is full, a candidate costs one
+  // comparison with the k-th best (most are rejected there). Ids are distinct, so `better` is
+  // a strict total order and the k chosen do not depend on the candidates' order.
+  scored->clear();
   for (size_t i = 0; i < n; ++i) {
     float s = (*scores)[i];
     if (std::isnan(s)) s = -std::numeric_limits<float>::infinity();
-    (*scored)[i] = {s, candidates[i]};
+    const std::pair<float, uint32_t> e{s, candidates[i]};
+    if (scored->size() < k) {
+      scored->push_back(e);
+      if (scored->size() == k) std::make_heap(scored->begin(), scored->end(), better);
+    } else if (k > 0 && better(e, scored->front())) {
+      std::pop_heap(scored->begin(), scored->end(), better);
+      scored->back() = e;
+      std::push_heap(scored->begin(), scored->end(), better);
+    }
   }
-  k = std::min(k, scored->size());
-  auto better = [](const auto& a, const auto& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
-  // The k best (nth_element, then order those k): cheaper than a partial sort of many.
-  if (k < scored->size()) std::nth_element(scored->begin(), scored->begin() + k, scored->end(), better);
-  std::sort(scored->begin(), scored->begin() + k, better);
+  std::sort(scored->begin(), scored->end(), better);
   out->resize(k);
   for (size_t i = 0; i < k; ++i) (*out)[i] = (*scored)[i].second;
 }

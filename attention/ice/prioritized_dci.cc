@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "platform/kernels/ops.h"
+#include "platform/kernels/search.h"
 
 namespace floe::ice {
 
@@ -32,34 +33,44 @@ constexpr float kQueryRadius = 4.0f;
 // Ids a window hands over at a time (the search's scratch).
 constexpr size_t kVisitChunk = 512;
 
-// Visits ids[0, n) in one simple index of a composite index, in order, until `k1`
-// retrievals; returns the retrieval count. An id is retrieved once every list of the
-// composite has seen it (its bit in `mine` and in each of the `m` maps at others + t * stride,
-// which may include `mine`), and becomes a candidate (appended to found[]) unless an earlier
-// composite index retrieved it already (its bit in `cand`). No branch on either test: the id
-// is written, the counts advance by the outcome; the sighting is tested before it is stored,
-// so no load waits on the store just made. kMaps > 0 fixes m at compile time (m = 2 searches
-// test one other map).
-template <size_t kMaps>
-size_t VisitIds(const uint32_t* ids, size_t n, uint32_t lo, uint64_t* mine, const uint64_t* others,
-                size_t m, size_t stride, uint64_t* cand, uint32_t* found, size_t* n_found,
-                size_t retrieved, size_t k1) {
+// Visits ids[0, n) (distinct, eligible) in one simple index of the composite index being
+// searched, in order, until `k1` retrievals; returns the retrieval count. An id is retrieved once
+// every list of the composite has seen it: its entry in each of the other lists' seen maps
+// holds `stamp` (FindStampedInAll; this list's own sightings in the chunk cannot matter, the
+// ids are distinct). It becomes a candidate (appended to found[]) unless an earlier composite
+// index retrieved it already (its candidate entry holds `cand_stamp`). The ids visited up to
+// the k1-th retrieval are then marked seen in `mine`.
+size_t VisitIds(const uint32_t* ids, size_t n, uint32_t lo, uint8_t* mine, const uint8_t* const* others,
+                size_t n_others, uint8_t stamp, uint8_t* cand, uint8_t cand_stamp, uint32_t* hits,
+                uint32_t* found, size_t* n_found, size_t retrieved, size_t k1) {
+  if (retrieved >= k1 || n == 0) return retrieved;
+  size_t h = FindStampedInAll(ids, n, lo, others, n_others, stamp, hits);
+  size_t end = n;
+  if (h >= k1 - retrieved) {  // the k1-th retrieval ends the composite index's search
+    h = k1 - retrieved;
+    end = size_t(hits[h - 1]) + 1;
+  }
+  for (size_t i = 0; i < end; ++i) mine[ids[i] - lo] = stamp;
   size_t nf = *n_found;
-  for (size_t i = 0; i < n && retrieved < k1; ++i) {
-    const uint32_t x = ids[i] - lo;
-    const size_t word = x >> 6;
-    const uint64_t bit = uint64_t(1) << (x & 63);
-    uint64_t all = bit;
-    for (size_t t = 0; t < (kMaps ? kMaps : m); ++t) all &= others[t * stride + word] | (others + t * stride == mine ? bit : 0);
-    mine[word] |= bit;
-    retrieved += all != 0;
-    const uint64_t fresh = all & ~cand[word];
-    cand[word] |= fresh;
-    found[nf] = ids[i];
-    nf += fresh != 0;
+  for (size_t p = 0; p < h; ++p) {
+    const uint32_t id = ids[hits[p]];
+    uint8_t& c = cand[id - lo];
+    found[nf] = id;
+    nf += c != cand_stamp;
+    c = cand_stamp;
   }
   *n_found = nf;
-  return retrieved;
+  return retrieved + h;
+}
+
+// Next stamp of a group of maps (`count` maps `stride` bytes apart): 1..255, the maps zeroed
+// when it wraps so no stale entry can hold the new stamp.
+uint8_t NextStamp(uint8_t* stamp, uint8_t* maps, size_t count, size_t stride) {
+  if (++*stamp == 0) {
+    std::fill(maps, maps + count * stride, uint8_t(0));
+    *stamp = 1;
+  }
+  return *stamp;
 }
 
 }  // namespace
@@ -226,27 +237,36 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
       std::max<size_t>(4, size_t(std::sqrt(double(k1) * (double(hi - lo) + 1.0))) / 8);
   constexpr float kGrowth = 1.25f;
 
-  // Bitmaps over the eligible ids: m "seen in list j" maps, then the candidate map.
-  const size_t words = (size_t(hi - lo) >> 6) + 1;
-  s->bits.assign(words * (m_ + 1), 0);
-  uint64_t* seen = s->bits.data();
-  uint64_t* cand = seen + words * m_;
+  // Stamp maps over the eligible ids: m seen maps, then the candidate map.
+  const size_t len = size_t(hi - lo) + 1;
+  if (s->map_count != m_ + 1 || s->map_len < len) {
+    s->map_count = m_ + 1;
+    s->map_len = len;
+    s->maps.assign(s->map_count * (len + kStampMapPad), 0);
+    s->seen_stamp = s->cand_stamp = 0;
+  }
+  const size_t stride = s->map_len + kStampMapPad;
+  uint8_t* const seen = s->maps.data();
+  uint8_t* const cand = seen + m_ * stride;
+  const uint8_t cand_stamp = NextStamp(&s->cand_stamp, cand, 1, stride);
   // Candidates are written in place: at most L k1 of them.
   const size_t base = out->size();
-  out->resize(base + std::min(L_ * k1, size_t(hi - lo) + 1) + 1);
+  out->resize(base + std::min(L_ * k1, len) + 1);
   uint32_t* const found = out->data() + base;
   size_t n_found = 0;
-  s->ids.resize(kVisitChunk);
+  s->ids.resize(kVisitChunk + kCollectSlack);
+  s->hits.resize(kVisitChunk + kCollectSlack);
+  s->others.resize(m_ - 1);
   uint32_t* const chunk = s->ids.data();
   for (size_t l = 0; l < L_; ++l) {
     SortedProjections::Window* w = s->windows.data() + l * m_;
-    if (l > 0) std::fill(seen, seen + words * m_, uint64_t(0));
+    const uint8_t stamp = NextStamp(&s->seen_stamp, seen, m_, stride);
     size_t retrieved = 0;
     auto visit = [&](size_t j, const uint32_t* ids, size_t n) {
-      retrieved = m_ == 2 ? VisitIds<1>(ids, n, lo, seen + j * words, seen + (1 - j) * words, 1, 0, cand,
-                                     found, &n_found, retrieved, k1)
-                          : VisitIds<0>(ids, n, lo, seen + j * words, seen, m_, words, cand, found, &n_found,
-                                     retrieved, k1);
+      for (size_t t = 0, o = 0; t < m_; ++t)
+        if (t != j) s->others[o++] = seen + t * stride;
+      retrieved = VisitIds(ids, n, lo, seen + j * stride, s->others.data(), m_ - 1, stamp, cand, cand_stamp,
+                           s->hits.data(), found, &n_found, retrieved, k1);
     };
     // A list is closed when exhausted or after k0 visits.
     auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };

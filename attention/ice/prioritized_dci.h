@@ -27,10 +27,10 @@
 // distance: with the query on the 4M sphere its projections sit in the tails of some lists and
 // in the bulk of others, and one shared bound then walks far into the dense lists; matched
 // ranks visit ~2.2x fewer projections at 32k keys for the same recall with a 4/3 larger k1
-// (see attention_settings.h). (2) batched rounds: the scans are plain loops, instead of one
-// data-dependent choice per visit that mispredicts about half the time, and the sightings are
-// bits in small per-query bitmaps. A composite index stops after k1 retrievals (or k0 visits
-// per simple index, or when exhausted). Candidates are the union, in retrieval order; entries
+// (see attention_settings.h). (2) batched rounds: the scans are vector loops over runs of a sorted
+// list (platform/kernels/search.h), instead of one data-dependent choice per visit that
+// mispredicts about half the time, and the sightings are bytes in per-query stamp maps. A
+// composite index stops after k1 retrievals (or k0 visits per simple index, or when exhausted). Candidates are the union, in retrieval order; entries
 // outside [lo, hi] are skipped and never change the answer.
 //
 // Growing norms (streaming): M is kept on a grid, M^2 = 2^(level/2), the smallest grid value
@@ -53,10 +53,18 @@ namespace floe::ice {
 
 // Per-query working memory; reuse across queries (one per thread).
 struct DciScratch {
-  // Bit per eligible id: "seen in simple index j" for the m simple indices of the composite
-  // index being searched (cleared before each), then "already a candidate". A few KiB even for
-  // 64k keys, so the random accesses of the search hit L1.
-  std::vector<uint64_t> bits;
+  // Byte maps over the eligible ids (entry id - lo): m maps "seen in simple index j of the
+  // composite index being searched", then the candidate map. An entry is set when it holds the
+  // map's current stamp: each composite index takes a new seen stamp and each query a new
+  // candidate stamp, so nothing is cleared between them (the maps are zeroed only when a stamp
+  // wraps, every 255). One byte per id keeps the sightings of a 64k context in 64 KiB and lets
+  // a search mark them with plain byte stores and test them with vector gathers.
+  std::vector<uint8_t> maps;
+  size_t map_len = 0;    // entries per map; maps are map_len + kStampMapPad bytes apart
+  size_t map_count = 0;  // m + 1
+  uint8_t seen_stamp = 0, cand_stamp = 0;
+  std::vector<const uint8_t*> others;  // the seen maps a visit tests
+  std::vector<uint32_t> hits;          // positions of a chunk's ids seen in all other lists
   std::vector<SortedProjections::Window> windows;  // per simple index
   std::vector<float> query_proj;
   std::vector<float> tau;  // per simple index: its distance bound

@@ -93,65 +93,80 @@ SortedProjections::Window::Window(const SortedProjections& list, float target, u
 namespace {
 
 // The `count`-th eligible entry (1-based) right of (block, off) inclusive, or the last
-// eligible one found; nullptr when none.
-template <class Eligible>
+// eligible one found; nullptr when none. Runs of a block go through the scan kernel with an
+// unbounded tau (it only counts eligible ids here; the ids land in a stack buffer).
+constexpr size_t kCountChunk = 256;
+
 const ProjEntry* NthRight(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
-                          size_t count, Eligible eligible) {
+                          size_t count, uint32_t lo, uint32_t span) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
-  for (; b < blocks.size(); ++b, o = 0)
-    for (; o < blocks[b].size(); ++o)
-      if (eligible(blocks[b][o].id)) {
-        last = &blocks[b][o];
-        if (--count == 0) return last;
+  for (; b < blocks.size() && count > 0; ++b, o = 0) {
+    const std::vector<ProjEntry>& blk = blocks[b];
+    while (o < blk.size() && count > 0) {
+      const size_t want = std::min(count, kCountChunk);
+      const RunCollected r = CollectRunForward(blk.data() + o, blk.size() - o, 0.0f, kInf, lo, span, want, buf);
+      o += r.consumed;
+      if (r.written == want) {
+        last = &blk[o - 1];  // the scan stops right after the want-th eligible entry
+      } else {  // the block ran out: its last eligible entry, if any
+        for (size_t i = o; i-- > o - r.consumed;)
+          if (blk[i].id - lo <= span) {
+            last = &blk[i];
+            break;
+          }
       }
+      count -= r.written;
+    }
+  }
   return last;
 }
 
 // The same leftwards from one before (block, off).
-template <class Eligible>
 const ProjEntry* NthLeft(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
-                         size_t count, Eligible eligible) {
+                         size_t count, uint32_t lo, uint32_t span) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
   for (;;) {
-    for (; o > 0; --o)
-      if (eligible(blocks[b][o - 1].id)) {
-        last = &blocks[b][o - 1];
-        if (--count == 0) return last;
+    const std::vector<ProjEntry>& blk = blocks[b];
+    while (o > 0 && count > 0) {
+      const size_t want = std::min(count, kCountChunk);
+      const RunCollected r = CollectRunBackward(blk.data() + o, o, 0.0f, kInf, lo, span, want, buf);
+      o -= r.consumed;
+      if (r.written == want) {
+        last = &blk[o];
+      } else {
+        for (size_t i = o; i < o + r.consumed; ++i)
+          if (blk[i].id - lo <= span) {
+            last = &blk[i];
+            break;
+          }
       }
-    if (b == 0) return last;
+      count -= r.written;
+    }
+    if (b == 0 || count == 0) return last;
     --b;
     o = blocks[b].size();
   }
 }
 
-// Prefetches the line `bytes` away from p, which may lie outside p's block (a prefetch never
-// faults; the address is formed as an integer, not as an out-of-range pointer).
-inline void PrefetchAt(const void* p, ptrdiff_t bytes) {
-  __builtin_prefetch(reinterpret_cast<const void*>(reinterpret_cast<uintptr_t>(p) + uintptr_t(bytes)));
-}
-
 }  // namespace
 
 size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) {
-  // Each side: a run of entries inside tau within one block is found by the exit test alone;
-  // its ids are written unconditionally and the count advances only for eligible ones (no
-  // branch on eligibility). The next lines of the scan are prefetched ahead.
-  // Members in locals: the id stores could alias them.
-  const float target = target_;
-  const uint32_t lo = lo_, span = span_;
+  // Each side: the run inside tau within one block is scanned by a kernel (whole vectors of
+  // records, ineligible ids dropped, the next lines prefetched); the next block's first line
+  // is prefetched before its turn.
   size_t n = 0;
   while (!right_done_ && n < max) {
     const std::vector<ProjEntry>& b = (*blocks_)[r_block_];
-    const ProjEntry* e = b.data() + r_off_;
-    const ProjEntry* const end = b.data() + b.size();
     if (r_block_ + 1 < blocks_->size()) __builtin_prefetch((*blocks_)[r_block_ + 1].data());
-    for (; e != end && n < max && e->value - target <= tau; ++e) {
-      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) PrefetchAt(e, kAhead * sizeof(ProjEntry));
-      ids[n] = e->id;
-      n += e->id - lo <= span;
-    }
-    r_off_ = size_t(e - b.data());
-    if (e != end) break;  // the bound (or max) is reached inside the block
+    const RunCollected run = CollectRunForward(b.data() + r_off_, b.size() - r_off_, target_, tau, lo_,
+                                               span_, max - n, ids + n);
+    n += run.written;
+    r_off_ += run.consumed;
+    if (r_off_ != b.size()) break;  // the bound (or max) is reached inside the block
     if (r_block_ + 1 == blocks_->size()) {
       right_done_ = true;
       break;
@@ -162,16 +177,12 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
   // (A right side stopped by `max` leaves n == max: the left side then waits its turn.)
   while (!left_done_ && n < max) {
     const std::vector<ProjEntry>& b = (*blocks_)[l_block_];
-    const ProjEntry* e = b.data() + l_off_;  // one past the next entry
-    const ProjEntry* const begin = b.data();
     if (l_block_ > 0) __builtin_prefetch(&(*blocks_)[l_block_ - 1].back());
-    for (; e != begin && n < max && target - e[-1].value <= tau; --e) {
-      if ((reinterpret_cast<uintptr_t>(e) & 63) == 0) PrefetchAt(e, -ptrdiff_t(kAhead * sizeof(ProjEntry)));
-      ids[n] = e[-1].id;
-      n += e[-1].id - lo <= span;
-    }
-    l_off_ = size_t(e - begin);
-    if (e != begin) break;
+    const RunCollected run =
+        CollectRunBackward(b.data() + l_off_, l_off_, target_, tau, lo_, span_, max - n, ids + n);
+    n += run.written;
+    l_off_ -= run.consumed;
+    if (l_off_ != 0) break;
     if (l_block_ == 0) {
       left_done_ = true;
       break;
@@ -185,21 +196,19 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
 
 float SortedProjections::Window::next_distance() const {
   if (blocks_ == nullptr || blocks_->empty()) return kInf;
-  auto eligible = [this](uint32_t id) { return Eligible(id); };
   float d = kInf;
   if (!right_done_)
-    if (const ProjEntry* e = NthRight(*blocks_, r_block_, r_off_, 1, eligible)) d = std::min(d, e->value - target_);
+    if (const ProjEntry* e = NthRight(*blocks_, r_block_, r_off_, 1, lo_, span_)) d = std::min(d, e->value - target_);
   if (!left_done_)
-    if (const ProjEntry* e = NthLeft(*blocks_, l_block_, l_off_, 1, eligible)) d = std::min(d, target_ - e->value);
+    if (const ProjEntry* e = NthLeft(*blocks_, l_block_, l_off_, 1, lo_, span_)) d = std::min(d, target_ - e->value);
   return d;
 }
 
 float SortedProjections::Window::SpanOf(size_t h) const {
   if (blocks_ == nullptr || blocks_->empty() || h == 0 || done()) return 0.0f;
-  auto eligible = [this](uint32_t id) { return Eligible(id); };
   float d = 0.0f;
-  if (const ProjEntry* e = NthRight(*blocks_, start_block_, start_off_, h, eligible)) d = std::max(d, e->value - target_);
-  if (const ProjEntry* e = NthLeft(*blocks_, start_block_, start_off_, h, eligible)) d = std::max(d, target_ - e->value);
+  if (const ProjEntry* e = NthRight(*blocks_, start_block_, start_off_, h, lo_, span_)) d = std::max(d, e->value - target_);
+  if (const ProjEntry* e = NthLeft(*blocks_, start_block_, start_off_, h, lo_, span_)) d = std::max(d, target_ - e->value);
   return d;
 }
 

@@ -17,12 +17,13 @@
 #include <limits>
 #include <vector>
 
+#include "platform/kernels/search.h"
+
 namespace floe::ice {
 
-struct ProjEntry {
-  float value;  // projection of the (transformed) key onto the index's direction
-  uint32_t id;  // key id (the token position)
-};
+// value: projection of the (transformed) key onto the index's direction; id: the key id (the
+// token position). The search kernels' record (platform/kernels/search.h).
+using ProjEntry = ValueId;
 
 inline bool ProjLess(const ProjEntry& a, const ProjEntry& b) {
   return a.value < b.value || (a.value == b.value && a.id < b.id);
@@ -58,7 +59,8 @@ class SortedProjections {
     // Writes to ids[] the ids of the eligible entries with |value - target| <= tau not visited
     // yet, in visiting order, at most `max` of them; those count as visited. Returns how many:
     // fewer than `max` means none is left within tau (the window then covers tau); `max`
-    // means the window ends right after the last one written.
+    // means the window ends right after the last one written. ids[] has room for max +
+    // kCollectSlack (platform/kernels/search.h).
     size_t Collect(float tau, size_t max, uint32_t* ids);
     // Distance |value - target| of the nearest eligible entry still outside; +infinity when
     // none is left.
@@ -71,11 +73,6 @@ class SortedProjections {
 
    private:
     static constexpr float kInf = std::numeric_limits<float>::infinity();
-    bool Eligible(uint32_t id) const { return id - lo_ <= span_; }
-    // Prefetch distance of the scans, in entries: a round extends a window by a few lines
-    // before the search moves to another list, too little for the hardware prefetcher to
-    // follow, and the lists are cold.
-    static constexpr size_t kAhead = 64;
     const std::vector<std::vector<ProjEntry>>* blocks_ = nullptr;
     float target_ = 0.0f;
     uint32_t lo_ = 0, span_ = 0;              // eligible: id - lo_ <= span_ (unsigned)

@@ -198,4 +198,47 @@ void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
   for (size_t i = 0; i < n; ++i) out[i] = float(double(x[i]) * std::exp(double(log_decay[i])));
 }
 
+namespace {
+
+// The run scan of search.h, record by record; `at(i)` is the i-th record in scan order and
+// `dist(v)` its signed distance past the target in the scan's direction.
+template <class At, class Dist>
+RunCollected CollectRun(At at, Dist dist, size_t n, float tau, uint32_t lo, uint32_t span,
+                        size_t max_out, uint32_t* out) {
+  RunCollected r;
+  while (r.consumed < n && r.written < max_out) {
+    const ValueId& e = at(r.consumed);
+    if (!(dist(e.value) <= tau)) break;
+    ++r.consumed;
+    if (uint64_t(e.id) >= lo && uint64_t(e.id) <= uint64_t(lo) + span) out[r.written++] = e.id;
+  }
+  return r;
+}
+
+}  // namespace
+
+RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
+                               uint32_t span, size_t max_out, uint32_t* out) {
+  return CollectRun([&](size_t i) -> const ValueId& { return r[i]; },
+                    [&](float v) { return v - target; }, n, tau, lo, span, max_out, out);
+}
+
+RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, float tau, uint32_t lo,
+                                uint32_t span, size_t max_out, uint32_t* out) {
+  return CollectRun([&](size_t i) -> const ValueId& { return *(end - 1 - i); },
+                    [&](float v) { return target - v; }, n, tau, lo, span, max_out, out);
+}
+
+size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
+                        size_t n_maps, uint8_t stamp, uint32_t* hits) {
+  size_t count = 0;
+  for (size_t i = 0; i < n; ++i) {
+    bool all = true;
+    for (size_t t = 0; t < n_maps; ++t)
+      if (maps[t][ids[i] - lo] != stamp) all = false;
+    if (all) hits[count++] = uint32_t(i);
+  }
+  return count;
+}
+
 }  // namespace floe::reference

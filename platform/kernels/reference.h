@@ -1,4 +1,4 @@
-// Plain scalar references for every kernel in ops.h: obviously-correct loops, single-threaded,
+// Plain scalar references for every kernel in ops.h and search.h: obviously-correct loops, single-threaded,
 // sums accumulated in double. They define what the SIMD kernels must compute; the tests run
 // each SIMD kernel on every Highway target against these (and the CUDA plugin is checked
 // against them too). Not for production use: they are slow by design.
@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "platform/kernels/search.h"
 #include "platform/tensor.h"
 #include "platform/thread_context.h"
 
@@ -42,6 +43,14 @@ void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void
                          DType dtype, size_t n, float* out);
 // SoftmaxTile of ops.h: max and exp in double.
 float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max);
+
+// The kernels of search.h, one record at a time (same contracts).
+RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
+                               uint32_t span, size_t max_out, uint32_t* out);
+RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, float tau, uint32_t lo,
+                                uint32_t span, size_t max_out, uint32_t* out);
+size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
+                        size_t n_maps, uint8_t stamp, uint32_t* hits);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);

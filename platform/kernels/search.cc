@@ -1,0 +1,64 @@
+// Highway dynamic dispatch for the kernels of search.h (compiled once per target through
+// hwy/foreach_target.h, as ops.cc).
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "platform/kernels/search.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "platform/kernels/search-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace floe {
+namespace HWY_NAMESPACE {
+
+RunCollected CollectRunForwardImpl(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
+                                   uint32_t span, size_t max_out, uint32_t* out) {
+  return CollectRunT<true>(r, n, target, tau, lo, span, max_out, out);
+}
+RunCollected CollectRunBackwardImpl(const ValueId* end, size_t n, float target, float tau,
+                                    uint32_t lo, uint32_t span, size_t max_out, uint32_t* out) {
+  return CollectRunT<false>(end, n, target, tau, lo, span, max_out, out);
+}
+size_t FindStampedInAllImpl(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
+                            size_t n_maps, uint8_t stamp, uint32_t* hits) {
+  return FindStampedInAllT(ids, n, lo, maps, n_maps, stamp, hits);
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace floe
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+#include <bit>
+#include <cstddef>
+
+#include "platform/kernels/search.h"
+
+namespace floe {
+
+// FindStampedInAll's gathers read an entry as the low byte of a 32-bit load.
+static_assert(std::endian::native == std::endian::little, "search kernels assume little-endian");
+static_assert(sizeof(ValueId) == 8 && offsetof(ValueId, id) == 4, "ValueId: float then uint32, packed");
+
+HWY_EXPORT(CollectRunForwardImpl);
+HWY_EXPORT(CollectRunBackwardImpl);
+HWY_EXPORT(FindStampedInAllImpl);
+
+RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
+                               uint32_t span, size_t max_out, uint32_t* out) {
+  return HWY_DYNAMIC_DISPATCH(CollectRunForwardImpl)(r, n, target, tau, lo, span, max_out, out);
+}
+
+RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, float tau, uint32_t lo,
+                                uint32_t span, size_t max_out, uint32_t* out) {
+  return HWY_DYNAMIC_DISPATCH(CollectRunBackwardImpl)(end, n, target, tau, lo, span, max_out, out);
+}
+
+size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
+                        size_t n_maps, uint8_t stamp, uint32_t* hits) {
+  return HWY_DYNAMIC_DISPATCH(FindStampedInAllImpl)(ids, n, lo, maps, n_maps, stamp, hits);
+}
+
+}  // namespace floe
+#endif  // HWY_ONCE

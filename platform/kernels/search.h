@@ -1,0 +1,51 @@
+// SIMD kernels for index searches over sorted (value, id) records: the scans of a Prioritized
+// DCI query (attention/ice/prioritized_dci.h). They know nothing about attention: a kernel takes
+// arrays and sizes. Dispatch as in ops.h (one Highway target chosen per call, search.cc); each
+// kernel has a scalar twin in reference.h that tests/search_kernels_test.cc checks it against,
+// exactly (these kernels compare and copy; they compute nothing that could round differently).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace floe {
+
+// One record of a sorted list: 8 bytes, value first.
+struct ValueId {
+  float value;
+  uint32_t id;
+};
+
+// Extra ids (beyond max_out) that CollectRunForward / CollectRunBackward may overwrite in
+// `out`: they store whole vectors. Enough for any Highway target.
+inline constexpr size_t kCollectSlack = 64;
+// Bytes a stamp map must stay readable past its last entry (FindStampedInAll reads 4 bytes at
+// each entry).
+inline constexpr size_t kStampMapPad = 4;
+
+struct RunCollected {
+  size_t consumed = 0;  // records taken
+  size_t written = 0;   // ids written to out
+};
+
+// The forward scan of a window over a sorted list. Takes records r[0], r[1], ... while
+// r[i].value - target <= tau (in float arithmetic; records sorted by value, so the taken ones are
+// a prefix of r[0, n)); writes the ids of the taken records with (id - lo) <= span (unsigned
+// arithmetic: id in [lo, lo + span]) to out in order, and stops right after the max_out-th id
+// written. Returns the records taken and the ids written. out has room for max_out +
+// kCollectSlack ids; what lies past out[written] afterwards is unspecified.
+RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
+                               uint32_t span, size_t max_out, uint32_t* out);
+// The backward scan: `end` points one past the run's first record; takes end[-1], end[-2], ...,
+// end[-n] while target - value <= tau, otherwise as CollectRunForward.
+RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, float tau, uint32_t lo,
+                                uint32_t span, size_t max_out, uint32_t* out);
+
+// Writes to hits, in increasing order, every position i in [0, n) with
+// maps[t][ids[i] - lo] == stamp for all t in [0, n_maps) (all positions when n_maps == 0);
+// returns how many. Every ids[i] - lo indexes inside each map, and each map stays readable
+// kStampMapPad bytes past that entry. hits has room for n + kCollectSlack positions.
+size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
+                        size_t n_maps, uint8_t stamp, uint32_t* hits);
+
+}  // namespace floe
