@@ -34,6 +34,11 @@ void* AlignedAlloc(size_t bytes) {
   if (p != nullptr && bytes >= kHugePageHintBytes) AdviseHugePages(p, bytes);
   return p;
 }
+void* AlignedAllocHugePages(size_t bytes) {
+  void* p = mi_malloc_aligned(bytes, kHugePage);
+  if (p != nullptr) AdviseHugePages(p, bytes);
+  return p;
+}
 void AlignedFree(void* p) { mi_free(p); }
 
 }  // namespace floe

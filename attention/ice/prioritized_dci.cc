@@ -109,7 +109,10 @@ Status PrioritizedDci::Init(size_t dim, size_t simple_indices, size_t composite_
     const double inv = 1.0 / std::sqrt(norm);
     for (size_t c = 0; c < row; ++c) dirs_[i * row + c] = float(u[c] * inv);
   }
-  lists_.assign(n_idx, SortedProjections());
+  lists_.clear();
+  pool_ = std::make_unique<BlockPool>(SortedProjections::kSlotEntries * sizeof(ProjEntry));
+  lists_.reserve(n_idx);
+  for (size_t i = 0; i < n_idx; ++i) lists_.emplace_back(pool_.get());
   Clear();
   return Status::Ok();
 }
@@ -124,9 +127,33 @@ void PrioritizedDci::Clear() {
   for (auto& l : lists_) l.Clear();
 }
 
+PrioritizedDci& PrioritizedDci::operator=(const PrioritizedDci& other) {
+  if (this == &other) return *this;
+  dim_ = other.dim_;
+  m_ = other.m_;
+  L_ = other.L_;
+  dirs_ = other.dirs_;
+  ids_ = other.ids_;
+  raw_ = other.raw_;
+  sq_norm_ = other.sq_norm_;
+  level_ = other.level_;
+  m2_ = other.m2_;
+  rebuilds_ = other.rebuilds_;
+  lists_.clear();  // before their pool goes
+  pool_.reset();
+  if (other.pool_ == nullptr) return *this;
+  pool_ = std::make_unique<BlockPool>(other.pool_->slot_bytes());
+  lists_.reserve(other.lists_.size());
+  for (const SortedProjections& l : other.lists_) {
+    lists_.emplace_back(pool_.get());
+    lists_.back().CopyFrom(l);
+  }
+  return *this;
+}
+
 size_t PrioritizedDci::bytes() const {
   size_t n = (dirs_.capacity() + raw_.capacity() + sq_norm_.capacity()) * sizeof(float) +
-             ids_.capacity() * sizeof(uint32_t);
+             ids_.capacity() * sizeof(uint32_t) + (pool_ ? pool_->bytes() : 0);
   for (const auto& l : lists_) n += l.bytes();
   return n;
 }

@@ -43,9 +43,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "attention/attention_settings.h"
+#include "attention/ice/block_pool.h"
 #include "attention/ice/sorted_projections.h"
 #include "platform/status.h"
 
@@ -74,6 +76,13 @@ struct DciScratch {
 
 class PrioritizedDci {
  public:
+  PrioritizedDci() = default;
+  // Copies are deep (their own block pool); moves keep the pool.
+  PrioritizedDci(const PrioritizedDci& other) { *this = other; }
+  PrioritizedDci& operator=(const PrioritizedDci& other);
+  PrioritizedDci(PrioritizedDci&&) noexcept = default;
+  PrioritizedDci& operator=(PrioritizedDci&&) noexcept = default;
+
   // dim = key dimension (head_dim). Directions are drawn from `seed` (deterministic on every
   // platform: own generator, no std:: distributions).
   Status Init(size_t dim, size_t simple_indices, size_t composite_indices, uint64_t seed);
@@ -121,6 +130,8 @@ class PrioritizedDci {
   int level_ = 0;                // M^2 = 2^(level/2) once a key is in
   float m2_ = 0.0f;
   size_t rebuilds_ = 0;
+  // The blocks of all lists (declared before them: a list leaves its blocks to the pool).
+  std::unique_ptr<BlockPool> pool_;
   std::vector<SortedProjections> lists_;  // m L simple indices, composite-major
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace floe::ice {
 
@@ -17,52 +18,98 @@ size_t SortedProjections::BlockOfValue(float value) const {
                 fences_.begin());
 }
 
+SortedProjections::SortedProjections()
+    : own_pool_(std::make_unique<BlockPool>(kSlotEntries * sizeof(ProjEntry))), pool_(own_pool_.get()) {}
+
+SortedProjections::~SortedProjections() {
+  if (own_pool_ == nullptr) return;  // a shared pool is dropped whole by its owner
+  FreeBlocks();
+}
+
+SortedProjections::Block SortedProjections::NewBlock() {
+  return Block{static_cast<ProjEntry*>(pool_->Allocate()), 0};
+}
+
+void SortedProjections::FreeBlocks() {
+  for (const Block& b : blocks_) pool_->Free(b.e);
+  blocks_.clear();
+  fences_.clear();
+  size_ = 0;
+}
+
+void SortedProjections::Clear() { FreeBlocks(); }
+
 void SortedProjections::Insert(ProjEntry e) {
-  ++size_;
   if (blocks_.empty()) {
-    blocks_.emplace_back();
-    blocks_.back().reserve(kMaxBlock / 2);
-    blocks_.back().push_back(e);
+    blocks_.push_back(NewBlock());
+    blocks_.back().e[0] = e;
+    blocks_.back().n = 1;
     fences_.push_back(e);
+    size_ = 1;
     return;
   }
   const size_t at = BlockOf(e);
-  std::vector<ProjEntry>& b = blocks_[at];
-  b.insert(std::upper_bound(b.begin(), b.end(), e, ProjLess), e);
+  Block& b = blocks_[at];
+  ProjEntry* const pos = std::upper_bound(b.begin(), b.end(), e, ProjLess);
+  std::copy_backward(pos, b.end(), b.end() + 1);  // a slot has room for kMaxBlock + 1
+  *pos = e;
+  ++b.n;
+  ++size_;
   fences_[at] = b.back();
   if (b.size() <= kMaxBlock) return;
   // Split in halves: both stay sorted and in order.
-  std::vector<ProjEntry> upper(b.begin() + b.size() / 2, b.end());
-  b.resize(b.size() / 2);
-  fences_[at] = b.back();
-  fences_.insert(fences_.begin() + at + 1, upper.back());
-  blocks_.insert(blocks_.begin() + at + 1, std::move(upper));
+  Block upper = NewBlock();
+  Block& lower = blocks_[at];  // (NewBlock does not touch blocks_, but keep the reference fresh)
+  const uint32_t keep = lower.n / 2;
+  std::copy(lower.e + keep, lower.end(), upper.e);
+  upper.n = lower.n - keep;
+  lower.n = keep;
+  fences_[at] = lower.back();
+  fences_.insert(fences_.begin() + ptrdiff_t(at) + 1, upper.back());
+  blocks_.insert(blocks_.begin() + ptrdiff_t(at) + 1, upper);
 }
 
 void SortedProjections::Assign(std::vector<ProjEntry> entries) {
   std::sort(entries.begin(), entries.end(),
             [](const ProjEntry& a, const ProjEntry& b) { return ProjLess(a, b); });
-  blocks_.clear();
-  fences_.clear();
+  FreeBlocks();
   size_ = entries.size();
   // Half-full blocks leave room for the inserts that follow a rebuild.
-  const size_t per = kMaxBlock / 2;
+  const size_t per = kSlotEntries / 2;
+  blocks_.reserve((entries.size() + per - 1) / per);
   for (size_t i = 0; i < entries.size(); i += per) {
-    blocks_.emplace_back(entries.begin() + i, entries.begin() + std::min(entries.size(), i + per));
-    fences_.push_back(blocks_.back().back());
+    Block b = NewBlock();
+    b.n = uint32_t(std::min(entries.size(), i + per) - i);
+    std::copy(entries.begin() + ptrdiff_t(i), entries.begin() + ptrdiff_t(i + b.n), b.e);
+    blocks_.push_back(b);
+    fences_.push_back(b.back());
   }
+}
+
+void SortedProjections::CopyFrom(const SortedProjections& other) {
+  if (this == &other) return;
+  FreeBlocks();
+  blocks_.reserve(other.blocks_.size());
+  for (const Block& ob : other.blocks_) {
+    Block b = NewBlock();
+    b.n = ob.n;
+    std::copy(ob.begin(), ob.end(), b.e);
+    blocks_.push_back(b);
+  }
+  fences_ = other.fences_;
+  size_ = other.size_;
 }
 
 std::vector<ProjEntry> SortedProjections::Flatten() const {
   std::vector<ProjEntry> all;
   all.reserve(size_);
-  for (const auto& b : blocks_) all.insert(all.end(), b.begin(), b.end());
+  for (const Block& b : blocks_) all.insert(all.end(), b.begin(), b.end());
   return all;
 }
 
 size_t SortedProjections::bytes() const {
-  size_t n = blocks_.capacity() * sizeof(std::vector<ProjEntry>) + fences_.capacity() * sizeof(ProjEntry);
-  for (const auto& b : blocks_) n += b.capacity() * sizeof(ProjEntry);
+  size_t n = blocks_.capacity() * sizeof(Block) + fences_.capacity() * sizeof(ProjEntry);
+  if (own_pool_ != nullptr) n += own_pool_->bytes();
   return n;
 }
 
@@ -79,7 +126,7 @@ SortedProjections::Window::Window(const SortedProjections& list, float target, u
     start_block_ = blocks.size() - 1;
     start_off_ = blocks.back().size();
   } else {
-    const std::vector<ProjEntry>& b = blocks[at];
+    const Block& b = blocks[at];
     start_block_ = at;
     start_off_ = size_t(std::lower_bound(b.begin(), b.end(), target,
                                          [](const ProjEntry& e, float t) { return e.value < t; }) -
@@ -92,28 +139,30 @@ SortedProjections::Window::Window(const SortedProjections& list, float target, u
 
 namespace {
 
+using Block = SortedProjections::Block;
+
 // The `count`-th eligible entry (1-based) right of (block, off) inclusive, or the last
 // eligible one found; nullptr when none. Runs of a block go through the scan kernel with an
 // unbounded tau (it only counts eligible ids here; the ids land in a stack buffer).
 constexpr size_t kCountChunk = 256;
 
-const ProjEntry* NthRight(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
+const ProjEntry* NthRight(const std::vector<Block>& blocks, size_t b, size_t o,
                           size_t count, uint32_t lo, uint32_t span) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
   for (; b < blocks.size() && count > 0; ++b, o = 0) {
-    const std::vector<ProjEntry>& blk = blocks[b];
+    const Block& blk = blocks[b];
     while (o < blk.size() && count > 0) {
       const size_t want = std::min(count, kCountChunk);
       const RunCollected r = CollectRunForward(blk.data() + o, blk.size() - o, 0.0f, kInf, lo, span, want, buf);
       o += r.consumed;
       if (r.written == want) {
-        last = &blk[o - 1];  // the scan stops right after the want-th eligible entry
+        last = blk.data() + o - 1;  // the scan stops right after the want-th eligible entry
       } else {  // the block ran out: its last eligible entry, if any
         for (size_t i = o; i-- > o - r.consumed;)
-          if (blk[i].id - lo <= span) {
-            last = &blk[i];
+          if (blk.data()[i].id - lo <= span) {
+            last = blk.data() + i;
             break;
           }
       }
@@ -124,23 +173,23 @@ const ProjEntry* NthRight(const std::vector<std::vector<ProjEntry>>& blocks, siz
 }
 
 // The same leftwards from one before (block, off).
-const ProjEntry* NthLeft(const std::vector<std::vector<ProjEntry>>& blocks, size_t b, size_t o,
+const ProjEntry* NthLeft(const std::vector<Block>& blocks, size_t b, size_t o,
                          size_t count, uint32_t lo, uint32_t span) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
   for (;;) {
-    const std::vector<ProjEntry>& blk = blocks[b];
+    const Block& blk = blocks[b];
     while (o > 0 && count > 0) {
       const size_t want = std::min(count, kCountChunk);
       const RunCollected r = CollectRunBackward(blk.data() + o, o, 0.0f, kInf, lo, span, want, buf);
       o -= r.consumed;
       if (r.written == want) {
-        last = &blk[o];
+        last = blk.data() + o;
       } else {
         for (size_t i = o; i < o + r.consumed; ++i)
-          if (blk[i].id - lo <= span) {
-            last = &blk[i];
+          if (blk.data()[i].id - lo <= span) {
+            last = blk.data() + i;
             break;
           }
       }
@@ -160,7 +209,7 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
   // is prefetched before its turn.
   size_t n = 0;
   while (!right_done_ && n < max) {
-    const std::vector<ProjEntry>& b = (*blocks_)[r_block_];
+    const Block& b = (*blocks_)[r_block_];
     if (r_block_ + 1 < blocks_->size()) __builtin_prefetch((*blocks_)[r_block_ + 1].data());
     const RunCollected run = CollectRunForward(b.data() + r_off_, b.size() - r_off_, target_, tau, lo_,
                                                span_, max - n, ids + n);
@@ -176,7 +225,7 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
   }
   // (A right side stopped by `max` leaves n == max: the left side then waits its turn.)
   while (!left_done_ && n < max) {
-    const std::vector<ProjEntry>& b = (*blocks_)[l_block_];
+    const Block& b = (*blocks_)[l_block_];
     if (l_block_ > 0) __builtin_prefetch(&(*blocks_)[l_block_ - 1].back());
     const RunCollected run =
         CollectRunBackward(b.data() + l_off_, l_off_, target_, tau, lo_, span_, max - n, ids + n);

@@ -3,7 +3,8 @@
 //
 // Storage is a list of sorted blocks (at most kMaxBlock entries each, split in halves when
 // full), so an insert moves at most one block's entries plus one pointer per block, instead of
-// the whole array: O(kMaxBlock + n / kMaxBlock) per insert. The last entry of every block is
+// the whole array: O(kMaxBlock + n / kMaxBlock) per insert. Blocks are fixed-size slots of a
+// BlockPool (block_pool.h: huge-page chunks), shared by the lists of one index or owned. The last entry of every block is
 // also kept in one contiguous array (the fences), so finding a block is a binary search over
 // a few cache lines, not one pointer chase into a cold block per step: a decode step inserts
 // into and searches thousands of lists that are all cold (m L lists per (layer, KV head)). Entries are ordered by
@@ -17,6 +18,9 @@
 #include <limits>
 #include <vector>
 
+#include <memory>
+
+#include "attention/ice/block_pool.h"
 #include "platform/kernels/search.h"
 
 namespace floe::ice {
@@ -31,16 +35,44 @@ inline bool ProjLess(const ProjEntry& a, const ProjEntry& b) {
 
 class SortedProjections {
  public:
-  static constexpr size_t kMaxBlock = 512;
+  // A block slot holds kSlotEntries entries; a block splits once it holds more than kMaxBlock.
+  static constexpr size_t kSlotEntries = 512;
+  static constexpr size_t kMaxBlock = kSlotEntries - 1;
 
-  void Clear() { blocks_.clear(); fences_.clear(); size_ = 0; }
+  // One sorted block: n entries at e (a pool slot).
+  struct Block {
+    ProjEntry* e = nullptr;
+    uint32_t n = 0;
+    ProjEntry* data() const { return e; }
+    size_t size() const { return n; }
+    ProjEntry* begin() const { return e; }
+    ProjEntry* end() const { return e + n; }
+    const ProjEntry& back() const { return e[n - 1]; }
+  };
+
+  // With its own pool.
+  SortedProjections();
+  // With the caller's pool, which must outlive every block of this list. Blocks return to the
+  // pool on Clear/Assign; destroying the list leaves them to the pool's owner (the index drops
+  // its pool together with its lists).
+  explicit SortedProjections(BlockPool* pool) : pool_(pool) {}
+  SortedProjections(SortedProjections&&) noexcept = default;
+  SortedProjections& operator=(SortedProjections&&) noexcept = default;
+  SortedProjections(const SortedProjections&) = delete;
+  SortedProjections& operator=(const SortedProjections&) = delete;
+  ~SortedProjections();
+
+  void Clear();
   size_t size() const { return size_; }
   // Inserts one entry whose id is not present yet.
   void Insert(ProjEntry e);
   // Replaces the contents with `entries` (any order; ids unique).
   void Assign(std::vector<ProjEntry> entries);
+  // Replaces the contents with a copy of `other`'s (same blocks), in this list's pool.
+  void CopyFrom(const SortedProjections& other);
   // All entries in order (tests, debugging).
   std::vector<ProjEntry> Flatten() const;
+  // Bytes of the block index, plus the slots when the pool is this list's own.
   size_t bytes() const;
 
   // A window [target - tau, target + tau] over the entries whose id lies in [lo, hi], that
@@ -73,7 +105,7 @@ class SortedProjections {
 
    private:
     static constexpr float kInf = std::numeric_limits<float>::infinity();
-    const std::vector<std::vector<ProjEntry>>* blocks_ = nullptr;
+    const std::vector<Block>* blocks_ = nullptr;
     float target_ = 0.0f;
     uint32_t lo_ = 0, span_ = 0;              // eligible: id - lo_ <= span_ (unsigned)
     size_t start_block_ = 0, start_off_ = 0;  // first entry with value >= target (the split)
@@ -88,9 +120,13 @@ class SortedProjections {
   // not less than it (the last block when it is beyond all).
   size_t BlockOf(const ProjEntry& e) const;
   size_t BlockOfValue(float value) const;
+  Block NewBlock();
+  void FreeBlocks();
 
-  std::vector<std::vector<ProjEntry>> blocks_;  // each non-empty and sorted; blocks in order
-  std::vector<ProjEntry> fences_;               // fences_[b] = blocks_[b].back()
+  std::unique_ptr<BlockPool> own_pool_;
+  BlockPool* pool_ = nullptr;
+  std::vector<Block> blocks_;      // each non-empty and sorted; blocks in order
+  std::vector<ProjEntry> fences_;  // fences_[b] = blocks_[b].back()
   size_t size_ = 0;
 };
 
