@@ -69,6 +69,27 @@ TEST_CASE("sorted projections: streaming inserts keep (value, id) order across b
   CHECK(SameEntries(bulk.Flatten(), all));
 }
 
+TEST_CASE("sorted projections: a rebuild in id order (radix path) sorts exactly as (value, id)", "[unit]") {
+  // Values on a coarse grid (many ties), both zeros, negatives, tiny and huge magnitudes; ids
+  // increasing as a rebuild lists them, which takes the radix sort.
+  std::mt19937 rng(3);
+  const float specials[] = {0.0f, -0.0f, 1e-40f, -1e-40f, 3e38f, -3e38f, 1.0f, -1.0f};
+  std::vector<ProjEntry> entries;
+  for (uint32_t id = 10; id < 5010; ++id) {
+    const float v = id % 11 == 0 ? specials[rng() % 8] : float(int(rng() % 41) - 20) * 0.125f;
+    entries.push_back({v, id});
+  }
+  std::vector<ProjEntry> expected = entries;
+  std::stable_sort(expected.begin(), expected.end(), ProjLess);
+  SortedProjections list;
+  list.Assign(entries);
+  const auto got = list.Flatten();
+  REQUIRE(got.size() == expected.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < got.size(); ++i) bad += got[i].id != expected[i].id || !(got[i].value == expected[i].value);
+  CHECK(bad == 0);
+}
+
 TEST_CASE("sorted projections: a growing window visits each eligible entry once, nearest bounds first", "[unit]") {
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
