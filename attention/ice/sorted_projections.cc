@@ -131,8 +131,9 @@ void SortedProjections::Assign(std::vector<ProjEntry> entries) {
   SortEntries(&entries);
   FreeBlocks();
   size_ = entries.size();
-  // Half-full blocks leave room for the inserts that follow a rebuild.
-  const size_t per = kSlotEntries / 2;
+  // Blocks 7/8 full: room for the inserts that follow a rebuild (a block splits after 64 of
+  // them), without leaving half of every slot empty in a restored index.
+  const size_t per = kSlotEntries - kSlotEntries / 8;
   blocks_.reserve((entries.size() + per - 1) / per);
   for (size_t i = 0; i < entries.size(); i += per) {
     Block b = NewBlock();
