@@ -186,8 +186,8 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t group = a.n_heads / a.cache->n_kv_heads();
   const size_t row = a.n_heads * hd;
-  // One scratch per worker thread (the DCI marks array is sized to the context and cleared
-  // incrementally, never reallocated per query).
+  // One scratch per worker thread (the DCI stamp maps are sized to the context and never
+  // cleared or reallocated per query).
   std::optional<IceScratchPool> temporary;
   IceScratchPool& pool = a.scratch ? *a.scratch : temporary.emplace();
   // The first search error (a FAISS failure) is returned; the other queries still run.

@@ -239,7 +239,7 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
                                 DciScratch* s, std::vector<uint32_t>* out) const {
   s->visited = 0;
   if (ids_.empty() || k1 == 0) return;
-  // Only stored ids can be retrieved (this also bounds the bitmaps below).
+  // Only stored ids can be retrieved (this also bounds the stamp maps below).
   lo = std::max(lo, ids_.front());
   hi = std::min(hi, ids_.back());
   if (lo > hi) return;

@@ -59,7 +59,7 @@ struct DciScratch {
   // composite index being searched", then the candidate map. An entry is set when it holds the
   // map's current stamp: each composite index takes a new seen stamp and each query a new
   // candidate stamp, so nothing is cleared between them (the maps are zeroed only when a stamp
-  // wraps, every 255). One byte per id keeps the sightings of a 64k context in 64 KiB and lets
+  // wraps, every 255). One byte per id (64 KiB per map at a 64k context) lets
   // a search mark them with plain byte stores and test them with vector gathers.
   std::vector<uint8_t> maps;
   size_t map_len = 0;    // entries per map; maps are map_len + kStampMapPad bytes apart

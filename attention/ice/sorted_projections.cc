@@ -61,7 +61,7 @@ void SortedProjections::Insert(ProjEntry e) {
   if (b.size() <= kMaxBlock) return;
   // Split in halves: both stay sorted and in order.
   Block upper = NewBlock();
-  Block& lower = blocks_[at];  // (NewBlock does not touch blocks_, but keep the reference fresh)
+  Block& lower = blocks_[at];
   const uint32_t keep = lower.n / 2;
   std::copy(lower.e + keep, lower.end(), upper.e);
   upper.n = lower.n - keep;
@@ -84,9 +84,9 @@ inline uint32_t OrderedKey(float v) {
 
 // Sorts by (value, id). Entries whose ids already increase (a rebuild lists the keys in id
 // order) take a stable LSD radix sort on the value alone, 3 passes of 11 bits: equal values
-// keep their id order, so the result is the (value, id) order. ~4x faster than std::sort at
-// 32k entries, and a restore re-sorts every list of every (layer, KV head). Other inputs
-// (tests) take std::sort.
+// keep their id order, so the result is the (value, id) order. A restore re-sorts every list
+// of every (layer, KV head): bench_dci's index build of 16 x 32k keys went 0.8-1.0 -> 0.3-0.5 s
+// with it. Other inputs (tests) take std::sort.
 void SortEntries(std::vector<ProjEntry>* v) {
   const size_t n = v->size();
   bool ids_increase = true;
