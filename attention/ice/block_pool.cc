@@ -22,8 +22,11 @@ void* BlockPool::Allocate() {
   if (next_left_ == 0) {
     const size_t max_slots = std::max<size_t>(1, kChunkMax / slot_bytes_);
     const size_t slots = std::min(next_chunk_slots_, max_slots);
-    const size_t bytes = slots * slot_bytes_;
-    void* chunk = slots == max_slots ? AlignedAllocHugePages(bytes) : AlignedAlloc(bytes);
+    // A full-size chunk is one whole huge page (its tail may stay unused): the hint covers only
+    // whole 2 MiB pages.
+    const bool huge = slots == max_slots;
+    const size_t bytes = huge ? std::max(kChunkMax, slots * slot_bytes_) : slots * slot_bytes_;
+    void* chunk = huge ? AlignedAllocHugePages(bytes) : AlignedAlloc(bytes);
     if (chunk == nullptr) throw std::bad_alloc();
     chunks_.push_back(chunk);
     bytes_ += bytes;

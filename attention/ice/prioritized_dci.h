@@ -27,11 +27,12 @@
 // distance: with the query on the 4M sphere its projections sit in the tails of some lists and
 // in the bulk of others, and one shared bound then walks far into the dense lists; matched
 // ranks visit ~2.2x fewer projections at 32k keys for the same recall with a 4/3 larger k1
-// (see attention_settings.h). (2) batched rounds: the scans are vector loops over runs of a sorted
-// list (platform/kernels/search.h), instead of one data-dependent choice per visit that
+// (see attention_settings.h). (2) batched rounds: the scans are vector loops over runs of a
+// sorted list (platform/kernels/search.h), instead of one data-dependent choice per visit that
 // mispredicts about half the time, and the sightings are bytes in per-query stamp maps. A
-// composite index stops after k1 retrievals (or k0 visits per simple index, or when exhausted). Candidates are the union, in retrieval order; entries
-// outside [lo, hi] are skipped and never change the answer.
+// composite index stops after k1 retrievals (or k0 visits per simple index, or when
+// exhausted). Candidates are the union, in retrieval order; entries outside [lo, hi] are
+// skipped and never change the answer.
 //
 // Growing norms (streaming): M is kept on a grid, M^2 = 2^(level/2), the smallest grid value
 // >= the largest |k|^2 inserted. A key beyond the bound raises the level and every stored key

@@ -23,11 +23,6 @@ size_t SortedProjections::BlockOfValue(float value) const {
 SortedProjections::SortedProjections()
     : own_pool_(std::make_unique<BlockPool>(kSlotEntries * sizeof(ProjEntry))), pool_(own_pool_.get()) {}
 
-SortedProjections::~SortedProjections() {
-  if (own_pool_ == nullptr) return;  // a shared pool is dropped whole by its owner
-  FreeBlocks();
-}
-
 SortedProjections::Block SortedProjections::NewBlock() {
   return Block{static_cast<ProjEntry*>(pool_->Allocate()), 0};
 }

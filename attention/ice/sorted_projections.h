@@ -4,21 +4,21 @@
 // Storage is a list of sorted blocks (at most kMaxBlock entries each, split in halves when
 // full), so an insert moves at most one block's entries plus one pointer per block, instead of
 // the whole array: O(kMaxBlock + n / kMaxBlock) per insert. Blocks are fixed-size slots of a
-// BlockPool (block_pool.h: huge-page chunks), shared by the lists of one index or owned. The last entry of every block is
-// also kept in one contiguous array (the fences), so finding a block is a binary search over
-// a few cache lines, not one pointer chase into a cold block per step: a decode step inserts
-// into and searches thousands of lists that are all cold (m L lists per (layer, KV head)). Entries are ordered by
-// (value, id); ids are unique, so the order, and therefore every traversal, depends only on
-// the set of entries, never on the order they were inserted in or on the block layout.
+// BlockPool (block_pool.h: huge-page chunks), shared by the lists of one index or owned. The
+// last entry of every block is also kept in one contiguous array (the fences), so finding a
+// block is a binary search over a few cache lines, not one pointer chase into a cold block per
+// step: a decode step inserts into and searches thousands of lists that are all cold (m L
+// lists per (layer, KV head)). Entries are ordered by (value, id); ids are unique, so the
+// order, and therefore every traversal, depends only on the set of entries, never on the order
+// they were inserted in or on the block layout.
 #pragma once
 
 #include <cstddef>
 #include <algorithm>
 #include <cstdint>
 #include <limits>
-#include <vector>
-
 #include <memory>
+#include <vector>
 
 #include "attention/ice/block_pool.h"
 #include "platform/kernels/search.h"
@@ -53,14 +53,14 @@ class SortedProjections {
   // With its own pool.
   SortedProjections();
   // With the caller's pool, which must outlive every block of this list. Blocks return to the
-  // pool on Clear/Assign; destroying the list leaves them to the pool's owner (the index drops
-  // its pool together with its lists).
+  // pool on Clear/Assign; destroying the list leaves them to the pool, which is dropped whole
+  // (an own pool with the list, a shared one by the index together with its lists).
   explicit SortedProjections(BlockPool* pool) : pool_(pool) {}
   SortedProjections(SortedProjections&&) noexcept = default;
   SortedProjections& operator=(SortedProjections&&) noexcept = default;
   SortedProjections(const SortedProjections&) = delete;
   SortedProjections& operator=(const SortedProjections&) = delete;
-  ~SortedProjections();
+  ~SortedProjections() = default;
 
   void Clear();
   size_t size() const { return size_; }

@@ -108,10 +108,7 @@ HWY_INLINE size_t FindStampedInAllT(const uint32_t* HWY_RESTRICT ids, size_t n, 
     // first (little-endian: the low byte) is the entry.
     const auto offsets = hn::BitCast(di, hn::Sub(hn::LoadU(du, ids + i), lo_v));
     auto all = hn::FirstN(di, N);
-    if (n_maps == 1) {  // m = 2: one other list (the default)
-      const auto got = hn::GatherOffset(di, reinterpret_cast<const int32_t*>(maps[0]), offsets);
-      all = hn::Eq(hn::And(got, byte_v), stamp_v);
-    } else for (size_t t = 0; t < n_maps; ++t) {
+    for (size_t t = 0; t < n_maps; ++t) {
       const auto got = hn::GatherOffset(di, reinterpret_cast<const int32_t*>(maps[t]), offsets);
       all = hn::And(all, hn::Eq(hn::And(got, byte_v), stamp_v));
     }
