@@ -82,7 +82,8 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1]\n"
                  "                 [-t 0] [--kv f16|f32] [--batch 256] [--state-dir DIR] [--only dense|ice]\n"
-                 "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] [--knn-simple M]\n");
+                 "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] [--knn-simple M]\n"
+                 "                 [--knn-prefill-block B] [--knn-prefill-search-scale X]\n");
     return 2;
   }
   const std::vector<size_t> depths = List(Arg(argc, argv, "-d", "4096,16384,32768"));
@@ -110,6 +111,10 @@ int main(int argc, char** argv) {
       Arg(argc, argv, "--knn-composite", std::to_string(a.dci.composite_indices).c_str()), nullptr, 10);
   a.dci.simple_indices = std::strtoul(
       Arg(argc, argv, "--knn-simple", std::to_string(a.dci.simple_indices).c_str()), nullptr, 10);
+  a.prefill_block = std::strtoul(
+      Arg(argc, argv, "--knn-prefill-block", std::to_string(a.prefill_block).c_str()), nullptr, 10);
+  a.prefill_search_scale = std::strtof(
+      Arg(argc, argv, "--knn-prefill-search-scale", std::to_string(a.prefill_search_scale).c_str()), nullptr);
 
   auto model = Model::Load(model_path, LoadOptions());
   if (!model.ok()) return Fail(model.status());
@@ -129,9 +134,11 @@ int main(int argc, char** argv) {
   std::printf("model %s | %.2f GB weights | threads %d | kv %s | batch %zu | %s\n", model_path.c_str(),
               double(m.weight_bytes()) / 1e9, probe.num_threads(), DTypeName(dense.kv_dtype), dense.batch,
               DescribeCpu(DetectCpuFeatures()).c_str());
-  std::printf("ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per composite\n",
+  std::printf("ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per composite, "
+              "prefill block %zu x %.2f\n",
               a.k, a.window, a.sinks, a.dense_below, a.dci.simple_indices, a.dci.composite_indices,
-              a.k * a.dci.candidates_per_k);
+              a.k * a.dci.candidates_per_k, a.prefill_block,
+              double(a.prefill_search_scale));
   std::fflush(stdout);
 
   // ---- decode at depth ----

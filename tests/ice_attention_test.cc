@@ -201,6 +201,182 @@ TEST_CASE("ice: each query attends to sinks ∪ window ∪ its causal top-k, eac
   CHECK(sparse == (f.n - 28) * f.heads);  // sparse once the eligible range exceeds k
 }
 
+namespace {
+
+// IceAttention over tokens [first, first + n) of f's queries into out (index over all keys).
+void IceRange(Fixture& f, const ice::IceIndex& index, size_t layer, const AttentionSettings& s, size_t first,
+              size_t n, std::vector<float>* out, AttentionProbe* probe = nullptr) {
+  IceAttentionArgs a;
+  a.cache = &f.cache;
+  a.index = &index;
+  a.settings = &s;
+  a.layer = layer;
+  a.n_heads = f.heads;
+  a.n_tokens = n;
+  a.first_pos = first;
+  a.q = f.q.data() + first * f.heads * f.hd;
+  a.out = out->data() + first * f.heads * f.hd;
+  a.probe = probe;
+  ThreadContext threads(2);
+  REQUIRE(IceAttention(a, &threads).ok());
+}
+
+double RefDot(const Fixture& f, size_t layer, size_t kv_head, const float* q, uint32_t pos) {
+  double d = 0;
+  for (size_t i = 0; i < f.hd; ++i) d += double(q[i]) * ice::reference::KeyAt(f.cache, layer, pos, kv_head, i);
+  return d;
+}
+
+}  // namespace
+
+TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)", "[unit]") {
+  std::mt19937 rng(3);
+  for (size_t n : {0, 1, 7, 40, 129, 2000}) {
+    for (size_t k : {1, 5, 32, 300}) {
+      std::vector<float> scores(n);
+      std::vector<uint32_t> ids(n);
+      std::iota(ids.begin(), ids.end(), 0u);
+      std::shuffle(ids.begin(), ids.end(), rng);
+      for (size_t i = 0; i < n; ++i) {
+        scores[i] = float(int(rng() % 50)) * 0.25f;  // many ties
+        if (rng() % 97 == 0) scores[i] = std::nanf("");
+        if (rng() % 89 == 0) scores[i] = -std::numeric_limits<float>::infinity();
+      }
+      const uint32_t below = uint32_t(n * 3 / 4);
+      std::vector<std::pair<float, uint32_t>> all;
+      for (size_t i = 0; i < n; ++i)
+        if (ids[i] < below)
+          all.push_back({std::isnan(scores[i]) ? -std::numeric_limits<float>::infinity() : scores[i], ids[i]});
+      std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+      std::vector<uint32_t> expect;
+      for (size_t i = 0; i < std::min(k, all.size()); ++i) expect.push_back(all[i].second);
+      std::vector<std::pair<float, uint32_t>> scratch;
+      std::vector<uint32_t> got;
+      CHECK(ice::TopKOfScores(scores.data(), ids, below, k, &scratch, &got) == all.size());
+      INFO("n " << n << " k " << k);
+      CHECK(got == expect);
+      // 16 queries at once (key-major scores, a limit per query, the last 3 lanes unused) give
+      // each query what it gets alone.
+      const size_t n_q = 13;
+      std::vector<float> scores16(n * 16);
+      for (size_t i = 0; i < n; ++i)
+        for (size_t g = 0; g < 16; ++g) scores16[i * 16 + g] = g == 0 ? scores[i] : scores[(i * 7 + g) % n] + 0.25f * float(g % 3);
+      uint32_t below16[16];
+      for (size_t g = 0; g < 16; ++g) below16[g] = uint32_t(n * (g + 4) / 20);
+      std::vector<float> maxima;
+      std::vector<std::pair<float, uint32_t>> lanes[16];
+      size_t admitted[16];
+      ice::TopKOfScores16(scores16.data(), ids, below16, n_q, k, &maxima, lanes, admitted);
+      for (size_t g = 0; g < n_q; ++g) {
+        std::vector<float> column(n);
+        for (size_t i = 0; i < n; ++i) column[i] = scores16[i * 16 + g];
+        std::vector<uint32_t> alone, together;
+        const size_t count = ice::TopKOfScores(column.data(), ids, below16[g], k, &scratch, &alone);
+        CHECK(admitted[g] == count);
+        ice::FinishTopKOf(&lanes[g], k, &together);
+        CHECK(together == alone);
+      }
+    }
+  }
+}
+
+TEST_CASE("ice prefill blocks: each query ranks its block's shared candidates exactly", "[unit]") {
+  for (auto [dtype, block] : {std::pair{DType::kF32, size_t{8}}, {DType::kF16, size_t{8}}, {DType::kF32, size_t{40}}}) {
+    INFO("block " << block);
+    Fixture f(dtype, 5);
+    auto s = IceSettings(8, 16, 4);
+    s.prefill_block = block;
+    s.dci.candidates_per_k = 2;  // candidates well short of the eligible keys: a real choice
+    RecordAll probe;
+    const auto out = f.Ice(1, s, &probe);
+    ice::IceIndex index;
+    REQUIRE(index.Init(f.layers, f.kv_heads, f.hd, s).ok());
+    REQUIRE(index.Add(f.cache, 1, 0, f.n, nullptr).ok());
+    KnnScratch scratch;
+    size_t checked = 0;
+    for (const auto& r : probe.recs) {
+      if (!r.sparse) continue;
+      // The block's searching query: its first kNN query (sparse once the eligible range
+      // exceeds k: from position 28 on), searching keys [4, min(last window begin - 1, itself)].
+      const size_t b0 = r.pos / block * block, rep = std::max<size_t>(b0, 28), last = std::min(b0 + block, f.n) - 1;
+      const uint32_t hi = uint32_t(std::min(last + 1 - 16 - 1, rep));
+      const float* q_rep = f.q.data() + (rep * f.heads + r.head) * f.hd;
+      std::vector<uint32_t> cand;
+      REQUIRE(index.at(1, r.head / 2).Search(q_rep, 4, hi, 10, &scratch, &cand).ok());  // ceil(1.25 k)
+      for (uint32_t id : cand) CHECK(id <= rep);  // causal: nothing after the searching query
+      // This query's eligible candidates, exact scores (double).
+      const float* q = f.q.data() + (r.pos * f.heads + r.head) * f.hd;
+      std::vector<std::pair<double, uint32_t>> ranked;
+      for (uint32_t id : cand)
+        if (id < r.ee) ranked.push_back({RefDot(f, 1, r.head / 2, q, id), id});
+      std::sort(ranked.begin(), ranked.end(), [](auto& x, auto& y) { return x.first > y.first; });
+      REQUIRE(ranked.size() >= 8);
+      CHECK(r.retrieved.size() == 8);
+      const std::set<uint32_t> eligible(cand.begin(), cand.end());
+      const double kth = ranked[7].first;
+      for (uint32_t id : r.retrieved) {
+        CHECK(eligible.count(id) == 1);
+        CHECK(id < r.ee);
+        CHECK(RefDot(f, 1, r.head / 2, q, id) >= kth - 1e-4 * (1 + std::fabs(kth)));
+      }
+      CHECK(std::set<uint32_t>(r.retrieved.begin(), r.retrieved.end()).size() == 8);
+      // The output is attention over sinks, retrieved keys and window.
+      std::vector<uint32_t> set(4 + r.retrieved.size() + (r.pos + 1 - r.ee));
+      std::iota(set.begin(), set.begin() + 4, 0u);
+      std::copy(r.retrieved.begin(), r.retrieved.end(), set.begin() + 4);
+      std::iota(set.begin() + 4 + ptrdiff_t(r.retrieved.size()), set.end(), uint32_t(r.ee));
+      std::vector<float> ref(f.hd);
+      ice::reference::SparseAttend(f.cache, 1, r.head / 2, q, set, ref.data());
+      for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+      ++checked;
+    }
+    CHECK(checked == (f.n - 28) * f.heads);
+  }
+}
+
+TEST_CASE("ice prefill blocks: causal, and independent of chunks cut at block multiples", "[unit]") {
+  Fixture f(DType::kF32, 9);
+  auto s = IceSettings(8, 16, 4);
+  s.prefill_block = 16;
+  s.dci.candidates_per_k = 2;
+  ice::IceIndex index;
+  REQUIRE(index.Init(f.layers, f.kv_heads, f.hd, s).ok());
+  REQUIRE(index.Add(f.cache, 0, 0, f.n, nullptr).ok());
+  const size_t row = f.heads * f.hd;
+  std::vector<float> whole(f.n * row), split(f.n * row);
+  IceRange(f, index, 0, s, 0, f.n, &whole);
+  // Chunks of 160 and 140 (160 is a block multiple): identical.
+  IceRange(f, index, 0, s, 0, 160, &split);
+  IceRange(f, index, 0, s, 160, f.n - 160, &split);
+  CHECK(split == whole);
+  // Later tokens (keys, values and queries from position 203 on, inside a block) change: the
+  // outputs of positions before 203 must not, with shared searches or without. (The new keys
+  // are the old ones negated: the same norms, so the same DCI norm bound M, which depends on
+  // every key indexed, later ones included.)
+  for (size_t block : {size_t{1}, size_t{16}}) {
+    s.prefill_block = block;
+    IceRange(f, index, 0, s, 0, f.n, &whole);
+    Fixture g(DType::kF32, 9);
+    std::mt19937 rng(77);
+    std::normal_distribution<float> d(0.0f, 1.0f);
+    std::vector<float> k(g.kv_heads * g.hd), v(g.kv_heads * g.hd);
+    for (size_t p = 203; p < g.n; ++p) {
+      for (size_t h = 0; h < g.kv_heads; ++h)
+        for (size_t i = 0; i < g.hd; ++i) k[h * g.hd + i] = -ice::reference::KeyAt(g.cache, 0, p, h, i);
+      for (auto& x : v) x = d(rng);
+      g.cache.Store(0, p, k.data(), v.data());
+      for (size_t i = p * row; i < (p + 1) * row; ++i) g.q[i] = 2.0f * d(rng);
+    }
+    ice::IceIndex changed;
+    REQUIRE(changed.Init(g.layers, g.kv_heads, g.hd, s).ok());
+    REQUIRE(changed.Add(g.cache, 0, 0, g.n, nullptr).ok());
+    std::vector<float> after(g.n * row);
+    IceRange(g, changed, 0, s, 0, g.n, &after);
+    CHECK(std::equal(after.begin(), after.begin() + 203 * row, whole.begin()));
+    CHECK(!std::equal(after.begin() + 203 * row, after.end(), whole.begin() + 203 * row));
+  }
+}
+
 TEST_CASE("ice: dense_below keeps short contexts dense", "[unit]") {
   Fixture f(DType::kF32);
   auto s = IceSettings(4, 8, 2);
@@ -234,6 +410,12 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   t = s;
   t.sinks = 513;
   expect(t, 512, StatusCode::kInvalidArgument, "sink count 513");
+  t = s;
+  t.prefill_block = 0;
+  expect(t, 512, StatusCode::kInvalidArgument, "prefill block (prefill queries per shared kNN search) must be in [1, 1024], not 0");
+  t = s;
+  t.prefill_search_scale = std::nanf("");
+  expect(t, 512, StatusCode::kInvalidArgument, "prefill search scale (keys a shared prefill search asks for, x k) must be in [1, 64], not nan");
   t = s;
   t.dci.simple_indices = 0;
   expect(t, 512, StatusCode::kInvalidArgument, "simple indices");

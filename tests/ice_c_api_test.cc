@@ -60,6 +60,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   CHECK(d.knn_simple_indices == 2);
   CHECK(d.knn_composite_indices == 8);
   CHECK(d.knn_candidates_per_k == 8);
+  CHECK(d.knn_prefill_block == 16);
+  CHECK(d.knn_prefill_search_scale == 1.25f);
 
   floe_session_params p = d;
   p.attention = FLOE_ATTENTION_ICE;
@@ -101,6 +103,14 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_composite_indices = 0;
   ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "composite indices");
+  p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_prefill_block = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: prefill block (prefill queries per shared kNN search) must be in [1, 1024], not 0");
+  p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_prefill_search_scale = 0.5f;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: prefill search scale");
   floe_model_free(m);
 }
 

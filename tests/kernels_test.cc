@@ -613,6 +613,41 @@ TEST_CASE("AttentionScoresGather matches the reference on every target", "[unit]
   }
 }
 
+TEST_CASE("AttentionScoresGather16 matches the reference on every target", "[unit]") {
+  std::mt19937 rng(14);
+  for (const size_t hd : {8, 64, 80, 130}) {  // column chunks of 64: one, two and a partial third
+    for (const size_t n : {1, 3, 4, 9, 40}) {    // groups of four keys, whole and partial
+      const size_t positions = 61, stride = hd + 5;
+      INFO("head_dim " << hd << " rows " << n);
+      const std::vector<float> qt = RandomFloats(rng, hd * 16);
+      const std::vector<float> kf = RandomFloats(rng, positions * stride);
+      const std::vector<uint16_t> kh = RandomHalves(rng, positions * stride);
+      std::vector<uint32_t> rows(n);
+      std::uniform_int_distribution<uint32_t> pick(0, uint32_t(positions - 1));
+      for (uint32_t& r : rows) r = pick(rng);
+      for (DType dt : {DType::kF32, DType::kF16}) {
+        const void* keys = dt == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
+        auto elem = [&](size_t i) { return dt == DType::kF16 ? F16ToF32(kh[i]) : kf[i]; };
+        std::vector<float> ref(n * 16);
+        reference::AttentionScoresGather16(qt.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, ref.data());
+        ForEachTarget([&] {
+          std::vector<float> s(n * 16 + 1, -7.0f);
+          AttentionScoresGather16(qt.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, s.data());
+          size_t bad = 0;
+          for (size_t i = 0; i < n; ++i)
+            for (size_t g = 0; g < 16; ++g) {
+              double abs_sum = 0;
+              for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(qt[c * 16 + g]) * elem(size_t(rows[i]) * stride + c));
+              if (std::fabs(s[i * 16 + g] - ref[i * 16 + g]) > 0.5 * SumTol(hd, abs_sum)) ++bad;
+            }
+          CHECK(bad == 0);
+          CHECK(s[n * 16] == -7.0f);  // nothing written past n rows
+        });
+      }
+    }
+  }
+}
+
 TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every target", "[unit]") {
   std::mt19937 rng(12);
   for (const size_t hd : {8, 64, 80, 128}) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -30,6 +31,10 @@ struct Scratch {
   std::vector<uint32_t> candidates, topk, positions;
   std::vector<std::pair<float, uint32_t>> scored;
   std::vector<float> scores;
+  // A shared prefill search (IceAttendBlock): up to 16 queries transposed, their scores against
+  // the candidates (key-major), group maxima, and each query's surviving candidates.
+  std::vector<float> block_qt, block_scores, block_maxima;
+  std::vector<std::pair<float, uint32_t>> lane_scored[ice::kScoreLanes];
 };
 
 }  // namespace
@@ -95,6 +100,123 @@ void AttendedPositions(size_t sinks, std::span<const uint32_t> retrieved, size_t
   for (size_t p = window_begin; p < n_keys; ++p) out->push_back(uint32_t(p));
 }
 
+namespace {
+
+constexpr float kNoScore = -std::numeric_limits<float>::infinity();
+
+bool Better(const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
+  return a.first > b.first || (a.first == b.first && a.second < b.second);
+}
+
+// The k best of *scored, best first, into *out. Ids are distinct, so Better is a strict total
+// order: the k chosen do not depend on the order the candidates came in.
+void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out) {
+  if (scored->size() > k) {
+    std::nth_element(scored->begin(), scored->begin() + ptrdiff_t(k - 1), scored->end(), Better);
+    scored->resize(k);
+  }
+  std::sort(scored->begin(), scored->end(), Better);
+  out->resize(scored->size());
+  for (size_t j = 0; j < scored->size(); ++j) (*out)[j] = (*scored)[j].second;
+}
+
+// Only candidates not below a cut need ranking. The cut: split the candidates into G >= k
+// groups; k groups hold an eligible score >= the k-th largest group maximum, so the k-th best
+// score is >= it too. Group count for n candidates (0: no cut worth making).
+size_t CutGroups(size_t n, size_t k) {
+  constexpr size_t kMaxGroups = 512;
+  return k > 0 && n > 4 * k && 2 * k <= kMaxGroups ? 2 * k : 0;
+}
+
+}  // namespace
+
+size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t below, size_t k,
+                    std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
+  // Rank score: NaN ranks as -inf; ineligible ids (>= below) never rank.
+  auto rank = [&](size_t i) { return std::isnan(scores[i]) ? kNoScore : scores[i]; };
+  const size_t n = ids.size();
+  size_t admitted = 0;
+  for (size_t i = 0; i < n; ++i) admitted += ids[i] < below;
+  float cut = kNoScore;
+  if (const size_t groups = CutGroups(n, k)) {
+    float maxima[512];
+    const size_t per = (n + groups - 1) / groups;
+    size_t g = 0;
+    for (size_t i0 = 0; i0 < n; i0 += per, ++g) {
+      float m = kNoScore;
+      for (size_t i = i0; i < std::min(n, i0 + per); ++i) m = std::max(m, ids[i] < below ? rank(i) : kNoScore);
+      maxima[g] = m;
+    }
+    if (g >= k) {
+      std::nth_element(maxima, maxima + (k - 1), maxima + g, std::greater<float>());
+      cut = maxima[k - 1];
+    }
+  }
+  scored->clear();
+  if (k > 0)
+    for (size_t i = 0; i < n; ++i)
+      if (ids[i] < below && !(scores[i] < cut)) scored->emplace_back(rank(i), ids[i]);
+  FinishTopK(scored, k, out);
+  return admitted;
+}
+
+void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below, size_t n_q,
+                    size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
+                    size_t* admitted) {
+  constexpr size_t L = kScoreLanes;
+  const size_t n = ids.size();
+  uint32_t lim[L];
+  float cut[L];
+  for (size_t g = 0; g < L; ++g) {
+    lim[g] = g < n_q ? below[g] : 0;  // unused lanes admit nothing
+    cut[g] = kNoScore;
+    admitted[g] = 0;
+    scored[g].clear();
+  }
+  for (size_t i = 0; i < n; ++i)
+    for (size_t g = 0; g < L; ++g) admitted[g] += ids[i] < lim[g];
+  if (const size_t groups = CutGroups(n, k)) {
+    // Group maxima of every lane at once (NaN and ineligible scores do not raise a maximum).
+    maxima->resize(groups * L);
+    const size_t per = (n + groups - 1) / groups;
+    size_t n_groups = 0;
+    for (size_t i0 = 0; i0 < n; i0 += per, ++n_groups) {
+      float m[L];
+      std::fill(m, m + L, kNoScore);
+      for (size_t i = i0; i < std::min(n, i0 + per); ++i) {
+        const float* r = scores + i * L;
+        for (size_t g = 0; g < L; ++g) {
+          const float v = ids[i] < lim[g] ? r[g] : kNoScore;
+          m[g] = m[g] < v ? v : m[g];
+        }
+      }
+      std::copy_n(m, L, maxima->data() + n_groups * L);
+    }
+    if (n_groups >= k) {
+      float column[512];
+      for (size_t g = 0; g < n_q; ++g) {
+        for (size_t j = 0; j < n_groups; ++j) column[j] = (*maxima)[j * L + g];
+        std::nth_element(column, column + (k - 1), column + n_groups, std::greater<float>());
+        cut[g] = column[k - 1];
+      }
+    }
+  }
+  if (k == 0) return;
+  for (size_t i = 0; i < n; ++i) {
+    const float* r = scores + i * L;
+    uint32_t offers = 0;
+    for (size_t g = 0; g < L; ++g) offers |= uint32_t(ids[i] < lim[g] && !(r[g] < cut[g])) << g;
+    for (; offers != 0; offers &= offers - 1) {
+      const size_t g = size_t(__builtin_ctz(offers));
+      scored[g].emplace_back(std::isnan(r[g]) ? kNoScore : r[g], ids[i]);
+    }
+  }
+}
+
+void FinishTopKOf(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out) {
+  FinishTopK(scored, k, out);
+}
+
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
                         std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
                         std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
@@ -102,71 +224,127 @@ void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const fl
   scores->resize(n);
   AttentionScoresGather(q, c.head_dim(), c.Key(layer, 0, kv_head), c.pos_stride_bytes() / DTypeSize(c.dtype()),
                         c.dtype(), candidates.data(), n, 1.0f, scores->data());
-  k = std::min(k, n);
-  auto better = [](const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
-    return a.first > b.first || (a.first == b.first && a.second < b.second);
-  };
-  // The k best so far in a heap with the worst on top: once it is full, a candidate costs one
-  // comparison with the k-th best (most are rejected there). Ids are distinct, so `better` is
-  // a strict total order and the k chosen do not depend on the candidates' order.
-  scored->clear();
-  for (size_t i = 0; i < n; ++i) {
-    float s = (*scores)[i];
-    if (std::isnan(s)) s = -std::numeric_limits<float>::infinity();
-    const std::pair<float, uint32_t> e{s, candidates[i]};
-    if (scored->size() < k) {
-      scored->push_back(e);
-      if (scored->size() == k) std::make_heap(scored->begin(), scored->end(), better);
-    } else if (k > 0 && better(e, scored->front())) {
-      std::pop_heap(scored->begin(), scored->end(), better);
-      scored->back() = e;
-      std::push_heap(scored->begin(), scored->end(), better);
-    }
-  }
-  std::sort(scored->begin(), scored->end(), better);
-  out->resize(k);
-  for (size_t i = 0; i < k; ++i) (*out)[i] = (*scored)[i].second;
+  TopKOfScores(scores->data(), candidates, std::numeric_limits<uint32_t>::max(), k, scored, out);
 }
 
 }  // namespace ice
 
 namespace {
 
+// What the query at `pos` attends to (see ice_attention.h).
+struct QueryRanges {
+  size_t n_keys = 0, sinks = 0, window_begin = 0;  // eligible for retrieval: [sinks, window_begin)
+  bool sparse = false;  // takes the kNN path (monotone in pos: once sparse, later ones are too)
+};
+
+QueryRanges RangesOf(const AttentionSettings& st, size_t pos) {
+  QueryRanges r;
+  r.n_keys = pos + 1;
+  r.sinks = std::min(st.sinks, r.n_keys);
+  r.window_begin = std::max(r.sinks, r.n_keys - std::min(st.window, r.n_keys));
+  r.sparse = r.n_keys >= st.dense_below && r.window_begin - r.sinks > st.k;
+  return r;
+}
+
+void Record(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos, const QueryRanges& r,
+            const float* q, const float* out, std::span<const uint32_t> retrieved, size_t n_candidates) {
+  if (!a.probe || !a.probe->Wants(a.layer, head, pos)) return;
+  AttentionProbeEvent e;
+  e.layer = a.layer;
+  e.head = head;
+  e.kv_head = kv_head;
+  e.position = pos;
+  e.q = q;
+  e.cache = a.cache;
+  e.sparse = r.sparse;
+  if (r.sparse) {
+    e.retrieved = retrieved;
+    e.candidates = n_candidates;
+  }
+  e.eligible_begin = r.sinks;
+  e.eligible_end = r.window_begin;
+  e.out = out;
+  a.probe->Record(e);
+}
+
 Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
                     const float* q, float* out, ice::Scratch* s) {
   const AttentionSettings& st = *a.settings;
-  const size_t n_keys = pos + 1;
-  const size_t sinks = std::min(st.sinks, n_keys);
-  const size_t window_begin = std::max(sinks, n_keys - std::min(st.window, n_keys));
-  // Eligible for retrieval: [sinks, window_begin).
-  const bool sparse = n_keys >= st.dense_below && window_begin - sinks > st.k;
-  if (!sparse) {
-    DenseAttendOne(*a.cache, a.layer, kv_head, q, n_keys, out);
-  } else {
-    s->candidates.clear();
-    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
-        q, uint32_t(sinks), uint32_t(window_begin - 1), st.k, &s->knn, &s->candidates));
-    ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scores, &s->scored, &s->topk);
-    ice::AttendedPositions(sinks, s->topk, window_begin, n_keys, &s->positions);
-    ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
+  const QueryRanges r = RangesOf(st, pos);
+  if (!r.sparse) {
+    DenseAttendOne(*a.cache, a.layer, kv_head, q, r.n_keys, out);
+    Record(a, head, kv_head, pos, r, q, out, {}, 0);
+    return Status::Ok();
   }
-  if (a.probe && a.probe->Wants(a.layer, head, pos)) {
-    AttentionProbeEvent e;
-    e.layer = a.layer;
-    e.head = head;
-    e.kv_head = kv_head;
-    e.position = pos;
-    e.q = q;
-    e.cache = a.cache;
-    e.sparse = sparse;
-    if (sparse) {
-      e.retrieved = s->topk;
-      e.candidates = s->candidates.size();
+  s->candidates.clear();
+  FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
+      q, uint32_t(r.sinks), uint32_t(r.window_begin - 1), st.k, &s->knn, &s->candidates));
+  ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scores, &s->scored, &s->topk);
+  ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
+  ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
+  Record(a, head, kv_head, pos, r, q, out, s->topk, s->candidates.size());
+  return Status::Ok();
+}
+
+// Tokens [t0, t1) of the call (consecutive positions), one head, sharing one search (see
+// AttentionSettings::prefill_block): the first kNN query searches the keys up to its own
+// position; every kNN query of the block then ranks those candidates exactly, 16 queries at a
+// time against each candidate key row (read from the cache once per 16), and keeps its eligible
+// top-k.
+Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t t0, size_t t1,
+                      ice::Scratch* s) {
+  constexpr size_t L = ice::kScoreLanes;
+  const AttentionSettings& st = *a.settings;
+  const KvCache& c = *a.cache;
+  const size_t hd = c.head_dim(), row = a.n_heads * hd;
+  auto q_of = [&](size_t t) { return a.q + t * row + head * hd; };
+  auto out_of = [&](size_t t) { return a.out + t * row + head * hd; };
+  size_t rep = t0;  // the first kNN query
+  for (; rep < t1; ++rep) {
+    const QueryRanges r = RangesOf(st, a.first_pos + rep);
+    if (r.sparse) break;
+    DenseAttendOne(c, a.layer, kv_head, q_of(rep), r.n_keys, out_of(rep));
+    Record(a, head, kv_head, a.first_pos + rep, r, q_of(rep), out_of(rep), {}, 0);
+  }
+  if (rep == t1) return Status::Ok();
+  if (t1 - rep == 1) return IceAttendOne(a, head, kv_head, a.first_pos + rep, q_of(rep), out_of(rep), s);
+  const size_t rep_pos = a.first_pos + rep;
+  const QueryRanges first = RangesOf(st, rep_pos), last = RangesOf(st, a.first_pos + t1 - 1);
+  // The keys the block's queries may retrieve, but none after the searching query itself, so
+  // that no query's candidates depend on a later token.
+  const size_t hi = std::min(last.window_begin - 1, rep_pos);
+  // It serves the whole block, so it asks for more than one query's k.
+  const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.prefill_search_scale) * double(st.k))));
+  s->candidates.clear();
+  FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(q_of(rep), uint32_t(first.sinks), uint32_t(hi), k_search,
+                                                            &s->knn, &s->candidates));
+  const size_t n_cand = s->candidates.size();
+  const size_t stride = c.pos_stride_bytes() / DTypeSize(c.dtype());
+  s->block_scores.resize(n_cand * L);
+  s->block_qt.resize(hd * L);
+  for (size_t g0 = rep; g0 < t1; g0 += L) {
+    const size_t n_q = std::min(L, t1 - g0);
+    std::fill(s->block_qt.begin(), s->block_qt.end(), 0.0f);
+    uint32_t below[L];
+    for (size_t g = 0; g < n_q; ++g) {
+      const float* q = q_of(g0 + g);
+      for (size_t i = 0; i < hd; ++i) s->block_qt[i * L + g] = q[i];
+      below[g] = uint32_t(RangesOf(st, a.first_pos + g0 + g).window_begin);
     }
-    e.eligible_begin = sinks;
-    e.eligible_end = window_begin;
-    e.out = out;
-    a.probe->Record(e);
+    if (n_cand > 0)
+      AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(),
+                              s->candidates.data(), n_cand, 1.0f, s->block_scores.data());
+    size_t admitted[L];
+    ice::TopKOfScores16(s->block_scores.data(), s->candidates, below, n_q, st.k, &s->block_maxima, s->lane_scored,
+                        admitted);
+    for (size_t g = 0; g < n_q; ++g) {
+      const size_t t = g0 + g, pos = a.first_pos + t;
+      const QueryRanges r = RangesOf(st, pos);
+      ice::FinishTopKOf(&s->lane_scored[g], st.k, &s->topk);
+      ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
+      ice::SparseAttendOne(c, a.layer, kv_head, q_of(t), s->positions, &s->scores, out_of(t));
+      Record(a, head, kv_head, pos, r, q_of(t), out_of(t), s->topk, admitted[g]);
+    }
   }
   return Status::Ok();
 }
@@ -194,16 +372,38 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   std::atomic<bool> failed{false};
   std::mutex error_mu;
   Status error;
+  auto fail = [&](Status st) {
+    if (!st.ok() && !failed.exchange(true)) {
+      std::lock_guard<std::mutex> lock(error_mu);
+      error = std::move(st);
+    }
+  };
+  // Prefill with shared searches: blocks of prefill_block positions (cut at its multiples).
+  // (DCI only: a FAISS search returns exactly the keys asked for, too few to share.)
+  const size_t block = a.settings->prefill_block;
+  if (a.n_tokens > 1 && block > 1 && a.settings->backend == AttentionBackend::kIce) {
+    const size_t first_block = a.first_pos / block, last_block = (a.first_pos + a.n_tokens - 1) / block;
+    const size_t n_blocks = last_block - first_block + 1;
+    auto work = [&](size_t begin, size_t end) {
+      ice::Scratch& scratch = pool.impl().per_thread.local();
+      for (size_t i = begin; i < end; ++i) {
+        // Head-major: a thread's consecutive tasks re-read one head's keys (kept in cache).
+        const size_t h = i / n_blocks, b = first_block + i % n_blocks;
+        const size_t t0 = std::max(b * block, a.first_pos) - a.first_pos;
+        const size_t t1 = std::min((b + 1) * block, a.first_pos + a.n_tokens) - a.first_pos;
+        fail(IceAttendBlock(a, h, h / group, t0, t1, &scratch));
+      }
+    };
+    if (threads) threads->ParallelFor(n_blocks * a.n_heads, 1, work);
+    else work(0, n_blocks * a.n_heads);
+    std::lock_guard<std::mutex> lock(error_mu);
+    return error;
+  }
   auto work = [&](size_t begin, size_t end) {
     ice::Scratch& scratch = pool.impl().per_thread.local();
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / a.n_heads, h = i % a.n_heads;
-      Status st = IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd,
-                               a.out + t * row + h * hd, &scratch);
-      if (!st.ok() && !failed.exchange(true)) {
-        std::lock_guard<std::mutex> lock(error_mu);
-        error = std::move(st);
-      }
+      fail(IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd, &scratch));
     }
   };
   const size_t n = a.n_tokens * a.n_heads;

@@ -6,10 +6,16 @@
 // where TopK comes from the kNN index of (layer, g) (attention/knn_index.h: Prioritized DCI,
 // or FAISS flat / HNSW), which returns candidates; the true inner products of the candidates
 // give the k largest. Every query head searches its group's
-// index separately. Exact cases: a query seeing fewer than dense_below keys, or whose eligible
+// index separately; in a prefill chunk (ice backend) the queries of one head share a search per
+// block of AttentionSettings::prefill_block positions: the block's first kNN query searches
+// (keys up to its own position, ceil(prefill_search_scale k) asked for) and every query of the
+// block ranks those candidates exactly (AttentionScoresGather16: 16 queries per pass over the
+// candidate keys). Exact cases: a query seeing fewer than dense_below keys, or whose eligible
 // range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is then every key).
-// Causality is exact for prefill chunks: the chunk's keys are all indexed before its queries
-// run, and the search for position p only admits ids <= p - W.
+// Causality for prefill chunks: the chunk's keys are all indexed before its queries run, and
+// the search for position p only admits ids <= p - W (a shared search: ids up to its own
+// query). One dependence on later keys of the chunk remains: the DCI norm bound M is the
+// largest key norm indexed so far, which moves the projections of every key.
 #pragma once
 
 #include <cstddef>
@@ -71,6 +77,22 @@ void SparseAttendOne(const KvCache& cache, size_t layer, size_t kv_head, const f
 // (all in [sinks, window_begin), sorted), the window [window_begin, n_keys).
 void AttendedPositions(size_t sinks, std::span<const uint32_t> retrieved, size_t window_begin,
                        size_t n_keys, std::vector<uint32_t>* out);
+
+// The k best of the (scores[i], ids[i]) whose id is below `below` (ties: smaller id first; NaN
+// scores last), best first, into *out; returns how many ids were below. `scored` is scratch.
+size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t below, size_t k,
+                    std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out);
+
+// Up to kScoreLanes queries at once (a prefill block): scores[i * kScoreLanes + g] is query g's
+// score of candidate ids[i]; query g < n_q admits ids below below[g]. Leaves in scored[g] (an
+// array of kScoreLanes) a superset of query g's k best admitted candidates, every one of them
+// if fewer (NaN ranked as -inf), in no particular order; admitted[g] = how many ids it admits.
+// FinishTopKOf then gives exactly what TopKOfScores gives for that query alone.
+inline constexpr size_t kScoreLanes = 16;
+void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below, size_t n_q,
+                    size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
+                    size_t* admitted);
+void FinishTopKOf(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out);
 
 // The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
 // first, into *out. `scores` and `scored` are scratch.

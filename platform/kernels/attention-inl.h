@@ -179,6 +179,58 @@ HWY_INLINE void AttentionScoresGatherT(DF df, const float* HWY_RESTRICT q, size_
   }
 }
 
+// Up to 16 query rows against scattered key rows, key-major: out[i * 16 + g] = scale * sum_c
+// qt[c * 16 + g] * K_{rows[i]}[c] (qt: the queries transposed, 16 columns). Four keys at a time
+// are widened into a small buffer once; then every column broadcasts their four elements against
+// the queries' 16-lane column: four independent fused multiply-add chains, no horizontal sums.
+// Each score is the plain sum over c in order (whatever its key's slot in the group of four).
+template <class W>
+HWY_INLINE void AttentionScoresGather16T(const float* HWY_RESTRICT qt, size_t hd,
+                                         const typename W::T* HWY_RESTRICT keys, size_t stride,
+                                         const uint32_t* HWY_RESTRICT rows, size_t n, float scale,
+                                         float* HWY_RESTRICT out) {
+  const hn::CappedTag<float, 16> df;
+  using V = hn::Vec<decltype(df)>;
+  const size_t N = hn::Lanes(df);
+  constexpr size_t kMaxVecs = 16;  // 16 / N vectors hold one row of 16 scores
+  const size_t nv = 16 / N;
+  constexpr size_t kKeys = 4, kChunk = 64, kAhead = 32;
+  const size_t row_bytes = hd * sizeof(typename W::T);
+  auto prefetch = [&](size_t i) {
+    const char* p = reinterpret_cast<const char*>(keys + size_t(rows[i]) * stride);
+    for (size_t off = 0; off < row_bytes; off += 64) __builtin_prefetch(p + off);
+  };
+  for (size_t i = 0; i < n && i < kAhead; ++i) prefetch(i);
+  HWY_ALIGN float kf[kKeys][kChunk];
+  for (size_t i0 = 0; i0 < n; i0 += kKeys) {
+    const size_t m = n - i0 < kKeys ? n - i0 : kKeys;
+    for (size_t j = i0 + kAhead; j < i0 + kAhead + kKeys && j < n; ++j) prefetch(j);
+    const typename W::T* kp[kKeys];
+    for (size_t j = 0; j < kKeys; ++j) kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
+    V acc[kKeys][kMaxVecs];
+    for (size_t j = 0; j < kKeys; ++j)
+      for (size_t v = 0; v < nv; ++v) acc[j][v] = hn::Zero(df);
+    for (size_t c0 = 0; c0 < hd; c0 += kChunk) {
+      const size_t len = hd - c0 < kChunk ? hd - c0 : kChunk;
+      for (size_t j = 0; j < kKeys; ++j) {
+        size_t c = 0;
+        for (; c + N <= len; c += N) hn::Store(LoadWeights<W>(df, kp[j] + c0 + c), df, kf[j] + c);
+        for (; c < len; ++c) kf[j][c] = W::Scalar(kp[j][c0 + c]);
+      }
+      for (size_t c = 0; c < len; ++c) {
+        const float* qc = qt + (c0 + c) * 16;
+        for (size_t v = 0; v < nv; ++v) {
+          const V qv = hn::LoadU(df, qc + v * N);
+          for (size_t j = 0; j < kKeys; ++j) acc[j][v] = hn::MulAdd(hn::Set(df, kf[j][c]), qv, acc[j][v]);
+        }
+      }
+    }
+    const V sv = hn::Set(df, scale);
+    for (size_t j = 0; j < m; ++j)
+      for (size_t v = 0; v < nv; ++v) hn::StoreU(hn::Mul(acc[j][v], sv), df, out + (i0 + j) * 16 + v * N);
+  }
+}
+
 // out[g * hd + c] += sum_i p[g * n + i] * V_i[c] for kG heads g0..g0+kG and one vector of
 // columns at c (len columns: a full vector, or the zero-padded tail): the kG accumulators stay
 // in registers over all n values (no store/reload per value), added in order of i.

@@ -127,6 +127,13 @@ void AttentionScoresGatherImpl(const float* q, size_t hd, const void* keys, size
       AttentionScoresGatherT<F32Weights>(df, q, hd, static_cast<const float*>(keys), stride, rows, n, scale, scores);
   });
 }
+void AttentionScoresGather16Impl(const float* qt, size_t hd, const void* keys, size_t stride, DType dt,
+                                 const uint32_t* rows, size_t n, float scale, float* out) {
+  if (dt == DType::kF16)
+    AttentionScoresGather16T<F16Weights>(qt, hd, static_cast<const uint16_t*>(keys), stride, rows, n, scale, out);
+  else
+    AttentionScoresGather16T<F32Weights>(qt, hd, static_cast<const float*>(keys), stride, rows, n, scale, out);
+}
 float SoftmaxTileImpl(float* s, size_t n, size_t visible, float* running_max) {
   return SoftmaxTileT(hn::ScalableTag<float>(), s, n, visible, running_max);
 }
@@ -175,6 +182,7 @@ HWY_EXPORT(DecayedDotImpl);
 HWY_EXPORT(ExpScaleImpl);
 HWY_EXPORT(AttentionScoresImpl);
 HWY_EXPORT(AttentionScoresGatherImpl);
+HWY_EXPORT(AttentionScoresGather16Impl);
 HWY_EXPORT(AttentionAccumulateImpl);
 HWY_EXPORT(SoftmaxTileImpl);
 
@@ -406,6 +414,11 @@ void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
 void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
                            const uint32_t* rows, size_t n, float scale, float* scores) {
   HWY_DYNAMIC_DISPATCH(AttentionScoresGatherImpl)(q, head_dim, keys, stride, dtype, rows, n, scale, scores);
+}
+
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                             const uint32_t* rows, size_t n, float scale, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttentionScoresGather16Impl)(qt, head_dim, keys, stride, dtype, rows, n, scale, out);
 }
 
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,

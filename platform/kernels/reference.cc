@@ -172,6 +172,17 @@ void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, si
   }
 }
 
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                             const uint32_t* rows, size_t n, float scale, float* out) {
+  for (size_t i = 0; i < n; ++i)
+    for (size_t g = 0; g < 16; ++g) {
+      double s = 0.0;
+      for (size_t c = 0; c < head_dim; ++c)
+        s += double(qt[c * 16 + g]) * RowElem(keys, dtype, size_t(rows[i]) * stride + c);
+      out[i * 16 + g] = float(s * scale);
+    }
+}
+
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out) {
   for (size_t g = 0; g < n_q; ++g)

@@ -39,6 +39,8 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
                      DType dtype, size_t n, float scale, float* scores);
 void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
                            const uint32_t* rows, size_t n, float scale, float* scores);
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
+                             const uint32_t* rows, size_t n, float scale, float* out);
 void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
                          DType dtype, size_t n, float* out);
 // SoftmaxTile of ops.h: max and exp in double.
