@@ -298,8 +298,8 @@ TEST_CASE("ice prefill blocks: each query ranks its block's shared candidates ex
       if (!r.sparse) continue;
       // The block's searching query: its first kNN query (sparse once the eligible range
       // exceeds k: from position 28 on), searching keys [4, min(last window begin - 1, itself)].
-      const size_t b0 = r.pos / block * block, rep = std::max<size_t>(b0, 28), last = std::min(b0 + block, f.n) - 1;
-      const uint32_t hi = uint32_t(std::min(last + 1 - 16 - 1, rep));
+      const size_t b0 = r.pos / block * block, rep = std::max<size_t>(b0, 28);
+      const uint32_t hi = uint32_t(std::min(b0 + block - 16 - 1, rep));  // the block's last window start - 1
       const float* q_rep = f.q.data() + (rep * f.heads + r.head) * f.hd;
       std::vector<uint32_t> cand;
       REQUIRE(index.at(1, r.head / 2).Search(q_rep, 4, hi, 10, &scratch, &cand).ok());  // ceil(1.25 k)

@@ -286,12 +286,14 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
   return Status::Ok();
 }
 
-// Tokens [t0, t1) of the call (consecutive positions), one head, sharing one search (see
-// AttentionSettings::prefill_block): the first kNN query searches the keys up to its own
-// position; every kNN query of the block then ranks those candidates exactly, 16 queries at a
-// time against each candidate key row (read from the cache once per 16), and keeps its eligible
-// top-k.
+// Tokens [t0, t1) of the call (consecutive positions of one block), one head, sharing one
+// search (see AttentionSettings::prefill_block): `carried` holds the block's candidates if an
+// earlier call made them; otherwise the first kNN query here searches the keys up to its own
+// position. Every kNN query then ranks the candidates exactly (16 queries at a time against
+// each candidate key row, read from the cache once per 16) and keeps its eligible top-k.
+// `store` (the call's last block, when it continues past the call) receives the candidates.
 Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t t0, size_t t1,
+                      const ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
                       ice::Scratch* s) {
   constexpr size_t L = ice::kScoreLanes;
   const AttentionSettings& st = *a.settings;
@@ -299,7 +301,10 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
   const size_t hd = c.head_dim(), row = a.n_heads * hd;
   auto q_of = [&](size_t t) { return a.q + t * row + head * hd; };
   auto out_of = [&](size_t t) { return a.out + t * row + head * hd; };
-  size_t rep = t0;  // the first kNN query
+  const uint64_t block = (a.first_pos + t0) / st.prefill_block;
+  const size_t block_end = size_t(block + 1) * st.prefill_block;
+  if (store) store->block = ice::SharedCandidates::kNoBlock;
+  size_t rep = t0;  // the first kNN query here
   for (; rep < t1; ++rep) {
     const QueryRanges r = RangesOf(st, a.first_pos + rep);
     if (r.sparse) break;
@@ -307,44 +312,65 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
     Record(a, head, kv_head, a.first_pos + rep, r, q_of(rep), out_of(rep), {}, 0);
   }
   if (rep == t1) return Status::Ok();
-  if (t1 - rep == 1) return IceAttendOne(a, head, kv_head, a.first_pos + rep, q_of(rep), out_of(rep), s);
-  const size_t rep_pos = a.first_pos + rep;
-  const QueryRanges first = RangesOf(st, rep_pos), last = RangesOf(st, a.first_pos + t1 - 1);
-  // The keys the block's queries may retrieve, but none after the searching query itself, so
-  // that no query's candidates depend on a later token.
-  const size_t hi = std::min(last.window_begin - 1, rep_pos);
-  // It serves the whole block, so it asks for more than one query's k.
-  const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.prefill_search_scale) * double(st.k))));
-  s->candidates.clear();
-  FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(q_of(rep), uint32_t(first.sinks), uint32_t(hi), k_search,
-                                                            &s->knn, &s->candidates));
-  const size_t n_cand = s->candidates.size();
+  const std::vector<uint32_t>* cand = &s->candidates;
+  uint32_t searched_at = uint32_t(a.first_pos + rep);
+  if (carried != nullptr && carried->block == block) {
+    cand = &carried->ids;
+    searched_at = carried->first;
+  } else {
+    // The keys the block's queries may retrieve (a function of the block, not of the call),
+    // but none after the searching query itself: no candidate depends on a later token. It
+    // serves the whole block, so it asks for more than one query's k.
+    const size_t rep_pos = a.first_pos + rep;
+    const size_t hi = std::min(RangesOf(st, block_end - 1).window_begin - 1, rep_pos);
+    const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.prefill_search_scale) * double(st.k))));
+    s->candidates.clear();
+    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(q_of(rep), uint32_t(RangesOf(st, rep_pos).sinks),
+                                                              uint32_t(hi), k_search, &s->knn, &s->candidates));
+  }
+  const std::span<const uint32_t> ids(*cand);
+  auto attend = [&](size_t t, size_t admitted) {
+    const size_t pos = a.first_pos + t;
+    const QueryRanges r = RangesOf(st, pos);
+    ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
+    ice::SparseAttendOne(c, a.layer, kv_head, q_of(t), s->positions, &s->scores, out_of(t));
+    Record(a, head, kv_head, pos, r, q_of(t), out_of(t), s->topk, admitted);
+  };
   const size_t stride = c.pos_stride_bytes() / DTypeSize(c.dtype());
-  s->block_scores.resize(n_cand * L);
-  s->block_qt.resize(hd * L);
-  for (size_t g0 = rep; g0 < t1; g0 += L) {
-    const size_t n_q = std::min(L, t1 - g0);
-    std::fill(s->block_qt.begin(), s->block_qt.end(), 0.0f);
-    uint32_t below[L];
-    for (size_t g = 0; g < n_q; ++g) {
-      const float* q = q_of(g0 + g);
-      for (size_t i = 0; i < hd; ++i) s->block_qt[i * L + g] = q[i];
-      below[g] = uint32_t(RangesOf(st, a.first_pos + g0 + g).window_begin);
+  if (t1 - rep == 1) {  // one query (a decode step): one row of scores, 16 keys per reduction
+    s->scores.resize(ids.size());
+    AttentionScoresGather(q_of(rep), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), ids.size(),
+                          1.0f, s->scores.data());
+    const size_t admitted = ice::TopKOfScores(s->scores.data(), ids, uint32_t(RangesOf(st, a.first_pos + rep).window_begin),
+                                              st.k, &s->scored, &s->topk);
+    attend(rep, admitted);
+  } else {
+    s->block_scores.resize(ids.size() * L);
+    s->block_qt.resize(hd * L);
+    for (size_t g0 = rep; g0 < t1; g0 += L) {
+      const size_t n_q = std::min(L, t1 - g0);
+      std::fill(s->block_qt.begin(), s->block_qt.end(), 0.0f);
+      uint32_t below[L];
+      for (size_t g = 0; g < n_q; ++g) {
+        const float* q = q_of(g0 + g);
+        for (size_t i = 0; i < hd; ++i) s->block_qt[i * L + g] = q[i];
+        below[g] = uint32_t(RangesOf(st, a.first_pos + g0 + g).window_begin);
+      }
+      if (!ids.empty())
+        AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(),
+                                ids.size(), 1.0f, s->block_scores.data());
+      size_t admitted[L];
+      ice::TopKOfScores16(s->block_scores.data(), ids, below, n_q, st.k, &s->block_maxima, s->lane_scored, admitted);
+      for (size_t g = 0; g < n_q; ++g) {
+        ice::FinishTopKOf(&s->lane_scored[g], st.k, &s->topk);
+        attend(g0 + g, admitted[g]);
+      }
     }
-    if (n_cand > 0)
-      AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(),
-                              s->candidates.data(), n_cand, 1.0f, s->block_scores.data());
-    size_t admitted[L];
-    ice::TopKOfScores16(s->block_scores.data(), s->candidates, below, n_q, st.k, &s->block_maxima, s->lane_scored,
-                        admitted);
-    for (size_t g = 0; g < n_q; ++g) {
-      const size_t t = g0 + g, pos = a.first_pos + t;
-      const QueryRanges r = RangesOf(st, pos);
-      ice::FinishTopKOf(&s->lane_scored[g], st.k, &s->topk);
-      ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
-      ice::SparseAttendOne(c, a.layer, kv_head, q_of(t), s->positions, &s->scores, out_of(t));
-      Record(a, head, kv_head, pos, r, q_of(t), out_of(t), s->topk, admitted[g]);
-    }
+  }
+  if (store != nullptr && a.first_pos + t1 < block_end) {  // the block goes on after this call
+    store->block = block;
+    store->first = searched_at;
+    store->ids.assign(ids.begin(), ids.end());
   }
   return Status::Ok();
 }
@@ -378,12 +404,14 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
       error = std::move(st);
     }
   };
-  // Prefill with shared searches: blocks of prefill_block positions (cut at its multiples).
-  // (DCI only: a FAISS search returns exactly the keys asked for, too few to share.)
+  // Shared searches: blocks of prefill_block positions (cut at its multiples), the candidates
+  // of a block carried across calls in a.shared. (DCI only: a FAISS search returns exactly the
+  // keys asked for, too few to share.)
   const size_t block = a.settings->prefill_block;
-  if (a.n_tokens > 1 && block > 1 && a.settings->backend == AttentionBackend::kIce) {
+  if (block > 1 && a.settings->backend == AttentionBackend::kIce) {
     const size_t first_block = a.first_pos / block, last_block = (a.first_pos + a.n_tokens - 1) / block;
     const size_t n_blocks = last_block - first_block + 1;
+    if (a.shared) a.shared->TakeCarried(a.layer, first_block);
     auto work = [&](size_t begin, size_t end) {
       ice::Scratch& scratch = pool.impl().per_thread.local();
       for (size_t i = begin; i < end; ++i) {
@@ -391,7 +419,9 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
         const size_t h = i / n_blocks, b = first_block + i % n_blocks;
         const size_t t0 = std::max(b * block, a.first_pos) - a.first_pos;
         const size_t t1 = std::min((b + 1) * block, a.first_pos + a.n_tokens) - a.first_pos;
-        fail(IceAttendBlock(a, h, h / group, t0, t1, &scratch));
+        const ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, h) : nullptr;
+        ice::SharedCandidates::Entry* store = a.shared && b == last_block ? &a.shared->at(a.layer, h) : nullptr;
+        fail(IceAttendBlock(a, h, h / group, t0, t1, carried, store, &scratch));
       }
     };
     if (threads) threads->ParallelFor(n_blocks * a.n_heads, 1, work);

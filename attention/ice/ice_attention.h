@@ -27,6 +27,7 @@
 #include "attention/attention_probe.h"
 #include "attention/attention_settings.h"
 #include "attention/ice/ice_index.h"
+#include "attention/ice/shared_candidates.h"
 #include "attention/kv_cache.h"
 #include "platform/thread_context.h"
 
@@ -60,6 +61,9 @@ struct IceAttentionArgs {
   float* out = nullptr;       // n_tokens x (n_heads * head_dim)
   AttentionProbe* probe = nullptr;  // optional
   IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
+  // The sequence's candidates of its current blocks (Init with n_layers, n_heads and
+  // settings->prefill_block), carried across calls; null: blocks end with the call.
+  ice::SharedCandidates* shared = nullptr;
 };
 
 // Parallel over (token, head) pairs, like DenseAttention. Errors only when the index search

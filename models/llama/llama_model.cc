@@ -19,11 +19,12 @@ class LlamaModel::State final : public SequenceState {
   size_t position() const override { return pos; }
   size_t capacity() const override { return cache.capacity(); }
   size_t memory_bytes() const override {
-    return cache.bytes() + scratch.size() * sizeof(float) + (ice ? index.bytes() : 0);
+    return cache.bytes() + scratch.size() * sizeof(float) + (ice ? index.bytes() + shared.bytes() : 0);
   }
   void Reset() override {
     pos = 0;
     index.Clear();
+    shared.Clear();
   }
 
   // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
@@ -31,7 +32,9 @@ class LlamaModel::State final : public SequenceState {
   // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
   // very index the original sequence had (KnnIndex: DCI and FAISS indexes depend only on the
   // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
-  // a state saved with any backend restores into a session with any backend.
+  // a state saved with any backend restores into a session with any backend. An ice state ends
+  // with the candidates its heads share in their current blocks (ice::SharedCandidates), so a
+  // restored sequence ranks what the uninterrupted one would; other backends skip that section.
   std::vector<uint64_t> Shape() const {
     return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
   }
@@ -40,6 +43,7 @@ class LlamaModel::State final : public SequenceState {
     StateWriter w(out, "llama", shape);
     w.PutU64(pos);
     cache.SavePrefix(pos, w);
+    if (ice) shared.Save(w);
     return Status::Ok();
   }
   Status Restore(std::span<const uint8_t> bytes) override {
@@ -48,11 +52,18 @@ class LlamaModel::State final : public SequenceState {
     FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
-    if (r.remaining() != 2 * cache.n_layers() * cache.prefix_bytes(n))
+    const size_t kv_bytes = 2 * cache.n_layers() * cache.prefix_bytes(n);
+    if (r.remaining() < kv_bytes)
       return InvalidArgument("session state size does not match its position (" +
                              std::to_string(bytes.size()) + " bytes)");
+    // The optional section after the keys and values (shared kNN candidates), checked first.
+    const size_t tail = r.remaining() - kv_bytes;
+    ice::SharedCandidates restored;
+    if (ice) restored.Init(cache.n_layers(), config.n_heads, options.attention.prefill_block);
+    if (tail > 0) FLOE_RETURN_IF_ERROR(restored.Restore(bytes.subspan(bytes.size() - tail), n));
     FLOE_RETURN_IF_ERROR(cache.RestorePrefix(n, r));
     pos = n;
+    if (ice) shared = std::move(restored);
     if (ice) {
       if (Status st = index.Rebuild(cache, n, nullptr); !st.ok()) {
         Reset();  // the cache was already replaced: fall back to an empty, consistent state
@@ -66,6 +77,7 @@ class LlamaModel::State final : public SequenceState {
     FLOE_RETURN_IF_ERROR(c->Init(config, options));
     FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
     FLOE_RETURN_IF_ERROR(c->index.CopyFrom(index));
+    c->shared = shared;
     c->pos = pos;
     return std::unique_ptr<SequenceState>(std::move(c));
   }
@@ -79,7 +91,10 @@ class LlamaModel::State final : public SequenceState {
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
     ice = o.attention.backend == AttentionBackend::kIce ||
           o.attention.backend == AttentionBackend::kFaiss;
-    if (ice) FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
+    if (ice) {
+      FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
+      shared.Init(c.n_layers, c.n_heads, o.attention.prefill_block);
+    }
     const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
     float* p = scratch.data();
@@ -101,6 +116,7 @@ class LlamaModel::State final : public SequenceState {
   bool ice = false;      // options.attention.backend is kIce or kFaiss (kNN attention)
   ice::IceIndex index;   // kNN only: keys [sinks, pos) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
+  ice::SharedCandidates shared;  // ice only: candidates of each head's current block
   AlignedBuffer<float> scratch;
   size_t pos = 0;
   size_t batch = 1;
@@ -152,6 +168,9 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, floa
   // The chunk's keys are indexed before its queries run; IceAttention keeps causality by
   // admitting only ids <= p - W for the query at p.
   FLOE_RETURN_IF_ERROR(s.index.Add(s.cache, layer, s.pos, s.pos + n, threads));
+  // Candidates made by queries of an interrupted chunk (at positions >= pos) are not this
+  // sequence's: dropped, like that chunk's keys in the index.
+  s.shared.DropFrom(layer, s.pos);
   IceAttentionArgs args;
   args.cache = &s.cache;
   args.index = &s.index;
@@ -164,6 +183,7 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, floa
   args.out = out;
   args.probe = s.options.attention_probe;
   args.scratch = &s.ice_scratch;
+  args.shared = &s.shared;
   return IceAttention(args, threads);
 }
 
