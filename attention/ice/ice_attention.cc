@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 #include <mutex>
@@ -292,8 +293,11 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
 // position. Every kNN query then ranks the candidates exactly (16 queries at a time against
 // each candidate key row, read from the cache once per 16) and keeps its eligible top-k.
 // `store` (the call's last block, when it continues past the call) receives the candidates.
+// A decode step (one query) scores them from a copy of their key rows kept in the entry (made by
+// the block's first step): a sequential read instead of one scattered row per candidate at every
+// step; the scores are the same (one reduction tree per 16 rows either way).
 Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t t0, size_t t1,
-                      const ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
+                      ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
                       ice::Scratch* s) {
   constexpr size_t L = ice::kScoreLanes;
   const AttentionSettings& st = *a.settings;
@@ -314,7 +318,8 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
   if (rep == t1) return Status::Ok();
   const std::vector<uint32_t>* cand = &s->candidates;
   uint32_t searched_at = uint32_t(a.first_pos + rep);
-  if (carried != nullptr && carried->block == block) {
+  const bool from_carried = carried != nullptr && carried->block == block;
+  if (from_carried) {
     cand = &carried->ids;
     searched_at = carried->first;
   } else {
@@ -337,10 +342,21 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
     Record(a, head, kv_head, pos, r, q_of(t), out_of(t), s->topk, admitted);
   };
   const size_t stride = c.pos_stride_bytes() / DTypeSize(c.dtype());
+  const bool continues = store != nullptr && a.first_pos + t1 < block_end;
   if (t1 - rep == 1) {  // one query (a decode step): one row of scores, 16 keys per reduction
     s->scores.resize(ids.size());
-    AttentionScoresGather(q_of(rep), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), ids.size(),
-                          1.0f, s->scores.data());
+    const size_t row_bytes = hd * DTypeSize(c.dtype());
+    std::vector<uint8_t>* rows = from_carried ? &carried->keys : nullptr;
+    if (rows != nullptr && rows->size() != ids.size() * row_bytes && continues) {
+      rows->resize(ids.size() * row_bytes);  // the block's first decode step: copy the rows once
+      for (size_t i = 0; i < ids.size(); ++i)
+        std::memcpy(rows->data() + i * row_bytes, c.Key(a.layer, ids[i], kv_head), row_bytes);
+    }
+    if (rows != nullptr && rows->size() == ids.size() * row_bytes)
+      AttentionScores(q_of(rep), 1, hd, rows->data(), hd, c.dtype(), ids.size(), 1.0f, s->scores.data());
+    else
+      AttentionScoresGather(q_of(rep), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), ids.size(),
+                            1.0f, s->scores.data());
     const size_t admitted = ice::TopKOfScores(s->scores.data(), ids, uint32_t(RangesOf(st, a.first_pos + rep).window_begin),
                                               st.k, &s->scored, &s->topk);
     attend(rep, admitted);
@@ -367,10 +383,16 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
       }
     }
   }
-  if (store != nullptr && a.first_pos + t1 < block_end) {  // the block goes on after this call
+  if (continues) {  // the block goes on after this call
     store->block = block;
     store->first = searched_at;
-    store->ids.assign(ids.begin(), ids.end());
+    if (from_carried) {  // the same entry moves back (its memory with it: no copy per step)
+      store->ids.swap(carried->ids);
+      store->keys.swap(carried->keys);
+    } else {
+      store->ids.assign(ids.begin(), ids.end());
+      store->keys.clear();  // copied by the block's first decode step that needs them
+    }
   }
   return Status::Ok();
 }
@@ -419,7 +441,7 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
         const size_t h = i / n_blocks, b = first_block + i % n_blocks;
         const size_t t0 = std::max(b * block, a.first_pos) - a.first_pos;
         const size_t t1 = std::min((b + 1) * block, a.first_pos + a.n_tokens) - a.first_pos;
-        const ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, h) : nullptr;
+        ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, h) : nullptr;
         ice::SharedCandidates::Entry* store = a.shared && b == last_block ? &a.shared->at(a.layer, h) : nullptr;
         fail(IceAttendBlock(a, h, h / group, t0, t1, carried, store, &scratch));
       }

@@ -22,14 +22,15 @@ void SharedCandidates::Clear() {
   for (Entry& e : entries_) {
     e.block = kNoBlock;
     e.ids.clear();
+    e.keys.clear();
   }
   for (Entry& e : carried_) e.block = kNoBlock;
 }
 
 size_t SharedCandidates::bytes() const {
   size_t n = (entries_.capacity() + carried_.capacity()) * sizeof(Entry);
-  for (const Entry& e : entries_) n += e.ids.capacity() * sizeof(uint32_t);
-  for (const Entry& e : carried_) n += e.ids.capacity() * sizeof(uint32_t);
+  for (const Entry& e : entries_) n += e.ids.capacity() * sizeof(uint32_t) + e.keys.capacity();
+  for (const Entry& e : carried_) n += e.ids.capacity() * sizeof(uint32_t) + e.keys.capacity();
   return n;
 }
 
@@ -39,6 +40,7 @@ void SharedCandidates::TakeCarried(size_t layer, uint64_t block) {
     Entry& c = carried_[layer * n_heads_ + h];
     if (e.block == block) {
       std::swap(c.ids, e.ids);  // keeps both vectors' memory: nothing allocated per step
+      std::swap(c.keys, e.keys);
       c.block = block;
       c.first = e.first;
     } else {

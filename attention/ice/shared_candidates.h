@@ -27,6 +27,8 @@ class SharedCandidates {
     uint64_t block = kNoBlock;  // block index (position / block size); kNoBlock: empty
     uint32_t first = 0;         // position of the query that searched (drops: see DropFrom)
     std::vector<uint32_t> ids;  // its candidates
+    std::vector<uint8_t> keys;  // their key rows side by side (cache dtype), once a decode step
+                                // copied them; empty otherwise (not saved: rebuilt on demand)
   };
 
   void Init(size_t n_layers, size_t n_heads, size_t block_size);
@@ -39,7 +41,7 @@ class SharedCandidates {
   // Moves the entries of `layer` whose block is `block` aside (the calls' first block reads
   // them through carried()); the others are left empty there.
   void TakeCarried(size_t layer, uint64_t block);
-  const Entry& carried(size_t layer, size_t head) const { return carried_[layer * n_heads_ + head]; }
+  Entry& carried(size_t layer, size_t head) { return carried_[layer * n_heads_ + head]; }
 
   // Drops the entries of `layer` made by a query at a position >= `position` (an interrupted
   // chunk's, when called before that layer's next attention).
