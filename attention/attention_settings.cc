@@ -60,12 +60,12 @@ Status AttentionSettings::Validate(size_t context_length) const {
   if (sinks > context_length)
     return bad("sink count " + std::to_string(sinks) + " is larger than the context length " +
                std::to_string(context_length));
-  if (prefill_block == 0 || prefill_block > 1024)
-    return bad("prefill block (prefill queries per shared kNN search) must be in [1, 1024], not " +
-               std::to_string(prefill_block));
-  if (!(prefill_search_scale >= 1.0f && prefill_search_scale <= 64.0f))
-    return bad("prefill search scale (keys a shared prefill search asks for, x k) must be in [1, 64], not " +
-               std::to_string(prefill_search_scale));
+  if (search_block == 0 || search_block > 1024)
+    return bad("search block (queries per shared kNN search) must be in [1, 1024], not " +
+               std::to_string(search_block));
+  if (!(search_scale >= 1.0f && search_scale <= 64.0f))
+    return bad("search scale (keys a shared search asks for, x k) must be in [1, 64], not " +
+               std::to_string(search_scale));
   if (backend == AttentionBackend::kFaiss) {
     if (faiss.kind != FaissKind::kFlat && faiss.kind != FaissKind::kHnsw)
       return bad("unknown FAISS index kind " + std::to_string(int(faiss.kind)) + " (choose flat or hnsw)");

@@ -93,21 +93,22 @@ struct AttentionSettings {
   size_t window = 256;      // W: most recent positions always attended
   size_t sinks = 4;         // S: first positions always attended
   size_t dense_below = 1024;  // a query seeing fewer keys than this attends densely
-  // Prefill with the ice backend (a chunk of several tokens; FAISS searches return exactly the
-  // keys asked for, too few to share, so faiss queries always search alone): each head's queries in blocks of this many consecutive
-  // positions share one kNN search, made with the block's first kNN query over the keys up to
-  // that query and asking for ceil(prefill_search_scale * k) keys (DCI: that many times
-  // candidates_per_k per composite index); every query of the block then ranks all those
-  // candidates exactly and keeps its own top-k of the ones in its eligible range. 1 = every
-  // query searches alone for k, as decode always does. Causal: a query's candidates depend only
-  // on earlier tokens. Blocks start at multiples of prefill_block (and at a chunk's start), so
-  // prefill results do not depend on the chunking when chunks are multiples of it.
+  // Shared searches (ice backend; a FAISS search returns exactly the keys asked for, too few to
+  // share, so faiss queries always search alone): the queries of one head at the positions of a
+  // block [b B, (b + 1) B), B = search_block, share one kNN search, made by the block's first
+  // kNN query over the keys up to its own position, asking for ceil(search_scale * k) keys (DCI:
+  // that many times candidates_per_k per composite index); every query of the block ranks all
+  // those candidates exactly and keeps its own top-k of the ones in its eligible range. The
+  // candidates are carried across calls (ice::SharedCandidates, part of the sequence state), so
+  // prefill chunks and decode steps retrieve alike, however the sequence is cut. Causal: a
+  // query's candidates depend only on earlier tokens. 1 = every query searches alone for k.
   // Defaults 16 and 1.25, measured on stories-long-2k (`floe eval-attention`, held-out War and
-  // Peace, defaults otherwise): top-32 recall 0.934 (per-query searches: 0.938; block 16 with
-  // scale 1: 0.894), same perplexity (+0.15% vs +0.19% over dense); 16k-token prefill of the
-  // 110m preset 1.36x faster than dense attention, per-query searches ~0.4x (bench_ice).
-  size_t prefill_block = 16;           // 1..1024
-  float prefill_search_scale = 1.25f;  // 1..64
+  // Peace, defaults otherwise): top-32 recall 0.934 (one search per query: 0.938; block 16 with
+  // scale 1: 0.894), perplexity +0.15% over dense (one search per query: +0.19%); bench_ice,
+  // 110m preset: 16k-token prefill 1.41x faster than dense attention (one search per query:
+  // 0.38x), decode at 32k 2.3-3.3x (one search per query: ~1.1x).
+  size_t search_block = 16;   // 1..1024
+  float search_scale = 1.25f;  // 1..64
   DciParams dci;      // ice backend
   FaissParams faiss;  // faiss backend
 

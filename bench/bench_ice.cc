@@ -83,7 +83,7 @@ int main(int argc, char** argv) {
                  "usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1]\n"
                  "                 [-t 0] [--kv f16|f32] [--batch 256] [--state-dir DIR] [--only dense|ice]\n"
                  "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] [--knn-simple M]\n"
-                 "                 [--knn-prefill-block B] [--knn-prefill-search-scale X]\n");
+                 "                 [--knn-search-block B] [--knn-search-scale X]\n");
     return 2;
   }
   const std::vector<size_t> depths = List(Arg(argc, argv, "-d", "4096,16384,32768"));
@@ -111,10 +111,10 @@ int main(int argc, char** argv) {
       Arg(argc, argv, "--knn-composite", std::to_string(a.dci.composite_indices).c_str()), nullptr, 10);
   a.dci.simple_indices = std::strtoul(
       Arg(argc, argv, "--knn-simple", std::to_string(a.dci.simple_indices).c_str()), nullptr, 10);
-  a.prefill_block = std::strtoul(
-      Arg(argc, argv, "--knn-prefill-block", std::to_string(a.prefill_block).c_str()), nullptr, 10);
-  a.prefill_search_scale = std::strtof(
-      Arg(argc, argv, "--knn-prefill-search-scale", std::to_string(a.prefill_search_scale).c_str()), nullptr);
+  a.search_block = std::strtoul(
+      Arg(argc, argv, "--knn-search-block", std::to_string(a.search_block).c_str()), nullptr, 10);
+  a.search_scale = std::strtof(
+      Arg(argc, argv, "--knn-search-scale", std::to_string(a.search_scale).c_str()), nullptr);
 
   auto model = Model::Load(model_path, LoadOptions());
   if (!model.ok()) return Fail(model.status());
@@ -135,10 +135,10 @@ int main(int argc, char** argv) {
               double(m.weight_bytes()) / 1e9, probe.num_threads(), DTypeName(dense.kv_dtype), dense.batch,
               DescribeCpu(DetectCpuFeatures()).c_str());
   std::printf("ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per composite, "
-              "prefill block %zu x %.2f\n",
+              "search block %zu x %.2f\n",
               a.k, a.window, a.sinks, a.dense_below, a.dci.simple_indices, a.dci.composite_indices,
-              a.k * a.dci.candidates_per_k, a.prefill_block,
-              double(a.prefill_search_scale));
+              a.k * a.dci.candidates_per_k, a.search_block,
+              double(a.search_scale));
   std::fflush(stdout);
 
   // ---- decode at depth ----

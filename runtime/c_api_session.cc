@@ -36,8 +36,8 @@ floe_session_params floe_session_default_params(void) {
   p.faiss_hnsw_m = uint32_t(a.faiss.hnsw_m);
   p.faiss_ef_search = uint32_t(a.faiss.ef_search);
   p.faiss_ef_construction = uint32_t(a.faiss.ef_construction);
-  p.knn_prefill_block = uint32_t(a.prefill_block);
-  p.knn_prefill_search_scale = a.prefill_search_scale;
+  p.knn_search_block = uint32_t(a.search_block);
+  p.knn_search_scale = a.search_scale;
   return p;
 }
 
@@ -72,8 +72,8 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.faiss.hnsw_m = p.faiss_hnsw_m;
     sp.attention.faiss.ef_search = p.faiss_ef_search;
     sp.attention.faiss.ef_construction = p.faiss_ef_construction;
-    sp.attention.prefill_block = p.knn_prefill_block;
-    sp.attention.prefill_search_scale = p.knn_prefill_search_scale;
+    sp.attention.search_block = p.knn_search_block;
+    sp.attention.search_scale = p.knn_search_scale;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

@@ -280,12 +280,12 @@ TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)",
   }
 }
 
-TEST_CASE("ice prefill blocks: each query ranks its block's shared candidates exactly", "[unit]") {
+TEST_CASE("ice search blocks: each query ranks its block's shared candidates exactly", "[unit]") {
   for (auto [dtype, block] : {std::pair{DType::kF32, size_t{8}}, {DType::kF16, size_t{8}}, {DType::kF32, size_t{40}}}) {
     INFO("block " << block);
     Fixture f(dtype, 5);
     auto s = IceSettings(8, 16, 4);
-    s.prefill_block = block;
+    s.search_block = block;
     s.dci.candidates_per_k = 2;  // candidates well short of the eligible keys: a real choice
     RecordAll probe;
     const auto out = f.Ice(1, s, &probe);
@@ -296,13 +296,21 @@ TEST_CASE("ice prefill blocks: each query ranks its block's shared candidates ex
     size_t checked = 0;
     for (const auto& r : probe.recs) {
       if (!r.sparse) continue;
-      // The block's searching query: its first kNN query (sparse once the eligible range
-      // exceeds k: from position 28 on), searching keys [4, min(last window begin - 1, itself)].
+      // The block's search: at its first kNN position (sparse once the eligible range exceeds
+      // k: from position 28 on), with the sum of the GQA group's unit queries there (heads 2g
+      // and 2g + 1), over keys [4, min(last window begin - 1, that position)].
       const size_t b0 = r.pos / block * block, rep = std::max<size_t>(b0, 28);
       const uint32_t hi = uint32_t(std::min(b0 + block - 16 - 1, rep));  // the block's last window start - 1
-      const float* q_rep = f.q.data() + (rep * f.heads + r.head) * f.hd;
+      std::vector<float> q_rep(f.hd, 0.0f);
+      for (size_t h = r.head / 2 * 2; h < r.head / 2 * 2 + 2; ++h) {
+        const float* qh = f.q.data() + (rep * f.heads + h) * f.hd;
+        double n2 = 0;
+        for (size_t i = 0; i < f.hd; ++i) n2 += double(qh[i]) * double(qh[i]);
+        const float inv = float(1.0 / std::sqrt(n2));
+        for (size_t i = 0; i < f.hd; ++i) q_rep[i] += qh[i] * inv;
+      }
       std::vector<uint32_t> cand;
-      REQUIRE(index.at(1, r.head / 2).Search(q_rep, 4, hi, 10, &scratch, &cand).ok());  // ceil(1.25 k)
+      REQUIRE(index.at(1, r.head / 2).Search(q_rep.data(), 4, hi, 10, &scratch, &cand).ok());  // ceil(1.25 k)
       for (uint32_t id : cand) CHECK(id <= rep);  // causal: nothing after the searching query
       // This query's eligible candidates, exact scores (double).
       const float* q = f.q.data() + (r.pos * f.heads + r.head) * f.hd;
@@ -334,10 +342,10 @@ TEST_CASE("ice prefill blocks: each query ranks its block's shared candidates ex
   }
 }
 
-TEST_CASE("ice prefill blocks: causal, and independent of chunks cut at block multiples", "[unit]") {
+TEST_CASE("ice search blocks: causal, and independent of chunks cut at block multiples", "[unit]") {
   Fixture f(DType::kF32, 9);
   auto s = IceSettings(8, 16, 4);
-  s.prefill_block = 16;
+  s.search_block = 16;
   s.dci.candidates_per_k = 2;
   ice::IceIndex index;
   REQUIRE(index.Init(f.layers, f.kv_heads, f.hd, s).ok());
@@ -354,7 +362,7 @@ TEST_CASE("ice prefill blocks: causal, and independent of chunks cut at block mu
   // are the old ones negated: the same norms, so the same DCI norm bound M, which depends on
   // every key indexed, later ones included.)
   for (size_t block : {size_t{1}, size_t{16}}) {
-    s.prefill_block = block;
+    s.search_block = block;
     IceRange(f, index, 0, s, 0, f.n, &whole);
     Fixture g(DType::kF32, 9);
     std::mt19937 rng(77);
@@ -411,11 +419,11 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   t.sinks = 513;
   expect(t, 512, StatusCode::kInvalidArgument, "sink count 513");
   t = s;
-  t.prefill_block = 0;
-  expect(t, 512, StatusCode::kInvalidArgument, "prefill block (prefill queries per shared kNN search) must be in [1, 1024], not 0");
+  t.search_block = 0;
+  expect(t, 512, StatusCode::kInvalidArgument, "search block (queries per shared kNN search) must be in [1, 1024], not 0");
   t = s;
-  t.prefill_search_scale = std::nanf("");
-  expect(t, 512, StatusCode::kInvalidArgument, "prefill search scale (keys a shared prefill search asks for, x k) must be in [1, 64], not nan");
+  t.search_scale = std::nanf("");
+  expect(t, 512, StatusCode::kInvalidArgument, "search scale (keys a shared search asks for, x k) must be in [1, 64], not nan");
   t = s;
   t.dci.simple_indices = 0;
   expect(t, 512, StatusCode::kInvalidArgument, "simple indices");

@@ -60,8 +60,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   CHECK(d.knn_simple_indices == 2);
   CHECK(d.knn_composite_indices == 8);
   CHECK(d.knn_candidates_per_k == 8);
-  CHECK(d.knn_prefill_block == 16);
-  CHECK(d.knn_prefill_search_scale == 1.25f);
+  CHECK(d.knn_search_block == 16);
+  CHECK(d.knn_search_scale == 1.25f);
 
   floe_session_params p = d;
   p.attention = FLOE_ATTENTION_ICE;
@@ -105,12 +105,12 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "composite indices");
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
-  p.knn_prefill_block = 0;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: prefill block (prefill queries per shared kNN search) must be in [1, 1024], not 0");
+  p.knn_search_block = 0;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: search block (queries per shared kNN search) must be in [1, 1024], not 0");
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
-  p.knn_prefill_search_scale = 0.5f;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: prefill search scale");
+  p.knn_search_scale = 0.5f;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: search scale");
   floe_model_free(m);
 }
 

@@ -73,8 +73,8 @@ TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run
       SessionParams p = SparseIce();
       p.kv_dtype = kv;
       p.batch = 48;
-      p.attention.prefill_block = block;
-      INFO("prefill block " << block);
+      p.attention.search_block = block;
+      INFO("search block " << block);
       const auto run = floe::testing::CheckRestoreAndFork(*model, p, a, b);
       // Decode steps rank the candidates their block's first kNN query found, as prefill does
       // (carried across calls): the two differ only by the score kernels' rounding.
@@ -133,7 +133,7 @@ TEST_CASE("ice: the shared candidates of a saved state are checked like the rest
   REQUIRE(target->Eval(b).ok());
   CHECK(Logits(*target) == Logits(*whole));
   SessionParams other = SparseIce();
-  other.attention.prefill_block = 8;
+  other.attention.search_block = 8;
   auto eight = NewSession(*model, other);
   REQUIRE(eight->RestoreState(bytes).ok());
   REQUIRE(eight->Eval(b).ok());

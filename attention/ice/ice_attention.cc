@@ -32,9 +32,9 @@ struct Scratch {
   std::vector<uint32_t> candidates, topk, positions;
   std::vector<std::pair<float, uint32_t>> scored;
   std::vector<float> scores;
-  // A shared prefill search (IceAttendBlock): up to 16 queries transposed, their scores against
+  // A shared search (IceAttendBlock): up to 16 queries transposed, their scores against
   // the candidates (key-major), group maxima, and each query's surviving candidates.
-  std::vector<float> block_qt, block_scores, block_maxima;
+  std::vector<float> block_qt, block_scores, block_maxima, group_q;
   std::vector<std::pair<float, uint32_t>> lane_scored[ice::kScoreLanes];
 };
 
@@ -287,33 +287,36 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
   return Status::Ok();
 }
 
-// Tokens [t0, t1) of the call (consecutive positions of one block), one head, sharing one
-// search (see AttentionSettings::prefill_block): `carried` holds the block's candidates if an
-// earlier call made them; otherwise the first kNN query here searches the keys up to its own
-// position. Every kNN query then ranks the candidates exactly (16 queries at a time against
-// each candidate key row, read from the cache once per 16) and keeps its eligible top-k.
-// `store` (the call's last block, when it continues past the call) receives the candidates.
-// A decode step (one query) scores them from a copy of their key rows kept in the entry (made by
-// the block's first step): a sequential read instead of one scattered row per candidate at every
-// step; the scores are the same (one reduction tree per 16 rows either way).
-Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t t0, size_t t1,
+// Tokens [t0, t1) of the call (consecutive positions of one block), the query heads of one KV
+// head (a GQA group of G), sharing one search (see AttentionSettings::search_block): `carried`
+// holds the block's candidates if an earlier call made them; otherwise the group searches at its
+// first kNN position, with the sum of its heads' unit queries there (G = 1: the query itself).
+// Every kNN query then ranks the candidates exactly (16 queries at a time against each candidate
+// key row, read from the cache once per 16) and keeps its eligible top-k. `store` (the call's
+// last block, when it continues past the call) receives the candidates. A decode step (G queries)
+// scores them from a copy of their key rows kept in the entry (made by the block's second step):
+// one sequential pass for the group instead of scattered rows per head at every step; the
+// scores are the same (one reduction tree per 16 rows either way).
+Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size_t t1,
                       ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
                       ice::Scratch* s) {
   constexpr size_t L = ice::kScoreLanes;
   const AttentionSettings& st = *a.settings;
   const KvCache& c = *a.cache;
-  const size_t hd = c.head_dim(), row = a.n_heads * hd;
-  auto q_of = [&](size_t t) { return a.q + t * row + head * hd; };
-  auto out_of = [&](size_t t) { return a.out + t * row + head * hd; };
-  const uint64_t block = (a.first_pos + t0) / st.prefill_block;
-  const size_t block_end = size_t(block + 1) * st.prefill_block;
+  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(), h0 = kv_head * G;
+  auto q_of = [&](size_t t, size_t g) { return a.q + t * row + (h0 + g) * hd; };
+  auto out_of = [&](size_t t, size_t g) { return a.out + t * row + (h0 + g) * hd; };
+  const uint64_t block = (a.first_pos + t0) / st.search_block;
+  const size_t block_end = size_t(block + 1) * st.search_block;
   if (store) store->block = ice::SharedCandidates::kNoBlock;
-  size_t rep = t0;  // the first kNN query here
+  size_t rep = t0;  // the first kNN position here (sparse depends on the position alone)
   for (; rep < t1; ++rep) {
     const QueryRanges r = RangesOf(st, a.first_pos + rep);
     if (r.sparse) break;
-    DenseAttendOne(c, a.layer, kv_head, q_of(rep), r.n_keys, out_of(rep));
-    Record(a, head, kv_head, a.first_pos + rep, r, q_of(rep), out_of(rep), {}, 0);
+    for (size_t g = 0; g < G; ++g) {
+      DenseAttendOne(c, a.layer, kv_head, q_of(rep, g), r.n_keys, out_of(rep, g));
+      Record(a, h0 + g, kv_head, a.first_pos + rep, r, q_of(rep, g), out_of(rep, g), {}, 0);
+    }
   }
   if (rep == t1) return Status::Ok();
   const std::vector<uint32_t>* cand = &s->candidates;
@@ -324,62 +327,80 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
     searched_at = carried->first;
   } else {
     // The keys the block's queries may retrieve (a function of the block, not of the call),
-    // but none after the searching query itself: no candidate depends on a later token. It
-    // serves the whole block, so it asks for more than one query's k.
+    // but none after the searching position itself: no candidate depends on a later token. It
+    // serves the whole block (and group), so it asks for more than one query's k.
     const size_t rep_pos = a.first_pos + rep;
     const size_t hi = std::min(RangesOf(st, block_end - 1).window_begin - 1, rep_pos);
-    const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.prefill_search_scale) * double(st.k))));
+    const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.search_scale) * double(st.k))));
+    const float* query = q_of(rep, 0);
+    if (G > 1) {  // the group's direction: the sum of its unit queries
+      s->group_q.assign(hd, 0.0f);
+      for (size_t g = 0; g < G; ++g) {
+        const float* q = q_of(rep, g);
+        double n2 = 0.0;
+        for (size_t i = 0; i < hd; ++i) n2 += double(q[i]) * double(q[i]);
+        const float inv = n2 > 0.0 ? float(1.0 / std::sqrt(n2)) : 0.0f;
+        for (size_t i = 0; i < hd; ++i) s->group_q[i] += q[i] * inv;
+      }
+      query = s->group_q.data();
+    }
     s->candidates.clear();
-    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(q_of(rep), uint32_t(RangesOf(st, rep_pos).sinks),
+    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(query, uint32_t(RangesOf(st, rep_pos).sinks),
                                                               uint32_t(hi), k_search, &s->knn, &s->candidates));
   }
   const std::span<const uint32_t> ids(*cand);
-  auto attend = [&](size_t t, size_t admitted) {
+  const size_t n = ids.size();
+  auto attend = [&](size_t t, size_t g, size_t admitted) {
     const size_t pos = a.first_pos + t;
     const QueryRanges r = RangesOf(st, pos);
     ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
-    ice::SparseAttendOne(c, a.layer, kv_head, q_of(t), s->positions, &s->scores, out_of(t));
-    Record(a, head, kv_head, pos, r, q_of(t), out_of(t), s->topk, admitted);
+    ice::SparseAttendOne(c, a.layer, kv_head, q_of(t, g), s->positions, &s->scores, out_of(t, g));
+    Record(a, h0 + g, kv_head, pos, r, q_of(t, g), out_of(t, g), s->topk, admitted);
   };
   const size_t stride = c.pos_stride_bytes() / DTypeSize(c.dtype());
   const bool continues = store != nullptr && a.first_pos + t1 < block_end;
-  if (t1 - rep == 1) {  // one query (a decode step): one row of scores, 16 keys per reduction
-    s->scores.resize(ids.size());
+  if (t1 - rep == 1) {  // a decode step: G rows of scores, 16 keys per reduction tree
+    s->block_scores.resize(G * n);
     const size_t row_bytes = hd * DTypeSize(c.dtype());
     std::vector<uint8_t>* rows = from_carried ? &carried->keys : nullptr;
-    if (rows != nullptr && rows->size() != ids.size() * row_bytes && continues) {
-      rows->resize(ids.size() * row_bytes);  // the block's first decode step: copy the rows once
-      for (size_t i = 0; i < ids.size(); ++i)
-        std::memcpy(rows->data() + i * row_bytes, c.Key(a.layer, ids[i], kv_head), row_bytes);
+    if (rows != nullptr && rows->size() != n * row_bytes && continues) {
+      rows->resize(n * row_bytes);  // the block's second step: copy the rows once
+      for (size_t i = 0; i < n; ++i) std::memcpy(rows->data() + i * row_bytes, c.Key(a.layer, ids[i], kv_head), row_bytes);
     }
-    if (rows != nullptr && rows->size() == ids.size() * row_bytes)
-      AttentionScores(q_of(rep), 1, hd, rows->data(), hd, c.dtype(), ids.size(), 1.0f, s->scores.data());
-    else
-      AttentionScoresGather(q_of(rep), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), ids.size(),
-                            1.0f, s->scores.data());
-    const size_t admitted = ice::TopKOfScores(s->scores.data(), ids, uint32_t(RangesOf(st, a.first_pos + rep).window_begin),
-                                              st.k, &s->scored, &s->topk);
-    attend(rep, admitted);
-  } else {
-    s->block_scores.resize(ids.size() * L);
+    if (rows != nullptr && rows->size() == n * row_bytes) {
+      AttentionScores(q_of(rep, 0), G, hd, rows->data(), hd, c.dtype(), n, 1.0f, s->block_scores.data());
+    } else {
+      for (size_t g = 0; g < G; ++g)
+        AttentionScoresGather(q_of(rep, g), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), n, 1.0f,
+                              s->block_scores.data() + g * n);
+    }
+    const uint32_t below = uint32_t(RangesOf(st, a.first_pos + rep).window_begin);
+    for (size_t g = 0; g < G; ++g) {
+      const size_t admitted = ice::TopKOfScores(s->block_scores.data() + g * n, ids, below, st.k, &s->scored, &s->topk);
+      attend(rep, g, admitted);
+    }
+  } else {  // (position, head) queries, 16 per pass over the candidate rows
+    s->block_scores.resize(n * L);
     s->block_qt.resize(hd * L);
-    for (size_t g0 = rep; g0 < t1; g0 += L) {
-      const size_t n_q = std::min(L, t1 - g0);
+    const size_t n_queries = (t1 - rep) * G;
+    for (size_t j0 = 0; j0 < n_queries; j0 += L) {
+      const size_t n_q = std::min(L, n_queries - j0);
       std::fill(s->block_qt.begin(), s->block_qt.end(), 0.0f);
       uint32_t below[L];
-      for (size_t g = 0; g < n_q; ++g) {
-        const float* q = q_of(g0 + g);
-        for (size_t i = 0; i < hd; ++i) s->block_qt[i * L + g] = q[i];
-        below[g] = uint32_t(RangesOf(st, a.first_pos + g0 + g).window_begin);
+      for (size_t j = 0; j < n_q; ++j) {
+        const size_t t = rep + (j0 + j) / G, g = (j0 + j) % G;
+        const float* q = q_of(t, g);
+        for (size_t i = 0; i < hd; ++i) s->block_qt[i * L + j] = q[i];
+        below[j] = uint32_t(RangesOf(st, a.first_pos + t).window_begin);
       }
-      if (!ids.empty())
-        AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(),
-                                ids.size(), 1.0f, s->block_scores.data());
+      if (n > 0)
+        AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), n,
+                                1.0f, s->block_scores.data());
       size_t admitted[L];
       ice::TopKOfScores16(s->block_scores.data(), ids, below, n_q, st.k, &s->block_maxima, s->lane_scored, admitted);
-      for (size_t g = 0; g < n_q; ++g) {
-        ice::FinishTopKOf(&s->lane_scored[g], st.k, &s->topk);
-        attend(g0 + g, admitted[g]);
+      for (size_t j = 0; j < n_q; ++j) {
+        ice::FinishTopKOf(&s->lane_scored[j], st.k, &s->topk);
+        attend(rep + (j0 + j) / G, (j0 + j) % G, admitted[j]);
       }
     }
   }
@@ -391,7 +412,7 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t head, size_t kv_head, si
       store->keys.swap(carried->keys);
     } else {
       store->ids.assign(ids.begin(), ids.end());
-      store->keys.clear();  // copied by the block's first decode step that needs them
+      store->keys.clear();  // copied by the block's second step
     }
   }
   return Status::Ok();
@@ -426,10 +447,10 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
       error = std::move(st);
     }
   };
-  // Shared searches: blocks of prefill_block positions (cut at its multiples), the candidates
+  // Shared searches: blocks of search_block positions (cut at its multiples), the candidates
   // of a block carried across calls in a.shared. (DCI only: a FAISS search returns exactly the
   // keys asked for, too few to share.)
-  const size_t block = a.settings->prefill_block;
+  const size_t block = a.settings->search_block;
   if (block > 1 && a.settings->backend == AttentionBackend::kIce) {
     const size_t first_block = a.first_pos / block, last_block = (a.first_pos + a.n_tokens - 1) / block;
     const size_t n_blocks = last_block - first_block + 1;
@@ -437,17 +458,18 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
     auto work = [&](size_t begin, size_t end) {
       ice::Scratch& scratch = pool.impl().per_thread.local();
       for (size_t i = begin; i < end; ++i) {
-        // Head-major: a thread's consecutive tasks re-read one head's keys (kept in cache).
-        const size_t h = i / n_blocks, b = first_block + i % n_blocks;
+        // KV-head-major: a thread's consecutive tasks re-read one head's keys (kept in cache).
+        const size_t g = i / n_blocks, b = first_block + i % n_blocks;
         const size_t t0 = std::max(b * block, a.first_pos) - a.first_pos;
         const size_t t1 = std::min((b + 1) * block, a.first_pos + a.n_tokens) - a.first_pos;
-        ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, h) : nullptr;
-        ice::SharedCandidates::Entry* store = a.shared && b == last_block ? &a.shared->at(a.layer, h) : nullptr;
-        fail(IceAttendBlock(a, h, h / group, t0, t1, carried, store, &scratch));
+        ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, g) : nullptr;
+        ice::SharedCandidates::Entry* store = a.shared && b == last_block ? &a.shared->at(a.layer, g) : nullptr;
+        fail(IceAttendBlock(a, g, t0, t1, carried, store, &scratch));
       }
     };
-    if (threads) threads->ParallelFor(n_blocks * a.n_heads, 1, work);
-    else work(0, n_blocks * a.n_heads);
+    const size_t n_tasks = n_blocks * a.cache->n_kv_heads();
+    if (threads) threads->ParallelFor(n_tasks, 1, work);
+    else work(0, n_tasks);
     std::lock_guard<std::mutex> lock(error_mu);
     return error;
   }

@@ -5,13 +5,15 @@
 //   out  = sum_{s in A(p)} softmax_s(q . k_s / sqrt(head_dim)) v_s
 // where TopK comes from the kNN index of (layer, g) (attention/knn_index.h: Prioritized DCI,
 // or FAISS flat / HNSW), which returns candidates; the true inner products of the candidates
-// give the k largest. Every query head searches its group's
-// index separately; in a prefill chunk (ice backend) the queries of one head share a search per
-// block of AttentionSettings::prefill_block positions: the block's first kNN query searches
-// (keys up to its own position, ceil(prefill_search_scale k) asked for) and every query of the
+// give the k largest. Every query head searches its group's index separately, once per block
+// of AttentionSettings::search_block positions (ice backend): the block's first kNN query
+// searches (keys up to its own position, ceil(search_scale k) asked for) and every query of the
 // block ranks those candidates exactly (AttentionScoresGather16: 16 queries per pass over the
-// candidate keys). Exact cases: a query seeing fewer than dense_below keys, or whose eligible
-// range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is then every key).
+// candidate keys; a decode step: the tree kernel, over a copy of the candidates' key rows once
+// the block's second step made it). The candidates of each head's current block are carried
+// across calls in IceAttentionArgs::shared. Exact cases: a query seeing fewer than dense_below
+// keys, or whose eligible range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is
+// then every key).
 // Causality for prefill chunks: the chunk's keys are all indexed before its queries run, and
 // the search for position p only admits ids <= p - W (a shared search: ids up to its own
 // query). One dependence on later keys of the chunk remains: the DCI norm bound M is the
@@ -62,7 +64,7 @@ struct IceAttentionArgs {
   AttentionProbe* probe = nullptr;  // optional
   IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
   // The sequence's candidates of its current blocks (Init with n_layers, n_heads and
-  // settings->prefill_block), carried across calls; null: blocks end with the call.
+  // settings->search_block), carried across calls; null: blocks end with the call.
   ice::SharedCandidates* shared = nullptr;
 };
 
@@ -87,7 +89,7 @@ void AttendedPositions(size_t sinks, std::span<const uint32_t> retrieved, size_t
 size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t below, size_t k,
                     std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out);
 
-// Up to kScoreLanes queries at once (a prefill block): scores[i * kScoreLanes + g] is query g's
+// Up to kScoreLanes queries at once (a search block): scores[i * kScoreLanes + g] is query g's
 // score of candidate ids[i]; query g < n_q admits ids below below[g]. Leaves in scored[g] (an
 // array of kScoreLanes) a superset of query g's k best admitted candidates, every one of them
 // if fewer (NaN ranked as -inf), in no particular order; admitted[g] = how many ids it admits.

@@ -11,11 +11,11 @@ namespace {
 constexpr uint64_t kSectionTag = 0x53444e4143454349ULL;  // "ICECANDS"
 }  // namespace
 
-void SharedCandidates::Init(size_t n_layers, size_t n_heads, size_t block_size) {
-  n_heads_ = n_heads;
+void SharedCandidates::Init(size_t n_layers, size_t n_kv_heads, size_t block_size) {
+  n_heads_ = n_kv_heads;
   block_size_ = block_size;
-  entries_.assign(n_layers * n_heads, Entry{});
-  carried_.assign(n_layers * n_heads, Entry{});
+  entries_.assign(n_layers * n_kv_heads, Entry{});
+  carried_.assign(n_layers * n_kv_heads, Entry{});
 }
 
 void SharedCandidates::Clear() {

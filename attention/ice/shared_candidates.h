@@ -1,7 +1,8 @@
-// The kNN candidates that each (layer, query head) of a sequence shares across its current block
-// of AttentionSettings::prefill_block positions (IceAttention): made by the block's first kNN
-// query, used by every later query of the block, whether that query comes in the same prefill
-// chunk, a later chunk or a decode step. Part of the sequence's state (saved, restored, forked),
+// The kNN candidates that each (layer, KV head) of a sequence shares across its current block of
+// AttentionSettings::search_block positions (IceAttention): made by the search at the block's
+// first kNN position (for the GQA group's query heads together), used by every later query of
+// the block and group, whether that query comes in the same prefill chunk, a later chunk or a
+// decode step. Part of the sequence's state (saved, restored, forked),
 // so a block's queries rank the same candidates however the sequence was cut into chunks,
 // steps and restores.
 //
@@ -31,30 +32,30 @@ class SharedCandidates {
                                 // copied them; empty otherwise (not saved: rebuilt on demand)
   };
 
-  void Init(size_t n_layers, size_t n_heads, size_t block_size);
+  void Init(size_t n_layers, size_t n_kv_heads, size_t block_size);
   void Clear();
   size_t bytes() const;
   size_t block_size() const { return block_size_; }
 
-  // The entry written for `layer`/`head` (the block a call ends in).
-  Entry& at(size_t layer, size_t head) { return entries_[layer * n_heads_ + head]; }
+  // The entry written for `layer`/`kv_head` (the block a call ends in).
+  Entry& at(size_t layer, size_t kv_head) { return entries_[layer * n_heads_ + kv_head]; }
   // Moves the entries of `layer` whose block is `block` aside (the calls' first block reads
   // them through carried()); the others are left empty there.
   void TakeCarried(size_t layer, uint64_t block);
-  Entry& carried(size_t layer, size_t head) { return carried_[layer * n_heads_ + head]; }
+  Entry& carried(size_t layer, size_t kv_head) { return carried_[layer * n_heads_ + kv_head]; }
 
   // Drops the entries of `layer` made by a query at a position >= `position` (an interrupted
   // chunk's, when called before that layer's next attention).
   void DropFrom(size_t layer, size_t position);
 
   // Appends the entries to w (for a state), and reads them back: a section made for another
-  // shape (layers, heads, block size) is skipped (the blocks then search afresh); ids must lie
+  // shape (layers, KV heads, block size) is skipped (the blocks then search afresh); ids must lie
   // below `positions` (hostile input: kInvalidArgument otherwise, and nothing changes).
   void Save(StateWriter& w) const;
   Status Restore(std::span<const uint8_t> bytes, size_t positions);
 
  private:
-  size_t n_heads_ = 0, block_size_ = 1;
+  size_t n_heads_ = 0, block_size_ = 1;  // n_heads_: KV heads
   std::vector<Entry> entries_, carried_;
 };
 

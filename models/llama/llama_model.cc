@@ -59,7 +59,7 @@ class LlamaModel::State final : public SequenceState {
     // The optional section after the keys and values (shared kNN candidates), checked first.
     const size_t tail = r.remaining() - kv_bytes;
     ice::SharedCandidates restored;
-    if (ice) restored.Init(cache.n_layers(), config.n_heads, options.attention.prefill_block);
+    if (ice) restored.Init(cache.n_layers(), cache.n_kv_heads(), options.attention.search_block);
     if (tail > 0) FLOE_RETURN_IF_ERROR(restored.Restore(bytes.subspan(bytes.size() - tail), n));
     FLOE_RETURN_IF_ERROR(cache.RestorePrefix(n, r));
     pos = n;
@@ -93,7 +93,7 @@ class LlamaModel::State final : public SequenceState {
           o.attention.backend == AttentionBackend::kFaiss;
     if (ice) {
       FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
-      shared.Init(c.n_layers, c.n_heads, o.attention.prefill_block);
+      shared.Init(c.n_layers, c.n_kv_heads, o.attention.search_block);
     }
     const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));

@@ -112,7 +112,7 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
 // r * stride elements (the candidates of a kNN search; their rows are prefetched ahead).
 void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
                            const uint32_t* rows, size_t n, float scale, float* scores);
-// Up to 16 query rows against scattered key rows, key-major (a prefill block's queries against
+// Up to 16 query rows against scattered key rows, key-major (a search block's queries against
 // its shared kNN candidates): out[i * 16 + g] = scale * sum_c qt[c * 16 + g] * K_{rows[i]}[c],
 // where qt holds the queries transposed (head_dim x 16; unused columns zero) and K_r = keys +
 // r * stride elements. Each key row is read once for all 16 queries.

@@ -4,7 +4,7 @@ namespace floe::cli {
 
 const char* kAttentionFlagsUsage =
     "           [--attention dense|ice|faiss] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
-    "           [--knn-dense-below N] [--knn-prefill-block B] [--knn-prefill-search-scale X]\n"
+    "           [--knn-dense-below N] [--knn-search-block B] [--knn-search-scale X]\n"
     "           [--knn-simple M] [--knn-composite L] [--knn-candidates C]\n"
     "           [--faiss-kind flat|hnsw] [--faiss-m M] [--faiss-ef-search E] [--faiss-ef-construction C]\n";
 
@@ -33,7 +33,7 @@ bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
                           {"--knn-window", &s->window},
                           {"--knn-sinks", &s->sinks},
                           {"--knn-dense-below", &s->dense_below},
-                          {"--knn-prefill-block", &s->prefill_block},
+                          {"--knn-search-block", &s->search_block},
                           {"--knn-simple", &s->dci.simple_indices},
                           {"--knn-composite", &s->dci.composite_indices},
                           {"--knn-candidates", &s->dci.candidates_per_k},
@@ -52,7 +52,7 @@ bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
     }
     *f.value = size_t(v);
   }
-  s->prefill_search_scale = float(a.GetFloat("--knn-prefill-search-scale", "", s->prefill_search_scale));
+  s->search_scale = float(a.GetFloat("--knn-search-scale", "", s->search_scale));
   if (!a.ok()) {
     *err = a.error();
     return false;

@@ -1,6 +1,6 @@
 // The attention flags shared by floe generate / logits / eval-attention:
 //   --attention dense|ice|faiss  --knn-k K  --knn-window W  --knn-sinks S  --knn-dense-below N
-//   --knn-prefill-block B  --knn-prefill-search-scale X   (prefill queries per shared kNN
+//   --knn-search-block B  --knn-search-scale X   (queries per shared kNN
 //   search; the keys it asks for, x k)
 //   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
 //   --faiss-kind flat|hnsw  --faiss-m M  --faiss-ef-search E  --faiss-ef-construction C

@@ -195,12 +195,12 @@ int RunEvalAttention(int argc, char** argv) {
   std::printf("model: %s\n", model_path.c_str());
   std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start, text_path.c_str());
   if (s.backend == AttentionBackend::kFaiss)
-    std::printf("faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, prefill block %zu x %.2f, %s, HNSW M %zu efSearch %zu efConstruction %zu\n",
-                s.k, s.window, s.sinks, s.dense_below, s.prefill_block, double(s.prefill_search_scale), FaissKindName(s.faiss.kind), s.faiss.hnsw_m,
+    std::printf("faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, %s, HNSW M %zu efSearch %zu efConstruction %zu\n",
+                s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), FaissKindName(s.faiss.kind), s.faiss.hnsw_m,
                 s.faiss.ef_search, s.faiss.ef_construction);
   else
-    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, prefill block %zu x %.2f, DCI m %zu L %zu candidates %zu x k\n",
-                s.k, s.window, s.sinks, s.dense_below, s.prefill_block, double(s.prefill_search_scale), s.dci.simple_indices, s.dci.composite_indices,
+    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, DCI m %zu L %zu candidates %zu x k\n",
+                s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), s.dci.simple_indices, s.dci.composite_indices,
                 s.dci.candidates_per_k);
   std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n", probe.sparse_queries_,
               probe.dense_queries_, every);

@@ -144,12 +144,13 @@ typedef struct floe_session_params {
   uint32_t faiss_hnsw_m;         /* FAISS HNSW: graph degree M; default 16 */
   uint32_t faiss_ef_search;      /* FAISS HNSW: search beam efSearch; default 256 */
   uint32_t faiss_ef_construction;/* FAISS HNSW: build beam efConstruction; default 200 */
-  /* Prefill fields (added later, same struct_size rule; ICE only): the queries of a prefill
-   * chunk share kNN searches, one per knn_prefill_block consecutive positions of a head, asking
-   * for knn_prefill_search_scale x knn_k keys; each query ranks them exactly. 1 = one search per
-   * query (what decode steps always do). */
-  uint32_t knn_prefill_block;          /* default 16 (1..1024) */
-  float knn_prefill_search_scale;      /* default 1.25 (1..64) */
+  /* Shared-search fields (added later, same struct_size rule; ICE only): the queries of a head
+   * at the positions of each block of knn_search_block share one kNN search (made by the block's
+   * first kNN query, asking for knn_search_scale x knn_k keys, carried across evals and decode
+   * steps in the session state); each query ranks those candidates exactly. 1 = one search per
+   * query. */
+  uint32_t knn_search_block;      /* default 16 (1..1024) */
+  float knn_search_scale;         /* default 1.25 (1..64) */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
