@@ -63,7 +63,7 @@ struct IceAttentionArgs {
   float* out = nullptr;       // n_tokens x (n_heads * head_dim)
   AttentionProbe* probe = nullptr;  // optional
   IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
-  // The sequence's candidates of its current blocks (Init with n_layers, n_heads and
+  // The sequence's candidates of its current blocks (Init with n_layers, n_kv_heads and
   // settings->search_block), carried across calls; null: blocks end with the call.
   ice::SharedCandidates* shared = nullptr;
 };
