@@ -273,7 +273,7 @@ TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)",
         std::vector<uint32_t> alone, together;
         const size_t count = ice::TopKOfScores(column.data(), ids, below16[g], k, &scratch, &alone);
         CHECK(admitted[g] == count);
-        ice::FinishTopKOf(&lanes[g], k, &together);
+        ice::FinishTopK(&lanes[g], k, &together);
         CHECK(together == alone);
       }
     }

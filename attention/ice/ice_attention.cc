@@ -109,9 +109,18 @@ bool Better(const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t
   return a.first > b.first || (a.first == b.first && a.second < b.second);
 }
 
-// The k best of *scored, best first, into *out. Ids are distinct, so Better is a strict total
-// order: the k chosen do not depend on the order the candidates came in.
+// Only candidates not below a cut need ranking. The cut: split the candidates into G >= k
+// groups; k groups hold an eligible score >= the k-th largest group maximum, so the k-th best
+// score is >= it too. Group count for n candidates (0: no cut worth making), at most
+// kMaxCutGroups (the group maxima live on the stack).
+constexpr size_t kMaxCutGroups = 512;
+size_t CutGroups(size_t n, size_t k) { return k > 0 && n > 4 * k && 2 * k <= kMaxCutGroups ? 2 * k : 0; }
+
+}  // namespace
+
 void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out) {
+  // Ids are distinct, so Better is a strict total order: the k chosen do not depend on the
+  // order the candidates came in.
   if (scored->size() > k) {
     std::nth_element(scored->begin(), scored->begin() + ptrdiff_t(k - 1), scored->end(), Better);
     scored->resize(k);
@@ -120,16 +129,6 @@ void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::
   out->resize(scored->size());
   for (size_t j = 0; j < scored->size(); ++j) (*out)[j] = (*scored)[j].second;
 }
-
-// Only candidates not below a cut need ranking. The cut: split the candidates into G >= k
-// groups; k groups hold an eligible score >= the k-th largest group maximum, so the k-th best
-// score is >= it too. Group count for n candidates (0: no cut worth making).
-size_t CutGroups(size_t n, size_t k) {
-  constexpr size_t kMaxGroups = 512;
-  return k > 0 && n > 4 * k && 2 * k <= kMaxGroups ? 2 * k : 0;
-}
-
-}  // namespace
 
 size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t below, size_t k,
                     std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
@@ -140,7 +139,7 @@ size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t
   for (size_t i = 0; i < n; ++i) admitted += ids[i] < below;
   float cut = kNoScore;
   if (const size_t groups = CutGroups(n, k)) {
-    float maxima[512];
+    float maxima[kMaxCutGroups];
     const size_t per = (n + groups - 1) / groups;
     size_t g = 0;
     for (size_t i0 = 0; i0 < n; i0 += per, ++g) {
@@ -194,7 +193,7 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
       std::copy_n(m, L, maxima->data() + n_groups * L);
     }
     if (n_groups >= k) {
-      float column[512];
+      float column[kMaxCutGroups];
       for (size_t g = 0; g < n_q; ++g) {
         for (size_t j = 0; j < n_groups; ++j) column[j] = (*maxima)[j * L + g];
         std::nth_element(column, column + (k - 1), column + n_groups, std::greater<float>());
@@ -212,10 +211,6 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
       scored[g].emplace_back(std::isnan(r[g]) ? kNoScore : r[g], ids[i]);
     }
   }
-}
-
-void FinishTopKOf(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out) {
-  FinishTopK(scored, k, out);
 }
 
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
@@ -399,7 +394,7 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
       size_t admitted[L];
       ice::TopKOfScores16(s->block_scores.data(), ids, below, n_q, st.k, &s->block_maxima, s->lane_scored, admitted);
       for (size_t j = 0; j < n_q; ++j) {
-        ice::FinishTopKOf(&s->lane_scored[j], st.k, &s->topk);
+        ice::FinishTopK(&s->lane_scored[j], st.k, &s->topk);
         attend(rep + (j0 + j) / G, (j0 + j) % G, admitted[j]);
       }
     }

@@ -93,12 +93,13 @@ size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t
 // score of candidate ids[i]; query g < n_q admits ids below below[g]. Leaves in scored[g] (an
 // array of kScoreLanes) a superset of query g's k best admitted candidates, every one of them
 // if fewer (NaN ranked as -inf), in no particular order; admitted[g] = how many ids it admits.
-// FinishTopKOf then gives exactly what TopKOfScores gives for that query alone.
+// FinishTopK then gives exactly what TopKOfScores gives for that query alone.
 inline constexpr size_t kScoreLanes = 16;
 void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below, size_t n_q,
                     size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
                     size_t* admitted);
-void FinishTopKOf(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out);
+// The k best of *scored (ties: smaller id first), best first, into *out.
+void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out);
 
 // The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
 // first, into *out. `scores` and `scored` are scratch.

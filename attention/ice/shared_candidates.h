@@ -35,7 +35,6 @@ class SharedCandidates {
   void Init(size_t n_layers, size_t n_kv_heads, size_t block_size);
   void Clear();
   size_t bytes() const;
-  size_t block_size() const { return block_size_; }
 
   // The entry written for `layer`/`kv_head` (the block a call ends in).
   Entry& at(size_t layer, size_t kv_head) { return entries_[layer * n_heads_ + kv_head]; }
