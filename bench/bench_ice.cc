@@ -3,7 +3,9 @@
 //   decode @ depth D   a context of D tokens is prefilled once (dense, not timed) and saved;
 //                      that state is restored into a dense and an ice session (the ice index is
 //                      rebuilt from the keys, which gives the index streaming would have
-//                      built), and each repetition times -n decode steps from a fork of it.
+//                      built), and each repetition times -n decode steps from a fork of it;
+//                      the two backends' repetitions alternate, and the ratio is the median
+//                      of the adjacent pairs' ratios.
 //   prefill P          a P-token prompt from an empty context, dense and ice (-rp repetitions).
 //
 // Medians of the repetitions, ratio ice/dense (speed-up), the ice index bytes and the
@@ -70,8 +72,9 @@ int Fail(const Status& st) {
 struct DecodeRow {
   size_t depth = 0;
   Stats dense, ice;
+  Stats ratio;  // of ice to dense in each pair of adjacent repetitions
   double ice_restore_s = 0;
-  size_t dense_state = 0, ice_state = 0, dense_rss = 0, ice_rss = 0;
+  size_t dense_state = 0, ice_state = 0, rss = 0;
 };
 
 }  // namespace
@@ -185,31 +188,50 @@ int main(int argc, char** argv) {
     DecodeRow row;
     row.depth = depth;
     const auto next = Tokens(depth, n_gen, vocab);
+    // Both backends restored, then their repetitions alternate (dense, ice, ice, dense, ...):
+    // each pair runs within seconds, so the per-pair ratio sees one machine state (this VM's
+    // memory bandwidth drifts by tens of percent over minutes).
+    std::unique_ptr<Session> sessions[2];
     for (int which = 0; which < 2; ++which) {
       if ((which == 0 && !run_dense) || (which == 1 && !run_ice)) continue;
-      ResetPeakRss();
       auto s = Session::Create(m, which == 0 ? dense : ice);
       if (!s.ok()) return Fail(s.status());
       const auto t0 = std::chrono::steady_clock::now();
       if (Status st = (*s)->RestoreState(state); !st.ok()) return Fail(st);
       if (which == 1) row.ice_restore_s = Seconds(t0);
-      std::vector<double> v;
-      for (int r = 0; r < reps; ++r) {
-        auto f = (*s)->Fork();
+      sessions[which] = std::move(s).value();
+    }
+    std::vector<uint8_t>().swap(state);
+    if (depth == sorted.back()) base.reset();  // nothing deeper to prefill from it
+    ResetPeakRss();
+    std::vector<double> v[2], ratios;
+    for (int r = -1; r < reps; ++r) {  // r = -1: an untimed warm-up of each backend
+      double tok_s[2] = {0, 0};
+      for (int i = 0; i < 2; ++i) {
+        const int which = ((r + 2) % 2 == 0) == (i == 0) ? 0 : 1;
+        if (!sessions[which]) continue;
+        auto f = sessions[which]->Fork();
         if (!f.ok()) return Fail(f.status());
         const auto t1 = std::chrono::steady_clock::now();
-        for (size_t i = 0; i < n_gen; ++i)
-          if (Status st = (*f)->Eval(std::span<const int32_t>(&next[i], 1)); !st.ok()) return Fail(st);
-        v.push_back(double(n_gen) / Seconds(t1));
+        for (size_t j = 0; j < n_gen; ++j)
+          if (Status st = (*f)->Eval(std::span<const int32_t>(&next[j], 1)); !st.ok()) return Fail(st);
+        tok_s[which] = double(n_gen) / Seconds(t1);
+        if (r < 0) continue;
+        v[which].push_back(tok_s[which]);
         if (r == 0) (which == 0 ? row.dense_state : row.ice_state) = (*f)->state_bytes();
       }
-      (which == 0 ? row.dense : row.ice) = Summarize(v);
-      (which == 0 ? row.dense_rss : row.ice_rss) = PeakRss();
+      if (r < 0) continue;
+      if (tok_s[0] > 0 && tok_s[1] > 0) ratios.push_back(tok_s[1] / tok_s[0]);
+      std::printf("    d%zu rep %d: dense %7.2f ice %7.2f tok/s\n", depth, r + 1, tok_s[0], tok_s[1]);
     }
-    rows.push_back(row);
-    std::printf("  d%-6zu dense %7.2f tok/s  ice %7.2f tok/s  ice/dense %5.2fx\n", depth, row.dense.median,
-                row.ice.median, row.dense.median > 0 ? row.ice.median / row.dense.median : 0.0);
+    if (!v[0].empty()) row.dense = Summarize(v[0]);
+    if (!v[1].empty()) row.ice = Summarize(v[1]);
+    if (!ratios.empty()) row.ratio = Summarize(ratios);
+    row.rss = PeakRss();
+    std::printf("  d%-6zu dense %7.2f tok/s  ice %7.2f tok/s  ice/dense %5.2fx (pairs %.2f..%.2f)\n", depth,
+                row.dense.median, row.ice.median, row.ratio.median, row.ratio.min, row.ratio.max);
     std::fflush(stdout);
+    rows.push_back(row);
   }
   base.reset();
 
@@ -221,6 +243,7 @@ int main(int argc, char** argv) {
   };
   std::vector<PrefillRow> prows;
   for (size_t n : prompts) {
+    if (n == 0) continue;  // "-p 0": no prefill rows
     PrefillRow row;
     row.n = n;
     const auto prompt = Tokens(0, n, vocab);
@@ -244,14 +267,15 @@ int main(int argc, char** argv) {
     prows.push_back(row);
   }
 
-  // State MiB: one session's KV cache + scratch (+ the kNN index). RSS: the whole process,
-  // which also holds the saved state bytes, the prefilled base session and the timed fork.
-  std::printf("\n%-10s %12s %12s %8s %14s %14s %14s %14s %14s\n", "decode", "dense tok/s", "ice tok/s", "ice/dns",
-              "ice rebuild s", "dense st MiB", "ice st MiB", "dense RSS MiB", "ice RSS MiB");
+  // State MiB: one session's KV cache + scratch (+ the kNN index). RSS: the whole process
+  // while decoding, which holds both restored sessions, one fork and (but at the last depth)
+  // the prefilled base session.
+  std::printf("\n%-10s %12s %12s %8s %12s %14s %14s %14s %14s\n", "decode", "dense tok/s", "ice tok/s", "ice/dns",
+              "pair range", "ice rebuild s", "dense st MiB", "ice st MiB", "peak RSS MiB");
   for (const DecodeRow& r : rows)
-    std::printf("%-10s %12.2f %12.2f %7.2fx %14.2f %14.1f %14.1f %14.1f %14.1f\n", ("d" + std::to_string(r.depth)).c_str(),
-                r.dense.median, r.ice.median, r.dense.median > 0 ? r.ice.median / r.dense.median : 0.0,
-                r.ice_restore_s, MiB(r.dense_state), MiB(r.ice_state), MiB(r.dense_rss), MiB(r.ice_rss));
+    std::printf("%-10s %12.2f %12.2f %7.2fx %5.2f-%5.2fx %14.2f %14.1f %14.1f %14.1f\n", ("d" + std::to_string(r.depth)).c_str(),
+                r.dense.median, r.ice.median, r.ratio.median, r.ratio.min, r.ratio.max, r.ice_restore_s,
+                MiB(r.dense_state), MiB(r.ice_state), MiB(r.rss));
   if (!prows.empty()) {
     std::printf("\n%-10s %12s %12s %8s %14s %14s %14s %14s\n", "prefill", "dense s", "ice s", "dns/ice",
                 "dense st MiB", "ice st MiB", "dense RSS MiB", "ice RSS MiB");
@@ -260,7 +284,8 @@ int main(int argc, char** argv) {
                   r.dense.median, r.ice.median, r.ice.median > 0 ? r.dense.median / r.ice.median : 0.0,
                   MiB(r.dense_state), MiB(r.ice_state), MiB(r.dense_rss), MiB(r.ice_rss));
   }
-  std::printf("(decode: median of %d x %zu steps from forks of one prefilled state; prefill: median of %d)\n",
+  std::printf("(decode: medians of %d x %zu steps from forks of one prefilled state, the backends' repetitions "
+              "alternating; ice/dns: median of the adjacent pairs' ratios; prefill: median of %d)\n",
               reps, n_gen, prefill_reps);
   return 0;
 }

@@ -118,6 +118,11 @@ Status MakeRandomLlamaGguf(const MakeModelOptions& o) {
   if (!(o.type == DType::kF32 || o.type == DType::kF16 || o.type == DType::kQ8_0 || o.type == DType::kQ4_0))
     return InvalidArgument(std::string("make-model writes f32, f16, q8_0 or q4_0, not ") + DTypeName(o.type));
   if (o.output_path.empty()) return InvalidArgument("make-model: no output path");
+  constexpr size_t kMaxContext = size_t(1) << 24;
+  if (o.context_length > kMaxContext)
+    return InvalidArgument("make-model: context length " + std::to_string(o.context_length) + " exceeds " +
+                           std::to_string(kMaxContext));
+  if (o.context_length > 0) p.context = o.context_length;
   if (o.arch != "llama" && o.arch != "qwen2") return InvalidArgument("make-model: unknown arch '" + o.arch + "' (llama, qwen2)");
   const std::string k = o.arch + ".";
   GgufWriter w;

@@ -25,6 +25,10 @@ struct MakeModelOptions {
   std::string preset = "tiny";  // tiny | 110m | 1b
   DType type = DType::kF32;     // f32 | f16 | q8_0 | q4_0 (matrices; norms stay f32)
   uint64_t seed = 1;
+  // Trained context written to the metadata (0: the preset's 32768). Only the metadata changes:
+  // the weights depend on the preset and seed alone, so a long-context file of one seed is the
+  // same model (benchmarks at depths past 32k, e.g. IceFormer at 64k).
+  size_t context_length = 0;
   std::string output_path;
 };
 

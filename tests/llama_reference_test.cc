@@ -193,3 +193,33 @@ TEST_CASE("make-model GGUFs: our forward vs a scalar reference forward", "[model
     std::filesystem::remove(o.output_path);
   }
 }
+
+TEST_CASE("make-model --context sets the trained context and leaves the weights alone", "[model]") {
+  const auto dir = std::filesystem::temp_directory_path();
+  const std::vector<int32_t> tokens = {1, 400, 3021, 77, 15999, 259};
+  std::vector<float> logits[2];
+  for (size_t context : {size_t(0), size_t(65536)}) {
+    MakeModelOptions o;
+    o.preset = "tiny";
+    o.seed = 5;
+    o.context_length = context;
+    o.output_path = (dir / ("floe-ctx-" + std::to_string(context) + "-" + std::to_string(::getpid()) + ".gguf")).string();
+    REQUIRE(MakeRandomLlamaGguf(o).ok());
+    auto model = Model::Load(o.output_path);
+    REQUIRE(model.ok());
+    CHECK((*model)->lm().context_length() == (context == 0 ? 32768u : context));
+    auto s = Session::Create(**model, SessionParams());
+    REQUIRE(s.ok());
+    REQUIRE((*s)->Eval(tokens, true).ok());
+    logits[context != 0] = (*s)->all_logits();
+    std::filesystem::remove(o.output_path);
+  }
+  REQUIRE(!logits[0].empty());
+  CHECK(logits[0] == logits[1]);  // the same weights (rope depends on positions, not the context)
+  MakeModelOptions bad;
+  bad.output_path = (dir / "floe-ctx-bad.gguf").string();
+  bad.context_length = size_t(1) << 30;
+  const Status st = MakeRandomLlamaGguf(bad);
+  CHECK(st.code() == StatusCode::kInvalidArgument);
+  CHECK(st.message().find("context length") != std::string::npos);
+}

@@ -14,14 +14,16 @@ int RunMakeModel(int argc, char** argv) {
   o.seed = uint64_t(a.GetInt("--seed", "", 1));
   o.output_path = a.Get("-o", "--output", "");
   o.arch = a.Get("--arch", "", "llama");
+  const long long context = a.GetInt("--context", "", 0);
   auto type = ParseDType(a.Get("--type", "", "f32"));
-  if (!a.ok() || o.output_path.empty() || !type.ok()) {
+  if (!a.ok() || o.output_path.empty() || !type.ok() || context < 0) {
     if (!type.ok()) std::fprintf(stderr, "floe make-model: %s\n", type.status().ToString().c_str());
     std::fprintf(stderr, "usage: floe make-model --arch llama|qwen2 --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 "
-                         "[--seed S] -o OUT.gguf\n");
+                         "[--seed S] [--context N] -o OUT.gguf\n");
     return 2;
   }
   o.type = *type;
+  o.context_length = size_t(context);
   if (Status st = MakeRandomLlamaGguf(o); !st.ok()) {
     std::fprintf(stderr, "floe make-model: %s\n", st.ToString().c_str());
     return 1;
