@@ -172,3 +172,80 @@ TEST_CASE("FindStampedInAll matches the reference on every target", "[unit]") {
     }
   }
 }
+
+TEST_CASE("LaneGroupMaxima16 and LaneOffers16 references on a hand-worked case", "[unit]") {
+  constexpr size_t L = kSelectLanes;
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  // Three rows (ids 5, 9, 2); lane 0 admits ids < 6, lane 1 ids < 10, the other lanes nothing.
+  const uint32_t ids[] = {5, 9, 2};
+  uint32_t lim[L] = {6, 10};
+  float scores[3 * L] = {};
+  const float lane0[] = {1.0f, 7.0f, nan}, lane1[] = {-inf, 3.0f, 2.0f};
+  for (size_t i = 0; i < 3; ++i) {
+    scores[i * L] = lane0[i];
+    scores[i * L + 1] = lane1[i];
+    for (size_t g = 2; g < L; ++g) scores[i * L + g] = 100.0f;
+  }
+  float maxima[2 * L];
+  // Groups of 2 rows: {5, 9}, {2}.
+  REQUIRE(reference::LaneGroupMaxima16(scores, ids, 3, lim, 2, maxima) == 2);
+  CHECK(maxima[0] == 1.0f);       // 7 has id 9, not admitted by lane 0
+  CHECK(maxima[1] == 3.0f);
+  CHECK(maxima[L] == -inf);       // NaN does not raise a maximum
+  CHECK(maxima[L + 1] == 2.0f);
+  CHECK(maxima[2] == -inf);       // a lane that admits nothing
+  float cut[L];
+  std::fill(cut, cut + L, 0.0f);
+  cut[1] = 2.5f;
+  uint16_t masks[3];
+  size_t admitted[L] = {};
+  reference::LaneOffers16(scores, ids, 3, lim, cut, masks, admitted);
+  CHECK(masks[0] == 1);  // lane 0: 1 >= 0; lane 1: -inf < 2.5
+  CHECK(masks[1] == 2);  // lane 0 does not admit id 9; lane 1: 3 >= 2.5
+  CHECK(masks[2] == 1);  // lane 0: NaN is offered; lane 1: 2 < 2.5
+  CHECK((admitted[0] == 2 && admitted[1] == 3 && admitted[2] == 0));
+}
+
+TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every target", "[unit]") {
+  constexpr size_t L = kSelectLanes;
+  std::mt19937 rng(11);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  for (const size_t n : {0, 1, 5, 16, 33, 300, 1025}) {
+    std::vector<uint32_t> ids(n);
+    std::vector<float> scores(n * L);
+    for (size_t i = 0; i < n; ++i) ids[i] = uint32_t(rng() % 2000);
+    for (size_t i = 0; i < n * L; ++i) {
+      const uint32_t r = rng() % 50;
+      // Ties (a few values), NaN and infinities among ordinary scores.
+      scores[i] = r == 0 ? nan : r == 1 ? -inf : r == 2 ? inf : r < 10 ? float(r % 3) : std::normal_distribution<float>()(rng);
+    }
+    uint32_t lim[L];
+    float cut[L];
+    for (size_t g = 0; g < L; ++g) {
+      const uint32_t lims[] = {0, 1, 1000, 2000, 0xFFFFFFFFu};
+      lim[g] = g < 5 ? lims[g] : uint32_t(rng() % 2100);
+      cut[g] = g == 3 ? -inf : g == 4 ? nan : std::normal_distribution<float>()(rng);
+    }
+    for (const size_t per : {1, 3, 64}) {
+      INFO("n " << n << " per " << per);
+      const size_t groups = (n + per - 1) / per;
+      std::vector<float> ref_max(groups * L), got_max(groups * L);
+      REQUIRE(reference::LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per, ref_max.data()) == groups);
+      std::vector<uint16_t> ref_masks(n), got_masks(n);
+      size_t ref_adm[L] = {}, got_adm[L];
+      reference::LaneOffers16(scores.data(), ids.data(), n, lim, cut, ref_masks.data(), ref_adm);
+      ForEachTarget([&] {
+        REQUIRE(LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per, got_max.data()) == groups);
+        for (size_t i = 0; i < groups * L; ++i) {
+          INFO("maximum " << i);
+          CHECK(got_max[i] == ref_max[i]);  // never NaN
+        }
+        std::fill(got_adm, got_adm + L, size_t(7));  // the kernel adds
+        got_masks.assign(n, 0xFFFF);
+        LaneOffers16(scores.data(), ids.data(), n, lim, cut, got_masks.data(), got_adm);
+        CHECK(got_masks == ref_masks);
+        for (size_t g = 0; g < L; ++g) CHECK(got_adm[g] == ref_adm[g] + 7);
+      });
+    }
+  }
+}

@@ -13,6 +13,7 @@
 
 #include "attention/dense_attention.h"
 #include "platform/kernels/ops.h"
+#include "platform/kernels/search.h"
 
 namespace floe {
 
@@ -164,6 +165,7 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
                     size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
                     size_t* admitted) {
   constexpr size_t L = kScoreLanes;
+  static_assert(L == kSelectLanes, "one candidate's scores are one row of the lane kernels");
   const size_t n = ids.size();
   uint32_t lim[L];
   float cut[L];
@@ -173,25 +175,10 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
     admitted[g] = 0;
     scored[g].clear();
   }
-  for (size_t i = 0; i < n; ++i)
-    for (size_t g = 0; g < L; ++g) admitted[g] += ids[i] < lim[g];
   if (const size_t groups = CutGroups(n, k)) {
     // Group maxima of every lane at once (NaN and ineligible scores do not raise a maximum).
     maxima->resize(groups * L);
-    const size_t per = (n + groups - 1) / groups;
-    size_t n_groups = 0;
-    for (size_t i0 = 0; i0 < n; i0 += per, ++n_groups) {
-      float m[L];
-      std::fill(m, m + L, kNoScore);
-      for (size_t i = i0; i < std::min(n, i0 + per); ++i) {
-        const float* r = scores + i * L;
-        for (size_t g = 0; g < L; ++g) {
-          const float v = ids[i] < lim[g] ? r[g] : kNoScore;
-          m[g] = m[g] < v ? v : m[g];
-        }
-      }
-      std::copy_n(m, L, maxima->data() + n_groups * L);
-    }
+    const size_t n_groups = LaneGroupMaxima16(scores, ids.data(), n, lim, (n + groups - 1) / groups, maxima->data());
     if (n_groups >= k) {
       float column[kMaxCutGroups];
       for (size_t g = 0; g < n_q; ++g) {
@@ -201,14 +188,19 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
       }
     }
   }
-  if (k == 0) return;
-  for (size_t i = 0; i < n; ++i) {
-    const float* r = scores + i * L;
-    uint32_t offers = 0;
-    for (size_t g = 0; g < L; ++g) offers |= uint32_t(ids[i] < lim[g] && !(r[g] < cut[g])) << g;
-    for (; offers != 0; offers &= offers - 1) {
-      const size_t g = size_t(__builtin_ctz(offers));
-      scored[g].emplace_back(std::isnan(r[g]) ? kNoScore : r[g], ids[i]);
+  // The lanes' offers (eligible, not below the cut), a chunk of candidates at a time.
+  constexpr size_t kChunk = 256;
+  uint16_t offers[kChunk];
+  for (size_t i0 = 0; i0 < n; i0 += kChunk) {
+    const size_t m = std::min(kChunk, n - i0);
+    LaneOffers16(scores + i0 * L, ids.data() + i0, m, lim, cut, offers, admitted);
+    if (k == 0) continue;
+    for (size_t i = 0; i < m; ++i) {
+      const float* r = scores + (i0 + i) * L;
+      for (uint32_t bits = offers[i]; bits != 0; bits &= bits - 1) {
+        const size_t g = size_t(__builtin_ctz(bits));
+        scored[g].emplace_back(std::isnan(r[g]) ? kNoScore : r[g], ids[i0 + i]);
+      }
     }
   }
 }

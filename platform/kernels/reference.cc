@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "platform/dtype.h"
 #include "platform/quant/quant.h"
@@ -250,6 +251,33 @@ size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_
     if (all) hits[count++] = uint32_t(i);
   }
   return count;
+}
+
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
+                         float* maxima) {
+  constexpr size_t L = kSelectLanes;
+  size_t groups = 0;
+  for (size_t i0 = 0; i0 < n; i0 += per, ++groups)
+    for (size_t g = 0; g < L; ++g) {
+      float m = -std::numeric_limits<float>::infinity();
+      for (size_t i = i0; i < std::min(n, i0 + per); ++i)
+        if (ids[i] < lim[g] && m < scores[i * L + g]) m = scores[i * L + g];
+      maxima[groups * L + g] = m;
+    }
+  return groups;
+}
+
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
+                  uint16_t* masks, size_t* admitted) {
+  constexpr size_t L = kSelectLanes;
+  for (size_t i = 0; i < n; ++i) {
+    masks[i] = 0;
+    for (size_t g = 0; g < L; ++g) {
+      if (!(ids[i] < lim[g])) continue;
+      ++admitted[g];
+      if (!(scores[i * L + g] < cut[g])) masks[i] = uint16_t(masks[i] | 1u << g);
+    }
+  }
 }
 
 }  // namespace floe::reference

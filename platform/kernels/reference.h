@@ -53,6 +53,10 @@ RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, floa
                                 uint32_t span, size_t max_out, uint32_t* out);
 size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
                         size_t n_maps, uint8_t stamp, uint32_t* hits);
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
+                         float* maxima);
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
+                  uint16_t* masks, size_t* admitted);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);

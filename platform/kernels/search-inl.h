@@ -13,8 +13,10 @@
 #define FLOE_SEARCH_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 
 #include "hwy/highway.h"
 #include "platform/kernels/search.h"
@@ -122,6 +124,61 @@ HWY_INLINE size_t FindStampedInAllT(const uint32_t* HWY_RESTRICT ids, size_t n, 
     count += all;
   }
   return count;
+}
+
+// The 16 lanes of a row are 16 / N vectors (N <= 16, a power of two): one pass over the rows
+// per vector of lanes, so no array of vectors is needed.
+HWY_INLINE size_t LaneGroupMaxima16T(const float* HWY_RESTRICT scores, const uint32_t* HWY_RESTRICT ids,
+                                     size_t n, const uint32_t* lim, size_t per, float* HWY_RESTRICT maxima) {
+  constexpr size_t L = kSelectLanes;
+  const hn::CappedTag<float, L> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const size_t N = hn::Lanes(df);
+  const auto none = hn::Set(df, -std::numeric_limits<float>::infinity());
+  size_t groups = 0;
+  for (size_t v = 0; v < L; v += N) {
+    const auto lim_v = hn::LoadU(du, lim + v);
+    groups = 0;
+    for (size_t i0 = 0; i0 < n; i0 += per, ++groups) {
+      auto m = none;
+      const size_t i1 = std::min(n, i0 + per);
+      for (size_t i = i0; i < i1; ++i) {
+        const auto admit = hn::RebindMask(df, hn::Lt(hn::Set(du, ids[i]), lim_v));
+        const auto value = hn::IfThenElse(admit, hn::LoadU(df, scores + i * L + v), none);
+        m = hn::IfThenElse(hn::Lt(m, value), value, m);
+      }
+      hn::StoreU(m, df, maxima + groups * L + v);
+    }
+  }
+  return groups;
+}
+
+HWY_INLINE void LaneOffers16T(const float* HWY_RESTRICT scores, const uint32_t* HWY_RESTRICT ids, size_t n,
+                              const uint32_t* lim, const float* cut, uint16_t* HWY_RESTRICT masks,
+                              size_t* admitted) {
+  constexpr size_t L = kSelectLanes;
+  const hn::CappedTag<float, L> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const size_t N = hn::Lanes(df);
+  const auto one = hn::Set(du, 1u);
+  std::fill(masks, masks + n, uint16_t(0));
+  for (size_t v = 0; v < L; v += N) {
+    const auto lim_v = hn::LoadU(du, lim + v);
+    const auto cut_v = hn::LoadU(df, cut + v);
+    auto counts = hn::Zero(du);
+    for (size_t i = 0; i < n; ++i) {
+      const auto admit_u = hn::Lt(hn::Set(du, ids[i]), lim_v);
+      counts = hn::Add(counts, hn::IfThenElseZero(admit_u, one));
+      const auto offer = hn::AndNot(hn::Lt(hn::LoadU(df, scores + i * L + v), cut_v), hn::RebindMask(df, admit_u));
+      uint8_t bits[8] = {};
+      hn::StoreMaskBits(df, offer, bits);
+      const uint32_t b = uint32_t(bits[0]) | uint32_t(bits[1]) << 8;
+      masks[i] = uint16_t(masks[i] | (b & ((uint32_t(1) << N) - 1)) << v);
+    }
+    uint32_t c[L];
+    hn::StoreU(counts, du, c);
+    for (size_t g = 0; g < N; ++g) admitted[v + g] += c[g];
+  }
 }
 
 }  // namespace HWY_NAMESPACE

@@ -24,6 +24,14 @@ size_t FindStampedInAllImpl(const uint32_t* ids, size_t n, uint32_t lo, const ui
                             size_t n_maps, uint8_t stamp, uint32_t* hits) {
   return FindStampedInAllT(ids, n, lo, maps, n_maps, stamp, hits);
 }
+size_t LaneGroupMaxima16Impl(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
+                             float* maxima) {
+  return LaneGroupMaxima16T(scores, ids, n, lim, per, maxima);
+}
+void LaneOffers16Impl(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
+                      uint16_t* masks, size_t* admitted) {
+  LaneOffers16T(scores, ids, n, lim, cut, masks, admitted);
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
@@ -44,6 +52,8 @@ static_assert(sizeof(ValueId) == 8 && offsetof(ValueId, id) == 4, "ValueId: floa
 HWY_EXPORT(CollectRunForwardImpl);
 HWY_EXPORT(CollectRunBackwardImpl);
 HWY_EXPORT(FindStampedInAllImpl);
+HWY_EXPORT(LaneGroupMaxima16Impl);
+HWY_EXPORT(LaneOffers16Impl);
 
 RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
                                uint32_t span, size_t max_out, uint32_t* out) {
@@ -58,6 +68,16 @@ RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, floa
 size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
                         size_t n_maps, uint8_t stamp, uint32_t* hits) {
   return HWY_DYNAMIC_DISPATCH(FindStampedInAllImpl)(ids, n, lo, maps, n_maps, stamp, hits);
+}
+
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
+                         float* maxima) {
+  return HWY_DYNAMIC_DISPATCH(LaneGroupMaxima16Impl)(scores, ids, n, lim, per, maxima);
+}
+
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
+                  uint16_t* masks, size_t* admitted) {
+  HWY_DYNAMIC_DISPATCH(LaneOffers16Impl)(scores, ids, n, lim, cut, masks, admitted);
 }
 
 }  // namespace floe

@@ -48,4 +48,21 @@ RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, floa
 size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
                         size_t n_maps, uint8_t stamp, uint32_t* hits);
 
+// Lane-wise selection over rows of 16 lanes: the top-k cut that 16 queries make over shared
+// candidates (attention/ice: TopKOfScores16). Row i holds scores[16 i + g] for lanes g = 0..15
+// and carries ids[i]; lane g admits row i when ids[i] < lim[g] (unsigned).
+inline constexpr size_t kSelectLanes = 16;
+
+// For each group j of `per` consecutive rows, [j per, min(n, (j + 1) per)):
+// maxima[16 j + g] = the largest score lane g admits in it, -inf when none; a NaN never raises
+// a maximum (it is kept only as m < v, false for NaN). Returns the group count ceil(n / per);
+// per >= 1; maxima has room for 16 per group.
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                         size_t per, float* maxima);
+
+// masks[i] bit g = (ids[i] < lim[g] && !(scores[16 i + g] < cut[g])) for rows i < n (a NaN score
+// is offered: it is not below the cut); admitted[g] += the number of rows lane g admits.
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                  const float* cut, uint16_t* masks, size_t* admitted);
+
 }  // namespace floe
