@@ -203,9 +203,11 @@ TEST_CASE("ice: each query attends to sinks ∪ window ∪ its causal top-k, eac
 
 namespace {
 
-// IceAttention over tokens [first, first + n) of f's queries into out (index over all keys).
-void IceRange(Fixture& f, const ice::IceIndex& index, size_t layer, const AttentionSettings& s, size_t first,
-              size_t n, std::vector<float>* out, AttentionProbe* probe = nullptr) {
+// IceAttention over tokens [first, first + n) of f's queries into out (`shared`: the blocks'
+// candidates carried across calls; null: blocks end with the call).
+void IceRange(Fixture& f, ice::IceIndex& index, size_t layer, const AttentionSettings& s, size_t first,
+              size_t n, std::vector<float>* out, AttentionProbe* probe = nullptr,
+              ice::SharedCandidates* shared = nullptr) {
   IceAttentionArgs a;
   a.cache = &f.cache;
   a.index = &index;
@@ -217,6 +219,7 @@ void IceRange(Fixture& f, const ice::IceIndex& index, size_t layer, const Attent
   a.q = f.q.data() + first * f.heads * f.hd;
   a.out = out->data() + first * f.heads * f.hd;
   a.probe = probe;
+  a.shared = shared;
   ThreadContext threads(2);
   REQUIRE(IceAttention(a, &threads).ok());
 }
@@ -343,41 +346,53 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
 }
 
 TEST_CASE("ice search blocks: causal, and independent of chunks cut at block multiples", "[unit]") {
+  // The index starts empty and IceAttention grows it (ice::IndexLimit), as in a model.
   Fixture f(DType::kF32, 9);
   auto s = IceSettings(8, 16, 4);
   s.search_block = 16;
   s.dci.candidates_per_k = 2;
-  ice::IceIndex index;
-  REQUIRE(index.Init(f.layers, f.kv_heads, f.hd, s).ok());
-  REQUIRE(index.Add(f.cache, 0, 0, f.n, nullptr).ok());
+  auto fresh = [&](const Fixture& fx) {
+    ice::IceIndex index;
+    REQUIRE(index.Init(fx.layers, fx.kv_heads, fx.hd, s).ok());
+    return index;
+  };
   const size_t row = f.heads * f.hd;
   std::vector<float> whole(f.n * row), split(f.n * row);
-  IceRange(f, index, 0, s, 0, f.n, &whole);
-  // Chunks of 160 and 140 (160 is a block multiple): identical.
-  IceRange(f, index, 0, s, 0, 160, &split);
-  IceRange(f, index, 0, s, 160, f.n - 160, &split);
-  CHECK(split == whole);
+  ice::IceIndex one = fresh(f);
+  IceRange(f, one, 0, s, 0, f.n, &whole);
+  CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
+  // Chunks of 160 and 140 (160 is a block multiple), and of 100 and 200 (inside a block, the
+  // block's candidates carried): identical, and so is the index they leave.
+  for (size_t cut : {size_t{160}, size_t{100}}) {
+    ice::IceIndex two = fresh(f);
+    ice::SharedCandidates carried;
+    carried.Init(f.layers, f.kv_heads, s.search_block);
+    IceRange(f, two, 0, s, 0, cut, &split, nullptr, &carried);
+    CHECK(two.indexed_end(0, 0) == ice::IndexLimit(s, cut));
+    IceRange(f, two, 0, s, cut, f.n - cut, &split, nullptr, &carried);
+    CHECK(split == whole);
+    CHECK(two.at(0, 1).size() == one.at(0, 1).size());
+  }
   // Later tokens (keys, values and queries from position 203 on, inside a block) change: the
-  // outputs of positions before 203 must not, with shared searches or without. (The new keys
-  // are the old ones negated: the same norms, so the same DCI norm bound M, which depends on
-  // every key indexed, later ones included.)
+  // outputs of positions before 203 must not, with shared searches or without. The new keys
+  // are the old ones negated and tripled: their norms raise the DCI norm bound M, which moves
+  // every projection of an index that holds them; no search before 203 may see them.
   for (size_t block : {size_t{1}, size_t{16}}) {
     s.search_block = block;
-    IceRange(f, index, 0, s, 0, f.n, &whole);
+    ice::IceIndex before = fresh(f);
+    IceRange(f, before, 0, s, 0, f.n, &whole);
     Fixture g(DType::kF32, 9);
     std::mt19937 rng(77);
     std::normal_distribution<float> d(0.0f, 1.0f);
     std::vector<float> k(g.kv_heads * g.hd), v(g.kv_heads * g.hd);
     for (size_t p = 203; p < g.n; ++p) {
       for (size_t h = 0; h < g.kv_heads; ++h)
-        for (size_t i = 0; i < g.hd; ++i) k[h * g.hd + i] = -ice::reference::KeyAt(g.cache, 0, p, h, i);
+        for (size_t i = 0; i < g.hd; ++i) k[h * g.hd + i] = -3.0f * ice::reference::KeyAt(g.cache, 0, p, h, i);
       for (auto& x : v) x = d(rng);
       g.cache.Store(0, p, k.data(), v.data());
       for (size_t i = p * row; i < (p + 1) * row; ++i) g.q[i] = 2.0f * d(rng);
     }
-    ice::IceIndex changed;
-    REQUIRE(changed.Init(g.layers, g.kv_heads, g.hd, s).ok());
-    REQUIRE(changed.Add(g.cache, 0, 0, g.n, nullptr).ok());
+    ice::IceIndex changed = fresh(g);
     std::vector<float> after(g.n * row);
     IceRange(g, changed, 0, s, 0, g.n, &after);
     CHECK(std::equal(after.begin(), after.begin() + 203 * row, whole.begin()));

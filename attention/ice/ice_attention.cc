@@ -37,6 +37,14 @@ struct Scratch {
   // the candidates (key-major), group maxima, and each query's surviving candidates.
   std::vector<float> block_qt, block_scores, block_maxima, group_q;
   std::vector<std::pair<float, uint32_t>> lane_scored[ice::kScoreLanes];
+  std::vector<float> keys;  // keys on their way into the index (IceIndex::Extend)
+};
+
+// One search of a call (phase 1 of IceAttention), for phase 2 to rank.
+struct Found {
+  std::vector<uint32_t> ids;
+  uint32_t searched_at = 0;  // the searching position
+  bool searched = false;     // false: no search here (dense positions, or carried candidates)
 };
 
 }  // namespace
@@ -229,7 +237,7 @@ QueryRanges RangesOf(const AttentionSettings& st, size_t pos) {
   QueryRanges r;
   r.n_keys = pos + 1;
   r.sinks = std::min(st.sinks, r.n_keys);
-  r.window_begin = std::max(r.sinks, r.n_keys - std::min(st.window, r.n_keys));
+  r.window_begin = ice::WindowBegin(st, pos);
   r.sparse = r.n_keys >= st.dense_below && r.window_begin - r.sinks > st.k;
   return r;
 }
@@ -255,8 +263,9 @@ void Record(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos, 
   a.probe->Record(e);
 }
 
+// One query head at `pos` with the candidates its own search found (`found`, phase 1).
 Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
-                    const float* q, float* out, ice::Scratch* s) {
+                    const float* q, float* out, const ice::Found& found, ice::Scratch* s) {
   const AttentionSettings& st = *a.settings;
   const QueryRanges r = RangesOf(st, pos);
   if (!r.sparse) {
@@ -264,59 +273,58 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
     Record(a, head, kv_head, pos, r, q, out, {}, 0);
     return Status::Ok();
   }
-  s->candidates.clear();
-  FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(
-      q, uint32_t(r.sinks), uint32_t(r.window_begin - 1), st.k, &s->knn, &s->candidates));
-  ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, s->candidates, st.k, &s->scores, &s->scored, &s->topk);
+  if (!found.searched) return Internal("ice attention: a kNN query without a search");
+  ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, found.ids, st.k, &s->scores, &s->scored, &s->topk);
   ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
   ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
-  Record(a, head, kv_head, pos, r, q, out, s->topk, s->candidates.size());
+  Record(a, head, kv_head, pos, r, q, out, s->topk, found.ids.size());
   return Status::Ok();
 }
 
-// Tokens [t0, t1) of the call (consecutive positions of one block), the query heads of one KV
-// head (a GQA group of G), sharing one search (see AttentionSettings::search_block): `carried`
-// holds the block's candidates if an earlier call made them; otherwise the group searches at its
-// first kNN position, with the sum of its heads' unit queries there (G = 1: the query itself).
-// Every kNN query then ranks the candidates exactly (16 queries at a time against each candidate
-// key row, read from the cache once per 16) and keeps its eligible top-k. `store` (the call's
-// last block, when it continues past the call) receives the candidates. A decode step (G queries)
-// scores them from a copy of their key rows kept in the entry (made by the block's second step):
-// one sequential pass for the group instead of scattered rows per head at every step; the
-// scores are the same (one reduction tree per 16 rows either way).
-Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size_t t1,
-                      ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
-                      ice::Scratch* s) {
-  constexpr size_t L = ice::kScoreLanes;
+// The first kNN position in [t0, t1) of the call, or t1 (sparse depends on the position alone).
+size_t FirstSparse(const IceAttentionArgs& a, size_t t0, size_t t1) {
+  size_t t = t0;
+  while (t < t1 && !RangesOf(*a.settings, a.first_pos + t).sparse) ++t;
+  return t;
+}
+
+// Phase 1 of IceAttention for one KV head: its searches in position order, the index growing
+// just before each to what that search may see (IndexLimit), then to the call's end.
+// `found`: n_units x members entries for this head; a unit is a search block (shared: one
+// member) or a position (one search per query head of the group: G members).
+Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, size_t unit, size_t first_unit,
+                   size_t n_units, const ice::SharedCandidates::Entry* carried, ice::Found* found, ice::Scratch* s) {
   const AttentionSettings& st = *a.settings;
   const KvCache& c = *a.cache;
   const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(), h0 = kv_head * G;
   auto q_of = [&](size_t t, size_t g) { return a.q + t * row + (h0 + g) * hd; };
-  auto out_of = [&](size_t t, size_t g) { return a.out + t * row + (h0 + g) * hd; };
-  const uint64_t block = (a.first_pos + t0) / st.search_block;
-  const size_t block_end = size_t(block + 1) * st.search_block;
-  if (store) store->block = ice::SharedCandidates::kNoBlock;
-  size_t rep = t0;  // the first kNN position here (sparse depends on the position alone)
-  for (; rep < t1; ++rep) {
-    const QueryRanges r = RangesOf(st, a.first_pos + rep);
-    if (r.sparse) break;
-    for (size_t g = 0; g < G; ++g) {
-      DenseAttendOne(c, a.layer, kv_head, q_of(rep, g), r.n_keys, out_of(rep, g));
-      Record(a, h0 + g, kv_head, a.first_pos + rep, r, q_of(rep, g), out_of(rep, g), {}, 0);
-    }
-  }
-  if (rep == t1) return Status::Ok();
-  const std::vector<uint32_t>* cand = &s->candidates;
-  uint32_t searched_at = uint32_t(a.first_pos + rep);
-  const bool from_carried = carried != nullptr && carried->block == block;
-  if (from_carried) {
-    cand = &carried->ids;
-    searched_at = carried->first;
-  } else {
-    // The keys the block's queries may retrieve (a function of the block, not of the call),
-    // but none after the searching position itself: no candidate depends on a later token. It
-    // serves the whole block (and group), so it asks for more than one query's k.
+  const KnnIndex& index = a.index->at(a.layer, kv_head);
+  const size_t members = shared_path ? 1 : G;
+  for (size_t u = 0; u < n_units; ++u) {
+    const size_t t0 = std::max((first_unit + u) * unit, a.first_pos) - a.first_pos;
+    const size_t t1 = std::min((first_unit + u + 1) * unit, a.first_pos + a.n_tokens) - a.first_pos;
+    for (size_t j = 0; j < members; ++j) found[u * members + j].searched = false;
+    const size_t rep = FirstSparse(a, t0, t1);
+    if (rep == t1) continue;
+    if (shared_path && u == 0 && carried != nullptr && carried->block == first_unit) continue;
     const size_t rep_pos = a.first_pos + rep;
+    FLOE_RETURN_IF_ERROR(a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, rep_pos + 1), &s->keys));
+    const QueryRanges r = RangesOf(st, rep_pos);
+    if (!shared_path) {
+      for (size_t g = 0; g < G; ++g) {
+        ice::Found& f = found[u * members + g];
+        f.ids.clear();
+        FLOE_RETURN_IF_ERROR(index.Search(q_of(rep, g), uint32_t(r.sinks), uint32_t(r.window_begin - 1), st.k,
+                                          &s->knn, &f.ids));
+        f.searched_at = uint32_t(rep_pos);
+        f.searched = true;
+      }
+      continue;
+    }
+    // The keys the block's queries may retrieve (a function of the block, not of the call),
+    // but none after the searching position itself. It serves the whole block (and group), so
+    // it asks for more than one query's k.
+    const size_t block_end = (first_unit + u + 1) * unit;
     const size_t hi = std::min(RangesOf(st, block_end - 1).window_begin - 1, rep_pos);
     const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.search_scale) * double(st.k))));
     const float* query = q_of(rep, 0);
@@ -331,10 +339,52 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
       }
       query = s->group_q.data();
     }
-    s->candidates.clear();
-    FLOE_RETURN_IF_ERROR(a.index->at(a.layer, kv_head).Search(query, uint32_t(RangesOf(st, rep_pos).sinks),
-                                                              uint32_t(hi), k_search, &s->knn, &s->candidates));
+    ice::Found& f = found[u];
+    f.ids.clear();
+    FLOE_RETURN_IF_ERROR(index.Search(query, uint32_t(r.sinks), uint32_t(hi), k_search, &s->knn, &f.ids));
+    f.searched_at = uint32_t(rep_pos);
+    f.searched = true;
   }
+  return a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, a.first_pos + a.n_tokens), &s->keys);
+}
+
+// Tokens [t0, t1) of the call (consecutive positions of one block), the query heads of one KV
+// head (a GQA group of G), sharing one search (see AttentionSettings::search_block): `carried`
+// holds the block's candidates if an earlier call made them; otherwise `found` holds those of
+// the group's search at its first kNN position (phase 1), made with the sum of its heads' unit
+// queries there (G = 1: the query itself). Every kNN query then ranks the candidates exactly
+// (16 queries at a time against each candidate key row, read from the cache once per 16) and
+// keeps its eligible top-k. `store` (the call's last block, when it continues past the call)
+// receives the candidates. A decode step (G queries) scores them from a copy of their key rows
+// kept in the entry (made by the block's second step): one sequential pass for the group
+// instead of scattered rows per head at every step; the scores are the same (one reduction
+// tree per 16 rows either way).
+Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size_t t1,
+                      ice::SharedCandidates::Entry* carried, ice::SharedCandidates::Entry* store,
+                      const ice::Found& found, ice::Scratch* s) {
+  constexpr size_t L = ice::kScoreLanes;
+  const AttentionSettings& st = *a.settings;
+  const KvCache& c = *a.cache;
+  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(), h0 = kv_head * G;
+  auto q_of = [&](size_t t, size_t g) { return a.q + t * row + (h0 + g) * hd; };
+  auto out_of = [&](size_t t, size_t g) { return a.out + t * row + (h0 + g) * hd; };
+  const uint64_t block = (a.first_pos + t0) / st.search_block;
+  const size_t block_end = size_t(block + 1) * st.search_block;
+  if (store) store->block = ice::SharedCandidates::kNoBlock;
+  const size_t rep = FirstSparse(a, t0, t1);
+  for (size_t t = t0; t < rep; ++t) {
+    const QueryRanges r = RangesOf(st, a.first_pos + t);
+    for (size_t g = 0; g < G; ++g) {
+      DenseAttendOne(c, a.layer, kv_head, q_of(t, g), r.n_keys, out_of(t, g));
+      Record(a, h0 + g, kv_head, a.first_pos + t, r, q_of(t, g), out_of(t, g), {}, 0);
+    }
+  }
+  if (rep == t1) return Status::Ok();
+  const bool from_carried = !found.searched;
+  if (from_carried && (carried == nullptr || carried->block != block))
+    return Internal("ice attention: a search block without candidates");
+  const std::vector<uint32_t>* cand = from_carried ? &carried->ids : &found.ids;
+  const uint32_t searched_at = from_carried ? carried->first : found.searched_at;
   const std::span<const uint32_t> ids(*cand);
   const size_t n = ids.size();
   auto attend = [&](size_t t, size_t g, size_t admitted) {
@@ -409,6 +459,7 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
 
 struct IceScratchPool::Impl {
   tbb::enumerable_thread_specific<ice::Scratch> per_thread;
+  std::vector<ice::Found> found;  // a call's searches (phase 1), kept for their capacity
 };
 
 IceScratchPool::IceScratchPool() : impl_(std::make_unique<Impl>()) {}
@@ -436,25 +487,46 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   };
   // Shared searches: blocks of search_block positions (cut at its multiples), the candidates
   // of a block carried across calls in a.shared. (DCI only: a FAISS search returns exactly the
-  // keys asked for, too few to share.)
-  const size_t block = a.settings->search_block;
-  if (block > 1 && a.settings->backend == AttentionBackend::kIce) {
-    const size_t first_block = a.first_pos / block, last_block = (a.first_pos + a.n_tokens - 1) / block;
-    const size_t n_blocks = last_block - first_block + 1;
-    if (a.shared) a.shared->TakeCarried(a.layer, first_block);
+  // keys asked for, too few to share.) Otherwise one search per query head and position.
+  const bool shared_path = a.settings->search_block > 1 && a.settings->backend == AttentionBackend::kIce;
+  const size_t unit = shared_path ? a.settings->search_block : 1;
+  const size_t first_unit = a.first_pos / unit, last_unit = (a.first_pos + a.n_tokens - 1) / unit;
+  const size_t n_units = last_unit - first_unit + 1, n_kv = a.cache->n_kv_heads();
+  const size_t members = shared_path ? 1 : group;
+  if (shared_path && a.shared) a.shared->TakeCarried(a.layer, first_unit);
+  // Phase 1: per KV head, its searches in position order (the index of (layer, head) grows
+  // between them, see IndexLimit).
+  std::vector<ice::Found>& found = pool.impl().found;
+  if (found.size() < n_kv * n_units * members) found.resize(n_kv * n_units * members);
+  auto search = [&](size_t begin, size_t end) {
+    ice::Scratch& scratch = pool.impl().per_thread.local();
+    for (size_t g = begin; g < end; ++g) {
+      const ice::SharedCandidates::Entry* carried = shared_path && a.shared ? &a.shared->carried(a.layer, g) : nullptr;
+      fail(SearchUnits(a, g, shared_path, unit, first_unit, n_units, carried, found.data() + g * n_units * members,
+                       &scratch));
+    }
+  };
+  if (threads) threads->ParallelFor(n_kv, 1, search);
+  else search(0, n_kv);
+  if (failed.load()) {
+    std::lock_guard<std::mutex> lock(error_mu);
+    return error;
+  }
+  // Phase 2: ranking and sparse softmax, every (KV head, block) or (position, head) apart.
+  if (shared_path) {
     auto work = [&](size_t begin, size_t end) {
       ice::Scratch& scratch = pool.impl().per_thread.local();
       for (size_t i = begin; i < end; ++i) {
         // KV-head-major: a thread's consecutive tasks re-read one head's keys (kept in cache).
-        const size_t g = i / n_blocks, b = first_block + i % n_blocks;
-        const size_t t0 = std::max(b * block, a.first_pos) - a.first_pos;
-        const size_t t1 = std::min((b + 1) * block, a.first_pos + a.n_tokens) - a.first_pos;
-        ice::SharedCandidates::Entry* carried = a.shared && b == first_block ? &a.shared->carried(a.layer, g) : nullptr;
-        ice::SharedCandidates::Entry* store = a.shared && b == last_block ? &a.shared->at(a.layer, g) : nullptr;
-        fail(IceAttendBlock(a, g, t0, t1, carried, store, &scratch));
+        const size_t g = i / n_units, u = i % n_units, b = first_unit + u;
+        const size_t t0 = std::max(b * unit, a.first_pos) - a.first_pos;
+        const size_t t1 = std::min((b + 1) * unit, a.first_pos + a.n_tokens) - a.first_pos;
+        ice::SharedCandidates::Entry* carried = a.shared && b == first_unit ? &a.shared->carried(a.layer, g) : nullptr;
+        ice::SharedCandidates::Entry* store = a.shared && b == last_unit ? &a.shared->at(a.layer, g) : nullptr;
+        fail(IceAttendBlock(a, g, t0, t1, carried, store, found[g * n_units + u], &scratch));
       }
     };
-    const size_t n_tasks = n_blocks * a.cache->n_kv_heads();
+    const size_t n_tasks = n_units * n_kv;
     if (threads) threads->ParallelFor(n_tasks, 1, work);
     else work(0, n_tasks);
     std::lock_guard<std::mutex> lock(error_mu);
@@ -463,8 +535,9 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   auto work = [&](size_t begin, size_t end) {
     ice::Scratch& scratch = pool.impl().per_thread.local();
     for (size_t i = begin; i < end; ++i) {
-      const size_t t = i / a.n_heads, h = i % a.n_heads;
-      fail(IceAttendOne(a, h, h / group, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd, &scratch));
+      const size_t t = i / a.n_heads, h = i % a.n_heads, g = h / group;
+      const ice::Found& f = found[(g * n_units + t) * members + h % group];
+      fail(IceAttendOne(a, h, g, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd, f, &scratch));
     }
   };
   const size_t n = a.n_tokens * a.n_heads;

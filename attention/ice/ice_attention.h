@@ -14,10 +14,12 @@
 // across calls in IceAttentionArgs::shared. Exact cases: a query seeing fewer than dense_below
 // keys, or whose eligible range [S, p - W] holds at most k keys, gets DenseAttendOne (A(p) is
 // then every key).
-// Causality for prefill chunks: the chunk's keys are all indexed before its queries run, and
-// the search for position p only admits ids <= p - W (a shared search: ids up to its own
-// query). One dependence on later keys of the chunk remains: the DCI norm bound M is the
-// largest key norm indexed so far, which moves the projections of every key.
+// Causality: a call first makes its searches (per KV head, in position order), the index of
+// (layer, g) growing just before each search to the keys it may retrieve (ice::IndexLimit:
+// ids <= p - W for the query at p; a shared search: up to its own position), then ranks in
+// parallel. So nothing a query retrieves depends on a later key, the DCI norm bound M (the
+// largest key norm indexed) included, and chunked prefill, token-by-token decode and a restored
+// state retrieve alike.
 #pragma once
 
 #include <cstddef>
@@ -53,7 +55,9 @@ class IceScratchPool {
 
 struct IceAttentionArgs {
   const KvCache* cache = nullptr;
-  const ice::IceIndex* index = nullptr;     // holds keys [sinks, first_pos + n_tokens)
+  // Holds keys [sinks, IndexLimit(first_pos)) of every (layer, KV head) (what the positions
+  // before the call leave); the call grows it to [sinks, IndexLimit(first_pos + n_tokens)).
+  ice::IceIndex* index = nullptr;
   const AttentionSettings* settings = nullptr;
   size_t layer = 0;
   size_t n_heads = 0;
@@ -68,8 +72,9 @@ struct IceAttentionArgs {
   ice::SharedCandidates* shared = nullptr;
 };
 
-// Parallel over (token, head) pairs, like DenseAttention. Errors only when the index search
-// fails (FAISS: an exception turned into a Status, e.g. out of memory).
+// Searches parallel over KV heads, then ranking and softmax over (block or token, head) pairs.
+// Errors when the index fails (FAISS: an exception turned into a Status, e.g. out of memory);
+// the outputs are then unspecified.
 Status IceAttention(const IceAttentionArgs& args, ThreadContext* threads);
 
 namespace ice {

@@ -1,6 +1,7 @@
 #include "attention/ice/ice_index.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <vector>
 
 #include "attention/faiss_knn.h"
@@ -13,6 +14,19 @@ uint64_t IndexSeed(uint64_t seed, size_t layer, size_t kv_head) {
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
   return z ^ (z >> 31);
+}
+
+size_t WindowBegin(const AttentionSettings& s, size_t pos) {
+  const size_t n_keys = pos + 1;
+  return std::max(std::min(s.sinks, n_keys), n_keys - std::min(s.window, n_keys));
+}
+
+size_t IndexLimit(const AttentionSettings& s, size_t n) {
+  if (n == 0) return 0;
+  const size_t p = n - 1;
+  const size_t block = s.backend == AttentionBackend::kIce && s.search_block > 1 ? s.search_block : 1;
+  const size_t block_end = (p / block + 1) * block;
+  return std::min(WindowBegin(s, block_end - 1), p + 1);
 }
 
 namespace {
@@ -86,6 +100,7 @@ Status IceIndex::CopyFrom(const IceIndex& other) {
   n_kv_heads_ = other.n_kv_heads_;
   head_dim_ = other.head_dim_;
   sinks_ = other.sinks_;
+  settings_ = other.settings_;
   indexes_ = std::move(copy);
   return Status::Ok();
 }
@@ -96,6 +111,7 @@ Status IceIndex::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim,
   n_kv_heads_ = n_kv_heads;
   head_dim_ = head_dim;
   sinks_ = s.sinks;
+  settings_ = s;
   indexes_.clear();
   indexes_.reserve(n_layers * n_kv_heads);
   for (size_t l = 0; l < n_layers; ++l)
@@ -146,8 +162,35 @@ Status IceIndex::Add(const KvCache& cache, size_t layer, size_t begin, size_t en
   return Status::Ok();
 }
 
-Status IceIndex::Rebuild(const KvCache& cache, size_t n, ThreadContext* threads) {
+size_t IceIndex::indexed_end(size_t layer, size_t kv_head) const {
+  return sinks_ + indexes_[layer * n_kv_heads_ + kv_head]->size();
+}
+
+Status IceIndex::Extend(const KvCache& cache, size_t layer, size_t kv_head, size_t end,
+                        std::vector<float>* buffer) {
+  const size_t begin = indexed_end(layer, kv_head);
+  if (end <= begin) return Status::Ok();
+  buffer->resize((end - begin) * head_dim_);
+  for (size_t pos = begin; pos < end; ++pos) {
+    const void* k = cache.Key(layer, pos, kv_head);
+    float* dst = buffer->data() + (pos - begin) * head_dim_;
+    if (cache.dtype() == DType::kF16)
+      for (size_t i = 0; i < head_dim_; ++i) dst[i] = F16ToF32(static_cast<const uint16_t*>(k)[i]);
+    else
+      std::copy_n(static_cast<const float*>(k), head_dim_, dst);
+  }
+  return indexes_[layer * n_kv_heads_ + kv_head]->Add(uint32_t(begin), buffer->data(), end - begin);
+}
+
+Status IceIndex::Truncate(size_t layer, size_t limit) {
+  for (size_t h = 0; h < n_kv_heads_; ++h)
+    FLOE_RETURN_IF_ERROR(indexes_[layer * n_kv_heads_ + h]->Truncate(uint32_t(std::min<size_t>(limit, UINT32_MAX))));
+  return Status::Ok();
+}
+
+Status IceIndex::Rebuild(const KvCache& cache, size_t n_positions, ThreadContext* threads) {
   Clear();
+  const size_t n = IndexLimit(settings_, n_positions);
   if (n <= sinks_) return Status::Ok();
   const size_t count = n - sinks_;
   std::vector<Status> status(n_layers_ * n_kv_heads_);

@@ -42,15 +42,39 @@ class IceIndex {
   // reading the keys from `cache`. Keys at positions >= begin already indexed (left by an
   // interrupted chunk; their cache rows may since have been overwritten) are dropped first.
   Status Add(const KvCache& cache, size_t layer, size_t begin, size_t end, ThreadContext* threads);
-  // Clears, then indexes positions [0, n) of every layer: the same index streaming would give.
+  // Indexes the positions of (layer, kv_head) from the first one not yet indexed up to `end`
+  // (exclusive; nothing when already there), reading the keys from `cache` through `buffer`
+  // (scratch). Not safe to call concurrently for the same (layer, kv_head).
+  Status Extend(const KvCache& cache, size_t layer, size_t kv_head, size_t end, std::vector<float>* buffer);
+  // Drops the keys at positions >= limit from every KV head of `layer`.
+  Status Truncate(size_t layer, size_t limit);
+  // First position of (layer, kv_head) not indexed (the index holds [sinks, end)).
+  size_t indexed_end(size_t layer, size_t kv_head) const;
+  // Clears, then indexes positions [0, IndexLimit(settings, n)) of every layer: the index that
+  // streaming n positions gives.
   Status Rebuild(const KvCache& cache, size_t n, ThreadContext* threads);
 
   const KnnIndex& at(size_t layer, size_t kv_head) const { return *indexes_[layer * n_kv_heads_ + kv_head]; }
 
  private:
   size_t n_layers_ = 0, n_kv_heads_ = 0, head_dim_ = 0, sinks_ = 0;
+  AttentionSettings settings_;
   std::vector<std::unique_ptr<KnnIndex>> indexes_;
 };
+
+// What a (layer, KV head)'s index holds while a sequence streams (IceAttention keeps it so):
+// keys [sinks, IndexLimit(s, p + 1)) when the query at position p searches, and
+// [sinks, IndexLimit(s, n)) once positions [0, n) are processed. IndexLimit(s, p + 1) =
+// min(window_begin(e - 1), p + 1) where e ends p's search block (ice backend: blocks of
+// s.search_block positions; faiss, or a block of 1: e = p + 1), so a search sees every key it
+// may retrieve ([sinks, window_begin(e - 1)) and none after its own position) and no other: the
+// index a query searches (including the DCI norm bound, the largest norm indexed) depends on
+// no later key, however the sequence is cut into chunks. (Keys in the recent window, never
+// retrieved, wait outside the index.)
+size_t IndexLimit(const AttentionSettings& s, size_t n);
+// First position of the recent window of the query at position pos (keys [0, pos] exist):
+// max(min(sinks, pos + 1), pos + 1 - min(window, pos + 1)).
+size_t WindowBegin(const AttentionSettings& s, size_t pos);
 
 // The Prioritized DCI of one (layer, KV head) behind the KnnIndex interface: candidates are
 // k * candidates_per_k per composite index, at most max_visits visits per simple index.

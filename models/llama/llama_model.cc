@@ -114,7 +114,7 @@ class LlamaModel::State final : public SequenceState {
   StateOptions options;
   KvCache cache;
   bool ice = false;      // options.attention.backend is kIce or kFaiss (kNN attention)
-  ice::IceIndex index;   // kNN only: keys [sinks, pos) of every (layer, kv head)
+  ice::IceIndex index;   // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   ice::SharedCandidates shared;  // ice only: candidates of each head's current block
   AlignedBuffer<float> scratch;
@@ -165,9 +165,9 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, floa
     DenseAttention(args, threads);
     return Status::Ok();
   }
-  // The chunk's keys are indexed before its queries run; IceAttention keeps causality by
-  // admitting only ids <= p - W for the query at p.
-  FLOE_RETURN_IF_ERROR(s.index.Add(s.cache, layer, s.pos, s.pos + n, threads));
+  // IceAttention grows the index as its searches need (see ice::IndexLimit); keys an
+  // interrupted chunk indexed past what positions [0, pos) need are not this sequence's.
+  FLOE_RETURN_IF_ERROR(s.index.Truncate(layer, ice::IndexLimit(s.options.attention, s.pos)));
   // Candidates made by queries of an interrupted chunk (at positions >= pos) are not this
   // sequence's: dropped, like that chunk's keys in the index.
   s.shared.DropFrom(layer, s.pos);
