@@ -361,6 +361,8 @@ TEST_CASE("ice search blocks: causal, and independent of chunks cut at block mul
   ice::IceIndex one = fresh(f);
   IceRange(f, one, 0, s, 0, f.n, &whole);
   CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
+  IceRange(f, one, 0, s, f.n, 0, &whole);  // an empty call: nothing to do
+  CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
   // Chunks of 160 and 140 (160 is a block multiple), and of 100 and 200 (inside a block, the
   // block's candidates carried): identical, and so is the index they leave.
   for (size_t cut : {size_t{160}, size_t{100}}) {

@@ -468,6 +468,7 @@ IceScratchPool::IceScratchPool(const IceScratchPool&) : impl_(std::make_unique<I
 IceScratchPool& IceScratchPool::operator=(const IceScratchPool&) { return *this; }
 
 Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
+  if (a.n_tokens == 0) return Status::Ok();
   const size_t hd = a.cache->head_dim();
   const size_t group = a.n_heads / a.cache->n_kv_heads();
   const size_t row = a.n_heads * hd;
@@ -475,7 +476,7 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   // cleared or reallocated per query).
   std::optional<IceScratchPool> temporary;
   IceScratchPool& pool = a.scratch ? *a.scratch : temporary.emplace();
-  // The first search error (a FAISS failure) is returned; the other queries still run.
+  // The first error (a FAISS failure) is returned; after a failed search nothing is ranked.
   std::atomic<bool> failed{false};
   std::mutex error_mu;
   Status error;
