@@ -23,6 +23,12 @@ using namespace floe;
 
 namespace {
 
+// Indexes positions [0, n) of every KV head of `layer` up front.
+void IndexAll(ice::IceIndex* index, const KvCache& cache, size_t layer, size_t n) {
+  std::vector<float> buffer;
+  for (size_t h = 0; h < cache.n_kv_heads(); ++h) REQUIRE(index->Extend(cache, layer, h, n, &buffer).ok());
+}
+
 struct Fixture {
   size_t layers = 2, kv_heads = 2, heads = 4, hd = 16, n = 300;
   KvCache cache;
@@ -59,7 +65,7 @@ struct Fixture {
   std::vector<float> Ice(size_t layer, const AttentionSettings& s, AttentionProbe* probe = nullptr) {
     ice::IceIndex index;
     REQUIRE(index.Init(layers, kv_heads, hd, s).ok());
-    REQUIRE(index.Add(cache, layer, 0, n, nullptr).ok());
+    IndexAll(&index, cache, layer, n);
     std::vector<float> out(q.size());
     IceAttentionArgs a;
     a.cache = &cache;
@@ -294,7 +300,7 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
     const auto out = f.Ice(1, s, &probe);
     ice::IceIndex index;
     REQUIRE(index.Init(f.layers, f.kv_heads, f.hd, s).ok());
-    REQUIRE(index.Add(f.cache, 1, 0, f.n, nullptr).ok());
+    IndexAll(&index, f.cache, 1, f.n);
     KnnScratch scratch;
     size_t checked = 0;
     for (const auto& r : probe.recs) {

@@ -135,33 +135,6 @@ size_t IceIndex::bytes() const {
   return n;
 }
 
-Status IceIndex::Add(const KvCache& cache, size_t layer, size_t begin, size_t end,
-                     ThreadContext* threads) {
-  for (size_t h = 0; h < n_kv_heads_; ++h)
-    FLOE_RETURN_IF_ERROR(indexes_[layer * n_kv_heads_ + h]->Truncate(uint32_t(begin)));
-  if (begin < sinks_) begin = sinks_;
-  if (begin >= end) return Status::Ok();
-  std::vector<Status> status(n_kv_heads_);
-  auto work = [&](size_t h0, size_t h1) {
-    std::vector<float> keys((end - begin) * head_dim_);
-    for (size_t h = h0; h < h1; ++h) {
-      for (size_t pos = begin; pos < end; ++pos) {
-        const void* k = cache.Key(layer, pos, h);
-        float* dst = keys.data() + (pos - begin) * head_dim_;
-        if (cache.dtype() == DType::kF16)
-          for (size_t i = 0; i < head_dim_; ++i) dst[i] = F16ToF32(static_cast<const uint16_t*>(k)[i]);
-        else
-          std::copy_n(static_cast<const float*>(k), head_dim_, dst);
-      }
-      status[h] = indexes_[layer * n_kv_heads_ + h]->Add(uint32_t(begin), keys.data(), end - begin);
-    }
-  };
-  if (threads) threads->ParallelFor(n_kv_heads_, 1, work);
-  else work(0, n_kv_heads_);
-  for (const Status& st : status) FLOE_RETURN_IF_ERROR(st);
-  return Status::Ok();
-}
-
 size_t IceIndex::indexed_end(size_t layer, size_t kv_head) const {
   return sinks_ + indexes_[layer * n_kv_heads_ + kv_head]->size();
 }
@@ -191,22 +164,10 @@ Status IceIndex::Truncate(size_t layer, size_t limit) {
 Status IceIndex::Rebuild(const KvCache& cache, size_t n_positions, ThreadContext* threads) {
   Clear();
   const size_t n = IndexLimit(settings_, n_positions);
-  if (n <= sinks_) return Status::Ok();
-  const size_t count = n - sinks_;
   std::vector<Status> status(n_layers_ * n_kv_heads_);
   auto work = [&](size_t i0, size_t i1) {
-    std::vector<float> keys(count * head_dim_);
-    for (size_t i = i0; i < i1; ++i) {
-      const size_t layer = i / n_kv_heads_, h = i % n_kv_heads_;
-      for (size_t j = 0; j < count; ++j) {
-        const void* k = cache.Key(layer, sinks_ + j, h);
-        for (size_t d = 0; d < head_dim_; ++d)
-          keys[j * head_dim_ + d] = cache.dtype() == DType::kF16
-                                        ? F16ToF32(static_cast<const uint16_t*>(k)[d])
-                                        : static_cast<const float*>(k)[d];
-      }
-      status[i] = indexes_[i]->Add(uint32_t(sinks_), keys.data(), count);
-    }
+    std::vector<float> keys;
+    for (size_t i = i0; i < i1; ++i) status[i] = Extend(cache, i / n_kv_heads_, i % n_kv_heads_, n, &keys);
   };
   if (threads) threads->ParallelFor(status.size(), 1, work);
   else work(0, status.size());

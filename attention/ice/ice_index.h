@@ -38,10 +38,6 @@ class IceIndex {
   size_t bytes() const;
   size_t sinks() const { return sinks_; }
 
-  // Indexes positions [begin, end) of `layer` (positions below the sink count are skipped),
-  // reading the keys from `cache`. Keys at positions >= begin already indexed (left by an
-  // interrupted chunk; their cache rows may since have been overwritten) are dropped first.
-  Status Add(const KvCache& cache, size_t layer, size_t begin, size_t end, ThreadContext* threads);
   // Indexes the positions of (layer, kv_head) from the first one not yet indexed up to `end`
   // (exclusive; nothing when already there), reading the keys from `cache` through `buffer`
   // (scratch). Not safe to call concurrently for the same (layer, kv_head).
