@@ -208,7 +208,7 @@ int main(int argc, char** argv) {
     for (int r = -1; r < reps; ++r) {  // r = -1: an untimed warm-up of each backend
       double tok_s[2] = {0, 0};
       for (int i = 0; i < 2; ++i) {
-        const int which = ((r + 2) % 2 == 0) == (i == 0) ? 0 : 1;
+        const int which = (i == 0) == (r % 2 == 0) ? 0 : 1;  // dense first in even repetitions
         if (!sessions[which]) continue;
         auto f = sessions[which]->Fork();
         if (!f.ok()) return Fail(f.status());
