@@ -30,7 +30,7 @@ float KeyDot(const KvCache& c, size_t layer, size_t pos, size_t kv_head, const f
 // Per-thread working memory of IceAttention.
 struct Scratch {
   KnnScratch knn;
-  std::vector<uint32_t> candidates, topk, positions;
+  std::vector<uint32_t> topk, positions;
   std::vector<std::pair<float, uint32_t>> scored;
   std::vector<float> scores;
   // A shared search (IceAttendBlock): up to 16 queries transposed, their scores against
@@ -43,8 +43,7 @@ struct Scratch {
 // One search of a call (phase 1 of IceAttention), for phase 2 to rank.
 struct Found {
   std::vector<uint32_t> ids;
-  uint32_t searched_at = 0;  // the searching position
-  bool searched = false;     // false: no search here (dense positions, or carried candidates)
+  bool searched = false;  // false: no search here (dense positions, or carried candidates)
 };
 
 }  // namespace
@@ -316,7 +315,6 @@ Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, 
         f.ids.clear();
         FLOE_RETURN_IF_ERROR(index.Search(q_of(rep, g), uint32_t(r.sinks), uint32_t(r.window_begin - 1), st.k,
                                           &s->knn, &f.ids));
-        f.searched_at = uint32_t(rep_pos);
         f.searched = true;
       }
       continue;
@@ -342,7 +340,6 @@ Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, 
     ice::Found& f = found[u];
     f.ids.clear();
     FLOE_RETURN_IF_ERROR(index.Search(query, uint32_t(r.sinks), uint32_t(hi), k_search, &s->knn, &f.ids));
-    f.searched_at = uint32_t(rep_pos);
     f.searched = true;
   }
   return a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, a.first_pos + a.n_tokens), &s->keys);
@@ -384,7 +381,8 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
   if (from_carried && (carried == nullptr || carried->block != block))
     return Internal("ice attention: a search block without candidates");
   const std::vector<uint32_t>* cand = from_carried ? &carried->ids : &found.ids;
-  const uint32_t searched_at = from_carried ? carried->first : found.searched_at;
+  // A search made here was made at the block's first kNN position (phase 1 finds the same).
+  const uint32_t searched_at = from_carried ? carried->first : uint32_t(a.first_pos + rep);
   const std::span<const uint32_t> ids(*cand);
   const size_t n = ids.size();
   auto attend = [&](size_t t, size_t g, size_t admitted) {

@@ -99,7 +99,6 @@ Status IceIndex::CopyFrom(const IceIndex& other) {
   n_layers_ = other.n_layers_;
   n_kv_heads_ = other.n_kv_heads_;
   head_dim_ = other.head_dim_;
-  sinks_ = other.sinks_;
   settings_ = other.settings_;
   indexes_ = std::move(copy);
   return Status::Ok();
@@ -110,7 +109,6 @@ Status IceIndex::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim,
   n_layers_ = n_layers;
   n_kv_heads_ = n_kv_heads;
   head_dim_ = head_dim;
-  sinks_ = s.sinks;
   settings_ = s;
   indexes_.clear();
   indexes_.reserve(n_layers * n_kv_heads);
@@ -136,7 +134,7 @@ size_t IceIndex::bytes() const {
 }
 
 size_t IceIndex::indexed_end(size_t layer, size_t kv_head) const {
-  return sinks_ + indexes_[layer * n_kv_heads_ + kv_head]->size();
+  return settings_.sinks + indexes_[layer * n_kv_heads_ + kv_head]->size();
 }
 
 Status IceIndex::Extend(const KvCache& cache, size_t layer, size_t kv_head, size_t end,

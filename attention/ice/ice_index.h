@@ -36,7 +36,7 @@ class IceIndex {
   Status Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, const AttentionSettings& s);
   void Clear();
   size_t bytes() const;
-  size_t sinks() const { return sinks_; }
+  size_t sinks() const { return settings_.sinks; }
 
   // Indexes the positions of (layer, kv_head) from the first one not yet indexed up to `end`
   // (exclusive; nothing when already there), reading the keys from `cache` through `buffer`
@@ -53,7 +53,7 @@ class IceIndex {
   const KnnIndex& at(size_t layer, size_t kv_head) const { return *indexes_[layer * n_kv_heads_ + kv_head]; }
 
  private:
-  size_t n_layers_ = 0, n_kv_heads_ = 0, head_dim_ = 0, sinks_ = 0;
+  size_t n_layers_ = 0, n_kv_heads_ = 0, head_dim_ = 0;
   AttentionSettings settings_;
   std::vector<std::unique_ptr<KnnIndex>> indexes_;
 };
