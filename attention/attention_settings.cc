@@ -87,6 +87,11 @@ Status AttentionSettings::Validate(size_t context_length) const {
   if (dci.candidates_per_k == 0 || dci.candidates_per_k > 4096)
     return bad("DCI candidates per k must be in [1, 4096], not " +
                std::to_string(dci.candidates_per_k));
+  if (dci.levels == 0 || dci.levels > 4)
+    return bad("DCI levels must be in [1, 4], not " + std::to_string(dci.levels));
+  if (dci.levels > 1 && (dci.fanout < 2 || dci.fanout > 4096))
+    return bad("DCI fanout (children per node of a multi-level index) must be in [2, 4096], not " +
+               std::to_string(dci.fanout));
   return Status::Ok();
 }
 

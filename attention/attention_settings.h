@@ -52,6 +52,11 @@ struct DciParams {
   size_t composite_indices = 8;   // L: composite indices (1..32)
   size_t candidates_per_k = 8;    // k1 = candidates_per_k * k, per composite index
   size_t max_visits = 0;          // k0: projections visited per simple index; 0 = no cap
+  // Multi-level variant (attention/ice/multilevel_dci.h): 1 = one Prioritized DCI over all keys;
+  // 2..4 = keys spread over that many levels, each key under its nearest key of the level
+  // above, with the DCI over the top level only (about n / fanout^(levels - 1) keys).
+  size_t levels = 1;              // 1..4
+  size_t fanout = 32;             // expected children per node (2..4096; levels >= 2 only)
   uint64_t seed = 0x1cef0c3a5eedULL;  // projection directions; mixed with (layer, kv head)
 };
 

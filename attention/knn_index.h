@@ -15,6 +15,7 @@
 #include <memory>
 #include <vector>
 
+#include "attention/ice/multilevel_dci.h"
 #include "attention/ice/prioritized_dci.h"
 #include "platform/status.h"
 
@@ -24,6 +25,7 @@ namespace floe {
 // between concurrent searches. Each index kind uses its part.
 struct KnnScratch {
   ice::DciScratch dci;              // Prioritized DCI: visit marks and walkers
+  ice::MultiLevelScratch multi;     // multi-level DCI: the kept nodes of each level
   std::vector<float> distances;     // FAISS: result scores
   std::vector<int64_t> labels;      // FAISS: result labels
   std::vector<float> query;         // FAISS HNSW: the transformed query

@@ -20,6 +20,7 @@
 //
 // usage: bench_dci [-n 32768] [--dim 64] [-H 16] [-q 32] [-r 5] [-k 32] [-W 256] [-S 4]
 //                  [--centres 64] [--knn-candidates C] [--knn-composite L] [--knn-simple M]
+//                  [--knn-levels N] [--knn-fanout F]   (multi-level DCI; 1 level = plain DCI)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -73,6 +74,8 @@ int main(int argc, char** argv) {
       std::strtoull(Arg(argc, argv, "--knn-composite", std::to_string(st.dci.composite_indices).c_str()), nullptr, 10);
   st.dci.simple_indices =
       std::strtoull(Arg(argc, argv, "--knn-simple", std::to_string(st.dci.simple_indices).c_str()), nullptr, 10);
+  st.dci.levels = std::strtoull(Arg(argc, argv, "--knn-levels", std::to_string(st.dci.levels).c_str()), nullptr, 10);
+  st.dci.fanout = std::strtoull(Arg(argc, argv, "--knn-fanout", std::to_string(st.dci.fanout).c_str()), nullptr, 10);
   const size_t inserts = 256;
   if (n < st.sinks + st.window + st.k + inserts + 1 || dim == 0 || heads == 0 || queries == 0 || reps == 0) {
     std::fprintf(stderr, "bench_dci: need n > S + W + k + 256 and positive --dim, -H, -q, -r\n");
@@ -193,9 +196,10 @@ int main(int argc, char** argv) {
   }
   const Stats s = Summarize(search_us), rk = Summarize(rank_us), a = Summarize(attend_us),
               ic = Summarize(ice_us), d = Summarize(dense_us), ins = Summarize(insert_us);
-  std::printf("keys %zu, dim %zu, %zu heads, %s keys; k %zu, W %zu, S %zu; DCI m %zu L %zu, %zu candidates per composite\n",
+  std::printf("keys %zu, dim %zu, %zu heads, %s keys; k %zu, W %zu, S %zu; DCI m %zu L %zu, %zu candidates per composite, %zu level(s)%s\n",
               n, dim, heads, centres ? (std::to_string(centres) + "-centre").c_str() : "isotropic", st.k,
-              st.window, st.sinks, st.dci.simple_indices, st.dci.composite_indices, st.k * st.dci.candidates_per_k);
+              st.window, st.sinks, st.dci.simple_indices, st.dci.composite_indices, st.k * st.dci.candidates_per_k,
+              st.dci.levels, st.dci.levels > 1 ? (", fanout " + std::to_string(st.dci.fanout)).c_str() : "");
   std::printf("index build %.2f s, %.1f MiB (%.0f B per key and head)\n", build_s,
               double(index_bytes) / (1024.0 * 1024.0), double(index_bytes) / double(n * heads));
   std::printf("recall@%zu %.4f, candidates per query %.0f, index entries visited per query %.0f\n", st.k,

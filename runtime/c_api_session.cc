@@ -38,6 +38,8 @@ floe_session_params floe_session_default_params(void) {
   p.faiss_ef_construction = uint32_t(a.faiss.ef_construction);
   p.knn_search_block = uint32_t(a.search_block);
   p.knn_search_scale = a.search_scale;
+  p.knn_levels = uint32_t(a.dci.levels);
+  p.knn_fanout = uint32_t(a.dci.fanout);
   return p;
 }
 
@@ -74,6 +76,8 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.faiss.ef_construction = p.faiss_ef_construction;
     sp.attention.search_block = p.knn_search_block;
     sp.attention.search_scale = p.knn_search_scale;
+    sp.attention.dci.levels = p.knn_levels;
+    sp.attention.dci.fanout = p.knn_fanout;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

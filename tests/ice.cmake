@@ -1,6 +1,7 @@
 # IceFormer kNN attention: the Prioritized DCI index, the sparse attention kernel, the Llama
 # wiring (exactness, save/restore, C API settings errors) and recall on real model runs.
 floe_add_test(ice_dci_test unit ice_dci_test.cc)
+floe_add_test(ice_multilevel_dci_test unit ice_multilevel_dci_test.cc)
 floe_add_test(ice_attention_test unit ice_attention_test.cc)
 floe_add_test(ice_model_test model ice_model_test.cc)
 floe_add_test(ice_recall_test model ice_recall_test.cc)

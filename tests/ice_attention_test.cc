@@ -352,11 +352,16 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
 }
 
 TEST_CASE("ice search blocks: causal, and independent of chunks cut at block multiples", "[unit]") {
-  // The index starts empty and IceAttention grows it (ice::IndexLimit), as in a model.
+  // The index starts empty and IceAttention grows it (ice::IndexLimit), as in a model; with the
+  // single-level DCI and the multi-level one (fanout 4: a real hierarchy on 300 keys).
+  for (size_t levels : {size_t{1}, size_t{2}}) {
+  INFO("DCI levels " << levels);
   Fixture f(DType::kF32, 9);
   auto s = IceSettings(8, 16, 4);
   s.search_block = 16;
   s.dci.candidates_per_k = 2;
+  s.dci.levels = levels;
+  s.dci.fanout = 4;
   auto fresh = [&](const Fixture& fx) {
     ice::IceIndex index;
     REQUIRE(index.Init(fx.layers, fx.kv_heads, fx.hd, s).ok());
@@ -405,6 +410,7 @@ TEST_CASE("ice search blocks: causal, and independent of chunks cut at block mul
     IceRange(g, changed, 0, s, 0, g.n, &after);
     CHECK(std::equal(after.begin(), after.begin() + 203 * row, whole.begin()));
     CHECK(!std::equal(after.begin() + 203 * row, after.end(), whole.begin() + 203 * row));
+  }
   }
 }
 

@@ -62,6 +62,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   CHECK(d.knn_candidates_per_k == 8);
   CHECK(d.knn_search_block == 16);
   CHECK(d.knn_search_scale == 1.25f);
+  CHECK(d.knn_levels == 1);
+  CHECK(d.knn_fanout == 32);
 
   floe_session_params p = d;
   p.attention = FLOE_ATTENTION_ICE;
@@ -111,6 +113,13 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_search_scale = 0.5f;
   ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: search scale");
+  p = d;
+  p.attention = FLOE_ATTENTION_ICE;
+  p.knn_levels = 9;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: DCI levels must be in [1, 4], not 9");
+  p.knn_levels = 2;
+  p.knn_fanout = 1;
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "fanout");
   floe_model_free(m);
 }
 

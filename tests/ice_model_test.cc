@@ -81,6 +81,16 @@ TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run
       CHECK(MaxAbsDiff(run.token_by_token, run.whole) <= 1e-4f);  // measured: 0
     }
   }
+  // The multi-level index (fanout 4: a real hierarchy over 260 keys) is rebuilt on restore to
+  // the index streaming gave, so the continuation is the same.
+  {
+    SessionParams p = SparseIce();
+    p.batch = 48;
+    p.attention.dci.levels = 2;
+    p.attention.dci.fanout = 4;
+    const auto run = floe::testing::CheckRestoreAndFork(*model, p, a, b);
+    CHECK(MaxAbsDiff(run.token_by_token, run.whole) <= 1e-4f);
+  }
   // A dense session's state restores into an ice session (the index is rebuilt from keys).
   auto dense = NewSession(*model, SessionParams{});
   REQUIRE(dense->Eval(a).ok());

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "attention/faiss_knn.h"
+#include "attention/ice/multilevel_dci.h"
 #include "platform/dtype.h"
 
 namespace floe::ice {
@@ -70,9 +71,52 @@ class DciKnnIndex final : public KnnIndex {
   PrioritizedDci dci_;
 };
 
+// The multi-level variant (levels >= 2): the same search budget (k * candidates_per_k per
+// composite index of the top DCI's L), spread over the kept nodes' children.
+class MultiLevelKnnIndex final : public KnnIndex {
+ public:
+  explicit MultiLevelKnnIndex(const DciParams& p) : params_(p) {}
+  Status Init(size_t dim, uint64_t seed) {
+    return dci_.Init(dim, params_.levels, params_.fanout, params_.simple_indices,
+                     params_.composite_indices, seed);
+  }
+  Result<std::unique_ptr<KnnIndex>> Clone() const override {
+    return std::unique_ptr<KnnIndex>(std::make_unique<MultiLevelKnnIndex>(*this));
+  }
+  void Clear() override { dci_.Clear(); }
+  size_t size() const override { return dci_.size(); }
+  size_t bytes() const override { return sizeof(*this) + dci_.bytes(); }
+  Status Add(uint32_t first_id, const float* keys, size_t n) override {
+    if (n > 1) {
+      std::vector<uint32_t> ids(n);
+      for (size_t i = 0; i < n; ++i) ids[i] = first_id + uint32_t(i);
+      return dci_.InsertBatch(ids.data(), keys, n);
+    }
+    return n == 1 ? dci_.Insert(first_id, keys) : Status::Ok();
+  }
+  Status Truncate(uint32_t limit) override {
+    dci_.Truncate(limit);
+    return Status::Ok();
+  }
+  Status Search(const float* q, uint32_t lo, uint32_t hi, size_t k, KnnScratch* s,
+                std::vector<uint32_t>* out) const override {
+    dci_.Candidates(q, lo, hi, k * params_.candidates_per_k, params_.max_visits, &s->dci, &s->multi, out);
+    return Status::Ok();
+  }
+
+ private:
+  DciParams params_;
+  MultiLevelDci dci_;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<KnnIndex>> NewDciKnnIndex(size_t dim, const DciParams& params, uint64_t seed) {
+  if (params.levels > 1) {
+    auto index = std::make_unique<MultiLevelKnnIndex>(params);
+    FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
+    return std::unique_ptr<KnnIndex>(std::move(index));
+  }
   auto index = std::make_unique<DciKnnIndex>(params);
   FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
   return std::unique_ptr<KnnIndex>(std::move(index));

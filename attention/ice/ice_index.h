@@ -73,7 +73,8 @@ size_t IndexLimit(const AttentionSettings& s, size_t n);
 size_t WindowBegin(const AttentionSettings& s, size_t pos);
 
 // The Prioritized DCI of one (layer, KV head) behind the KnnIndex interface: candidates are
-// k * candidates_per_k per composite index, at most max_visits visits per simple index.
+// k * candidates_per_k per composite index, at most max_visits visits per simple index. With
+// params.levels >= 2, the multi-level variant (multilevel_dci.h) with the same budget.
 Result<std::unique_ptr<KnnIndex>> NewDciKnnIndex(size_t dim, const DciParams& params, uint64_t seed);
 
 // Seed of the index of (layer, kv_head): a fixed mix of the settings' seed.

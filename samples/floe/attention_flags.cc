@@ -5,7 +5,7 @@ namespace floe::cli {
 const char* kAttentionFlagsUsage =
     "           [--attention dense|ice|faiss] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
     "           [--knn-dense-below N] [--knn-search-block B] [--knn-search-scale X]\n"
-    "           [--knn-simple M] [--knn-composite L] [--knn-candidates C]\n"
+    "           [--knn-simple M] [--knn-composite L] [--knn-candidates C] [--knn-levels N] [--knn-fanout F]\n"
     "           [--faiss-kind flat|hnsw] [--faiss-m M] [--faiss-ef-search E] [--faiss-ef-construction C]\n";
 
 bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
@@ -37,6 +37,8 @@ bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
                           {"--knn-simple", &s->dci.simple_indices},
                           {"--knn-composite", &s->dci.composite_indices},
                           {"--knn-candidates", &s->dci.candidates_per_k},
+                          {"--knn-levels", &s->dci.levels},
+                          {"--knn-fanout", &s->dci.fanout},
                           {"--faiss-m", &s->faiss.hnsw_m},
                           {"--faiss-ef-search", &s->faiss.ef_search},
                           {"--faiss-ef-construction", &s->faiss.ef_construction}};

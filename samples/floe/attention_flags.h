@@ -3,6 +3,7 @@
 //   --knn-search-block B  --knn-search-scale X   (queries per shared kNN
 //   search; the keys it asks for, x k)
 //   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
+//   --knn-levels N  --knn-fanout F   (multi-level DCI: levels, expected children per node)
 //   --faiss-kind flat|hnsw  --faiss-m M  --faiss-ef-search E  --faiss-ef-construction C
 #pragma once
 

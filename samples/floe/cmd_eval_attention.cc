@@ -199,9 +199,9 @@ int RunEvalAttention(int argc, char** argv) {
                 s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), FaissKindName(s.faiss.kind), s.faiss.hnsw_m,
                 s.faiss.ef_search, s.faiss.ef_construction);
   else
-    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, DCI m %zu L %zu candidates %zu x k\n",
+    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, DCI m %zu L %zu candidates %zu x k, %zu level(s)%s\n",
                 s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), s.dci.simple_indices, s.dci.composite_indices,
-                s.dci.candidates_per_k);
+                s.dci.candidates_per_k, s.dci.levels, s.dci.levels > 1 ? (" fanout " + std::to_string(s.dci.fanout)).c_str() : "");
   std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n", probe.sparse_queries_,
               probe.dense_queries_, every);
   if (probe.sparse_queries_ > 0) {

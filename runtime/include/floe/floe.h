@@ -151,6 +151,11 @@ typedef struct floe_session_params {
    * query. */
   uint32_t knn_search_block;      /* default 16 (1..1024) */
   float knn_search_scale;         /* default 1.25 (1..64) */
+  /* Multi-level DCI fields (added later, same struct_size rule; ICE only): 1 level = one
+   * Prioritized DCI over all keys; 2..4 = each key hangs under its nearest key of the level
+   * above and only the top level is searched by DCI (README "IceFormer"). */
+  uint32_t knn_levels;            /* default 1 (1..4) */
+  uint32_t knn_fanout;            /* expected children per node; default 32 (2..4096) */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
