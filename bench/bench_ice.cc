@@ -19,7 +19,7 @@
 // usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1] [-t 0]
 //                  [--kv f16|f32] [--batch 256] [--state-dir DIR] [--fill dense|ice]
 //                  [--knn-k 32] [--knn-window 256] [--knn-candidates C] [--knn-composite L]
-//                  [--knn-simple M] [--only dense|ice]
+//                  [--knn-simple M] [--knn-levels N] [--knn-fanout F] [--only dense|ice]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
                  "usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1]\n"
                  "                 [-t 0] [--kv f16|f32] [--batch 256] [--state-dir DIR] [--only dense|ice]\n"
                  "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] [--knn-simple M]\n"
-                 "                 [--knn-search-block B] [--knn-search-scale X]\n");
+                 "                 [--knn-search-block B] [--knn-search-scale X] [--knn-levels N] [--knn-fanout F]\n");
     return 2;
   }
   const std::vector<size_t> depths = List(Arg(argc, argv, "-d", "4096,16384,32768"));
@@ -114,6 +114,8 @@ int main(int argc, char** argv) {
       Arg(argc, argv, "--knn-composite", std::to_string(a.dci.composite_indices).c_str()), nullptr, 10);
   a.dci.simple_indices = std::strtoul(
       Arg(argc, argv, "--knn-simple", std::to_string(a.dci.simple_indices).c_str()), nullptr, 10);
+  a.dci.levels = std::strtoul(Arg(argc, argv, "--knn-levels", std::to_string(a.dci.levels).c_str()), nullptr, 10);
+  a.dci.fanout = std::strtoul(Arg(argc, argv, "--knn-fanout", std::to_string(a.dci.fanout).c_str()), nullptr, 10);
   a.search_block = std::strtoul(
       Arg(argc, argv, "--knn-search-block", std::to_string(a.search_block).c_str()), nullptr, 10);
   a.search_scale = std::strtof(
@@ -138,9 +140,9 @@ int main(int argc, char** argv) {
               double(m.weight_bytes()) / 1e9, probe.num_threads(), DTypeName(dense.kv_dtype), dense.batch,
               DescribeCpu(DetectCpuFeatures()).c_str());
   std::printf("ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per composite, "
-              "search block %zu x %.2f\n",
+              "%zu level(s) (fanout %zu), search block %zu x %.2f\n",
               a.k, a.window, a.sinks, a.dense_below, a.dci.simple_indices, a.dci.composite_indices,
-              a.k * a.dci.candidates_per_k, a.search_block,
+              a.k * a.dci.candidates_per_k, a.dci.levels, a.dci.fanout, a.search_block,
               double(a.search_scale));
   std::fflush(stdout);
 
