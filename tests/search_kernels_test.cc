@@ -249,3 +249,62 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every targe
     }
   }
 }
+
+TEST_CASE("NearestRow16 on a hand-worked case: the nearest row, ties to the earlier, padding ignored", "[unit]") {
+  constexpr size_t L = kRowBlock, dim = 2;
+  const float inf = std::numeric_limits<float>::infinity();
+  // Rows (block-major): row 0 (1, 0), row 1 (0, 1), row 2 (1, 0) again, row 17 (3, 3); the rest
+  // are padding (sq = +inf).
+  std::vector<float> blocks(2 * dim * L, 0.0f), sq(2 * L, inf);
+  auto put = [&](size_t j, float a, float b) {
+    blocks[((j / L) * dim + 0) * L + j % L] = a;
+    blocks[((j / L) * dim + 1) * L + j % L] = b;
+    sq[j] = a * a + b * b;
+  };
+  put(0, 1, 0);
+  put(1, 0, 1);
+  put(2, 1, 0);
+  put(17, 3, 3);
+  const float near0[] = {0.9f, 0.1f}, near1[] = {0.2f, 0.8f}, far[] = {2.5f, 2.0f};
+  ForEachTarget([&] {
+    CHECK(NearestRow16(near0, blocks.data(), sq.data(), dim, 2) == 0);  // row 2 ties with row 0
+    CHECK(NearestRow16(near1, blocks.data(), sq.data(), dim, 2) == 1);
+    CHECK(NearestRow16(far, blocks.data(), sq.data(), dim, 2) == 17);
+    CHECK(NearestRow16(far, blocks.data(), sq.data(), dim, 1) == 0);  // one block: rows 0..15
+  });
+}
+
+TEST_CASE("NearestRow16 matches double-precision distances on every target", "[unit]") {
+  constexpr size_t L = kRowBlock;
+  std::mt19937 rng(5);
+  std::normal_distribution<float> nd;
+  for (const size_t dim : {1, 7, 32, 64, 128}) {
+    for (const size_t n : {1, 15, 16, 17, 100, 1000}) {
+      const size_t nb = (n + L - 1) / L;
+      std::vector<float> blocks(nb * dim * L, 0.0f), sq(nb * L, std::numeric_limits<float>::infinity());
+      for (size_t j = 0; j < n; ++j) {
+        double s = 0;
+        for (size_t c = 0; c < dim; ++c) {
+          const float v = nd(rng);
+          blocks[((j / L) * dim + c) * L + j % L] = v;
+          s += double(v) * v;
+        }
+        sq[j] = float(s);
+      }
+      std::vector<double> dist(nb * L);
+      for (int t = 0; t < 20; ++t) {
+        std::vector<float> x(dim);
+        for (float& v : x) v = nd(rng);
+        reference::RowDistances16(x.data(), blocks.data(), sq.data(), dim, nb, dist.data());
+        const size_t want = size_t(std::min_element(dist.begin(), dist.end()) - dist.begin());
+        ForEachTarget([&] {
+          const size_t got = NearestRow16(x.data(), blocks.data(), sq.data(), dim, nb);
+          INFO("dim " << dim << " n " << n << " want " << want << " got " << got);
+          REQUIRE(got < n);
+          // The chosen row is the nearest up to float rounding of the distances.
+          CHECK(dist[got] <= dist[want] + 1e-4 * (1.0 + std::abs(dist[want])));
+        });
+      }
+    }
+  }
+}

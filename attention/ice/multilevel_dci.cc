@@ -7,6 +7,7 @@
 
 #include "platform/dtype.h"
 #include "platform/kernels/ops.h"
+#include "platform/kernels/search.h"
 
 namespace floe::ice {
 
@@ -49,10 +50,10 @@ size_t MultiLevelDci::size() const {
 }
 
 size_t MultiLevelDci::bytes() const {
-  size_t n = sizeof(*this) + top_.bytes() + scan_.capacity() * sizeof(float);
+  size_t n = sizeof(*this) + top_.bytes();
   for (const Level& l : levels_) {
     n += (l.ids.capacity() + l.parent.capacity()) * sizeof(uint32_t) +
-         (l.keys.capacity() + l.sq.capacity()) * sizeof(float) +
+         (l.keys.capacity() + l.blocks.capacity() + l.sq.capacity()) * sizeof(float) +
          l.children.capacity() * sizeof(l.children[0]);
     for (const auto& c : l.children) n += c.capacity() * sizeof(uint32_t);
   }
@@ -69,21 +70,35 @@ size_t MultiLevelDci::DrawnLevel(uint32_t id) const {
   return level;
 }
 
-uint32_t MultiLevelDci::Nearest(size_t l, const float* key) {
+uint32_t MultiLevelDci::Nearest(size_t l, const float* key) const {
   const Level& lv = levels_[l];
-  const size_t n = lv.ids.size();
-  scan_.resize(n);
-  AttentionScores(key, 1, dim_, lv.keys.data(), dim_, DType::kF32, n, 1.0f, scan_.data());
-  uint32_t best = 0;
-  float best_d = std::numeric_limits<float>::infinity();
-  for (size_t j = 0; j < n; ++j) {
-    const float d = lv.sq[j] - 2.0f * scan_[j];  // |node - key|^2 - |key|^2
-    if (d < best_d) {
-      best_d = d;
-      best = uint32_t(j);
-    }
+  return uint32_t(NearestRow16(key, lv.blocks.data(), lv.sq.data(), dim_, lv.sq.size() / kRowBlock));
+}
+
+void MultiLevelDci::StoreKey(size_t l, const float* key, float sq) {
+  Level& lv = levels_[l];
+  const size_t j = lv.ids.size() - 1;  // the id is in already
+  lv.keys.insert(lv.keys.end(), key, key + dim_);
+  if (j % kRowBlock == 0) {  // a new block
+    lv.blocks.resize(lv.blocks.size() + dim_ * kRowBlock, 0.0f);
+    lv.sq.resize(lv.sq.size() + kRowBlock, std::numeric_limits<float>::infinity());
   }
-  return best;
+  float* blk = lv.blocks.data() + (j / kRowBlock) * dim_ * kRowBlock + j % kRowBlock;
+  for (size_t c = 0; c < dim_; ++c) blk[c * kRowBlock] = key[c];
+  lv.sq[j] = sq;
+}
+
+void MultiLevelDci::CutKeys(size_t l, size_t keep) {
+  Level& lv = levels_[l];
+  const size_t nb = (keep + kRowBlock - 1) / kRowBlock;
+  lv.keys.resize(keep * dim_);
+  lv.blocks.resize(nb * dim_ * kRowBlock);
+  lv.sq.resize(nb * kRowBlock);
+  for (size_t j = keep; j < nb * kRowBlock; ++j) {  // the last block's rows past `keep`: padding again
+    float* blk = lv.blocks.data() + (j / kRowBlock) * dim_ * kRowBlock + j % kRowBlock;
+    for (size_t c = 0; c < dim_; ++c) blk[c * kRowBlock] = 0.0f;
+    lv.sq[j] = std::numeric_limits<float>::infinity();
+  }
 }
 
 Status MultiLevelDci::Place(uint32_t id, const float* key, std::vector<uint32_t>* top_ids,
@@ -110,8 +125,7 @@ Status MultiLevelDci::Place(uint32_t id, const float* key, std::vector<uint32_t>
   }
   lv.ids.push_back(id);
   if (l >= 1) {
-    lv.keys.insert(lv.keys.end(), k, k + dim_);
-    lv.sq.push_back(sane ? sq_raw : 0.0f);
+    StoreKey(l, k, sane ? sq_raw : 0.0f);
     lv.children.emplace_back();
   }
   if (l == top) {
@@ -166,8 +180,7 @@ void MultiLevelDci::Truncate(uint32_t limit) {
     lv.ids.resize(keep[l]);
     if (l < top) lv.parent.resize(keep[l]);
     if (l >= 1) {
-      lv.keys.resize(keep[l] * dim_);
-      lv.sq.resize(keep[l]);
+      CutKeys(l, keep[l]);
       lv.children.resize(keep[l]);
     }
   }

@@ -28,8 +28,9 @@
 //   is asked for F keys per composite index (up to L F distinct), ranked exactly.
 //
 // Memory per key: its id and child slot (8 bytes) on level 0; the keys above level 0 are also
-// stored as floats (for the exact parent scan and ranking), which is dim x 4 / fanout bytes per
-// key at 2 levels. Insert cost: one exact scan of the level above (n / fanout keys at 2 levels).
+// stored as floats twice (rows for the ranking's gathers, blocks of 16 for the parent scan,
+// NearestRow16 in platform/kernels/search.h): 2 x dim x 4 / fanout bytes per key at 2 levels.
+// Insert cost: one exact scan of the level above (n / fanout keys at 2 levels).
 #pragma once
 
 #include <cstddef>
@@ -92,7 +93,10 @@ class MultiLevelDci {
     std::vector<uint32_t> ids;       // increasing
     std::vector<uint32_t> parent;    // local index in the level above (level < top)
     std::vector<float> keys;         // levels >= 1: ids.size() x dim (non-finite keys as 0)
-    std::vector<float> sq;           // levels >= 1: |key|^2
+    // levels >= 1: the same keys in blocks of 16 (NearestRow16's layout) and their |key|^2,
+    // both padded to whole blocks (padding: zero elements, sq +infinity).
+    std::vector<float> blocks;
+    std::vector<float> sq;
     std::vector<std::vector<uint32_t>> children;  // levels >= 1: local indices below, increasing
   };
 
@@ -102,7 +106,11 @@ class MultiLevelDci {
   Status Place(uint32_t id, const float* key, std::vector<uint32_t>* top_ids,
                std::vector<float>* top_keys);
   // The nearest node of level l (>= 1) to key, by |node - key|^2 (ties: the earlier node).
-  uint32_t Nearest(size_t l, const float* key);
+  uint32_t Nearest(size_t l, const float* key) const;
+  // Appends a key to level l's stored keys (rows and blocks).
+  void StoreKey(size_t l, const float* key, float sq);
+  // Cuts level l's stored keys to `keep` (re-padding the last block).
+  void CutKeys(size_t l, size_t keep);
   // Ranks rows (local indices of level l >= 1) by q . key, best first (ties: earlier; NaN
   // last), keeping `keep` of them in s->kept.
   void KeepBest(size_t l, const float* q, const std::vector<uint32_t>& rows, size_t keep,
@@ -111,7 +119,6 @@ class MultiLevelDci {
   size_t dim_ = 0, fanout_ = 0, composite_ = 0;
   uint64_t seed_ = 0;
   std::vector<Level> levels_;
-  std::vector<float> scan_;  // Nearest's scores
   PrioritizedDci top_;
 };
 

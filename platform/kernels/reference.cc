@@ -280,4 +280,15 @@ void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint
   }
 }
 
+void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks,
+                    double* dist) {
+  constexpr size_t L = kRowBlock;
+  for (size_t b = 0; b < n_blocks; ++b)
+    for (size_t g = 0; g < L; ++g) {
+      double dot = 0.0;
+      for (size_t c = 0; c < dim; ++c) dot += double(x[c]) * double(blocks[(b * dim + c) * L + g]);
+      dist[b * L + g] = double(sq[b * L + g]) - 2.0 * dot;
+    }
+}
+
 }  // namespace floe::reference

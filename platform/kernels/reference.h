@@ -57,6 +57,10 @@ size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, con
                          float* maxima);
 void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
                   uint16_t* masks, size_t* admitted);
+// NearestRow16's distances, in double: dist[j] = sq[j] - 2 sum_c x[c] row_j[c] for every row of
+// the blocks (the kernel's choice is checked against these within rounding).
+void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks,
+                    double* dist);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);

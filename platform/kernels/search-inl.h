@@ -181,6 +181,66 @@ HWY_INLINE void LaneOffers16T(const float* HWY_RESTRICT scores, const uint32_t* 
   }
 }
 
+// One pass over the blocks per vector of lanes (N <= 16 lanes of a block); each lane keeps its
+// best distance and row (strict <, blocks in order: ties keep the earlier row), then the lanes
+// are merged by (distance, row).
+HWY_INLINE size_t NearestRow16T(const float* HWY_RESTRICT x, const float* HWY_RESTRICT blocks,
+                                const float* HWY_RESTRICT sq, size_t dim, size_t n_blocks) {
+  constexpr size_t L = kRowBlock;
+  const hn::CappedTag<float, L> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const size_t N = hn::Lanes(df);
+  float best_d = std::numeric_limits<float>::infinity();
+  size_t best = 0;
+  HWY_ALIGN float lane_d[L];
+  HWY_ALIGN uint32_t lane_j[L];
+  for (size_t v = 0; v < L; v += N) {
+    auto bd = hn::Set(df, std::numeric_limits<float>::infinity());
+    auto bj = hn::Zero(du);
+    auto row = hn::Add(hn::Iota(du, 0), hn::Set(du, uint32_t(v)));
+    const auto step = hn::Set(du, uint32_t(L));
+    auto take = [&](size_t b, decltype(bd) acc) HWY_ATTR {
+      const auto d = hn::Sub(hn::LoadU(df, sq + b * L + v), hn::Add(acc, acc));
+      const auto better = hn::Lt(d, bd);
+      bd = hn::IfThenElse(better, d, bd);
+      bj = hn::IfThenElse(hn::RebindMask(du, better), row, bj);
+      row = hn::Add(row, step);
+    };
+    size_t b = 0;
+    // Four blocks at a time: four independent multiply-add chains (one chain is bound by the
+    // FMA latency), each still in c order, so every distance is the same as one block at a time.
+    for (; b + 4 <= n_blocks; b += 4) {
+      const float* blk = blocks + b * dim * L + v;
+      auto a0 = hn::Zero(df), a1 = hn::Zero(df), a2 = hn::Zero(df), a3 = hn::Zero(df);
+      for (size_t c = 0; c < dim; ++c) {
+        const auto xc = hn::Set(df, x[c]);
+        a0 = hn::MulAdd(xc, hn::LoadU(df, blk + c * L), a0);
+        a1 = hn::MulAdd(xc, hn::LoadU(df, blk + (dim + c) * L), a1);
+        a2 = hn::MulAdd(xc, hn::LoadU(df, blk + (2 * dim + c) * L), a2);
+        a3 = hn::MulAdd(xc, hn::LoadU(df, blk + (3 * dim + c) * L), a3);
+      }
+      take(b, a0);
+      take(b + 1, a1);
+      take(b + 2, a2);
+      take(b + 3, a3);
+    }
+    for (; b < n_blocks; ++b) {
+      const float* blk = blocks + b * dim * L + v;
+      auto acc = hn::Zero(df);
+      for (size_t c = 0; c < dim; ++c) acc = hn::MulAdd(hn::Set(df, x[c]), hn::LoadU(df, blk + c * L), acc);
+      take(b, acc);
+    }
+    hn::StoreU(bd, df, lane_d);
+    hn::StoreU(bj, du, lane_j);
+    for (size_t g = 0; g < N; ++g)
+      if (lane_d[g] < best_d || (lane_d[g] == best_d && lane_d[g] < std::numeric_limits<float>::infinity() && lane_j[g] < best)) {
+        best_d = lane_d[g];
+        best = lane_j[g];
+      }
+  }
+  return best;
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
 HWY_AFTER_NAMESPACE();

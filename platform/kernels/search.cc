@@ -32,6 +32,9 @@ void LaneOffers16Impl(const float* scores, const uint32_t* ids, size_t n, const 
                       uint16_t* masks, size_t* admitted) {
   LaneOffers16T(scores, ids, n, lim, cut, masks, admitted);
 }
+size_t NearestRow16Impl(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks) {
+  return NearestRow16T(x, blocks, sq, dim, n_blocks);
+}
 
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
@@ -54,6 +57,7 @@ HWY_EXPORT(CollectRunBackwardImpl);
 HWY_EXPORT(FindStampedInAllImpl);
 HWY_EXPORT(LaneGroupMaxima16Impl);
 HWY_EXPORT(LaneOffers16Impl);
+HWY_EXPORT(NearestRow16Impl);
 
 RunCollected CollectRunForward(const ValueId* r, size_t n, float target, float tau, uint32_t lo,
                                uint32_t span, size_t max_out, uint32_t* out) {
@@ -78,6 +82,10 @@ size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, con
 void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
                   uint16_t* masks, size_t* admitted) {
   HWY_DYNAMIC_DISPATCH(LaneOffers16Impl)(scores, ids, n, lim, cut, masks, admitted);
+}
+
+size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks) {
+  return HWY_DYNAMIC_DISPATCH(NearestRow16Impl)(x, blocks, sq, dim, n_blocks);
 }
 
 }  // namespace floe

@@ -2,7 +2,9 @@
 // DCI query (attention/ice/prioritized_dci.h). They know nothing about attention: a kernel takes
 // arrays and sizes. Dispatch as in ops.h (one Highway target chosen per call, search.cc); each
 // kernel has a scalar twin in reference.h that tests/search_kernels_test.cc checks it against,
-// exactly (these kernels compare and copy; they compute nothing that could round differently).
+// exactly (these kernels compare and copy; they compute nothing that could round differently),
+// but NearestRow16, which computes distances: its choice is checked against double-precision
+// distances within rounding.
 #pragma once
 
 #include <cstddef>
@@ -65,4 +67,14 @@ size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, con
 void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
                   const float* cut, uint16_t* masks, size_t* admitted);
 
+// Rows stored in blocks of 16 (the nodes of a multi-level DCI level, attention/ice/
+// multilevel_dci.h): element c of row 16 b + g is blocks[(b * dim + c) * 16 + g], so one block
+// is dim vectors of 16 lanes and a scan needs no horizontal sums.
+inline constexpr size_t kRowBlock = 16;
+// argmin over j < ceil(n / 16) * 16 of d_j = sq[j] - 2 (x . row_j) (= |row_j - x|^2 - |x|^2 when
+// sq[j] = |row_j|^2); each dot product is one multiply-add chain over c = 0, 1, ..., dim - 1 in
+// order (fused where the target has FMA), and d_j = sq[j] - (dot + dot). Equal distances: the
+// smallest j. A NaN distance never wins; 0 when no distance is below +infinity. Padding rows
+// (past n in the last block) take part: give them sq = +infinity and finite elements.
+size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks);
 }  // namespace floe
