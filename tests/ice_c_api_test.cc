@@ -62,7 +62,7 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   CHECK(d.knn_candidates_per_k == 8);
   CHECK(d.knn_search_block == 16);
   CHECK(d.knn_search_scale == 1.25f);
-  CHECK(d.knn_levels == 1);
+  CHECK(d.knn_levels == 2);
   CHECK(d.knn_fanout == 32);
 
   floe_session_params p = d;

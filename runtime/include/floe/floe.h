@@ -154,7 +154,7 @@ typedef struct floe_session_params {
   /* Multi-level DCI fields (added later, same struct_size rule; ICE only): 1 level = one
    * Prioritized DCI over all keys; 2..4 = each key hangs under its nearest key of the level
    * above and only the top level is searched by DCI (README "IceFormer"). */
-  uint32_t knn_levels;            /* default 1 (1..4) */
+  uint32_t knn_levels;            /* default 2 (1..4) */
   uint32_t knn_fanout;            /* expected children per node; default 32 (2..4096) */
 } floe_session_params;
 
