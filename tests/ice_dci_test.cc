@@ -12,41 +12,23 @@
 
 #include <catch2/catch.hpp>
 
+#include "dci_test_util.h"
+
 #include "attention/ice/prioritized_dci.h"
 #include "attention/ice/sorted_projections.h"
 
 using namespace floe;
 using namespace floe::ice;
+using floe::testing::BruteTopK;
+using floe::testing::Gaussian;
 
 namespace {
-
-std::vector<float> Gaussian(std::mt19937& rng, size_t n, float sigma = 1.0f) {
-  std::normal_distribution<float> d(0.0f, sigma);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
 
 bool SameEntries(const std::vector<ProjEntry>& a, const std::vector<ProjEntry>& b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
     if (a[i].value != b[i].value || a[i].id != b[i].id) return false;
   return true;
-}
-
-// Brute-force top-k by inner product among ids [lo, hi] (keys row i has id i).
-std::vector<uint32_t> BruteTopK(const std::vector<float>& keys, size_t dim, const float* q,
-                                uint32_t lo, uint32_t hi, size_t k) {
-  std::vector<std::pair<double, uint32_t>> s;
-  for (uint32_t i = lo; i <= hi; ++i) {
-    double d = 0;
-    for (size_t c = 0; c < dim; ++c) d += double(q[c]) * keys[i * dim + c];
-    s.push_back({d, i});
-  }
-  std::sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  std::vector<uint32_t> ids;
-  for (size_t i = 0; i < std::min(k, s.size()); ++i) ids.push_back(s[i].second);
-  return ids;
 }
 
 }  // namespace

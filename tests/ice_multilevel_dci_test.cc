@@ -12,6 +12,8 @@
 
 #include <catch2/catch.hpp>
 
+#include "dci_test_util.h"
+
 #include "attention/attention_settings.h"
 #include "attention/ice/ice_index.h"
 #include "attention/ice/multilevel_dci.h"
@@ -19,15 +21,10 @@
 
 using namespace floe;
 using namespace floe::ice;
+using floe::testing::BruteTopK;
+using floe::testing::Gaussian;
 
 namespace {
-
-std::vector<float> Gaussian(std::mt19937& rng, size_t n, float sigma = 1.0f) {
-  std::normal_distribution<float> d(0.0f, sigma);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
-}
 
 // n keys around `centres` random centres (unit noise), as real attention keys cluster.
 std::vector<float> Clustered(std::mt19937& rng, size_t n, size_t dim, size_t centres) {
@@ -59,20 +56,6 @@ std::vector<uint32_t> Search(const MultiLevelDci& dci, const float* q, uint32_t 
   std::vector<uint32_t> out;
   dci.Candidates(q, lo, hi, k1, 0, &ds, &ms, &out);
   return out;
-}
-
-std::vector<uint32_t> BruteTopK(const std::vector<float>& keys, size_t dim, const float* q, uint32_t lo,
-                                uint32_t hi, size_t k) {
-  std::vector<std::pair<double, uint32_t>> s;
-  for (uint32_t i = lo; i <= hi; ++i) {
-    double d = 0;
-    for (size_t c = 0; c < dim; ++c) d += double(q[c]) * keys[i * dim + c];
-    s.push_back({d, i});
-  }
-  std::sort(s.begin(), s.end(), [](auto& a, auto& b) { return a.first > b.first; });
-  std::vector<uint32_t> ids;
-  for (size_t i = 0; i < std::min(k, s.size()); ++i) ids.push_back(s[i].second);
-  return ids;
 }
 
 }  // namespace
