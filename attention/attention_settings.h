@@ -58,7 +58,7 @@ struct DciParams {
   // Default 2 levels, fanout 32, measured against 1 level at the same candidate budget (README
   // "Multi-level DCI"): top-32 recall at 16k keys of the 110m preset 0.853 vs 0.499 (42% vs 35%
   // of the eligible keys scored); decode 4.08x / 3.84x vs 3.33x dense at 32k, 7.16x / 7.06x vs
-  // 5.77x at 64k (alternating runs); index ~7x smaller; stories-long-2k fidelity unchanged.
+  // 5.77x at 64k (alternating runs); index ~6x smaller; stories-long-2k fidelity unchanged.
   // Fanout 8: recall 0.920 but slower decode (each insert scans n / 8 nodes); 3 levels x 8:
   // 0.955, slower still.
   size_t levels = 2;              // 1..4

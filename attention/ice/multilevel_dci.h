@@ -101,8 +101,8 @@ class MultiLevelDci {
   };
 
   size_t DrawnLevel(uint32_t id) const;
-  // Places one key (after the id check); top-level keys also go to *top_batch when given,
-  // else straight into the top DCI.
+  // Places one key (after the id check). A top-level key is appended to *top_ids / *top_keys
+  // when they are given (InsertBatch sorts the top DCI once), else inserted into it at once.
   Status Place(uint32_t id, const float* key, std::vector<uint32_t>* top_ids,
                std::vector<float>* top_keys);
   // The nearest node of level l (>= 1) to key, by |node - key|^2 (ties: the earlier node).
