@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "attention/faiss_knn.h"
@@ -32,11 +33,18 @@ size_t IndexLimit(const AttentionSettings& s, size_t n) {
 
 namespace {
 
+// A Prioritized DCI (single- or multi-level) behind the KnnIndex interface. Both kinds build
+// the same index from the same keys however they are added (InsertBatch sorts once into an
+// empty index).
+template <class Dci>
 class DciKnnIndex final : public KnnIndex {
  public:
   explicit DciKnnIndex(const DciParams& p) : params_(p) {}
   Status Init(size_t dim, uint64_t seed) {
-    return dci_.Init(dim, params_.simple_indices, params_.composite_indices, seed);
+    if constexpr (std::is_same_v<Dci, MultiLevelDci>)
+      return dci_.Init(dim, params_.levels, params_.fanout, params_.simple_indices, params_.composite_indices, seed);
+    else
+      return dci_.Init(dim, params_.simple_indices, params_.composite_indices, seed);
   }
   Result<std::unique_ptr<KnnIndex>> Clone() const override {
     return std::unique_ptr<KnnIndex>(std::make_unique<DciKnnIndex>(*this));
@@ -45,81 +53,44 @@ class DciKnnIndex final : public KnnIndex {
   size_t size() const override { return dci_.size(); }
   size_t bytes() const override { return sizeof(*this) + dci_.bytes(); }
   Status Add(uint32_t first_id, const float* keys, size_t n) override {
-    // Same index either way (PrioritizedDci: a function of the set of keys); the batch path
-    // sorts once, the single inserts keep the existing lists.
-    if (dci_.size() == 0 && n > 1) {
-      std::vector<uint32_t> ids(n);
-      for (size_t i = 0; i < n; ++i) ids[i] = first_id + uint32_t(i);
-      return dci_.InsertBatch(ids.data(), keys, n);
-    }
-    for (size_t i = 0; i < n; ++i)
-      FLOE_RETURN_IF_ERROR(dci_.Insert(first_id + uint32_t(i), keys + i * dci_.dim()));
-    return Status::Ok();
+    if (n == 1) return dci_.Insert(first_id, keys);
+    std::vector<uint32_t> ids(n);
+    for (size_t i = 0; i < n; ++i) ids[i] = first_id + uint32_t(i);
+    return dci_.InsertBatch(ids.data(), keys, n);
   }
   Status Truncate(uint32_t limit) override {
     dci_.Truncate(limit);
     return Status::Ok();
   }
+  // k1 = k * candidates_per_k per composite index (the multi-level search spreads that budget
+  // over the kept nodes' children).
   Status Search(const float* q, uint32_t lo, uint32_t hi, size_t k, KnnScratch* s,
                 std::vector<uint32_t>* out) const override {
-    dci_.Candidates(q, lo, hi, k * params_.candidates_per_k, params_.max_visits, &s->dci, out);
+    const size_t k1 = k * params_.candidates_per_k;
+    if constexpr (std::is_same_v<Dci, MultiLevelDci>)
+      dci_.Candidates(q, lo, hi, k1, params_.max_visits, &s->dci, &s->multi, out);
+    else
+      dci_.Candidates(q, lo, hi, k1, params_.max_visits, &s->dci, out);
     return Status::Ok();
   }
 
  private:
   DciParams params_;
-  PrioritizedDci dci_;
+  Dci dci_;
 };
 
-// The multi-level variant (levels >= 2): the same search budget (k * candidates_per_k per
-// composite index of the top DCI's L), spread over the kept nodes' children.
-class MultiLevelKnnIndex final : public KnnIndex {
- public:
-  explicit MultiLevelKnnIndex(const DciParams& p) : params_(p) {}
-  Status Init(size_t dim, uint64_t seed) {
-    return dci_.Init(dim, params_.levels, params_.fanout, params_.simple_indices,
-                     params_.composite_indices, seed);
-  }
-  Result<std::unique_ptr<KnnIndex>> Clone() const override {
-    return std::unique_ptr<KnnIndex>(std::make_unique<MultiLevelKnnIndex>(*this));
-  }
-  void Clear() override { dci_.Clear(); }
-  size_t size() const override { return dci_.size(); }
-  size_t bytes() const override { return sizeof(*this) + dci_.bytes(); }
-  Status Add(uint32_t first_id, const float* keys, size_t n) override {
-    if (n > 1) {
-      std::vector<uint32_t> ids(n);
-      for (size_t i = 0; i < n; ++i) ids[i] = first_id + uint32_t(i);
-      return dci_.InsertBatch(ids.data(), keys, n);
-    }
-    return n == 1 ? dci_.Insert(first_id, keys) : Status::Ok();
-  }
-  Status Truncate(uint32_t limit) override {
-    dci_.Truncate(limit);
-    return Status::Ok();
-  }
-  Status Search(const float* q, uint32_t lo, uint32_t hi, size_t k, KnnScratch* s,
-                std::vector<uint32_t>* out) const override {
-    dci_.Candidates(q, lo, hi, k * params_.candidates_per_k, params_.max_visits, &s->dci, &s->multi, out);
-    return Status::Ok();
-  }
-
- private:
-  DciParams params_;
-  MultiLevelDci dci_;
-};
+template <class Dci>
+Result<std::unique_ptr<KnnIndex>> MakeDciKnnIndex(size_t dim, const DciParams& params, uint64_t seed) {
+  auto index = std::make_unique<DciKnnIndex<Dci>>(params);
+  FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
+  return std::unique_ptr<KnnIndex>(std::move(index));
+}
 
 }  // namespace
 
 Result<std::unique_ptr<KnnIndex>> NewDciKnnIndex(size_t dim, const DciParams& params, uint64_t seed) {
-  if (params.levels > 1) {
-    auto index = std::make_unique<MultiLevelKnnIndex>(params);
-    FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
-    return std::unique_ptr<KnnIndex>(std::move(index));
-  }
-  auto index = std::make_unique<DciKnnIndex>(params);
-  FLOE_RETURN_IF_ERROR(index->Init(dim, seed));
-  return std::unique_ptr<KnnIndex>(std::move(index));
+  return params.levels > 1 ? MakeDciKnnIndex<MultiLevelDci>(dim, params, seed)
+                           : MakeDciKnnIndex<PrioritizedDci>(dim, params, seed);
 }
 
 IceIndex::IceIndex(const IceIndex& other) { *this = other; }

@@ -155,12 +155,6 @@ Status MultiLevelDci::InsertBatch(const uint32_t* ids, const float* keys, size_t
     if (!l.ids.empty() && ids[0] <= l.ids.back()) return InvalidArgument("multi-level DCI: key ids must increase");
   for (size_t i = 1; i < n; ++i)
     if (ids[i] <= ids[i - 1]) return InvalidArgument("multi-level DCI: key ids must increase");
-  // Into an empty top DCI the top keys go as one batch (sorted once); into a filled one one at a
-  // time, since PrioritizedDci::InsertBatch re-sorts every stored key (same index either way).
-  if (top_.size() > 0) {
-    for (size_t i = 0; i < n; ++i) FLOE_RETURN_IF_ERROR(Place(ids[i], keys + i * dim_, nullptr, nullptr));
-    return Status::Ok();
-  }
   std::vector<uint32_t> top_ids;
   std::vector<float> top_keys;
   for (size_t i = 0; i < n; ++i) FLOE_RETURN_IF_ERROR(Place(ids[i], keys + i * dim_, &top_ids, &top_keys));

@@ -211,7 +211,13 @@ Status PrioritizedDci::InsertBatch(const uint32_t* ids, const float* keys, size_
     if ((i > 0 && ids[i] <= ids[i - 1]) || (i == 0 && !ids_.empty() && ids[0] <= ids_.back()))
       return InvalidArgument("prioritized DCI: key ids must increase");
   if (n == 0) return Status::Ok();
-  int level = ids_.empty() ? std::numeric_limits<int>::min() : level_;
+  // Into a filled index one at a time: a batch re-sorts every stored key, which costs O(n) per
+  // small chunk (a prefill block's few keys). Same index either way.
+  if (!ids_.empty()) {
+    for (size_t i = 0; i < n; ++i) FLOE_RETURN_IF_ERROR(Insert(ids[i], keys + i * dim_));
+    return Status::Ok();
+  }
+  int level = std::numeric_limits<int>::min();
   for (size_t i = 0; i < n; ++i) level = std::max(level, Append(ids[i], keys + i * dim_));
   level_ = level;
   m2_ = LevelToBoundSq(level_);

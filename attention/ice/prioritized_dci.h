@@ -100,8 +100,9 @@ class PrioritizedDci {
   // Adds a key (dim floats) with an id larger than every id inserted so far (kInvalidArgument
   // otherwise). Raises the norm bound (and re-projects) when |key| exceeds it.
   Status Insert(uint32_t id, const float* key);
-  // Adds n keys (row i at keys + i * dim) with increasing ids, all larger than the ids present,
-  // then sorts once: the bulk path (rebuild on restore). Same index as n Inserts.
+  // Adds n keys (row i at keys + i * dim) with increasing ids, all larger than the ids present.
+  // Into an empty index it sorts once (the bulk path: rebuild on restore), into a filled one
+  // it inserts one at a time. Same index as n Inserts.
   Status InsertBatch(const uint32_t* ids, const float* keys, size_t n);
 
   // Removes the keys with id >= limit (what an interrupted prefill chunk left behind) and

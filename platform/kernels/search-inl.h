@@ -233,7 +233,7 @@ HWY_INLINE size_t NearestRow16T(const float* HWY_RESTRICT x, const float* HWY_RE
     hn::StoreU(bd, df, lane_d);
     hn::StoreU(bj, du, lane_j);
     for (size_t g = 0; g < N; ++g)
-      if (lane_d[g] < best_d || (lane_d[g] == best_d && lane_d[g] < std::numeric_limits<float>::infinity() && lane_j[g] < best)) {
+      if (lane_d[g] < best_d || (lane_d[g] == best_d && lane_j[g] < best)) {
         best_d = lane_d[g];
         best = lane_j[g];
       }

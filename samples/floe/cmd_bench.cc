@@ -137,10 +137,13 @@ int RunBench(int argc, char** argv) {
     for (long depth : depths) {  // tg at each depth
       if (n_gen == 0) break;
       ResetPeakRss();
-      auto base = Session::Create(m, sp);
-      if (!base.ok()) return fail(base.status());
-      if (depth > 0)
-        if (Status st = (*base)->Eval(Tokens(size_t(depth), vocab)); !st.ok()) return fail(st);
+      std::unique_ptr<Session> base;  // the prefilled context (depth > 0 only)
+      if (depth > 0) {
+        auto made = Session::Create(m, sp);
+        if (!made.ok()) return fail(made.status());
+        base = std::move(made).value();
+        if (Status st = base->Eval(Tokens(size_t(depth), vocab)); !st.ok()) return fail(st);
+      }
       std::vector<double> v;
       ThreadContext batch_threads{int(th)};
       // Depth 0: the same n_seqs sessions for every repetition (reset; one warm-up first).
@@ -153,7 +156,7 @@ int RunBench(int argc, char** argv) {
         if (depth > 0 || seqs.empty()) {
           seqs.clear();
           for (long q = 0; q < n_seqs; ++q) {
-            auto s = depth > 0 ? (*base)->Fork() : Session::Create(m, sp);
+            auto s = depth > 0 ? base->Fork() : Session::Create(m, sp);
             if (!s.ok()) return fail(s.status());
             seqs.push_back(std::move(s).value());
           }
