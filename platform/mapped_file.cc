@@ -6,9 +6,97 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <fstream>
+#include <string>
 
 namespace floe {
+
+namespace {
+
+constexpr size_t kHugePageBytes = size_t(2) << 20;
+
+size_t RoundUpToPage(size_t n) {
+  const long page = sysconf(_SC_PAGESIZE);
+  const size_t p = page > 0 ? size_t(page) : 4096;
+  return (n + p - 1) / p * p;
+}
+
+// Maps the whole file read-only. With `aligned`, at a 2 MiB-aligned address: a 2 MiB page-table
+// entry can map a 2 MiB page-cache folio only where the address and the file offset agree
+// modulo 2 MiB. nullptr when mmap refuses.
+const uint8_t* MapFile(int fd, size_t size, bool aligned) {
+  void* p = MAP_FAILED;
+  if (aligned) {
+    const size_t span = RoundUpToPage(size) + kHugePageBytes;
+    void* r = mmap(nullptr, span, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (r != MAP_FAILED) {
+      const uintptr_t base = reinterpret_cast<uintptr_t>(r);
+      const uintptr_t at = (base + kHugePageBytes - 1) & ~uintptr_t(kHugePageBytes - 1);
+      p = mmap(reinterpret_cast<void*>(at), size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
+      if (p == MAP_FAILED) {
+        munmap(r, span);
+      } else {  // give back the reservation on either side of the mapping
+        if (at > base) munmap(r, at - base);
+        const uintptr_t end = at + RoundUpToPage(size);
+        if (base + span > end) munmap(reinterpret_cast<void*>(end), base + span - end);
+      }
+    }
+  }
+  if (p == MAP_FAILED) p = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  if (p == MAP_FAILED) return nullptr;
+#ifdef MADV_HUGEPAGE
+  if (aligned) madvise(p, size, MADV_HUGEPAGE);
+#endif
+  return static_cast<const uint8_t*>(p);
+}
+
+// Transparent huge pages are usable unless the system turned them off ("[never]").
+bool TransparentHugePagesOn() {
+  std::ifstream in("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string line;
+  if (!std::getline(in, line)) return false;
+  return line.find("[never]") == std::string::npos;
+}
+
+// Faults every page of the mapping in, reading from disk what is not cached. False when the
+// kernel lacks MADV_POPULATE_READ (before 5.14) or a page could not be read; the mapping is
+// then left to fault lazily (touching it here could raise SIGBUS on an I/O error).
+bool FaultIn(const uint8_t* p, size_t size) {
+#ifndef MADV_POPULATE_READ
+  constexpr int MADV_POPULATE_READ = 22;
+#endif
+  return madvise(const_cast<uint8_t*>(p), size, MADV_POPULATE_READ) == 0;
+}
+
+// The mapping's "FilePmdMapped" from /proc/self/smaps: bytes mapped by 2 MiB page-table entries.
+std::optional<size_t> HugeMappedBytes(const uint8_t* p) {
+  FILE* f = std::fopen("/proc/self/smaps", "re");
+  if (!f) return std::nullopt;
+  const unsigned long want = reinterpret_cast<uintptr_t>(p);
+  char line[512];
+  bool in_vma = false;
+  std::optional<size_t> bytes;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long lo = 0, hi = 0;
+    char dash = 0;
+    if (std::sscanf(line, "%lx%c%lx", &lo, &dash, &hi) == 3 && dash == '-') {
+      if (in_vma) break;
+      in_vma = lo == want;
+      continue;
+    }
+    size_t kb = 0;
+    if (in_vma && std::sscanf(line, "FilePmdMapped: %zu kB", &kb) == 1) {
+      bytes = kb * 1024;
+      break;
+    }
+  }
+  std::fclose(f);
+  return bytes;
+}
+
+}  // namespace
 
 MappedFile::~MappedFile() { Reset(); }
 
@@ -20,10 +108,17 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
     data_ = std::exchange(o.data_, nullptr);
     size_ = std::exchange(o.size_, 0);
     mapped_ = std::exchange(o.mapped_, false);
+    huge_page_bytes_ = std::exchange(o.huge_page_bytes_, std::nullopt);
+    refaulted_ = std::exchange(o.refaulted_, false);
     buffer_ = std::move(o.buffer_);
     path_ = std::move(o.path_);
   }
   return *this;
+}
+
+std::optional<size_t> MappedFile::MeasureHugePageBytes() const {
+  if (!mapped_ || !data_) return std::nullopt;
+  return HugeMappedBytes(data_);
 }
 
 void MappedFile::Reset() {
@@ -31,10 +126,12 @@ void MappedFile::Reset() {
   data_ = nullptr;
   size_ = 0;
   mapped_ = false;
+  huge_page_bytes_.reset();
+  refaulted_ = false;
   (void)buffer_.Resize(0);
 }
 
-Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode) {
+Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode, HugePages huge_pages) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;
@@ -56,12 +153,32 @@ Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode) 
     return f;
   }
   if (mode == FileLoadMode::kMmap) {
-    void* p = mmap(nullptr, f.size_, PROT_READ, MAP_PRIVATE, fd, 0);
-    if (p != MAP_FAILED) {
-      ::close(fd);
-      f.data_ = static_cast<const uint8_t*>(p);
+    const bool aligned = huge_pages != HugePages::kOff;
+    if (const uint8_t* p = MapFile(fd, f.size_, aligned)) {
+      f.data_ = p;
       f.mapped_ = true;
-      return f;
+      if (huge_pages == HugePages::kRefault && f.size_ >= kRefaultMinBytes && TransparentHugePagesOn() &&
+          FaultIn(f.data_, f.size_)) {
+        f.huge_page_bytes_ = HugeMappedBytes(f.data_);
+        const size_t coverable = f.size_ / kHugePageBytes * kHugePageBytes;
+        if (f.huge_page_bytes_ && *f.huge_page_bytes_ * 2 < coverable) {
+          // Cached in small folios: drop what no process maps and read the file in again.
+          munmap(const_cast<uint8_t*>(f.data_), f.size_);
+          f.data_ = nullptr;
+          f.mapped_ = false;
+          (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+          if (const uint8_t* q = MapFile(fd, f.size_, true)) {
+            f.data_ = q;
+            f.mapped_ = true;
+            f.refaulted_ = true;
+            f.huge_page_bytes_ = FaultIn(q, f.size_) ? HugeMappedBytes(q) : std::nullopt;
+          }
+        }
+      }
+      if (f.mapped_) {
+        ::close(fd);
+        return f;
+      }
     }
   }
   Status st_alloc = f.buffer_.Resize(f.size_);

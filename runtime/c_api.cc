@@ -96,6 +96,7 @@ floe_model_params floe_model_default_params(void) {
   std::memset(&p, 0, sizeof p);
   p.struct_size = sizeof(p);
   p.use_mmap = 1;
+  p.huge_pages = 2;
   p.log_level = FLOE_LOG_WARN;
   return p;
 }
@@ -111,6 +112,8 @@ floe_status floe_model_load(const char* path, const floe_model_params* params, f
         return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: params->struct_size is wrong; use floe_model_default_params()");
       std::memcpy(&p, params, params->struct_size);
     }
+    if (p.huge_pages < 0 || p.huge_pages > 2)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: params->huge_pages must be 0, 1 or 2, not " + std::to_string(p.huge_pages));
     auto handle = std::make_unique<floe_model>();
     handle->logger.SetMinLevel(ToLevel(p.log_level));
     if (p.log) {
@@ -123,6 +126,7 @@ floe_status floe_model_load(const char* path, const floe_model_params* params, f
     floe::LoadOptions o;
     if (p.tokenizer_path) o.tokenizer_path = p.tokenizer_path;
     o.mode = p.use_mmap ? floe::FileLoadMode::kMmap : floe::FileLoadMode::kRead;
+    o.huge_pages = static_cast<floe::HugePages>(p.huge_pages);
     o.logger = &handle->logger;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;

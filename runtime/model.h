@@ -22,6 +22,9 @@ namespace floe {
 struct LoadOptions {
   std::string tokenizer_path;            // llama2.c tokenizer.bin; overrides a GGUF's own vocab
   FileLoadMode mode = FileLoadMode::kMmap;
+  // Page backing of a mapped model file (see HugePages). The default reads a large file that is
+  // cached in small pages in again from disk, once, so that decode streams it from 2 MiB pages.
+  HugePages huge_pages = HugePages::kRefault;
   // Called with a fraction in [0, 1]; return false to cancel the load (-> kCancelled).
   std::function<bool(float)> progress;
   // Receives a line about what was loaded (kInfo) and warnings; null = silent.
@@ -44,6 +47,8 @@ class Model {
   // The GGUF file, when the model came from one (for metadata queries); else nullptr.
   const GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   size_t weight_bytes() const { return weight_bytes_; }
+  // The model file as loaded (its huge_page_bytes() tells how much of it 2 MiB pages map).
+  const MappedFile& file() const { return gguf_ ? gguf_->file() : raw_; }
   const std::string& architecture() const { return architecture_; }
   // The file's metadata as (key, text) pairs: GGUF keys with their values (strings raw, numbers
   // in decimal, arrays as "[n items]"); other formats expose general.architecture and

@@ -2,6 +2,7 @@
 // model, state save/restore and fork, cancellation of a long prefill, metadata, and misuse.
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstring>
 #include <filesystem>
 #include <string>
@@ -227,6 +228,23 @@ TEST_CASE("C API misuse returns error codes", "[unit]") {
   floe_model_params bad = floe_model_default_params();
   bad.struct_size = 9999;
   CHECK(floe_model_load("x", &bad, &m) == FLOE_ERR_INVALID_ARGUMENT);
+  bad = floe_model_default_params();
+  CHECK(bad.huge_pages == 2);
+  const std::string stories = DataPath("models/llama2c/stories260K.bin");
+  for (int32_t v : {-1, 3}) {
+    bad.huge_pages = v;
+    CHECK(floe_model_load(stories.c_str(), &bad, &m) == FLOE_ERR_INVALID_ARGUMENT);
+    CHECK(std::string(floe_last_error()).find("huge_pages") != std::string::npos);
+    CHECK(m == nullptr);
+  }
+  for (int32_t v : {0, 1, 2}) {  // every valid mode loads; a struct from before the field gets the default
+    floe_model_params ok = floe_model_default_params();
+    ok.huge_pages = v;
+    if (v == 2) ok.struct_size = uint32_t(offsetof(floe_model_params, huge_pages));
+    REQUIRE(floe_model_load(stories.c_str(), &ok, &m) == FLOE_OK);
+    floe_model_free(m);
+    m = nullptr;
+  }
   CHECK(floe_session_eval(nullptr, nullptr, 0) == FLOE_ERR_INVALID_ARGUMENT);
   CHECK(floe_session_state_load(nullptr, "x", 1) == FLOE_ERR_INVALID_ARGUMENT);
   CHECK(floe_session_fork(nullptr, nullptr) == FLOE_ERR_INVALID_ARGUMENT);

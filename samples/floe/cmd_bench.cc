@@ -18,6 +18,7 @@
 #include "args.h"
 #include "bench/bench_util.h"
 #include "attention_flags.h"
+#include "load_flags.h"
 #include "commands.h"
 #include "platform/cpu_features.h"
 #include "runtime/model.h"
@@ -76,16 +77,17 @@ int RunBench(int argc, char** argv) {
   const std::string kv = a.Get("--kv", "", "f16");  // KV cache type; f16 as llama-bench
   const long n_seqs = a.GetInt("--seqs", "", 1);  // > 1: batched decode of this many sequences
   AttentionSettings attention;
-  if (std::string err; !ParseAttentionFlags(a, &attention, &err)) {
+  LoadOptions load;
+  if (std::string err; !ParseAttentionFlags(a, &attention, &err) || !ParseLoadFlags(a, &load, &err)) {
     std::fprintf(stderr, "floe bench: %s\n", err.c_str());
     return 2;
   }
   if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1 || (kv != "f16" && kv != "f32")) {
     std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
-                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n%s", kAttentionFlagsUsage);
+                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n%s%s", kAttentionFlagsUsage, kLoadFlagsUsage);
     return 2;
   }
-  auto model = Model::Load(model_path);
+  auto model = Model::Load(model_path, load);
   if (!model.ok()) {
     std::fprintf(stderr, "floe bench: %s\n", model.status().ToString().c_str());
     return 1;
@@ -97,10 +99,17 @@ int RunBench(int argc, char** argv) {
     auto v = g->GetTensorView("blk.0.ffn_up.weight");
     if (v.ok()) type = DTypeName(v->dtype);
   }
-  if (!json)
-    std::printf("model %s | %s | %.2f GB weights | attention %s | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
-                type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(), "threads",
-                "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
+  // Bytes of the model file mapped by 2 MiB pages (-1: not measured; see --huge-pages).
+  const long long huge_bytes = m.file().huge_page_bytes() ? (long long)*m.file().huge_page_bytes() : -1;
+  if (!json) {
+    std::string pages = "weights in 2 MiB pages: not measured";
+    if (huge_bytes >= 0)
+      pages = "weights in 2 MiB pages: " + std::to_string(huge_bytes >> 20) + " of " +
+              std::to_string(m.file().size() >> 20) + " MiB" + (m.file().refaulted() ? " (read in again)" : "");
+    std::printf("model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
+                type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
+                pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
+  }
   for (long th : threads) {
     SessionParams sp;
     sp.threads = int(th);
@@ -200,9 +209,10 @@ int RunBench(int argc, char** argv) {
         std::printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
                     "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"%s\",\"tokens_per_s\":%.3f,"
                     "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
-                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,\"sequences\":%ld}\n",
+                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,\"sequences\":%ld,"
+                    "\"weights_huge_page_bytes\":%lld}\n",
                     model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt, r.n_gen,
-                    r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L);
+                    r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L, huge_bytes);
       } else {
         std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(), r.test.c_str(),
                     r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);

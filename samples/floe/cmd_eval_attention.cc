@@ -20,6 +20,7 @@
 #include "args.h"
 #include "attention/ice/ice_reference.h"
 #include "attention_flags.h"
+#include "load_flags.h"
 #include "commands.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -115,6 +116,10 @@ int RunEvalAttention(int argc, char** argv) {
   const char* knn_name = AttentionBackendName(ice.attention.backend);
   LoadOptions lo;
   lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
+  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
+    std::fprintf(stderr, "floe eval-attention: %s\n", err.c_str());
+    return 2;
+  }
   auto model = Model::Load(model_path, lo);
   if (!model.ok()) {
     std::fprintf(stderr, "floe eval-attention: %s\n", model.status().ToString().c_str());

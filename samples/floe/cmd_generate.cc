@@ -4,6 +4,7 @@
 
 #include "args.h"
 #include "attention_flags.h"
+#include "load_flags.h"
 #include "commands.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -43,6 +44,10 @@ int RunGenerate(int argc, char** argv) {
   }
   LoadOptions lo;
   lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
+  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
+    std::fprintf(stderr, "floe generate: %s\n", err.c_str());
+    return 2;
+  }
   auto model = Model::Load(model_path, lo);
   if (!model.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", model.status().ToString().c_str());

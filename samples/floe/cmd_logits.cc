@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "attention_flags.h"
+#include "load_flags.h"
 #include "commands.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
@@ -59,6 +60,10 @@ int RunLogits(int argc, char** argv) {
   }
   LoadOptions lo;
   lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
+  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
+    std::fprintf(stderr, "floe logits: %s\n", err.c_str());
+    return 2;
+  }
   auto model = Model::Load(model_path, lo);
   if (!model.ok()) {
     std::fprintf(stderr, "floe logits: %s\n", model.status().ToString().c_str());
