@@ -113,6 +113,10 @@ int main(int argc, char** argv) {
     for (DType t : types) {
       const size_t bytes = rows * DTypeBytes(t, cols);
       const size_t count = std::max<size_t>(1, pool_bytes / bytes);
+      if (pool.size() < bytes && !pool.Resize(bytes).ok()) {  // one matrix larger than the pool
+        std::fprintf(stderr, "cannot allocate %zu bytes\n", bytes);
+        return 1;
+      }
       auto* base = static_cast<uint8_t*>(pool.data());
       for (size_t i = 0; i < count; ++i) FillMatrix(t, rows, cols, &rng, base + i * bytes);
       std::vector<double> per_call;
