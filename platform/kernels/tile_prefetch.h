@@ -19,7 +19,8 @@ class NextTilePrefetch {
         per_step_(steps ? (lines_ + steps - 1) / steps : 0) {}
 
   void Step() {
-    for (size_t k = 0; k < per_step_ && line_ < lines_; ++k, ++line_) __builtin_prefetch(next_ + line_ * 64, 0, 2);
+    const size_t stop = line_ + per_step_ < lines_ ? line_ + per_step_ : lines_;
+    for (; line_ < stop; ++line_) __builtin_prefetch(next_ + line_ * 64, 0, 2);
   }
 
  private:
