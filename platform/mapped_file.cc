@@ -60,6 +60,13 @@ bool TransparentHugePagesOn() {
   return line.find("[never]") == std::string::npos;
 }
 
+// Whether faulting the whole file in at once is sensible: not for a file larger than half the
+// machine's memory (it would push other memory out, or not fit).
+bool FitsInHalfOfMemory(size_t size) {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 && size <= size_t(pages) / 2 * size_t(page);
+}
+
 // Faults every page of the mapping in, reading from disk what is not cached. False when the
 // kernel lacks MADV_POPULATE_READ (before 5.14) or a page could not be read; the mapping is
 // then left to fault lazily (touching it here could raise SIGBUS on an I/O error).
@@ -157,8 +164,8 @@ Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode, 
     if (const uint8_t* p = MapFile(fd, f.size_, aligned)) {
       f.data_ = p;
       f.mapped_ = true;
-      if (huge_pages == HugePages::kRefault && f.size_ >= kRefaultMinBytes && TransparentHugePagesOn() &&
-          FaultIn(f.data_, f.size_)) {
+      if (huge_pages == HugePages::kRefault && f.size_ >= kRefaultMinBytes && FitsInHalfOfMemory(f.size_) &&
+          TransparentHugePagesOn() && FaultIn(f.data_, f.size_)) {
         f.huge_page_bytes_ = HugeMappedBytes(f.data_);
         const size_t coverable = f.size_ / kHugePageBytes * kHugePageBytes;
         if (f.huge_page_bytes_ && *f.huge_page_bytes_ * 2 < coverable) {

@@ -16,9 +16,9 @@ enum class FileLoadMode { kMmap, kRead };
 
 // How a memory-mapped file's pages are backed (kRead buffers are always hinted for huge pages).
 // A decode step streams every weight once, so the page size decides how far the hardware
-// prefetchers run and how many TLB misses a token costs: on the 2-core Zen 4 machine of
-// bench/bench_weight_pages, 1b q4_0 decode runs about 1.4x faster from 2 MiB pages than from
-// 4 KiB pages. Linux backs a file's cache in 2 MiB folios where the kernel and filesystem support
+// prefetchers run and how many TLB misses a token costs: on a 2-core Zen 4 VM,
+// bench/bench_weight_pages measured 1b q4_0 decode 1.52x faster from 2 MiB pages than from
+// 4 KiB pages in one run and 1.06x in a later one (the gain moves with the VM's memory system). Linux backs a file's cache in 2 MiB folios where the kernel and filesystem support
 // large folios (e.g. ext4 from 6.16, XFS from 5.18) and the pages are read in fresh; a file
 // written moments ago (a download, `floe quantize`) sits in the cache in small folios, and a
 // mapping of it stays in 4 KiB pages until that cache is dropped.
@@ -29,7 +29,8 @@ enum class HugePages {
   kRefault,  // kAdvise, then fault the whole file in (MADV_POPULATE_READ); when less than half
              // of it landed in 2 MiB pages, unmap, drop the file's clean cached pages that no
              // process maps (POSIX_FADV_DONTNEED) and map and fault it in once more, which reads
-             // the file again from disk. Files under kRefaultMinBytes are treated as kAdvise.
+             // the file again from disk. Files under kRefaultMinBytes or over half the machine's
+             // memory are treated as kAdvise.
 };
 inline constexpr size_t kRefaultMinBytes = size_t(32) << 20;
 
