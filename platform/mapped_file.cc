@@ -82,7 +82,7 @@ std::optional<size_t> HugeMappedBytes(const uint8_t* p) {
   FILE* f = std::fopen("/proc/self/smaps", "re");
   if (!f) return std::nullopt;
   const unsigned long want = reinterpret_cast<uintptr_t>(p);
-  char line[512];
+  char line[8192];  // a VMA header line ends in the file path
   bool in_vma = false;
   std::optional<size_t> bytes;
   while (std::fgets(line, sizeof line, f)) {

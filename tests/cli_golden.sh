@@ -36,4 +36,11 @@ if "$floe" generate -m /nonexistent -n 5 2>"$tmp/err.txt"; then exit 1; fi
 grep -q "no such file" "$tmp/err.txt"
 printf 'abc\n' >"$tmp/bad_tokens.txt"
 if "$floe" logits -m "$model" --tokens "$tmp/bad_tokens.txt" -o "$tmp/x.f32" 2>/dev/null; then exit 1; fi
+# --huge-pages: every mode gives the golden text; a bad value is refused by name
+for pages in off advise refault; do
+  "$floe" generate -m "$tmp/model.gguf" --temp 0 -n 200 --huge-pages $pages >"$tmp/out_$pages.txt"
+  head -c -1 "$tmp/out_$pages.txt" | cmp - "$golden"
+done
+if "$floe" generate -m "$tmp/model.gguf" -n 5 --huge-pages sometimes 2>"$tmp/err2.txt"; then exit 1; fi
+grep -q -- "--huge-pages must be off, advise or refault" "$tmp/err2.txt"
 echo "CLI golden checks passed"

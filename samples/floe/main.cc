@@ -4,6 +4,7 @@
 
 #include "attention_flags.h"
 #include "commands.h"
+#include "load_flags.h"
 
 namespace {
 
@@ -25,9 +26,10 @@ void Usage() {
                "  bench    -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] [-r 3] [--kv f16|f32] [--seqs N] [--json]\n"
                "%s"
                "  inspect  FILE.gguf\n"
-               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n",
+               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n"
+               "generate, logits, eval-attention and bench also take\n%s",
                floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage,
-               floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage);
+               floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage, floe::cli::kLoadFlagsUsage);
 }
 
 }  // namespace
