@@ -3,6 +3,8 @@
 // The files are derived from the converted stories260K (a valid "llama" GGUF), changed one
 // thing at a time.
 #include <cstring>
+#include <unistd.h>
+
 #include <filesystem>
 #include <functional>
 
@@ -17,8 +19,10 @@ using floe::testing::DataPath;
 
 namespace {
 
+// Per process: CTest runs each test case as its own process, in parallel, and each rewrites
+// these files (a shared name let one process read a file another was rewriting).
 std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("floe_hostile_" + name)).string();
+  return (std::filesystem::temp_directory_path() / ("floe_hostile_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
 const std::string& ValidGguf() {
@@ -30,6 +34,10 @@ const std::string& ValidGguf() {
     REQUIRE(ConvertLlama2cToGguf(o).ok());
     return o.output_path;
   }();
+  static const struct RemoveAtExit {
+    std::string p;
+    ~RemoveAtExit() { std::filesystem::remove(p); }
+  } remove_at_exit{path};
   return path;
 }
 
