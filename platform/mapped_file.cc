@@ -128,6 +128,31 @@ std::optional<size_t> MappedFile::MeasureHugePageBytes() const {
   return HugeMappedBytes(data_);
 }
 
+void MappedFile::RefaultInHugePages(int fd) {
+  if (size_ < kRefaultMinBytes || !FitsInHalfOfMemory(size_) || !TransparentHugePagesOn() || !FaultIn(data_, size_))
+    return;
+  huge_page_bytes_ = HugeMappedBytes(data_);
+  if (!huge_page_bytes_ || *huge_page_bytes_ * 2 >= size_ / kHugePageBytes * kHugePageBytes) return;
+  // Cached in small folios: drop what no process maps and read the file in again.
+  munmap(const_cast<uint8_t*>(data_), size_);
+  data_ = nullptr;
+  mapped_ = false;
+  huge_page_bytes_.reset();
+  (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+  const uint8_t* q = MapFile(fd, size_, true);
+  if (!q) return;  // the caller reads the file instead
+  data_ = q;
+  mapped_ = true;
+  refaulted_ = true;
+  if (FaultIn(data_, size_)) huge_page_bytes_ = HugeMappedBytes(data_);
+}
+
+std::string DescribeHugePages(const MappedFile& f) {
+  if (!f.huge_page_bytes()) return {};
+  return std::to_string(*f.huge_page_bytes() >> 20) + " of " + std::to_string(f.size() >> 20) + " MiB in 2 MiB pages" +
+         (f.refaulted() ? " (read in again)" : "");
+}
+
 void MappedFile::Reset() {
   if (mapped_ && data_) munmap(const_cast<uint8_t*>(data_), size_);
   data_ = nullptr;
@@ -160,28 +185,10 @@ Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode, 
     return f;
   }
   if (mode == FileLoadMode::kMmap) {
-    const bool aligned = huge_pages != HugePages::kOff;
-    if (const uint8_t* p = MapFile(fd, f.size_, aligned)) {
+    if (const uint8_t* p = MapFile(fd, f.size_, huge_pages != HugePages::kOff)) {
       f.data_ = p;
       f.mapped_ = true;
-      if (huge_pages == HugePages::kRefault && f.size_ >= kRefaultMinBytes && FitsInHalfOfMemory(f.size_) &&
-          TransparentHugePagesOn() && FaultIn(f.data_, f.size_)) {
-        f.huge_page_bytes_ = HugeMappedBytes(f.data_);
-        const size_t coverable = f.size_ / kHugePageBytes * kHugePageBytes;
-        if (f.huge_page_bytes_ && *f.huge_page_bytes_ * 2 < coverable) {
-          // Cached in small folios: drop what no process maps and read the file in again.
-          munmap(const_cast<uint8_t*>(f.data_), f.size_);
-          f.data_ = nullptr;
-          f.mapped_ = false;
-          (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-          if (const uint8_t* q = MapFile(fd, f.size_, true)) {
-            f.data_ = q;
-            f.mapped_ = true;
-            f.refaulted_ = true;
-            f.huge_page_bytes_ = FaultIn(q, f.size_) ? HugeMappedBytes(q) : std::nullopt;
-          }
-        }
-      }
+      if (huge_pages == HugePages::kRefault) f.RefaultInHugePages(fd);
       if (f.mapped_) {
         ::close(fd);
         return f;

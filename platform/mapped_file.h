@@ -63,6 +63,9 @@ class MappedFile {
 
  private:
   void Reset();
+  // kRefault on a fresh mapping of fd (see HugePages). Leaves the file mapped (the same or a new
+  // mapping), or unmapped when mapping it again failed (Open then reads it instead).
+  void RefaultInHugePages(int fd);
 
   const uint8_t* data_ = nullptr;
   size_t size_ = 0;
@@ -72,5 +75,8 @@ class MappedFile {
   AlignedBuffer<uint8_t> buffer_;  // used in kRead mode
   std::string path_;
 };
+
+// "592 of 593 MiB in 2 MiB pages (read in again)" when a kRefault open measured it, else "".
+std::string DescribeHugePages(const MappedFile& f);
 
 }  // namespace floe

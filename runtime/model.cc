@@ -49,13 +49,6 @@ Result<std::string> ReadSidecarConfig(const std::string& model_path) {
   return text;
 }
 
-// "; 586 of 593 MiB in 2 MiB pages (read in again)" when a kRefault load measured it.
-std::string HugePageNote(const MappedFile& f) {
-  if (!f.huge_page_bytes()) return {};
-  return "; " + std::to_string(*f.huge_page_bytes() >> 20) + " of " + std::to_string(f.size() >> 20) +
-         " MiB in 2 MiB pages" + (f.refaulted() ? " (read in again)" : "");
-}
-
 }  // namespace
 
 Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOptions& options) {
@@ -121,7 +114,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
                                              m->architecture_ + ", " + std::to_string(m->weight_bytes_) +
                                              " weight bytes, vocabulary " + std::to_string(vocab_size) +
                                              (m->tokenizer_ ? std::string(" (") + std::string(m->tokenizer_->kind()) + ")" : std::string(" (no tokenizer)")) +
-                                             HugePageNote(m->file()));
+                                             (m->file().huge_page_bytes() ? "; " + DescribeHugePages(m->file()) : std::string()));
   if (!ReportProgress(options, 1.0f)) return Cancelled("model load cancelled");
   return m;
 }

@@ -12,6 +12,7 @@
 #include "runtime/gguf_reader.h"
 #include "runtime/gguf_writer.h"
 #include "runtime/model.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 using namespace floe;
@@ -19,11 +20,7 @@ using floe::testing::DataPath;
 
 namespace {
 
-// Per process: CTest runs each test case as its own process, in parallel, and each rewrites
-// these files (a shared name let one process read a file another was rewriting).
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("floe_hostile_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+std::string TempPath(const std::string& stem) { return testing::TempPath("hostile", stem); }
 
 const std::string& ValidGguf() {
   static const std::string path = [] {

@@ -15,6 +15,7 @@
 #include "runtime/gguf_inspect.h"
 #include "runtime/gguf_reader.h"
 #include "runtime/gguf_writer.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 namespace floe {
@@ -22,18 +23,8 @@ namespace {
 
 using Catch::Matchers::Contains;
 
-// A fresh file path in the temp directory (removed by the Cleanup guard).
-std::string TempPath(const std::string& stem) {
-  static std::atomic<int> counter{0};
-  return (std::filesystem::temp_directory_path() /
-          ("floe_gguf_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) +
-           "_" + stem))
-      .string();
-}
-struct Cleanup {
-  std::string path;
-  ~Cleanup() { std::filesystem::remove(path); }
-};
+std::string TempPath(const std::string& stem) { return testing::TempPath("gguf_test", stem); }
+using testing::Cleanup;
 
 // Little-endian byte builder for hand-made (often hostile) files.
 struct Bytes {

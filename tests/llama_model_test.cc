@@ -9,6 +9,7 @@
 #include "runtime/convert_llama2c.h"
 #include "runtime/model.h"
 #include "runtime/session.h"
+#include "temp_files.h"
 #include "test_data.h"
 
 using namespace floe;
@@ -50,9 +51,7 @@ std::string GreedyText(const Model& model, size_t steps, SessionParams params = 
   return text;
 }
 
-std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("floe_test_" + std::to_string(::getpid()) + "_" + name)).string();
-}
+std::string TempPath(const std::string& stem) { return testing::TempPath("llama_model_test", stem); }
 
 }  // namespace
 

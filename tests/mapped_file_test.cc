@@ -18,22 +18,15 @@
 
 #include "bench/page_cache.h"
 #include "platform/mapped_file.h"
+#include "temp_files.h"
 
 namespace floe {
 namespace {
 
 constexpr size_t kHuge = size_t(2) << 20;
 
-std::string TempPath(const std::string& stem) {
-  static std::atomic<int> counter{0};
-  return (std::filesystem::temp_directory_path() /
-          ("floe_mapped_file_test_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + stem))
-      .string();
-}
-struct Cleanup {
-  std::string path;
-  ~Cleanup() { std::filesystem::remove(path); }
-};
+std::string TempPath(const std::string& stem) { return testing::TempPath("mapped_file_test", stem); }
+using testing::Cleanup;
 
 // Writes `bytes` in 4 KiB writes (which leaves the file cached in small folios).
 void WriteInSmallPieces(const std::string& path, const std::vector<uint8_t>& bytes) {

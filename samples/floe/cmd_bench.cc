@@ -102,10 +102,7 @@ int RunBench(int argc, char** argv) {
   // Bytes of the model file mapped by 2 MiB pages (-1: not measured; see --huge-pages).
   const long long huge_bytes = m.file().huge_page_bytes() ? (long long)*m.file().huge_page_bytes() : -1;
   if (!json) {
-    std::string pages = "weights in 2 MiB pages: not measured";
-    if (huge_bytes >= 0)
-      pages = "weights in 2 MiB pages: " + std::to_string(huge_bytes >> 20) + " of " +
-              std::to_string(m.file().size() >> 20) + " MiB" + (m.file().refaulted() ? " (read in again)" : "");
+    const std::string pages = "weights: " + (huge_bytes >= 0 ? DescribeHugePages(m.file()) : "2 MiB pages not measured");
     std::printf("model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
                 type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
                 pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
