@@ -9,7 +9,7 @@
 #include <cstdint>
 #include <span>
 
-#include "attention/kv_cache.h"
+#include "attention/dense/kv_cache.h"
 
 namespace floe {
 

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "attention/faiss_knn.h"
+#include "attention/knn/knn_backends.h"
 
 namespace floe {
 
@@ -42,7 +42,7 @@ Status AttentionSettings::Validate(size_t context_length) const {
     case AttentionBackend::kDense: return Status::Ok();
     case AttentionBackend::kIce: break;
     case AttentionBackend::kFaiss:
-      if (!FaissAvailable())
+      if (!KnnBackendAvailable(AttentionBackend::kFaiss))
         return Unsupported("attention backend 'faiss': floe was built without FAISS "
                            "(FLOE_WITH_FAISS=OFF); use dense or ice");
       break;

@@ -17,7 +17,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "platform/status.h"
+#include "platform/base/status.h"
 
 namespace floe {
 
@@ -37,30 +37,23 @@ Result<AttentionBackend> ParseAttentionBackend(std::string_view name);
 // composite indices; a composite index stops after retrieving k1 candidates or visiting k0
 // projections per simple index).
 //
-// Defaults: m = 2, L = 8, k1 = 8 k. Measured on the keys and queries of real runs (tests/
-// ice_recall_test.cc, `floe eval-attention`): on stories-long-2k (32-dim heads, War and Peace,
-// 2048 context) top-32 recall 0.94 past position 1023 (stories260K: 1.00). The lists of a
-// composite index advance at matched ranks (see prioritized_dci.h): at k1 = 6 k that search
-// reaches only 0.89 there, at 8 k the 0.94 the one-bound search had at 6 k, with ~2.2x fewer
-// projections visited at 32k keys (tests/bench: bench_ice). m = 2, L = 4 reaches only 0.82, and
-// m = 3 costs ~2x the traversal for +0.02. More composite indices (L) cut the variance of one
-// unlucky set of directions; m = 2 keeps the traversal cheap. The candidate budget scales
-// with k, not with the context: at 2048 keys of dimension 32 it is a large share of them (such
-// a small, low-dimensional set is no regime for sublinear search; see README).
+// Defaults: m = 2, L = 8, k1 = 8 k, chosen on the keys and queries of real runs (tests/
+// ice_recall_test.cc, `floe eval-attention`); the measurements behind them are in
+// docs/attention/ice.md and docs/results/ice.md. More composite indices (L) cut the variance of
+// one unlucky set of directions; m = 2 keeps the traversal cheap. The candidate budget scales
+// with k, not with the context.
 struct DciParams {
   size_t simple_indices = 2;      // m: simple indices per composite index (1..32)
   size_t composite_indices = 8;   // L: composite indices (1..32)
   size_t candidates_per_k = 8;    // k1 = candidates_per_k * k, per composite index
   size_t max_visits = 0;          // k0: projections visited per simple index; 0 = no cap
-  // Multi-level variant (attention/ice/multilevel_dci.h): 1 = one Prioritized DCI over all keys;
+  // Multi-level variant (attention/knn/dci/multilevel_dci.h): 1 = one Prioritized DCI over all keys;
   // 2..4 = keys spread over that many levels, each key under its nearest key of the level
   // above, with the DCI over the top level only (about n / fanout^(levels - 1) keys).
-  // Default 2 levels, fanout 32, measured against 1 level at the same candidate budget (README
-  // "Multi-level DCI"): top-32 recall at 16k keys of the 110m preset 0.853 vs 0.499 (42% vs 35%
-  // of the eligible keys scored); decode 4.08x / 3.84x vs 3.33x dense at 32k, 7.16x / 7.06x vs
-  // 5.77x at 64k (alternating runs); index ~6x smaller; stories-long-2k fidelity unchanged.
-  // Fanout 8: recall 0.920 but slower decode (each insert scans n / 8 nodes); 3 levels x 8:
-  // 0.955, slower still.
+  // Default 2 levels, fanout 32: chosen against 1 level at the same candidate budget for recall,
+  // decode speed and index size (docs/attention/ice.md, "Multi-level DCI"; figures in
+  // docs/results/ice.md). A smaller fanout raises recall but slows decode: each insert scans
+  // n / fanout nodes.
   size_t levels = 2;              // 1..4
   size_t fanout = 32;             // expected children per node (2..4096; levels >= 2 only)
   uint64_t seed = 0x1cef0c3a5eedULL;  // projection directions; mixed with (layer, kv head)
@@ -75,16 +68,14 @@ const char* FaissKindName(FaissKind k);  // "flat", "hnsw", "unknown"
 // "flat" | "hnsw"; anything else is kInvalidArgument naming the choices.
 Result<FaissKind> ParseFaissKind(std::string_view name);
 
-// FAISS backend parameters (attention/faiss_knn.h). HNSW (Malkov & Yashunin 2018) over the
+// FAISS backend parameters (attention/knn/faiss/faiss_knn.h). HNSW (Malkov & Yashunin 2018) over the
 // MIPS -> nearest-neighbour transformed keys; every search admits only the causal id range
 // (an IDSelectorRange), so the result is causal by construction.
 //
-// Defaults: M = 16, efConstruction = 200, efSearch = 256. Measured on stories-long-2k (32-dim
-// heads, held-out War and Peace, 2048 context, k 32, W 256, every position searched; `floe
-// eval-attention`): top-32 recall 0.98; M 16 / efC 40 / efS 64 gives 0.40, efS 128 0.65; M 32 /
-// efC 100 / efS 192 0.91. The graph quality (efConstruction) matters as much as the search
-// beam: these keys, augmented to one sphere, crowd near its pole. On 2048 keys the search
-// still scores a large share of them: sublinear search needs far longer contexts.
+// Defaults: M = 16, efConstruction = 200, efSearch = 256, chosen on stories-long-2k with `floe
+// eval-attention` (docs/attention/faiss.md; figures in docs/results/faiss.md). The graph
+// quality (efConstruction) matters as much as the search beam: these keys, augmented to one
+// sphere, crowd near its pole.
 struct FaissParams {
   FaissKind kind = FaissKind::kHnsw;
   size_t hnsw_m = 16;            // graph degree M (2..256)
@@ -94,12 +85,12 @@ struct FaissParams {
 
 struct AttentionSettings {
   AttentionBackend backend = AttentionBackend::kDense;
-  // IceFormer defaults (see README "IceFormer"): k = 32 retrieved keys; a recent window of 256
+  // IceFormer defaults (docs/attention/ice.md): k = 32 retrieved keys; a recent window of 256
   // and 4 sink tokens, which hold most of the attention mass of local heads and of the first
   // token that many heads park attention on ("attention sinks", Xiao et al. 2023), so the kNN
-  // budget goes to the far context. Measured on stories-long-2k (2048 context): window 64
-  // costs +1.2% perplexity, window 256 +0.4%. dense_below = 1024: below that many keys dense
-  // attention is exact and cheaper than the index search.
+  // budget goes to the far context (window sizes compared in docs/results/ice.md).
+  // dense_below = 1024: below that many keys dense attention is exact and cheaper than the
+  // index search.
   size_t k = 32;            // keys retrieved by the kNN search per query and head
   size_t window = 256;      // W: most recent positions always attended
   size_t sinks = 4;         // S: first positions always attended
@@ -113,11 +104,8 @@ struct AttentionSettings {
   // candidates are carried across calls (ice::SharedCandidates, part of the sequence state), so
   // prefill chunks and decode steps retrieve alike, however the sequence is cut. Causal: a
   // query's candidates depend only on earlier tokens. 1 = every query searches alone for k.
-  // Defaults 16 and 1.25, measured on stories-long-2k (`floe eval-attention`, held-out War and
-  // Peace, defaults otherwise): top-32 recall 0.934 (one search per query: 0.938; block 16 with
-  // scale 1: 0.894), perplexity +0.15% over dense (one search per query: +0.19%); bench_ice,
-  // 110m preset: 16k-token prefill 1.41x faster than dense attention (one search per query:
-  // 0.38x), decode at 32k 2.3-3.3x (one search per query: ~1.1x).
+  // Defaults 16 and 1.25: about the recall of one search per query at a fraction of the search
+  // cost (docs/attention/ice.md, "Shared searches"; figures in docs/results/ice.md).
   size_t search_block = 16;   // 1..1024
   float search_scale = 1.25f;  // 1..64
   DciParams dci;      // ice backend

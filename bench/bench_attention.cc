@@ -12,12 +12,12 @@
 #include <string>
 #include <vector>
 
-#include "attention/dense_attention.h"
-#include "attention/kv_cache.h"
-#include "bench/bench_util.h"
-#include "bench/read_bandwidth.h"
-#include "platform/aligned_buffer.h"
-#include "platform/thread_context.h"
+#include "attention/dense/dense_attention.h"
+#include "attention/dense/kv_cache.h"
+#include "bench/common/bench_util.h"
+#include "bench/common/read_bandwidth.h"
+#include "platform/base/aligned_buffer.h"
+#include "platform/base/thread_context.h"
 
 using namespace floe;
 using namespace floe::bench;

@@ -31,12 +31,12 @@
 #include <vector>
 
 #include "attention/attention_settings.h"
-#include "attention/dense_attention.h"
-#include "attention/ice/ice_attention.h"
-#include "attention/ice/ice_index.h"
-#include "attention/kv_cache.h"
-#include "bench/bench_util.h"
-#include "platform/dtype.h"
+#include "attention/dense/dense_attention.h"
+#include "attention/knn/ice_attention.h"
+#include "attention/knn/dci/dci_knn_index.h"
+#include "attention/dense/kv_cache.h"
+#include "bench/common/bench_util.h"
+#include "platform/base/dtype.h"
 
 using namespace floe;
 using namespace floe::bench;
@@ -150,7 +150,7 @@ int main(int argc, char** argv) {
       cand.clear();
       if (Status s = index[h]->Search(q.data() + i * dim, lo, hi, st.k, &scratch, &cand); !s.ok()) return Fail(s);
       cands += double(cand.size());
-      visits += double(scratch.dci.visited);
+      visits += double(scratch.Get<ice::DciKnnScratch>().dci.visited);
       ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, cand, st.k, &scores, &scored, &topk);
       ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, all, st.k, &scores, &scored, &exact);
       size_t hit = 0;

@@ -30,10 +30,10 @@
 #include <string>
 #include <vector>
 
-#include "bench/bench_util.h"
-#include "platform/cpu_features.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "bench/common/bench_util.h"
+#include "platform/base/cpu_features.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 using namespace floe;
 using namespace floe::bench;

@@ -17,13 +17,13 @@
 #include <string>
 #include <vector>
 
-#include "bench/bench_util.h"
-#include "bench/read_bandwidth.h"
-#include "platform/aligned_buffer.h"
-#include "platform/dtype.h"
+#include "bench/common/bench_util.h"
+#include "bench/common/read_bandwidth.h"
+#include "platform/base/aligned_buffer.h"
+#include "platform/base/dtype.h"
 #include "platform/kernels/ops.h"
 #include "platform/quant/quant.h"
-#include "platform/thread_context.h"
+#include "platform/base/thread_context.h"
 
 using namespace floe;
 using namespace floe::bench;

@@ -3,7 +3,7 @@
 // length (the state is fixed-size, so peak memory should not grow with the prompt).
 // Median (min..max) of repeated runs; the baseline is measured in the same run.
 //
-// usage: bench_rwkv6 (-m RWKV_CPP_FILE | --shape tiny|small|1b6 [--type f32|f16|bf16])
+// usage: bench_rwkv6 (-m RWKV_CPP_FILE | --shape tiny|0b1|1b6|3b (the make-model presets) [--type f32|f16|bf16])
 //                    [-p 1024,16384] [--serial-max 1024] [-n 64] [-r 3] [-t 0] [-b 64]
 //   --serial-max caps the token-by-token baseline's prompt (its tokens/s does not depend on
 //   the prompt length, and on the 1b6 shape a long serial prefill would take hours).
@@ -17,35 +17,16 @@
 #include <string>
 #include <vector>
 
-#include "bench/bench_util.h"
-#include "bench/recurrent_prefill_bench.h"
+#include "bench/common/bench_util.h"
+#include "bench/common/recurrent_prefill_bench.h"
 #include "models/rwkv6/rwkv6_model.h"
 #include "models/rwkv6/rwkv6_random.h"
-#include "platform/cpu_features.h"
-#include "runtime/model.h"
+#include "platform/base/cpu_features.h"
+#include "models/rwkv6/rwkv6_architecture.h"
+#include "runtime/engine/model.h"
 
 using namespace floe;
 using namespace floe::bench;
-
-namespace {
-
-Rwkv6Config Shape(const std::string& name) {
-  Rwkv6Config c;
-  c.vocab_size = 65536;
-  c.head_size = 64;
-  c.lora_mix = 32;
-  c.lora_decay = 64;
-  if (name == "1b6") {  // RWKV-6 World 1B6: D 2048, 24 layers, FFN 3.5 D
-    c.n_embd = 2048, c.n_layer = 24, c.dim_ffn = 7168;
-  } else if (name == "small") {  // the 0.1B shape: D 768, 12 layers
-    c.n_embd = 768, c.n_layer = 12, c.dim_ffn = 2688;
-  } else {  // tiny: D 256, 6 layers
-    c.n_embd = 256, c.n_layer = 6, c.dim_ffn = 896, c.lora_decay = 32;
-  }
-  return c;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const std::string path = Arg(argc, argv, "-m", "");
@@ -74,7 +55,9 @@ int main(int argc, char** argv) {
     what = path;
   } else {
     const DType dt = type == "f32" ? DType::kF32 : type == "bf16" ? DType::kBF16 : DType::kF16;
-    auto r = MakeRandomRwkv6(Shape(shape), 42, dt);
+    auto preset = Rwkv6PresetShape(shape);
+    if (!preset.ok()) return std::fprintf(stderr, "%s\n", preset.status().ToString().c_str()), 1;
+    auto r = MakeRandomRwkv6(*preset, 42, dt);
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     random = std::move(r).value();
     auto net = BindRwkv6(random->tensors, Rwkv6Layout::kOfficial);

@@ -21,39 +21,14 @@
 
 #include "models/transnormer/transnormer_model.h"
 #include "models/transnormer/transnormer_random.h"
-#include "platform/cpu_features.h"
-#include "bench/bench_util.h"
-#include "bench/recurrent_prefill_bench.h"
-#include "runtime/model.h"
+#include "platform/base/cpu_features.h"
+#include "bench/common/bench_util.h"
+#include "bench/common/recurrent_prefill_bench.h"
+#include "models/transnormer/transnormer_architecture.h"
+#include "runtime/engine/model.h"
 
 using namespace floe;
 using namespace floe::bench;
-
-namespace {
-
-// Shapes of the published TransNormerLLM family (385M: the config defaults; 1B: D 2048,
-// 16 layers, 16 heads, GLU 5632), LRPE on the first layer, vocabulary 64000, and two small
-// ones for long prompts.
-TransnormerConfig Shape(const std::string& name) {
-  TransnormerConfig c;
-  c.vocab_size = 64000;
-  c.tie_word_embeddings = false;
-  if (name == "1b") {
-    c.embed_dim = 2048, c.n_layers = 16, c.n_heads = 16, c.glu_dim = 5632;
-  } else if (name == "385m") {
-    c.embed_dim = 1024, c.n_layers = 24, c.n_heads = 8, c.glu_dim = 2816;
-  } else if (name == "small") {
-    c.embed_dim = 512, c.n_layers = 8, c.n_heads = 8, c.glu_dim = 1408;
-  } else {  // tiny
-    c.embed_dim = 256, c.n_layers = 4, c.n_heads = 4, c.glu_dim = 704;
-  }
-  c.hidden_dim = c.embed_dim;
-  c.lrpe.assign(c.n_layers, false);
-  c.lrpe[0] = true;
-  return c;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   const std::string path = Arg(argc, argv, "-m", "");
@@ -82,7 +57,9 @@ int main(int argc, char** argv) {
     what = path;
   } else {
     const DType dt = type == "f32" ? DType::kF32 : type == "bf16" ? DType::kBF16 : DType::kF16;
-    const TransnormerConfig config = Shape(shape);
+    auto preset = TransnormerPresetShape(shape);
+    if (!preset.ok()) return std::fprintf(stderr, "%s\n", preset.status().ToString().c_str()), 1;
+    const TransnormerConfig config = *preset;
     auto r = MakeRandomTransnormer(config, 42, dt);
     if (!r.ok()) return std::fprintf(stderr, "%s\n", r.status().ToString().c_str()), 1;
     random = std::move(r).value();

@@ -14,10 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "bench/bench_util.h"
-#include "bench/page_cache.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "bench/common/bench_util.h"
+#include "platform/base/page_cache.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 using namespace floe;
 using namespace floe::bench;

@@ -15,9 +15,9 @@
 
 #include "attention/attention_probe.h"
 #include "attention/attention_settings.h"
-#include "platform/dtype.h"
-#include "platform/status.h"
-#include "platform/thread_context.h"
+#include "platform/base/dtype.h"
+#include "platform/base/status.h"
+#include "platform/base/thread_context.h"
 
 namespace floe {
 
@@ -45,7 +45,7 @@ class SequenceState {
   virtual void Reset() = 0;                     // back to an empty sequence
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent
-  // state; not scratch) into *out, replacing its contents, in the platform/state_io.h format.
+  // state; not scratch) into *out, replacing its contents, in the platform/base/state_io.h format.
   virtual Status Save(std::vector<uint8_t>* out) const = 0;
   // Restores a state saved by Save from the same model with the same StateOptions; anything
   // else (another architecture or shape, truncated or trailing bytes) is kInvalidArgument and

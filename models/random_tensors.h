@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "platform/dtype.h"
-#include "runtime/checkpoint/tensor_set.h"
+#include "platform/base/dtype.h"
+#include "platform/base/tensor_set.h"
 
 namespace floe {
 

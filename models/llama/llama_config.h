@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "platform/status.h"
-#include "platform/tensor.h"
+#include "platform/base/status.h"
+#include "platform/base/tensor.h"
 
 namespace floe {
 

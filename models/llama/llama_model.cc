@@ -3,14 +3,37 @@
 #include <algorithm>
 #include <cstring>
 #include <initializer_list>
+#include <span>
 #include <vector>
 
-#include "attention/dense_attention.h"
-#include "attention/ice/ice_attention.h"
-#include "attention/ice/ice_index.h"
+#include "attention/dense/dense_attention.h"
+#include "attention/knn/ice_attention.h"
+#include "attention/knn/knn_index_set.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
+
+// Rows [row, row + n) of a batch: the tokens at positions state->pos, ..., state->pos + n - 1
+// of one sequence.
+struct LlamaModel::SeqRows {
+  State* state = nullptr;
+  size_t row = 0, n = 0;
+  Status attended;  // what its attention in the current layer returned
+};
+
+// The rows of a batch on their way through the layers: the sequences they belong to (in row
+// order, covering rows [0, n)) and their activations, n rows each of x (the residual stream),
+// xb (a block's normed input, then its output), q, att (attention output), k, v, gate and up,
+// carved from n * FloatsPerRow floats of scratch.
+struct LlamaModel::Batch {
+  Batch(const LlamaConfig& c, std::span<SeqRows> seqs, size_t n, float* scratch);
+  static size_t FloatsPerRow(const LlamaConfig& c);
+
+  std::span<SeqRows> seqs;
+  size_t n = 0;
+  float *x = nullptr, *xb = nullptr, *q = nullptr, *att = nullptr, *k = nullptr, *v = nullptr,
+        *gate = nullptr, *up = nullptr;
+};
 
 // KV cache + activation scratch for one sequence; sized once, nothing allocated per token
 // (dense). With ice attention, also the kNN index, which grows with the sequence.
@@ -95,18 +118,7 @@ class LlamaModel::State final : public SequenceState {
       FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
       shared.Init(c.n_layers, c.n_kv_heads, o.attention.search_block);
     }
-    const size_t per_token = 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
-    FLOE_RETURN_IF_ERROR(scratch.Resize(batch * per_token));
-    float* p = scratch.data();
-    auto take = [&](size_t n) { float* r = p; p += batch * n; return r; };
-    x = take(c.dim);
-    xb = take(c.dim);
-    q = take(c.q_dim());
-    att = take(c.q_dim());
-    k = take(c.kv_dim());
-    v = take(c.kv_dim());
-    gate = take(c.ffn_dim);
-    up = take(c.ffn_dim);
+    FLOE_RETURN_IF_ERROR(scratch.Resize(batch * Batch::FloatsPerRow(c)));
     return Status::Ok();
   }
 
@@ -114,14 +126,12 @@ class LlamaModel::State final : public SequenceState {
   StateOptions options;
   KvCache cache;
   bool ice = false;      // options.attention.backend is kIce or kFaiss (kNN attention)
-  ice::IceIndex index;   // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
+  KnnIndexSet index;     // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   ice::SharedCandidates shared;  // ice only: candidates of each head's current block
-  AlignedBuffer<float> scratch;
+  AlignedBuffer<float> scratch;  // the activations of `batch` rows (Batch)
   size_t pos = 0;
   size_t batch = 1;
-  float *x = nullptr, *xb = nullptr, *q = nullptr, *att = nullptr, *k = nullptr, *v = nullptr,
-        *gate = nullptr, *up = nullptr;
 };
 
 Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config, LlamaWeights weights) {
@@ -203,61 +213,32 @@ void ProjectMany(std::initializer_list<const TensorView*> ws, const float* x, si
 
 }  // namespace
 
+size_t LlamaModel::Batch::FloatsPerRow(const LlamaConfig& c) {
+  return 2 * c.dim + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn_dim;
+}
+
+LlamaModel::Batch::Batch(const LlamaConfig& c, std::span<SeqRows> s, size_t rows, float* scratch)
+    : seqs(s), n(rows) {
+  float* p = scratch;
+  auto take = [&](size_t width) { float* r = p; p += rows * width; return r; };
+  x = take(c.dim);
+  xb = take(c.dim);
+  q = take(c.q_dim());
+  att = take(c.q_dim());
+  k = take(c.kv_dim());
+  v = take(c.kv_dim());
+  gate = take(c.ffn_dim);
+  up = take(c.ffn_dim);
+}
+
 Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode,
                                 float* logits, ThreadContext& threads,
                                 const std::atomic<bool>* cancel) const {
-  const LlamaConfig& c = config_;
-  const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), F = c.ffn_dim;
-  for (size_t t = 0; t < n; ++t) ToF32(weights_.token_embd, size_t(tokens[t]) * D, D, s.x + t * D);
-
-  for (size_t l = 0; l < c.n_layers; ++l) {
-    if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
-    const LlamaLayerWeights& L = weights_.layers[l];
-    // Attention block.
-    for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.attn_norm.f32(), D, c.rms_eps, s.xb + t * D);
-    ProjectMany({&L.wq, &L.wk, &L.wv}, s.xb, n, {s.q, s.k, s.v}, threads);
-    if (c.qkv_bias) {
-      for (size_t t = 0; t < n; ++t) {
-        Add(L.bq.f32(), s.q + t * QD, QD);
-        Add(L.bk.f32(), s.k + t * KVD, KVD);
-        Add(L.bv.f32(), s.v + t * KVD, KVD);
-      }
-    }
-    for (size_t t = 0; t < n; ++t) {
-      const size_t pos = s.pos + t;
-      if (c.rope_style == RopeStyle::kInterleaved) {
-        RopeInterleaved(s.q + t * QD, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-        RopeInterleaved(s.k + t * KVD, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-      } else {
-        RopeHalfSplit(s.q + t * QD, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-        RopeHalfSplit(s.k + t * KVD, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-      }
-      s.cache.Store(l, pos, s.k + t * KVD, s.v + t * KVD);
-    }
-    FLOE_RETURN_IF_ERROR(Attend(s, l, n, s.q, s.att, &threads));
-    Project(L.wo, s.att, n, s.xb, threads);
-    Add(s.xb, s.x, n * D);
-    // Feed-forward block (SwiGLU).
-    for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, s.xb + t * D);
-    ProjectMany({&L.ffn_gate, &L.ffn_up}, s.xb, n, {s.gate, s.up}, threads);
-    SwiGlu(s.gate, s.up, n * F);
-    Project(L.ffn_down, s.gate, n, s.xb, threads);
-    Add(s.xb, s.x, n * D);
-  }
-  s.pos += n;
-
-  if (mode == LogitsMode::kNone) return Status::Ok();
-  const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
-  const size_t rows = n - first;
-  for (size_t t = first; t < n; ++t)
-    RmsNorm(s.x + t * D, weights_.output_norm.f32(), D, c.rms_eps, s.xb + (t - first) * D);
-  Project(weights_.output, s.xb, rows, logits, threads);
-  return Status::Ok();
+  SeqRows seq{&s, 0, n, Status::Ok()};
+  const Batch b(config_, {&seq, 1}, n, s.scratch.data());
+  const size_t first_logits = mode == LogitsMode::kNone ? n : mode == LogitsMode::kLast ? n - 1 : 0;
+  return ForwardRows(tokens, b, first_logits, logits, threads, cancel);
 }
-
-}  // namespace floe
-
-namespace floe {
 
 Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<const int32_t> tokens,
                                float* logits, ThreadContext& threads,
@@ -267,75 +248,103 @@ Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<c
   if (B != tokens.size())
     return InvalidArgument("ForwardEach: " + std::to_string(B) + " states but " + std::to_string(tokens.size()) + " tokens");
   if (logits == nullptr) return InvalidArgument("ForwardEach: logits buffer is null");
-  std::vector<State*> states(B);
+  std::vector<SeqRows> seqs(B);
   for (size_t i = 0; i < B; ++i) {
-    states[i] = dynamic_cast<State*>(base[i]);
-    if (states[i] == nullptr) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " does not belong to a llama model");
+    State* s = dynamic_cast<State*>(base[i]);
+    if (s == nullptr) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " does not belong to a llama model");
     for (size_t j = 0; j < i; ++j)
-      if (states[j] == states[i]) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " appears twice");
-    if (states[i]->pos >= states[i]->capacity())
-      return OutOfRange("ForwardEach: sequence " + std::to_string(i) + " is full (" + std::to_string(states[i]->pos) + " tokens)");
+      if (seqs[j].state == s) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " appears twice");
+    if (s->pos >= s->capacity())
+      return OutOfRange("ForwardEach: sequence " + std::to_string(i) + " is full (" + std::to_string(s->pos) + " tokens)");
     if (tokens[i] < 0 || size_t(tokens[i]) >= c.vocab_size)
       return OutOfRange("token id " + std::to_string(tokens[i]) + " outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+    seqs[i] = SeqRows{s, i, 1, Status::Ok()};
   }
   if (B == 0) return Status::Ok();
-  const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), F = c.ffn_dim;
   // Scratch for B rows from the thread context (grows only; no allocation once warm).
-  const size_t per_row = 2 * D + 2 * QD + 2 * KVD + 2 * F;
-  float* p = threads.Scratch(ScratchSlot::kBatchRows, B * per_row);
-  if (p == nullptr) return OutOfMemory("ForwardEach: no memory for " + std::to_string(B) + " rows of scratch");
-  auto take = [&](size_t n) { float* r = p; p += B * n; return r; };
-  float *x = take(D), *xb = take(D), *q = take(QD), *att = take(QD), *k = take(KVD), *v = take(KVD),
-        *gate = take(F), *up = take(F);
-  for (size_t i = 0; i < B; ++i) ToF32(weights_.token_embd, size_t(tokens[i]) * D, D, x + i * D);
-  std::vector<Status> st(B);  // per-sequence attention results of a layer
+  float* scratch = threads.Scratch(ScratchSlot::kBatchRows, B * Batch::FloatsPerRow(c));
+  if (scratch == nullptr) return OutOfMemory("ForwardEach: no memory for " + std::to_string(B) + " rows of scratch");
+  return ForwardRows(tokens.data(), Batch(c, seqs, B, scratch), 0, logits, threads, cancel);
+}
 
-  for (size_t l = 0; l < c.n_layers; ++l) {
+Status LlamaModel::ForwardRows(const int32_t* tokens, const Batch& b, size_t first_logits, float* logits,
+                               ThreadContext& threads, const std::atomic<bool>* cancel) const {
+  const size_t D = config_.dim;
+  for (size_t t = 0; t < b.n; ++t) ToF32(weights_.token_embd, size_t(tokens[t]) * D, D, b.x + t * D);
+  for (size_t l = 0; l < config_.n_layers; ++l) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
-    const LlamaLayerWeights& L = weights_.layers[l];
-    for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.attn_norm.f32(), D, c.rms_eps, xb + i * D);
-    ProjectMany({&L.wq, &L.wk, &L.wv}, xb, B, {q, k, v}, threads);
-    for (size_t i = 0; i < B; ++i) {
-      State& s = *states[i];
-      float *qi = q + i * QD, *ki = k + i * KVD, *vi = v + i * KVD;
+    FLOE_RETURN_IF_ERROR(AttentionBlock(l, b, threads));
+    FeedForwardBlock(l, b, threads);
+  }
+  for (const SeqRows& seq : b.seqs) seq.state->pos += seq.n;
+  if (first_logits < b.n) OutputLogits(b, first_logits, logits, threads);
+  return Status::Ok();
+}
+
+Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threads) const {
+  const LlamaConfig& c = config_;
+  const LlamaLayerWeights& L = weights_.layers[l];
+  const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim();
+  for (size_t t = 0; t < b.n; ++t) RmsNorm(b.x + t * D, L.attn_norm.f32(), D, c.rms_eps, b.xb + t * D);
+  ProjectMany({&L.wq, &L.wk, &L.wv}, b.xb, b.n, {b.q, b.k, b.v}, threads);
+  for (const SeqRows& seq : b.seqs) {
+    for (size_t t = seq.row; t < seq.row + seq.n; ++t) {
+      const size_t pos = seq.state->pos + (t - seq.row);
+      float *q = b.q + t * QD, *k = b.k + t * KVD, *v = b.v + t * KVD;
       if (c.qkv_bias) {
-        Add(L.bq.f32(), qi, QD);
-        Add(L.bk.f32(), ki, KVD);
-        Add(L.bv.f32(), vi, KVD);
+        Add(L.bq.f32(), q, QD);
+        Add(L.bk.f32(), k, KVD);
+        Add(L.bv.f32(), v, KVD);
       }
       if (c.rope_style == RopeStyle::kInterleaved) {
-        RopeInterleaved(qi, c.n_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
-        RopeInterleaved(ki, c.n_kv_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+        RopeInterleaved(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+        RopeInterleaved(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
       } else {
-        RopeHalfSplit(qi, c.n_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
-        RopeHalfSplit(ki, c.n_kv_heads, c.head_dim, c.rope_dim, s.pos, c.rope_freq_base);
+        RopeHalfSplit(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
+        RopeHalfSplit(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
       }
-      s.cache.Store(l, s.pos, ki, vi);
+      seq.state->cache.Store(l, pos, k, v);
     }
-    // Attention per sequence over its own cache (dense or ice, as each state was set up):
-    // sequences side by side when there are enough to fill the threads, else one after the other
-    // with their heads in parallel.
-    std::fill(st.begin(), st.end(), Status::Ok());
-    if (B >= size_t(threads.num_threads())) {
-      threads.ParallelFor(B, 1, [&](size_t i0, size_t i1) {
-        for (size_t i = i0; i < i1; ++i) st[i] = Attend(*states[i], l, 1, q + i * QD, att + i * QD, nullptr);
-      });
-    } else {
-      for (size_t i = 0; i < B; ++i) st[i] = Attend(*states[i], l, 1, q + i * QD, att + i * QD, &threads);
-    }
-    for (const Status& e : st) FLOE_RETURN_IF_ERROR(e);
-    Project(L.wo, att, B, xb, threads);
-    Add(xb, x, B * D);
-    for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, L.ffn_norm.f32(), D, c.rms_eps, xb + i * D);
-    ProjectMany({&L.ffn_gate, &L.ffn_up}, xb, B, {gate, up}, threads);
-    SwiGlu(gate, up, B * F);
-    Project(L.ffn_down, gate, B, xb, threads);
-    Add(xb, x, B * D);
   }
-  for (State* s : states) ++s->pos;
-  for (size_t i = 0; i < B; ++i) RmsNorm(x + i * D, weights_.output_norm.f32(), D, c.rms_eps, xb + i * D);
-  Project(weights_.output, xb, B, logits, threads);
+  FLOE_RETURN_IF_ERROR(AttendEach(l, b, threads));
+  Project(L.wo, b.att, b.n, b.xb, threads);
+  Add(b.xb, b.x, b.n * D);
   return Status::Ok();
+}
+
+Status LlamaModel::AttendEach(size_t l, const Batch& b, ThreadContext& threads) const {
+  const size_t QD = config_.q_dim(), S = b.seqs.size();
+  auto attend = [&](SeqRows& seq, ThreadContext* t) {
+    seq.attended = Attend(*seq.state, l, seq.n, b.q + seq.row * QD, b.att + seq.row * QD, t);
+  };
+  // Every sequence attends, then the first error (in row order) is returned.
+  if (S > 1 && S >= size_t(threads.num_threads())) {
+    threads.ParallelFor(S, 1, [&](size_t i0, size_t i1) {
+      for (size_t i = i0; i < i1; ++i) attend(b.seqs[i], nullptr);
+    });
+  } else {
+    for (SeqRows& seq : b.seqs) attend(seq, &threads);
+  }
+  for (const SeqRows& seq : b.seqs) FLOE_RETURN_IF_ERROR(seq.attended);
+  return Status::Ok();
+}
+
+void LlamaModel::FeedForwardBlock(size_t l, const Batch& b, ThreadContext& threads) const {
+  const LlamaConfig& c = config_;
+  const LlamaLayerWeights& L = weights_.layers[l];
+  const size_t D = c.dim;
+  for (size_t t = 0; t < b.n; ++t) RmsNorm(b.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, b.xb + t * D);
+  ProjectMany({&L.ffn_gate, &L.ffn_up}, b.xb, b.n, {b.gate, b.up}, threads);
+  SwiGlu(b.gate, b.up, b.n * c.ffn_dim);
+  Project(L.ffn_down, b.gate, b.n, b.xb, threads);
+  Add(b.xb, b.x, b.n * D);
+}
+
+void LlamaModel::OutputLogits(const Batch& b, size_t first, float* logits, ThreadContext& threads) const {
+  const size_t D = config_.dim;
+  for (size_t t = first; t < b.n; ++t)
+    RmsNorm(b.x + t * D, weights_.output_norm.f32(), D, config_.rms_eps, b.xb + (t - first) * D);
+  Project(weights_.output, b.xb, b.n - first, logits, threads);
 }
 
 }  // namespace floe

@@ -9,10 +9,10 @@
 
 #include <memory>
 
-#include "attention/kv_cache.h"
+#include "attention/dense/kv_cache.h"
 #include "models/causal_lm.h"
 #include "models/llama/llama_config.h"
-#include "platform/aligned_buffer.h"
+#include "platform/base/aligned_buffer.h"
 
 namespace floe {
 
@@ -40,9 +40,28 @@ class LlamaModel final : public CausalLm {
  private:
   LlamaModel(const LlamaConfig& c, LlamaWeights w) : config_(c), weights_(std::move(w)) {}
   class State;
+  struct SeqRows;  // rows of a batch that are consecutive tokens of one sequence
+  struct Batch;    // rows of one or more sequences and their activations
+
+  // Chunked prefill: n tokens of one sequence as one batch.
   Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
                       ThreadContext& threads, const std::atomic<bool>* cancel) const;
-  // Attention of layer `layer` for the chunk's n queries (dense or ice, per the state).
+  // The block written once for both paths (chunked prefill: one sequence, n rows; batched
+  // decode: one row for each sequence): embeds the rows' tokens, runs every layer, advances each
+  // sequence by its rows, and writes the logits of rows [first_logits, b.n) (none when
+  // first_logits == b.n), one vocab_size row each.
+  Status ForwardRows(const int32_t* tokens, const Batch& b, size_t first_logits, float* logits,
+                     ThreadContext& threads, const std::atomic<bool>* cancel) const;
+  // x += Wo · Attention(RoPE(Wq·rms(x)), RoPE(Wk·rms(x)), Wv·rms(x)) for every row of b, each
+  // row's key and value stored in its sequence's cache at its position.
+  Status AttentionBlock(size_t layer, const Batch& b, ThreadContext& threads) const;
+  // Each sequence of b attends over its own cache: several sequences side by side when there
+  // are at least as many as threads, else one after the other with their heads in parallel.
+  Status AttendEach(size_t layer, const Batch& b, ThreadContext& threads) const;
+  // x += Wdown · (silu(Wgate·rms(x)) * Wup·rms(x)) for every row of b.
+  void FeedForwardBlock(size_t layer, const Batch& b, ThreadContext& threads) const;
+  // logits = Wout · rms(x) for rows [first, b.n) of b.
+  void OutputLogits(const Batch& b, size_t first, float* logits, ThreadContext& threads) const;
   // Attention of n query rows (q, n x q_dim) at positions s.pos.. over s's cache, dense or ice as
   // s was set up, into out (n x q_dim).
   Status Attend(State& s, size_t layer, size_t n, const float* q, float* out, ThreadContext* threads) const;

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "models/rwkv6/wkv6.h"
-#include "platform/aligned_buffer.h"
+#include "attention/linear/wkv6.h"
+#include "platform/base/aligned_buffer.h"
 #include "platform/kernels/ops.h"
-#include "platform/state_io.h"
+#include "platform/base/state_io.h"
 
 namespace floe {
 

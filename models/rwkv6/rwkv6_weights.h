@@ -15,9 +15,9 @@
 #include <memory>
 #include <vector>
 
-#include "platform/status.h"
-#include "platform/tensor.h"
-#include "runtime/checkpoint/tensor_set.h"
+#include "platform/base/status.h"
+#include "platform/base/tensor.h"
+#include "platform/base/tensor_set.h"
 
 namespace floe {
 

@@ -3,7 +3,6 @@
 #include <cmath>
 #include <string>
 
-#include "runtime/checkpoint/json.h"
 
 namespace floe {
 
@@ -20,23 +19,20 @@ std::string Quoted(const char* key) {
 }
 
 // A required positive integer key.
-Result<size_t> PositiveKey(const JsonValue& root, const char* key) {
-  const JsonValue* v = root.Find(key);
-  if (v == nullptr) return ConfigError("missing required key " + Quoted(key));
-  if (!v->is_int() || v->int_value() <= 0)
-    return ConfigError(Quoted(key) + " must be a positive integer");
-  return size_t(v->int_value());
+Result<size_t> PositiveKey(const MetadataView& m, const char* key) {
+  if (!m.Has(key)) return ConfigError("missing required key " + Quoted(key));
+  auto v = m.GetInt(key);
+  if (!v.ok() || *v <= 0) return ConfigError(Quoted(key) + " must be a positive integer");
+  return size_t(*v);
 }
 
 // An optional boolean key; the official configs also write 0/1 for flags.
-Result<bool> FlagKey(const JsonValue& root, const char* key, bool fallback) {
-  const JsonValue* v = root.Find(key);
-  if (v == nullptr || v->is_null()) return fallback;
-  if (v->is_bool()) return v->bool_value();
-  if (v->is_int() && (v->int_value() == 0 || v->int_value() == 1)) return v->int_value() == 1;
-  return ConfigError(Quoted(key) + " must be true/false (or 0/1)");
+Result<bool> FlagKey(const MetadataView& m, const char* key, bool fallback) {
+  if (!m.Has(key)) return fallback;
+  auto v = m.GetBool(key);
+  if (!v.ok()) return ConfigError(Quoted(key) + " must be true/false (or 0/1)");
+  return *v;
 }
-
 
 }  // namespace
 
@@ -75,51 +71,54 @@ Status TransnormerConfig::Validate() const {
   return Status::Ok();
 }
 
-Result<TransnormerConfig> TransnormerConfigFromJson(std::string_view text) {
-  auto parsed = ParseJson(text);
-  if (!parsed.ok()) return Status(parsed.status()).WithContext("TransNormerLLM config.json");
-  const JsonValue& root = *parsed;
-  if (!root.is_object()) return ConfigError("top level is not an object");
-  if (const JsonValue* mt = root.Find("model_type"); mt && (!mt->is_string() || mt->string_value() != "transnormer"))
-    return ConfigError("model_type is not \"transnormer\"");
+Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& root) {
+  if (root.Has("model_type")) {
+    auto mt = root.GetString("model_type");
+    if (!mt.ok() || *mt != "transnormer") return ConfigError("model_type is not \"transnormer\"");
+  }
   TransnormerConfig c;
   FLOE_ASSIGN_OR_RETURN(c.vocab_size, PositiveKey(root, "vocab_size"));
   FLOE_ASSIGN_OR_RETURN(c.embed_dim, PositiveKey(root, "decoder_embed_dim"));
   FLOE_ASSIGN_OR_RETURN(c.hidden_dim, PositiveKey(root, "hidden_dim"));
   FLOE_ASSIGN_OR_RETURN(c.n_heads, PositiveKey(root, "decoder_attention_heads"));
   FLOE_ASSIGN_OR_RETURN(c.n_layers, PositiveKey(root, "decoder_layers"));
-  const JsonValue* glu = root.Find("glu_dim");
-  if (glu == nullptr) return ConfigError("missing required key 'glu_dim'");
-  if (glu->is_int() && glu->int_value() == -1) c.glu_dim = c.embed_dim;  // TransnormerDecoderLayer
+  if (!root.Has("glu_dim")) return ConfigError("missing required key 'glu_dim'");
+  if (auto glu = root.GetInt("glu_dim"); glu.ok() && *glu == -1) c.glu_dim = c.embed_dim;  // TransnormerDecoderLayer
   else {
     FLOE_ASSIGN_OR_RETURN(c.glu_dim, PositiveKey(root, "glu_dim"));
   }
   // LRPE flags: linear_use_lrpe_list; when it is empty the official model applies the scalar
   // linear_use_lrpe to every layer.
-  const JsonValue* list = root.Find("linear_use_lrpe_list");
-  if (list != nullptr && !list->is_array()) return ConfigError("'linear_use_lrpe_list' must be an array");
-  if (list != nullptr && !list->items().empty()) {
-    if (list->items().size() > 4096) return ConfigError("'linear_use_lrpe_list' is implausibly long");
-    for (const JsonValue& item : list->items()) {
-      if (item.is_bool()) c.lrpe.push_back(item.bool_value());
-      else if (item.is_int() && (item.int_value() == 0 || item.int_value() == 1)) c.lrpe.push_back(item.int_value() == 1);
-      else return ConfigError("'linear_use_lrpe_list' entries must be 0/1 or true/false");
+  std::vector<int32_t> list;
+  if (root.Has("linear_use_lrpe_list")) {
+    auto l = root.GetInt32Array("linear_use_lrpe_list");
+    if (!l.ok()) return ConfigError("'linear_use_lrpe_list' must be an array of 0/1 or true/false");
+    list = std::move(l).value();
+  }
+  if (!list.empty()) {
+    if (list.size() > 4096) return ConfigError("'linear_use_lrpe_list' is implausibly long");
+    for (int32_t item : list) {
+      if (item != 0 && item != 1) return ConfigError("'linear_use_lrpe_list' entries must be 0/1 or true/false");
+      c.lrpe.push_back(item == 1);
     }
   } else {
-    if (root.Find("linear_use_lrpe") == nullptr)
+    if (!root.Has("linear_use_lrpe"))
       return ConfigError("needs 'linear_use_lrpe_list' (one 0/1 per layer) or 'linear_use_lrpe'");
     FLOE_ASSIGN_OR_RETURN(bool all, FlagKey(root, "linear_use_lrpe", false));
     c.lrpe.assign(c.n_layers, all);
   }
   std::string act = "silu";
-  if (root.Find("linear_act_fun")) {
-    FLOE_ASSIGN_OR_RETURN(act, root.GetString("linear_act_fun"));
+  if (root.Has("linear_act_fun")) {
+    auto a = root.GetString("linear_act_fun");
+    if (!a.ok()) return ConfigError("'linear_act_fun' must be a string");
+    act = std::move(a).value();
   }
   FLOE_ASSIGN_OR_RETURN(c.act, ParseTransnormerActivation(act));
-  if (const JsonValue* nt = root.Find("norm_type")) {
-    if (!nt->is_string()) return ConfigError("'norm_type' must be a string");
-    if (nt->string_value() != "simplermsnorm")
-      return Unsupported("TransNormerLLM config.json: norm_type '" + nt->string_value() +
+  if (root.Has("norm_type")) {
+    auto nt = root.GetString("norm_type");
+    if (!nt.ok()) return ConfigError("'norm_type' must be a string");
+    if (*nt != "simplermsnorm")
+      return Unsupported("TransNormerLLM config.json: norm_type '" + *nt +
                          "' is not supported (only simplermsnorm)");
   }
   FLOE_ASSIGN_OR_RETURN(bool bias, FlagKey(root, "bias", false));

@@ -10,7 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "platform/status.h"
+#include "platform/base/metadata_view.h"
+#include "platform/base/status.h"
 
 namespace floe {
 
@@ -42,10 +43,11 @@ struct TransnormerConfig {
   Status Validate() const;
 };
 
-// Parses config.json. Shape keys are required; behaviour keys default as the official
+// The config from the keys of the Hugging Face config.json (read by runtime/formats as a
+// MetadataView). Shape keys are required; behaviour keys default as the official
 // TransnormerConfig does. Unsupported variants are kUnsupported naming the key: norm_type other
 // than simplermsnorm (the official code then uses nn.LayerNorm), bias = true.
-Result<TransnormerConfig> TransnormerConfigFromJson(std::string_view json_text);
+Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& config);
 
 // linear_act_fun names (silu/swish, relu, sigmoid, 1+elu, none/identity) <-> the enum.
 Result<TransnormerActivation> ParseTransnormerActivation(const std::string& name);

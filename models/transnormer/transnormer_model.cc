@@ -4,10 +4,10 @@
 #include <cmath>
 #include <cstring>
 
-#include "attention/lightning_attention.h"
-#include "platform/aligned_buffer.h"
+#include "attention/linear/lightning_attention.h"
+#include "platform/base/aligned_buffer.h"
 #include "platform/kernels/ops.h"
-#include "platform/state_io.h"
+#include "platform/base/state_io.h"
 
 namespace floe {
 

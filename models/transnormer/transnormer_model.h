@@ -9,7 +9,7 @@
 //   TokenMixer: q, k, v, u = split(W_qkvu x);  q, k = act(q), act(k)  (silu by default)
 //               on LRPE layers, per head: q_t -> [q_t cos(theta t), q_t sin(theta t)], k alike
 //               (LRPE, paper eq. 3; t = absolute position, kept in the state)
-//               o = decayed causal linear attention (attention/lightning_attention.h) with
+//               o = decayed causal linear attention (attention/linear/lightning_attention.h) with
 //               lambda_h = exp(-slope_h (1 - l/(L-1) + 1e-5))               (paper eq. 4-5)
 //               out = W_out (u * SRMSNorm(o over all heads))
 //   SGLU (paper eq. 9, no activation): l3((l1 x) * (l2 x))

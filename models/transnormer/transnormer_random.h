@@ -25,7 +25,7 @@ struct RandomTransnormer {
 Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const TransnormerConfig& config, uint64_t seed,
                                                                  DType dtype = DType::kF32);
 
-// The config as the official config.json would carry it (the keys TransnormerConfigFromJson
+// The config as the official config.json would carry it (the keys TransnormerConfigFromHfConfig
 // reads), so a random model can be written beside its weights.
 std::string TransnormerConfigJson(const TransnormerConfig& config);
 

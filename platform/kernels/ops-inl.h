@@ -23,7 +23,7 @@
 
 #include "hwy/highway.h"
 #include "hwy/contrib/math/math-inl.h"
-#include "platform/dtype.h"
+#include "platform/base/dtype.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace floe {

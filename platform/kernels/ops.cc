@@ -13,7 +13,7 @@
 #include "platform/kernels/matmul-inl.h"
 #include "platform/kernels/ops-inl.h"
 #include "platform/kernels/quant_matvec-inl.h"
-#include "platform/tensor.h"
+#include "platform/base/tensor.h"
 
 HWY_BEFORE_NAMESPACE();
 namespace floe {

@@ -2,7 +2,7 @@
 //
 // Each public function picks the best Highway target for this CPU once per call
 // (HWY_DYNAMIC_DISPATCH, see ops.cc) and runs a per-target loop from ops-inl.h / matmul-inl.h.
-// Every kernel has a plain scalar twin in reference.h; tests/kernels_test.cc runs each kernel on
+// Every kernel has a plain scalar twin in reference.h; tests/platform/kernels_test.cc runs each kernel on
 // every compiled target against that twin with a stated tolerance.
 //
 // Contracts common to all functions: pointers are valid for the sizes given, inputs and outputs
@@ -15,8 +15,8 @@
 #include <span>
 
 #include "platform/quant/quant.h"
-#include "platform/tensor.h"
-#include "platform/thread_context.h"
+#include "platform/base/tensor.h"
+#include "platform/base/thread_context.h"
 
 namespace floe {
 

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <limits>
 
-#include "platform/dtype.h"
+#include "platform/base/dtype.h"
 #include "platform/quant/quant.h"
 
 namespace floe::reference {

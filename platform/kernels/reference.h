@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "platform/kernels/search.h"
-#include "platform/tensor.h"
-#include "platform/thread_context.h"
+#include "platform/base/tensor.h"
+#include "platform/base/thread_context.h"
 
 namespace floe::reference {
 

@@ -1,7 +1,7 @@
 // SIMD kernels for index searches over sorted (value, id) records: the scans of a Prioritized
-// DCI query (attention/ice/prioritized_dci.h). They know nothing about attention: a kernel takes
+// DCI query (attention/knn/dci/prioritized_dci.h). They know nothing about attention: a kernel takes
 // arrays and sizes. Dispatch as in ops.h (one Highway target chosen per call, search.cc); each
-// kernel has a scalar twin in reference.h that tests/search_kernels_test.cc checks it against,
+// kernel has a scalar twin in reference.h that tests/platform/search_kernels_test.cc checks it against,
 // exactly (these kernels compare and copy; they compute nothing that could round differently),
 // but NearestRow16, which computes distances: its choice is checked against double-precision
 // distances within rounding.

@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "platform/dtype.h"
+#include "platform/base/dtype.h"
 
 namespace floe {
 

@@ -72,7 +72,7 @@ typedef struct floe_model_params {
   /* Page backing of a mapped file: 0 plain mmap; 1 ask for 2 MiB pages (madvise); 2 (default):
      also, when a file of 32 MiB to half of RAM sits in the page cache in small pages (just
      written or downloaded), drop its unmapped cached pages once and read it in again in 2 MiB
-     pages (decode measured 1.0-1.5x faster on a 2-core Zen 4 VM). Ignored with use_mmap = 0. */
+     pages (docs/weight-pages.md). Ignored with use_mmap = 0. */
   int32_t huge_pages;
 } floe_model_params;
 
@@ -158,7 +158,7 @@ typedef struct floe_session_params {
   float knn_search_scale;         /* default 1.25 (1..64) */
   /* Multi-level DCI fields (added later, same struct_size rule; ICE only): 1 level = one
    * Prioritized DCI over all keys; 2..4 = each key hangs under its nearest key of the level
-   * above and only the top level is searched by DCI (README "IceFormer"). */
+   * above and only the top level is searched by DCI (docs/attention/ice.md). */
   uint32_t knn_levels;            /* default 2 (1..4) */
   uint32_t knn_fanout;            /* expected children per node; default 32 (2..4096) */
 } floe_session_params;

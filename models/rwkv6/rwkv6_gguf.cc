@@ -1,0 +1,134 @@
+#include "models/rwkv6/rwkv6_gguf.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+namespace floe {
+
+namespace {
+
+// Per-layer GGUF tensor stem -> official name (after "blocks.N.").
+const std::map<std::string, std::string>& LayerNames() {
+  static const std::map<std::string, std::string> m = {
+      {"attn_norm", "ln1"},
+      {"attn_norm_2", "ln2"},
+      {"time_mix_w1", "att.time_maa_w1"},
+      {"time_mix_w2", "att.time_maa_w2"},
+      {"time_mix_lerp_x", "att.time_maa_x"},
+      {"time_mix_lerp_w", "att.time_maa_w"},
+      {"time_mix_lerp_k", "att.time_maa_k"},
+      {"time_mix_lerp_v", "att.time_maa_v"},
+      {"time_mix_lerp_r", "att.time_maa_r"},
+      {"time_mix_lerp_g", "att.time_maa_g"},
+      {"time_mix_first", "att.time_faaaa"},
+      {"time_mix_decay", "att.time_decay"},
+      {"time_mix_decay_w1", "att.time_decay_w1"},
+      {"time_mix_decay_w2", "att.time_decay_w2"},
+      {"time_mix_key", "att.key"},
+      {"time_mix_value", "att.value"},
+      {"time_mix_receptance", "att.receptance"},
+      {"time_mix_gate", "att.gate"},
+      {"time_mix_output", "att.output"},
+      {"time_mix_ln", "att.ln_x"},
+      {"channel_mix_lerp_k", "ffn.time_maa_k"},
+      {"channel_mix_lerp_r", "ffn.time_maa_r"},
+      {"channel_mix_key", "ffn.key"},
+      {"channel_mix_value", "ffn.value"},
+      {"channel_mix_receptance", "ffn.receptance"},
+  };
+  return m;
+}
+
+// Official names of tensors the binder reads as vectors / LoRA (no ".weight" suffix).
+bool IsParameter(const std::string& official) {
+  return official.find(".time_") != std::string::npos;
+}
+
+Result<size_t> Key(const MetadataView& f, const std::string& key) {
+  auto v = f.GetUint(key);
+  if (!v.ok()) return Status(v.status()).WithContext("rwkv6 GGUF");
+  if (*v == 0 || *v > (uint64_t(1) << 32)) return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(*v) + " is implausible");
+  return size_t(*v);
+}
+
+Status Expect(const MetadataView& f, const std::string& key, size_t actual) {
+  FLOE_ASSIGN_OR_RETURN(size_t v, Key(f, key));
+  if (v != actual)
+    return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(v) + " contradicts the tensors (" +
+                       std::to_string(actual) + ")");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf) {
+  if (!gguf.unusable.empty())
+    return Unsupported("tensor '" + gguf.unusable[0].first + "' " + gguf.unusable[0].second);
+  TensorSet set;
+  for (const NamedTensor& info : gguf.tensors) {
+    if (info.dtype != DType::kF32 && info.dtype != DType::kF16 && info.dtype != DType::kBF16)
+      return Unsupported("tensor '" + info.name + "' has type " + DTypeName(info.dtype) +
+                         "; floe reads rwkv6 GGUF tensors in f32, f16, bf16");
+    NamedTensor t = info;
+    std::string name = info.name, suffix;
+    for (const char* s : {".weight", ".bias"})
+      if (name.size() > std::string(s).size() && name.compare(name.size() - std::string(s).size(), std::string::npos, s) == 0) {
+        suffix = s;
+        name.resize(name.size() - suffix.size());
+      }
+    std::string official;
+    if (name == "token_embd") official = "emb";
+    else if (name == "token_embd_norm") official = "blocks.0.ln0";
+    else if (name == "output_norm") official = "ln_out";
+    else if (name == "output") official = "head";
+    else if (name.rfind("blk.", 0) == 0) {
+      const size_t dot = name.find('.', 4);
+      if (dot == std::string::npos) continue;
+      const std::string layer = name.substr(4, dot - 4), stem = name.substr(dot + 1);
+      const std::string prefix = "blocks." + layer + ".";
+      if (stem == "time_mix_lerp_fused") {
+        // {C,1,1,5}: the five lerp vectors w, k, v, r, g back to back.
+        if (t.elements() % 5 != 0) return CorruptData("tensor '" + info.name + "' does not hold 5 vectors");
+        const uint64_t C = t.elements() / 5;
+        const char* parts[5] = {"w", "k", "v", "r", "g"};
+        for (size_t i = 0; i < 5; ++i) {
+          NamedTensor p = t;
+          p.name = prefix + "att.time_maa_" + parts[i];
+          p.shape = {C};
+          p.bytes = t.bytes / 5;
+          p.data = t.data + i * p.bytes;
+          set.tensors.push_back(std::move(p));
+        }
+        continue;
+      }
+      auto it = LayerNames().find(stem);
+      if (it == LayerNames().end()) continue;  // tensors floe does not use
+      official = prefix + it->second;
+    } else {
+      continue;
+    }
+    t.name = IsParameter(official) ? official : official + (suffix.empty() ? ".weight" : suffix);
+    set.tensors.push_back(std::move(t));
+  }
+  FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(set, Rwkv6Layout::kRwkvCpp));
+  Rwkv6Config& c = net.config;
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.embedding_length", c.n_embd));
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.block_count", c.n_layer));
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.wkv.head_size", c.head_size));
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.feed_forward_length", c.dim_ffn));
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.time_mix_extra_dim", c.lora_mix));
+  FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.time_decay_extra_dim", c.lora_decay));
+  if (f.Has("rwkv6.attention.layer_norm_epsilon")) {
+    FLOE_ASSIGN_OR_RETURN(double eps, f.GetFloat("rwkv6.attention.layer_norm_epsilon"));
+    if (!(eps > 0.0 && eps < 1.0)) return CorruptData("rwkv6 GGUF: layer_norm_epsilon " + std::to_string(eps) + " is implausible");
+    c.ln_eps = float(eps);
+  }
+  if (f.Has("rwkv6.rescale_every_n_layers")) {
+    FLOE_ASSIGN_OR_RETURN(uint64_t n, f.GetUint("rwkv6.rescale_every_n_layers"));
+    c.rescale_every = size_t(std::min<uint64_t>(n, 1u << 20));
+  }
+  return net;
+}
+
+}  // namespace floe

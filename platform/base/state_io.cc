@@ -1,0 +1,91 @@
+#include "platform/base/state_io.h"
+
+#include <cstring>
+
+namespace floe {
+
+namespace {
+// A truncated state is the caller's bad argument, not corrupt model data.
+Status AsArgument(Status st) {
+  return st.ok() ? st : InvalidArgument("session state: " + st.message());
+}
+}  // namespace
+
+StateWriter::StateWriter(std::vector<uint8_t>* out, std::string_view architecture,
+                         std::span<const uint64_t> shape)
+    : out_(out) {
+  out_->clear();
+  PutRaw("FLST", 4);
+  const uint32_t version = kStateVersion;
+  PutRaw(&version, 4);
+  const uint32_t n = static_cast<uint32_t>(architecture.size());
+  PutRaw(&n, 4);
+  PutRaw(architecture.data(), architecture.size());
+  const uint32_t ns = static_cast<uint32_t>(shape.size());
+  PutRaw(&ns, 4);
+  for (uint64_t s : shape) PutU64(s);
+}
+
+void StateWriter::PutRaw(const void* data, size_t n) {
+  if (n == 0) return;
+  const size_t old = out_->size();
+  out_->resize(old + n);
+  std::memcpy(out_->data() + old, data, n);
+}
+
+Status StateReader::ReadHeader(std::string_view architecture, std::span<const uint64_t> shape) {
+  char magic[4] = {};
+  if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)
+    return InvalidArgument("not a floe session state (bad magic)");
+  uint32_t version = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&version, "state version")));
+  if (version != kStateVersion)
+    return InvalidArgument("session state version " + std::to_string(version) +
+                           " is not supported (expected " + std::to_string(kStateVersion) + ")");
+  uint32_t n = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&n, "state architecture length")));
+  if (n > 256) return InvalidArgument("session state: absurd architecture name length");
+  std::string arch;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, &arch, "state architecture")));
+  if (arch != architecture)
+    return InvalidArgument("session state was saved by a '" + arch + "' model, not '" +
+                           std::string(architecture) + "'");
+  uint32_t ns = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
+  if (ns != shape.size())
+    return InvalidArgument("session state was saved with a different model configuration");
+  for (size_t i = 0; i < ns; ++i) {
+    uint64_t v = 0;
+    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
+    if (v != shape[i])
+      return InvalidArgument("session state was saved with a different model configuration "
+                             "(shape field " + std::to_string(i) + ": " + std::to_string(v) +
+                             " vs " + std::to_string(shape[i]) + ")");
+  }
+  return Status::Ok();
+}
+
+Status StateReader::TakeU64(uint64_t* v, uint64_t max, const char* what) {
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(v, what)));
+  if (*v > max)
+    return InvalidArgument(std::string("session state: ") + what + " " + std::to_string(*v) +
+                           " exceeds " + std::to_string(max));
+  return Status::Ok();
+}
+
+Status StateReader::TakeRaw(void* dst, size_t n, const char* what) {
+  const uint8_t* p = nullptr;
+  Status st = r_.ReadBytes(n, &p, what);
+  if (!st.ok()) return InvalidArgument("session state: " + st.message());
+  std::memcpy(dst, p, n);
+  return Status::Ok();
+}
+
+Status StateReader::Finish() const {
+  if (r_.remaining() != 0)
+    return InvalidArgument("session state has " + std::to_string(r_.remaining()) +
+                           " unexpected trailing bytes");
+  return Status::Ok();
+}
+
+}  // namespace floe

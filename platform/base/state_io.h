@@ -1,0 +1,52 @@
+// Serialised sequence state (KV caches, recurrent states, positions): the byte format behind
+// SequenceState::Save / Restore. Layout, little-endian:
+//   "FLST" u32 version | string architecture | u32 n_shape, u64 shape[n_shape] | payload
+// (string = u32 length + bytes). `shape` is a fingerprint of everything the payload's layout
+// depends on (dims, layer count, cache type, position): Restore rejects a state saved by another
+// architecture or configuration with kInvalidArgument instead of misreading it. The payload is
+// written by the model with PutBytes/PutU64 and read back with the matching Take* calls.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "platform/base/byte_reader.h"
+#include "platform/base/status.h"
+
+namespace floe {
+
+inline constexpr uint32_t kStateVersion = 1;
+
+class StateWriter {
+ public:
+  // Clears *out and writes the header.
+  StateWriter(std::vector<uint8_t>* out, std::string_view architecture,
+              std::span<const uint64_t> shape);
+  void PutU64(uint64_t v) { PutRaw(&v, sizeof v); }
+  void PutRaw(const void* data, size_t n);
+
+ private:
+  std::vector<uint8_t>* out_;
+};
+
+class StateReader {
+ public:
+  explicit StateReader(std::span<const uint8_t> bytes) : r_(bytes.data(), bytes.size()) {}
+  // Checks magic, version, architecture and shape; kInvalidArgument naming the mismatch.
+  Status ReadHeader(std::string_view architecture, std::span<const uint64_t> shape);
+  // Reads a u64 the header did not pin (e.g. a position); it must be <= max.
+  Status TakeU64(uint64_t* v, uint64_t max, const char* what);
+  Status TakeRaw(void* dst, size_t n, const char* what);
+  size_t remaining() const { return r_.remaining(); }
+  // kInvalidArgument unless every byte was consumed.
+  Status Finish() const;
+
+ private:
+  ByteReader r_;
+};
+
+}  // namespace floe

@@ -1,0 +1,41 @@
+#include "platform/quant/encode_rows.h"
+
+#include <cstring>
+#include <string>
+
+#include "platform/quant/quant.h"
+
+namespace floe {
+
+Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vector<uint8_t>* out) {
+  if (cols % DTypeBlockElems(type) != 0)
+    return InvalidArgument("row length " + std::to_string(cols) + " is not a multiple of the " +
+                           DTypeName(type) + " block");
+  out->resize(rows * DTypeBytes(type, cols));
+  uint8_t* p = out->data();
+  const size_t rb = DTypeBytes(type, cols);
+  for (size_t r = 0; r < rows; ++r, p += rb) {
+    const float* row = x + r * cols;
+    switch (type) {
+      case DType::kF32: std::memcpy(p, row, cols * 4); break;
+      case DType::kF16:
+        for (size_t c = 0; c < cols; ++c) {
+          const uint16_t h = F32ToF16(row[c]);
+          std::memcpy(p + 2 * c, &h, 2);
+        }
+        break;
+      case DType::kBF16:
+        for (size_t c = 0; c < cols; ++c) {
+          const uint16_t h = F32ToBF16(row[c]);
+          std::memcpy(p + 2 * c, &h, 2);
+        }
+        break;
+      case DType::kQ8_0: QuantizeRowQ8_0(row, cols, reinterpret_cast<BlockQ8_0*>(p)); break;
+      case DType::kQ4_0: QuantizeRowQ4_0(row, cols, reinterpret_cast<BlockQ4_0*>(p)); break;
+      default: return InvalidArgument(std::string("cannot write weights as ") + DTypeName(type));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace floe

@@ -1,0 +1,200 @@
+#include "runtime/engine/session.h"
+
+#include <algorithm>
+#include <string>
+
+#include "platform/base/state_io.h"
+#include "runtime/tokenizers/token_text.h"
+
+namespace floe {
+
+const char* StopReasonName(StopReason r) {
+  switch (r) {
+    case StopReason::kMaxTokens: return "max tokens";
+    case StopReason::kEndOfText: return "end of text";
+    case StopReason::kCallback: return "stopped by callback";
+    case StopReason::kContextFull: return "context full";
+    case StopReason::kCancelled: return "cancelled";
+  }
+  return "?";
+}
+
+Result<std::unique_ptr<Session>> Session::Create(const Model& model, const SessionParams& params) {
+  if (params.threads < 0) return InvalidArgument("threads must be >= 0 (0 = physical cores)");
+  if (params.batch == 0) return InvalidArgument("batch must be >= 1");
+  if (params.kv_dtype != DType::kF32 && params.kv_dtype != DType::kF16)
+    return InvalidArgument("KV cache type must be f32 or f16");
+  std::unique_ptr<Session> s(new Session(model, params));
+  StateOptions o;
+  o.context_length = params.context_length;
+  o.kv_dtype = params.kv_dtype;
+  o.max_batch = params.batch;
+  o.attention = params.attention;
+  o.attention_probe = params.attention_probe;
+  auto state = model.lm().NewState(o);
+  if (!state.ok()) return state.status();
+  s->state_ = std::move(state).value();
+  s->logits_.assign(model.lm().vocab_size(), 0.0f);
+  return s;
+}
+
+Status Session::SaveState(std::vector<uint8_t>* out) const {
+  if (out == nullptr) return InvalidArgument("SaveState: out is null");
+  std::vector<uint8_t> inner;
+  FLOE_RETURN_IF_ERROR(state_->Save(&inner));
+  const uint64_t shape[] = {vocab_size()};
+  StateWriter w(out, "session", shape);
+  w.PutU64(tokens_.size());
+  w.PutRaw(tokens_.data(), tokens_.size() * sizeof(int32_t));
+  w.PutRaw(logits_.data(), logits_.size() * sizeof(float));
+  w.PutU64(inner.size());
+  w.PutRaw(inner.data(), inner.size());
+  return Status::Ok();
+}
+
+Status Session::RestoreState(std::span<const uint8_t> bytes) {
+  StateReader r(bytes);
+  const uint64_t shape[] = {vocab_size()};
+  FLOE_RETURN_IF_ERROR(r.ReadHeader("session", shape));
+  uint64_t n = 0;
+  FLOE_RETURN_IF_ERROR(r.TakeU64(&n, capacity(), "token count"));
+  std::vector<int32_t> tokens(n);
+  FLOE_RETURN_IF_ERROR(r.TakeRaw(tokens.data(), n * sizeof(int32_t), "tokens"));
+  std::vector<float> logits(vocab_size());
+  FLOE_RETURN_IF_ERROR(r.TakeRaw(logits.data(), logits.size() * sizeof(float), "logits"));
+  uint64_t inner = 0;
+  FLOE_RETURN_IF_ERROR(r.TakeU64(&inner, r.remaining(), "model state size"));
+  if (inner != r.remaining()) return InvalidArgument("session state has trailing bytes");
+  FLOE_RETURN_IF_ERROR(state_->Restore(bytes.subspan(bytes.size() - inner)));
+  if (state_->position() != n) {
+    state_->Reset();
+    tokens_.clear();
+    return InvalidArgument("session state: token count does not match the model state");
+  }
+  tokens_ = std::move(tokens);
+  logits_ = std::move(logits);
+  all_logits_.clear();
+  return Status::Ok();
+}
+
+Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const int32_t> tokens,
+                          ThreadContext& threads) {
+  if (sessions.size() != tokens.size())
+    return InvalidArgument("EvalBatch: " + std::to_string(sessions.size()) + " sessions but " +
+                           std::to_string(tokens.size()) + " tokens");
+  if (sessions.empty()) return Status::Ok();
+  std::vector<SequenceState*> states(sessions.size());
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    if (sessions[i] == nullptr) return InvalidArgument("EvalBatch: session " + std::to_string(i) + " is null");
+    if (&sessions[i]->model_ != &sessions[0]->model_)
+      return InvalidArgument("EvalBatch: sessions belong to different models");
+    states[i] = sessions[i]->state_.get();
+  }
+  const CausalLm& lm = sessions[0]->model_.lm();
+  const size_t V = lm.vocab_size();
+  float* logits = threads.Scratch(ScratchSlot::kBatchLogits, sessions.size() * V);
+  if (logits == nullptr) return OutOfMemory("EvalBatch: no memory for the logits");
+  FLOE_RETURN_IF_ERROR(lm.ForwardEach(states, tokens, logits, threads, nullptr));
+  for (size_t i = 0; i < sessions.size(); ++i) {
+    Session& s = *sessions[i];
+    std::copy(logits + i * V, logits + (i + 1) * V, s.logits_.begin());
+    s.tokens_.push_back(tokens[i]);
+    s.all_logits_.clear();
+  }
+  return Status::Ok();
+}
+
+Result<std::unique_ptr<Session>> Session::Fork() const {
+  std::unique_ptr<Session> s(new Session(model_, params_));
+  FLOE_ASSIGN_OR_RETURN(s->state_, state_->Clone());
+  s->tokens_ = tokens_;
+  s->logits_ = logits_;
+  return s;
+}
+
+void Session::Reset() {
+  state_->Reset();
+  tokens_.clear();
+  all_logits_.clear();
+  std::fill(logits_.begin(), logits_.end(), 0.0f);
+}
+
+Status Session::Eval(std::span<const int32_t> tokens, bool all_logits) {
+  cancel_.store(false);
+  return EvalUncleared(tokens, all_logits);
+}
+
+Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) {
+  if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
+  const size_t V = vocab_size();
+  const size_t before = position();
+  Status st;
+  if (all_logits) all_logits_.resize(tokens.size() * V);
+  // One Forward per chunk of params_.batch tokens, so long prompts report progress (and can be
+  // stopped by it) between chunks; only the chunk holding the last token produces logits unless
+  // all rows are wanted.
+  const size_t chunk = params_.progress ? params_.batch : tokens.size();
+  for (size_t done = 0; done < tokens.size() && st.ok();) {
+    const size_t n = std::min(chunk, tokens.size() - done);
+    const bool last = done + n == tokens.size();
+    const auto part = tokens.subspan(done, n);
+    if (all_logits) {
+      st = model_.lm().Forward(*state_, part, LogitsMode::kAll, all_logits_.data() + done * V, threads_, &cancel_);
+    } else {
+      st = model_.lm().Forward(*state_, part, last ? LogitsMode::kLast : LogitsMode::kNone, logits_.data(),
+                               threads_, &cancel_);
+    }
+    if (!st.ok()) break;
+    done += n;
+    if (params_.progress && !params_.progress(done, tokens.size()))
+      st = last ? Status::Ok() : Cancelled("evaluation stopped by the progress callback");
+  }
+  if (st.ok() && all_logits) std::copy(all_logits_.end() - V, all_logits_.end(), logits_.begin());
+  // Keep the token history in step with what the state actually consumed.
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.begin() + (position() - before));
+  return st;
+}
+
+Result<GenerateResult> Session::Generate(std::span<const int32_t> prompt, size_t max_new_tokens,
+                                         Sampler& sampler, const TokenCallback& on_token) {
+  GenerateResult result;
+  cancel_.store(false);  // once per call: a cancel during sampling or the callback is kept
+  if (!prompt.empty()) FLOE_RETURN_IF_ERROR(EvalUncleared(prompt, false));
+  else if (tokens_.empty()) return InvalidArgument("nothing to generate from: empty prompt and empty session");
+  const Tokenizer* tok = model_.tokenizer();
+  TokenTextStream text(tok);
+  if (!tokens_.empty()) text.SetPrevious(tokens_.back());
+  const int32_t bos = tok ? tok->bos() : -1;
+  while (result.generated < max_new_tokens) {
+    const int32_t next = sampler.Sample(logits(), tokens_);
+    if ((tok && tok->IsEndOfGeneration(next)) || next == bos) {
+      result.reason = StopReason::kEndOfText;
+      break;
+    }
+    ++result.generated;
+    const std::string piece = text.Next(next);
+    if (on_token && !on_token(next, piece)) {
+      result.reason = StopReason::kCallback;
+      return result;
+    }
+    if (result.generated == max_new_tokens) break;
+    if (position() >= capacity()) {
+      result.reason = StopReason::kContextFull;
+      break;
+    }
+    const int32_t one[1] = {next};
+    Status st = EvalUncleared(one, false);
+    if (st.code() == StatusCode::kCancelled) {
+      result.reason = StopReason::kCancelled;
+      return result;
+    }
+    FLOE_RETURN_IF_ERROR(st);
+  }
+  if (on_token) {
+    const std::string rest = text.Flush();
+    if (!rest.empty()) on_token(-1, rest);
+  }
+  return result;
+}
+
+}  // namespace floe

@@ -1,0 +1,66 @@
+// GGUF v3 writer: metadata in insertion order, then tensor infos, then tensor data, each
+// tensor padded to the alignment. Used by converters and tests; what it writes, GgufFile reads.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "platform/base/status.h"
+#include "runtime/formats/gguf/gguf.h"
+
+namespace floe {
+
+class GgufWriter {
+ public:
+  // Setting a key twice replaces the value and keeps the key's first position.
+  void SetUint32(std::string key, uint32_t v);
+  void SetInt32(std::string key, int32_t v);
+  void SetUint64(std::string key, uint64_t v);
+  void SetFloat32(std::string key, float v);
+  void SetBool(std::string key, bool v);
+  void SetString(std::string key, std::string v);
+  void SetStringArray(std::string key, std::vector<std::string> v);
+  void SetFloat32Array(std::string key, std::vector<float> v);
+  void SetInt32Array(std::string key, std::vector<int32_t> v);
+  // Any value (e.g. copied from a GgufFile). Checked at WriteFile time: known types, array
+  // elements of elem_type, nesting depth <= 2, integer values within their type's range.
+  void SetValue(std::string key, GgufValue v);
+
+  // Records a tensor; `data` (nbytes bytes) is copied at WriteFile time and must stay valid
+  // until then. InvalidArgument for a duplicate name, a bad shape, nbytes not matching ne and
+  // type, or null data; Unsupported for an unknown ggml type.
+  Status AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                   const void* data, size_t nbytes);
+
+  // Writes path + ".tmp", then renames it to path (a failed write leaves path untouched).
+  // Alignment: general.alignment if set (must be a uint32 power of two), else 32.
+  // InvalidArgument for bad metadata, IoError when the OS refuses.
+  Status WriteFile(const std::string& path) const;
+
+  // The exact bytes WriteFile would write (tests, in-memory use).
+  Result<std::string> Serialize() const;
+
+  size_t metadata_count() const { return kv_.size(); }
+  size_t tensor_count() const { return tensors_.size(); }
+
+ private:
+  struct PendingTensor {
+    std::string name;
+    std::vector<uint64_t> ne;
+    uint32_t type = 0;
+    const void* data = nullptr;
+    size_t nbytes = 0;
+  };
+  Result<uint32_t> Alignment() const;
+  // Header (magic .. tensor infos, not padded) into *out; the data section starts at the
+  // next multiple of the alignment.
+  Status BuildHeader(uint32_t alignment, std::string* out) const;
+
+  std::vector<std::pair<std::string, GgufValue>> kv_;
+  std::vector<PendingTensor> tensors_;
+};
+
+}  // namespace floe

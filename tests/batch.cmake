@@ -1,1 +1,0 @@
-floe_add_test(batch_decode_test model batch_decode_test.cc)

@@ -1,1 +1,0 @@
-floe_add_test(gguf_test unit gguf_test.cc)

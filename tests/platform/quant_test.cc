@@ -1,0 +1,284 @@
+// Block-quantized weights: dequantization of hand-computed blocks (the ggml layouts), the
+// quantize round trip within each format's error bound, and the quantized MatVec / MatMul on
+// every compiled Highway target against scalar references.
+#include <cfloat>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "platform/kernels/kernel_targets.h"
+#include "platform/kernels/ops.h"
+#include "platform/kernels/reference.h"
+#include "platform/quant/quant.h"
+#include "platform/base/tensor.h"
+#include "platform/base/thread_context.h"
+
+using namespace floe;
+
+namespace {
+
+template <class Fn>
+void ForEachTarget(Fn&& fn) {
+  for (const int64_t t : KernelTargets()) {
+    ScopedKernelTarget scoped(t);
+    INFO("target " << KernelTargetName(t));
+    fn();
+  }
+}
+
+}  // namespace
+
+TEST_CASE("Q4_0 and Q8_0 blocks dequantize as ggml defines them", "[unit]") {
+  BlockQ4_0 q4;
+  q4.d = F32ToF16(0.5f);
+  for (int j = 0; j < 16; ++j) q4.qs[j] = uint8_t(j | ((15 - j) << 4));
+  float out[32];
+  DequantizeRow(DType::kQ4_0, &q4, 32, out);
+  // Element j: low nibble j -> (j - 8) * 0.5; element 16 + j: high nibble 15 - j -> (7 - j) * 0.5.
+  CHECK(out[0] == -4.0f);
+  CHECK(out[8] == 0.0f);
+  CHECK(out[15] == 3.5f);
+  CHECK(out[16] == 3.5f);
+  CHECK(out[31] == -4.0f);
+  BlockQ8_0 q8;
+  q8.d = F32ToF16(0.25f);
+  for (int j = 0; j < 32; ++j) q8.qs[j] = int8_t(j * 8 - 128);
+  DequantizeRow(DType::kQ8_0, &q8, 32, out);
+  CHECK(out[0] == -32.0f);
+  CHECK(out[16] == 0.0f);
+  CHECK(out[31] == 30.0f);
+}
+
+TEST_CASE("Q4_K block: packed 6-bit scales and mins", "[unit]") {
+  BlockQ4_K b;
+  b.d = F32ToF16(1.0f);
+  b.dmin = F32ToF16(0.5f);
+  // Sub-blocks 0-3: scale = scales[j] & 63, min = scales[j+4] & 63. Sub-blocks 4-7: scale =
+  // (scales[j+4] & 15) | (scales[j-4] >> 6) << 4, min = (scales[j+4] >> 4) | (scales[j] >> 6) << 4.
+  const uint8_t scales[12] = {1 | 0x40, 2, 3, 4, 5 | 0x80, 6, 7, 8, 0x21, 0x43, 0x65, 0x87};
+  std::memcpy(b.scales, scales, 12);
+  // Hand-derived: sub 0: sc 1, m 5; sub 1: 2, 6; sub 2: 3, 7; sub 3: 4, 8;
+  // sub 4: sc 1 | (1 << 4) = 17, m 2 | (2 << 4) = 34; sub 5: 3, 4; sub 6: 5, 6; sub 7: 7, 8.
+  const float sc[8] = {1, 2, 3, 4, 17, 3, 5, 7}, mn[8] = {5, 6, 7, 8, 34, 4, 6, 8};
+  for (int i = 0; i < 128; ++i) b.qs[i] = uint8_t(0x93);  // low nibble 3, high nibble 9
+  float out[256];
+  DequantizeRow(DType::kQ4_K, &b, 256, out);
+  for (int e = 0; e < 256; ++e) {
+    // Element e is in sub-block e / 32; even sub-blocks use low nibbles (3), odd high (9).
+    const int s = e / 32;
+    const float q = s % 2 == 0 ? 3.0f : 9.0f;
+    INFO("element " << e);
+    CHECK(out[e] == 1.0f * sc[s] * q - 0.5f * mn[s]);
+  }
+}
+
+TEST_CASE("Q6_K block: 4+2-bit codes, int8 scales per 16", "[unit]") {
+  BlockQ6_K b;
+  b.d = F32ToF16(0.5f);
+  for (int k = 0; k < 16; ++k) b.scales[k] = int8_t(k - 5);
+  std::memset(b.ql, 0x21, sizeof b.ql);   // low nibble 1, high nibble 2
+  std::memset(b.qh, 0xE4, sizeof b.qh);   // 2-bit fields (from bit 0): 0, 1, 2, 3
+  // Per half of 128 elements, quarter k (32 elements each) takes: k=0 low nibble + field 0 ->
+  // 1 - 32 = -31; k=1 low + field 1 -> 17 - 32 = -15; k=2 high + field 2 -> 34 - 32 = 2;
+  // k=3 high + field 3 -> 50 - 32 = 18. Scale index = 8 * half + 2 * k + (element % 32) / 16.
+  const float q[4] = {-31, -15, 2, 18};
+  float out[256];
+  DequantizeRow(DType::kQ6_K, &b, 256, out);
+  for (int e = 0; e < 256; ++e) {
+    const int half = e / 128, k = (e % 128) / 32, s = 8 * half + 2 * k + (e % 32) / 16;
+    INFO("element " << e);
+    CHECK(out[e] == 0.5f * float(s - 5) * q[k]);
+  }
+}
+
+TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[unit]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = dist(rng);
+  x[5] = 0.0f;
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);  // an all-zero block
+  std::vector<BlockQ8_0> q8(64);
+  std::vector<BlockQ4_0> q4(64);
+  QuantizeRowQ8_0(x.data(), x.size(), q8.data());
+  QuantizeRowQ4_0(x.data(), x.size(), q4.data());
+  std::vector<float> d8(x.size()), d4(x.size());
+  DequantizeRow(DType::kQ8_0, q8.data(), x.size(), d8.data());
+  DequantizeRow(DType::kQ4_0, q4.data(), x.size(), d4.data());
+  for (size_t b = 0; b < 64; ++b) {
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[32 * b + j]));
+    // Q8_0: step amax/127 (stored as f16: relative error <= 2^-11), rounding to nearest.
+    const float step8 = amax / 127.0f;
+    // Q4_0: step amax/8, codes -8..7 around the signed max; the far end of the range is at
+    // most 7 steps (+ half a step of rounding) from 0.
+    const float step4 = amax / 8.0f;
+    for (int j = 0; j < 32; ++j) {
+      const size_t i = 32 * b + j;
+      INFO("block " << b << " element " << j << " x " << x[i]);
+      CHECK(std::fabs(d8[i] - x[i]) <= 0.5f * step8 + amax * 0x1p-10f);
+      CHECK(std::fabs(d4[i] - x[i]) <= 0.5f * step4 + amax * 0x1p-10f + (std::fabs(x[i]) > 7.5f * step4 ? step4 : 0.0f));
+    }
+  }
+}
+
+TEST_CASE("quantized MatVec and MatMul match the references on every target", "[unit]") {
+  std::mt19937 rng(9);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+    // 224 and 96: a partial group of blocks for the 512-bit kernels (4 blocks per Q4_0 step,
+    // 2 per Q8_0 step); K-quants need whole 256-element super-blocks.
+    for (size_t cols : {256, 512, 1280, 224, 96}) {
+      if (cols % 256 != 0 && (t == DType::kQ4_K || t == DType::kQ6_K)) continue;
+      const size_t rows = 37;
+      INFO(DTypeName(t) << " cols " << cols);
+      // Random blocks: codes uniformly random, sane scales (f16 in [0.01, 0.1]).
+      std::vector<uint8_t> bytes(rows * DTypeBytes(t, cols));
+      for (auto& v : bytes) v = uint8_t(rng());
+      const size_t bb = DTypeBlockBytes(t), nb = bytes.size() / bb;
+      for (size_t i = 0; i < nb; ++i) {
+        uint8_t* blk = bytes.data() + i * bb;
+        auto put = [&](size_t off) {
+          const uint16_t h = F32ToF16(0.01f + 0.09f * float(rng() % 1000) / 1000.0f);
+          std::memcpy(blk + off, &h, 2);
+        };
+        if (t == DType::kQ6_K) put(208);
+        else put(0);
+        if (t == DType::kQ4_K) put(2);
+      }
+      TensorView w;
+      w.dtype = t;
+      w.data = bytes.data();
+      w.rows = rows;
+      w.cols = cols;
+      const size_t big = 43;  // > 16 tokens: integer tiles (32 + 11: 4-token tiles and a 3-token edge) or float panels
+      std::vector<float> x(cols * big);
+      for (auto& v : x) v = dist(rng);
+      std::vector<float> storage(QuantizedActivationsFloats(cols));
+      const QuantizedActivations xq = QuantizeActivations(x.data(), cols, storage.data());
+      std::vector<float> ref_q(rows), ref_f(big * rows);
+      std::vector<double> abs_sum(big * rows, 0.0);  // sum_c |W[r][c] x_t[c]| per (token, row)
+      std::vector<float> wrow(cols);
+      for (size_t r = 0; r < rows; ++r) {
+        ref_q[r] = QuantizedRowDotReference(t, bytes.data() + r * w.row_bytes(), xq);
+        ToF32(w, r * cols, cols, wrow.data());
+        for (size_t tok = 0; tok < big; ++tok)
+          for (size_t c = 0; c < cols; ++c) abs_sum[tok * rows + r] += std::fabs(double(wrow[c]) * x[tok * cols + c]);
+      }
+      reference::MatMul(w, x.data(), big, ref_f.data(), nullptr);
+      ForEachTarget([&] {
+        std::vector<float> y(rows), m(big * rows), small(3 * rows), y2(rows);
+        MatVec(w, x.data(), y.data(), nullptr);
+        MatMul(w, x.data(), big, m.data(), nullptr);
+        MatMul(w, x.data(), 3, small.data(), nullptr);  // <= 16 tokens: MatVec's path per token
+        for (size_t tok = 0; tok < 3; ++tok) {
+          MatVec(w, x.data() + tok * cols, y2.data(), nullptr);
+          CHECK(std::memcmp(y2.data(), small.data() + tok * rows, rows * sizeof(float)) == 0);
+        }
+        size_t bad = 0;
+        for (size_t r = 0; r < rows; ++r) {
+          // MatVec: the reference's exact integer sums, scaled and summed in float.
+          if (std::fabs(y[r] - ref_q[r]) > 1e-5 * abs_sum[r] + 1e-6) ++bad;
+          // ... and within the activation quantization error of the float product (8-bit
+          // activations: relative error per element <= 1/254 of the block max).
+          if (std::fabs(y[r] - ref_f[r]) > 0.02 * abs_sum[r] + 1e-4) ++bad;
+        }
+        if (MatMulQuantizesActivations(t, big)) {  // integer tiles: each token equals MatVec
+          for (size_t tok = 0; tok < big; ++tok) {
+            MatVec(w, x.data() + tok * cols, y2.data(), nullptr);
+            if (std::memcmp(y2.data(), m.data() + tok * rows, rows * sizeof(float)) != 0) ++bad;
+            for (size_t r = 0; r < rows; ++r)
+              if (std::fabs(y2[r] - ref_f[tok * rows + r]) > 0.02 * abs_sum[tok * rows + r] + 1e-4) ++bad;
+          }
+        } else {
+          for (size_t i = 0; i < m.size(); ++i)  // float panels: summation error only
+            if (std::fabs(m[i] - ref_f[i]) > 2.0 * FLT_EPSILON * std::sqrt(double(cols)) * abs_sum[i] + 1e-6) ++bad;
+        }
+        CHECK(bad == 0);
+      });
+    }
+  }
+}
+
+TEST_CASE("SIMD activation quantization equals the scalar reference on every target", "[unit]") {
+  std::mt19937 rng(17);
+  std::normal_distribution<float> dist(0.0f, 3.0f);
+  for (size_t n : {32, 96, 128, 2048, 8192 + 64}) {
+    std::vector<float> x(n);
+    for (auto& v : x) v = dist(rng);
+    for (size_t i = 0; i < 32; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, codes 0
+    if (n > 64) x[40] = 1e30f;                    // a huge element: others round to 0
+    x[n - 1] = -1e-30f;
+    std::vector<float> ref_storage(QuantizedActivationsFloats(n)), simd_storage(QuantizedActivationsFloats(n));
+    const QuantizedActivations ref = QuantizeActivations(x.data(), n, ref_storage.data());
+    ForEachTarget([&] {
+      INFO("n " << n);
+      std::fill(simd_storage.begin(), simd_storage.end(), -1.0f);
+      const QuantizedActivations s = QuantizeActivationsSimd(x.data(), n, simd_storage.data());
+      CHECK(std::memcmp(s.q, ref.q, n) == 0);
+      CHECK(std::memcmp(s.d, ref.d, n / 32 * sizeof(float)) == 0);
+      CHECK(std::memcmp(s.sum4, ref.sum4, n / 4 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.sum16, ref.sum16, n / 16 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.q4, ref.q4, n / 128 * 128) == 0);
+      CHECK(std::memcmp(s.c4, ref.c4, n / 128 * 16 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.c8, ref.c8, n / 64 * 16 * sizeof(int32_t)) == 0);
+    });
+  }
+}
+
+TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
+  std::mt19937 rng(23);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  const size_t cols = 256;
+  // Matrices of several types and row counts over the same input (rows not multiples of 8).
+  auto make = [&](DType t, size_t rows, std::vector<uint8_t>* bytes) {
+    std::vector<float> f(rows * cols);
+    for (auto& v : f) v = dist(rng);
+    bytes->assign(rows * DTypeBytes(t, cols), 0);
+    for (size_t r = 0; r < rows; ++r) {
+      const float* src = f.data() + r * cols;
+      uint8_t* dst = bytes->data() + r * DTypeBytes(t, cols);
+      if (t == DType::kQ8_0) QuantizeRowQ8_0(src, cols, reinterpret_cast<BlockQ8_0*>(dst));
+      else if (t == DType::kQ4_0) QuantizeRowQ4_0(src, cols, reinterpret_cast<BlockQ4_0*>(dst));
+      else if (t == DType::kF16) for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(dst)[c] = F32ToF16(src[c]);
+      else std::memcpy(dst, src, cols * sizeof(float));
+    }
+    TensorView w;
+    w.dtype = t;
+    w.data = bytes->data();
+    w.rows = rows;
+    w.cols = cols;
+    return w;
+  };
+  const std::vector<std::vector<DType>> groups = {{DType::kQ4_0, DType::kQ8_0, DType::kQ4_0},
+                                                  {DType::kF32, DType::kF16},
+                                                  {DType::kQ8_0, DType::kF32}};
+  for (const auto& types : groups) {
+    for (size_t n_tokens : {1, 3, 20}) {
+      INFO("tokens " << n_tokens);
+      std::vector<std::vector<uint8_t>> bytes(types.size());
+      std::vector<TensorView> ws;
+      for (size_t i = 0; i < types.size(); ++i) ws.push_back(make(types[i], 37 + 11 * i, &bytes[i]));
+      std::vector<float> x(n_tokens * cols);
+      for (auto& v : x) v = dist(rng);
+      ThreadContext tc(2);
+      ForEachTarget([&] {
+        std::vector<std::vector<float>> many(ws.size()), one(ws.size());
+        std::vector<const TensorView*> wp;
+        std::vector<float*> yp;
+        for (size_t i = 0; i < ws.size(); ++i) {
+          many[i].assign(n_tokens * ws[i].rows, -1.0f);
+          one[i].assign(n_tokens * ws[i].rows, -2.0f);
+          MatMul(ws[i], x.data(), n_tokens, one[i].data(), &tc);
+          wp.push_back(&ws[i]);
+          yp.push_back(many[i].data());
+        }
+        MatMulMany(wp, x.data(), n_tokens, yp, &tc);
+        for (size_t i = 0; i < ws.size(); ++i) CHECK(std::memcmp(many[i].data(), one[i].data(), many[i].size() * sizeof(float)) == 0);
+      });
+    }
+  }
+}

@@ -1,1 +1,0 @@
-floe_add_test(quant_test unit quant_test.cc)

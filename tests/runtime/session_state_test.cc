@@ -1,0 +1,134 @@
+// Session state: save -> restore -> continue and fork reproduce the uninterrupted run exactly
+// (same weights, same kernels, same order of operations: bitwise-identical logits), and
+// hostile state bytes are rejected without changing the session.
+#include <cstring>
+
+#include "knn_model_test_util.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
+#include "test_data.h"
+
+using namespace floe;
+using floe::testing::DataPath;
+
+namespace {
+
+using floe::testing::Stories260K;
+
+std::unique_ptr<Session> NewSession(const Model& m, SessionParams p = {}) {
+  auto s = Session::Create(m, p);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
+
+}  // namespace
+
+TEST_CASE("save -> restore -> continue equals the uninterrupted run", "[unit]") {
+  auto model = Stories260K();
+  const auto a = model->tokenizer()->Encode("Once upon a time, there was a little girl", true);
+  const auto b = model->tokenizer()->Encode(" who loved to play outside.", false);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    SessionParams p;
+    p.kv_dtype = kv;
+    auto whole = NewSession(*model, p);
+    REQUIRE(whole->Eval(a).ok());
+    REQUIRE(whole->Eval(b).ok());
+
+    auto first = NewSession(*model, p);
+    REQUIRE(first->Eval(a).ok());
+    std::vector<uint8_t> bytes;
+    REQUIRE(first->SaveState(&bytes).ok());
+    auto second = NewSession(*model, p);
+    REQUIRE(second->RestoreState(bytes).ok());
+    CHECK(second->position() == a.size());
+    CHECK(second->tokens() == first->tokens());
+    CHECK(Logits(*second) == Logits(*first));
+    REQUIRE(second->Eval(b).ok());
+    CHECK(Logits(*second) == Logits(*whole));
+  }
+}
+
+TEST_CASE("fork continues independently and identically", "[unit]") {
+  auto model = Stories260K();
+  const auto a = model->tokenizer()->Encode("Tom had a red ball", true);
+  const auto b = model->tokenizer()->Encode(" and a big dog.", false);
+  const auto c = model->tokenizer()->Encode(" in the garden.", false);
+  auto s = NewSession(*model);
+  REQUIRE(s->Eval(a).ok());
+  auto fork = s->Fork();
+  REQUIRE(fork.ok());
+  REQUIRE(s->Eval(b).ok());          // the original moves on ...
+  REQUIRE((*fork)->Eval(c).ok());    // ... the fork takes another branch
+
+  auto ref_b = NewSession(*model);
+  REQUIRE(ref_b->Eval(a).ok());
+  REQUIRE(ref_b->Eval(b).ok());
+  auto ref_c = NewSession(*model);
+  REQUIRE(ref_c->Eval(a).ok());
+  REQUIRE(ref_c->Eval(c).ok());
+  CHECK(Logits(*s) == Logits(*ref_b));
+  CHECK(Logits(**fork) == Logits(*ref_c));
+}
+
+TEST_CASE("bad state bytes are rejected and leave the session unchanged", "[unit]") {
+  auto model = Stories260K();
+  const auto a = model->tokenizer()->Encode("The sun was shining", true);
+  auto s = NewSession(*model);
+  REQUIRE(s->Eval(a).ok());
+  std::vector<uint8_t> good;
+  REQUIRE(s->SaveState(&good).ok());
+
+  auto target = NewSession(*model);
+  const auto probe = model->tokenizer()->Encode("A cat", true);
+  REQUIRE(target->Eval(probe).ok());
+  const auto before = Logits(*target);
+  auto unchanged = [&] {
+    CHECK(target->position() == probe.size());
+    CHECK(Logits(*target) == before);
+  };
+
+  SECTION("every truncation") {
+    for (size_t n = 0; n < good.size(); n += (n < 64 ? 1 : 97)) {
+      auto st = target->RestoreState(std::span<const uint8_t>(good.data(), n));
+      CHECK(st.code() == StatusCode::kInvalidArgument);
+    }
+    unchanged();
+  }
+  SECTION("trailing bytes") {
+    auto bytes = good;
+    bytes.push_back(0);
+    CHECK_FALSE(target->RestoreState(bytes).ok());
+    unchanged();
+  }
+  SECTION("wrong magic, version, architecture") {
+    for (size_t at : {size_t(0), size_t(4), size_t(12)}) {
+      auto bytes = good;
+      bytes[at] ^= 0x5a;
+      auto st = target->RestoreState(bytes);
+      INFO(st.ToString());
+      CHECK_FALSE(st.ok());
+    }
+    unchanged();
+  }
+  SECTION("a state saved with another KV cache type") {
+    SessionParams p;
+    p.kv_dtype = DType::kF16;
+    auto other = NewSession(*model, p);
+    REQUIRE(other->Eval(a).ok());
+    std::vector<uint8_t> bytes;
+    REQUIRE(other->SaveState(&bytes).ok());
+    auto st = target->RestoreState(bytes);
+    INFO(st.ToString());
+    CHECK(st.code() == StatusCode::kInvalidArgument);
+    unchanged();
+  }
+  SECTION("a position beyond the session's capacity") {
+    SessionParams p;
+    p.context_length = 4;
+    auto small = NewSession(*model, p);
+    CHECK_FALSE(small->RestoreState(good).ok());
+    CHECK(small->position() == 0);
+  }
+}

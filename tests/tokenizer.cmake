@@ -1,1 +1,0 @@
-floe_add_test(tokenizer_test unit tokenizer_test.cc)
