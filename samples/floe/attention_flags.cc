@@ -1,65 +1,47 @@
 #include "attention_flags.h"
 
+#include "checks.h"
+
 namespace floe::cli {
 
-const char* kAttentionFlagsUsage =
-    "           [--attention dense|ice|faiss] [--knn-k K] [--knn-window W] [--knn-sinks S]\n"
-    "           [--knn-dense-below N] [--knn-search-block B] [--knn-search-scale X]\n"
-    "           [--knn-simple M] [--knn-composite L] [--knn-candidates C] [--knn-levels N] [--knn-fanout F]\n"
-    "           [--faiss-kind flat|hnsw] [--faiss-m M] [--faiss-ef-search E] [--faiss-ef-construction C]\n";
-
-bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err) {
-  if (a.Has("--attention")) {
-    auto b = ParseAttentionBackend(a.Get("--attention", "", ""));
-    if (!b.ok()) {
-      *err = b.status().message();
-      return false;
-    }
-    s->backend = b.value();
-  }
-  if (a.Has("--faiss-kind")) {
-    auto k = ParseFaissKind(a.Get("--faiss-kind", "", ""));
-    if (!k.ok()) {
-      *err = k.status().message();
-      return false;
-    }
-    s->faiss.kind = k.value();
-  }
-  struct Field {
+void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
+  const char* group = "Attention";
+  AddParsed<AttentionBackend>(
+      app, "--attention", &s->backend, [](const std::string& v) { return ParseAttentionBackend(v); },
+      "dense|ice|faiss", AttentionBackendName(s->backend),
+      "dense, or kNN attention (IceFormer) searched by DCI or FAISS")
+      ->group(group);
+  struct Count {
     const char* flag;
     size_t* value;
+    const char* help;
   };
-  const Field fields[] = {{"--knn-k", &s->k},
-                          {"--knn-window", &s->window},
-                          {"--knn-sinks", &s->sinks},
-                          {"--knn-dense-below", &s->dense_below},
-                          {"--knn-search-block", &s->search_block},
-                          {"--knn-simple", &s->dci.simple_indices},
-                          {"--knn-composite", &s->dci.composite_indices},
-                          {"--knn-candidates", &s->dci.candidates_per_k},
-                          {"--knn-levels", &s->dci.levels},
-                          {"--knn-fanout", &s->dci.fanout},
-                          {"--faiss-m", &s->faiss.hnsw_m},
-                          {"--faiss-ef-search", &s->faiss.ef_search},
-                          {"--faiss-ef-construction", &s->faiss.ef_construction}};
-  for (const Field& f : fields) {
-    const long v = a.GetInt(f.flag, "", long(*f.value));
-    if (!a.ok()) {
-      *err = a.error();
-      return false;
-    }
-    if (v < 0) {
-      *err = std::string("option ") + f.flag + " must not be negative";
-      return false;
-    }
-    *f.value = size_t(v);
-  }
-  s->search_scale = float(a.GetFloat("--knn-search-scale", "", s->search_scale));
-  if (!a.ok()) {
-    *err = a.error();
-    return false;
-  }
-  return true;
+  const Count counts[] = {
+      {"--knn-k", &s->k, "keys retrieved per query"},
+      {"--knn-window", &s->window, "most recent keys always attended"},
+      {"--knn-sinks", &s->sinks, "first keys always attended (sinks)"},
+      {"--knn-dense-below", &s->dense_below, "attend densely while fewer keys are eligible"},
+      {"--knn-search-block", &s->search_block, "queries sharing one kNN search"},
+      {"--knn-simple", &s->dci.simple_indices, "Prioritized DCI: simple indices per composite, m"},
+      {"--knn-composite", &s->dci.composite_indices, "Prioritized DCI: composite indices, L"},
+      {"--knn-candidates", &s->dci.candidates_per_k, "Prioritized DCI: candidates per key retrieved, k1 / k"},
+      {"--knn-levels", &s->dci.levels, "multi-level DCI: levels"},
+      {"--knn-fanout", &s->dci.fanout, "multi-level DCI: expected children per node"},
+  };
+  for (const Count& c : counts) app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
+  app->add_option("--knn-search-scale", s->search_scale, "keys a shared search asks for, x k")
+      ->check(Real())
+      ->group(group);
+  AddParsed<FaissKind>(
+      app, "--faiss-kind", &s->faiss.kind, [](const std::string& v) { return ParseFaissKind(v); }, "flat|hnsw",
+      FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
+      ->group(group);
+  const Count faiss[] = {
+      {"--faiss-m", &s->faiss.hnsw_m, "HNSW M, the graph degree"},
+      {"--faiss-ef-search", &s->faiss.ef_search, "HNSW efSearch"},
+      {"--faiss-ef-construction", &s->faiss.ef_construction, "HNSW efConstruction"},
+  };
+  for (const Count& c : faiss) app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
 }
 
 }  // namespace floe::cli

@@ -1,24 +1,24 @@
-// The attention flags shared by floe generate / logits / eval-attention:
+// The attention flags, the same in every verb that runs a session (generate, logits,
+// eval-attention, bench), in the "Attention" help group:
 //   --attention dense|ice|faiss  --knn-k K  --knn-window W  --knn-sinks S  --knn-dense-below N
-//   --knn-search-block B  --knn-search-scale X   (queries per shared kNN
-//   search; the keys it asks for, x k)
+//   --knn-search-block B  --knn-search-scale X   (queries per shared kNN search; the keys it
+//                                                  asks for, x k)
 //   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
 //   --knn-levels N  --knn-fanout F   (multi-level DCI: levels, expected children per node)
 //   --faiss-kind flat|hnsw  --faiss-m M  --faiss-ef-search E  --faiss-ef-construction C
+// Counts must be integers >= 0 and the backend / FAISS kind one of the names (checked while
+// parsing); the ranges that depend on each other or on the context are
+// AttentionSettings::Validate's, reported when the session is created.
 #pragma once
 
-#include <string>
+#include <CLI/CLI.hpp>
 
-#include "args.h"
 #include "attention/attention_settings.h"
 
 namespace floe::cli {
 
-// Fills *s from the flags (unset flags keep *s's values). False with *err on a bad value;
-// range checks are AttentionSettings::Validate's (the session reports them).
-bool ParseAttentionFlags(Args& a, AttentionSettings* s, std::string* err);
-
-// Usage lines for the flags above.
-extern const char* kAttentionFlagsUsage;
+// Adds the flags above bound to *s (which must outlive the parse); unset flags keep *s's values,
+// which help shows as the defaults.
+void AddAttentionFlags(CLI::App* app, AttentionSettings* s);
 
 }  // namespace floe::cli

@@ -11,36 +11,24 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
-#include "args.h"
-#include "bench/bench_util.h"
 #include "attention_flags.h"
+#include "checks.h"
 #include "load_flags.h"
+#include "session_flags.h"
 #include "commands.h"
-#include "platform/cpu_features.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "platform/base/cpu_features.h"
+#include "platform/base/process_stats.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 namespace floe::cli {
 
 namespace {
-
-using bench::PeakRss;
-using bench::ResetPeakRss;
-using bench::Seconds;
-
-std::vector<long> IntList(const std::string& s) {
-  std::vector<long> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) out.push_back(std::strtol(item.c_str(), nullptr, 10));
-  return out;
-}
-
-
 
 struct Result {
   std::string test;
@@ -50,7 +38,7 @@ struct Result {
 };
 
 Result Summarize(Result r, std::vector<double> v) {
-  const bench::Stats s = bench::Summarize(std::move(v));
+  const Stats s = floe::Summarize(std::move(v));
   r.median = s.median;
   r.min = s.min;
   r.max = s.max;
@@ -63,31 +51,26 @@ std::vector<int32_t> Tokens(size_t n, size_t vocab) {
   return t;
 }
 
-}  // namespace
-
-int RunBench(int argc, char** argv) {
-  Args a(argc, argv, 2, {"--json"});
-  const std::string model_path = a.Get("-m", "--model", "");
-  const long n_prompt = a.GetInt("-p", "--n-prompt", 512);
-  const long n_gen = a.GetInt("-n", "--n-gen", 128);
-  const std::vector<long> depths = IntList(a.Get("-d", "--depth", "0"));
-  const std::vector<long> threads = IntList(a.Get("-t", "--threads", "0"));
-  const long reps = a.GetInt("-r", "--repetitions", 3);
-  const bool json = a.Has("--json");
-  const std::string kv = a.Get("--kv", "", "f16");  // KV cache type; f16 as llama-bench
-  const long n_seqs = a.GetInt("--seqs", "", 1);  // > 1: batched decode of this many sequences
+struct BenchFlags {
+  ModelFlags model;
+  long n_prompt = 512;
+  long n_gen = 128;
+  std::vector<long> depths = {0};
+  std::vector<long> threads = {0};
+  long reps = 3;
+  bool json = false;
+  DType kv = DType::kF16;  // KV cache type; f16 as llama-bench
+  long n_seqs = 1;         // > 1: batched decode of this many sequences
   AttentionSettings attention;
-  LoadOptions load;
-  if (std::string err; !ParseAttentionFlags(a, &attention, &err) || !ParseLoadFlags(a, &load, &err)) {
-    std::fprintf(stderr, "floe bench: %s\n", err.c_str());
-    return 2;
-  }
-  if (!a.ok() || model_path.empty() || n_prompt < 0 || n_gen < 0 || reps < 1 || depths.empty() || threads.empty() || n_seqs < 1 || (kv != "f16" && kv != "f32")) {
-    std::fprintf(stderr, "usage: floe bench -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] "
-                         "[-r 3] [--kv f32|f16] [--seqs N] [--json]\n%s%s", kAttentionFlagsUsage, kLoadFlagsUsage);
-    return 2;
-  }
-  auto model = Model::Load(model_path, load);
+};
+
+int Run(const BenchFlags& f) {
+  const std::string& model_path = f.model.model;
+  const long n_prompt = f.n_prompt, n_gen = f.n_gen, reps = f.reps, n_seqs = f.n_seqs;
+  const bool json = f.json;
+  const AttentionSettings& attention = f.attention;
+  ProgressLine progress(f.model.progress);
+  auto model = LoadModel(model_path, f.model.load, &progress);
   if (!model.ok()) {
     std::fprintf(stderr, "floe bench: %s\n", model.status().ToString().c_str());
     return 1;
@@ -107,10 +90,10 @@ int RunBench(int argc, char** argv) {
                 type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
                 pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
   }
-  for (long th : threads) {
+  for (long th : f.threads) {
     SessionParams sp;
     sp.threads = int(th);
-    sp.kv_dtype = kv == "f16" ? DType::kF16 : DType::kF32;
+    sp.kv_dtype = f.kv;
     sp.attention = attention;
     std::vector<Result> results;
     auto fail = [&](const Status& st) {
@@ -140,15 +123,23 @@ int RunBench(int argc, char** argv) {
       res.peak_rss = PeakRss();
       results.push_back(res);
     }
-    for (long depth : depths) {  // tg at each depth
+    for (long depth : f.depths) {  // tg at each depth
       if (n_gen == 0) break;
       ResetPeakRss();
       std::unique_ptr<Session> base;  // the prefilled context (depth > 0 only)
       if (depth > 0) {
-        auto made = Session::Create(m, sp);
+        // Only this untimed prefill reports progress (a progress callback makes a session
+        // prefill in chunks, which would change what pp measures). Its forks inherit the
+        // callback; it is idle while they decode.
+        SessionParams with_progress = sp;
+        with_progress.progress = progress.PrefillCallback();
+        auto made = Session::Create(m, with_progress);
         if (!made.ok()) return fail(made.status());
         base = std::move(made).value();
-        if (Status st = base->Eval(Tokens(size_t(depth), vocab)); !st.ok()) return fail(st);
+        progress.Start("context prefill d" + std::to_string(depth), double(depth), "tok");
+        const Status st = base->Eval(Tokens(size_t(depth), vocab));
+        progress.Finish();
+        if (!st.ok()) return fail(st);
       }
       std::vector<double> v;
       ThreadContext batch_threads{int(th)};
@@ -218,6 +209,33 @@ int RunBench(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+Verb AddBench(CLI::App& floe) {
+  auto f = std::make_shared<BenchFlags>();
+  CLI::App* app = floe.add_subcommand("bench", "llama-bench-style throughput table (prefill, decode, decode at depth)");
+  AddModelFlags(app, &f->model);
+  app->add_option("-p,--n-prompt", f->n_prompt, "prefill test tokens, 0: none")->check(IntAtLeast(0));
+  app->add_option("-n,--n-gen", f->n_gen, "decode test tokens, 0: none")->check(IntAtLeast(0));
+  // Comma-separated lists of counts >= 0 (one value per occurrence of the flag: "-t 1,2").
+  auto add_list = [app](const char* name, std::vector<long>* v, const char* help) {
+    app->add_option(name, *v, help)
+        ->check(IntAtLeast(0))
+        ->delimiter(',')
+        ->allow_extra_args(false)
+        ->type_name("N,...")
+        ->default_str("0");
+  };
+  add_list("-d,--depth", &f->depths, "decode after contexts of these lengths, comma-separated");
+  add_list("-t,--threads", &f->threads, "thread counts to test, comma-separated; 0 = physical cores");
+  app->add_option("-r,--repetitions", f->reps, "repetitions per test, for the median, min and max")->check(IntAtLeast(1));
+  AddKvFlag(app, &f->kv);
+  app->add_option("--seqs", f->n_seqs, "sequences decoded together in batched steps")->check(IntAtLeast(1));
+  app->add_flag("--json", f->json, "one JSON object per test instead of the table");
+  AddAttentionFlags(app, &f->attention);
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

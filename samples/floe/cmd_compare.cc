@@ -3,12 +3,13 @@
 // given threshold is exceeded (for CI parity jobs), 2 on bad usage or unreadable input.
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <vector>
 
-#include "args.h"
+#include "checks.h"
 #include "commands.h"
-#include "platform/mapped_file.h"
-#include "runtime/logits_compare.h"
+#include "platform/base/mapped_file.h"
+#include "runtime/tools/logits_compare.h"
 
 namespace floe::cli {
 
@@ -30,22 +31,17 @@ bool ReadFloats(const std::string& path, std::vector<float>* out) {
   return true;
 }
 
-}  // namespace
+struct CompareFlags {
+  std::string a, b;
+  long vocab = 0;
+  double max_abs = -1, max_kl = -1, min_top1 = -1;  // negative: not checked
+};
 
-int RunCompare(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  const long vocab = a.GetInt("--vocab", "", 0);
-  const double max_abs = a.GetFloat("--max-abs", "", -1);
-  const double max_kl = a.GetFloat("--max-kl", "", -1);
-  const double min_top1 = a.GetFloat("--min-top1", "", -1);
-  if (!a.ok() || a.positional().size() != 2 || vocab <= 0) {
-    std::fprintf(stderr, "%s\n", !a.ok() ? a.error().c_str()
-                                         : "usage: floe compare A.f32 B.f32 --vocab V [--max-abs X] "
-                                           "[--max-kl Y] [--min-top1 Z]");
-    return 2;
-  }
+int Run(const CompareFlags& f) {
+  const long vocab = f.vocab;
+  const double max_abs = f.max_abs, max_kl = f.max_kl, min_top1 = f.min_top1;
   std::vector<float> x, y;
-  if (!ReadFloats(a.positional()[0], &x) || !ReadFloats(a.positional()[1], &y)) return 2;
+  if (!ReadFloats(f.a, &x) || !ReadFloats(f.b, &y)) return 2;
   auto c = CompareLogits(x, y, size_t(vocab));
   if (!c.ok()) {
     std::fprintf(stderr, "floe compare: %s\n", c.status().ToString().c_str());
@@ -62,6 +58,26 @@ int RunCompare(int argc, char** argv) {
   if (min_top1 >= 0 && c->top1_agreement < min_top1) pass = false;
   std::printf("%s\n", pass ? "PASS" : "FAIL");
   return pass ? 0 : 1;
+}
+
+}  // namespace
+
+Verb AddCompare(CLI::App& floe) {
+  auto f = std::make_shared<CompareFlags>();
+  CLI::App* app = floe.add_subcommand(
+      "compare", "compare two logits files: max |a-b|, KL, top-1 agreement; exit 1 when a threshold is missed");
+  app->add_option("A", f->a, "first logits file (float32 rows of --vocab)")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
+  app->add_option("B", f->b, "second logits file")->required()->check(ExistingInputFile())->type_name("FILE");
+  app->add_option("--vocab", f->vocab, "values per row")->required()->check(IntAtLeast(1));
+  app->add_option("--max-abs", f->max_abs, "fail when max |a-b| exceeds X; negative: not checked")->check(Real());
+  app->add_option("--max-kl", f->max_kl, "fail when the mean KL(A||B) exceeds Y; negative: not checked")
+      ->check(Real());
+  app->add_option("--min-top1", f->min_top1, "fail when top-1 agreement is below Z; negative: not checked")
+      ->check(Real());
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

@@ -1,69 +1,66 @@
-// floe convert (llama2.c or RWKV-6 -> GGUF) and floe inspect (GGUF summary).
+// floe convert: a llama2.c checkpoint + tokenizer, or any checkpoint floe loads whose architecture
+// writes GGUF (runtime/tools/convert_model.h), to GGUF. Thin: parse the flags, call the runtime's
+// converter, report.
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 
-#include "args.h"
+#include "checks.h"
 #include "commands.h"
-#include "runtime/convert_llama2c.h"
-#include "runtime/convert_rwkv6.h"
-#include "runtime/gguf_transnormer.h"
-#include "runtime/gguf_inspect.h"
-#include "runtime/gguf_reader.h"
+#include "load_flags.h"
+#include "report.h"
+#include "session_flags.h"
+#include "runtime/tools/convert_llama2c.h"
+#include "runtime/tools/convert_model.h"
 
 namespace floe::cli {
 
-int RunConvert(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  ConvertLlama2cOptions o;
-  o.output_path = a.Get("-o", "--output", "");
-  o.model_name = a.Get("--name", "", "");
-  if (!a.ok() || a.positional().empty() || a.positional().size() > 2 || o.output_path.empty()) {
-    std::fprintf(stderr,
-                 "usage: floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf [--name NAME]   (llama2.c)\n"
-                 "       floe convert MODEL -o OUT.gguf [--name NAME]   (RWKV-6: rwkv.cpp, .pth, safetensors;\n"
-                 "                                                        TransNormerLLM: HF checkpoint + config.json)\n");
-    return 2;
+namespace {
+
+struct ConvertFlags {
+  std::string input;
+  std::string tokenizer;  // empty: `input` is a single-file checkpoint
+  std::string output;
+  std::string name;
+  ProgressMode progress = ProgressMode::kAuto;
+};
+
+int Run(const ConvertFlags& f) {
+  if (!f.tokenizer.empty()) {  // llama2.c
+    ConvertLlama2cOptions o;
+    o.checkpoint_path = f.input;
+    o.tokenizer_path = f.tokenizer;
+    o.output_path = f.output;
+    o.model_name = f.name;
+    return ReportWrite("convert", ConvertLlama2cToGguf(o), f.output);
   }
-  if (a.positional().size() == 1) {
-    const std::string& in = a.positional()[0];
-    auto model = Model::Load(in);
-    if (!model.ok()) {
-      std::fprintf(stderr, "floe convert: %s\n", model.status().ToString().c_str());
-      return 1;
-    }
-    const std::string name = o.model_name.empty() ? std::filesystem::path(in).stem().string() : o.model_name;
-    const Status st = (*model)->architecture() == "transnormer"
-                          ? ConvertTransnormerToGguf(in, name, o.output_path)
-                          : ConvertRwkv6ToGguf(**model, name, o.output_path);
-    if (!st.ok()) {
-      std::fprintf(stderr, "floe convert: %s\n", st.ToString().c_str());
-      return 1;
-    }
-    std::fprintf(stderr, "wrote %s\n", o.output_path.c_str());
-    return 0;
-  }
-  o.checkpoint_path = a.positional()[0];
-  o.tokenizer_path = a.positional()[1];
-  if (Status st = ConvertLlama2cToGguf(o); !st.ok()) {
-    std::fprintf(stderr, "floe convert: %s\n", st.ToString().c_str());
+  ProgressLine progress(f.progress);
+  auto model = LoadModel(f.input, LoadOptions{}, &progress);
+  if (!model.ok()) {
+    std::fprintf(stderr, "floe convert: %s\n", model.status().ToString().c_str());
     return 1;
   }
-  std::fprintf(stderr, "wrote %s\n", o.output_path.c_str());
-  return 0;
+  const std::string name = f.name.empty() ? std::filesystem::path(f.input).stem().string() : f.name;
+  return ReportWrite("convert", ConvertModelToGguf(**model, name, f.output), f.output);
 }
 
-int RunInspect(int argc, char** argv) {
-  if (argc != 3) {
-    std::fprintf(stderr, "usage: floe inspect FILE.gguf\n");
-    return 2;
-  }
-  auto f = GgufFile::Open(argv[2]);
-  if (!f.ok()) {
-    std::fprintf(stderr, "floe inspect: %s\n", f.status().ToString().c_str());
-    return 1;
-  }
-  std::fputs(FormatGgufSummary(f.value()).c_str(), stdout);
-  return 0;
+}  // namespace
+
+Verb AddConvert(CLI::App& floe) {
+  auto f = std::make_shared<ConvertFlags>();
+  CLI::App* app = floe.add_subcommand("convert", "convert a checkpoint to GGUF");
+  app->footer(
+      "  floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   a llama2.c checkpoint\n"
+      "  floe convert MODEL -o OUT.gguf                          a checkpoint floe loads (.pth, safetensors,\n"
+      "                                                          rwkv.cpp; config.json beside it when needed)");
+  app->add_option("MODEL", f->input, "the checkpoint")->required()->check(ExistingInputFile())->type_name("FILE");
+  app->add_option("TOKENIZER", f->tokenizer, "llama2.c tokenizer.bin (llama2.c checkpoints only)")
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
+  AddOutputFlag(app, &f->output, "GGUF file to write");
+  app->add_option("--name", f->name, "general.name in the GGUF (default: from the file name)");
+  AddProgressFlags(app, &f->progress);
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

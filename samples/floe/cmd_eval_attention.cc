@@ -13,17 +13,19 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <sstream>
 
-#include "args.h"
-#include "attention/ice/ice_reference.h"
+#include "attention/knn/ice_reference.h"
 #include "attention_flags.h"
+#include "checks.h"
 #include "load_flags.h"
+#include "session_flags.h"
 #include "commands.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 namespace floe::cli {
 
@@ -88,39 +90,33 @@ std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p, cons
   return std::move(s).value();
 }
 
-}  // namespace
+struct EvalAttentionFlags {
+  ModelFlags model;
+  std::string text_path;
+  size_t ctx = 0;
+  double skip = 0.0;
+  long windows = 1;
+  long every = 4;  // 0: no probe (timing only)
+  int threads = 0;
+  AttentionSettings attention;  // of the kNN session: ice unless --attention faiss
+  EvalAttentionFlags() { attention.backend = AttentionBackend::kIce; }
+};
 
-int RunEvalAttention(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  const std::string model_path = a.Get("-m", "--model", "");
-  const std::string text_path = a.Get("-f", "--file", "");
-  const long ctx = a.GetInt("--ctx", "-c", 0);
-  const double skip = a.GetFloat("--skip-frac", "", 0.0);
-  const long windows = a.GetInt("--windows", "", 1);
-  const long every = a.GetInt("--sample-every", "", 4);  // 0: no probe (timing only)
+int Run(const EvalAttentionFlags& f) {
+  const std::string& model_path = f.model.model;
+  const std::string& text_path = f.text_path;
+  const long ctx = long(f.ctx), windows = f.windows, every = f.every;
+  const double skip = f.skip;
   SessionParams base;
-  base.threads = int(a.GetInt("--threads", "", 0));
+  base.threads = f.threads;
   SessionParams ice = base;
-  ice.attention.backend = AttentionBackend::kIce;
-  std::string err;
-  if (!ParseAttentionFlags(a, &ice.attention, &err) || !a.ok() || model_path.empty() ||
-      text_path.empty() || ctx < 2 || skip < 0 || skip >= 1 || windows < 1 || every < 0) {
-    std::fprintf(stderr, "floe eval-attention: %s\n",
-                 !err.empty() ? err.c_str() : !a.ok() ? a.error().c_str()
-                 : "usage: floe eval-attention -m MODEL [-z TOK] -f TEXT --ctx N [--skip-frac F] "
-                   "[--windows K] [--sample-every S] [attention flags]");
-    return 2;
-  }
+  ice.attention = f.attention;
   // --attention dense would compare dense to itself: ice unless faiss is asked for.
   if (ice.attention.backend != AttentionBackend::kFaiss) ice.attention.backend = AttentionBackend::kIce;
   const char* knn_name = AttentionBackendName(ice.attention.backend);
-  LoadOptions lo;
-  lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
-  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
-    std::fprintf(stderr, "floe eval-attention: %s\n", err.c_str());
-    return 2;
-  }
-  auto model = Model::Load(model_path, lo);
+  ProgressLine progress(f.model.progress);
+  base.progress = ice.progress = progress.PrefillCallback();
+  auto model = LoadModel(model_path, f.model.load, &progress);
   if (!model.ok()) {
     std::fprintf(stderr, "floe eval-attention: %s\n", model.status().ToString().c_str());
     return 1;
@@ -165,11 +161,15 @@ int RunEvalAttention(int argc, char** argv) {
     auto dense = NewSession(**model, base, "dense");
     auto knn = NewSession(**model, ice, knn_name);
     if (!dense || !knn) return 1;
+    const std::string of = windows > 1 ? " (window " + std::to_string(w + 1) + "/" + std::to_string(windows) + ")" : "";
     auto t0 = std::chrono::steady_clock::now();
+    progress.Start("dense prefill" + of, double(window.size()), "tok");
     Status st = dense->Eval(window, /*all_logits=*/true);
     auto t1 = std::chrono::steady_clock::now();
+    progress.Start(std::string(knn_name) + " prefill" + of, double(window.size()), "tok");
     if (st.ok()) st = knn->Eval(window, /*all_logits=*/true);
     auto t2 = std::chrono::steady_clock::now();
+    progress.Finish();
     if (!st.ok()) {
       std::fprintf(stderr, "floe eval-attention: %s\n", st.ToString().c_str());
       return 1;
@@ -234,6 +234,25 @@ int RunEvalAttention(int argc, char** argv) {
   std::printf("prefill time: dense %.3f s, %s %.3f s%s\n", secs_dense, knn_name, secs_ice,
               every > 0 ? " (includes the sampled brute-force checks)" : "");
   return 0;
+}
+
+}  // namespace
+
+Verb AddEvalAttention(CLI::App& floe) {
+  auto f = std::make_shared<EvalAttentionFlags>();
+  CLI::App* app = floe.add_subcommand(
+      "eval-attention", "the same text through dense and kNN attention: recall, output error, KL, perplexity");
+  AddModelFlags(app, &f->model);
+  app->add_option("-f,--file", f->text_path, "text to evaluate")->required()->check(ExistingInputFile())->type_name("FILE");
+  AddContextFlag(app, &f->ctx, "tokens per window (BOS + ctx - 1 text tokens)")->required()->check(IntAtLeast(2));
+  app->add_option("--skip-frac", f->skip, "start this far into the text's bytes, at the next line")
+      ->check(RealRange(0, 1, /*max_open=*/true));
+  app->add_option("--windows", f->windows, "windows of --ctx tokens evaluated")->check(IntAtLeast(1));
+  app->add_option("--sample-every", f->every, "probe every S-th position's queries; 0: timing only")
+      ->check(IntAtLeast(0));
+  AddThreadsFlag(app, &f->threads);
+  AddAttentionFlags(app, &f->attention);
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

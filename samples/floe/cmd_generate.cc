@@ -1,74 +1,69 @@
-// floe generate: stream text from a model.
+// floe generate: stream text from a model. The prompt is echoed to stdout, then the generated
+// text; a stats line goes to stderr.
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
-#include "args.h"
 #include "attention_flags.h"
-#include "load_flags.h"
+#include "checks.h"
 #include "commands.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "load_flags.h"
+#include "session_flags.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 namespace floe::cli {
 
-int RunGenerate(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  const std::string model_path = a.Get("-m", "--model", "");
-  const std::string prompt = a.Get("-p", "--prompt", "");
-  const long n = a.GetInt("-n", "--n-predict", 256);
-  SamplerParams sp;
-  sp.temperature = float(a.GetFloat("--temp", "-t", sp.temperature));
-  sp.top_k = int32_t(a.GetInt("--top-k", "", sp.top_k));
-  sp.top_p = float(a.GetFloat("--top-p", "", sp.top_p));
-  sp.min_p = float(a.GetFloat("--min-p", "", sp.min_p));
-  sp.repeat_penalty = float(a.GetFloat("--repeat-penalty", "", sp.repeat_penalty));
-  sp.seed = uint64_t(a.GetInt("--seed", "-s", 0));
-  SessionParams params;
-  params.threads = int(a.GetInt("--threads", "", 0));
-  params.context_length = size_t(a.GetInt("--ctx", "-c", 0));
-  const std::string kv = a.Get("--kv", "", "f32");
-  if (!a.ok() || model_path.empty() || n < 0 || (kv != "f32" && kv != "f16")) {
-    std::fprintf(stderr, "floe generate: %s\n", !a.ok() ? a.error().c_str()
-                                                         : model_path.empty() ? "-m MODEL is required"
-                                                                              : "bad -n or --kv value");
-    return 2;
-  }
-  params.kv_dtype = kv == "f16" ? DType::kF16 : DType::kF32;
-  if (std::string err; !ParseAttentionFlags(a, &params.attention, &err)) {
-    std::fprintf(stderr, "floe generate: %s\n", err.c_str());
-    return 2;
-  }
-  if (Status st = sp.Validate(); !st.ok()) {
+namespace {
+
+struct GenerateFlags {
+  ModelFlags model;
+  std::string prompt;
+  long n_predict = 256;
+  SamplerParams sampler;
+  SessionParams session;
+};
+
+int Run(const GenerateFlags& f) {
+  if (Status st = f.sampler.Validate(); !st.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", st.ToString().c_str());
     return 2;
   }
-  LoadOptions lo;
-  lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
-  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
-    std::fprintf(stderr, "floe generate: %s\n", err.c_str());
-    return 2;
-  }
-  auto model = Model::Load(model_path, lo);
+  ProgressLine progress(f.model.progress);
+  auto model = LoadModel(f.model.model, f.model.load, &progress);
   if (!model.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", model.status().ToString().c_str());
     return 1;
   }
   const Tokenizer* tok = (*model)->tokenizer();
   if (!tok) {
-    std::fprintf(stderr, "floe generate: %s has no vocabulary; pass -z tokenizer.bin\n", model_path.c_str());
+    std::fprintf(stderr, "floe generate: %s has no vocabulary; pass -z tokenizer.bin\n", f.model.model.c_str());
     return 1;
   }
+  SessionParams params = f.session;
+  params.progress = progress.PrefillCallback();
   auto session = Session::Create(**model, params);
   if (!session.ok()) {
     std::fprintf(stderr, "floe generate: %s\n", session.status().ToString().c_str());
     return 1;
   }
-  const std::vector<int32_t> ids = tok->Encode(prompt, /*add_bos=*/true);
-  std::fputs(prompt.c_str(), stdout);
-  std::fflush(stdout);
-  Sampler sampler(sp);
+  const std::vector<int32_t> ids = tok->Encode(f.prompt, /*add_bos=*/true);
+  Sampler sampler(f.sampler);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = (*session)->Generate(ids, size_t(n), sampler, [](int32_t, std::string_view text) {
+  // The prompt is prefilled before it is echoed, so that a progress line (stderr) does not share
+  // the terminal line with the prompt (stdout). Generate then continues from the session.
+  if (!ids.empty()) {
+    progress.Start("prefill", double(ids.size()), "tok");
+    const Status st = (*session)->Eval(ids);
+    progress.Finish();
+    if (!st.ok()) {
+      std::fprintf(stderr, "floe generate: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
+  std::fputs(f.prompt.c_str(), stdout);
+  std::fflush(stdout);
+  auto r = (*session)->Generate({}, size_t(f.n_predict), sampler, [](int32_t, std::string_view text) {
     std::fwrite(text.data(), 1, text.size(), stdout);
     std::fflush(stdout);
     return true;
@@ -83,6 +78,33 @@ int RunGenerate(int argc, char** argv) {
   std::fprintf(stderr, "[%zu prompt tokens, %zu generated, %s, %.1f tok/s]\n", ids.size(), r->generated,
                StopReasonName(r->reason), secs > 0 ? double(ids.size() + r->generated) / secs : 0.0);
   return 0;
+}
+
+}  // namespace
+
+Verb AddGenerate(CLI::App& floe) {
+  auto f = std::make_shared<GenerateFlags>();
+  CLI::App* app = floe.add_subcommand("generate", "stream text from a model");
+  AddModelFlags(app, &f->model);
+  app->add_option("-p,--prompt", f->prompt, "text to continue");
+  app->add_option("-n,--n-predict", f->n_predict, "tokens to generate at most")->check(IntAtLeast(0));
+  AddThreadsFlag(app, &f->session.threads);
+  AddContextFlag(app, &f->session.context_length, "context length, 0 = the model's");
+  AddKvFlag(app, &f->session.kv_dtype);
+  const char* sampling = "Sampling";
+  SamplerParams& s = f->sampler;
+  app->add_option("-t,--temp", s.temperature, "temperature, 0 = greedy")->check(Real())->group(sampling);
+  app->add_option("--top-k", s.top_k, "sample from the K most likely tokens, <= 0: off")->group(sampling);
+  app->add_option("--top-p", s.top_p, "nucleus sampling mass, >= 1: off")->check(Real())->group(sampling);
+  app->add_option("--min-p", s.min_p, "drop tokens under P x the top probability, 0: off")
+      ->check(Real())
+      ->group(sampling);
+  app->add_option("--repeat-penalty", s.repeat_penalty, "penalty on recent tokens, 1: off")
+      ->check(Real())
+      ->group(sampling);
+  app->add_option("-s,--seed", s.seed, "random seed")->check(IntAtLeast(0))->group(sampling);
+  AddAttentionFlags(app, &f->session.attention);
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

@@ -1,19 +1,30 @@
 // floe logits: write float32 little-endian logits, one row of vocab_size per input position.
 // The hook every parity check is built on.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <sstream>
 
-#include "args.h"
 #include "attention_flags.h"
-#include "load_flags.h"
+#include "checks.h"
 #include "commands.h"
-#include "runtime/model.h"
-#include "runtime/session.h"
+#include "load_flags.h"
+#include "session_flags.h"
+#include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 
 namespace floe::cli {
 
 namespace {
+
+struct LogitsFlags {
+  ModelFlags model;
+  std::string prompt;
+  std::string tokens_path;
+  std::string out_path;
+  SessionParams session;
+};
 
 // One token id per line (blank lines ignored). Errors name the line.
 bool ReadTokenFile(const std::string& path, std::vector<int32_t>* ids, std::string* err) {
@@ -41,38 +52,17 @@ bool ReadTokenFile(const std::string& path, std::vector<int32_t>* ids, std::stri
   return true;
 }
 
-}  // namespace
-
-int RunLogits(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  const std::string model_path = a.Get("-m", "--model", "");
-  const std::string out_path = a.Get("-o", "--output", "");
-  SessionParams params;
-  params.threads = int(a.GetInt("--threads", "", 0));
-  if (std::string err; !ParseAttentionFlags(a, &params.attention, &err)) {
-    std::fprintf(stderr, "floe logits: %s\n", err.c_str());
-    return 2;
-  }
-  if (!a.ok() || model_path.empty() || out_path.empty() || (a.Has("-p", "--prompt") == a.Has("--tokens"))) {
-    std::fprintf(stderr, "floe logits: %s\n", !a.ok() ? a.error().c_str()
-                 : "usage: floe logits -m MODEL [-z TOK] (-p PROMPT | --tokens FILE) -o OUT.f32");
-    return 2;
-  }
-  LoadOptions lo;
-  lo.tokenizer_path = a.Get("-z", "--tokenizer", "");
-  if (std::string err; !ParseLoadFlags(a, &lo, &err)) {
-    std::fprintf(stderr, "floe logits: %s\n", err.c_str());
-    return 2;
-  }
-  auto model = Model::Load(model_path, lo);
+int Run(const LogitsFlags& f) {
+  ProgressLine progress(f.model.progress);
+  auto model = LoadModel(f.model.model, f.model.load, &progress);
   if (!model.ok()) {
     std::fprintf(stderr, "floe logits: %s\n", model.status().ToString().c_str());
     return 1;
   }
   std::vector<int32_t> ids;
-  if (a.Has("--tokens")) {
+  if (!f.tokens_path.empty()) {
     std::string err;
-    if (!ReadTokenFile(a.Get("--tokens", "", ""), &ids, &err)) {
+    if (!ReadTokenFile(f.tokens_path, &ids, &err)) {
       std::fprintf(stderr, "floe logits: %s\n", err.c_str());
       return 1;
     }
@@ -82,12 +72,14 @@ int RunLogits(int argc, char** argv) {
       std::fprintf(stderr, "floe logits: the model has no vocabulary; pass -z or --tokens\n");
       return 1;
     }
-    ids = tok->Encode(a.Get("-p", "--prompt", ""), /*add_bos=*/true);
+    ids = tok->Encode(f.prompt, /*add_bos=*/true);
   }
   if (ids.empty()) {
     std::fprintf(stderr, "floe logits: no tokens\n");
     return 1;
   }
+  SessionParams params = f.session;
+  params.progress = progress.PrefillCallback();
   // Just enough context for the tokens (and for the ice window and sinks, which must fit in it).
   size_t ctx = ids.size();
   if (params.attention.backend != AttentionBackend::kDense)
@@ -98,18 +90,43 @@ int RunLogits(int argc, char** argv) {
     std::fprintf(stderr, "floe logits: %s\n", session.status().ToString().c_str());
     return 1;
   }
-  if (Status st = (*session)->Eval(ids, /*all_logits=*/true); !st.ok()) {
+  progress.Start("prefill", double(ids.size()), "tok");
+  const Status st = (*session)->Eval(ids, /*all_logits=*/true);
+  progress.Finish();
+  if (!st.ok()) {
     std::fprintf(stderr, "floe logits: %s\n", st.ToString().c_str());
     return 1;
   }
   const auto& logits = (*session)->all_logits();
-  std::FILE* f = std::fopen(out_path.c_str(), "wb");
-  if (!f || std::fwrite(logits.data(), sizeof(float), logits.size(), f) != logits.size() || std::fclose(f) != 0) {
-    std::fprintf(stderr, "floe logits: cannot write '%s'\n", out_path.c_str());
+  std::FILE* out = std::fopen(f.out_path.c_str(), "wb");
+  if (!out || std::fwrite(logits.data(), sizeof(float), logits.size(), out) != logits.size() ||
+      std::fclose(out) != 0) {
+    std::fprintf(stderr, "floe logits: cannot write '%s'\n", f.out_path.c_str());
     return 1;
   }
-  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", ids.size(), (*session)->vocab_size(), out_path.c_str());
+  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", ids.size(), (*session)->vocab_size(), f.out_path.c_str());
   return 0;
+}
+
+}  // namespace
+
+Verb AddLogits(CLI::App& floe) {
+  auto f = std::make_shared<LogitsFlags>();
+  CLI::App* app = floe.add_subcommand("logits", "write the logits of every input position (float32 rows of vocab_size)");
+  AddModelFlags(app, &f->model);
+  CLI::Option* prompt = app->add_option("-p,--prompt", f->prompt, "text to evaluate (with BOS)");
+  CLI::Option* tokens = app->add_option("--tokens", f->tokens_path, "token ids to evaluate, one per line")
+                            ->check(ExistingInputFile())
+                            ->type_name("FILE");
+  prompt->excludes(tokens);
+  AddOutputFlag(app, &f->out_path, "logits file to write");
+  AddThreadsFlag(app, &f->session.threads);
+  AddAttentionFlags(app, &f->session.attention);
+  // Exactly one input: -p or --tokens (the excludes above refuses both).
+  app->callback([prompt, tokens] {
+    if (prompt->count() == 0 && tokens->count() == 0) throw CLI::RequiredError("-p PROMPT or --tokens FILE");
+  });
+  return {app, [f] { return Run(*f); }};
 }
 
 }  // namespace floe::cli

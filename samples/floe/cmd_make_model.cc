@@ -1,51 +1,47 @@
-// floe make-model (random-weight benchmark models) and floe quantize (GGUF -> q8_0 / q4_0).
-#include <cstdio>
+// floe make-model: a GGUF of random weights in a named shape (for speed and memory work).
+// Thin: parse the flags, call the runtime's writer, report.
+#include <memory>
 
-#include "args.h"
+#include "checks.h"
 #include "commands.h"
-#include "runtime/make_model.h"
+#include "report.h"
+#include "session_flags.h"
+#include "runtime/engine/architectures.h"
+#include "runtime/tools/make_model.h"
 
 namespace floe::cli {
 
-int RunMakeModel(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  MakeModelOptions o;
-  o.preset = a.Get("--preset", "", "tiny");
-  o.seed = uint64_t(a.GetInt("--seed", "", 1));
-  o.output_path = a.Get("-o", "--output", "");
-  o.arch = a.Get("--arch", "", "llama");
-  const long long context = a.GetInt("--context", "", 0);
-  auto type = ParseDType(a.Get("--type", "", "f32"));
-  if (!a.ok() || o.output_path.empty() || !type.ok() || context < 0) {
-    if (!type.ok()) std::fprintf(stderr, "floe make-model: %s\n", type.status().ToString().c_str());
-    std::fprintf(stderr, "usage: floe make-model --arch llama|qwen2 --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 "
-                         "[--seed S] [--context N] -o OUT.gguf\n");
-    return 2;
-  }
-  o.type = *type;
-  o.context_length = size_t(context);
-  if (Status st = MakeRandomLlamaGguf(o); !st.ok()) {
-    std::fprintf(stderr, "floe make-model: %s\n", st.ToString().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "wrote %s\n", o.output_path.c_str());
-  return 0;
-}
+namespace {
 
-int RunQuantize(int argc, char** argv) {
-  Args a(argc, argv, 2, {});
-  auto type = ParseDType(a.Get("--type", "", "q8_0"));
-  if (!a.ok() || a.positional().size() != 2 || !type.ok()) {
-    if (!type.ok()) std::fprintf(stderr, "floe quantize: %s\n", type.status().ToString().c_str());
-    std::fprintf(stderr, "usage: floe quantize IN.gguf OUT.gguf --type q8_0|q4_0\n");
-    return 2;
+int Run(const MakeModelOptions& o) { return ReportWrite("make-model", MakeModelGguf(o), o.output_path); }
+
+}  // namespace
+
+Verb AddMakeModel(CLI::App& floe) {
+  auto o = std::make_shared<MakeModelOptions>();
+  CLI::App* app = floe.add_subcommand("make-model", "write a GGUF of random weights in a named shape");
+  // --arch is one of the registry's names; --preset (which depends on it) is checked by the runtime.
+  std::vector<std::pair<std::string, std::string>> archs;
+  for (const Architecture* a : Architectures()) archs.emplace_back(a->name, a->name);
+  AddChoice<std::string>(app, "--arch", &o->arch, archs, "architecture");
+  app->add_option("--preset", o->preset, "shape: one of the architecture's presets, listed below");
+  std::string presets = "Presets:";
+  for (const Architecture* a : Architectures()) {
+    presets += "\n  ";
+    presets += a->name;
+    for (size_t i = 0; i < a->presets.size(); ++i) {
+      presets += i ? ", " : ": ";
+      presets += a->presets[i].name;
+    }
   }
-  if (Status st = QuantizeGguf(a.positional()[0], a.positional()[1], *type); !st.ok()) {
-    std::fprintf(stderr, "floe quantize: %s\n", st.ToString().c_str());
-    return 1;
-  }
-  std::fprintf(stderr, "wrote %s\n", a.positional()[1].c_str());
-  return 0;
+  app->footer(presets);
+  AddParsed<DType>(
+      app, "--type", &o->type, [](const std::string& v) { return ParseDType(v); }, "f32|f16|q8_0|q4_0",
+      DTypeName(o->type), "weight type of the matrices");
+  app->add_option("-s,--seed", o->seed, "random seed")->check(IntAtLeast(0));
+  app->add_option("--context", o->context_length, "context length, 0 = the preset's")->check(IntAtLeast(0));
+  AddOutputFlag(app, &o->output_path, "GGUF file to write");
+  return {app, [o] { return Run(*o); }};
 }
 
 }  // namespace floe::cli

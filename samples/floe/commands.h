@@ -1,16 +1,31 @@
-// The floe CLI's subcommands. Each returns the process exit code (0 = success).
+// The floe CLI's verbs. Each Add* function adds one verb (a CLI11 subcommand with its flags) to
+// the top-level app and returns it with the function that runs it; main() parses the command
+// line, then calls the run function of the verb that was given. The flags are bound to state the
+// run function owns. run() returns the process exit code: 0 success, 1 a failure while working
+// (unreadable model, failed evaluation), 2 bad usage (verb-specific checks that the parser
+// cannot make; the parser's own errors exit 2 too). floe compare also exits 1 on a missed
+// threshold.
 #pragma once
+
+#include <functional>
+
+#include <CLI/CLI.hpp>
 
 namespace floe::cli {
 
-int RunGenerate(int argc, char** argv);
-int RunLogits(int argc, char** argv);
-int RunConvert(int argc, char** argv);
-int RunInspect(int argc, char** argv);
-int RunCompare(int argc, char** argv);
-int RunMakeModel(int argc, char** argv);
-int RunQuantize(int argc, char** argv);
-int RunBench(int argc, char** argv);
-int RunEvalAttention(int argc, char** argv);
+struct Verb {
+  CLI::App* app;
+  std::function<int()> run;
+};
+
+Verb AddGenerate(CLI::App& floe);
+Verb AddLogits(CLI::App& floe);
+Verb AddEvalAttention(CLI::App& floe);
+Verb AddBench(CLI::App& floe);
+Verb AddConvert(CLI::App& floe);
+Verb AddInspect(CLI::App& floe);
+Verb AddMakeModel(CLI::App& floe);
+Verb AddQuantize(CLI::App& floe);
+Verb AddCompare(CLI::App& floe);
 
 }  // namespace floe::cli

@@ -1,55 +1,67 @@
-// floe: command-line front end over the floe runtime.
+// floe: command-line front end over the floe runtime. One verb per subcommand (commands.h);
+// `floe --help` lists them, `floe VERB --help` lists a verb's flags with their defaults.
+// Exit status: the verb's (0 success, 1 failure while working); 2 for any usage error (unknown
+// verb or flag, missing or bad value), after a message naming the flag and the value.
 #include <cstdio>
-#include <cstring>
+#include <string>
+#include <vector>
 
-#include "attention_flags.h"
+#include <CLI/CLI.hpp>
+
 #include "commands.h"
-#include "load_flags.h"
+#include "help_format.h"
 
 namespace {
 
-void Usage() {
-  std::fprintf(stderr,
-               "usage: floe <command> [options]\n"
-               "  generate -m MODEL [-z TOKENIZER] [-p PROMPT] [-n N] [--temp T] [--top-k K] [--top-p P]\n"
-               "           [--min-p P] [--repeat-penalty R] [--seed S] [--threads N] [--ctx N] [--kv f32|f16]\n"
-               "%s"
-               "  logits   -m MODEL [-z TOKENIZER] (-p PROMPT | --tokens FILE) -o OUT.f32 [--threads N]\n"
-               "%s"
-               "  eval-attention -m MODEL [-z TOKENIZER] -f TEXT --ctx N [--skip-frac F] [--windows K]\n"
-               "           [--sample-every S] [--threads N]  (dense vs ice on the same tokens)\n"
-               "%s"
-               "  convert  CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   (llama2.c -> GGUF)\n"
-               "  convert  RWKV6_MODEL -o OUT.gguf                    (rwkv.cpp / .pth / safetensors -> GGUF)\n"
-               "  make-model --arch llama --preset tiny|110m|1b --type f32|f16|q8_0|q4_0 [--seed S] -o OUT.gguf\n"
-               "  quantize IN.gguf OUT.gguf --type q8_0|q4_0\n"
-               "  bench    -m MODEL [-p 512] [-n 128] [-d 0,1024,4096,16384] [-t 1,2] [-r 3] [--kv f16|f32] [--seqs N] [--json]\n"
-               "%s"
-               "  inspect  FILE.gguf\n"
-               "  compare  A.f32 B.f32 --vocab V [--max-abs X] [--max-kl Y] [--min-top1 Z]\n"
-               "generate, logits, eval-attention and bench also take\n%s",
-               floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage,
-               floe::cli::kAttentionFlagsUsage, floe::cli::kAttentionFlagsUsage, floe::cli::kLoadFlagsUsage);
+using floe::cli::Verb;
+
+// Prints a parse error (or the help asked for) and returns the exit status.
+int ReportParseError(CLI::App& floe, const CLI::ParseError& e) {
+  if (e.get_exit_code() == 0) return floe.exit(e);  // --help: the verb's help on stdout
+  const std::vector<CLI::App*> given = floe.get_subcommands();
+  const std::string verb = given.empty() ? "" : " " + given.front()->get_name();
+  std::string what = e.what();
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) && !given.empty()) {
+    // CLI11 lists every leftover argument, last first; name the first one instead.
+    const std::vector<std::string> rest = given.front()->remaining();
+    if (!rest.empty())
+      what = (rest[0].size() > 1 && rest[0][0] == '-' ? "unknown flag '" : "unexpected argument '") + rest[0] + "'";
+  }
+  std::fprintf(stderr, "floe%s: %s\nRun 'floe%s --help' for the flags.\n", verb.c_str(), what.c_str(), verb.c_str());
+  return 2;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "--help")) {
-    Usage();
-    return argc < 2 ? 2 : 0;
+  CLI::App floe("floe: CPU inference for language models", "floe");
+  floe.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  floe.require_subcommand(1);
+  floe::cli::UseHelpFormat(floe);
+  const std::vector<Verb> verbs = {
+      floe::cli::AddGenerate(floe), floe::cli::AddLogits(floe),    floe::cli::AddEvalAttention(floe),
+      floe::cli::AddBench(floe),    floe::cli::AddConvert(floe),   floe::cli::AddInspect(floe),
+      floe::cli::AddMakeModel(floe), floe::cli::AddQuantize(floe), floe::cli::AddCompare(floe),
+  };
+  floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
+  if (argc < 2) {
+    std::fputs(floe.help().c_str(), stderr);
+    return 2;
   }
-  const char* cmd = argv[1];
-  if (!std::strcmp(cmd, "generate")) return floe::cli::RunGenerate(argc, argv);
-  if (!std::strcmp(cmd, "logits")) return floe::cli::RunLogits(argc, argv);
-  if (!std::strcmp(cmd, "convert")) return floe::cli::RunConvert(argc, argv);
-  if (!std::strcmp(cmd, "inspect")) return floe::cli::RunInspect(argc, argv);
-  if (!std::strcmp(cmd, "compare")) return floe::cli::RunCompare(argc, argv);
-  if (!std::strcmp(cmd, "make-model")) return floe::cli::RunMakeModel(argc, argv);
-  if (!std::strcmp(cmd, "quantize")) return floe::cli::RunQuantize(argc, argv);
-  if (!std::strcmp(cmd, "bench")) return floe::cli::RunBench(argc, argv);
-  if (!std::strcmp(cmd, "eval-attention")) return floe::cli::RunEvalAttention(argc, argv);
-  std::fprintf(stderr, "floe: unknown command '%s'\n", cmd);
-  Usage();
+  if (argv[1][0] != '-') {
+    bool known = false;
+    for (const Verb& v : verbs) known = known || v.app->get_name() == argv[1];
+    if (!known) {
+      std::fprintf(stderr, "floe: unknown command '%s'\nRun 'floe --help' for the commands.\n", argv[1]);
+      return 2;
+    }
+  }
+  try {
+    floe.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return ReportParseError(floe, e);
+  }
+  for (const Verb& v : verbs)
+    if (v.app->parsed()) return v.run();
   return 2;
 }
