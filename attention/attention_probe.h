@@ -15,9 +15,9 @@ namespace floe {
 
 struct AttentionProbeEvent {
   size_t layer = 0;
-  size_t head = 0;       // query head
-  size_t kv_head = 0;    // its GQA key/value head
-  size_t position = 0;   // the query's position p; keys [0, p] are in the cache
+  size_t head = 0;           // query head
+  size_t kv_head = 0;        // its GQA key/value head
+  size_t position = 0;       // the query's position p; keys [0, p] are in the cache
   const float* q = nullptr;  // head_dim floats, RoPE applied
   const KvCache* cache = nullptr;
   // True when the query used the kNN path; then `retrieved` holds the ids (positions) chosen by
@@ -26,7 +26,7 @@ struct AttentionProbeEvent {
   bool sparse = false;
   std::span<const uint32_t> retrieved;
   size_t eligible_begin = 0, eligible_end = 0;
-  size_t candidates = 0;  // keys the search scored exactly (the cost of the search)
+  size_t candidates = 0;       // keys the search scored exactly (the cost of the search)
   const float* out = nullptr;  // head_dim floats: the attention output that was used
 };
 

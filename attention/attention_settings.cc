@@ -8,9 +8,12 @@ namespace floe {
 
 const char* AttentionBackendName(AttentionBackend b) {
   switch (b) {
-    case AttentionBackend::kDense: return "dense";
-    case AttentionBackend::kIce: return "ice";
-    case AttentionBackend::kFaiss: return "faiss";
+    case AttentionBackend::kDense:
+      return "dense";
+    case AttentionBackend::kIce:
+      return "ice";
+    case AttentionBackend::kFaiss:
+      return "faiss";
   }
   return "unknown";
 }
@@ -25,8 +28,10 @@ Result<AttentionBackend> ParseAttentionBackend(std::string_view name) {
 
 const char* FaissKindName(FaissKind k) {
   switch (k) {
-    case FaissKind::kFlat: return "flat";
-    case FaissKind::kHnsw: return "hnsw";
+    case FaissKind::kFlat:
+      return "flat";
+    case FaissKind::kHnsw:
+      return "hnsw";
   }
   return "unknown";
 }
@@ -34,17 +39,21 @@ const char* FaissKindName(FaissKind k) {
 Result<FaissKind> ParseFaissKind(std::string_view name) {
   if (name == "flat") return FaissKind::kFlat;
   if (name == "hnsw") return FaissKind::kHnsw;
-  return InvalidArgument("unknown FAISS index kind '" + std::string(name) + "' (choose flat or hnsw)");
+  return InvalidArgument("unknown FAISS index kind '" + std::string(name) +
+                         "' (choose flat or hnsw)");
 }
 
 Status AttentionSettings::Validate(size_t context_length) const {
   switch (backend) {
-    case AttentionBackend::kDense: return Status::Ok();
-    case AttentionBackend::kIce: break;
+    case AttentionBackend::kDense:
+      return Status::Ok();
+    case AttentionBackend::kIce:
+      break;
     case AttentionBackend::kFaiss:
       if (!KnnBackendAvailable(AttentionBackend::kFaiss))
-        return Unsupported("attention backend 'faiss': floe was built without FAISS "
-                           "(FLOE_WITH_FAISS=OFF); use dense or ice");
+        return Unsupported(
+            "attention backend 'faiss': floe was built without FAISS "
+            "(FLOE_WITH_FAISS=OFF); use dense or ice");
       break;
     default:
       return InvalidArgument("unknown attention backend " + std::to_string(int(backend)) +
@@ -68,7 +77,8 @@ Status AttentionSettings::Validate(size_t context_length) const {
                std::to_string(search_scale));
   if (backend == AttentionBackend::kFaiss) {
     if (faiss.kind != FaissKind::kFlat && faiss.kind != FaissKind::kHnsw)
-      return bad("unknown FAISS index kind " + std::to_string(int(faiss.kind)) + " (choose flat or hnsw)");
+      return bad("unknown FAISS index kind " + std::to_string(int(faiss.kind)) +
+                 " (choose flat or hnsw)");
     if (faiss.hnsw_m < 2 || faiss.hnsw_m > 256)
       return bad("HNSW M (graph degree) must be in [2, 256], not " + std::to_string(faiss.hnsw_m));
     if (faiss.ef_search == 0 || faiss.ef_search > 65536)

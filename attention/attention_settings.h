@@ -43,19 +43,19 @@ Result<AttentionBackend> ParseAttentionBackend(std::string_view name);
 // one unlucky set of directions; m = 2 keeps the traversal cheap. The candidate budget scales
 // with k, not with the context.
 struct DciParams {
-  size_t simple_indices = 2;      // m: simple indices per composite index (1..32)
-  size_t composite_indices = 8;   // L: composite indices (1..32)
-  size_t candidates_per_k = 8;    // k1 = candidates_per_k * k, per composite index
-  size_t max_visits = 0;          // k0: projections visited per simple index; 0 = no cap
-  // Multi-level variant (attention/knn/dci/multilevel_dci.h): 1 = one Prioritized DCI over all keys;
-  // 2..4 = keys spread over that many levels, each key under its nearest key of the level
+  size_t simple_indices = 2;     // m: simple indices per composite index (1..32)
+  size_t composite_indices = 8;  // L: composite indices (1..32)
+  size_t candidates_per_k = 8;   // k1 = candidates_per_k * k, per composite index
+  size_t max_visits = 0;         // k0: projections visited per simple index; 0 = no cap
+  // Multi-level variant (attention/knn/dci/multilevel_dci.h): 1 = one Prioritized DCI over all
+  // keys; 2..4 = keys spread over that many levels, each key under its nearest key of the level
   // above, with the DCI over the top level only (about n / fanout^(levels - 1) keys).
   // Default 2 levels, fanout 32: chosen against 1 level at the same candidate budget for recall,
   // decode speed and index size (docs/attention/ice.md, "Multi-level DCI"; figures in
   // docs/results/ice.md). A smaller fanout raises recall but slows decode: each insert scans
   // n / fanout nodes.
-  size_t levels = 2;              // 1..4
-  size_t fanout = 32;             // expected children per node (2..4096; levels >= 2 only)
+  size_t levels = 2;                  // 1..4
+  size_t fanout = 32;                 // expected children per node (2..4096; levels >= 2 only)
   uint64_t seed = 0x1cef0c3a5eedULL;  // projection directions; mixed with (layer, kv head)
 };
 
@@ -68,9 +68,9 @@ const char* FaissKindName(FaissKind k);  // "flat", "hnsw", "unknown"
 // "flat" | "hnsw"; anything else is kInvalidArgument naming the choices.
 Result<FaissKind> ParseFaissKind(std::string_view name);
 
-// FAISS backend parameters (attention/knn/faiss/faiss_knn.h). HNSW (Malkov & Yashunin 2018) over the
-// MIPS -> nearest-neighbour transformed keys; every search admits only the causal id range
-// (an IDSelectorRange), so the result is causal by construction.
+// FAISS backend parameters (attention/knn/faiss/faiss_knn.h). HNSW (Malkov & Yashunin 2018) over
+// the MIPS -> nearest-neighbour transformed keys; every search admits only the causal id range (an
+// IDSelectorRange), so the result is causal by construction.
 //
 // Defaults: M = 16, efConstruction = 200, efSearch = 256, chosen on stories-long-2k with `floe
 // eval-attention` (docs/attention/faiss.md; figures in docs/results/faiss.md). The graph
@@ -91,9 +91,9 @@ struct AttentionSettings {
   // budget goes to the far context (window sizes compared in docs/results/ice.md).
   // dense_below = 1024: below that many keys dense attention is exact and cheaper than the
   // index search.
-  size_t k = 32;            // keys retrieved by the kNN search per query and head
-  size_t window = 256;      // W: most recent positions always attended
-  size_t sinks = 4;         // S: first positions always attended
+  size_t k = 32;              // keys retrieved by the kNN search per query and head
+  size_t window = 256;        // W: most recent positions always attended
+  size_t sinks = 4;           // S: first positions always attended
   size_t dense_below = 1024;  // a query seeing fewer keys than this attends densely
   // Shared searches (ice backend; a FAISS search returns exactly the keys asked for, too few to
   // share, so faiss queries always search alone): the queries of one head at the positions of a
@@ -106,10 +106,10 @@ struct AttentionSettings {
   // query's candidates depend only on earlier tokens. 1 = every query searches alone for k.
   // Defaults 16 and 1.25: about the recall of one search per query at a fraction of the search
   // cost (docs/attention/ice.md, "Shared searches"; figures in docs/results/ice.md).
-  size_t search_block = 16;   // 1..1024
+  size_t search_block = 16;    // 1..1024
   float search_scale = 1.25f;  // 1..64
-  DciParams dci;      // ice backend
-  FaissParams faiss;  // faiss backend
+  DciParams dci;               // ice backend
+  FaissParams faiss;           // faiss backend
 
   // Checks the settings for a sequence of `context_length` positions. kInvalidArgument for an
   // unknown backend, k = 0, a window or sink count larger than the context, or DCI parameters

@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
   }
 
   KvCache cache;
-  if (Status s = cache.Init(layers, kv_heads, hd, max_depth + 1, kv == "f16" ? DType::kF16 : DType::kF32); !s.ok()) {
+  if (Status s =
+          cache.Init(layers, kv_heads, hd, max_depth + 1, kv == "f16" ? DType::kF16 : DType::kF32);
+      !s.ok()) {
     std::fprintf(stderr, "KV cache: %s\n", s.message().c_str());
     return 1;
   }
@@ -75,10 +77,13 @@ int main(int argc, char** argv) {
   std::vector<float> q(heads * hd), out(heads * hd);
   for (float& x : q) x = normal(rng);
 
-  std::printf("threads %d; %zu layers, %zu heads, %zu KV heads, head_dim %zu, %s KV cache; streaming read %.1f GB/s "
-              "(median of %d)\n",
-              tc.num_threads(), layers, heads, kv_heads, hd, kv.c_str(), read.median, repeats);
-  std::printf("%8s %12s %10s %10s %9s %9s\n", "depth", "ms/token", "(best)", "KV GB/s", "of read", "GMAC/s");
+  std::printf(
+      "threads %d; %zu layers, %zu heads, %zu KV heads, head_dim %zu, %s KV cache; streaming read "
+      "%.1f GB/s "
+      "(median of %d)\n",
+      tc.num_threads(), layers, heads, kv_heads, hd, kv.c_str(), read.median, repeats);
+  std::printf("%8s %12s %10s %10s %9s %9s\n", "depth", "ms/token", "(best)", "KV GB/s", "of read",
+              "GMAC/s");
   for (size_t depth : depths) {
     std::vector<double> per_step;
     for (int r = 0; r < repeats; ++r) {
@@ -101,8 +106,8 @@ int main(int argc, char** argv) {
     const double bytes = 2.0 * double(layers * kv_heads * depth * hd) * (kv == "f16" ? 2 : 4);
     const double gbs = bytes / s.median / 1e9;
     const double macs = 2.0 * double(layers * heads * depth * hd);
-    std::printf("%8zu %12.2f %10.2f %10.1f %8.0f%% %9.1f\n", depth, s.median * 1e3, s.min * 1e3, gbs,
-                100.0 * gbs / read.median, macs / s.median / 1e9);
+    std::printf("%8zu %12.2f %10.2f %10.1f %8.0f%% %9.1f\n", depth, s.median * 1e3, s.min * 1e3,
+                gbs, 100.0 * gbs / read.median, macs / s.median / 1e9);
   }
   return out[0] == 0.5f ? 3 : 0;  // keeps the results observable
 }

@@ -16,7 +16,8 @@
 //   dense    DenseAttendOne over all n keys (the baseline)
 //   insert   one new key into the index (decode inserts one per (layer, KV head) per token)
 //
-// Also: mean candidates and index entries visited per query, top-k recall against the exact top-k of the eligible range.
+// Also: mean candidates and index entries visited per query, top-k recall against the exact top-k
+// of the eligible range.
 //
 // usage: bench_dci [-n 32768] [--dim 64] [-H 16] [-q 32] [-r 5] [-k 32] [-W 256] [-S 4]
 //                  [--centres 64] [--knn-candidates C] [--knn-composite L] [--knn-simple M]
@@ -68,16 +69,21 @@ int main(int argc, char** argv) {
   st.k = std::strtoull(Arg(argc, argv, "-k", "32"), nullptr, 10);
   st.window = std::strtoull(Arg(argc, argv, "-W", "256"), nullptr, 10);
   st.sinks = std::strtoull(Arg(argc, argv, "-S", "4"), nullptr, 10);
-  st.dci.candidates_per_k =
-      std::strtoull(Arg(argc, argv, "--knn-candidates", std::to_string(st.dci.candidates_per_k).c_str()), nullptr, 10);
-  st.dci.composite_indices =
-      std::strtoull(Arg(argc, argv, "--knn-composite", std::to_string(st.dci.composite_indices).c_str()), nullptr, 10);
-  st.dci.simple_indices =
-      std::strtoull(Arg(argc, argv, "--knn-simple", std::to_string(st.dci.simple_indices).c_str()), nullptr, 10);
-  st.dci.levels = std::strtoull(Arg(argc, argv, "--knn-levels", std::to_string(st.dci.levels).c_str()), nullptr, 10);
-  st.dci.fanout = std::strtoull(Arg(argc, argv, "--knn-fanout", std::to_string(st.dci.fanout).c_str()), nullptr, 10);
+  st.dci.candidates_per_k = std::strtoull(
+      Arg(argc, argv, "--knn-candidates", std::to_string(st.dci.candidates_per_k).c_str()), nullptr,
+      10);
+  st.dci.composite_indices = std::strtoull(
+      Arg(argc, argv, "--knn-composite", std::to_string(st.dci.composite_indices).c_str()), nullptr,
+      10);
+  st.dci.simple_indices = std::strtoull(
+      Arg(argc, argv, "--knn-simple", std::to_string(st.dci.simple_indices).c_str()), nullptr, 10);
+  st.dci.levels = std::strtoull(
+      Arg(argc, argv, "--knn-levels", std::to_string(st.dci.levels).c_str()), nullptr, 10);
+  st.dci.fanout = std::strtoull(
+      Arg(argc, argv, "--knn-fanout", std::to_string(st.dci.fanout).c_str()), nullptr, 10);
   const size_t inserts = 256;
-  if (n < st.sinks + st.window + st.k + inserts + 1 || dim == 0 || heads == 0 || queries == 0 || reps == 0) {
+  if (n < st.sinks + st.window + st.k + inserts + 1 || dim == 0 || heads == 0 || queries == 0 ||
+      reps == 0) {
     std::fprintf(stderr, "bench_dci: need n > S + W + k + 256 and positive --dim, -H, -q, -r\n");
     return 2;
   }
@@ -112,14 +118,17 @@ int main(int argc, char** argv) {
     for (size_t pos = 0; pos < n; ++pos)
       for (size_t d = 0; d < dim; ++d)
         rows[pos * dim + d] = F16ToF32(static_cast<const uint16_t*>(cache.Key(0, pos, h))[d]);
-    if (Status s = index[h]->Add(uint32_t(st.sinks), rows.data() + st.sinks * dim, n - inserts - st.sinks); !s.ok())
+    if (Status s =
+            index[h]->Add(uint32_t(st.sinks), rows.data() + st.sinks * dim, n - inserts - st.sinks);
+        !s.ok())
       return Fail(s);
   }
   const double build_s = Seconds(t_build);
   std::vector<double> insert_us;
   for (size_t i = n - inserts; i < n; ++i)
     for (size_t h = 0; h < heads; ++h) {
-      for (size_t d = 0; d < dim; ++d) rows[d] = F16ToF32(static_cast<const uint16_t*>(cache.Key(0, i, h))[d]);
+      for (size_t d = 0; d < dim; ++d)
+        rows[d] = F16ToF32(static_cast<const uint16_t*>(cache.Key(0, i, h))[d]);
       const auto t0 = Clock::now();
       if (Status s = index[h]->Add(uint32_t(i), rows.data(), 1); !s.ok()) return Fail(s);
       insert_us.push_back(Micros(t0, Clock::now()));
@@ -148,7 +157,8 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < queries * heads; ++i) {
       const size_t h = i % heads;
       cand.clear();
-      if (Status s = index[h]->Search(q.data() + i * dim, lo, hi, st.k, &scratch, &cand); !s.ok()) return Fail(s);
+      if (Status s = index[h]->Search(q.data() + i * dim, lo, hi, st.k, &scratch, &cand); !s.ok())
+        return Fail(s);
       cands += double(cand.size());
       visits += double(scratch.Get<ice::DciKnnScratch>().dci.visited);
       ice::TopKByInnerProduct(cache, 0, h, q.data() + i * dim, cand, st.k, &scores, &scored, &topk);
@@ -196,15 +206,19 @@ int main(int argc, char** argv) {
   }
   const Stats s = Summarize(search_us), rk = Summarize(rank_us), a = Summarize(attend_us),
               ic = Summarize(ice_us), d = Summarize(dense_us), ins = Summarize(insert_us);
-  std::printf("keys %zu, dim %zu, %zu heads, %s keys; k %zu, W %zu, S %zu; DCI m %zu L %zu, %zu candidates per composite, %zu level(s)%s\n",
-              n, dim, heads, centres ? (std::to_string(centres) + "-centre").c_str() : "isotropic", st.k,
-              st.window, st.sinks, st.dci.simple_indices, st.dci.composite_indices, st.k * st.dci.candidates_per_k,
-              st.dci.levels, st.dci.levels > 1 ? (", fanout " + std::to_string(st.dci.fanout)).c_str() : "");
+  std::printf(
+      "keys %zu, dim %zu, %zu heads, %s keys; k %zu, W %zu, S %zu; DCI m %zu L %zu, %zu candidates "
+      "per composite, %zu level(s)%s\n",
+      n, dim, heads, centres ? (std::to_string(centres) + "-centre").c_str() : "isotropic", st.k,
+      st.window, st.sinks, st.dci.simple_indices, st.dci.composite_indices,
+      st.k * st.dci.candidates_per_k, st.dci.levels,
+      st.dci.levels > 1 ? (", fanout " + std::to_string(st.dci.fanout)).c_str() : "");
   std::printf("index build %.2f s, %.1f MiB (%.0f B per key and head)\n", build_s,
               double(index_bytes) / (1024.0 * 1024.0), double(index_bytes) / double(n * heads));
-  std::printf("recall@%zu %.4f, candidates per query %.0f, index entries visited per query %.0f\n", st.k,
-              recall, cands, visits);
-  std::printf("per query head, us (median of %zu x %zu queries; min..max):\n", reps, queries * heads);
+  std::printf("recall@%zu %.4f, candidates per query %.0f, index entries visited per query %.0f\n",
+              st.k, recall, cands, visits);
+  std::printf("per query head, us (median of %zu x %zu queries; min..max):\n", reps,
+              queries * heads);
   std::printf("  search  %8.1f  (%.1f..%.1f)\n", s.median, s.min, s.max);
   std::printf("  rank    %8.1f  (%.1f..%.1f)\n", rk.median, rk.min, rk.max);
   std::printf("  attend  %8.1f  (%.1f..%.1f)\n", a.median, a.min, a.max);

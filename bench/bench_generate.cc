@@ -23,7 +23,9 @@ using namespace floe::bench;
 int main(int argc, char** argv) {
   const std::string model_path = Arg(argc, argv, "-m", "");
   if (model_path.empty()) {
-    std::fprintf(stderr, "usage: bench_generate -m MODEL [-z TOK] [-p 128] [-n 64] [-r 5] [-t 0] [--kv f32]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_generate -m MODEL [-z TOK] [-p 128] [-n 64] [-r 5] [-t 0] [--kv f32]\n");
     return 2;
   }
   const size_t n_prompt = std::strtoul(Arg(argc, argv, "-p", "128"), nullptr, 10);
@@ -31,7 +33,8 @@ int main(int argc, char** argv) {
   const int repeats = std::max(1, std::atoi(Arg(argc, argv, "-r", "5")));
   SessionParams params;
   params.threads = std::atoi(Arg(argc, argv, "-t", "0"));
-  params.kv_dtype = std::string(Arg(argc, argv, "--kv", "f32")) == "f16" ? DType::kF16 : DType::kF32;
+  params.kv_dtype =
+      std::string(Arg(argc, argv, "--kv", "f32")) == "f16" ? DType::kF16 : DType::kF32;
   LoadOptions lo;
   lo.tokenizer_path = Arg(argc, argv, "-z", "");
   auto model = Model::Load(model_path, lo);
@@ -46,7 +49,8 @@ int main(int argc, char** argv) {
   }
   // Deterministic prompt of valid ids (content does not matter for speed).
   std::vector<int32_t> prompt(n_prompt);
-  for (size_t i = 0; i < n_prompt; ++i) prompt[i] = int32_t(3 + (i * 7919) % ((*model)->lm().vocab_size() - 3));
+  for (size_t i = 0; i < n_prompt; ++i)
+    prompt[i] = int32_t(3 + (i * 7919) % ((*model)->lm().vocab_size() - 3));
 
   std::vector<double> prefill, prefill_serial, decode;
   for (int r = 0; r < repeats; ++r) {
@@ -81,9 +85,13 @@ int main(int argc, char** argv) {
               (*model)->weight_bytes(), probe.num_threads(), DTypeName(params.kv_dtype),
               DescribeCpu(DetectCpuFeatures()).c_str());
   std::printf("%-28s %12s %12s %12s\n", "test (median of runs)", "tok/s", "min", "max");
-  std::printf("%-28s %12.1f %12.1f %12.1f\n", ("prefill pp" + std::to_string(n_prompt)).c_str(), p.median, p.min, p.max);
-  std::printf("%-28s %12.1f %12.1f %12.1f\n", ("prefill 1-by-1 pp" + std::to_string(n_prompt)).c_str(), ps.median, ps.min, ps.max);
-  std::printf("%-28s %12.1f %12.1f %12.1f\n", ("decode tg" + std::to_string(n_gen)).c_str(), d.median, d.min, d.max);
-  std::printf("batched prefill / 1-by-1 prefill = %.2fx (%d runs)\n", p.median / ps.median, repeats);
+  std::printf("%-28s %12.1f %12.1f %12.1f\n", ("prefill pp" + std::to_string(n_prompt)).c_str(),
+              p.median, p.min, p.max);
+  std::printf("%-28s %12.1f %12.1f %12.1f\n",
+              ("prefill 1-by-1 pp" + std::to_string(n_prompt)).c_str(), ps.median, ps.min, ps.max);
+  std::printf("%-28s %12.1f %12.1f %12.1f\n", ("decode tg" + std::to_string(n_gen)).c_str(),
+              d.median, d.min, d.max);
+  std::printf("batched prefill / 1-by-1 prefill = %.2fx (%d runs)\n", p.median / ps.median,
+              repeats);
   return 0;
 }

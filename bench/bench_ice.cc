@@ -57,7 +57,8 @@ bool WriteFile(const std::string& path, const std::vector<uint8_t>& bytes) {
   const std::string tmp = path + ".tmp";
   {
     std::ofstream f(tmp, std::ios::binary);
-    if (!f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()))) return false;
+    if (!f.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size())))
+      return false;
   }
   return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
@@ -82,11 +83,15 @@ struct DecodeRow {
 int main(int argc, char** argv) {
   const std::string model_path = Arg(argc, argv, "-m", "");
   if (model_path.empty()) {
-    std::fprintf(stderr,
-                 "usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1]\n"
-                 "                 [-t 0] [--kv f16|f32] [--batch 256] [--state-dir DIR] [--only dense|ice]\n"
-                 "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] [--knn-simple M]\n"
-                 "                 [--knn-search-block B] [--knn-search-scale X] [--knn-levels N] [--knn-fanout F]\n");
+    std::fprintf(
+        stderr,
+        "usage: bench_ice -m MODEL [-d 4096,16384,32768] [-p 16384] [-n 16] [-r 3] [-rp 1]\n"
+        "                 [-t 0] [--kv f16|f32] [--batch 256] [--state-dir DIR] [--only "
+        "dense|ice]\n"
+        "                 [--knn-k K] [--knn-window W] [--knn-candidates C] [--knn-composite L] "
+        "[--knn-simple M]\n"
+        "                 [--knn-search-block B] [--knn-search-scale X] [--knn-levels N] "
+        "[--knn-fanout F]\n");
     return 2;
   }
   const std::vector<size_t> depths = List(Arg(argc, argv, "-d", "4096,16384,32768"));
@@ -107,15 +112,20 @@ int main(int argc, char** argv) {
   ice.attention.backend = AttentionBackend::kIce;
   AttentionSettings& a = ice.attention;
   a.k = std::strtoul(Arg(argc, argv, "--knn-k", std::to_string(a.k).c_str()), nullptr, 10);
-  a.window = std::strtoul(Arg(argc, argv, "--knn-window", std::to_string(a.window).c_str()), nullptr, 10);
+  a.window =
+      std::strtoul(Arg(argc, argv, "--knn-window", std::to_string(a.window).c_str()), nullptr, 10);
   a.dci.candidates_per_k = std::strtoul(
-      Arg(argc, argv, "--knn-candidates", std::to_string(a.dci.candidates_per_k).c_str()), nullptr, 10);
+      Arg(argc, argv, "--knn-candidates", std::to_string(a.dci.candidates_per_k).c_str()), nullptr,
+      10);
   a.dci.composite_indices = std::strtoul(
-      Arg(argc, argv, "--knn-composite", std::to_string(a.dci.composite_indices).c_str()), nullptr, 10);
+      Arg(argc, argv, "--knn-composite", std::to_string(a.dci.composite_indices).c_str()), nullptr,
+      10);
   a.dci.simple_indices = std::strtoul(
       Arg(argc, argv, "--knn-simple", std::to_string(a.dci.simple_indices).c_str()), nullptr, 10);
-  a.dci.levels = std::strtoul(Arg(argc, argv, "--knn-levels", std::to_string(a.dci.levels).c_str()), nullptr, 10);
-  a.dci.fanout = std::strtoul(Arg(argc, argv, "--knn-fanout", std::to_string(a.dci.fanout).c_str()), nullptr, 10);
+  a.dci.levels = std::strtoul(Arg(argc, argv, "--knn-levels", std::to_string(a.dci.levels).c_str()),
+                              nullptr, 10);
+  a.dci.fanout = std::strtoul(Arg(argc, argv, "--knn-fanout", std::to_string(a.dci.fanout).c_str()),
+                              nullptr, 10);
   a.search_block = std::strtoul(
       Arg(argc, argv, "--knn-search-block", std::to_string(a.search_block).c_str()), nullptr, 10);
   a.search_scale = std::strtof(
@@ -136,14 +146,16 @@ int main(int argc, char** argv) {
   dense.context_length = ice.context_length = longest;
 
   ThreadContext probe(dense.threads);
-  std::printf("model %s | %.2f GB weights | threads %d | kv %s | batch %zu | %s\n", model_path.c_str(),
-              double(m.weight_bytes()) / 1e9, probe.num_threads(), DTypeName(dense.kv_dtype), dense.batch,
-              DescribeCpu(DetectCpuFeatures()).c_str());
-  std::printf("ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per composite, "
-              "%zu level(s) (fanout %zu), search block %zu x %.2f\n",
-              a.k, a.window, a.sinks, a.dense_below, a.dci.simple_indices, a.dci.composite_indices,
-              a.k * a.dci.candidates_per_k, a.dci.levels, a.dci.fanout, a.search_block,
-              double(a.search_scale));
+  std::printf("model %s | %.2f GB weights | threads %d | kv %s | batch %zu | %s\n",
+              model_path.c_str(), double(m.weight_bytes()) / 1e9, probe.num_threads(),
+              DTypeName(dense.kv_dtype), dense.batch, DescribeCpu(DetectCpuFeatures()).c_str());
+  std::printf(
+      "ice: k %zu, window %zu, sinks %zu, dense_below %zu, DCI m %zu L %zu, %zu candidates per "
+      "composite, "
+      "%zu level(s) (fanout %zu), search block %zu x %.2f\n",
+      a.k, a.window, a.sinks, a.dense_below, a.dci.simple_indices, a.dci.composite_indices,
+      a.k * a.dci.candidates_per_k, a.dci.levels, a.dci.fanout, a.search_block,
+      double(a.search_scale));
   std::fflush(stdout);
 
   // ---- decode at depth ----
@@ -155,9 +167,10 @@ int main(int argc, char** argv) {
   for (size_t depth : sorted) {
     if (depth == 0) continue;
     std::vector<uint8_t> state;
-    const std::string file = state_dir.empty() ? "" :
-        state_dir + "/" + model_name + "-" + DTypeName(dense.kv_dtype) + "-d" + std::to_string(depth) +
-        (fill_ice ? "-ice" : "") + ".state";
+    const std::string file =
+        state_dir.empty() ? ""
+                          : state_dir + "/" + model_name + "-" + DTypeName(dense.kv_dtype) + "-d" +
+                                std::to_string(depth) + (fill_ice ? "-ice" : "") + ".state";
     const auto tp = std::chrono::steady_clock::now();
     // With --fill ice, a dense-filled state of the same depth serves as well.
     std::string loaded = file;
@@ -177,7 +190,8 @@ int main(int argc, char** argv) {
       if (Status st = base->SaveState(&state); !st.ok()) return Fail(st);
       if (!file.empty() && !WriteFile(file, state))
         std::fprintf(stderr, "bench_ice: could not write %s (continuing)\n", file.c_str());
-      std::printf("prefilled depth %zu (%s) in %.1f s\n", depth, fill_ice ? "ice" : "dense", Seconds(tp));
+      std::printf("prefilled depth %zu (%s) in %.1f s\n", depth, fill_ice ? "ice" : "dense",
+                  Seconds(tp));
     } else {
       base.reset();  // a later, deeper state is prefilled from this one
       auto s = Session::Create(m, fill_ice ? ice : dense);
@@ -216,7 +230,8 @@ int main(int argc, char** argv) {
         if (!f.ok()) return Fail(f.status());
         const auto t1 = std::chrono::steady_clock::now();
         for (size_t j = 0; j < n_gen; ++j)
-          if (Status st = (*f)->Eval(std::span<const int32_t>(&next[j], 1)); !st.ok()) return Fail(st);
+          if (Status st = (*f)->Eval(std::span<const int32_t>(&next[j], 1)); !st.ok())
+            return Fail(st);
         tok_s[which] = double(n_gen) / Seconds(t1);
         if (r < 0) continue;
         v[which].push_back(tok_s[which]);
@@ -224,14 +239,16 @@ int main(int argc, char** argv) {
       }
       if (r < 0) continue;
       if (tok_s[0] > 0 && tok_s[1] > 0) ratios.push_back(tok_s[1] / tok_s[0]);
-      std::printf("    d%zu rep %d: dense %7.2f ice %7.2f tok/s\n", depth, r + 1, tok_s[0], tok_s[1]);
+      std::printf("    d%zu rep %d: dense %7.2f ice %7.2f tok/s\n", depth, r + 1, tok_s[0],
+                  tok_s[1]);
     }
     if (!v[0].empty()) row.dense = Summarize(v[0]);
     if (!v[1].empty()) row.ice = Summarize(v[1]);
     if (!ratios.empty()) row.ratio = Summarize(ratios);
     row.rss = PeakRss();
-    std::printf("  d%-6zu dense %7.2f tok/s  ice %7.2f tok/s  ice/dense %5.2fx (pairs %.2f..%.2f)\n", depth,
-                row.dense.median, row.ice.median, row.ratio.median, row.ratio.min, row.ratio.max);
+    std::printf(
+        "  d%-6zu dense %7.2f tok/s  ice %7.2f tok/s  ice/dense %5.2fx (pairs %.2f..%.2f)\n", depth,
+        row.dense.median, row.ice.median, row.ratio.median, row.ratio.min, row.ratio.max);
     std::fflush(stdout);
     rows.push_back(row);
   }
@@ -263,7 +280,8 @@ int main(int argc, char** argv) {
       }
       (which == 0 ? row.dense : row.ice) = Summarize(v);
       (which == 0 ? row.dense_rss : row.ice_rss) = PeakRss();
-      std::printf("  pp%zu %s %.1f s\n", n, which == 0 ? "dense" : "ice", (which == 0 ? row.dense : row.ice).median);
+      std::printf("  pp%zu %s %.1f s\n", n, which == 0 ? "dense" : "ice",
+                  (which == 0 ? row.dense : row.ice).median);
       std::fflush(stdout);
     }
     prows.push_back(row);
@@ -272,22 +290,27 @@ int main(int argc, char** argv) {
   // State MiB: one session's KV cache + scratch (+ the kNN index). RSS: the whole process
   // while decoding, which holds both restored sessions, one fork and (but at the last depth)
   // the prefilled base session.
-  std::printf("\n%-10s %12s %12s %8s %12s %14s %14s %14s %14s\n", "decode", "dense tok/s", "ice tok/s", "ice/dns",
-              "pair range", "ice rebuild s", "dense st MiB", "ice st MiB", "peak RSS MiB");
+  std::printf("\n%-10s %12s %12s %8s %12s %14s %14s %14s %14s\n", "decode", "dense tok/s",
+              "ice tok/s", "ice/dns", "pair range", "ice rebuild s", "dense st MiB", "ice st MiB",
+              "peak RSS MiB");
   for (const DecodeRow& r : rows)
-    std::printf("%-10s %12.2f %12.2f %7.2fx %5.2f-%5.2fx %14.2f %14.1f %14.1f %14.1f\n", ("d" + std::to_string(r.depth)).c_str(),
-                r.dense.median, r.ice.median, r.ratio.median, r.ratio.min, r.ratio.max, r.ice_restore_s,
-                MiB(r.dense_state), MiB(r.ice_state), MiB(r.rss));
+    std::printf("%-10s %12.2f %12.2f %7.2fx %5.2f-%5.2fx %14.2f %14.1f %14.1f %14.1f\n",
+                ("d" + std::to_string(r.depth)).c_str(), r.dense.median, r.ice.median,
+                r.ratio.median, r.ratio.min, r.ratio.max, r.ice_restore_s, MiB(r.dense_state),
+                MiB(r.ice_state), MiB(r.rss));
   if (!prows.empty()) {
-    std::printf("\n%-10s %12s %12s %8s %14s %14s %14s %14s\n", "prefill", "dense s", "ice s", "dns/ice",
-                "dense st MiB", "ice st MiB", "dense RSS MiB", "ice RSS MiB");
+    std::printf("\n%-10s %12s %12s %8s %14s %14s %14s %14s\n", "prefill", "dense s", "ice s",
+                "dns/ice", "dense st MiB", "ice st MiB", "dense RSS MiB", "ice RSS MiB");
     for (const PrefillRow& r : prows)
-      std::printf("%-10s %12.2f %12.2f %7.2fx %14.1f %14.1f %14.1f %14.1f\n", ("pp" + std::to_string(r.n)).c_str(),
-                  r.dense.median, r.ice.median, r.ice.median > 0 ? r.dense.median / r.ice.median : 0.0,
-                  MiB(r.dense_state), MiB(r.ice_state), MiB(r.dense_rss), MiB(r.ice_rss));
+      std::printf("%-10s %12.2f %12.2f %7.2fx %14.1f %14.1f %14.1f %14.1f\n",
+                  ("pp" + std::to_string(r.n)).c_str(), r.dense.median, r.ice.median,
+                  r.ice.median > 0 ? r.dense.median / r.ice.median : 0.0, MiB(r.dense_state),
+                  MiB(r.ice_state), MiB(r.dense_rss), MiB(r.ice_rss));
   }
-  std::printf("(decode: medians of %d x %zu steps from forks of one prefilled state, the backends' repetitions "
-              "alternating; ice/dns: median of the adjacent pairs' ratios; prefill: median of %d)\n",
-              reps, n_gen, prefill_reps);
+  std::printf(
+      "(decode: medians of %d x %zu steps from forks of one prefilled state, the backends' "
+      "repetitions "
+      "alternating; ice/dns: median of the adjacent pairs' ratios; prefill: median of %d)\n",
+      reps, n_gen, prefill_reps);
   return 0;
 }

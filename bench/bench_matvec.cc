@@ -31,11 +31,16 @@ using namespace floe::bench;
 namespace {
 
 bool ParseType(const std::string& s, DType* t) {
-  if (s == "f32") *t = DType::kF32;
-  else if (s == "f16") *t = DType::kF16;
-  else if (s == "q8_0") *t = DType::kQ8_0;
-  else if (s == "q4_0") *t = DType::kQ4_0;
-  else return false;
+  if (s == "f32")
+    *t = DType::kF32;
+  else if (s == "f16")
+    *t = DType::kF16;
+  else if (s == "q8_0")
+    *t = DType::kQ8_0;
+  else if (s == "q4_0")
+    *t = DType::kQ4_0;
+  else
+    return false;
   return true;
 }
 
@@ -48,13 +53,20 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
     for (float& v : row) v = u(*rng);
     uint8_t* out = dst + r * rb;
     switch (t) {
-      case DType::kF32: std::memcpy(out, row.data(), rb); break;
+      case DType::kF32:
+        std::memcpy(out, row.data(), rb);
+        break;
       case DType::kF16:
         for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(out)[c] = F32ToF16(row[c]);
         break;
-      case DType::kQ8_0: QuantizeRowQ8_0(row.data(), cols, reinterpret_cast<BlockQ8_0*>(out)); break;
-      case DType::kQ4_0: QuantizeRowQ4_0(row.data(), cols, reinterpret_cast<BlockQ4_0*>(out)); break;
-      default: break;
+      case DType::kQ8_0:
+        QuantizeRowQ8_0(row.data(), cols, reinterpret_cast<BlockQ8_0*>(out));
+        break;
+      case DType::kQ4_0:
+        QuantizeRowQ4_0(row.data(), cols, reinterpret_cast<BlockQ4_0*>(out));
+        break;
+      default:
+        break;
     }
   }
 }
@@ -97,12 +109,14 @@ int main(int argc, char** argv) {
   AlignedBuffer<uint8_t> pool;
   Stats read;
   if (!MeasureReadBandwidth(pool_bytes, repeats, &tc, &pool, &read)) return 1;
-  std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n", tc.num_threads(),
-              pool_bytes >> 20, read.median, repeats, read.min, read.max);
-  std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s", "of read", "GMAC/s");
+  std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n",
+              tc.num_threads(), pool_bytes >> 20, read.median, repeats, read.min, read.max);
+  std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s",
+              "of read", "GMAC/s");
 
   std::mt19937 rng(1234);
-  const size_t tokens = std::max<size_t>(1, std::strtoull(Arg(argc, argv, "--tokens", "1"), nullptr, 10));
+  const size_t tokens =
+      std::max<size_t>(1, std::strtoull(Arg(argc, argv, "--tokens", "1"), nullptr, 10));
   if (tokens > 1) std::printf("MatMul with %zu tokens (GB/s: weight bytes per call)\n", tokens);
   std::vector<float> x, y;
   for (const auto& [rows, cols] : shapes) {
@@ -125,17 +139,19 @@ int main(int argc, char** argv) {
         const std::clock_t c0 = std::clock();
         for (size_t i = 0; i < count; ++i) {
           TensorView w{t, base + i * bytes, rows, cols};
-          if (tokens == 1) MatVec(w, x.data(), y.data(), &tc);
-          else MatMul(w, x.data(), tokens, y.data(), &tc);
+          if (tokens == 1)
+            MatVec(w, x.data(), y.data(), &tc);
+          else
+            MatMul(w, x.data(), tokens, y.data(), &tc);
         }
         const double secs = cpu_time ? double(std::clock() - c0) / CLOCKS_PER_SEC : Seconds(t0);
         per_call.push_back(secs / double(count));
       }
       const Stats s = Summarize(per_call);
       const double gbs = double(bytes) / s.median / 1e9;
-      std::printf("%-6s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols, s.median * 1e6,
-                  s.min * 1e6, gbs,
-                  100.0 * gbs / read.median, double(rows * cols * tokens) / s.median / 1e9);
+      std::printf("%-6s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols,
+                  s.median * 1e6, s.min * 1e6, gbs, 100.0 * gbs / read.median,
+                  double(rows * cols * tokens) / s.median / 1e9);
     }
   }
   return !y.empty() && y[0] == 0.5f ? 3 : 0;  // keeps the results observable

@@ -3,7 +3,8 @@
 // length (the state is fixed-size, so peak memory should not grow with the prompt).
 // Median (min..max) of repeated runs; the baseline is measured in the same run.
 //
-// usage: bench_rwkv6 (-m RWKV_CPP_FILE | --shape tiny|0b1|1b6|3b (the make-model presets) [--type f32|f16|bf16])
+// usage: bench_rwkv6 (-m RWKV_CPP_FILE | --shape tiny|0b1|1b6|3b (the make-model presets) [--type
+// f32|f16|bf16])
 //                    [-p 1024,16384] [--serial-max 1024] [-n 64] [-r 3] [-t 0] [-b 64]
 //   --serial-max caps the token-by-token baseline's prompt (its tokens/s does not depend on
 //   the prompt length, and on the 1b6 shape a long serial prefill would take hours).

@@ -85,18 +85,22 @@ int main(int argc, char** argv) {
   const size_t n = std::max(1ul, std::strtoul(Arg(argc, argv, "-n", "64"), nullptr, 10));
   const int reps = std::max(1, std::atoi(Arg(argc, argv, "-r", "5")));
   const int threads = std::atoi(Arg(argc, argv, "-t", "0"));
-  std::printf("model %s, %zu decode steps, %d repetitions; baseline: file cached in small folios, loaded "
-              "with huge pages 'advise'\n%-4s %-8s %10s %8s %18s\n",
-              path.c_str(), n, reps, "rep", "pages", "tok/s", "load s", "2 MiB-mapped MiB");
+  std::printf(
+      "model %s, %zu decode steps, %d repetitions; baseline: file cached in small folios, loaded "
+      "with huge pages 'advise'\n%-4s %-8s %10s %8s %18s\n",
+      path.c_str(), n, reps, "rep", "pages", "tok/s", "load s", "2 MiB-mapped MiB");
   std::vector<double> small, huge, ratio;
   for (int r = 0; r < reps; ++r) {
     Run runs[2];
     for (int k = 0; k < 2; ++k) {
       const int which = (r + k) % 2;  // 0: baseline (advise), 1: refault; order alternates
-      if (!DecodeOnce(path, which ? HugePages::kRefault : HugePages::kAdvise, n, threads, &runs[which])) return 1;
+      if (!DecodeOnce(path, which ? HugePages::kRefault : HugePages::kAdvise, n, threads,
+                      &runs[which]))
+        return 1;
       const Run& x = runs[which];
-      std::printf("%-4d %-8s %10.2f %8.2f %10lld of %lld%s\n", r, which ? "refault" : "advise", x.tokens_per_s,
-                  x.load_s, x.huge_mib, x.file_mib, x.refaulted ? " (read in again)" : "");
+      std::printf("%-4d %-8s %10.2f %8.2f %10lld of %lld%s\n", r, which ? "refault" : "advise",
+                  x.tokens_per_s, x.load_s, x.huge_mib, x.file_mib,
+                  x.refaulted ? " (read in again)" : "");
       std::fflush(stdout);
     }
     small.push_back(runs[0].tokens_per_s);
@@ -104,8 +108,10 @@ int main(int argc, char** argv) {
     ratio.push_back(runs[1].tokens_per_s / runs[0].tokens_per_s);
   }
   const Stats s = Summarize(small), h = Summarize(huge), q = Summarize(ratio);
-  std::printf("4 KiB pages (advise):  %.2f tok/s (%.2f..%.2f)\n2 MiB pages (refault): %.2f tok/s (%.2f..%.2f)\n"
-              "ratio: %.2fx (%.2f..%.2f)\n",
-              s.median, s.min, s.max, h.median, h.min, h.max, q.median, q.min, q.max);
+  std::printf(
+      "4 KiB pages (advise):  %.2f tok/s (%.2f..%.2f)\n2 MiB pages (refault): %.2f tok/s "
+      "(%.2f..%.2f)\n"
+      "ratio: %.2fx (%.2f..%.2f)\n",
+      s.median, s.min, s.max, h.median, h.min, h.max, q.median, q.min, q.max);
   return 0;
 }

@@ -25,9 +25,9 @@ namespace floe {
 enum class LogitsMode { kNone, kLast, kAll };
 
 struct StateOptions {
-  size_t context_length = 0;      // 0 = the model's trained context
-  DType kv_dtype = DType::kF32;   // KV cache storage: kF32 or kF16
-  size_t max_batch = 64;          // tokens per forward chunk (prefill); bounds scratch memory
+  size_t context_length = 0;     // 0 = the model's trained context
+  DType kv_dtype = DType::kF32;  // KV cache storage: kF32 or kF16
+  size_t max_batch = 64;         // tokens per forward chunk (prefill); bounds scratch memory
   // Attention backend for attention models (dense or IceFormer kNN); validated by NewState.
   // Models without attention (RWKV) accept only the dense default.
   AttentionSettings attention;
@@ -39,10 +39,10 @@ struct StateOptions {
 class SequenceState {
  public:
   virtual ~SequenceState() = default;
-  virtual size_t position() const = 0;          // tokens consumed so far
-  virtual size_t capacity() const = 0;          // max tokens this state can hold
-  virtual size_t memory_bytes() const = 0;      // cache + scratch owned by this state
-  virtual void Reset() = 0;                     // back to an empty sequence
+  virtual size_t position() const = 0;      // tokens consumed so far
+  virtual size_t capacity() const = 0;      // max tokens this state can hold
+  virtual size_t memory_bytes() const = 0;  // cache + scratch owned by this state
+  virtual void Reset() = 0;                 // back to an empty sequence
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent
   // state; not scratch) into *out, replacing its contents, in the platform/base/state_io.h format.
@@ -62,13 +62,16 @@ class SequenceState {
 // with kAll for every chunk (its own rows of `logits`), kLast only for the last chunk, kNone
 // otherwise. Stops at the first failing chunk.
 template <class ChunkFn>
-Status ForwardInChunks(std::span<const int32_t> tokens, LogitsMode mode, float* logits, size_t vocab_size,
-                       size_t position, size_t capacity, size_t batch, const ChunkFn& chunk) {
+Status ForwardInChunks(std::span<const int32_t> tokens, LogitsMode mode, float* logits,
+                       size_t vocab_size, size_t position, size_t capacity, size_t batch,
+                       const ChunkFn& chunk) {
   if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
-  if (mode != LogitsMode::kNone && logits == nullptr) return InvalidArgument("logits buffer is null");
+  if (mode != LogitsMode::kNone && logits == nullptr)
+    return InvalidArgument("logits buffer is null");
   if (tokens.size() > capacity - position)
-    return OutOfRange("context full: " + std::to_string(position) + " + " + std::to_string(tokens.size()) +
-                      " tokens exceed the context length " + std::to_string(capacity));
+    return OutOfRange("context full: " + std::to_string(position) + " + " +
+                      std::to_string(tokens.size()) + " tokens exceed the context length " +
+                      std::to_string(capacity));
   for (int32_t t : tokens)
     if (t < 0 || static_cast<size_t>(t) >= vocab_size)
       return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " +
@@ -77,10 +80,11 @@ Status ForwardInChunks(std::span<const int32_t> tokens, LogitsMode mode, float* 
   for (size_t done = 0; done < tokens.size();) {
     const size_t n = std::min(batch, tokens.size() - done);
     const bool last = done + n == tokens.size();
-    const LogitsMode m = mode == LogitsMode::kAll                ? LogitsMode::kAll
+    const LogitsMode m = mode == LogitsMode::kAll              ? LogitsMode::kAll
                          : (mode == LogitsMode::kLast && last) ? LogitsMode::kLast
-                                                                : LogitsMode::kNone;
-    FLOE_RETURN_IF_ERROR(chunk(tokens.data() + done, n, m, mode == LogitsMode::kAll ? logits + done * vocab_size : logits));
+                                                               : LogitsMode::kNone;
+    FLOE_RETURN_IF_ERROR(chunk(tokens.data() + done, n, m,
+                               mode == LogitsMode::kAll ? logits + done * vocab_size : logits));
     done += n;
   }
   return Status::Ok();
@@ -107,8 +111,9 @@ class CausalLm {
   // (one matrix-matrix product over the batch) override this; the default runs Forward per
   // sequence. Every state is validated before any is changed; on cancellation (checked between
   // layers) no state advances.
-  virtual Status ForwardEach(std::span<SequenceState* const> states, std::span<const int32_t> tokens,
-                             float* logits, ThreadContext& threads, const std::atomic<bool>* cancel) const;
+  virtual Status ForwardEach(std::span<SequenceState* const> states,
+                             std::span<const int32_t> tokens, float* logits, ThreadContext& threads,
+                             const std::atomic<bool>* cancel) const;
 };
 
 }  // namespace floe

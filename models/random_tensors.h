@@ -35,7 +35,8 @@ class SplitMix64 {
 // (F32, F16 or BF16); its bytes go to *storage, which must outlive the set.
 template <class Gen>
 void AppendGeneratedTensor(TensorSet* set, std::vector<std::unique_ptr<uint8_t[]>>* storage,
-                           const std::string& name, std::vector<uint64_t> shape, DType dtype, Gen gen) {
+                           const std::string& name, std::vector<uint64_t> shape, DType dtype,
+                           Gen gen) {
   NamedTensor t;
   t.name = name;
   t.dtype = dtype;

@@ -15,7 +15,8 @@ constexpr size_t kKeyTile = 128;
 // of consecutive tokens (prefill), so a key/value tile is read from memory once for all of them.
 constexpr size_t kMaxRows = 64;
 constexpr size_t kMaxBlockHeadDim = 128;  // token blocks gather rows of up to this many dims
-constexpr size_t kMaxGroup = 16;  // query heads of one GQA group taken together (larger groups are split)
+constexpr size_t kMaxGroup =
+    16;  // query heads of one GQA group taken together (larger groups are split)
 
 // n_rows query rows (q / out rows head_dim apart) that share `kv_head`; row r sees keys
 // [0, n_keys[r]) (n_keys[r] >= 1, non-decreasing in r). Online softmax over tiles of kKeyTile
@@ -39,11 +40,13 @@ void AttendRows(const KvCache& cache, size_t layer, size_t kv_head, const float*
     const size_t nt = std::min(kKeyTile, max_keys - t0);
     while (n_keys[first] <= t0) ++first;
     const size_t rows = n_rows - first;
-    AttentionScores(q + first * hd, rows, hd, cache.Key(layer, t0, kv_head), stride, cache.dtype(), nt, scale, scores);
+    AttentionScores(q + first * hd, rows, hd, cache.Key(layer, t0, kv_head), stride, cache.dtype(),
+                    nt, scale, scores);
     for (size_t g = 0; g < rows; ++g) {
       const size_t r = first + g;
       const float old_max = running_max[r];
-      const float sum = SoftmaxTile(scores + g * nt, nt, std::min(nt, n_keys[r] - t0), &running_max[r]);
+      const float sum =
+          SoftmaxTile(scores + g * nt, nt, std::min(nt, n_keys[r] - t0), &running_max[r]);
       if (old_max != kNegInf && running_max[r] != old_max) {
         const float correction = std::exp(old_max - running_max[r]);
         Scale(out + r * hd, correction, hd);
@@ -51,7 +54,8 @@ void AttendRows(const KvCache& cache, size_t layer, size_t kv_head, const float*
       }
       running_sum[r] += sum;
     }
-    AttentionAccumulate(scores, rows, hd, cache.Value(layer, t0, kv_head), stride, cache.dtype(), nt, out + first * hd);
+    AttentionAccumulate(scores, rows, hd, cache.Value(layer, t0, kv_head), stride, cache.dtype(),
+                        nt, out + first * hd);
   }
   for (size_t r = 0; r < n_rows; ++r)
     if (running_sum[r] > 0.0f) Scale(out + r * hd, 1.0f / running_sum[r], hd);
@@ -68,8 +72,8 @@ void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
   const size_t hd = a.cache->head_dim();
   const size_t kv_heads = a.cache->n_kv_heads();
   const size_t group = a.n_heads / kv_heads;
-  const size_t sub = std::min(group, kMaxGroup);            // heads per work item
-  const size_t chunks = (group + sub - 1) / sub;            // sub-groups per KV head
+  const size_t sub = std::min(group, kMaxGroup);             // heads per work item
+  const size_t chunks = (group + sub - 1) / sub;             // sub-groups per KV head
   const size_t block = std::max<size_t>(1, kMaxRows / sub);  // tokens per work item
   const size_t blocks = (a.n_tokens + block - 1) / block;
   const size_t row = a.n_heads * hd;
@@ -84,7 +88,8 @@ void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
       if (nt == 1 || hd > kMaxBlockHeadDim) {  // one token (decode) or wide heads: rows in place
         for (size_t t = t0; t < t0 + nt; ++t) {
           for (size_t g = 0; g < n_q; ++g) n_keys[g] = a.first_pos + t + 1;
-          AttendRows(*a.cache, a.layer, kv, a.q + t * row + h0 * hd, n_q, n_keys, a.out + t * row + h0 * hd);
+          AttendRows(*a.cache, a.layer, kv, a.q + t * row + h0 * hd, n_q, n_keys,
+                     a.out + t * row + h0 * hd);
         }
         continue;
       }
@@ -102,8 +107,10 @@ void DenseAttention(const DenseAttentionArgs& a, ThreadContext* threads) {
     }
   };
   const size_t n = blocks * kv_heads * chunks;
-  if (threads) threads->ParallelFor(n, 1, work);
-  else work(0, n);
+  if (threads)
+    threads->ParallelFor(n, 1, work);
+  else
+    work(0, n);
 }
 
 }  // namespace floe

@@ -18,9 +18,9 @@ namespace floe {
 struct DenseAttentionArgs {
   const KvCache* cache = nullptr;
   size_t layer = 0;
-  size_t n_heads = 0;      // query heads; a multiple of cache->n_kv_heads()
-  size_t n_tokens = 0;     // query rows
-  size_t first_pos = 0;    // position of query row 0; row t sees keys [0, first_pos + t]
+  size_t n_heads = 0;        // query heads; a multiple of cache->n_kv_heads()
+  size_t n_tokens = 0;       // query rows
+  size_t first_pos = 0;      // position of query row 0; row t sees keys [0, first_pos + t]
   const float* q = nullptr;  // n_tokens x (n_heads * head_dim), RoPE already applied
   float* out = nullptr;      // n_tokens x (n_heads * head_dim)
 };

@@ -6,9 +6,11 @@
 
 namespace floe {
 
-Status KvCache::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, size_t capacity, DType dtype) {
+Status KvCache::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, size_t capacity,
+                     DType dtype) {
   if (dtype != DType::kF32 && dtype != DType::kF16)
-    return InvalidArgument(std::string("KV cache type must be f32 or f16, not ") + DTypeName(dtype));
+    return InvalidArgument(std::string("KV cache type must be f32 or f16, not ") +
+                           DTypeName(dtype));
   if (n_layers == 0 || n_kv_heads == 0 || head_dim == 0 || capacity == 0)
     return InvalidArgument("KV cache dimensions must be positive");
   const double bytes = 2.0 * double(n_layers) * double(n_kv_heads) * double(head_dim) *
@@ -46,12 +48,14 @@ void KvCache::Store(size_t layer, size_t pos, const float* k, const float* v) {
 
 Status KvCache::CopyPrefixFrom(const KvCache& other, size_t n) {
   if (other.n_layers_ != n_layers_ || other.n_kv_heads_ != n_kv_heads_ ||
-      other.head_dim_ != head_dim_ || other.dtype_ != dtype_ || n > capacity_ || n > other.capacity_)
+      other.head_dim_ != head_dim_ || other.dtype_ != dtype_ || n > capacity_ ||
+      n > other.capacity_)
     return InvalidArgument("KV caches differ in shape; cannot copy");
   if (n == 0) return Status::Ok();
   for (size_t l = 0; l < n_layers_; ++l)
     for (int which = 0; which < 2; ++which)
-      for (size_t h = 0; h < n_kv_heads_; ++h) std::memcpy(Row(which, l, 0, h), other.Row(which, l, 0, h), n * row_bytes());
+      for (size_t h = 0; h < n_kv_heads_; ++h)
+        std::memcpy(Row(which, l, 0, h), other.Row(which, l, 0, h), n * row_bytes());
   return Status::Ok();
 }
 
@@ -67,7 +71,8 @@ void KvCache::SavePrefix(size_t n, StateWriter& w) const {
         const size_t count = std::min(kSlicePositions, n - p0);
         for (size_t p = 0; p < count; ++p)
           for (size_t h = 0; h < n_kv_heads_; ++h)
-            std::memcpy(slice.data() + (p * n_kv_heads_ + h) * row_bytes(), Row(which, l, p0 + p, h), row_bytes());
+            std::memcpy(slice.data() + (p * n_kv_heads_ + h) * row_bytes(),
+                        Row(which, l, p0 + p, h), row_bytes());
         w.PutRaw(slice.data(), count * n_kv_heads_ * row_bytes());
       }
     }
@@ -81,10 +86,12 @@ Status KvCache::RestorePrefix(size_t n, StateReader& r) {
     for (int which = 0; which < 2; ++which) {
       for (size_t p0 = 0; p0 < n; p0 += kSlicePositions) {
         const size_t count = std::min(kSlicePositions, n - p0);
-        FLOE_RETURN_IF_ERROR(r.TakeRaw(slice.data(), count * n_kv_heads_ * row_bytes(), "KV cache"));
+        FLOE_RETURN_IF_ERROR(
+            r.TakeRaw(slice.data(), count * n_kv_heads_ * row_bytes(), "KV cache"));
         for (size_t p = 0; p < count; ++p)
           for (size_t h = 0; h < n_kv_heads_; ++h)
-            std::memcpy(Row(which, l, p0 + p, h), slice.data() + (p * n_kv_heads_ + h) * row_bytes(), row_bytes());
+            std::memcpy(Row(which, l, p0 + p, h),
+                        slice.data() + (p * n_kv_heads_ + h) * row_bytes(), row_bytes());
       }
     }
   }

@@ -41,8 +41,12 @@ class KvCache {
   size_t prefix_bytes(size_t n) const { return n * n_kv_heads_ * row_bytes(); }
 
   // Raw pointers to the row of (layer, pos, kv_head): float* for kF32, uint16_t* (half) for kF16.
-  const void* Key(size_t layer, size_t pos, size_t kv_head) const { return Row(0, layer, pos, kv_head); }
-  const void* Value(size_t layer, size_t pos, size_t kv_head) const { return Row(1, layer, pos, kv_head); }
+  const void* Key(size_t layer, size_t pos, size_t kv_head) const {
+    return Row(0, layer, pos, kv_head);
+  }
+  const void* Value(size_t layer, size_t pos, size_t kv_head) const {
+    return Row(1, layer, pos, kv_head);
+  }
   // Byte distance between consecutive positions of one head.
   size_t pos_stride_bytes() const { return row_bytes(); }
 
@@ -53,7 +57,8 @@ class KvCache {
   }
   const uint8_t* Row(int which, size_t layer, size_t pos, size_t kv_head) const {
     const size_t per_layer = capacity_ * n_kv_heads_ * row_bytes();
-    return storage_.data() + (layer * 2 + which) * per_layer + (kv_head * capacity_ + pos) * row_bytes();
+    return storage_.data() + (layer * 2 + which) * per_layer +
+           (kv_head * capacity_ + pos) * row_bytes();
   }
 
   size_t n_layers_ = 0, n_kv_heads_ = 0, head_dim_ = 0, capacity_ = 0;

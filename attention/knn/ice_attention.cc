@@ -73,25 +73,31 @@ void SparseAttendOne(const KvCache& c, size_t layer, size_t kv_head, const float
   for (size_t i = 0; i < positions.size();) {
     const size_t run = RunLength(positions, i);
     if (run >= kMinRun) {
-      AttentionScores(q, 1, hd, c.Key(layer, positions[i], kv_head), stride, c.dtype(), run, scale, sc + i);
+      AttentionScores(q, 1, hd, c.Key(layer, positions[i], kv_head), stride, c.dtype(), run, scale,
+                      sc + i);
     } else {
-      for (size_t j = i; j < i + run; ++j) sc[j] = KeyDot(c, layer, positions[j], kv_head, q) * scale;
+      for (size_t j = i; j < i + run; ++j)
+        sc[j] = KeyDot(c, layer, positions[j], kv_head, q) * scale;
     }
     i += run;
   }
   float mx = -std::numeric_limits<float>::infinity();
-  const float sum = positions.empty() ? 0.0f : SoftmaxTile(sc, positions.size(), positions.size(), &mx);
+  const float sum =
+      positions.empty() ? 0.0f : SoftmaxTile(sc, positions.size(), positions.size(), &mx);
   std::fill(out, out + hd, 0.0f);
   const bool f16 = c.dtype() == DType::kF16;
   for (size_t i = 0; i < positions.size();) {
     const size_t run = RunLength(positions, i);
     if (run >= kMinRun) {
-      AttentionAccumulate(sc + i, 1, hd, c.Value(layer, positions[i], kv_head), stride, c.dtype(), run, out);
+      AttentionAccumulate(sc + i, 1, hd, c.Value(layer, positions[i], kv_head), stride, c.dtype(),
+                          run, out);
     } else {
       for (size_t j = i; j < i + run; ++j) {
         const void* v = c.Value(layer, positions[j], kv_head);
-        if (f16) AxpyF16(sc[j], static_cast<const uint16_t*>(v), out, hd);
-        else Axpy(sc[j], static_cast<const float*>(v), out, hd);
+        if (f16)
+          AxpyF16(sc[j], static_cast<const uint16_t*>(v), out, hd);
+        else
+          Axpy(sc[j], static_cast<const float*>(v), out, hd);
       }
     }
     i += run;
@@ -122,11 +128,14 @@ bool Better(const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t
 // score is >= it too. Group count for n candidates (0: no cut worth making), at most
 // kMaxCutGroups (the group maxima live on the stack).
 constexpr size_t kMaxCutGroups = 512;
-size_t CutGroups(size_t n, size_t k) { return k > 0 && n > 4 * k && 2 * k <= kMaxCutGroups ? 2 * k : 0; }
+size_t CutGroups(size_t n, size_t k) {
+  return k > 0 && n > 4 * k && 2 * k <= kMaxCutGroups ? 2 * k : 0;
+}
 
 }  // namespace
 
-void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out) {
+void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k,
+                std::vector<uint32_t>* out) {
   // Ids are distinct, so Better is a strict total order: the k chosen do not depend on the
   // order the candidates came in.
   if (scored->size() > k) {
@@ -152,7 +161,8 @@ size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t
     size_t g = 0;
     for (size_t i0 = 0; i0 < n; i0 += per, ++g) {
       float m = kNoScore;
-      for (size_t i = i0; i < std::min(n, i0 + per); ++i) m = std::max(m, ids[i] < below ? rank(i) : kNoScore);
+      for (size_t i = i0; i < std::min(n, i0 + per); ++i)
+        m = std::max(m, ids[i] < below ? rank(i) : kNoScore);
       maxima[g] = m;
     }
     if (g >= k) {
@@ -168,9 +178,9 @@ size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t
   return admitted;
 }
 
-void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below, size_t n_q,
-                    size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
-                    size_t* admitted) {
+void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below,
+                    size_t n_q, size_t k, std::vector<float>* maxima,
+                    std::vector<std::pair<float, uint32_t>>* scored, size_t* admitted) {
   constexpr size_t L = kScoreLanes;
   static_assert(L == kSelectLanes, "one candidate's scores are one row of the lane kernels");
   const size_t n = ids.size();
@@ -185,7 +195,8 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
   if (const size_t groups = CutGroups(n, k)) {
     // Group maxima of every lane at once (NaN and ineligible scores do not raise a maximum).
     maxima->resize(groups * L);
-    const size_t n_groups = LaneGroupMaxima16(scores, ids.data(), n, lim, (n + groups - 1) / groups, maxima->data());
+    const size_t n_groups =
+        LaneGroupMaxima16(scores, ids.data(), n, lim, (n + groups - 1) / groups, maxima->data());
     if (n_groups >= k) {
       float column[kMaxCutGroups];
       for (size_t g = 0; g < n_q; ++g) {
@@ -214,11 +225,13 @@ void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const ui
 
 void TopKByInnerProduct(const KvCache& c, size_t layer, size_t kv_head, const float* q,
                         std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
-                        std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out) {
+                        std::vector<std::pair<float, uint32_t>>* scored,
+                        std::vector<uint32_t>* out) {
   const size_t n = candidates.size();
   scores->resize(n);
-  AttentionScoresGather(q, c.head_dim(), c.Key(layer, 0, kv_head), c.pos_stride_bytes() / DTypeSize(c.dtype()),
-                        c.dtype(), candidates.data(), n, 1.0f, scores->data());
+  AttentionScoresGather(q, c.head_dim(), c.Key(layer, 0, kv_head),
+                        c.pos_stride_bytes() / DTypeSize(c.dtype()), c.dtype(), candidates.data(),
+                        n, 1.0f, scores->data());
   TopKOfScores(scores->data(), candidates, std::numeric_limits<uint32_t>::max(), k, scored, out);
 }
 
@@ -241,8 +254,9 @@ QueryRanges RangesOf(const AttentionSettings& st, size_t pos) {
   return r;
 }
 
-void Record(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos, const QueryRanges& r,
-            const float* q, const float* out, std::span<const uint32_t> retrieved, size_t n_candidates) {
+void Record(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
+            const QueryRanges& r, const float* q, const float* out,
+            std::span<const uint32_t> retrieved, size_t n_candidates) {
   if (!a.probe || !a.probe->Wants(a.layer, head, pos)) return;
   AttentionProbeEvent e;
   e.layer = a.layer;
@@ -273,7 +287,8 @@ Status IceAttendOne(const IceAttentionArgs& a, size_t head, size_t kv_head, size
     return Status::Ok();
   }
   if (!found.searched) return Internal("ice attention: a kNN query without a search");
-  ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, found.ids, st.k, &s->scores, &s->scored, &s->topk);
+  ice::TopKByInnerProduct(*a.cache, a.layer, kv_head, q, found.ids, st.k, &s->scores, &s->scored,
+                          &s->topk);
   ice::AttendedPositions(r.sinks, s->topk, r.window_begin, r.n_keys, &s->positions);
   ice::SparseAttendOne(*a.cache, a.layer, kv_head, q, s->positions, &s->scores, out);
   Record(a, head, kv_head, pos, r, q, out, s->topk, found.ids.size());
@@ -291,11 +306,13 @@ size_t FirstSparse(const IceAttentionArgs& a, size_t t0, size_t t1) {
 // just before each to what that search may see (IndexLimit), then to the call's end.
 // `found`: n_units x members entries for this head; a unit is a search block (shared: one
 // member) or a position (one search per query head of the group: G members).
-Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, size_t unit, size_t first_unit,
-                   size_t n_units, const ice::SharedCandidates::Entry* carried, ice::Found* found, ice::Scratch* s) {
+Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, size_t unit,
+                   size_t first_unit, size_t n_units, const ice::SharedCandidates::Entry* carried,
+                   ice::Found* found, ice::Scratch* s) {
   const AttentionSettings& st = *a.settings;
   const KvCache& c = *a.cache;
-  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(), h0 = kv_head * G;
+  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(),
+               h0 = kv_head * G;
   auto q_of = [&](size_t t, size_t g) { return a.q + t * row + (h0 + g) * hd; };
   const KnnIndex& index = a.index->at(a.layer, kv_head);
   const size_t members = shared_path ? 1 : G;
@@ -307,14 +324,15 @@ Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, 
     if (rep == t1) continue;
     if (shared_path && u == 0 && carried != nullptr && carried->block == first_unit) continue;
     const size_t rep_pos = a.first_pos + rep;
-    FLOE_RETURN_IF_ERROR(a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, rep_pos + 1), &s->keys));
+    FLOE_RETURN_IF_ERROR(
+        a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, rep_pos + 1), &s->keys));
     const QueryRanges r = RangesOf(st, rep_pos);
     if (!shared_path) {
       for (size_t g = 0; g < G; ++g) {
         ice::Found& f = found[u * members + g];
         f.ids.clear();
-        FLOE_RETURN_IF_ERROR(index.Search(q_of(rep, g), uint32_t(r.sinks), uint32_t(r.window_begin - 1), st.k,
-                                          &s->knn, &f.ids));
+        FLOE_RETURN_IF_ERROR(index.Search(q_of(rep, g), uint32_t(r.sinks),
+                                          uint32_t(r.window_begin - 1), st.k, &s->knn, &f.ids));
         f.searched = true;
       }
       continue;
@@ -324,7 +342,8 @@ Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, 
     // it asks for more than one query's k.
     const size_t block_end = (first_unit + u + 1) * unit;
     const size_t hi = std::min(RangesOf(st, block_end - 1).window_begin - 1, rep_pos);
-    const size_t k_search = std::max(st.k, size_t(std::ceil(double(st.search_scale) * double(st.k))));
+    const size_t k_search =
+        std::max(st.k, size_t(std::ceil(double(st.search_scale) * double(st.k))));
     const float* query = q_of(rep, 0);
     if (G > 1) {  // the group's direction: the sum of its unit queries
       s->group_q.assign(hd, 0.0f);
@@ -339,10 +358,12 @@ Status SearchUnits(const IceAttentionArgs& a, size_t kv_head, bool shared_path, 
     }
     ice::Found& f = found[u];
     f.ids.clear();
-    FLOE_RETURN_IF_ERROR(index.Search(query, uint32_t(r.sinks), uint32_t(hi), k_search, &s->knn, &f.ids));
+    FLOE_RETURN_IF_ERROR(
+        index.Search(query, uint32_t(r.sinks), uint32_t(hi), k_search, &s->knn, &f.ids));
     f.searched = true;
   }
-  return a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, a.first_pos + a.n_tokens), &s->keys);
+  return a.index->Extend(c, a.layer, kv_head, ice::IndexLimit(st, a.first_pos + a.n_tokens),
+                         &s->keys);
 }
 
 // Tokens [t0, t1) of the call (consecutive positions of one block), the query heads of one KV
@@ -362,7 +383,8 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
   constexpr size_t L = ice::kScoreLanes;
   const AttentionSettings& st = *a.settings;
   const KvCache& c = *a.cache;
-  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(), h0 = kv_head * G;
+  const size_t hd = c.head_dim(), row = a.n_heads * hd, G = a.n_heads / c.n_kv_heads(),
+               h0 = kv_head * G;
   auto q_of = [&](size_t t, size_t g) { return a.q + t * row + (h0 + g) * hd; };
   auto out_of = [&](size_t t, size_t g) { return a.out + t * row + (h0 + g) * hd; };
   const uint64_t block = (a.first_pos + t0) / st.search_block;
@@ -400,18 +422,21 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
     std::vector<uint8_t>* rows = from_carried ? &carried->keys : nullptr;
     if (rows != nullptr && rows->size() != n * row_bytes && continues) {
       rows->resize(n * row_bytes);  // the block's second step: copy the rows once
-      for (size_t i = 0; i < n; ++i) std::memcpy(rows->data() + i * row_bytes, c.Key(a.layer, ids[i], kv_head), row_bytes);
+      for (size_t i = 0; i < n; ++i)
+        std::memcpy(rows->data() + i * row_bytes, c.Key(a.layer, ids[i], kv_head), row_bytes);
     }
     if (rows != nullptr && rows->size() == n * row_bytes) {
-      AttentionScores(q_of(rep, 0), G, hd, rows->data(), hd, c.dtype(), n, 1.0f, s->block_scores.data());
+      AttentionScores(q_of(rep, 0), G, hd, rows->data(), hd, c.dtype(), n, 1.0f,
+                      s->block_scores.data());
     } else {
       for (size_t g = 0; g < G; ++g)
-        AttentionScoresGather(q_of(rep, g), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), n, 1.0f,
-                              s->block_scores.data() + g * n);
+        AttentionScoresGather(q_of(rep, g), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(),
+                              ids.data(), n, 1.0f, s->block_scores.data() + g * n);
     }
     const uint32_t below = uint32_t(RangesOf(st, a.first_pos + rep).window_begin);
     for (size_t g = 0; g < G; ++g) {
-      const size_t admitted = ice::TopKOfScores(s->block_scores.data() + g * n, ids, below, st.k, &s->scored, &s->topk);
+      const size_t admitted =
+          ice::TopKOfScores(s->block_scores.data() + g * n, ids, below, st.k, &s->scored, &s->topk);
       attend(rep, g, admitted);
     }
   } else {  // (position, head) queries, 16 per pass over the candidate rows
@@ -429,10 +454,11 @@ Status IceAttendBlock(const IceAttentionArgs& a, size_t kv_head, size_t t0, size
         below[j] = uint32_t(RangesOf(st, a.first_pos + t).window_begin);
       }
       if (n > 0)
-        AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride, c.dtype(), ids.data(), n,
-                                1.0f, s->block_scores.data());
+        AttentionScoresGather16(s->block_qt.data(), hd, c.Key(a.layer, 0, kv_head), stride,
+                                c.dtype(), ids.data(), n, 1.0f, s->block_scores.data());
       size_t admitted[L];
-      ice::TopKOfScores16(s->block_scores.data(), ids, below, n_q, st.k, &s->block_maxima, s->lane_scored, admitted);
+      ice::TopKOfScores16(s->block_scores.data(), ids, below, n_q, st.k, &s->block_maxima,
+                          s->lane_scored, admitted);
       for (size_t j = 0; j < n_q; ++j) {
         ice::FinishTopK(&s->lane_scored[j], st.k, &s->topk);
         attend(rep + (j0 + j) / G, (j0 + j) % G, admitted[j]);
@@ -487,7 +513,8 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   // Shared searches: blocks of search_block positions (cut at its multiples), the candidates
   // of a block carried across calls in a.shared. (DCI only: a FAISS search returns exactly the
   // keys asked for, too few to share.) Otherwise one search per query head and position.
-  const bool shared_path = a.settings->search_block > 1 && a.settings->backend == AttentionBackend::kIce;
+  const bool shared_path =
+      a.settings->search_block > 1 && a.settings->backend == AttentionBackend::kIce;
   const size_t unit = shared_path ? a.settings->search_block : 1;
   const size_t first_unit = a.first_pos / unit, last_unit = (a.first_pos + a.n_tokens - 1) / unit;
   const size_t n_units = last_unit - first_unit + 1, n_kv = a.cache->n_kv_heads();
@@ -500,13 +527,16 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
   auto search = [&](size_t begin, size_t end) {
     ice::Scratch& scratch = pool.impl().per_thread.local();
     for (size_t g = begin; g < end; ++g) {
-      const ice::SharedCandidates::Entry* carried = shared_path && a.shared ? &a.shared->carried(a.layer, g) : nullptr;
-      fail(SearchUnits(a, g, shared_path, unit, first_unit, n_units, carried, found.data() + g * n_units * members,
-                       &scratch));
+      const ice::SharedCandidates::Entry* carried =
+          shared_path && a.shared ? &a.shared->carried(a.layer, g) : nullptr;
+      fail(SearchUnits(a, g, shared_path, unit, first_unit, n_units, carried,
+                       found.data() + g * n_units * members, &scratch));
     }
   };
-  if (threads) threads->ParallelFor(n_kv, 1, search);
-  else search(0, n_kv);
+  if (threads)
+    threads->ParallelFor(n_kv, 1, search);
+  else
+    search(0, n_kv);
   if (failed.load()) {
     std::lock_guard<std::mutex> lock(error_mu);
     return error;
@@ -520,14 +550,18 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
         const size_t g = i / n_units, u = i % n_units, b = first_unit + u;
         const size_t t0 = std::max(b * unit, a.first_pos) - a.first_pos;
         const size_t t1 = std::min((b + 1) * unit, a.first_pos + a.n_tokens) - a.first_pos;
-        ice::SharedCandidates::Entry* carried = a.shared && b == first_unit ? &a.shared->carried(a.layer, g) : nullptr;
-        ice::SharedCandidates::Entry* store = a.shared && b == last_unit ? &a.shared->at(a.layer, g) : nullptr;
+        ice::SharedCandidates::Entry* carried =
+            a.shared && b == first_unit ? &a.shared->carried(a.layer, g) : nullptr;
+        ice::SharedCandidates::Entry* store =
+            a.shared && b == last_unit ? &a.shared->at(a.layer, g) : nullptr;
         fail(IceAttendBlock(a, g, t0, t1, carried, store, found[g * n_units + u], &scratch));
       }
     };
     const size_t n_tasks = n_units * n_kv;
-    if (threads) threads->ParallelFor(n_tasks, 1, work);
-    else work(0, n_tasks);
+    if (threads)
+      threads->ParallelFor(n_tasks, 1, work);
+    else
+      work(0, n_tasks);
     std::lock_guard<std::mutex> lock(error_mu);
     return error;
   }
@@ -536,12 +570,15 @@ Status IceAttention(const IceAttentionArgs& a, ThreadContext* threads) {
     for (size_t i = begin; i < end; ++i) {
       const size_t t = i / a.n_heads, h = i % a.n_heads, g = h / group;
       const ice::Found& f = found[(g * n_units + t) * members + h % group];
-      fail(IceAttendOne(a, h, g, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd, f, &scratch));
+      fail(IceAttendOne(a, h, g, a.first_pos + t, a.q + t * row + h * hd, a.out + t * row + h * hd,
+                        f, &scratch));
     }
   };
   const size_t n = a.n_tokens * a.n_heads;
-  if (threads) threads->ParallelFor(n, 1, work);
-  else work(0, n);
+  if (threads)
+    threads->ParallelFor(n, 1, work);
+  else
+    work(0, n);
   std::lock_guard<std::mutex> lock(error_mu);
   return error;
 }

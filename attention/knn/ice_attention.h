@@ -63,9 +63,9 @@ struct IceAttentionArgs {
   size_t n_heads = 0;
   size_t n_tokens = 0;
   size_t first_pos = 0;
-  const float* q = nullptr;   // n_tokens x (n_heads * head_dim)
-  float* out = nullptr;       // n_tokens x (n_heads * head_dim)
-  AttentionProbe* probe = nullptr;  // optional
+  const float* q = nullptr;           // n_tokens x (n_heads * head_dim)
+  float* out = nullptr;               // n_tokens x (n_heads * head_dim)
+  AttentionProbe* probe = nullptr;    // optional
   IceScratchPool* scratch = nullptr;  // optional; a temporary pool when null
   // The sequence's candidates of its current blocks (Init with n_layers, n_kv_heads and
   // settings->search_block), carried across calls; null: blocks end with the call.
@@ -100,17 +100,19 @@ size_t TopKOfScores(const float* scores, std::span<const uint32_t> ids, uint32_t
 // if fewer (NaN ranked as -inf), in no particular order; admitted[g] = how many ids it admits.
 // FinishTopK then gives exactly what TopKOfScores gives for that query alone.
 inline constexpr size_t kScoreLanes = 16;
-void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below, size_t n_q,
-                    size_t k, std::vector<float>* maxima, std::vector<std::pair<float, uint32_t>>* scored,
-                    size_t* admitted);
+void TopKOfScores16(const float* scores, std::span<const uint32_t> ids, const uint32_t* below,
+                    size_t n_q, size_t k, std::vector<float>* maxima,
+                    std::vector<std::pair<float, uint32_t>>* scored, size_t* admitted);
 // The k best of *scored (ties: smaller id first), best first, into *out.
-void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k, std::vector<uint32_t>* out);
+void FinishTopK(std::vector<std::pair<float, uint32_t>>* scored, size_t k,
+                std::vector<uint32_t>* out);
 
 // The k candidates with the largest q . k (ties: smaller id first; NaN scores last), best
 // first, into *out. `scores` and `scored` are scratch.
 void TopKByInnerProduct(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
                         std::span<const uint32_t> candidates, size_t k, std::vector<float>* scores,
-                        std::vector<std::pair<float, uint32_t>>* scored, std::vector<uint32_t>* out);
+                        std::vector<std::pair<float, uint32_t>>* scored,
+                        std::vector<uint32_t>* out);
 
 }  // namespace ice
 }  // namespace floe

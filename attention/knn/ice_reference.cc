@@ -59,7 +59,8 @@ void DenseAttend(const KvCache& c, size_t layer, size_t kv_head, const float* q,
 std::vector<uint32_t> TopKInnerProduct(const KvCache& c, size_t layer, size_t kv_head,
                                        const float* q, size_t begin, size_t end, size_t k) {
   std::vector<std::pair<double, uint32_t>> all;
-  for (size_t p = begin; p < end; ++p) all.push_back({DotKey(c, layer, p, kv_head, q), uint32_t(p)});
+  for (size_t p = begin; p < end; ++p)
+    all.push_back({DotKey(c, layer, p, kv_head, q), uint32_t(p)});
   k = std::min(k, all.size());
   std::partial_sort(all.begin(), all.begin() + k, all.end(), [](const auto& a, const auto& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);

@@ -21,8 +21,8 @@ void SparseAttend(const KvCache& cache, size_t layer, size_t kv_head, const floa
                   std::span<const uint32_t> positions, float* out);
 
 // Exact dense causal attention over positions [0, n_keys).
-void DenseAttend(const KvCache& cache, size_t layer, size_t kv_head, const float* q,
-                 size_t n_keys, float* out);
+void DenseAttend(const KvCache& cache, size_t layer, size_t kv_head, const float* q, size_t n_keys,
+                 float* out);
 
 // Brute-force maximum inner product search: the k positions in [begin, end) with the largest
 // q . k (double), best first, ties to the smaller position.

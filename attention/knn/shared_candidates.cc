@@ -73,7 +73,9 @@ void SharedCandidates::Save(StateWriter& w) const {
 }
 
 Status SharedCandidates::Restore(std::span<const uint8_t> bytes, size_t positions) {
-  auto bad = [](const std::string& m) { return InvalidArgument("session state: shared kNN candidates: " + m); };
+  auto bad = [](const std::string& m) {
+    return InvalidArgument("session state: shared kNN candidates: " + m);
+  };
   ByteReader r(bytes.data(), bytes.size());
   uint64_t tag = 0, n_entries = 0, n_heads = 0, block_size = 0;
   FLOE_RETURN_IF_ERROR(r.Read(&tag, "candidates tag"));
@@ -83,31 +85,38 @@ Status SharedCandidates::Restore(std::span<const uint8_t> bytes, size_t position
   FLOE_RETURN_IF_ERROR(r.Read(&block_size, "block size"));
   // Parse and check everything before changing anything.
   std::vector<Entry> parsed;
-  if (n_entries > r.remaining() / 24) return bad("entry count " + std::to_string(n_entries) + " exceeds the bytes");
+  if (n_entries > r.remaining() / 24)
+    return bad("entry count " + std::to_string(n_entries) + " exceeds the bytes");
   parsed.resize(n_entries);
   for (Entry& e : parsed) {
     uint64_t first = 0, count = 0;
     FLOE_RETURN_IF_ERROR(r.Read(&e.block, "entry block"));
     FLOE_RETURN_IF_ERROR(r.Read(&first, "entry position"));
     FLOE_RETURN_IF_ERROR(r.Read(&count, "entry size"));
-    if (count > r.remaining() / sizeof(uint32_t)) return bad("entry size " + std::to_string(count) + " exceeds the bytes");
+    if (count > r.remaining() / sizeof(uint32_t))
+      return bad("entry size " + std::to_string(count) + " exceeds the bytes");
     if (e.block == kNoBlock) {
       if (count != 0) return bad("an empty entry with ids");
       continue;
     }
-    if (first >= positions) return bad("an entry made at position " + std::to_string(first) + " beyond the state's " + std::to_string(positions));
+    if (first >= positions)
+      return bad("an entry made at position " + std::to_string(first) + " beyond the state's " +
+                 std::to_string(positions));
     e.first = uint32_t(first);
     e.ids.resize(count);
     const uint8_t* p = nullptr;
     FLOE_RETURN_IF_ERROR(r.ReadBytes(count * sizeof(uint32_t), &p, "entry ids"));
     std::memcpy(e.ids.data(), p, count * sizeof(uint32_t));
     for (uint32_t id : e.ids)
-      if (id >= positions) return bad("candidate " + std::to_string(id) + " beyond the state's " + std::to_string(positions) + " positions");
+      if (id >= positions)
+        return bad("candidate " + std::to_string(id) + " beyond the state's " +
+                   std::to_string(positions) + " positions");
   }
   if (r.remaining() != 0) return bad("trailing bytes");
   Clear();
   // Another shape (a session with other heads or another block size): the blocks search afresh.
-  if (n_entries != entries_.size() || n_heads != n_heads_ || block_size != block_size_) return Status::Ok();
+  if (n_entries != entries_.size() || n_heads != n_heads_ || block_size != block_size_)
+    return Status::Ok();
   for (size_t i = 0; i < parsed.size(); ++i) entries_[i] = std::move(parsed[i]);
   return Status::Ok();
 }

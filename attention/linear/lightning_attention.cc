@@ -25,7 +25,8 @@ void LightningRecurrent(const LightningHead& h, size_t T) {
     for (size_t i = 0; i < dk; ++i) {
       const float* in = s + i * dv;
       float* row = h.s_out + i * dv;
-      for (size_t j = 0; j < dv; ++j) row[j] = in[j] + (lambda_m1 * in[j] + k[i] * v[j]);  // in may == row
+      for (size_t j = 0; j < dv; ++j)
+        row[j] = in[j] + (lambda_m1 * in[j] + k[i] * v[j]);  // in may == row
       Axpy(q[i], row, o, dv);
     }
     s = h.s_out;  // later tokens update the output state in place

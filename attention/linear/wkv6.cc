@@ -37,7 +37,7 @@ void Wkv6Recurrent(const Wkv6Head& h, size_t T, float* scratch) {
 
 size_t Wkv6ChunkScratch(size_t T, size_t N) {
   const size_t n = 2 * N + T;  // running log decay D, a decayed vector, scores
-  return (n + 15) / 16 * 16;    // keeps every head's slice 64-byte aligned
+  return (n + 15) / 16 * 16;   // keeps every head's slice 64-byte aligned
 }
 
 // Pairwise decays are accumulated backwards from the query, D = sum_{q=s+1}^{t-1} lw_q, a sum

@@ -14,8 +14,8 @@
 namespace floe {
 
 struct Wkv6Head {
-  size_t n = 0;        // head size N
-  size_t stride = 0;   // floats between consecutive tokens' rows in r/k/v/lw/y
+  size_t n = 0;       // head size N
+  size_t stride = 0;  // floats between consecutive tokens' rows in r/k/v/lw/y
   const float* r = nullptr;
   const float* k = nullptr;
   const float* v = nullptr;

@@ -15,12 +15,12 @@
 
 namespace floe::bench {
 
-using floe::Stats;
-using floe::Summarize;
-using floe::Seconds;
-using floe::StatusBytes;
 using floe::PeakRss;
 using floe::ResetPeakRss;
+using floe::Seconds;
+using floe::Stats;
+using floe::StatusBytes;
+using floe::Summarize;
 
 // The value after `name` in argv, or fallback.
 inline const char* Arg(int argc, char** argv, const char* name, const char* fallback) {

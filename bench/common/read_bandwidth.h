@@ -17,7 +17,8 @@
 namespace floe::bench {
 
 // Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s.
-inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc, volatile uint64_t* sink) {
+inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
+                            volatile uint64_t* sink) {
   const size_t words = bytes / 8, chunk = 1 << 16;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<uint64_t> partial((words + chunk - 1) / chunk);
@@ -45,8 +46,8 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc, v
 
 // Allocates and touches `bytes` at *pool, then measures `repeats` streaming reads of it (the
 // same-run baseline of a benchmark). False, with a message on stderr, if it cannot allocate.
-inline bool MeasureReadBandwidth(size_t bytes, int repeats, ThreadContext* tc, AlignedBuffer<uint8_t>* pool,
-                                 Stats* read) {
+inline bool MeasureReadBandwidth(size_t bytes, int repeats, ThreadContext* tc,
+                                 AlignedBuffer<uint8_t>* pool, Stats* read) {
   if (!pool->Resize(bytes).ok()) {
     std::fprintf(stderr, "cannot allocate %zu bytes\n", bytes);
     return false;

@@ -21,11 +21,12 @@ struct RecurrentBenchOptions {
   size_t serial_max = 1024;     // token-by-token baseline measured on min(prompt, this) tokens
   size_t n_gen = 64;            // decode steps after the prefill
   int repeats = 3;
-  StateOptions state;           // max_batch = the prefill chunk
+  StateOptions state;  // max_batch = the prefill chunk
 };
 
-inline int RunRecurrentPrefillBench(const CausalLm& lm, const std::string& what, size_t weight_bytes,
-                                    const RecurrentBenchOptions& o, ThreadContext& threads) {
+inline int RunRecurrentPrefillBench(const CausalLm& lm, const std::string& what,
+                                    size_t weight_bytes, const RecurrentBenchOptions& o,
+                                    ThreadContext& threads) {
   const size_t V = lm.vocab_size();
   std::vector<float> logits(V);
   auto fail = [](const Status& s) { return std::fprintf(stderr, "%s\n", s.ToString().c_str()), 1; };
@@ -45,21 +46,26 @@ inline int RunRecurrentPrefillBench(const CausalLm& lm, const std::string& what,
       const bool reset = ResetPeakRss();
       before = StatusBytes("VmRSS:");
       auto t0 = std::chrono::steady_clock::now();
-      if (Status s = lm.Forward(**st, prompt, LogitsMode::kLast, logits.data(), threads, nullptr); !s.ok()) return fail(s);
+      if (Status s = lm.Forward(**st, prompt, LogitsMode::kLast, logits.data(), threads, nullptr);
+          !s.ok())
+        return fail(s);
       chunked.push_back(double(P) / Seconds(t0));
       if (reset) peak = std::max(peak, PeakRss());
       state_bytes = (*st)->memory_bytes();
       t0 = std::chrono::steady_clock::now();
       for (size_t i = 0; i < o.n_gen; ++i) {
-        const int32_t next = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-        Status s = lm.Forward(**st, std::span<const int32_t>(&next, 1), LogitsMode::kLast, logits.data(), threads, nullptr);
+        const int32_t next =
+            int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
+        Status s = lm.Forward(**st, std::span<const int32_t>(&next, 1), LogitsMode::kLast,
+                              logits.data(), threads, nullptr);
         if (!s.ok()) return fail(s);
       }
       if (o.n_gen) decode.push_back(double(o.n_gen) / Seconds(t0));
       (*st)->Reset();
       t0 = std::chrono::steady_clock::now();
       for (size_t i = 0; i < serial_n; ++i) {
-        Status s = lm.Forward(**st, std::span<const int32_t>(&prompt[i], 1), LogitsMode::kNone, nullptr, threads, nullptr);
+        Status s = lm.Forward(**st, std::span<const int32_t>(&prompt[i], 1), LogitsMode::kNone,
+                              nullptr, threads, nullptr);
         if (!s.ok()) return fail(s);
       }
       if (serial_n) serial.push_back(double(serial_n) / Seconds(t0));
@@ -70,12 +76,16 @@ inline int RunRecurrentPrefillBench(const CausalLm& lm, const std::string& what,
     char range[64];
     std::snprintf(range, sizeof range, "%.1f (%.0f..%.0f)", c.median, c.min, c.max);
     std::printf("%-8zu %24s %12.1f %7.2fx %12.1f %13.1f %13.1f %10.1f\n", P, range, sr,
-                sr > 0 ? c.median / sr : 0.0, d, before / 1048576.0, peak / 1048576.0, state_bytes / 1024.0);
+                sr > 0 ? c.median / sr : 0.0, d, before / 1048576.0, peak / 1048576.0,
+                state_bytes / 1024.0);
     std::fflush(stdout);
   }
-  std::printf("(1-by-1 measured on min(prompt, %zu) tokens; RSS = VmRSS before the chunked prefill, peak RSS = "
-              "VmHWM during it, reset before each run; state = recurrent state + chunk scratch; %d runs, "
-              "median (min..max))\n", o.serial_max, o.repeats);
+  std::printf(
+      "(1-by-1 measured on min(prompt, %zu) tokens; RSS = VmRSS before the chunked prefill, peak "
+      "RSS = "
+      "VmHWM during it, reset before each run; state = recurrent state + chunk scratch; %d runs, "
+      "median (min..max))\n",
+      o.serial_max, o.repeats);
   return 0;
 }
 

@@ -33,7 +33,8 @@ Result<BoundNetwork> FromGguf(const MetadataView& metadata, const TensorSet& ten
 
 Status WriteGguf(const CausalLm& model, const TensorSet&, ModelWriter& out) {
   const auto* lm = dynamic_cast<const LlamaModel*>(&model);
-  if (lm == nullptr) return InvalidArgument("not a Llama-family model (architecture " + model.architecture() + ")");
+  if (lm == nullptr)
+    return InvalidArgument("not a Llama-family model (architecture " + model.architecture() + ")");
   return WriteLlamaGguf(lm->config(), lm->weights(), out);
 }
 
@@ -45,7 +46,8 @@ struct Shape {
 constexpr ModelPreset kPresets[] = {
     {"tiny", "dim 256, 4 layers, 8 heads (4 KV), ffn 768, vocab 32000", 32000},
     {"110m", "dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000 (stories110M's shape)", 32000},
-    {"1b", "dim 2048, 16 layers, 32 heads (8 KV), ffn 8192, vocab 32000 (Llama-3.2-1B-like)", 32000},
+    {"1b", "dim 2048, 16 layers, 32 heads (8 KV), ffn 8192, vocab 32000 (Llama-3.2-1B-like)",
+     32000},
 };
 constexpr Shape kShapes[] = {
     {256, 4, 8, 4, 768, 32000, 32768},
@@ -139,10 +141,12 @@ Status MakeRandom(const std::string& arch, const RandomModelOptions& o, ModelWri
   return finish();
 }
 
-Status MakeRandomLlama(const RandomModelOptions& o, ModelWriter& w, const std::function<Status()>& finish) {
+Status MakeRandomLlama(const RandomModelOptions& o, ModelWriter& w,
+                       const std::function<Status()>& finish) {
   return MakeRandom("llama", o, w, finish);
 }
-Status MakeRandomQwen2(const RandomModelOptions& o, ModelWriter& w, const std::function<Status()>& finish) {
+Status MakeRandomQwen2(const RandomModelOptions& o, ModelWriter& w,
+                       const std::function<Status()>& finish) {
   return MakeRandom("qwen2", o, w, finish);
 }
 

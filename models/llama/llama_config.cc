@@ -40,14 +40,15 @@ Status CheckTensor(const TensorView& t, const std::string& name, size_t rows, si
   if (t.data == nullptr) return NotFound("tensor " + name + " is missing");
   if (t.rows != rows || t.cols != cols)
     return CorruptData("tensor " + name + ": expected " + std::to_string(rows) + "x" +
-                       std::to_string(cols) + " (rows x cols), file has " +
-                       std::to_string(t.rows) + "x" + std::to_string(t.cols));
+                       std::to_string(cols) + " (rows x cols), file has " + std::to_string(t.rows) +
+                       "x" + std::to_string(t.cols));
   return Status::Ok();
 }
 
 Status CheckNorm(const TensorView& t, const std::string& name, size_t n) {
   FLOE_RETURN_IF_ERROR(CheckTensor(t, name, 1, n));
-  if (t.dtype != DType::kF32) return Unsupported("tensor " + name + ": norm weights and biases must be f32");
+  if (t.dtype != DType::kF32)
+    return Unsupported("tensor " + name + ": norm weights and biases must be f32");
   return Status::Ok();
 }
 

@@ -25,11 +25,11 @@ struct LlamaConfig {
   size_t n_layers = 0;
   size_t n_heads = 0;
   size_t n_kv_heads = 0;
-  size_t head_dim = 0;        // dim / n_heads unless the file says otherwise
+  size_t head_dim = 0;  // dim / n_heads unless the file says otherwise
   size_t ffn_dim = 0;
   size_t vocab_size = 0;
   size_t context_length = 0;
-  size_t rope_dim = 0;        // dims rotated per head (<= head_dim)
+  size_t rope_dim = 0;  // dims rotated per head (<= head_dim)
   float rope_freq_base = 10000.0f;
   float rms_eps = 1e-5f;
   RopeStyle rope_style = RopeStyle::kInterleaved;
@@ -41,10 +41,10 @@ struct LlamaConfig {
 };
 
 struct LlamaLayerWeights {
-  TensorView attn_norm;                 // [dim]
-  TensorView wq, wk, wv, wo;            // [q_dim x dim], [kv_dim x dim] x2, [dim x q_dim]
-  TensorView bq, bk, bv;                // qkv_bias only: [q_dim], [kv_dim] x2, f32
-  TensorView ffn_norm;                  // [dim]
+  TensorView attn_norm;                   // [dim]
+  TensorView wq, wk, wv, wo;              // [q_dim x dim], [kv_dim x dim] x2, [dim x q_dim]
+  TensorView bq, bk, bv;                  // qkv_bias only: [q_dim], [kv_dim] x2, f32
+  TensorView ffn_norm;                    // [dim]
   TensorView ffn_gate, ffn_up, ffn_down;  // [ffn x dim] x2, [dim x ffn]
 };
 

@@ -11,7 +11,8 @@ Result<size_t> RequiredCount(const MetadataView& f, const std::string& key) {
   auto v = f.GetUint(key);
   if (!v.ok()) return Status(v.status()).WithContext("llama GGUF");
   if (v.value() == 0 || v.value() > (uint64_t(1) << 32))
-    return CorruptData("llama GGUF: " + key + " = " + std::to_string(v.value()) + " is implausible");
+    return CorruptData("llama GGUF: " + key + " = " + std::to_string(v.value()) +
+                       " is implausible");
   return size_t(v.value());
 }
 
@@ -26,7 +27,8 @@ Result<LlamaConfig> LlamaConfigFromGguf(const MetadataView& f, const TensorSet& 
   auto arch = f.GetString("general.architecture");
   if (!arch.ok()) return Status(arch.status()).WithContext("GGUF model");
   if (arch.value() != "llama" && arch.value() != "qwen2")
-    return Unsupported("GGUF architecture '" + arch.value() + "' is not supported (supported: llama, qwen2)");
+    return Unsupported("GGUF architecture '" + arch.value() +
+                       "' is not supported (supported: llama, qwen2)");
   LlamaConfig c;
   c.arch = arch.value();
   const std::string k = c.arch + ".";
@@ -38,21 +40,25 @@ Result<LlamaConfig> LlamaConfigFromGguf(const MetadataView& f, const TensorSet& 
   c.n_kv_heads = OptionalCount(f, k + "attention.head_count_kv", c.n_heads);
   c.head_dim = OptionalCount(f, k + "attention.key_length", c.dim / c.n_heads);
   c.rope_dim = OptionalCount(f, k + "rope.dimension_count", c.head_dim);
-  if (auto base = f.GetFloat(k + "rope.freq_base"); base.ok()) c.rope_freq_base = float(base.value());
-  if (auto eps = f.GetFloat(k + "attention.layer_norm_rms_epsilon"); eps.ok()) c.rms_eps = float(eps.value());
+  if (auto base = f.GetFloat(k + "rope.freq_base"); base.ok())
+    c.rope_freq_base = float(base.value());
+  if (auto eps = f.GetFloat(k + "attention.layer_norm_rms_epsilon"); eps.ok())
+    c.rms_eps = float(eps.value());
   if (f.Has(k + "rope.scaling.type")) {
     FLOE_ASSIGN_OR_RETURN(std::string scaling, f.GetString(k + "rope.scaling.type"));
     double factor = 1.0;
     if (auto fa = f.GetFloat(k + "rope.scaling.factor"); fa.ok()) factor = fa.value();
     if (scaling != "none" && factor != 1.0)
-      return Unsupported(k + "rope.scaling.type '" + scaling + "' (factor " + std::to_string(factor) +
+      return Unsupported(k + "rope.scaling.type '" + scaling + "' (factor " +
+                         std::to_string(factor) +
                          ") is not supported yet; floe runs unscaled RoPE only");
   }
   // llama.cpp: LLAMA_ROPE_TYPE_NORM (adjacent pairs) for "llama", NEOX (half split) for "qwen2".
   c.rope_style = c.arch == "qwen2" ? RopeStyle::kHalfSplit : RopeStyle::kInterleaved;
   c.qkv_bias = c.arch == "qwen2";
   const NamedTensor* embd = tensors.Find(llama_names::kTokenEmbd);
-  if (embd == nullptr) return NotFound(std::string("tensor ") + llama_names::kTokenEmbd + " is missing");
+  if (embd == nullptr)
+    return NotFound(std::string("tensor ") + llama_names::kTokenEmbd + " is missing");
   if (embd->shape.size() != 2) return CorruptData("token_embd.weight must be 2-D");
   c.vocab_size = size_t(embd->shape[0]);
   Status st = c.Validate();
@@ -70,8 +76,10 @@ Result<LlamaWeights> LlamaWeightsFromGguf(const TensorSet& f, const LlamaConfig&
   };
   FLOE_RETURN_IF_ERROR(get(llama_names::kTokenEmbd, &w.token_embd));
   FLOE_RETURN_IF_ERROR(get(llama_names::kOutputNorm, &w.output_norm));
-  if (f.Find(llama_names::kOutput)) FLOE_RETURN_IF_ERROR(get(llama_names::kOutput, &w.output));
-  else w.output = w.token_embd;
+  if (f.Find(llama_names::kOutput))
+    FLOE_RETURN_IF_ERROR(get(llama_names::kOutput, &w.output));
+  else
+    w.output = w.token_embd;
   w.layers.resize(c.n_layers);
   using llama_names::Layer;
   for (size_t l = 0; l < c.n_layers; ++l) {
@@ -103,12 +111,14 @@ Status WriteLlamaGguf(const LlamaConfig& c, const LlamaWeights& w, ModelWriter& 
   out.SetUint32(k + "rope.dimension_count", uint32_t(c.rope_dim));
   out.SetUint32(k + "attention.head_count", uint32_t(c.n_heads));
   out.SetUint32(k + "attention.head_count_kv", uint32_t(c.n_kv_heads));
-  if (c.head_dim != c.dim / c.n_heads) out.SetUint32(k + "attention.key_length", uint32_t(c.head_dim));
+  if (c.head_dim != c.dim / c.n_heads)
+    out.SetUint32(k + "attention.key_length", uint32_t(c.head_dim));
   out.SetFloat32(k + "attention.layer_norm_rms_epsilon", c.rms_eps);
   out.SetFloat32(k + "rope.freq_base", c.rope_freq_base);
   out.SetUint32(k + "vocab_size", uint32_t(c.vocab_size));
   auto put = [&](const std::string& name, const TensorView& t) {
-    std::vector<uint64_t> shape = t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.rows, t.cols};
+    std::vector<uint64_t> shape =
+        t.rows == 1 ? std::vector<uint64_t>{t.cols} : std::vector<uint64_t>{t.rows, t.cols};
     return out.AddTensor(name, std::move(shape), t.dtype, t.data, t.bytes());
   };
   using llama_names::Layer;

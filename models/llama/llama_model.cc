@@ -42,7 +42,8 @@ class LlamaModel::State final : public SequenceState {
   size_t position() const override { return pos; }
   size_t capacity() const override { return cache.capacity(); }
   size_t memory_bytes() const override {
-    return cache.bytes() + scratch.size() * sizeof(float) + (ice ? index.bytes() + shared.bytes() : 0);
+    return cache.bytes() + scratch.size() * sizeof(float) +
+           (ice ? index.bytes() + shared.bytes() : 0);
   }
   void Reset() override {
     pos = 0;
@@ -54,8 +55,8 @@ class LlamaModel::State final : public SequenceState {
   // it: a state restores into any state of the same model whose capacity holds its position.
   // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
   // very index the original sequence had (KnnIndex: DCI and FAISS indexes depend only on the
-  // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes. So
-  // a state saved with any backend restores into a session with any backend. An ice state ends
+  // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes.
+  // So a state saved with any backend restores into a session with any backend. An ice state ends
   // with the candidates its heads share in their current blocks (ice::SharedCandidates), so a
   // restored sequence ranks what the uninterrupted one would; other backends skip that section.
   std::vector<uint64_t> Shape() const {
@@ -125,8 +126,8 @@ class LlamaModel::State final : public SequenceState {
   LlamaConfig config;
   StateOptions options;
   KvCache cache;
-  bool ice = false;      // options.attention.backend is kIce or kFaiss (kNN attention)
-  KnnIndexSet index;     // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
+  bool ice = false;            // options.attention.backend is kIce or kFaiss (kNN attention)
+  KnnIndexSet index;           // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   ice::SharedCandidates shared;  // ice only: candidates of each head's current block
   AlignedBuffer<float> scratch;  // the activations of `batch` rows (Batch)
@@ -134,7 +135,8 @@ class LlamaModel::State final : public SequenceState {
   size_t batch = 1;
 };
 
-Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config, LlamaWeights weights) {
+Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config,
+                                                       LlamaWeights weights) {
   FLOE_RETURN_IF_ERROR(config.Validate());
   FLOE_RETURN_IF_ERROR(ValidateLlamaWeights(config, weights));
   return std::unique_ptr<LlamaModel>(new LlamaModel(config, std::move(weights)));
@@ -201,8 +203,10 @@ namespace {
 
 // Y = W X for n rows of X: matrix-vector for one token, tiled matrix-matrix otherwise.
 void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1) MatVec(w, x, y, &threads);
-  else MatMul(w, x, n, y, &threads);
+  if (n == 1)
+    MatVec(w, x, y, &threads);
+  else
+    MatMul(w, x, n, y, &threads);
 }
 
 // Several projections of the same rows (q/k/v, gate/up) in one pass over the threads.
@@ -220,7 +224,11 @@ size_t LlamaModel::Batch::FloatsPerRow(const LlamaConfig& c) {
 LlamaModel::Batch::Batch(const LlamaConfig& c, std::span<SeqRows> s, size_t rows, float* scratch)
     : seqs(s), n(rows) {
   float* p = scratch;
-  auto take = [&](size_t width) { float* r = p; p += rows * width; return r; };
+  auto take = [&](size_t width) {
+    float* r = p;
+    p += rows * width;
+    return r;
+  };
   x = take(c.dim);
   xb = take(c.dim);
   q = take(c.q_dim());
@@ -240,37 +248,46 @@ Status LlamaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
   return ForwardRows(tokens, b, first_logits, logits, threads, cancel);
 }
 
-Status LlamaModel::ForwardEach(std::span<SequenceState* const> base, std::span<const int32_t> tokens,
-                               float* logits, ThreadContext& threads,
-                               const std::atomic<bool>* cancel) const {
+Status LlamaModel::ForwardEach(std::span<SequenceState* const> base,
+                               std::span<const int32_t> tokens, float* logits,
+                               ThreadContext& threads, const std::atomic<bool>* cancel) const {
   const LlamaConfig& c = config_;
   const size_t B = base.size();
   if (B != tokens.size())
-    return InvalidArgument("ForwardEach: " + std::to_string(B) + " states but " + std::to_string(tokens.size()) + " tokens");
+    return InvalidArgument("ForwardEach: " + std::to_string(B) + " states but " +
+                           std::to_string(tokens.size()) + " tokens");
   if (logits == nullptr) return InvalidArgument("ForwardEach: logits buffer is null");
   std::vector<SeqRows> seqs(B);
   for (size_t i = 0; i < B; ++i) {
     State* s = dynamic_cast<State*>(base[i]);
-    if (s == nullptr) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " does not belong to a llama model");
+    if (s == nullptr)
+      return InvalidArgument("ForwardEach: state " + std::to_string(i) +
+                             " does not belong to a llama model");
     for (size_t j = 0; j < i; ++j)
-      if (seqs[j].state == s) return InvalidArgument("ForwardEach: state " + std::to_string(i) + " appears twice");
+      if (seqs[j].state == s)
+        return InvalidArgument("ForwardEach: state " + std::to_string(i) + " appears twice");
     if (s->pos >= s->capacity())
-      return OutOfRange("ForwardEach: sequence " + std::to_string(i) + " is full (" + std::to_string(s->pos) + " tokens)");
+      return OutOfRange("ForwardEach: sequence " + std::to_string(i) + " is full (" +
+                        std::to_string(s->pos) + " tokens)");
     if (tokens[i] < 0 || size_t(tokens[i]) >= c.vocab_size)
-      return OutOfRange("token id " + std::to_string(tokens[i]) + " outside the vocabulary [0, " + std::to_string(c.vocab_size) + ")");
+      return OutOfRange("token id " + std::to_string(tokens[i]) + " outside the vocabulary [0, " +
+                        std::to_string(c.vocab_size) + ")");
     seqs[i] = SeqRows{s, i, 1, Status::Ok()};
   }
   if (B == 0) return Status::Ok();
   // Scratch for B rows from the thread context (grows only; no allocation once warm).
   float* scratch = threads.Scratch(ScratchSlot::kBatchRows, B * Batch::FloatsPerRow(c));
-  if (scratch == nullptr) return OutOfMemory("ForwardEach: no memory for " + std::to_string(B) + " rows of scratch");
+  if (scratch == nullptr)
+    return OutOfMemory("ForwardEach: no memory for " + std::to_string(B) + " rows of scratch");
   return ForwardRows(tokens.data(), Batch(c, seqs, B, scratch), 0, logits, threads, cancel);
 }
 
-Status LlamaModel::ForwardRows(const int32_t* tokens, const Batch& b, size_t first_logits, float* logits,
-                               ThreadContext& threads, const std::atomic<bool>* cancel) const {
+Status LlamaModel::ForwardRows(const int32_t* tokens, const Batch& b, size_t first_logits,
+                               float* logits, ThreadContext& threads,
+                               const std::atomic<bool>* cancel) const {
   const size_t D = config_.dim;
-  for (size_t t = 0; t < b.n; ++t) ToF32(weights_.token_embd, size_t(tokens[t]) * D, D, b.x + t * D);
+  for (size_t t = 0; t < b.n; ++t)
+    ToF32(weights_.token_embd, size_t(tokens[t]) * D, D, b.x + t * D);
   for (size_t l = 0; l < config_.n_layers; ++l) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
     FLOE_RETURN_IF_ERROR(AttentionBlock(l, b, threads));
@@ -285,7 +302,8 @@ Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threa
   const LlamaConfig& c = config_;
   const LlamaLayerWeights& L = weights_.layers[l];
   const size_t D = c.dim, QD = c.q_dim(), KVD = c.kv_dim();
-  for (size_t t = 0; t < b.n; ++t) RmsNorm(b.x + t * D, L.attn_norm.f32(), D, c.rms_eps, b.xb + t * D);
+  for (size_t t = 0; t < b.n; ++t)
+    RmsNorm(b.x + t * D, L.attn_norm.f32(), D, c.rms_eps, b.xb + t * D);
   ProjectMany({&L.wq, &L.wk, &L.wv}, b.xb, b.n, {b.q, b.k, b.v}, threads);
   for (const SeqRows& seq : b.seqs) {
     for (size_t t = seq.row; t < seq.row + seq.n; ++t) {
@@ -333,14 +351,16 @@ void LlamaModel::FeedForwardBlock(size_t l, const Batch& b, ThreadContext& threa
   const LlamaConfig& c = config_;
   const LlamaLayerWeights& L = weights_.layers[l];
   const size_t D = c.dim;
-  for (size_t t = 0; t < b.n; ++t) RmsNorm(b.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, b.xb + t * D);
+  for (size_t t = 0; t < b.n; ++t)
+    RmsNorm(b.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, b.xb + t * D);
   ProjectMany({&L.ffn_gate, &L.ffn_up}, b.xb, b.n, {b.gate, b.up}, threads);
   SwiGlu(b.gate, b.up, b.n * c.ffn_dim);
   Project(L.ffn_down, b.gate, b.n, b.xb, threads);
   Add(b.xb, b.x, b.n * D);
 }
 
-void LlamaModel::OutputLogits(const Batch& b, size_t first, float* logits, ThreadContext& threads) const {
+void LlamaModel::OutputLogits(const Batch& b, size_t first, float* logits,
+                              ThreadContext& threads) const {
   const size_t D = config_.dim;
   for (size_t t = first; t < b.n; ++t)
     RmsNorm(b.x + t * D, weights_.output_norm.f32(), D, config_.rms_eps, b.xb + (t - first) * D);

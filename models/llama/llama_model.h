@@ -19,7 +19,8 @@ namespace floe {
 class LlamaModel final : public CausalLm {
  public:
   // Validates config and weights (shapes, dtypes). The weights' memory must outlive the model.
-  static Result<std::unique_ptr<LlamaModel>> Create(const LlamaConfig& config, LlamaWeights weights);
+  static Result<std::unique_ptr<LlamaModel>> Create(const LlamaConfig& config,
+                                                    LlamaWeights weights);
 
   std::string architecture() const override { return config_.arch; }
   size_t vocab_size() const override { return config_.vocab_size; }
@@ -64,7 +65,8 @@ class LlamaModel final : public CausalLm {
   void OutputLogits(const Batch& b, size_t first, float* logits, ThreadContext& threads) const;
   // Attention of n query rows (q, n x q_dim) at positions s.pos.. over s's cache, dense or ice as
   // s was set up, into out (n x q_dim).
-  Status Attend(State& s, size_t layer, size_t n, const float* q, float* out, ThreadContext* threads) const;
+  Status Attend(State& s, size_t layer, size_t n, const float* q, float* out,
+                ThreadContext* threads) const;
 
   LlamaConfig config_;
   LlamaWeights weights_;

@@ -31,9 +31,9 @@ Result<BoundNetwork> FromGguf(const MetadataView& metadata, const TensorSet& ten
 // tensors.
 Result<BoundNetwork> FromCheckpoint(const TensorSet& tensors, CheckpointLayout layout,
                                     const MetadataView* config) {
-  FLOE_ASSIGN_OR_RETURN(Rwkv6Network net,
-                        BindRwkv6(tensors, layout == CheckpointLayout::kRwkvCpp ? Rwkv6Layout::kRwkvCpp
-                                                                                : Rwkv6Layout::kOfficial));
+  FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(tensors, layout == CheckpointLayout::kRwkvCpp
+                                                                 ? Rwkv6Layout::kRwkvCpp
+                                                                 : Rwkv6Layout::kOfficial));
   if (config != nullptr && config->Has("n_vocab")) {
     const Rwkv6Config& c = net.config;
     FLOE_ASSIGN_OR_RETURN(uint64_t n_vocab, config->GetUint("n_vocab"));
@@ -69,7 +69,8 @@ class GgufOut {
 
 Status WriteGguf(const CausalLm& model, const TensorSet&, ModelWriter& out) {
   const auto* lm = dynamic_cast<const Rwkv6Model*>(&model);
-  if (lm == nullptr) return InvalidArgument("not an RWKV-6 model (architecture " + model.architecture() + ")");
+  if (lm == nullptr)
+    return InvalidArgument("not an RWKV-6 model (architecture " + model.architecture() + ")");
   const Rwkv6Config& c = lm->config();
   const Rwkv6Weights& wt = lm->network().weights;
   const uint64_t C = c.n_embd, R = c.lora_mix, Rd = c.lora_decay;
@@ -96,10 +97,12 @@ Status WriteGguf(const CausalLm& model, const TensorSet&, ModelWriter& out) {
     FLOE_RETURN_IF_ERROR(w.Vec(p + "attn_norm_2.bias", L.ln2_b, {C}));
     FLOE_RETURN_IF_ERROR(w.Mat(p + "time_mix_w1.weight", L.maa_w1));
     float* w2 = static_cast<float*>(out.Keep(5 * C * R * sizeof(float)));
-    for (size_t i = 0; i < 5; ++i) std::copy(L.maa_w2[i].f32(), L.maa_w2[i].f32() + C * R, w2 + i * C * R);
+    for (size_t i = 0; i < 5; ++i)
+      std::copy(L.maa_w2[i].f32(), L.maa_w2[i].f32() + C * R, w2 + i * C * R);
     FLOE_RETURN_IF_ERROR(w.Vec(p + "time_mix_w2.weight", w2, {R, C, 5}));
-    const std::pair<const char*, const float*> lerps[] = {{"x", L.maa_x}, {"w", L.maa_w}, {"k", L.maa_k},
-                                                          {"v", L.maa_v}, {"r", L.maa_r}, {"g", L.maa_g}};
+    const std::pair<const char*, const float*> lerps[] = {{"x", L.maa_x}, {"w", L.maa_w},
+                                                          {"k", L.maa_k}, {"v", L.maa_v},
+                                                          {"r", L.maa_r}, {"g", L.maa_g}};
     for (const auto& [suffix, v] : lerps)
       FLOE_RETURN_IF_ERROR(w.Vec(p + "time_mix_lerp_" + suffix + ".weight", v, {C, 1, 1}));
     FLOE_RETURN_IF_ERROR(w.Vec(p + "time_mix_first.weight", L.bonus, {c.head_size, c.n_head}));
@@ -125,7 +128,8 @@ Status WriteGguf(const CausalLm& model, const TensorSet&, ModelWriter& out) {
   return Status::Ok();
 }
 
-Status MakeRandom(const RandomModelOptions& o, ModelWriter& out, const std::function<Status()>& finish) {
+Status MakeRandom(const RandomModelOptions& o, ModelWriter& out,
+                  const std::function<Status()>& finish) {
   FLOE_ASSIGN_OR_RETURN(Rwkv6Config shape, Rwkv6PresetShape(o.preset));
   FLOE_ASSIGN_OR_RETURN(auto random, MakeRandomRwkv6(shape, o.seed, o.type));
   FLOE_ASSIGN_OR_RETURN(Rwkv6Network net, BindRwkv6(random->tensors, Rwkv6Layout::kOfficial));
@@ -143,11 +147,16 @@ Result<Rwkv6Config> Rwkv6PresetShape(const std::string& name) {
   c.head_size = 64;
   c.lora_mix = 32;
   c.lora_decay = 64;
-  if (name == "tiny") c.n_embd = 256, c.n_layer = 6, c.dim_ffn = 896, c.lora_decay = 32;
-  else if (name == "0b1") c.n_embd = 768, c.n_layer = 12, c.dim_ffn = 2688;
-  else if (name == "1b6") c.n_embd = 2048, c.n_layer = 24, c.dim_ffn = 7168;
-  else if (name == "3b") c.n_embd = 2560, c.n_layer = 32, c.dim_ffn = 8960;
-  else return InvalidArgument("unknown rwkv6 preset '" + name + "' (tiny, 0b1, 1b6, 3b)");
+  if (name == "tiny")
+    c.n_embd = 256, c.n_layer = 6, c.dim_ffn = 896, c.lora_decay = 32;
+  else if (name == "0b1")
+    c.n_embd = 768, c.n_layer = 12, c.dim_ffn = 2688;
+  else if (name == "1b6")
+    c.n_embd = 2048, c.n_layer = 24, c.dim_ffn = 7168;
+  else if (name == "3b")
+    c.n_embd = 2560, c.n_layer = 32, c.dim_ffn = 8960;
+  else
+    return InvalidArgument("unknown rwkv6 preset '" + name + "' (tiny, 0b1, 1b6, 3b)");
   return c;
 }
 

@@ -48,15 +48,16 @@ bool IsParameter(const std::string& official) {
 Result<size_t> Key(const MetadataView& f, const std::string& key) {
   auto v = f.GetUint(key);
   if (!v.ok()) return Status(v.status()).WithContext("rwkv6 GGUF");
-  if (*v == 0 || *v > (uint64_t(1) << 32)) return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(*v) + " is implausible");
+  if (*v == 0 || *v > (uint64_t(1) << 32))
+    return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(*v) + " is implausible");
   return size_t(*v);
 }
 
 Status Expect(const MetadataView& f, const std::string& key, size_t actual) {
   FLOE_ASSIGN_OR_RETURN(size_t v, Key(f, key));
   if (v != actual)
-    return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(v) + " contradicts the tensors (" +
-                       std::to_string(actual) + ")");
+    return CorruptData("rwkv6 GGUF: " + key + " = " + std::to_string(v) +
+                       " contradicts the tensors (" + std::to_string(actual) + ")");
   return Status::Ok();
 }
 
@@ -73,15 +74,20 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
     NamedTensor t = info;
     std::string name = info.name, suffix;
     for (const char* s : {".weight", ".bias"})
-      if (name.size() > std::string(s).size() && name.compare(name.size() - std::string(s).size(), std::string::npos, s) == 0) {
+      if (name.size() > std::string(s).size() &&
+          name.compare(name.size() - std::string(s).size(), std::string::npos, s) == 0) {
         suffix = s;
         name.resize(name.size() - suffix.size());
       }
     std::string official;
-    if (name == "token_embd") official = "emb";
-    else if (name == "token_embd_norm") official = "blocks.0.ln0";
-    else if (name == "output_norm") official = "ln_out";
-    else if (name == "output") official = "head";
+    if (name == "token_embd")
+      official = "emb";
+    else if (name == "token_embd_norm")
+      official = "blocks.0.ln0";
+    else if (name == "output_norm")
+      official = "ln_out";
+    else if (name == "output")
+      official = "head";
     else if (name.rfind("blk.", 0) == 0) {
       const size_t dot = name.find('.', 4);
       if (dot == std::string::npos) continue;
@@ -89,7 +95,8 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
       const std::string prefix = "blocks." + layer + ".";
       if (stem == "time_mix_lerp_fused") {
         // {C,1,1,5}: the five lerp vectors w, k, v, r, g back to back.
-        if (t.elements() % 5 != 0) return CorruptData("tensor '" + info.name + "' does not hold 5 vectors");
+        if (t.elements() % 5 != 0)
+          return CorruptData("tensor '" + info.name + "' does not hold 5 vectors");
         const uint64_t C = t.elements() / 5;
         const char* parts[5] = {"w", "k", "v", "r", "g"};
         for (size_t i = 0; i < 5; ++i) {
@@ -121,7 +128,9 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
   FLOE_RETURN_IF_ERROR(Expect(f, "rwkv6.time_decay_extra_dim", c.lora_decay));
   if (f.Has("rwkv6.attention.layer_norm_epsilon")) {
     FLOE_ASSIGN_OR_RETURN(double eps, f.GetFloat("rwkv6.attention.layer_norm_epsilon"));
-    if (!(eps > 0.0 && eps < 1.0)) return CorruptData("rwkv6 GGUF: layer_norm_epsilon " + std::to_string(eps) + " is implausible");
+    if (!(eps > 0.0 && eps < 1.0))
+      return CorruptData("rwkv6 GGUF: layer_norm_epsilon " + std::to_string(eps) +
+                         " is implausible");
     c.ln_eps = float(eps);
   }
   if (f.Has("rwkv6.rescale_every_n_layers")) {

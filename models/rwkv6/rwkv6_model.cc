@@ -29,8 +29,10 @@ void LayerNorm(const float* x, const float* w, const float* b, size_t n, float e
 }
 
 void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1) MatVec(w, x, y, &threads);
-  else MatMul(w, x, n, y, &threads);
+  if (n == 1)
+    MatVec(w, x, y, &threads);
+  else
+    MatMul(w, x, n, y, &threads);
 }
 
 void Tanh(float* x, size_t n) {
@@ -51,9 +53,7 @@ class Rwkv6Model::State final : public SequenceState {
     pos = 0;
     std::fill(state[cur].data(), state[cur].data() + state[cur].size(), 0.0f);
   }
-  std::vector<uint64_t> Shape() const {
-    return {c.n_layer, c.n_embd, c.n_head, c.head_size};
-  }
+  std::vector<uint64_t> Shape() const { return {c.n_layer, c.n_embd, c.n_head, c.head_size}; }
   Status Save(std::vector<uint8_t>* out) const override {
     const auto shape = Shape();
     StateWriter w(out, "rwkv6", shape);
@@ -67,16 +67,19 @@ class Rwkv6Model::State final : public SequenceState {
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
     if (r.remaining() != state[cur].size() * sizeof(float))
-      return InvalidArgument("RWKV-6 state has " + std::to_string(r.remaining()) + " bytes, expected " +
+      return InvalidArgument("RWKV-6 state has " + std::to_string(r.remaining()) +
+                             " bytes, expected " +
                              std::to_string(state[cur].size() * sizeof(float)));
-    FLOE_RETURN_IF_ERROR(r.TakeRaw(state[cur].data(), state[cur].size() * sizeof(float), "recurrent state"));
+    FLOE_RETURN_IF_ERROR(
+        r.TakeRaw(state[cur].data(), state[cur].size() * sizeof(float), "recurrent state"));
     pos = n;
     return r.Finish();
   }
   Result<std::unique_ptr<SequenceState>> Clone() const override {
     auto copy = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(copy->Init(c, options));
-    std::memcpy(copy->state[copy->cur].data(), state[cur].data(), state[cur].size() * sizeof(float));
+    std::memcpy(copy->state[copy->cur].data(), state[cur].data(),
+                state[cur].size() * sizeof(float));
     copy->pos = pos;
     return std::unique_ptr<SequenceState>(std::move(copy));
   }
@@ -98,7 +101,11 @@ class Rwkv6Model::State final : public SequenceState {
                           c.n_head * wkv_scratch;
     FLOE_RETURN_IF_ERROR(scratch.Resize(floats));
     float* p = scratch.data();
-    auto take = [&](size_t n) { float* r = p; p += n; return r; };
+    auto take = [&](size_t n) {
+      float* r = p;
+      p += n;
+      return r;
+    };
     heads = take(c.n_head * wkv_scratch);
     x = take(B * C);
     xa = take(B * C);
@@ -125,7 +132,8 @@ class Rwkv6Model::State final : public SequenceState {
   Rwkv6Config c;
   StateOptions options;
   size_t cap = 0, batch = 1, per_layer = 0, wkv_scratch = 0, pos = 0;
-  AlignedBuffer<float> state[2];  // per layer: att token shift [C], ffn token shift [C], WKV [H][N][N]
+  AlignedBuffer<float>
+      state[2];  // per layer: att token shift [C], ffn token shift [C], WKV [H][N][N]
   int cur = 0;
   AlignedBuffer<float> scratch;
   float *x = nullptr, *xa = nullptr, *sx = nullptr, *tmp = nullptr, *mixed[5] = {}, *r = nullptr,
@@ -200,7 +208,8 @@ void Rwkv6Model::TimeMix(State& s, size_t l, size_t n, ThreadContext& threads) c
   const float* shift_in = s.In(l);
   float* shift_out = s.Out(l);
   // Token shift: sx_t = x_{t-1} - x_t on the normed input, x_{-1} from the state.
-  for (size_t t = 0; t < n; ++t) LayerNorm(s.x + t * C, L.ln1_w, L.ln1_b, C, c.ln_eps, s.xa + t * C);
+  for (size_t t = 0; t < n; ++t)
+    LayerNorm(s.x + t * C, L.ln1_w, L.ln1_b, C, c.ln_eps, s.xa + t * C);
   for (size_t t = 0; t < n; ++t) {
     const float* prev = t ? s.xa + (t - 1) * C : shift_in;
     const float* cur = s.xa + t * C;
@@ -217,7 +226,8 @@ void Rwkv6Model::TimeMix(State& s, size_t l, size_t n, ThreadContext& threads) c
   Tanh(s.h5, n * 5 * R);
   const float* maa[5] = {L.maa_w, L.maa_k, L.maa_v, L.maa_r, L.maa_g};
   for (size_t i = 0; i < 5; ++i) {
-    for (size_t t = 0; t < n; ++t) std::memcpy(s.hs + t * R, s.h5 + t * 5 * R + i * R, R * sizeof(float));
+    for (size_t t = 0; t < n; ++t)
+      std::memcpy(s.hs + t * R, s.h5 + t * 5 * R + i * R, R * sizeof(float));
     Project(L.maa_w2[i], s.hs, n, s.tmp, threads);
     for (size_t t = 0; t < n; ++t) {
       const float *x = s.xa + t * C, *sx = s.sx + t * C, *m = s.tmp + t * C;
@@ -253,8 +263,10 @@ void Rwkv6Model::TimeMix(State& s, size_t l, size_t n, ThreadContext& threads) c
       a.s_out = wkv_out + h * N * N;
       a.y = s.y + h * N;
       float* scratch = s.heads + h * s.wkv_scratch;
-      if (n == 1) Wkv6Recurrent(a, 1, scratch);
-      else Wkv6Chunk(a, n, scratch);
+      if (n == 1)
+        Wkv6Recurrent(a, 1, scratch);
+      else
+        Wkv6Chunk(a, n, scratch);
     }
   });
   // GroupNorm over each head (ln_x), then the gate.
@@ -274,7 +286,8 @@ void Rwkv6Model::ChannelMix(State& s, size_t l, size_t n, ThreadContext& threads
   const size_t C = c.n_embd, F = c.dim_ffn;
   const float* shift_in = s.In(l) + C;
   float* shift_out = s.Out(l) + C;
-  for (size_t t = 0; t < n; ++t) LayerNorm(s.x + t * C, L.ln2_w, L.ln2_b, C, c.ln_eps, s.xa + t * C);
+  for (size_t t = 0; t < n; ++t)
+    LayerNorm(s.x + t * C, L.ln2_w, L.ln2_b, C, c.ln_eps, s.xa + t * C);
   float* xk = s.mixed[1];
   float* xr = s.mixed[3];
   for (size_t t = 0; t < n; ++t) {

@@ -21,12 +21,14 @@ class Builder {
   }
 
   // Uniform in [-a, a), the scale of a unit-gain init for `fan_in` inputs.
-  void Matrix(const std::string& name, uint64_t rows, uint64_t cols, DType dtype, float gain = 1.0f) {
+  void Matrix(const std::string& name, uint64_t rows, uint64_t cols, DType dtype,
+              float gain = 1.0f) {
     const float a = gain * std::sqrt(3.0f / float(cols));
     Add(name, {rows, cols}, dtype, [&](size_t) { return rng_->Symmetric(a); });
   }
   void Vector(const std::string& name, std::vector<uint64_t> shape, float center, float spread) {
-    Add(name, std::move(shape), DType::kF32, [&](size_t) { return center + rng_->Symmetric(spread); });
+    Add(name, std::move(shape), DType::kF32,
+        [&](size_t) { return center + rng_->Symmetric(spread); });
   }
 
  private:
@@ -58,17 +60,20 @@ Result<std::unique_ptr<RandomRwkv6>> MakeRandomRwkv6(Rwkv6Config c, uint64_t see
       b.Vector(p + ln + ".bias", {C}, 0.0f, 0.05f);
     }
     const std::string a = p + "att.";
-    for (const char* m : {"time_maa_x", "time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r", "time_maa_g"})
+    for (const char* m :
+         {"time_maa_x", "time_maa_w", "time_maa_k", "time_maa_v", "time_maa_r", "time_maa_g"})
       b.Vector(a + m, {1, 1, C}, 0.5f, 0.45f);
     b.Matrix(a + "time_maa_w1", C, 5 * R, DType::kF32, 0.5f);
     b.Add(a + "time_maa_w2", {5, R, C}, DType::kF32, [&](size_t) { return rng.Symmetric(0.1f); });
     // Decays from fast (-6 + ...: w near 1 is slow; here time_decay spans about -6..1).
     b.Add(a + "time_decay", {1, 1, C}, DType::kF32, [&](size_t i) {
-      return -6.0f + 7.0f * std::pow(float(i) / float(C - 1 ? C - 1 : 1), 0.7f + 1.3f * depth) + rng.Symmetric(0.3f);
+      return -6.0f + 7.0f * std::pow(float(i) / float(C - 1 ? C - 1 : 1), 0.7f + 1.3f * depth) +
+             rng.Symmetric(0.3f);
     });
     b.Matrix(a + "time_decay_w1", C, Rd, DType::kF32, 0.5f);
     b.Add(a + "time_decay_w2", {Rd, C}, DType::kF32, [&](size_t) { return rng.Symmetric(0.1f); });
-    b.Add(a + "time_faaaa", {c.n_head, c.head_size}, DType::kF32, [&](size_t) { return rng.Symmetric(1.0f); });
+    b.Add(a + "time_faaaa", {c.n_head, c.head_size}, DType::kF32,
+          [&](size_t) { return rng.Symmetric(1.0f); });
     for (const char* m : {"receptance", "key", "value", "gate", "output"})
       b.Matrix(a + m + ".weight", C, C, dtype, std::string(m) == "key" ? 0.5f : 1.0f);
     b.Vector(a + "ln_x.weight", {C}, std::pow((1.0f + float(l)) / float(c.n_layer), 0.7f), 0.1f);

@@ -14,7 +14,7 @@
 namespace floe {
 
 struct RandomRwkv6 {
-  TensorSet tensors;                      // views into `storage`
+  TensorSet tensors;  // views into `storage`
   std::vector<std::unique_ptr<uint8_t[]>> storage;
 };
 

@@ -29,7 +29,8 @@ class Binder {
   Result<const NamedTensor*> Get(const std::string& name) const { return set_.Get(name); }
 
   // A tensor whose shape must be exactly `shape`.
-  Result<const NamedTensor*> Shaped(const std::string& name, const std::vector<uint64_t>& shape) const {
+  Result<const NamedTensor*> Shaped(const std::string& name,
+                                    const std::vector<uint64_t>& shape) const {
     FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, Get(name));
     if (t->shape != shape)
       return InvalidArgument("tensor '" + name + "' has shape " + ShapeText(t->shape) +
@@ -49,7 +50,8 @@ class Binder {
     FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, Get(name));
     if (t->elements() != n)
       return InvalidArgument("tensor '" + name + "' has shape " + ShapeText(t->shape) + " (" +
-                             std::to_string(t->elements()) + " values), expected " + std::to_string(n));
+                             std::to_string(t->elements()) + " values), expected " +
+                             std::to_string(n));
     float* dst = Own(n);
     ToF32(ViewOf(*t, 1, n), 0, n, dst);
     return dst;
@@ -96,14 +98,16 @@ Status Rwkv6Config::Validate() const {
       n_head == 0 || lora_mix == 0 || lora_decay == 0)
     return InvalidArgument("RWKV-6 hyperparameters must all be positive");
   if (n_head * head_size != n_embd)
-    return InvalidArgument("RWKV-6: " + std::to_string(n_head) + " heads x " + std::to_string(head_size) +
-                           " != n_embd " + std::to_string(n_embd));
+    return InvalidArgument("RWKV-6: " + std::to_string(n_head) + " heads x " +
+                           std::to_string(head_size) + " != n_embd " + std::to_string(n_embd));
   if (n_embd > (1u << 16) || dim_ffn > (1u << 20) || n_layer > 1024 || head_size > 1024)
     return InvalidArgument("RWKV-6 hyperparameters are implausibly large");
   return Status::Ok();
 }
 
-bool LooksLikeRwkv6(const TensorSet& tensors) { return tensors.Find("blocks.0.att.time_maa_x") != nullptr; }
+bool LooksLikeRwkv6(const TensorSet& tensors) {
+  return tensors.Find("blocks.0.att.time_maa_x") != nullptr;
+}
 
 Result<Rwkv6Network> BindRwkv6(const TensorSet& set, Rwkv6Layout layout) {
   const bool official = layout == Rwkv6Layout::kOfficial;
@@ -113,20 +117,26 @@ Result<Rwkv6Network> BindRwkv6(const TensorSet& set, Rwkv6Layout layout) {
   Binder b(set, &w);
   // Shapes that define the config.
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* emb, b.Get("emb.weight"));
-  FLOE_RETURN_IF_ERROR(Require(emb->shape.size() == 2, "tensor 'emb.weight' must be 2-D (vocab, n_embd), got " + ShapeText(emb->shape)));
+  FLOE_RETURN_IF_ERROR(
+      Require(emb->shape.size() == 2,
+              "tensor 'emb.weight' must be 2-D (vocab, n_embd), got " + ShapeText(emb->shape)));
   c.vocab_size = emb->shape[0];
   c.n_embd = emb->shape[1];
   while (set.Find("blocks." + std::to_string(c.n_layer) + ".ln1.weight")) ++c.n_layer;
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* u, b.Get("blocks.0.att.time_faaaa"));
-  FLOE_RETURN_IF_ERROR(Require(u->shape.size() >= 2, "tensor 'blocks.0.att.time_faaaa' must be (n_head, head_size), got " + ShapeText(u->shape)));
+  FLOE_RETURN_IF_ERROR(Require(
+      u->shape.size() >= 2,
+      "tensor 'blocks.0.att.time_faaaa' must be (n_head, head_size), got " + ShapeText(u->shape)));
   c.n_head = u->shape[0];
   c.head_size = u->shape[1];
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* fk, b.Get("blocks.0.ffn.key.weight"));
-  FLOE_RETURN_IF_ERROR(Require(fk->shape.size() == 2, "tensor 'blocks.0.ffn.key.weight' must be 2-D"));
+  FLOE_RETURN_IF_ERROR(
+      Require(fk->shape.size() == 2, "tensor 'blocks.0.ffn.key.weight' must be 2-D"));
   c.dim_ffn = fk->shape[0];
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* w1, b.Get("blocks.0.att.time_maa_w1"));
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* d1, b.Get("blocks.0.att.time_decay_w1"));
-  FLOE_RETURN_IF_ERROR(Require(w1->shape.size() == 2 && d1->shape.size() == 2, "LoRA tensors time_maa_w1 / time_decay_w1 must be 2-D"));
+  FLOE_RETURN_IF_ERROR(Require(w1->shape.size() == 2 && d1->shape.size() == 2,
+                               "LoRA tensors time_maa_w1 / time_decay_w1 must be 2-D"));
   c.lora_mix = (official ? w1->shape[1] : w1->shape[0]) / 5;
   c.lora_decay = official ? d1->shape[1] : d1->shape[0];
   FLOE_RETURN_IF_ERROR(c.Validate());
@@ -154,22 +164,26 @@ Result<Rwkv6Network> BindRwkv6(const TensorSet& set, Rwkv6Layout layout) {
     FLOE_ASSIGN_OR_RETURN(L.maa_r, b.Vector(a + "time_maa_r", C));
     FLOE_ASSIGN_OR_RETURN(L.maa_g, b.Vector(a + "time_maa_g", C));
     // LoRA matrices, bound as [out x in].
-    FLOE_ASSIGN_OR_RETURN(const NamedTensor* mw1, official ? b.Shaped(a + "time_maa_w1", {C, 5 * R})
-                                                           : b.Shaped(a + "time_maa_w1", {5 * R, C}));
+    FLOE_ASSIGN_OR_RETURN(const NamedTensor* mw1, official
+                                                      ? b.Shaped(a + "time_maa_w1", {C, 5 * R})
+                                                      : b.Shaped(a + "time_maa_w1", {5 * R, C}));
     FLOE_ASSIGN_OR_RETURN(L.maa_w1, official ? b.LoraSlab(*mw1, 0, C, 5 * R, true)
                                              : b.LoraSlab(*mw1, 0, 5 * R, C, false));
-    FLOE_ASSIGN_OR_RETURN(const NamedTensor* mw2, official ? b.Shaped(a + "time_maa_w2", {5, R, C})
-                                                           : b.Shaped(a + "time_maa_w2", {5, C, R}));
+    FLOE_ASSIGN_OR_RETURN(const NamedTensor* mw2, official
+                                                      ? b.Shaped(a + "time_maa_w2", {5, R, C})
+                                                      : b.Shaped(a + "time_maa_w2", {5, C, R}));
     for (size_t i = 0; i < 5; ++i) {
       FLOE_ASSIGN_OR_RETURN(L.maa_w2[i], official ? b.LoraSlab(*mw2, i, R, C, true)
                                                   : b.LoraSlab(*mw2, i, C, R, false));
     }
-    FLOE_ASSIGN_OR_RETURN(const NamedTensor* dw1, official ? b.Shaped(a + "time_decay_w1", {C, Rd})
-                                                           : b.Shaped(a + "time_decay_w1", {Rd, C}));
+    FLOE_ASSIGN_OR_RETURN(const NamedTensor* dw1, official
+                                                      ? b.Shaped(a + "time_decay_w1", {C, Rd})
+                                                      : b.Shaped(a + "time_decay_w1", {Rd, C}));
     FLOE_ASSIGN_OR_RETURN(L.decay_w1, official ? b.LoraSlab(*dw1, 0, C, Rd, true)
                                                : b.LoraSlab(*dw1, 0, Rd, C, false));
-    FLOE_ASSIGN_OR_RETURN(const NamedTensor* dw2, official ? b.Shaped(a + "time_decay_w2", {Rd, C})
-                                                           : b.Shaped(a + "time_decay_w2", {C, Rd}));
+    FLOE_ASSIGN_OR_RETURN(const NamedTensor* dw2, official
+                                                      ? b.Shaped(a + "time_decay_w2", {Rd, C})
+                                                      : b.Shaped(a + "time_decay_w2", {C, Rd}));
     FLOE_ASSIGN_OR_RETURN(L.decay_w2, official ? b.LoraSlab(*dw2, 0, Rd, C, true)
                                                : b.LoraSlab(*dw2, 0, C, Rd, false));
     FLOE_ASSIGN_OR_RETURN(L.decay, b.Vector(a + "time_decay", C));

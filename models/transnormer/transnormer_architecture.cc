@@ -23,10 +23,12 @@ Result<BoundNetwork> FromGguf(const MetadataView& metadata, const TensorSet& ten
   return BindNetwork<TransnormerModel>(std::move(net));
 }
 
-Result<BoundNetwork> FromCheckpoint(const TensorSet& tensors, CheckpointLayout, const MetadataView* config) {
+Result<BoundNetwork> FromCheckpoint(const TensorSet& tensors, CheckpointLayout,
+                                    const MetadataView* config) {
   if (config == nullptr)
-    return InvalidArgument("TransNormerLLM checkpoint needs its Hugging Face config.json in the same "
-                           "directory (the tensors do not carry the hyperparameters); none was found");
+    return InvalidArgument(
+        "TransNormerLLM checkpoint needs its Hugging Face config.json in the same "
+        "directory (the tensors do not carry the hyperparameters); none was found");
   FLOE_ASSIGN_OR_RETURN(TransnormerConfig c, TransnormerConfigFromHfConfig(*config));
   FLOE_ASSIGN_OR_RETURN(TransnormerNetwork net, BindTransnormer(c, tensors));
   return BindNetwork<TransnormerModel>(std::move(net));
@@ -35,11 +37,14 @@ Result<BoundNetwork> FromCheckpoint(const TensorSet& tensors, CheckpointLayout, 
 // The official checkpoint's tensors are written unchanged; `source` holds them.
 Status WriteGguf(const CausalLm& model, const TensorSet& source, ModelWriter& out) {
   const auto* lm = dynamic_cast<const TransnormerModel*>(&model);
-  if (lm == nullptr) return InvalidArgument("not a TransNormerLLM model (architecture " + model.architecture() + ")");
+  if (lm == nullptr)
+    return InvalidArgument("not a TransNormerLLM model (architecture " + model.architecture() +
+                           ")");
   return WriteTransnormerGguf(lm->config(), source, out);
 }
 
-Status MakeRandom(const RandomModelOptions& o, ModelWriter& out, const std::function<Status()>& finish) {
+Status MakeRandom(const RandomModelOptions& o, ModelWriter& out,
+                  const std::function<Status()>& finish) {
   FLOE_ASSIGN_OR_RETURN(TransnormerConfig shape, TransnormerPresetShape(o.preset));
   FLOE_ASSIGN_OR_RETURN(auto random, MakeRandomTransnormer(shape, o.seed, o.type));
   FLOE_RETURN_IF_ERROR(BindTransnormer(random->config, random->tensors).status());
@@ -53,11 +58,16 @@ Result<TransnormerConfig> TransnormerPresetShape(const std::string& name) {
   TransnormerConfig c;
   c.vocab_size = 64000;
   c.tie_word_embeddings = false;
-  if (name == "1b") c.embed_dim = 2048, c.n_layers = 16, c.n_heads = 16, c.glu_dim = 5632;
-  else if (name == "385m") c.embed_dim = 1024, c.n_layers = 24, c.n_heads = 8, c.glu_dim = 2816;
-  else if (name == "small") c.embed_dim = 512, c.n_layers = 8, c.n_heads = 8, c.glu_dim = 1408;
-  else if (name == "tiny") c.embed_dim = 256, c.n_layers = 4, c.n_heads = 4, c.glu_dim = 704;
-  else return InvalidArgument("unknown transnormer preset '" + name + "' (tiny, small, 385m, 1b)");
+  if (name == "1b")
+    c.embed_dim = 2048, c.n_layers = 16, c.n_heads = 16, c.glu_dim = 5632;
+  else if (name == "385m")
+    c.embed_dim = 1024, c.n_layers = 24, c.n_heads = 8, c.glu_dim = 2816;
+  else if (name == "small")
+    c.embed_dim = 512, c.n_layers = 8, c.n_heads = 8, c.glu_dim = 1408;
+  else if (name == "tiny")
+    c.embed_dim = 256, c.n_layers = 4, c.n_heads = 4, c.glu_dim = 704;
+  else
+    return InvalidArgument("unknown transnormer preset '" + name + "' (tiny, small, 385m, 1b)");
   c.hidden_dim = c.embed_dim;
   c.lrpe.assign(c.n_layers, false);
   c.lrpe[0] = true;  // LRPE on the first layer, as the published configs

@@ -3,12 +3,13 @@
 #include <cmath>
 #include <string>
 
-
 namespace floe {
 
 namespace {
 
-Status ConfigError(const std::string& what) { return InvalidArgument("TransNormerLLM config.json: " + what); }
+Status ConfigError(const std::string& what) {
+  return InvalidArgument("TransNormerLLM config.json: " + what);
+}
 
 // 'key' (built piecewise: GCC 12's -Wrestrict misfires on "'" + std::string(...)).
 std::string Quoted(const char* key) {
@@ -37,32 +38,38 @@ Result<bool> FlagKey(const MetadataView& m, const char* key, bool fallback) {
 }  // namespace
 
 Status TransnormerConfig::Validate() const {
-  if (vocab_size == 0 || embed_dim == 0 || hidden_dim == 0 || n_heads == 0 || n_layers == 0 || glu_dim == 0)
-    return ConfigError("vocab_size, decoder_embed_dim, hidden_dim, decoder_attention_heads, "
-                       "decoder_layers and glu_dim must all be positive");
-  if (vocab_size > (size_t(1) << 24) || embed_dim > (size_t(1) << 16) || hidden_dim > (size_t(1) << 16) ||
-      glu_dim > (size_t(1) << 20) || n_layers > 1024 || n_heads > 1024)
+  if (vocab_size == 0 || embed_dim == 0 || hidden_dim == 0 || n_heads == 0 || n_layers == 0 ||
+      glu_dim == 0)
+    return ConfigError(
+        "vocab_size, decoder_embed_dim, hidden_dim, decoder_attention_heads, "
+        "decoder_layers and glu_dim must all be positive");
+  if (vocab_size > (size_t(1) << 24) || embed_dim > (size_t(1) << 16) ||
+      hidden_dim > (size_t(1) << 16) || glu_dim > (size_t(1) << 20) || n_layers > 1024 ||
+      n_heads > 1024)
     return ConfigError("hyperparameters are implausibly large");
   if (n_layers < 2)
-    return ConfigError("decoder_layers must be >= 2 (the official per-layer decay scaling divides by "
-                       "decoder_layers - 1)");
+    return ConfigError(
+        "decoder_layers must be >= 2 (the official per-layer decay scaling divides by "
+        "decoder_layers - 1)");
   if (hidden_dim % n_heads != 0)
-    return ConfigError("decoder_attention_heads (" + std::to_string(n_heads) + ") does not divide hidden_dim (" +
-                       std::to_string(hidden_dim) + ")");
+    return ConfigError("decoder_attention_heads (" + std::to_string(n_heads) +
+                       ") does not divide hidden_dim (" + std::to_string(hidden_dim) + ")");
   if (embed_dim % n_heads != 0)
     return ConfigError("decoder_attention_heads (" + std::to_string(n_heads) +
                        ") does not divide decoder_embed_dim (" + std::to_string(embed_dim) + ")");
   if (lrpe.size() != n_layers)
-    return ConfigError("linear_use_lrpe_list has " + std::to_string(lrpe.size()) + " entries, decoder_layers is " +
-                       std::to_string(n_layers));
+    return ConfigError("linear_use_lrpe_list has " + std::to_string(lrpe.size()) +
+                       " entries, decoder_layers is " + std::to_string(n_layers));
   for (size_t l = 0; l < n_layers; ++l)
     if (lrpe[l] && hidden_dim != embed_dim)
-      return ConfigError("LRPE (layer " + std::to_string(l) + ") needs hidden_dim == decoder_embed_dim (got " +
+      return ConfigError("LRPE (layer " + std::to_string(l) +
+                         ") needs hidden_dim == decoder_embed_dim (got " +
                          std::to_string(hidden_dim) + " and " + std::to_string(embed_dim) + ")");
   // The state is H d_k d_v floats per layer, quadratic in the head size: bound it, so a small
   // hostile file cannot make every new sequence allocate gigabytes (published models: d_h 128,
   // tens of MiB).
-  if (head_dim() > 1024) return ConfigError("head size " + std::to_string(head_dim()) + " is implausibly large");
+  if (head_dim() > 1024)
+    return ConfigError("head size " + std::to_string(head_dim()) + " is implausibly large");
   size_t state_floats = 0;
   for (size_t l = 0; l < n_layers; ++l) state_floats += hidden_dim * key_dim(l);
   if (state_floats > (size_t(1) << 28))
@@ -83,7 +90,8 @@ Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& root
   FLOE_ASSIGN_OR_RETURN(c.n_heads, PositiveKey(root, "decoder_attention_heads"));
   FLOE_ASSIGN_OR_RETURN(c.n_layers, PositiveKey(root, "decoder_layers"));
   if (!root.Has("glu_dim")) return ConfigError("missing required key 'glu_dim'");
-  if (auto glu = root.GetInt("glu_dim"); glu.ok() && *glu == -1) c.glu_dim = c.embed_dim;  // TransnormerDecoderLayer
+  if (auto glu = root.GetInt("glu_dim"); glu.ok() && *glu == -1)
+    c.glu_dim = c.embed_dim;  // TransnormerDecoderLayer
   else {
     FLOE_ASSIGN_OR_RETURN(c.glu_dim, PositiveKey(root, "glu_dim"));
   }
@@ -98,7 +106,8 @@ Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& root
   if (!list.empty()) {
     if (list.size() > 4096) return ConfigError("'linear_use_lrpe_list' is implausibly long");
     for (int32_t item : list) {
-      if (item != 0 && item != 1) return ConfigError("'linear_use_lrpe_list' entries must be 0/1 or true/false");
+      if (item != 0 && item != 1)
+        return ConfigError("'linear_use_lrpe_list' entries must be 0/1 or true/false");
       c.lrpe.push_back(item == 1);
     }
   } else {
@@ -122,7 +131,9 @@ Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& root
                          "' is not supported (only simplermsnorm)");
   }
   FLOE_ASSIGN_OR_RETURN(bool bias, FlagKey(root, "bias", false));
-  if (bias) return Unsupported("TransNormerLLM config.json: bias = true (linear layers with biases) is not supported");
+  if (bias)
+    return Unsupported(
+        "TransNormerLLM config.json: bias = true (linear layers with biases) is not supported");
   FLOE_ASSIGN_OR_RETURN(bool no_scale, FlagKey(root, "no_scale_embedding", false));
   c.scale_embedding = !no_scale;
   FLOE_ASSIGN_OR_RETURN(c.tie_word_embeddings, FlagKey(root, "tie_word_embeddings", true));
@@ -165,11 +176,16 @@ Result<TransnormerActivation> ParseTransnormerActivation(const std::string& name
 
 const char* TransnormerActivationName(TransnormerActivation a) {
   switch (a) {
-    case TransnormerActivation::kSilu: return "silu";
-    case TransnormerActivation::kRelu: return "relu";
-    case TransnormerActivation::kSigmoid: return "sigmoid";
-    case TransnormerActivation::kOnePlusElu: return "1+elu";
-    case TransnormerActivation::kIdentity: return "none";
+    case TransnormerActivation::kSilu:
+      return "silu";
+    case TransnormerActivation::kRelu:
+      return "relu";
+    case TransnormerActivation::kSigmoid:
+      return "sigmoid";
+    case TransnormerActivation::kOnePlusElu:
+      return "1+elu";
+    case TransnormerActivation::kIdentity:
+      return "none";
   }
   return "none";
 }

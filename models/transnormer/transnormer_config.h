@@ -33,7 +33,7 @@ struct TransnormerConfig {
   bool tie_word_embeddings = true;  // PretrainedConfig's default when the key is absent
   float norm_eps = 1e-6f;           // SimpleRMSNorm (norm.py)
 
-  size_t head_dim() const { return hidden_dim / n_heads; }        // d_v, and d_k without LRPE
+  size_t head_dim() const { return hidden_dim / n_heads; }  // d_v, and d_k without LRPE
   size_t key_dim(size_t layer) const { return lrpe[layer] ? 2 * head_dim() : head_dim(); }
 
   // Positive sizes, heads dividing hidden_dim (and embed_dim, the width LRPE's theta is built

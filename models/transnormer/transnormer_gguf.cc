@@ -12,7 +12,8 @@ constexpr const char* kArch = "transnormer";
 Result<size_t> Count(const MetadataView& f, const std::string& key) {
   auto v = f.GetUint(key);
   if (!v.ok()) return Status(v.status()).WithContext("transnormer GGUF");
-  if (*v == 0 || *v > (uint64_t(1) << 32)) return CorruptData("transnormer GGUF: " + key + " = " + std::to_string(*v) + " is implausible");
+  if (*v == 0 || *v > (uint64_t(1) << 32))
+    return CorruptData("transnormer GGUF: " + key + " = " + std::to_string(*v) + " is implausible");
   return size_t(*v);
 }
 
@@ -29,7 +30,9 @@ Result<TransnormerNetwork> TransnormerFromGguf(const MetadataView& f, const Tens
   FLOE_ASSIGN_OR_RETURN(c.glu_dim, Count(f, k + "glu_dim"));
   FLOE_ASSIGN_OR_RETURN(std::vector<int32_t> lrpe, f.GetInt32Array(k + "lrpe_layers"));
   for (int32_t v : lrpe) {
-    if (v != 0 && v != 1) return CorruptData("transnormer GGUF: " + k + "lrpe_layers holds " + std::to_string(v) + " (0 or 1 expected)");
+    if (v != 0 && v != 1)
+      return CorruptData("transnormer GGUF: " + k + "lrpe_layers holds " + std::to_string(v) +
+                         " (0 or 1 expected)");
     c.lrpe.push_back(v == 1);
   }
   FLOE_ASSIGN_OR_RETURN(std::string act, f.GetString(k + "linear_act_fun"));
@@ -38,15 +41,18 @@ Result<TransnormerNetwork> TransnormerFromGguf(const MetadataView& f, const Tens
   FLOE_ASSIGN_OR_RETURN(c.tie_word_embeddings, f.GetBool(k + "tie_word_embeddings"));
   if (f.Has(k + "norm_eps")) {
     FLOE_ASSIGN_OR_RETURN(double eps, f.GetFloat(k + "norm_eps"));
-    if (!(eps > 0.0 && eps < 1.0)) return CorruptData("transnormer GGUF: norm_eps " + std::to_string(eps) + " is implausible");
+    if (!(eps > 0.0 && eps < 1.0))
+      return CorruptData("transnormer GGUF: norm_eps " + std::to_string(eps) + " is implausible");
     c.norm_eps = float(eps);
   }
   FLOE_RETURN_IF_ERROR(c.Validate());
   if (!gguf.unusable.empty())
-    return Unsupported("tensor '" + gguf.unusable[0].first + "': transnormer GGUF tensors must be f32, f16 or bf16");
+    return Unsupported("tensor '" + gguf.unusable[0].first +
+                       "': transnormer GGUF tensors must be f32, f16 or bf16");
   for (const NamedTensor& t : gguf.tensors)
     if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16)
-      return Unsupported("tensor '" + t.name + "': transnormer GGUF tensors must be f32, f16 or bf16");
+      return Unsupported("tensor '" + t.name +
+                         "': transnormer GGUF tensors must be f32, f16 or bf16");
   return BindTransnormer(c, gguf);
 }
 

@@ -26,9 +26,11 @@ namespace floe {
 
 // Config from the keys above (all required except norm_eps), tensors bound by name; views point
 // into the file, which must outlive the network.
-Result<TransnormerNetwork> TransnormerFromGguf(const MetadataView& metadata, const TensorSet& tensors);
+Result<TransnormerNetwork> TransnormerFromGguf(const MetadataView& metadata,
+                                               const TensorSet& tensors);
 
 // The keys above from `config`, and every tensor of `tensors` (official names) unchanged.
-Status WriteTransnormerGguf(const TransnormerConfig& config, const TensorSet& tensors, ModelWriter& out);
+Status WriteTransnormerGguf(const TransnormerConfig& config, const TensorSet& tensors,
+                            ModelWriter& out);
 
 }  // namespace floe

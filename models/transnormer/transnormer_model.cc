@@ -23,14 +23,18 @@ void SimpleRmsNorm(const float* x, size_t n, float eps, float* out) {
 }
 
 void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1) MatVec(w, x, y, &threads);
-  else MatMul(w, x, n, y, &threads);
+  if (n == 1)
+    MatVec(w, x, y, &threads);
+  else
+    MatMul(w, x, n, y, &threads);
 }
 
 // The q/k feature map (utils.get_activation_fn), in place.
 void Activate(TransnormerActivation act, float* x, size_t n) {
   switch (act) {
-    case TransnormerActivation::kSilu: Silu(x, n); return;
+    case TransnormerActivation::kSilu:
+      Silu(x, n);
+      return;
     case TransnormerActivation::kRelu:
       for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
       return;
@@ -40,7 +44,8 @@ void Activate(TransnormerActivation act, float* x, size_t n) {
     case TransnormerActivation::kOnePlusElu:
       for (size_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? 1.0f + x[i] : std::exp(x[i]);
       return;
-    case TransnormerActivation::kIdentity: return;
+    case TransnormerActivation::kIdentity:
+      return;
   }
 }
 
@@ -78,8 +83,8 @@ class TransnormerModel::State final : public SequenceState {
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
     const size_t state_bytes = kv[cur].size() * sizeof(float);
     if (r.remaining() != state_bytes)
-      return InvalidArgument("TransNormerLLM state has " + std::to_string(r.remaining()) + " bytes, expected " +
-                             std::to_string(state_bytes));
+      return InvalidArgument("TransNormerLLM state has " + std::to_string(r.remaining()) +
+                             " bytes, expected " + std::to_string(state_bytes));
     // Read into the spare buffer first, so a failure leaves this state unchanged.
     FLOE_RETURN_IF_ERROR(r.TakeRaw(kv[cur ^ 1].data(), state_bytes, "kv state"));
     FLOE_RETURN_IF_ERROR(r.Finish());
@@ -118,7 +123,11 @@ class TransnormerModel::State final : public SequenceState {
     const size_t floats = B * (3 * D + 4 * Hd + 2 * qk_stride + Hd + 2 * G) + H * head_scratch;
     FLOE_RETURN_IF_ERROR(scratch.Resize(floats));
     float* p = scratch.data();
-    auto take = [&](size_t n) { float* r = p; p += n; return r; };
+    auto take = [&](size_t n) {
+      float* r = p;
+      p += n;
+      return r;
+    };
     x = take(B * D);
     xn = take(B * D);
     tmp = take(B * D);
@@ -151,22 +160,26 @@ TransnormerModel::TransnormerModel(TransnormerNetwork n) : net_(std::move(n)) {
   const TransnormerConfig& c = net_.config;
   log_decay_.resize(c.n_layers * c.n_heads);
   for (size_t l = 0; l < c.n_layers; ++l)
-    for (size_t h = 0; h < c.n_heads; ++h) log_decay_[l * c.n_heads + h] = -TransnormerDecayRate(c, l, h);
+    for (size_t h = 0; h < c.n_heads; ++h)
+      log_decay_[l * c.n_heads + h] = -TransnormerDecayRate(c, l, h);
 }
 
 Result<std::unique_ptr<TransnormerModel>> TransnormerModel::Create(TransnormerNetwork network) {
   FLOE_RETURN_IF_ERROR(network.config.Validate());
   const TransnormerConfig& c = network.config;
   if (network.weights.layers.size() != c.n_layers)
-    return InvalidArgument("TransNormerLLM weights have " + std::to_string(network.weights.layers.size()) +
-                           " layers, config says " + std::to_string(c.n_layers));
+    return InvalidArgument("TransNormerLLM weights have " +
+                           std::to_string(network.weights.layers.size()) + " layers, config says " +
+                           std::to_string(c.n_layers));
   for (size_t l = 0; l < c.n_layers; ++l)
     if (c.lrpe[l] != (network.weights.layers[l].theta != nullptr))
-      return InvalidArgument("TransNormerLLM layer " + std::to_string(l) + ": LRPE theta does not match the config");
+      return InvalidArgument("TransNormerLLM layer " + std::to_string(l) +
+                             ": LRPE theta does not match the config");
   return std::unique_ptr<TransnormerModel>(new TransnormerModel(std::move(network)));
 }
 
-Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(const StateOptions& options) const {
+Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(
+    const StateOptions& options) const {
   if (options.context_length > kMaxPositions)
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds floe's position limit " + std::to_string(kMaxPositions));
@@ -175,11 +188,12 @@ Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(const StateOpt
   return std::unique_ptr<SequenceState>(std::move(s));
 }
 
-Status TransnormerModel::Forward(SequenceState& base, std::span<const int32_t> tokens, LogitsMode mode,
-                                 float* logits, ThreadContext& threads,
+Status TransnormerModel::Forward(SequenceState& base, std::span<const int32_t> tokens,
+                                 LogitsMode mode, float* logits, ThreadContext& threads,
                                  const std::atomic<bool>* cancel) const {
   State* s = dynamic_cast<State*>(&base);
-  if (s == nullptr) return InvalidArgument("sequence state does not belong to a TransNormerLLM model");
+  if (s == nullptr)
+    return InvalidArgument("sequence state does not belong to a TransNormerLLM model");
   return ForwardInChunks(tokens, mode, logits, net_.config.vocab_size, s->pos, s->cap, s->batch,
                          [&](const int32_t* t, size_t n, LogitsMode m, float* out) {
                            return ForwardChunk(*s, t, n, m, out, threads, cancel);
@@ -209,7 +223,8 @@ Status TransnormerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   s.pos += n;
   if (mode == LogitsMode::kNone) return Status::Ok();
   const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
-  for (size_t t = first; t < n; ++t) SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + (t - first) * D);
+  for (size_t t = first; t < n; ++t)
+    SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + (t - first) * D);
   Project(w.lm_head, s.xn, n - first, logits, threads);
   return Status::Ok();
 }
@@ -217,7 +232,8 @@ Status TransnormerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
 void TransnormerModel::TokenMixer(State& s, size_t l, size_t n, ThreadContext& threads) const {
   const TransnormerConfig& c = net_.config;
   const TransnormerLayerWeights& L = net_.weights.layers[l];
-  const size_t D = c.embed_dim, Hd = c.hidden_dim, H = c.n_heads, dh = c.head_dim(), dk = c.key_dim(l);
+  const size_t D = c.embed_dim, Hd = c.hidden_dim, H = c.n_heads, dh = c.head_dim(),
+               dk = c.key_dim(l);
   for (size_t t = 0; t < n; ++t) SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + t * D);
   Project(L.qkvu, s.xn, n, s.qkvu, threads);  // per token: q | k | v | u, each H x d_h
   // q, k = act(q), act(k); on LRPE layers [x cos(theta p), x sin(theta p)] per head, p the
@@ -261,8 +277,10 @@ void TransnormerModel::TokenMixer(State& s, size_t l, size_t n, ThreadContext& t
       a.log_decay = log_decay(l, h);
       a.s_in = state_in + h * dk * dh;
       a.s_out = state_out + h * dk * dh;
-      if (n == 1) LightningRecurrent(a, 1);
-      else LightningChunk(a, n, s.heads + h * s.head_scratch);
+      if (n == 1)
+        LightningRecurrent(a, 1);
+      else
+        LightningChunk(a, n, s.heads + h * s.head_scratch);
     }
   });
   // out = W_out (u * SRMSNorm(o)), the norm over all heads together (hidden_dim values).

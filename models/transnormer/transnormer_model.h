@@ -40,7 +40,9 @@ class TransnormerModel final : public CausalLm {
   const TransnormerConfig& config() const { return net_.config; }
   size_t weight_bytes() const { return net_.weights.bytes; }
   // log lambda of head h in layer l (= -TransnormerDecayRate).
-  float log_decay(size_t layer, size_t head) const { return log_decay_[layer * net_.config.n_heads + head]; }
+  float log_decay(size_t layer, size_t head) const {
+    return log_decay_[layer * net_.config.n_heads + head];
+  }
 
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,

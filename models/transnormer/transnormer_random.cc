@@ -11,14 +11,15 @@ namespace {
 
 // A generated tensor appended to the model's set, its bytes kept in the model's storage.
 template <class Gen>
-void AddTensor(RandomTransnormer* out, const std::string& name, std::vector<uint64_t> shape, DType dtype, Gen gen) {
+void AddTensor(RandomTransnormer* out, const std::string& name, std::vector<uint64_t> shape,
+               DType dtype, Gen gen) {
   AppendGeneratedTensor(&out->tensors, &out->storage, name, std::move(shape), dtype, gen);
 }
 
 }  // namespace
 
-Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const TransnormerConfig& c, uint64_t seed,
-                                                                 DType dtype) {
+Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const TransnormerConfig& c,
+                                                                 uint64_t seed, DType dtype) {
   FLOE_RETURN_IF_ERROR(c.Validate());
   if (dtype != DType::kF32 && dtype != DType::kF16 && dtype != DType::kBF16)
     return InvalidArgument("random TransNormerLLM: dtype must be F32, F16 or BF16");
@@ -37,9 +38,8 @@ Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const Transnorm
     matrix(p + "token_mixer.out_proj.weight", D, Hd, 0.5f);
     if (c.lrpe[l]) {
       // The official Lrpe init: 10000^(-2/d * arange(d)) reshaped (H, 1, d/H), d = D.
-      AddTensor(out.get(), p + "token_mixer.lrpe.theta", {H, 1, D / H}, DType::kF32, [&](size_t i) {
-        return float(std::pow(10000.0, -2.0 / double(D) * double(i)));
-      });
+      AddTensor(out.get(), p + "token_mixer.lrpe.theta", {H, 1, D / H}, DType::kF32,
+                [&](size_t i) { return float(std::pow(10000.0, -2.0 / double(D) * double(i))); });
     }
     matrix(p + "channel_mixer.l1.weight", G, D, 1.0f);
     matrix(p + "channel_mixer.l2.weight", G, D, 1.0f);
@@ -51,14 +51,25 @@ Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const Transnorm
 
 std::string TransnormerConfigJson(const TransnormerConfig& c) {
   std::string lrpe;
-  for (size_t l = 0; l < c.lrpe.size(); ++l) lrpe += (l ? ", " : "") + std::to_string(c.lrpe[l] ? 1 : 0);
+  for (size_t l = 0; l < c.lrpe.size(); ++l)
+    lrpe += (l ? ", " : "") + std::to_string(c.lrpe[l] ? 1 : 0);
   const char* act = "silu";
   switch (c.act) {
-    case TransnormerActivation::kSilu: act = "silu"; break;
-    case TransnormerActivation::kRelu: act = "relu"; break;
-    case TransnormerActivation::kSigmoid: act = "sigmoid"; break;
-    case TransnormerActivation::kOnePlusElu: act = "1+elu"; break;
-    case TransnormerActivation::kIdentity: act = "none"; break;
+    case TransnormerActivation::kSilu:
+      act = "silu";
+      break;
+    case TransnormerActivation::kRelu:
+      act = "relu";
+      break;
+    case TransnormerActivation::kSigmoid:
+      act = "sigmoid";
+      break;
+    case TransnormerActivation::kOnePlusElu:
+      act = "1+elu";
+      break;
+    case TransnormerActivation::kIdentity:
+      act = "none";
+      break;
   }
   return std::string("{\n  \"model_type\": \"transnormer\",\n") +
          "  \"vocab_size\": " + std::to_string(c.vocab_size) + ",\n" +
@@ -66,9 +77,8 @@ std::string TransnormerConfigJson(const TransnormerConfig& c) {
          "  \"hidden_dim\": " + std::to_string(c.hidden_dim) + ",\n" +
          "  \"decoder_attention_heads\": " + std::to_string(c.n_heads) + ",\n" +
          "  \"decoder_layers\": " + std::to_string(c.n_layers) + ",\n" +
-         "  \"glu_dim\": " + std::to_string(c.glu_dim) + ",\n" +
-         "  \"linear_use_lrpe_list\": [" + lrpe + "],\n" +
-         "  \"linear_act_fun\": \"" + act + "\",\n" +
+         "  \"glu_dim\": " + std::to_string(c.glu_dim) + ",\n" + "  \"linear_use_lrpe_list\": [" +
+         lrpe + "],\n" + "  \"linear_act_fun\": \"" + act + "\",\n" +
          "  \"norm_type\": \"simplermsnorm\",\n" +
          "  \"no_scale_embedding\": " + (c.scale_embedding ? "false" : "true") + ",\n" +
          "  \"bias\": false,\n" +

@@ -22,7 +22,8 @@ struct RandomTransnormer {
 
 // Matrices are stored as `dtype` (F32, F16 or BF16), theta as F32. lm_head is written unless
 // the config ties it to the embedding.
-Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const TransnormerConfig& config, uint64_t seed,
+Result<std::unique_ptr<RandomTransnormer>> MakeRandomTransnormer(const TransnormerConfig& config,
+                                                                 uint64_t seed,
                                                                  DType dtype = DType::kF32);
 
 // The config as the official config.json would carry it (the keys TransnormerConfigFromHfConfig

@@ -16,8 +16,8 @@ Result<const NamedTensor*> Shaped(const TensorSet& set, const std::string& name,
                                   const std::vector<uint64_t>& shape) {
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, set.Get(name));
   if (t->shape != shape)
-    return InvalidArgument("tensor '" + name + "' has shape " + ShapeText(t->shape) + ", expected " +
-                           ShapeText(shape) + " (from config.json)");
+    return InvalidArgument("tensor '" + name + "' has shape " + ShapeText(t->shape) +
+                           ", expected " + ShapeText(shape) + " (from config.json)");
   if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16)
     return Unsupported("tensor '" + name + "': only F32, F16 and BF16 weights are supported");
   return t;
@@ -53,15 +53,17 @@ Result<TransnormerNetwork> BindTransnormer(const TransnormerConfig& c, const Ten
   } else {
     FLOE_ASSIGN_OR_RETURN(w.lm_head, Matrix(set, "lm_head.weight", V, D, &w.bytes));
   }
-  const std::string beyond = "model.layers." + std::to_string(c.n_layers) + ".token_mixer.qkvu_proj.weight";
+  const std::string beyond =
+      "model.layers." + std::to_string(c.n_layers) + ".token_mixer.qkvu_proj.weight";
   if (set.Find(beyond))
-    return InvalidArgument("checkpoint has tensor '" + beyond + "' but config.json says decoder_layers = " +
-                           std::to_string(c.n_layers));
+    return InvalidArgument("checkpoint has tensor '" + beyond +
+                           "' but config.json says decoder_layers = " + std::to_string(c.n_layers));
   w.layers.resize(c.n_layers);
   for (size_t l = 0; l < c.n_layers; ++l) {
     TransnormerLayerWeights& L = w.layers[l];
     const std::string p = "model.layers." + std::to_string(l) + ".";
-    FLOE_ASSIGN_OR_RETURN(L.qkvu, Matrix(set, p + "token_mixer.qkvu_proj.weight", 4 * Hd, D, &w.bytes));
+    FLOE_ASSIGN_OR_RETURN(L.qkvu,
+                          Matrix(set, p + "token_mixer.qkvu_proj.weight", 4 * Hd, D, &w.bytes));
     FLOE_ASSIGN_OR_RETURN(L.out, Matrix(set, p + "token_mixer.out_proj.weight", D, Hd, &w.bytes));
     FLOE_ASSIGN_OR_RETURN(L.l1, Matrix(set, p + "channel_mixer.l1.weight", G, D, &w.bytes));
     FLOE_ASSIGN_OR_RETURN(L.l2, Matrix(set, p + "channel_mixer.l2.weight", G, D, &w.bytes));
@@ -69,8 +71,9 @@ Result<TransnormerNetwork> BindTransnormer(const TransnormerConfig& c, const Ten
     const std::string theta_name = p + "token_mixer.lrpe.theta";
     if (!c.lrpe[l]) {
       if (set.Find(theta_name))
-        return InvalidArgument("checkpoint has tensor '" + theta_name + "' but linear_use_lrpe_list[" +
-                               std::to_string(l) + "] is 0 in config.json");
+        return InvalidArgument("checkpoint has tensor '" + theta_name +
+                               "' but linear_use_lrpe_list[" + std::to_string(l) +
+                               "] is 0 in config.json");
       continue;
     }
     // Lrpe(num_heads=H, embed_dim=D/H): theta has shape (H, 1, D/H); Validate ensured D == Hd.

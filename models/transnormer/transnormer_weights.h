@@ -1,8 +1,8 @@
 // TransNormerLLM weights, bound from a TensorSet (pytorch_model.bin or model.safetensors) under
 // the official Hugging Face names:
 //   model.embed_tokens.weight                         [V x D]
-//   model.layers.N.token_mixer.qkvu_proj.weight       [4 Hd x D]  (q, k, v, u stacked, heads inside)
-//   model.layers.N.token_mixer.out_proj.weight        [D x Hd]
+//   model.layers.N.token_mixer.qkvu_proj.weight       [4 Hd x D]  (q, k, v, u stacked, heads
+//   inside) model.layers.N.token_mixer.out_proj.weight        [D x Hd]
 //   model.layers.N.token_mixer.lrpe.theta             (H, 1, D/H)  only on LRPE layers
 //   model.layers.N.channel_mixer.l1 / l2 .weight      [G x D]
 //   model.layers.N.channel_mixer.l3.weight            [D x G]
@@ -22,11 +22,11 @@
 namespace floe {
 
 struct TransnormerLayerWeights {
-  TensorView qkvu;              // [4 Hd x D]
-  TensorView out;               // [D x Hd]
-  const float* theta = nullptr; // [H x head_dim] LRPE angles per position, null without LRPE
-  TensorView l1, l2;            // [G x D]
-  TensorView l3;                // [D x G]
+  TensorView qkvu;               // [4 Hd x D]
+  TensorView out;                // [D x Hd]
+  const float* theta = nullptr;  // [H x head_dim] LRPE angles per position, null without LRPE
+  TensorView l1, l2;             // [G x D]
+  TensorView l3;                 // [D x G]
 };
 
 struct TransnormerWeights {
@@ -48,6 +48,7 @@ bool LooksLikeTransnormer(const TensorSet& tensors);
 // Binds every tensor the config implies, checking each shape against it; a missing or
 // misshapen tensor is an error naming it, and so is an LRPE theta on a layer the config does
 // not give LRPE, or a layer beyond decoder_layers. `tensors` must outlive the result.
-Result<TransnormerNetwork> BindTransnormer(const TransnormerConfig& config, const TensorSet& tensors);
+Result<TransnormerNetwork> BindTransnormer(const TransnormerConfig& config,
+                                           const TensorSet& tensors);
 
 }  // namespace floe

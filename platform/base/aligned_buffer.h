@@ -24,7 +24,8 @@ class AlignedBuffer {
   static constexpr size_t kAlignment = 64;
   AlignedBuffer() = default;
   ~AlignedBuffer() { AlignedFree(data_); }
-  AlignedBuffer(AlignedBuffer&& o) noexcept : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+  AlignedBuffer(AlignedBuffer&& o) noexcept
+      : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
   AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
     if (this != &o) {
       AlignedFree(data_);

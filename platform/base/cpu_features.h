@@ -7,7 +7,8 @@ namespace floe {
 
 struct CpuFeatures {
   bool sse4 = false, avx2 = false, fma = false, f16c = false;
-  bool avx512f = false, avx512bw = false, avx512vl = false, avx512_vnni = false, avx512_bf16 = false;
+  bool avx512f = false, avx512bw = false, avx512vl = false, avx512_vnni = false,
+       avx512_bf16 = false;
   std::string best_kernel_target;  // Highway target chosen at run time, e.g. "AVX3_DL"
   std::string compiled_targets;    // all Highway targets compiled into the kernels
 };

@@ -22,13 +22,20 @@ enum class DType : uint32_t {
 
 inline const char* DTypeName(DType t) {
   switch (t) {
-    case DType::kF32: return "f32";
-    case DType::kF16: return "f16";
-    case DType::kBF16: return "bf16";
-    case DType::kQ4_0: return "q4_0";
-    case DType::kQ8_0: return "q8_0";
-    case DType::kQ4_K: return "q4_K";
-    case DType::kQ6_K: return "q6_K";
+    case DType::kF32:
+      return "f32";
+    case DType::kF16:
+      return "f16";
+    case DType::kBF16:
+      return "bf16";
+    case DType::kQ4_0:
+      return "q4_0";
+    case DType::kQ8_0:
+      return "q8_0";
+    case DType::kQ4_K:
+      return "q4_K";
+    case DType::kQ6_K:
+      return "q6_K";
   }
   return "?";
 }
@@ -39,19 +46,31 @@ inline bool IsQuantized(DType t) {
 // Elements per block (1 for plain types) and bytes per block.
 inline size_t DTypeBlockElems(DType t) {
   switch (t) {
-    case DType::kQ4_0: case DType::kQ8_0: return 32;
-    case DType::kQ4_K: case DType::kQ6_K: return 256;
-    default: return 1;
+    case DType::kQ4_0:
+    case DType::kQ8_0:
+      return 32;
+    case DType::kQ4_K:
+    case DType::kQ6_K:
+      return 256;
+    default:
+      return 1;
   }
 }
 inline size_t DTypeBlockBytes(DType t) {
   switch (t) {
-    case DType::kF32: return 4;
-    case DType::kF16: case DType::kBF16: return 2;
-    case DType::kQ4_0: return 18;
-    case DType::kQ8_0: return 34;
-    case DType::kQ4_K: return 144;
-    case DType::kQ6_K: return 210;
+    case DType::kF32:
+      return 4;
+    case DType::kF16:
+    case DType::kBF16:
+      return 2;
+    case DType::kQ4_0:
+      return 18;
+    case DType::kQ8_0:
+      return 34;
+    case DType::kQ4_K:
+      return 144;
+    case DType::kQ6_K:
+      return 210;
   }
   return 0;
 }
@@ -95,8 +114,8 @@ inline uint16_t F32ToF16(float f) {
   const uint32_t abs = x & 0x7FFFFFFFu;
   if (abs >= 0x7F800000u) return sign | 0x7C00u | (abs > 0x7F800000u ? 0x200u : 0u);  // Inf/NaN
   if (abs >= 0x477FF000u) return sign | 0x7C00u;  // rounds to >= 65520: overflow to Inf
-  if (abs < 0x38800000u) {                         // below smallest normal half: subnormal/zero
-    if (abs < 0x33000000u) return sign;            // < 2^-25 rounds to zero
+  if (abs < 0x38800000u) {                        // below smallest normal half: subnormal/zero
+    if (abs < 0x33000000u) return sign;           // < 2^-25 rounds to zero
     const uint32_t e = abs >> 23;
     const uint32_t m = (abs & 0x7FFFFFu) | 0x800000u;
     const uint32_t shift = 126 - e;  // 14 + (113 - e)
@@ -122,8 +141,9 @@ inline float BF16ToF32(uint16_t b) {
 inline uint16_t F32ToBF16(float f) {
   uint32_t x;
   std::memcpy(&x, &f, 4);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
-  x += 0x7FFFu + ((x >> 16) & 1u);  // round to nearest even
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+    return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+  x += 0x7FFFu + ((x >> 16) & 1u);                    // round to nearest even
   return static_cast<uint16_t>(x >> 16);
 }
 

@@ -129,7 +129,8 @@ std::optional<size_t> MappedFile::MeasureHugePageBytes() const {
 }
 
 void MappedFile::RefaultInHugePages(int fd) {
-  if (size_ < kRefaultMinBytes || !FitsInHalfOfMemory(size_) || !TransparentHugePagesOn() || !FaultIn(data_, size_))
+  if (size_ < kRefaultMinBytes || !FitsInHalfOfMemory(size_) || !TransparentHugePagesOn() ||
+      !FaultIn(data_, size_))
     return;
   huge_page_bytes_ = HugeMappedBytes(data_);
   if (!huge_page_bytes_ || *huge_page_bytes_ * 2 >= size_ / kHugePageBytes * kHugePageBytes) return;
@@ -149,8 +150,8 @@ void MappedFile::RefaultInHugePages(int fd) {
 
 std::string DescribeHugePages(const MappedFile& f) {
   if (!f.huge_page_bytes()) return {};
-  return std::to_string(*f.huge_page_bytes() >> 20) + " of " + std::to_string(f.size() >> 20) + " MiB in 2 MiB pages" +
-         (f.refaulted() ? " (read in again)" : "");
+  return std::to_string(*f.huge_page_bytes() >> 20) + " of " + std::to_string(f.size() >> 20) +
+         " MiB in 2 MiB pages" + (f.refaulted() ? " (read in again)" : "");
 }
 
 void MappedFile::Reset() {
@@ -163,7 +164,8 @@ void MappedFile::Reset() {
   (void)buffer_.Resize(0);
 }
 
-Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode, HugePages huge_pages) {
+Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode,
+                                    HugePages huge_pages) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     int e = errno;

@@ -27,7 +27,7 @@ class MetadataView {
   virtual bool Has(std::string_view key) const = 0;
   virtual Result<uint64_t> GetUint(std::string_view key) const = 0;  // integers >= 0
   virtual Result<int64_t> GetInt(std::string_view key) const = 0;
-  virtual Result<double> GetFloat(std::string_view key) const = 0;   // floats or integers
+  virtual Result<double> GetFloat(std::string_view key) const = 0;  // floats or integers
   virtual Result<bool> GetBool(std::string_view key) const = 0;
   virtual Result<std::string> GetString(std::string_view key) const = 0;
   virtual Result<std::vector<int32_t>> GetInt32Array(std::string_view key) const = 0;

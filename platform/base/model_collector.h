@@ -18,10 +18,14 @@ class ModelCollector final : public ModelWriter {
  public:
   explicit ModelCollector(std::string source) : metadata_(std::move(source)) {}
 
-  void SetUint32(std::string key, uint32_t v) override { metadata_.Set(std::move(key), int64_t(v)); }
+  void SetUint32(std::string key, uint32_t v) override {
+    metadata_.Set(std::move(key), int64_t(v));
+  }
   void SetFloat32(std::string key, float v) override { metadata_.Set(std::move(key), double(v)); }
   void SetBool(std::string key, bool v) override { metadata_.Set(std::move(key), v); }
-  void SetString(std::string key, std::string v) override { metadata_.Set(std::move(key), std::move(v)); }
+  void SetString(std::string key, std::string v) override {
+    metadata_.Set(std::move(key), std::move(v));
+  }
   void SetInt32Array(std::string key, std::vector<int32_t> v) override {
     metadata_.Set(std::move(key), std::move(v));
   }

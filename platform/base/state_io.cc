@@ -58,9 +58,10 @@ Status StateReader::ReadHeader(std::string_view architecture, std::span<const ui
     uint64_t v = 0;
     FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
     if (v != shape[i])
-      return InvalidArgument("session state was saved with a different model configuration "
-                             "(shape field " + std::to_string(i) + ": " + std::to_string(v) +
-                             " vs " + std::to_string(shape[i]) + ")");
+      return InvalidArgument(
+          "session state was saved with a different model configuration "
+          "(shape field " +
+          std::to_string(i) + ": " + std::to_string(v) + " vs " + std::to_string(shape[i]) + ")");
   }
   return Status::Ok();
 }

@@ -43,7 +43,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status IoError(std::string m) { return {StatusCode::kIoError, std::move(m)}; }
 inline Status CorruptData(std::string m) { return {StatusCode::kCorruptData, std::move(m)}; }
@@ -58,8 +60,8 @@ inline Status Internal(std::string m) { return {StatusCode::kInternal, std::move
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : v_(std::move(value)) {}           // NOLINT: implicit by design
-  Result(Status status) : v_(std::move(status)) {}    // NOLINT: implicit by design
+  Result(T value) : v_(std::move(value)) {}         // NOLINT: implicit by design
+  Result(Status status) : v_(std::move(status)) {}  // NOLINT: implicit by design
 
   bool ok() const { return std::holds_alternative<T>(v_); }
   const Status& status() const {
@@ -82,15 +84,14 @@ class [[nodiscard]] Result {
 #define FLOE_CONCAT_INNER(a, b) a##b
 #define FLOE_CONCAT(a, b) FLOE_CONCAT_INNER(a, b)
 
-#define FLOE_RETURN_IF_ERROR(expr)        \
-  do {                                    \
-    ::floe::Status floe_st_ = (expr);     \
-    if (!floe_st_.ok()) return floe_st_;  \
+#define FLOE_RETURN_IF_ERROR(expr)       \
+  do {                                   \
+    ::floe::Status floe_st_ = (expr);    \
+    if (!floe_st_.ok()) return floe_st_; \
   } while (0)
 
 // FLOE_ASSIGN_OR_RETURN(auto x, MakeX());
-#define FLOE_ASSIGN_OR_RETURN(lhs, expr)                              \
-  auto FLOE_CONCAT(floe_res_, __LINE__) = (expr);                     \
-  if (!FLOE_CONCAT(floe_res_, __LINE__).ok())                         \
-    return FLOE_CONCAT(floe_res_, __LINE__).status();                 \
+#define FLOE_ASSIGN_OR_RETURN(lhs, expr)                                                        \
+  auto FLOE_CONCAT(floe_res_, __LINE__) = (expr);                                               \
+  if (!FLOE_CONCAT(floe_res_, __LINE__).ok()) return FLOE_CONCAT(floe_res_, __LINE__).status(); \
   lhs = std::move(FLOE_CONCAT(floe_res_, __LINE__)).value()

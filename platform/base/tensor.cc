@@ -8,7 +8,8 @@ namespace floe {
 
 void ToF32(const TensorView& t, size_t offset, size_t n, float* out) {
   if (IsQuantized(t.dtype)) {
-    DequantizeRow(t.dtype, static_cast<const uint8_t*>(t.data) + DTypeBytes(t.dtype, offset), n, out);
+    DequantizeRow(t.dtype, static_cast<const uint8_t*>(t.data) + DTypeBytes(t.dtype, offset), n,
+                  out);
     return;
   }
   switch (t.dtype) {

@@ -41,9 +41,10 @@ class ThreadContext {
       return;
     }
     arena_->execute([&] {
-      tbb::parallel_for(tbb::blocked_range<size_t>(0, n, grain),
-                        [&](const tbb::blocked_range<size_t>& r) { fn(r.begin(), r.end()); },
-                        tbb::simple_partitioner());
+      tbb::parallel_for(
+          tbb::blocked_range<size_t>(0, n, grain),
+          [&](const tbb::blocked_range<size_t>& r) { fn(r.begin(), r.end()); },
+          tbb::simple_partitioner());
     });
   }
 

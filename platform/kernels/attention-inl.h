@@ -28,11 +28,14 @@ namespace hn = hwy::HWY_NAMESPACE;
 // and-add tree (45 instructions instead of 16 separate reductions).
 HWY_INLINE __m512 HorizontalSums16(const __m512* a) {
   __m512 t[8], u[4];
-  for (int j = 0; j < 8; ++j)  // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] of a = a[2j], b = a[2j+1]
-    t[j] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * j], a[2 * j + 1]), _mm512_unpackhi_ps(a[2 * j], a[2 * j + 1]));
+  for (int j = 0; j < 8;
+       ++j)  // per 128-bit lane: [a0+a2, b0+b2, a1+a3, b1+b3] of a = a[2j], b = a[2j+1]
+    t[j] = _mm512_add_ps(_mm512_unpacklo_ps(a[2 * j], a[2 * j + 1]),
+                         _mm512_unpackhi_ps(a[2 * j], a[2 * j + 1]));
   for (int j = 0; j < 4; ++j) {  // per 128-bit lane: the lane's partial sums of keys 4j..4j+3
     const __m512d x = _mm512_castps_pd(t[2 * j]), y = _mm512_castps_pd(t[2 * j + 1]);
-    u[j] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)), _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
+    u[j] = _mm512_add_ps(_mm512_castpd_ps(_mm512_unpacklo_pd(x, y)),
+                         _mm512_castpd_ps(_mm512_unpackhi_pd(x, y)));
   }
   const __m512 v01 = _mm512_add_ps(_mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(2, 0, 2, 0)),
                                    _mm512_shuffle_f32x4(u[0], u[1], _MM_SHUFFLE(3, 1, 3, 1)));
@@ -51,7 +54,8 @@ HWY_INLINE __m512 HorizontalSums16(const __m512* a) {
 // fused multiply-adds over the columns followed by the same tree whatever its accumulator slot,
 // so it does not depend on kG, m, n or where the tile starts.
 template <size_t kG, class W, class DF>
-HWY_INLINE __m512 ScoresTreeT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* const* kp) {
+HWY_INLINE __m512 ScoresTreeT(DF df, const float* HWY_RESTRICT q, size_t hd,
+                              const typename W::T* const* kp) {
   constexpr size_t kK = 16 / kG;
   const size_t N = hn::Lanes(df);
   const size_t vec = hd / N * N;
@@ -79,8 +83,9 @@ HWY_INLINE __m512 ScoresTreeT(DF df, const float* HWY_RESTRICT q, size_t hd, con
 }
 
 template <size_t kG, class W, class DF>
-HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
-                             size_t stride, size_t i0, size_t m, float scale, float* HWY_RESTRICT scores, size_t n) {
+HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd,
+                             const typename W::T* HWY_RESTRICT keys, size_t stride, size_t i0,
+                             size_t m, float scale, float* HWY_RESTRICT scores, size_t n) {
   constexpr size_t kK = 16 / kG;
   const typename W::T* kp[kK];
   for (size_t j = 0; j < kK; ++j) kp[j] = keys + (i0 + (j < m ? j : m - 1)) * stride;
@@ -107,22 +112,27 @@ HWY_INLINE void ScoresBlockT(DF df, const float* HWY_RESTRICT q, size_t hd, cons
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 // Rows [g, g + kG) against all n keys, 16 / kG keys per reduction tree.
 template <size_t kG, class W, class DF>
-HWY_INLINE void ScoresRowsT(DF df, const float* HWY_RESTRICT q, size_t hd, const typename W::T* HWY_RESTRICT keys,
-                            size_t stride, size_t n, float scale, float* HWY_RESTRICT scores) {
+HWY_INLINE void ScoresRowsT(DF df, const float* HWY_RESTRICT q, size_t hd,
+                            const typename W::T* HWY_RESTRICT keys, size_t stride, size_t n,
+                            float scale, float* HWY_RESTRICT scores) {
   constexpr size_t kK = 16 / kG;
-  for (size_t i = 0; i < n; i += kK) ScoresBlockT<kG, W>(df, q, hd, keys, stride, i, n - i < kK ? n - i : kK, scale, scores, n);
+  for (size_t i = 0; i < n; i += kK)
+    ScoresBlockT<kG, W>(df, q, hd, keys, stride, i, n - i < kK ? n - i : kK, scale, scores, n);
 }
 #endif
 
 // q . k over hd columns, one vector accumulator (the targets without the reduction trees).
 template <class W, class DF>
-HWY_INLINE float RowDotT(DF df, const float* HWY_RESTRICT q, const typename W::T* HWY_RESTRICT k, size_t hd) {
+HWY_INLINE float RowDotT(DF df, const float* HWY_RESTRICT q, const typename W::T* HWY_RESTRICT k,
+                         size_t hd) {
   const size_t N = hn::Lanes(df);
   const size_t vec = hd / N * N;
   auto acc = hn::Zero(df);
   size_t c = 0;
   for (; c < vec; c += N) acc = hn::MulAdd(hn::LoadU(df, q + c), LoadWeights<W>(df, k + c), acc);
-  if (c < hd) acc = hn::MulAdd(LoadPadded<F32Weights>(df, q + c, hd - c), LoadPadded<W>(df, k + c, hd - c), acc);
+  if (c < hd)
+    acc = hn::MulAdd(LoadPadded<F32Weights>(df, q + c, hd - c), LoadPadded<W>(df, k + c, hd - c),
+                     acc);
   return ReduceSum(df, acc);
 }
 
@@ -132,16 +142,21 @@ HWY_INLINE void AttentionScoresT(DF df, const float* HWY_RESTRICT q, size_t n_q,
                                  const typename W::T* HWY_RESTRICT keys, size_t stride, size_t n,
                                  float scale, float* HWY_RESTRICT scores) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
-  if constexpr (sizeof(hn::Vec<DF>) == 64) {  // full 512-bit vectors: rows in blocks of 4, then 2, 1
+  if constexpr (sizeof(hn::Vec<DF>) ==
+                64) {  // full 512-bit vectors: rows in blocks of 4, then 2, 1
     size_t g = 0;
-    for (; g + 4 <= n_q; g += 4) ScoresRowsT<4, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
-    for (; g + 2 <= n_q; g += 2) ScoresRowsT<2, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
-    for (; g < n_q; ++g) ScoresRowsT<1, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
+    for (; g + 4 <= n_q; g += 4)
+      ScoresRowsT<4, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
+    for (; g + 2 <= n_q; g += 2)
+      ScoresRowsT<2, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
+    for (; g < n_q; ++g)
+      ScoresRowsT<1, W>(df, q + g * hd, hd, keys, stride, n, scale, scores + g * n);
     return;
   }
 #endif
   for (size_t i = 0; i < n; ++i)
-    for (size_t g = 0; g < n_q; ++g) scores[g * n + i] = RowDotT<W>(df, q + g * hd, keys + i * stride, hd) * scale;
+    for (size_t g = 0; g < n_q; ++g)
+      scores[g * n + i] = RowDotT<W>(df, q + g * hd, keys + i * stride, hd) * scale;
 }
 
 // scores[i] = scale * q . K_{rows[i]}, K_r = keys + r * stride (elements): one query row
@@ -166,7 +181,8 @@ HWY_INLINE void AttentionScoresGatherT(DF df, const float* HWY_RESTRICT q, size_
       const size_t m = n - i0 < 16 ? n - i0 : 16;
       for (size_t j = i0 + kAhead; j < i0 + kAhead + 16 && j < n; ++j) prefetch(j);
       const typename W::T* kp[16];
-      for (size_t j = 0; j < 16; ++j) kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
+      for (size_t j = 0; j < 16; ++j)
+        kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
       const __m512 sums = _mm512_mul_ps(ScoresTreeT<1, W>(df, q, hd, kp), _mm512_set1_ps(scale));
       _mm512_mask_storeu_ps(scores + i0, static_cast<__mmask16>((1u << m) - 1), sums);
     }
@@ -206,7 +222,8 @@ HWY_INLINE void AttentionScoresGather16T(const float* HWY_RESTRICT qt, size_t hd
     const size_t m = n - i0 < kKeys ? n - i0 : kKeys;
     for (size_t j = i0 + kAhead; j < i0 + kAhead + kKeys && j < n; ++j) prefetch(j);
     const typename W::T* kp[kKeys];
-    for (size_t j = 0; j < kKeys; ++j) kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
+    for (size_t j = 0; j < kKeys; ++j)
+      kp[j] = keys + size_t(rows[i0 + (j < m ? j : m - 1)]) * stride;
     V acc[kKeys][kMaxVecs];
     for (size_t j = 0; j < kKeys; ++j)
       for (size_t v = 0; v < nv; ++v) acc[j][v] = hn::Zero(df);
@@ -221,13 +238,15 @@ HWY_INLINE void AttentionScoresGather16T(const float* HWY_RESTRICT qt, size_t hd
         const float* qc = qt + (c0 + c) * 16;
         for (size_t v = 0; v < nv; ++v) {
           const V qv = hn::LoadU(df, qc + v * N);
-          for (size_t j = 0; j < kKeys; ++j) acc[j][v] = hn::MulAdd(hn::Set(df, kf[j][c]), qv, acc[j][v]);
+          for (size_t j = 0; j < kKeys; ++j)
+            acc[j][v] = hn::MulAdd(hn::Set(df, kf[j][c]), qv, acc[j][v]);
         }
       }
     }
     const V sv = hn::Set(df, scale);
     for (size_t j = 0; j < m; ++j)
-      for (size_t v = 0; v < nv; ++v) hn::StoreU(hn::Mul(acc[j][v], sv), df, out + (i0 + j) * 16 + v * N);
+      for (size_t v = 0; v < nv; ++v)
+        hn::StoreU(hn::Mul(acc[j][v], sv), df, out + (i0 + j) * 16 + v * N);
   }
 }
 
@@ -236,20 +255,24 @@ HWY_INLINE void AttentionScoresGather16T(const float* HWY_RESTRICT qt, size_t hd
 // in registers over all n values (no store/reload per value), added in order of i.
 template <size_t kG, class W, class DF>
 HWY_INLINE void AccumulateColumnsT(DF df, const float* HWY_RESTRICT p, size_t g0, size_t hd,
-                                   const typename W::T* HWY_RESTRICT values, size_t stride, size_t n,
-                                   size_t c, size_t len, float* HWY_RESTRICT out) {
+                                   const typename W::T* HWY_RESTRICT values, size_t stride,
+                                   size_t n, size_t c, size_t len, float* HWY_RESTRICT out) {
   const size_t N = hn::Lanes(df);
   hn::Vec<DF> acc[kG];
   for (size_t g = 0; g < kG; ++g)
-    acc[g] = len == N ? hn::LoadU(df, out + (g0 + g) * hd + c) : LoadPadded<F32Weights>(df, out + (g0 + g) * hd + c, len);
+    acc[g] = len == N ? hn::LoadU(df, out + (g0 + g) * hd + c)
+                      : LoadPadded<F32Weights>(df, out + (g0 + g) * hd + c, len);
   for (size_t i = 0; i < n; ++i) {
     const typename W::T* v = values + i * stride + c;
     const auto vv = len == N ? LoadWeights<W>(df, v) : LoadPadded<W>(df, v, len);
-    for (size_t g = 0; g < kG; ++g) acc[g] = hn::MulAdd(hn::Set(df, p[(g0 + g) * n + i]), vv, acc[g]);
+    for (size_t g = 0; g < kG; ++g)
+      acc[g] = hn::MulAdd(hn::Set(df, p[(g0 + g) * n + i]), vv, acc[g]);
   }
   for (size_t g = 0; g < kG; ++g) {
-    if (len == N) hn::StoreU(acc[g], df, out + (g0 + g) * hd + c);
-    else StorePartial(df, acc[g], out + (g0 + g) * hd + c, len);
+    if (len == N)
+      hn::StoreU(acc[g], df, out + (g0 + g) * hd + c);
+    else
+      StorePartial(df, acc[g], out + (g0 + g) * hd + c, len);
   }
 }
 
@@ -287,14 +310,23 @@ HWY_INLINE void AccumulateHeadsT(DF df, const float* HWY_RESTRICT p, size_t g0, 
   const size_t N = hn::Lanes(df);
   const size_t full = hd / N;  // full column vectors, in blocks of up to 4
   size_t v = 0;
-  for (; v + 4 <= full; v += 4) AccumulateBlockT<kG, 4, W>(df, p, g0, hd, values, stride, n, v * N, out);
+  for (; v + 4 <= full; v += 4)
+    AccumulateBlockT<kG, 4, W>(df, p, g0, hd, values, stride, n, v * N, out);
   switch (full - v) {
-    case 3: AccumulateBlockT<kG, 3, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
-    case 2: AccumulateBlockT<kG, 2, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
-    case 1: AccumulateBlockT<kG, 1, W>(df, p, g0, hd, values, stride, n, v * N, out); break;
-    default: break;
+    case 3:
+      AccumulateBlockT<kG, 3, W>(df, p, g0, hd, values, stride, n, v * N, out);
+      break;
+    case 2:
+      AccumulateBlockT<kG, 2, W>(df, p, g0, hd, values, stride, n, v * N, out);
+      break;
+    case 1:
+      AccumulateBlockT<kG, 1, W>(df, p, g0, hd, values, stride, n, v * N, out);
+      break;
+    default:
+      break;
   }
-  if (full * N < hd) AccumulateColumnsT<kG, W>(df, p, g0, hd, values, stride, n, full * N, hd - full * N, out);
+  if (full * N < hd)
+    AccumulateColumnsT<kG, W>(df, p, g0, hd, values, stride, n, full * N, hd - full * N, out);
 }
 
 // out[g * hd + c] += sum_i p[g * n + i] * V_i[c]: per output element the same sequence of
@@ -307,17 +339,25 @@ HWY_INLINE void AttentionAccumulateT(DF df, const float* HWY_RESTRICT p, size_t 
   size_t g0 = 0;
   for (; g0 + 4 <= n_q; g0 += 4) AccumulateHeadsT<4, W>(df, p, g0, hd, values, stride, n, out);
   switch (n_q - g0) {
-    case 3: AccumulateHeadsT<3, W>(df, p, g0, hd, values, stride, n, out); break;
-    case 2: AccumulateHeadsT<2, W>(df, p, g0, hd, values, stride, n, out); break;
-    case 1: AccumulateHeadsT<1, W>(df, p, g0, hd, values, stride, n, out); break;
-    default: break;
+    case 3:
+      AccumulateHeadsT<3, W>(df, p, g0, hd, values, stride, n, out);
+      break;
+    case 2:
+      AccumulateHeadsT<2, W>(df, p, g0, hd, values, stride, n, out);
+      break;
+    case 1:
+      AccumulateHeadsT<1, W>(df, p, g0, hd, values, stride, n, out);
+      break;
+    default:
+      break;
   }
 }
 
 // One key tile of an online softmax: m = max(*running_max, max s[0, visible)); s[i] = exp(s[i] - m)
 // for i < visible, 0 for visible <= i < n; *running_max = m; returns the sum of s[0, visible).
 template <class DF>
-HWY_INLINE float SoftmaxTileT(DF df, float* HWY_RESTRICT s, size_t n, size_t visible, float* running_max) {
+HWY_INLINE float SoftmaxTileT(DF df, float* HWY_RESTRICT s, size_t n, size_t visible,
+                              float* running_max) {
   const size_t N = hn::Lanes(df);
   constexpr float kNegInf = -std::numeric_limits<float>::infinity();
   auto mv = hn::Set(df, kNegInf);
@@ -333,11 +373,14 @@ HWY_INLINE float SoftmaxTileT(DF df, float* HWY_RESTRICT s, size_t n, size_t vis
   for (i = 0; i < n; i += N) {
     const size_t len = n - i < N ? n - i : N;
     const auto x = len == N ? hn::LoadU(df, s + i) : LoadPadded<F32Weights>(df, s + i, len);
-    const auto keep = hn::RebindMask(df, hn::Lt(iota, hn::Set(di, static_cast<int32_t>(visible > i ? visible - i : 0))));
+    const auto keep = hn::RebindMask(
+        df, hn::Lt(iota, hn::Set(di, static_cast<int32_t>(visible > i ? visible - i : 0))));
     const auto e = hn::IfThenElseZero(keep, hn::Exp(df, hn::Sub(x, vm)));
     sum = hn::Add(sum, e);
-    if (len == N) hn::StoreU(e, df, s + i);
-    else StorePartial(df, e, s + i, len);
+    if (len == N)
+      hn::StoreU(e, df, s + i);
+    else
+      StorePartial(df, e, s + i, len);
   }
   return ReduceSum(df, sum);
 }

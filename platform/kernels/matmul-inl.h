@@ -41,12 +41,14 @@ HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
   hn::Vec<DF> acc[kR];
   for (size_t r = 0; r < kR; ++r) acc[r] = hn::Zero(df);
   // 8-row tiles prefetch the next 8 rows (see tile_prefetch.h).
-  NextTilePrefetch prefetch(w + kR * cols, kR == 8 ? kR * cols * sizeof(typename W::T) : 0, cols / N);
+  NextTilePrefetch prefetch(w + kR * cols, kR == 8 ? kR * cols * sizeof(typename W::T) : 0,
+                            cols / N);
   size_t c = 0;
   for (; c + N <= cols; c += N) {
     prefetch.Step();
     const auto xv = hn::LoadU(df, x + c);
-    for (size_t r = 0; r < kR; ++r) acc[r] = hn::MulAdd(LoadWeights<W>(df, w + r * cols + c), xv, acc[r]);
+    for (size_t r = 0; r < kR; ++r)
+      acc[r] = hn::MulAdd(LoadWeights<W>(df, w + r * cols + c), xv, acc[r]);
   }
   if (c < cols) {
     const auto xv = LoadPadded<F32Weights>(df, x + c, cols - c);
@@ -116,13 +118,18 @@ HWY_INLINE void MicroTileT(DF df, size_t nt, const float* HWY_RESTRICT wp, size_
                            const float* HWY_RESTRICT xp, size_t x_stride, size_t len,
                            float* HWY_RESTRICT acc) {
   switch (nt) {
-    case 1: return MicroTile<kR, 1>(df, wp, w_stride, xp, x_stride, len, acc);
-    case 2: return MicroTile<kR, 2>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 1:
+      return MicroTile<kR, 1>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 2:
+      return MicroTile<kR, 2>(df, wp, w_stride, xp, x_stride, len, acc);
 #if !(HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3)
-    case 3: return MicroTile<kR, 3>(df, wp, w_stride, xp, x_stride, len, acc);
-    case 4: return MicroTile<kR, 4>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 3:
+      return MicroTile<kR, 3>(df, wp, w_stride, xp, x_stride, len, acc);
+    case 4:
+      return MicroTile<kR, 4>(df, wp, w_stride, xp, x_stride, len, acc);
 #endif
-    default: return;
+    default:
+      return;
   }
 }
 
@@ -131,19 +138,24 @@ HWY_INLINE void MicroTileRT(DF df, size_t nr, size_t nt, const float* HWY_RESTRI
                             size_t w_stride, const float* HWY_RESTRICT xp, size_t x_stride,
                             size_t len, float* HWY_RESTRICT acc) {
   switch (nr) {
-    case 1: return MicroTileT<1>(df, nt, wp, w_stride, xp, x_stride, len, acc);
-    case 2: return MicroTileT<2>(df, nt, wp, w_stride, xp, x_stride, len, acc);
-    case 3: return MicroTileT<3>(df, nt, wp, w_stride, xp, x_stride, len, acc);
-    case 4: return MicroTileT<4>(df, nt, wp, w_stride, xp, x_stride, len, acc);
-    default: return;
+    case 1:
+      return MicroTileT<1>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 2:
+      return MicroTileT<2>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 3:
+      return MicroTileT<3>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    case 4:
+      return MicroTileT<4>(df, nt, wp, w_stride, xp, x_stride, len, acc);
+    default:
+      return;
   }
 }
 
 // Prefetches, into L1, slice m of `slices` of the stored bytes of columns [k, k + len) of
 // `nr` weight rows starting at `row` (source(row, k, len) gives the first byte and the count).
 template <class Source>
-HWY_INLINE void PrefetchPanelSlice(const Source& source, size_t row, size_t nr, size_t k, size_t len, size_t m,
-                                   size_t slices) {
+HWY_INLINE void PrefetchPanelSlice(const Source& source, size_t row, size_t nr, size_t k,
+                                   size_t len, size_t m, size_t slices) {
   for (size_t i = 0; i < nr; ++i) {
     const auto [p, bytes] = source(row + i, k, len);
     const size_t lines = (bytes + 63) / 64, b = m * lines / slices, e = (m + 1) * lines / slices;
@@ -184,7 +196,8 @@ HWY_INLINE void MatMulPanelsT(DF df, size_t rows, size_t cols, const float* HWY_
         // The next panel: these rows' next chunk, else the next rows' first chunk.
         const bool last_chunk = k + len >= vec_cols;
         const size_t next_r = last_chunk ? r + kMicroRows : r, next_k = last_chunk ? 0 : k + len;
-        const size_t next_nr = next_r < r1 ? (r1 - next_r < kMicroRows ? r1 - next_r : kMicroRows) : 0;
+        const size_t next_nr =
+            next_r < r1 ? (r1 - next_r < kMicroRows ? r1 - next_r : kMicroRows) : 0;
         const size_t next_len = vec_cols - next_k < kChunkCols ? vec_cols - next_k : kChunkCols;
         const size_t slices = (ng + kMicroTokens - 1) / kMicroTokens;
         for (size_t t = 0; t < ng; t += kMicroTokens) {
@@ -218,9 +231,9 @@ HWY_INLINE void MatMulPanelsT(DF df, size_t rows, size_t cols, const float* HWY_
 
 // Plain weight types (F32/F16/BF16).
 template <class W, class DF>
-HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t rows,
-                              size_t cols, const float* HWY_RESTRICT x, float* HWY_RESTRICT y,
-                              size_t r0, size_t r1, size_t t0, size_t t1) {
+HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t rows, size_t cols,
+                              const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t r0,
+                              size_t r1, size_t t0, size_t t1) {
   const size_t N = hn::Lanes(df);
   const size_t vec_cols = cols / N * N;
   auto fill = [&](size_t row, size_t k, size_t len, float* dst) HWY_ATTR {
@@ -231,7 +244,8 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
     return LoadPadded<W>(df, w + row * cols + vec_cols, cols - vec_cols);
   };
   auto source = [&](size_t row, size_t k, size_t len) {
-    return std::pair<const char*, size_t>(reinterpret_cast<const char*>(w + row * cols + k), len * sizeof(typename W::T));
+    return std::pair<const char*, size_t>(reinterpret_cast<const char*>(w + row * cols + k),
+                                          len * sizeof(typename W::T));
   };
   MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail, source);
 }
@@ -239,18 +253,21 @@ HWY_NOINLINE void MatMulTileT(DF df, const typename W::T* HWY_RESTRICT w, size_t
 // Dequantizes `len` elements (a multiple of 32) of a Q8_0 / Q4_0 row segment to float, N lanes
 // at a time (N divides 16 on every target): exactly DequantizeRow's values (code * d in float).
 template <class DF>
-HWY_INLINE void DequantizeQ8_0T(DF df, const BlockQ8_0* HWY_RESTRICT b, size_t len, float* HWY_RESTRICT out) {
+HWY_INLINE void DequantizeQ8_0T(DF df, const BlockQ8_0* HWY_RESTRICT b, size_t len,
+                                float* HWY_RESTRICT out) {
   const size_t N = hn::Lanes(df);
   const hn::Rebind<int8_t, DF> d8;
   const hn::RebindToSigned<DF> di;
   for (size_t i = 0; i < len / 32; ++i, out += 32) {
     const auto d = hn::Set(df, F16ToF32(b[i].d));
     for (size_t e = 0; e < 32; e += N)
-      hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, b[i].qs + e))), d), df, out + e);
+      hn::StoreU(hn::Mul(hn::ConvertTo(df, hn::PromoteTo(di, hn::LoadU(d8, b[i].qs + e))), d), df,
+                 out + e);
   }
 }
 template <class DF>
-HWY_INLINE void DequantizeQ4_0T(DF df, const BlockQ4_0* HWY_RESTRICT b, size_t len, float* HWY_RESTRICT out) {
+HWY_INLINE void DequantizeQ4_0T(DF df, const BlockQ4_0* HWY_RESTRICT b, size_t len,
+                                float* HWY_RESTRICT out) {
   const size_t N = hn::Lanes(df);
   const hn::Rebind<uint8_t, DF> du8;
   const hn::RebindToSigned<DF> di;
@@ -259,8 +276,12 @@ HWY_INLINE void DequantizeQ4_0T(DF df, const BlockQ4_0* HWY_RESTRICT b, size_t l
     const auto d = hn::Set(df, F16ToF32(b[i].d));
     for (size_t e = 0; e < 16; e += N) {
       const auto bytes = hn::LoadU(du8, b[i].qs + e);
-      const auto lo = hn::Sub(hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::And(bytes, hn::Set(du8, 0x0F)))), eight);
-      const auto hi = hn::Sub(hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::ShiftRight<4>(bytes))), eight);
+      const auto lo = hn::Sub(hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(),
+                                                            hn::And(bytes, hn::Set(du8, 0x0F)))),
+                              eight);
+      const auto hi = hn::Sub(
+          hn::BitCast(di, hn::PromoteTo(hn::RebindToUnsigned<DF>(), hn::ShiftRight<4>(bytes))),
+          eight);
       hn::StoreU(hn::Mul(hn::ConvertTo(df, lo), d), df, out + e);
       hn::StoreU(hn::Mul(hn::ConvertTo(df, hi), d), df, out + 16 + e);
     }
@@ -277,14 +298,18 @@ HWY_NOINLINE void MatMulTileQuantT(DF df, DType type, const uint8_t* HWY_RESTRIC
   const size_t row_bytes = DTypeBytes(type, cols);
   auto fill = [&](size_t row, size_t k, size_t len, float* dst) HWY_ATTR {
     const uint8_t* src = w + row * row_bytes + DTypeBytes(type, k);
-    if (type == DType::kQ8_0) DequantizeQ8_0T(df, reinterpret_cast<const BlockQ8_0*>(src), len, dst);
-    else if (type == DType::kQ4_0) DequantizeQ4_0T(df, reinterpret_cast<const BlockQ4_0*>(src), len, dst);
-    else DequantizeRow(type, src, len, dst);
+    if (type == DType::kQ8_0)
+      DequantizeQ8_0T(df, reinterpret_cast<const BlockQ8_0*>(src), len, dst);
+    else if (type == DType::kQ4_0)
+      DequantizeQ4_0T(df, reinterpret_cast<const BlockQ4_0*>(src), len, dst);
+    else
+      DequantizeRow(type, src, len, dst);
   };
   auto tail = [&](size_t) HWY_ATTR { return hn::Zero(df); };
   auto source = [&](size_t row, size_t k, size_t len) {
-    return std::pair<const char*, size_t>(reinterpret_cast<const char*>(w + row * row_bytes + DTypeBytes(type, k)),
-                                          DTypeBytes(type, len));
+    return std::pair<const char*, size_t>(
+        reinterpret_cast<const char*>(w + row * row_bytes + DTypeBytes(type, k)),
+        DTypeBytes(type, len));
   };
   MatMulPanelsT(df, rows, cols, x, y, r0, r1, t0, t1, fill, tail, source);
 }

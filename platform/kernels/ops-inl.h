@@ -160,8 +160,8 @@ HWY_INLINE void AxpyT(DF df, float alpha, const typename W::T* HWY_RESTRICT x,
     hn::StoreU(hn::MulAdd(va, LoadWeights<W>(df, x + i), hn::LoadU(df, y + i)), df, y + i);
   }
   if (i < n) {
-    const auto r = hn::MulAdd(va, LoadPadded<W>(df, x + i, n - i),
-                              LoadPadded<F32Weights>(df, y + i, n - i));
+    const auto r =
+        hn::MulAdd(va, LoadPadded<W>(df, x + i, n - i), LoadPadded<F32Weights>(df, y + i, n - i));
     StorePartial(df, r, y + i, n - i);
   }
 }
@@ -182,7 +182,8 @@ HWY_INLINE void ZipInPlace(DF df, const float* a, float* y, size_t n, const F& f
   size_t i = 0;
   for (; i + N <= n; i += N) hn::StoreU(f(hn::LoadU(df, a + i), hn::LoadU(df, y + i)), df, y + i);
   if (i < n) {
-    const auto r = f(LoadPadded<F32Weights>(df, a + i, n - i), LoadPadded<F32Weights>(df, y + i, n - i));
+    const auto r =
+        f(LoadPadded<F32Weights>(df, a + i, n - i), LoadPadded<F32Weights>(df, y + i, n - i));
     StorePartial(df, r, y + i, n - i);
   }
 }
@@ -290,7 +291,8 @@ HWY_INLINE size_t ArgmaxT(DF df, const float* x, size_t n) {
     vmax = hn::Max(vmax, hn::IfThenElse(hn::Eq(v, v), v, neg_inf));
   }
   if (i < n) {
-    const auto v = LoadPadded<F32Weights>(df, x + i, n - i, -std::numeric_limits<float>::infinity());
+    const auto v =
+        LoadPadded<F32Weights>(df, x + i, n - i, -std::numeric_limits<float>::infinity());
     vmax = hn::Max(vmax, hn::IfThenElse(hn::Eq(v, v), v, neg_inf));
   }
   const auto vm = hn::MaxOfLanes(df, vmax);
@@ -321,8 +323,8 @@ HWY_INLINE void RopeCosSin(size_t i, size_t rot_dim, size_t pos, float freq_base
 }
 
 template <class DF>
-HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_dim,
-                                 size_t rot_dim, size_t pos, float freq_base) {
+HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                                 size_t pos, float freq_base) {
   const size_t N = hn::Lanes(df);
   const size_t pairs = rot_dim / 2;
   // cos2 = [c0, c0, c1, c1, ...], sin2 = [-s0, s0, -s1, s1, ...]:
@@ -400,14 +402,17 @@ HWY_INLINE float DecayedDotT(DF df, const float* HWY_RESTRICT a, const float* HW
   auto s0 = hn::Zero(df), s1 = hn::Zero(df);
   size_t i = 0;
   for (; i + 2 * N <= n; i += 2 * N) {
-    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)), hn::Exp(df, hn::LoadU(df, ld + i)), s0);
+    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)),
+                    hn::Exp(df, hn::LoadU(df, ld + i)), s0);
     s1 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i + N), hn::LoadU(df, b + i + N)),
                     hn::Exp(df, hn::LoadU(df, ld + i + N)), s1);
   }
   for (; i + N <= n; i += N)
-    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)), hn::Exp(df, hn::LoadU(df, ld + i)), s0);
+    s0 = hn::MulAdd(hn::Mul(hn::LoadU(df, a + i), hn::LoadU(df, b + i)),
+                    hn::Exp(df, hn::LoadU(df, ld + i)), s0);
   if (i < n) {
-    const auto ab = hn::Mul(LoadPadded<F32Weights>(df, a + i, n - i), LoadPadded<F32Weights>(df, b + i, n - i));
+    const auto ab =
+        hn::Mul(LoadPadded<F32Weights>(df, a + i, n - i), LoadPadded<F32Weights>(df, b + i, n - i));
     s1 = hn::MulAdd(ab, hn::Exp(df, LoadPadded<F32Weights>(df, ld + i, n - i)), s1);
   }
   return ReduceSum(df, hn::Add(s0, s1));
@@ -415,7 +420,8 @@ HWY_INLINE float DecayedDotT(DF df, const float* HWY_RESTRICT a, const float* HW
 
 // out[i] = x[i] * exp(log_decay[i]); out may alias x.
 template <class DF>
-HWY_INLINE void ExpScaleT(DF df, const float* x, const float* HWY_RESTRICT ld, float* out, size_t n) {
+HWY_INLINE void ExpScaleT(DF df, const float* x, const float* HWY_RESTRICT ld, float* out,
+                          size_t n) {
   const size_t N = hn::Lanes(df);
   size_t i = 0;
   for (; i + N <= n; i += N)

@@ -25,9 +25,11 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
     case DType::kF32:
       return MatVecRowsT<F32Weights>(df, static_cast<const float*>(w.data), w.cols, x, y, r0, r1);
     case DType::kF16:
-      return MatVecRowsT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
+      return MatVecRowsT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0,
+                                     r1);
     case DType::kBF16:
-      return MatVecRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0, r1);
+      return MatVecRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x, y, r0,
+                                      r1);
     default:
       return;  // quantized types go through QuantMatMulRowsImpl
   }
@@ -37,23 +39,24 @@ void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d)
   QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d);
 }
 
-void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, size_t n_tokens, float* y,
-                         size_t r0, size_t r1) {
-  QuantMatMulRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, n_tokens, y, w.rows, r0, r1);
+void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, size_t n_tokens,
+                         float* y, size_t r0, size_t r1) {
+  QuantMatMulRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, n_tokens, y,
+                   w.rows, r0, r1);
 }
 
 bool IntegerQuantMatMulImpl(DType t) { return IntegerQuantMatMulT(t); }
 
-void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1,
-                    size_t t0, size_t t1) {
+void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1, size_t t0,
+                    size_t t1) {
   const hn::ScalableTag<float> df;
   switch (w.dtype) {
     case DType::kF32:
       return MatMulTileT<F32Weights>(df, static_cast<const float*>(w.data), w.rows, w.cols, x, y,
                                      r0, r1, t0, t1);
     case DType::kF16:
-      return MatMulTileT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x,
-                                     y, r0, r1, t0, t1);
+      return MatMulTileT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x, y,
+                                     r0, r1, t0, t1);
     case DType::kBF16:
       return MatMulTileT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.rows, w.cols, x,
                                       y, r0, r1, t0, t1);
@@ -105,45 +108,56 @@ void ExpScaleImpl(const float* x, const float* ld, float* out, size_t n) {
 template <class Fn>
 HWY_INLINE void WithAttentionTag(size_t hd, const Fn& fn) {
   const hn::ScalableTag<float> df;
-  if (hd <= 8 && hn::Lanes(df) > 8) fn(hn::CappedTag<float, 8>());
-  else fn(df);
+  if (hd <= 8 && hn::Lanes(df) > 8)
+    fn(hn::CappedTag<float, 8>());
+  else
+    fn(df);
 }
 
 void AttentionScoresImpl(const float* q, size_t n_q, size_t hd, const void* keys, size_t stride,
                          DType dt, size_t n, float scale, float* scores) {
   WithAttentionTag(hd, [&](auto df) HWY_ATTR {
     if (dt == DType::kF16)
-      AttentionScoresT<F16Weights>(df, q, n_q, hd, static_cast<const uint16_t*>(keys), stride, n, scale, scores);
+      AttentionScoresT<F16Weights>(df, q, n_q, hd, static_cast<const uint16_t*>(keys), stride, n,
+                                   scale, scores);
     else
-      AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n, scale, scores);
+      AttentionScoresT<F32Weights>(df, q, n_q, hd, static_cast<const float*>(keys), stride, n,
+                                   scale, scores);
   });
 }
 void AttentionScoresGatherImpl(const float* q, size_t hd, const void* keys, size_t stride, DType dt,
                                const uint32_t* rows, size_t n, float scale, float* scores) {
   WithAttentionTag(hd, [&](auto df) HWY_ATTR {
     if (dt == DType::kF16)
-      AttentionScoresGatherT<F16Weights>(df, q, hd, static_cast<const uint16_t*>(keys), stride, rows, n, scale, scores);
+      AttentionScoresGatherT<F16Weights>(df, q, hd, static_cast<const uint16_t*>(keys), stride,
+                                         rows, n, scale, scores);
     else
-      AttentionScoresGatherT<F32Weights>(df, q, hd, static_cast<const float*>(keys), stride, rows, n, scale, scores);
+      AttentionScoresGatherT<F32Weights>(df, q, hd, static_cast<const float*>(keys), stride, rows,
+                                         n, scale, scores);
   });
 }
-void AttentionScoresGather16Impl(const float* qt, size_t hd, const void* keys, size_t stride, DType dt,
-                                 const uint32_t* rows, size_t n, float scale, float* out) {
+void AttentionScoresGather16Impl(const float* qt, size_t hd, const void* keys, size_t stride,
+                                 DType dt, const uint32_t* rows, size_t n, float scale,
+                                 float* out) {
   if (dt == DType::kF16)
-    AttentionScoresGather16T<F16Weights>(qt, hd, static_cast<const uint16_t*>(keys), stride, rows, n, scale, out);
+    AttentionScoresGather16T<F16Weights>(qt, hd, static_cast<const uint16_t*>(keys), stride, rows,
+                                         n, scale, out);
   else
-    AttentionScoresGather16T<F32Weights>(qt, hd, static_cast<const float*>(keys), stride, rows, n, scale, out);
+    AttentionScoresGather16T<F32Weights>(qt, hd, static_cast<const float*>(keys), stride, rows, n,
+                                         scale, out);
 }
 float SoftmaxTileImpl(float* s, size_t n, size_t visible, float* running_max) {
   return SoftmaxTileT(hn::ScalableTag<float>(), s, n, visible, running_max);
 }
-void AttentionAccumulateImpl(const float* p, size_t n_q, size_t hd, const void* values, size_t stride,
-                             DType dt, size_t n, float* out) {
+void AttentionAccumulateImpl(const float* p, size_t n_q, size_t hd, const void* values,
+                             size_t stride, DType dt, size_t n, float* out) {
   WithAttentionTag(hd, [&](auto df) HWY_ATTR {
     if (dt == DType::kF16)
-      AttentionAccumulateT<F16Weights>(df, p, n_q, hd, static_cast<const uint16_t*>(values), stride, n, out);
+      AttentionAccumulateT<F16Weights>(df, p, n_q, hd, static_cast<const uint16_t*>(values), stride,
+                                       n, out);
     else
-      AttentionAccumulateT<F32Weights>(df, p, n_q, hd, static_cast<const float*>(values), stride, n, out);
+      AttentionAccumulateT<F32Weights>(df, p, n_q, hd, static_cast<const float*>(values), stride, n,
+                                       out);
   });
 }
 
@@ -227,7 +241,8 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 }  // namespace
 
 QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage) {
-  HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+  HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)
+  (x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
   return FinishQuantizedActivations(n, storage);
 }
 
@@ -269,7 +284,8 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
     xq = xq_heap.data();
   }
   RunChunks(tc, n_tokens, Grain(n_tokens, cols * 8, tc), [&](size_t t0, size_t t1) {
-    for (size_t t = t0; t < t1; ++t) xq[t] = QuantizeActivationsSimd(x + t * cols, cols, storage + t * per);
+    for (size_t t = t0; t < t1; ++t)
+      xq[t] = QuantizeActivationsSimd(x + t * cols, cols, storage + t * per);
   });
   const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatMulRowsImpl);
   size_t items[kMaxProducts];
@@ -277,33 +293,41 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
     // Decode and batched decode: rows outer, so each block of weight rows is read from memory
     // once for all tokens.
     for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
-    RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * cols * n_tokens, [&](size_t p, size_t b0, size_t b1) {
-      kernel(*ws[p], xq, n_tokens, ys[p], b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, ws[p]->rows));
-    });
+    RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * cols * n_tokens,
+                [&](size_t p, size_t b0, size_t b1) {
+                  kernel(*ws[p], xq, n_tokens, ys[p], b0 * kMatVecBlockRows,
+                         std::min(b1 * kMatVecBlockRows, ws[p]->rows));
+                });
     return;
   }
   // Prefill: tiles of rows x tokens (token tile inner, so consecutive tasks reuse the rows).
   const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
-  for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatMulTileRows) * token_tiles;
-  RunProducts(tc, {items, ws.size()}, kMatMulTileRows * kMatMulTileTokens * cols, [&](size_t p, size_t i0, size_t i1) {
-    const TensorView& w = *ws[p];
-    for (size_t i = i0; i < i1; ++i) {
-      const size_t r0 = (i / token_tiles) * kMatMulTileRows;
-      const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
-      const size_t nt = std::min(kMatMulTileTokens, n_tokens - t0);
-      kernel(w, xq + t0, nt, ys[p] + t0 * w.rows, r0, std::min(r0 + kMatMulTileRows, w.rows));
-    }
-  });
+  for (size_t p = 0; p < ws.size(); ++p)
+    items[p] = CeilDiv(ws[p]->rows, kMatMulTileRows) * token_tiles;
+  RunProducts(tc, {items, ws.size()}, kMatMulTileRows * kMatMulTileTokens * cols,
+              [&](size_t p, size_t i0, size_t i1) {
+                const TensorView& w = *ws[p];
+                for (size_t i = i0; i < i1; ++i) {
+                  const size_t r0 = (i / token_tiles) * kMatMulTileRows;
+                  const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
+                  const size_t nt = std::min(kMatMulTileTokens, n_tokens - t0);
+                  kernel(w, xq + t0, nt, ys[p] + t0 * w.rows, r0,
+                         std::min(r0 + kMatMulTileRows, w.rows));
+                }
+              });
 }
 
 // Float weights, one token: row blocks of all products in one parallel pass.
-void MatVecMany(std::span<const TensorView* const> ws, const float* x, std::span<float* const> ys, ThreadContext* tc) {
+void MatVecMany(std::span<const TensorView* const> ws, const float* x, std::span<float* const> ys,
+                ThreadContext* tc) {
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
   size_t items[kMaxProducts];
   for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
-  RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * ws[0]->cols, [&](size_t p, size_t b0, size_t b1) {
-    kernel(*ws[p], x, ys[p], b0 * kMatVecBlockRows, std::min(b1 * kMatVecBlockRows, ws[p]->rows));
-  });
+  RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * ws[0]->cols,
+              [&](size_t p, size_t b0, size_t b1) {
+                kernel(*ws[p], x, ys[p], b0 * kMatVecBlockRows,
+                       std::min(b1 * kMatVecBlockRows, ws[p]->rows));
+              });
 }
 
 }  // namespace
@@ -313,7 +337,8 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
 }
 
 bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
-  return IsQuantized(t) && (n_tokens <= kQuantSmallBatch || HWY_DYNAMIC_DISPATCH(IntegerQuantMatMulImpl)(t));
+  return IsQuantized(t) &&
+         (n_tokens <= kQuantSmallBatch || HWY_DYNAMIC_DISPATCH(IntegerQuantMatMulImpl)(t));
 }
 
 void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
@@ -326,7 +351,8 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
   }
   if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {
     if (quant) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
-    if (vec) return MatVecMany(ws, x, ys, tc);  // same arithmetic as MatMul, better loop for one token
+    if (vec)
+      return MatVecMany(ws, x, ys, tc);  // same arithmetic as MatMul, better loop for one token
   }
   for (size_t p = 0; p < ws.size() && p < ys.size(); ++p) MatMul(*ws[p], x, n_tokens, ys[p], tc);
 }
@@ -336,13 +362,14 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
   const TensorView* ws[1] = {&w};
   float* ys[1] = {y};
   if (n_tokens == 1 && !IsQuantized(w.dtype)) return MatVecMany(ws, x, ys, tc);
-  if (MatMulQuantizesActivations(w.dtype, n_tokens)) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
+  if (MatMulQuantizesActivations(w.dtype, n_tokens))
+    return QuantMatMulMany(ws, x, n_tokens, ys, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
   const size_t rows = w.rows;
   const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);
   const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
-  const size_t tile_macs = std::min(rows, kMatMulTileRows) *
-                           std::min(n_tokens, kMatMulTileTokens) * w.cols;
+  const size_t tile_macs =
+      std::min(rows, kMatMulTileRows) * std::min(n_tokens, kMatMulTileTokens) * w.cols;
   const size_t grain = Grain(row_tiles * token_tiles, tile_macs, tc);
   RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
     for (size_t i = i0; i < i1; ++i) {
@@ -378,14 +405,18 @@ void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, si
 
 void Silu(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(SiluImpl)(x, n); }
 
-void SwiGlu(float* gate, const float* up, size_t n) { HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, n); }
+void SwiGlu(float* gate, const float* up, size_t n) {
+  HWY_DYNAMIC_DISPATCH(SwiGluImpl)(gate, up, n);
+}
 
 size_t Argmax(const float* x, size_t n) {
   if (n == 0) return 0;
   return HWY_DYNAMIC_DISPATCH(ArgmaxImpl)(x, n);
 }
 
-float Dot(const float* a, const float* b, size_t n) { return HWY_DYNAMIC_DISPATCH(DotImpl)(a, b, n); }
+float Dot(const float* a, const float* b, size_t n) {
+  return HWY_DYNAMIC_DISPATCH(DotImpl)(a, b, n);
+}
 
 float DotF16(const float* a, const uint16_t* b_f16, size_t n) {
   return HWY_DYNAMIC_DISPATCH(DotF16Impl)(a, b_f16, n);
@@ -411,27 +442,31 @@ void ExpScale(const float* x, const float* log_decay, float* out, size_t n) {
   HWY_DYNAMIC_DISPATCH(ExpScaleImpl)(x, log_decay, out, n);
 }
 
-void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                           const uint32_t* rows, size_t n, float scale, float* scores) {
-  HWY_DYNAMIC_DISPATCH(AttentionScoresGatherImpl)(q, head_dim, keys, stride, dtype, rows, n, scale, scores);
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride,
+                           DType dtype, const uint32_t* rows, size_t n, float scale,
+                           float* scores) {
+  HWY_DYNAMIC_DISPATCH(AttentionScoresGatherImpl)
+  (q, head_dim, keys, stride, dtype, rows, n, scale, scores);
 }
 
-void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                             const uint32_t* rows, size_t n, float scale, float* out) {
-  HWY_DYNAMIC_DISPATCH(AttentionScoresGather16Impl)(qt, head_dim, keys, stride, dtype, rows, n, scale, out);
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride,
+                             DType dtype, const uint32_t* rows, size_t n, float scale, float* out) {
+  HWY_DYNAMIC_DISPATCH(AttentionScoresGather16Impl)
+  (qt, head_dim, keys, stride, dtype, rows, n, scale, out);
 }
 
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
                      DType dtype, size_t n, float scale, float* scores) {
-  HWY_DYNAMIC_DISPATCH(AttentionScoresImpl)(q, n_q, head_dim, keys, stride, dtype, n, scale, scores);
+  HWY_DYNAMIC_DISPATCH(AttentionScoresImpl)
+  (q, n_q, head_dim, keys, stride, dtype, n, scale, scores);
 }
 
 float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max) {
   return HWY_DYNAMIC_DISPATCH(SoftmaxTileImpl)(s, n, visible, running_max);
 }
 
-void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
-                         DType dtype, size_t n, float* out) {
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values,
+                         size_t stride, DType dtype, size_t n, float* out) {
   HWY_DYNAMIC_DISPATCH(AttentionAccumulateImpl)(p, n_q, head_dim, values, stride, dtype, n, out);
 }
 

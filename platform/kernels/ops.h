@@ -2,8 +2,8 @@
 //
 // Each public function picks the best Highway target for this CPU once per call
 // (HWY_DYNAMIC_DISPATCH, see ops.cc) and runs a per-target loop from ops-inl.h / matmul-inl.h.
-// Every kernel has a plain scalar twin in reference.h; tests/platform/kernels_test.cc runs each kernel on
-// every compiled target against that twin with a stated tolerance.
+// Every kernel has a plain scalar twin in reference.h; tests/platform/kernels_test.cc runs each
+// kernel on every compiled target against that twin with a stated tolerance.
 //
 // Contracts common to all functions: pointers are valid for the sizes given, inputs and outputs
 // do not overlap unless a comment says so, sizes may be any value (no multiple-of-lanes
@@ -22,10 +22,10 @@ namespace floe {
 
 // y[r] = sum_c W[r][c] * x[c] for r in [0, W.rows). W is F32, F16, BF16 or block-quantized
 // (Q4_0, Q8_0, Q4_K, Q6_K: x is first quantized to 8-bit blocks of 32, see
-// platform/kernels/quant_matvec-inl.h for the arithmetic; cols a multiple of the block); x has W.cols floats,
-// y has W.rows floats. Parallel over blocks of rows in `tc` (nullptr => calling thread only).
-// Each y[r] is computed by one thread in a fixed order, so results do not depend on the thread
-// count, and equal MatMul's row for the same input bit for bit (same target).
+// platform/kernels/quant_matvec-inl.h for the arithmetic; cols a multiple of the block); x has
+// W.cols floats, y has W.rows floats. Parallel over blocks of rows in `tc` (nullptr => calling
+// thread only). Each y[r] is computed by one thread in a fixed order, so results do not depend on
+// the thread count, and equal MatMul's row for the same input bit for bit (same target).
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
 
 // QuantizeActivations (platform/quant/quant.h) with the block quantization vectorized:
@@ -110,17 +110,17 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
                      DType dtype, size_t n, float scale, float* scores);
 // One query row against scattered key rows: scores[i] = scale * q . K_{rows[i]}, K_r = keys +
 // r * stride elements (the candidates of a kNN search; their rows are prefetched ahead).
-void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                           const uint32_t* rows, size_t n, float scale, float* scores);
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride,
+                           DType dtype, const uint32_t* rows, size_t n, float scale, float* scores);
 // Up to 16 query rows against scattered key rows, key-major (a search block's queries against
 // its shared kNN candidates): out[i * 16 + g] = scale * sum_c qt[c * 16 + g] * K_{rows[i]}[c],
 // where qt holds the queries transposed (head_dim x 16; unused columns zero) and K_r = keys +
 // r * stride elements. Each key row is read once for all 16 queries.
-void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                             const uint32_t* rows, size_t n, float scale, float* out);
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride,
+                             DType dtype, const uint32_t* rows, size_t n, float scale, float* out);
 // out[g * head_dim + c] += sum_i p[g * n + i] * V_i[c]
-void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
-                         DType dtype, size_t n, float* out);
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values,
+                         size_t stride, DType dtype, size_t n, float* out);
 // One key tile of an online (running max) softmax for one query row: s[0, visible) are its
 // scores, s[visible, n) keys it must not see (1 <= visible <= n).
 // m = max(*running_max, max_{i < visible} s[i]); s[i] = exp(s[i] - m) for i < visible and 0 for

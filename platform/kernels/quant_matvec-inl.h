@@ -46,7 +46,8 @@ HWY_INLINE float RowDotQ4_0Generic(const BlockQ4_0* b, const QuantizedActivation
   for (size_t i = 0; i < x.n / 32; ++i) {
     const int8_t* xq = x.q + 32 * i;
     int32_t s = 0;
-    for (int j = 0; j < 16; ++j) s += int32_t(b[i].qs[j] & 0xF) * xq[j] + int32_t(b[i].qs[j] >> 4) * xq[j + 16];
+    for (int j = 0; j < 16; ++j)
+      s += int32_t(b[i].qs[j] & 0xF) * xq[j] + int32_t(b[i].qs[j] >> 4) * xq[j + 16];
     s -= 8 * (x.sum16[2 * i] + x.sum16[2 * i + 1]);
     acc += float(s) * (F16ToF32(b[i].d) * x.d[i]);
   }
@@ -85,7 +86,7 @@ HWY_INLINE float RowDotQ6_KGeneric(const BlockQ6_K* b, const QuantizedActivation
       const uint8_t* ql = b[i].ql + 64 * half;
       const uint8_t* qh = b[i].qh + 32 * half;
       const int8_t* sc = b[i].scales + 8 * half;
-      const size_t e0 = 256 * i + 128 * half;  // first element of this half
+      const size_t e0 = 256 * i + 128 * half;   // first element of this half
       int32_t s[8] = {0, 0, 0, 0, 0, 0, 0, 0};  // per 16 elements
       for (int l = 0; l < 32; ++l) {
         const int q1 = (ql[l] & 0xF) | (((qh[l] >> 0) & 3) << 4);
@@ -112,8 +113,8 @@ HWY_INLINE float RowDotQ6_KGeneric(const BlockQ6_K* b, const QuantizedActivation
 // QuantizeActivationBlocks (platform/quant/quant.h) with vectors: the same float operations
 // (|x| max, x * (1 / d), round to nearest even), so identical codes and scales for finite x.
 template <class DF>
-HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, size_t n, int8_t* HWY_RESTRICT q,
-                                          float* HWY_RESTRICT d) {
+HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, size_t n,
+                                          int8_t* HWY_RESTRICT q, float* HWY_RESTRICT d) {
   const size_t N = hn::Lanes(df);
   if (N > 32 || 32 % N != 0) return QuantizeActivationBlocks(x, n, q, d);
   const hn::RebindToSigned<DF> di;
@@ -149,7 +150,8 @@ FLOE_VNNI_ATTR HWY_INLINE __m512 Scales2(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b, const QuantizedActivations& x) {
+FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b,
+                                                 const QuantizedActivations& x) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m512 acc = _mm512_setzero_ps();
   float mins = 0.0f;
@@ -160,11 +162,13 @@ FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b, const Quant
       const __m256i lo = _mm256_and_si256(packed, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
       const size_t sb = 8 * i + 2 * j;
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Join(lo, hi), _mm512_loadu_si512(x.q + 32 * sb));
+      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Join(lo, hi),
+                                            _mm512_loadu_si512(x.q + 32 * sb));
       uint8_t sc0, m0, sc1, m1;
       Q4KScaleMin(b[i].scales, 2 * j, &sc0, &m0);
       Q4KScaleMin(b[i].scales, 2 * j + 1, &sc1, &m1);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), Scales2(d * float(sc0) * x.d[sb], d * float(sc1) * x.d[sb + 1]), acc);
+      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                            Scales2(d * float(sc0) * x.d[sb], d * float(sc1) * x.d[sb + 1]), acc);
       mins += dmin * (float(m0) * x.d[sb] * float(x.sum16[2 * sb] + x.sum16[2 * sb + 1]) +
                       float(m1) * x.d[sb + 1] * float(x.sum16[2 * sb + 2] + x.sum16[2 * sb + 3]));
     }
@@ -172,7 +176,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b, const Quant
   return _mm512_reduce_add_ps(acc) - mins;
 }
 
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b, const QuantizedActivations& x) {
+FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b,
+                                                 const QuantizedActivations& x) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   const __m256i bits45 = _mm256_set1_epi8(0x30);
   // Byte shuffle repeating each of 4 scales 4 times (one per int32 lane of a 16-element group).
@@ -188,20 +193,26 @@ FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b, const Quant
       const __m256i L0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
       const __m256i L1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
       const __m256i H = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
-      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(L0, low4), _mm256_and_si256(_mm256_slli_epi16(H, 4), bits45));
-      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(L1, low4), _mm256_and_si256(_mm256_slli_epi16(H, 2), bits45));
-      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(L0, 4), low4), _mm256_and_si256(H, bits45));
+      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(L0, low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(H, 4), bits45));
+      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(L1, low4),
+                                         _mm256_and_si256(_mm256_slli_epi16(H, 2), bits45));
+      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(L0, 4), low4),
+                                         _mm256_and_si256(H, bits45));
       const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(L1, 4), low4),
                                          _mm256_and_si256(_mm256_srli_epi16(H, 2), bits45));
       const __m128i sc = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[i].scales + 8 * half));
       const __m512i groups[2] = {Join(q1, q2), Join(q3, q4)};
       for (int g = 0; g < 2; ++g) {
         const size_t e = e0 + 64 * size_t(g);
-        __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), groups[g], _mm512_loadu_si512(x.q + e));
+        __m512i s =
+            _mm512_dpbusd_epi32(_mm512_setzero_si512(), groups[g], _mm512_loadu_si512(x.q + e));
         s = _mm512_sub_epi32(s, _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + e / 4), 5));
-        const __m512 scales = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, g ? rep1 : rep0)));
+        const __m512 scales =
+            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, g ? rep1 : rep0)));
         acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                              _mm512_mul_ps(scales, Scales2(d * x.d[e / 32], d * x.d[e / 32 + 1])), acc);
+                              _mm512_mul_ps(scales, Scales2(d * x.d[e / 32], d * x.d[e / 32 + 1])),
+                              acc);
       }
     }
   }
@@ -240,12 +251,17 @@ struct Q4_0Vnni {
   static constexpr bool kQ4 = true;
   static constexpr size_t kGroupElems = 128, kGroupBytes = 72, kSecondLoad = 8;
   alignas(64) static constexpr uint8_t kCodes[64] = {
-      2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,   // block 0
-      20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  34,  35,   // block 1
-      38,  39,  40,  41,  42,  43,  44,  45,  46,  47,  48,  49,  50,  51,  52,  53,   // block 2
-      112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 3 (2nd load)
-  alignas(64) static constexpr uint16_t kScales[32] = {0, 0, 0, 0, 9, 9, 9, 9, 18, 18, 18, 18, 27, 27, 27, 27,
-                                                       0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
+      2,   3,   4,   5,   6,   7,   8,   9,
+      10,  11,  12,  13,  14,  15,  16,  17,  // block 0
+      20,  21,  22,  23,  24,  25,  26,  27,
+      28,  29,  30,  31,  32,  33,  34,  35,  // block 1
+      38,  39,  40,  41,  42,  43,  44,  45,
+      46,  47,  48,  49,  50,  51,  52,  53,  // block 2
+      112, 113, 114, 115, 116, 117, 118, 119,
+      120, 121, 122, 123, 124, 125, 126, 127};  // block 3 (2nd load)
+  alignas(64) static constexpr uint16_t kScales[32] = {0,  0,  0,  0,  9,  9, 9, 9, 18, 18, 18,
+                                                       18, 27, 27, 27, 27, 0, 0, 0, 0,  0,  0,
+                                                       0,  0,  0,  0,  0,  0, 0, 0, 0,  0};
   struct Codes {
     __m512i lo, hi;
   };
@@ -253,10 +269,12 @@ struct Q4_0Vnni {
   static Act Activations(const QuantizedActivations& x) { return {x.q4, x.c4, x.d4}; }
   FLOE_VNNI_ATTR static Codes Decode(__m512i gathered) {
     const __m512i low4 = _mm512_set1_epi8(0x0F);
-    return {_mm512_and_si512(gathered, low4), _mm512_and_si512(_mm512_srli_epi16(gathered, 4), low4)};
+    return {_mm512_and_si512(gathered, low4),
+            _mm512_and_si512(_mm512_srli_epi16(gathered, 4), low4)};
   }
   FLOE_VNNI_ATTR static __m512i Dot(const Codes& w, const Act& a, size_t g) {
-    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.lo, _mm512_loadu_si512(a.q + 128 * g)),
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.lo,
+                                                   _mm512_loadu_si512(a.q + 128 * g)),
                                w.hi, _mm512_loadu_si512(a.q + 128 * g + 64));
   }
 };
@@ -268,13 +286,16 @@ struct Q4_0Vnni {
 struct Q8_0Vnni {
   static constexpr bool kQ4 = false;
   static constexpr size_t kGroupElems = 64, kGroupBytes = 68, kSecondLoad = 4;
-  alignas(64) static constexpr uint8_t kCodes[64] = {
-      2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,  13,  14,  15,  16,  17,
-      18,  19,  20,  21,  22,  23,  24,  25,  26,  27,  28,  29,  30,  31,  32,  33,   // block 0
-      96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-      112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 1 (2nd load)
-  alignas(64) static constexpr uint16_t kScales[32] = {0, 0, 0, 0, 0, 0, 0, 0, 17, 17, 17, 17, 17, 17, 17, 17,
-                                                       0, 0, 0, 0, 0, 0, 0, 0, 0,  0,  0,  0,  0,  0,  0,  0};
+  alignas(64) static constexpr uint8_t
+      kCodes[64] = {2,   3,   4,   5,   6,   7,   8,   9,   10,  11,  12,
+                    13,  14,  15,  16,  17,  18,  19,  20,  21,  22,  23,
+                    24,  25,  26,  27,  28,  29,  30,  31,  32,  33,  // block 0
+                    96,  97,  98,  99,  100, 101, 102, 103, 104, 105, 106,
+                    107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117,
+                    118, 119, 120, 121, 122, 123, 124, 125, 126, 127};  // block 1 (2nd load)
+  alignas(64) static constexpr uint16_t kScales[32] = {0,  0,  0,  0,  0,  0, 0, 0, 17, 17, 17,
+                                                       17, 17, 17, 17, 17, 0, 0, 0, 0,  0,  0,
+                                                       0,  0,  0,  0,  0,  0, 0, 0, 0,  0};
   struct Codes {
     __m512i u;
   };
@@ -284,7 +305,8 @@ struct Q8_0Vnni {
     return {_mm512_xor_si512(gathered, _mm512_set1_epi8(char(0x80)))};
   }
   FLOE_VNNI_ATTR static __m512i Dot(const Codes& w, const Act& a, size_t g) {
-    return _mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.u, _mm512_loadu_si512(a.q + 64 * g));
+    return _mm512_dpbusd_epi32(_mm512_loadu_si512(a.c + 16 * g), w.u,
+                               _mm512_loadu_si512(a.q + 64 * g));
   }
 };
 
@@ -310,7 +332,8 @@ FLOE_VNNI_ATTR HWY_INLINE void ReduceAdd8x16(const __m512* a, float* out) {
                          _mm512_shuffle_f32x4(h[2 * k], h[2 * k + 1], _MM_SHUFFLE(3, 1, 3, 1)));
   for (int k = 0; k < 2; ++k) {
     const __m512 p = _mm512_add_ps(q[k], _mm512_shuffle_ps(q[k], q[k], _MM_SHUFFLE(1, 0, 3, 2)));
-    q[k] = _mm512_add_ps(p, _mm512_shuffle_ps(p, p, _MM_SHUFFLE(2, 3, 0, 1)));  // element 0: p0 + p1
+    q[k] =
+        _mm512_add_ps(p, _mm512_shuffle_ps(p, p, _MM_SHUFFLE(2, 3, 0, 1)));  // element 0: p0 + p1
   }
   const __m512i first = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28, 0, 0, 0, 0, 0, 0, 0, 0);
   _mm256_storeu_ps(out, _mm512_castps512_ps256(_mm512_permutex2var_ps(q[0], first, q[1])));
@@ -322,8 +345,9 @@ FLOE_VNNI_ATTR HWY_INLINE void ReduceAdd8x16(const __m512* a, float* out) {
 // token), in block order, so a (row, token) result does not depend on R or T. Decoded weights
 // are reused for all T tokens (prefill).
 template <class F, int R, int T>
-FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
-                                             float* y, size_t y_stride) {
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
+                                             const QuantizedActivations* x, float* y,
+                                             size_t y_stride) {
   const size_t groups = x[0].n / F::kGroupElems;
   const __m512i code_idx = _mm512_load_si512(F::kCodes);
   const __m512i scale_idx = _mm512_load_si512(F::kScales);
@@ -333,7 +357,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
   // Decode: the R rows after this tile are prefetched linearly (see tile_prefetch.h).
-  NextTilePrefetch prefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0, groups);
+  NextTilePrefetch prefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0,
+                            groups);
   for (size_t g = 0; g < groups; ++g) {
     prefetch.Step();
     // Fully unrolled (R <= 8), so that acc[r][t] are registers, not stack slots.
@@ -343,11 +368,14 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
       const __m512i v0 = _mm512_loadu_si512(p);
       const __m512i v1 = _mm512_loadu_si512(p + F::kSecondLoad);
       const typename F::Codes codes = F::Decode(_mm512_permutex2var_epi8(v0, code_idx, v1));
-      const __m512 dw = _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
+      const __m512 dw =
+          _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512i s = F::Dot(codes, act[t], g);
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_loadu_ps(act[t].d + 16 * g)), acc[r][t]);
+        acc[r][t] =
+            _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
+                            _mm512_mul_ps(dw, _mm512_loadu_ps(act[t].d + 16 * g)), acc[r][t]);
       }
     }
   }
@@ -358,25 +386,31 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   for (; i < R * T; ++i) sums[i] = ReduceAdd16((&acc[0][0])[i]);
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t)
-      y[size_t(t) * y_stride + size_t(r)] = sums[r * T + t] + TailDot<F::kQ4>(w + size_t(r) * row_bytes, x[t], done);
+      y[size_t(t) * y_stride + size_t(r)] =
+          sums[r * T + t] + TailDot<F::kQ4>(w + size_t(r) * row_bytes, x[t], done);
 }
 
 // Rows [r0, r1) x tokens [0, n_tokens) of Q4_0 / Q8_0 in tiles of 8 rows (one token) or 4 rows x
 // 4 tokens (edges: smaller tiles).
 template <int T>
-FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
-                                            float* y, size_t y_stride, size_t r0, size_t r1) {
+FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t row_bytes,
+                                              const QuantizedActivations* x, float* y,
+                                              size_t y_stride, size_t r0, size_t r1) {
   size_t r = r0;
   // Decode (one token): 8 rows per tile, more independent row streams in flight (from memory:
   // 2048x8192 Q4_0 28 GB/s with 8 rows vs 23 with 4, 2 threads); prefill: 4 rows x 4 tokens.
   constexpr int kR = T == 1 ? 8 : 4;
   for (; r + kR <= r1; r += kR) {
-    if (q4) TileDotVnni<Q4_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
-    else TileDotVnni<Q8_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    if (q4)
+      TileDotVnni<Q4_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else
+      TileDotVnni<Q8_0Vnni, kR, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
   for (; r < r1; ++r) {
-    if (q4) TileDotVnni<Q4_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
-    else TileDotVnni<Q8_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    if (q4)
+      TileDotVnni<Q4_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+    else
+      TileDotVnni<Q8_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
 }
 #undef FLOE_VNNI_ATTR
@@ -396,18 +430,27 @@ HWY_INLINE bool IntegerQuantMatMulT(DType t) {
 // Y[tok][r] (row stride y_stride) for r in [r0, r1) and tokens [0, n_tokens) of a quantized
 // matrix (row stride row_bytes) with activations x[tok]. Each (row, token) value is the same
 // whatever n_tokens, r0 and r1 are.
-HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
-                                 size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
+HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
+                                 const QuantizedActivations* x, size_t n_tokens, float* y,
+                                 size_t y_stride, size_t r0, size_t r1) {
 #if HWY_TARGET == HWY_AVX3_DL
   if (t == DType::kQ8_0 || t == DType::kQ4_0) {
     const bool q4 = t == DType::kQ4_0;
     size_t tok = 0;
-    for (; tok + 4 <= n_tokens; tok += 4) TileRowsVnni<4>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+    for (; tok + 4 <= n_tokens; tok += 4)
+      TileRowsVnni<4>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
     switch (n_tokens - tok) {
-      case 3: TileRowsVnni<3>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
-      case 2: TileRowsVnni<2>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
-      case 1: TileRowsVnni<1>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1); break;
-      default: break;
+      case 3:
+        TileRowsVnni<3>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+        break;
+      case 2:
+        TileRowsVnni<2>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+        break;
+      case 1:
+        TileRowsVnni<1>(q4, w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+        break;
+      default:
+        break;
     }
     return;
   }
@@ -418,15 +461,28 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes, co
       float v = 0.0f;
       switch (t) {
 #if HWY_TARGET == HWY_AVX3_DL
-        case DType::kQ4_K: v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x[tok]); break;
-        case DType::kQ6_K: v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x[tok]); break;
+        case DType::kQ4_K:
+          v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x[tok]);
+          break;
+        case DType::kQ6_K:
+          v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x[tok]);
+          break;
 #else
-        case DType::kQ8_0: v = RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row), x[tok]); break;
-        case DType::kQ4_0: v = RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row), x[tok]); break;
-        case DType::kQ4_K: v = RowDotQ4_KGeneric(reinterpret_cast<const BlockQ4_K*>(row), x[tok]); break;
-        case DType::kQ6_K: v = RowDotQ6_KGeneric(reinterpret_cast<const BlockQ6_K*>(row), x[tok]); break;
+        case DType::kQ8_0:
+          v = RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row), x[tok]);
+          break;
+        case DType::kQ4_0:
+          v = RowDotQ4_0Generic(reinterpret_cast<const BlockQ4_0*>(row), x[tok]);
+          break;
+        case DType::kQ4_K:
+          v = RowDotQ4_KGeneric(reinterpret_cast<const BlockQ4_K*>(row), x[tok]);
+          break;
+        case DType::kQ6_K:
+          v = RowDotQ6_KGeneric(reinterpret_cast<const BlockQ6_K*>(row), x[tok]);
+          break;
 #endif
-        default: break;
+        default:
+          break;
       }
       y[tok * y_stride + r] = v;
     }

@@ -15,14 +15,20 @@ float WeightAt(const TensorView& w, size_t r, size_t c) {
   if (IsQuantized(w.dtype)) {  // dequantize the block holding element i
     const size_t block = DTypeBlockElems(w.dtype);
     float values[256];
-    DequantizeRow(w.dtype, static_cast<const uint8_t*>(w.data) + DTypeBytes(w.dtype, i / block * block), block, values);
+    DequantizeRow(w.dtype,
+                  static_cast<const uint8_t*>(w.data) + DTypeBytes(w.dtype, i / block * block),
+                  block, values);
     return values[i % block];
   }
   switch (w.dtype) {
-    case DType::kF32: return static_cast<const float*>(w.data)[i];
-    case DType::kF16: return F16ToF32(static_cast<const uint16_t*>(w.data)[i]);
-    case DType::kBF16: return BF16ToF32(static_cast<const uint16_t*>(w.data)[i]);
-    default: break;
+    case DType::kF32:
+      return static_cast<const float*>(w.data)[i];
+    case DType::kF16:
+      return F16ToF32(static_cast<const uint16_t*>(w.data)[i]);
+    case DType::kBF16:
+      return BF16ToF32(static_cast<const uint16_t*>(w.data)[i]);
+    default:
+      break;
   }
   return 0.0f;
 }
@@ -43,7 +49,8 @@ void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* ou
   double ss = 0.0;
   for (size_t i = 0; i < n; ++i) ss += double(x[i]) * double(x[i]);
   const double scale = 1.0 / std::sqrt(ss / double(n) + double(eps));
-  for (size_t i = 0; i < n; ++i) out[i] = static_cast<float>(double(weight[i]) * double(x[i]) * scale);
+  for (size_t i = 0; i < n; ++i)
+    out[i] = static_cast<float>(double(weight[i]) * double(x[i]) * scale);
 }
 
 void Softmax(float* x, size_t n) {
@@ -51,13 +58,15 @@ void Softmax(float* x, size_t n) {
   for (size_t i = 1; i < n; ++i) max = x[i] > max ? x[i] : max;
   double sum = 0.0;
   for (size_t i = 0; i < n; ++i) sum += std::exp(double(x[i]) - double(max));
-  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(std::exp(double(x[i]) - double(max)) / sum);
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(std::exp(double(x[i]) - double(max)) / sum);
 }
 
 namespace {
 // llama2.c's angle for pair i: pos * (1.0f / powf(base, 2i / (float)rot_dim)), all in float.
 void RopeCosSin(size_t i, size_t rot_dim, size_t pos, float freq_base, float* c, float* s) {
-  const float freq = 1.0f / std::pow(freq_base, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
+  const float freq =
+      1.0f / std::pow(freq_base, static_cast<float>(2 * i) / static_cast<float>(rot_dim));
   const float angle = static_cast<float>(pos) * freq;
   *c = std::cos(angle);
   *s = std::sin(angle);
@@ -94,7 +103,8 @@ void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, si
 }
 
 void Silu(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = static_cast<float>(double(x[i]) / (1.0 + std::exp(-double(x[i]))));
+  for (size_t i = 0; i < n; ++i)
+    x[i] = static_cast<float>(double(x[i]) / (1.0 + std::exp(-double(x[i]))));
 }
 
 void SwiGlu(float* gate, const float* up, size_t n) {
@@ -125,7 +135,8 @@ float DotF16(const float* a, const uint16_t* b_f16, size_t n) {
 }
 
 void Axpy(float alpha, const float* x, float* y, size_t n) {
-  for (size_t i = 0; i < n; ++i) y[i] = static_cast<float>(double(y[i]) + double(alpha) * double(x[i]));
+  for (size_t i = 0; i < n; ++i)
+    y[i] = static_cast<float>(double(y[i]) + double(alpha) * double(x[i]));
 }
 
 void AxpyF16(float alpha, const uint16_t* x_f16, float* y, size_t n) {
@@ -150,7 +161,8 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 
 namespace {
 float RowElem(const void* base, DType dt, size_t i) {
-  return dt == DType::kF16 ? F16ToF32(static_cast<const uint16_t*>(base)[i]) : static_cast<const float*>(base)[i];
+  return dt == DType::kF16 ? F16ToF32(static_cast<const uint16_t*>(base)[i])
+                           : static_cast<const float*>(base)[i];
 }
 }  // namespace
 
@@ -159,22 +171,25 @@ void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* ke
   for (size_t g = 0; g < n_q; ++g)
     for (size_t i = 0; i < n; ++i) {
       double s = 0.0;
-      for (size_t c = 0; c < head_dim; ++c) s += double(q[g * head_dim + c]) * RowElem(keys, dtype, i * stride + c);
+      for (size_t c = 0; c < head_dim; ++c)
+        s += double(q[g * head_dim + c]) * RowElem(keys, dtype, i * stride + c);
       scores[g * n + i] = float(s * scale);
     }
 }
 
-void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                           const uint32_t* rows, size_t n, float scale, float* scores) {
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride,
+                           DType dtype, const uint32_t* rows, size_t n, float scale,
+                           float* scores) {
   for (size_t i = 0; i < n; ++i) {
     double s = 0.0;
-    for (size_t c = 0; c < head_dim; ++c) s += double(q[c]) * RowElem(keys, dtype, size_t(rows[i]) * stride + c);
+    for (size_t c = 0; c < head_dim; ++c)
+      s += double(q[c]) * RowElem(keys, dtype, size_t(rows[i]) * stride + c);
     scores[i] = float(s * scale);
   }
 }
 
-void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                             const uint32_t* rows, size_t n, float scale, float* out) {
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride,
+                             DType dtype, const uint32_t* rows, size_t n, float scale, float* out) {
   for (size_t i = 0; i < n; ++i)
     for (size_t g = 0; g < 16; ++g) {
       double s = 0.0;
@@ -184,12 +199,13 @@ void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys,
     }
 }
 
-void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
-                         DType dtype, size_t n, float* out) {
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values,
+                         size_t stride, DType dtype, size_t n, float* out) {
   for (size_t g = 0; g < n_q; ++g)
     for (size_t c = 0; c < head_dim; ++c) {
       double s = out[g * head_dim + c];
-      for (size_t i = 0; i < n; ++i) s += double(p[g * n + i]) * RowElem(values, dtype, i * stride + c);
+      for (size_t i = 0; i < n; ++i)
+        s += double(p[g * n + i]) * RowElem(values, dtype, i * stride + c);
       out[g * head_dim + c] = float(s);
     }
 }
@@ -253,8 +269,8 @@ size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_
   return count;
 }
 
-size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
-                         float* maxima) {
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                         size_t per, float* maxima) {
   constexpr size_t L = kSelectLanes;
   size_t groups = 0;
   for (size_t i0 = 0; i0 < n; i0 += per, ++groups)
@@ -267,8 +283,8 @@ size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, con
   return groups;
 }
 
-void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
-                  uint16_t* masks, size_t* admitted) {
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                  const float* cut, uint16_t* masks, size_t* admitted) {
   constexpr size_t L = kSelectLanes;
   for (size_t i = 0; i < n; ++i) {
     masks[i] = 0;
@@ -280,8 +296,8 @@ void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint
   }
 }
 
-void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks,
-                    double* dist) {
+void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim,
+                    size_t n_blocks, double* dist) {
   constexpr size_t L = kRowBlock;
   for (size_t b = 0; b < n_blocks; ++b)
     for (size_t g = 0; g < L; ++g) {

@@ -1,6 +1,6 @@
-// Plain scalar references for every kernel in ops.h and search.h: obviously-correct loops, single-threaded,
-// sums accumulated in double. They define what the SIMD kernels must compute; the tests run
-// each SIMD kernel on every Highway target against these (and the CUDA plugin is checked
+// Plain scalar references for every kernel in ops.h and search.h: obviously-correct loops,
+// single-threaded, sums accumulated in double. They define what the SIMD kernels must compute; the
+// tests run each SIMD kernel on every Highway target against these (and the CUDA plugin is checked
 // against them too). Not for production use: they are slow by design.
 #pragma once
 
@@ -37,12 +37,12 @@ float DecayedDot(const float* a, const float* b, const float* log_decay, size_t 
 void ExpScale(const float* x, const float* log_decay, float* out, size_t n);
 void AttentionScores(const float* q, size_t n_q, size_t head_dim, const void* keys, size_t stride,
                      DType dtype, size_t n, float scale, float* scores);
-void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                           const uint32_t* rows, size_t n, float scale, float* scores);
-void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride, DType dtype,
-                             const uint32_t* rows, size_t n, float scale, float* out);
-void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values, size_t stride,
-                         DType dtype, size_t n, float* out);
+void AttentionScoresGather(const float* q, size_t head_dim, const void* keys, size_t stride,
+                           DType dtype, const uint32_t* rows, size_t n, float scale, float* scores);
+void AttentionScoresGather16(const float* qt, size_t head_dim, const void* keys, size_t stride,
+                             DType dtype, const uint32_t* rows, size_t n, float scale, float* out);
+void AttentionAccumulate(const float* p, size_t n_q, size_t head_dim, const void* values,
+                         size_t stride, DType dtype, size_t n, float* out);
 // SoftmaxTile of ops.h: max and exp in double.
 float SoftmaxTile(float* s, size_t n, size_t visible, float* running_max);
 
@@ -53,14 +53,14 @@ RunCollected CollectRunBackward(const ValueId* end, size_t n, float target, floa
                                 uint32_t span, size_t max_out, uint32_t* out);
 size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_t* const* maps,
                         size_t n_maps, uint8_t stamp, uint32_t* hits);
-size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
-                         float* maxima);
-void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
-                  uint16_t* masks, size_t* admitted);
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                         size_t per, float* maxima);
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                  const float* cut, uint16_t* masks, size_t* admitted);
 // NearestRow16's distances, in double: dist[j] = sq[j] - 2 sum_c x[c] row_j[c] for every row of
 // the blocks (the kernel's choice is checked against these within rounding).
-void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks,
-                    double* dist);
+void RowDistances16(const float* x, const float* blocks, const float* sq, size_t dim,
+                    size_t n_blocks, double* dist);
 
 // Element `c` of row `r` of `w` as float (exact for F32/F16/BF16).
 float WeightAt(const TensorView& w, size_t r, size_t c);

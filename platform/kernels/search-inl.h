@@ -65,9 +65,10 @@ HWY_INLINE RunCollected CollectRunT(const ValueId* base, size_t n, float target,
   while (i + N <= n && w < max_out) {
     const ValueId* first = kForward ? base + i : base - i - N;  // lowest address of this step
     // Every line of the step's records, kRunPrefetchRecords ahead in the scan's direction.
-    const uintptr_t ahead = reinterpret_cast<uintptr_t>(first) +
-                            (kForward ? uintptr_t(kRunPrefetchRecords * sizeof(ValueId))
-                                      : uintptr_t(0) - uintptr_t(kRunPrefetchRecords * sizeof(ValueId)));
+    const uintptr_t ahead =
+        reinterpret_cast<uintptr_t>(first) +
+        (kForward ? uintptr_t(kRunPrefetchRecords * sizeof(ValueId))
+                  : uintptr_t(0) - uintptr_t(kRunPrefetchRecords * sizeof(ValueId)));
     for (size_t line = 0; line < N * sizeof(ValueId); line += 64)
       __builtin_prefetch(reinterpret_cast<const void*>(ahead + line));
     hn::Vec<decltype(df)> values, id_bits;
@@ -128,8 +129,9 @@ HWY_INLINE size_t FindStampedInAllT(const uint32_t* HWY_RESTRICT ids, size_t n, 
 
 // The 16 lanes of a row are 16 / N vectors (N <= 16, a power of two): one pass over the rows
 // per vector of lanes, so no array of vectors is needed.
-HWY_INLINE size_t LaneGroupMaxima16T(const float* HWY_RESTRICT scores, const uint32_t* HWY_RESTRICT ids,
-                                     size_t n, const uint32_t* lim, size_t per, float* HWY_RESTRICT maxima) {
+HWY_INLINE size_t LaneGroupMaxima16T(const float* HWY_RESTRICT scores,
+                                     const uint32_t* HWY_RESTRICT ids, size_t n,
+                                     const uint32_t* lim, size_t per, float* HWY_RESTRICT maxima) {
   constexpr size_t L = kSelectLanes;
   const hn::CappedTag<float, L> df;
   const hn::RebindToUnsigned<decltype(df)> du;
@@ -153,9 +155,9 @@ HWY_INLINE size_t LaneGroupMaxima16T(const float* HWY_RESTRICT scores, const uin
   return groups;
 }
 
-HWY_INLINE void LaneOffers16T(const float* HWY_RESTRICT scores, const uint32_t* HWY_RESTRICT ids, size_t n,
-                              const uint32_t* lim, const float* cut, uint16_t* HWY_RESTRICT masks,
-                              size_t* admitted) {
+HWY_INLINE void LaneOffers16T(const float* HWY_RESTRICT scores, const uint32_t* HWY_RESTRICT ids,
+                              size_t n, const uint32_t* lim, const float* cut,
+                              uint16_t* HWY_RESTRICT masks, size_t* admitted) {
   constexpr size_t L = kSelectLanes;
   const hn::CappedTag<float, L> df;
   const hn::RebindToUnsigned<decltype(df)> du;
@@ -169,7 +171,8 @@ HWY_INLINE void LaneOffers16T(const float* HWY_RESTRICT scores, const uint32_t* 
     for (size_t i = 0; i < n; ++i) {
       const auto admit_u = hn::Lt(hn::Set(du, ids[i]), lim_v);
       counts = hn::Add(counts, hn::IfThenElseZero(admit_u, one));
-      const auto offer = hn::AndNot(hn::Lt(hn::LoadU(df, scores + i * L + v), cut_v), hn::RebindMask(df, admit_u));
+      const auto offer =
+          hn::AndNot(hn::Lt(hn::LoadU(df, scores + i * L + v), cut_v), hn::RebindMask(df, admit_u));
       uint8_t bits[8] = {};
       hn::StoreMaskBits(df, offer, bits);
       const uint32_t b = uint32_t(bits[0]) | uint32_t(bits[1]) << 8;
@@ -227,7 +230,8 @@ HWY_INLINE size_t NearestRow16T(const float* HWY_RESTRICT x, const float* HWY_RE
     for (; b < n_blocks; ++b) {
       const float* blk = blocks + b * dim * L + v;
       auto acc = hn::Zero(df);
-      for (size_t c = 0; c < dim; ++c) acc = hn::MulAdd(hn::Set(df, x[c]), hn::LoadU(df, blk + c * L), acc);
+      for (size_t c = 0; c < dim; ++c)
+        acc = hn::MulAdd(hn::Set(df, x[c]), hn::LoadU(df, blk + c * L), acc);
       take(b, acc);
     }
     hn::StoreU(bd, df, lane_d);

@@ -24,15 +24,16 @@ size_t FindStampedInAllImpl(const uint32_t* ids, size_t n, uint32_t lo, const ui
                             size_t n_maps, uint8_t stamp, uint32_t* hits) {
   return FindStampedInAllT(ids, n, lo, maps, n_maps, stamp, hits);
 }
-size_t LaneGroupMaxima16Impl(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
-                             float* maxima) {
+size_t LaneGroupMaxima16Impl(const float* scores, const uint32_t* ids, size_t n,
+                             const uint32_t* lim, size_t per, float* maxima) {
   return LaneGroupMaxima16T(scores, ids, n, lim, per, maxima);
 }
-void LaneOffers16Impl(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
-                      uint16_t* masks, size_t* admitted) {
+void LaneOffers16Impl(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                      const float* cut, uint16_t* masks, size_t* admitted) {
   LaneOffers16T(scores, ids, n, lim, cut, masks, admitted);
 }
-size_t NearestRow16Impl(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks) {
+size_t NearestRow16Impl(const float* x, const float* blocks, const float* sq, size_t dim,
+                        size_t n_blocks) {
   return NearestRow16T(x, blocks, sq, dim, n_blocks);
 }
 
@@ -50,7 +51,8 @@ namespace floe {
 
 // FindStampedInAll's gathers read an entry as the low byte of a 32-bit load.
 static_assert(std::endian::native == std::endian::little, "search kernels assume little-endian");
-static_assert(sizeof(ValueId) == 8 && offsetof(ValueId, id) == 4, "ValueId: float then uint32, packed");
+static_assert(sizeof(ValueId) == 8 && offsetof(ValueId, id) == 4,
+              "ValueId: float then uint32, packed");
 
 HWY_EXPORT(CollectRunForwardImpl);
 HWY_EXPORT(CollectRunBackwardImpl);
@@ -74,17 +76,18 @@ size_t FindStampedInAll(const uint32_t* ids, size_t n, uint32_t lo, const uint8_
   return HWY_DYNAMIC_DISPATCH(FindStampedInAllImpl)(ids, n, lo, maps, n_maps, stamp, hits);
 }
 
-size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, size_t per,
-                         float* maxima) {
+size_t LaneGroupMaxima16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                         size_t per, float* maxima) {
   return HWY_DYNAMIC_DISPATCH(LaneGroupMaxima16Impl)(scores, ids, n, lim, per, maxima);
 }
 
-void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim, const float* cut,
-                  uint16_t* masks, size_t* admitted) {
+void LaneOffers16(const float* scores, const uint32_t* ids, size_t n, const uint32_t* lim,
+                  const float* cut, uint16_t* masks, size_t* admitted) {
   HWY_DYNAMIC_DISPATCH(LaneOffers16Impl)(scores, ids, n, lim, cut, masks, admitted);
 }
 
-size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks) {
+size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim,
+                    size_t n_blocks) {
   return HWY_DYNAMIC_DISPATCH(NearestRow16Impl)(x, blocks, sq, dim, n_blocks);
 }
 

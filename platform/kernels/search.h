@@ -1,10 +1,10 @@
 // SIMD kernels for index searches over sorted (value, id) records: the scans of a Prioritized
-// DCI query (attention/knn/dci/prioritized_dci.h). They know nothing about attention: a kernel takes
-// arrays and sizes. Dispatch as in ops.h (one Highway target chosen per call, search.cc); each
-// kernel has a scalar twin in reference.h that tests/platform/search_kernels_test.cc checks it against,
-// exactly (these kernels compare and copy; they compute nothing that could round differently),
-// but NearestRow16, which computes distances: its choice is checked against double-precision
-// distances within rounding.
+// DCI query (attention/knn/dci/prioritized_dci.h). They know nothing about attention: a kernel
+// takes arrays and sizes. Dispatch as in ops.h (one Highway target chosen per call, search.cc);
+// each kernel has a scalar twin in reference.h that tests/platform/search_kernels_test.cc checks it
+// against, exactly (these kernels compare and copy; they compute nothing that could round
+// differently), but NearestRow16, which computes distances: its choice is checked against
+// double-precision distances within rounding.
 #pragma once
 
 #include <cstddef>
@@ -76,5 +76,6 @@ inline constexpr size_t kRowBlock = 16;
 // order (fused where the target has FMA), and d_j = sq[j] - (dot + dot). Equal distances: the
 // smallest j. A NaN distance never wins; 0 when no distance is below +infinity. Padding rows
 // (past n in the last block) take part: give them sq = +infinity and finite elements.
-size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim, size_t n_blocks);
+size_t NearestRow16(const float* x, const float* blocks, const float* sq, size_t dim,
+                    size_t n_blocks);
 }  // namespace floe

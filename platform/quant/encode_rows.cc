@@ -17,7 +17,9 @@ Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vec
   for (size_t r = 0; r < rows; ++r, p += rb) {
     const float* row = x + r * cols;
     switch (type) {
-      case DType::kF32: std::memcpy(p, row, cols * 4); break;
+      case DType::kF32:
+        std::memcpy(p, row, cols * 4);
+        break;
       case DType::kF16:
         for (size_t c = 0; c < cols; ++c) {
           const uint16_t h = F32ToF16(row[c]);
@@ -30,9 +32,14 @@ Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vec
           std::memcpy(p + 2 * c, &h, 2);
         }
         break;
-      case DType::kQ8_0: QuantizeRowQ8_0(row, cols, reinterpret_cast<BlockQ8_0*>(p)); break;
-      case DType::kQ4_0: QuantizeRowQ4_0(row, cols, reinterpret_cast<BlockQ4_0*>(p)); break;
-      default: return InvalidArgument(std::string("cannot write weights as ") + DTypeName(type));
+      case DType::kQ8_0:
+        QuantizeRowQ8_0(row, cols, reinterpret_cast<BlockQ8_0*>(p));
+        break;
+      case DType::kQ4_0:
+        QuantizeRowQ4_0(row, cols, reinterpret_cast<BlockQ4_0*>(p));
+        break;
+      default:
+        return InvalidArgument(std::string("cannot write weights as ") + DTypeName(type));
     }
   }
   return Status::Ok();

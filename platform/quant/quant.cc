@@ -118,7 +118,8 @@ void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d) {
     const float db = amax / 127.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     d[b] = db;
-    for (int j = 0; j < 32; ++j) q[32 * b + j] = int8_t(std::clamp(int(std::nearbyint(xb[j] * id)), -127, 127));
+    for (int j = 0; j < 32; ++j)
+      q[32 * b + j] = int8_t(std::clamp(int(std::nearbyint(xb[j] * id)), -127, 127));
   }
 }
 
@@ -138,7 +139,8 @@ QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
     const int8_t* qg = q + 4 * g;
     sum4[g] = qg[0] + qg[1] + qg[2] + qg[3];
   }
-  for (size_t h = 0; h < n / 16; ++h) sums[h] = sum4[4 * h] + sum4[4 * h + 1] + sum4[4 * h + 2] + sum4[4 * h + 3];
+  for (size_t h = 0; h < n / 16; ++h)
+    sums[h] = sum4[4 * h] + sum4[4 * h + 1] + sum4[4 * h + 2] + sum4[4 * h + 3];
   for (size_t g = 0; g < n / 128; ++g) {  // Q4_0 groups of 4 blocks
     for (size_t blk = 0; blk < 4; ++blk) {
       const size_t b = 4 * g + blk;
@@ -187,7 +189,8 @@ float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivati
       for (size_t i = 0; i < x.n / 32; ++i) {
         int32_t s = 0;
         for (int j = 0; j < 16; ++j)
-          s += ((b[i].qs[j] & 0xF) - 8) * xq[32 * i + j] + ((b[i].qs[j] >> 4) - 8) * xq[32 * i + j + 16];
+          s += ((b[i].qs[j] & 0xF) - 8) * xq[32 * i + j] +
+               ((b[i].qs[j] >> 4) - 8) * xq[32 * i + j + 16];
         acc += double(F16ToF32(b[i].d)) * double(x.d[i]) * s;
       }
       break;
@@ -209,7 +212,8 @@ float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivati
       const size_t block_bytes = DTypeBlockBytes(t);
       for (size_t i = 0; i < x.n / 256; ++i) {
         DequantizeRow(t, static_cast<const uint8_t*>(row) + i * block_bytes, 256, w);
-        for (int j = 0; j < 256; ++j) acc += double(w[j]) * double(x.d[(256 * i + j) / 32]) * xq[256 * i + j];
+        for (int j = 0; j < 256; ++j)
+          acc += double(w[j]) * double(x.d[(256 * i + j) / 32]) * xq[256 * i + j];
       }
       break;
     }

@@ -40,7 +40,8 @@ struct BlockQ6_K {
   uint16_t d;
 };
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
-              sizeof(BlockQ6_K) == 210, "ggml block layouts");
+                  sizeof(BlockQ6_K) == 210,
+              "ggml block layouts");
 
 // Q4_K's packed 6-bit scale and min of sub-block j (0..7), as ggml's get_scale_min_k4.
 inline void Q4KScaleMin(const uint8_t* q, int j, uint8_t* sc, uint8_t* m) {
@@ -79,11 +80,11 @@ struct QuantizedActivations {
   //   Q8_0, 2 blocks (64 elements) per group, codes in natural order (q): d8[16 g + l] =
   //   d[2 g + l / 8] and c8[16 g + l] = -128 x sum4[16 g + l], undoing the +128 that makes the
   //   weight codes unsigned for vpdpbusd.
-  const int8_t* q4 = nullptr;      // n / 128 * 128
-  const float* d4 = nullptr;       // n / 128 * 16
-  const int32_t* c4 = nullptr;     // n / 128 * 16
-  const float* d8 = nullptr;       // n / 64 * 16
-  const int32_t* c8 = nullptr;     // n / 64 * 16
+  const int8_t* q4 = nullptr;   // n / 128 * 128
+  const float* d4 = nullptr;    // n / 128 * 16
+  const int32_t* c4 = nullptr;  // n / 128 * 16
+  const float* d8 = nullptr;    // n / 64 * 16
+  const int32_t* c8 = nullptr;  // n / 64 * 16
   size_t n = 0;
 };
 // Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).

@@ -9,11 +9,13 @@
 namespace floe::capi {
 
 namespace {
-thread_local std::string g_thread_error;  // errors of calls that have no handle yet
+thread_local std::string g_thread_error;      // errors of calls that have no handle yet
 thread_local std::string g_model_error_copy;  // floe_model_last_error's returned string
 }  // namespace
 
-floe_status ToC(const floe::Status& s) { return static_cast<floe_status>(static_cast<int>(s.code())); }
+floe_status ToC(const floe::Status& s) {
+  return static_cast<floe_status>(static_cast<int>(s.code()));
+}
 
 floe_status Fail(std::string* slot, floe_status code, const std::string& message) {
   if (slot) *slot = message;
@@ -87,7 +89,8 @@ int floe_api_version(void) { return FLOE_API_VERSION; }
 const char* floe_last_error(void) { return ThreadError(); }
 
 const char* floe_status_string(floe_status status) {
-  if (static_cast<int>(status) < 0 || static_cast<int>(status) > FLOE_ERR_INTERNAL) return "unknown status";
+  if (static_cast<int>(status) < 0 || static_cast<int>(status) > FLOE_ERR_INTERNAL)
+    return "unknown status";
   return floe::StatusCodeName(static_cast<floe::StatusCode>(status));
 }
 
@@ -103,17 +106,23 @@ floe_model_params floe_model_default_params(void) {
 
 floe_status floe_model_load(const char* path, const floe_model_params* params, floe_model** out) {
   return Guard(nullptr, [&]() -> floe_status {
-    if (out == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: out is NULL");
+    if (out == nullptr)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: out is NULL");
     *out = nullptr;
-    if (path == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: path is NULL");
+    if (path == nullptr)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: path is NULL");
     floe_model_params p = floe_model_default_params();
     if (params) {
       if (!SizeOk(params->struct_size, sizeof(floe_model_params)))
-        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: params->struct_size is wrong; use floe_model_default_params()");
+        return Fail(
+            nullptr, FLOE_ERR_INVALID_ARGUMENT,
+            "floe_model_load: params->struct_size is wrong; use floe_model_default_params()");
       std::memcpy(&p, params, params->struct_size);
     }
     if (p.huge_pages < 0 || p.huge_pages > 2)
-      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_load: params->huge_pages must be 0, 1 or 2, not " + std::to_string(p.huge_pages));
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_model_load: params->huge_pages must be 0, 1 or 2, not " +
+                      std::to_string(p.huge_pages));
     auto handle = std::make_unique<floe_model>();
     handle->logger.SetMinLevel(ToLevel(p.log_level));
     if (p.log) {
@@ -147,8 +156,12 @@ const char* floe_model_last_error(const floe_model* model) {
   return model ? CopyModelError(model) : "floe_model_last_error: model is NULL";
 }
 
-int32_t floe_model_vocab_size(const floe_model* m) { return m ? int32_t(m->model->lm().vocab_size()) : -1; }
-int32_t floe_model_context_length(const floe_model* m) { return m ? int32_t(m->model->lm().context_length()) : -1; }
+int32_t floe_model_vocab_size(const floe_model* m) {
+  return m ? int32_t(m->model->lm().vocab_size()) : -1;
+}
+int32_t floe_model_context_length(const floe_model* m) {
+  return m ? int32_t(m->model->lm().context_length()) : -1;
+}
 floe_token floe_model_bos(const floe_model* m) {
   return m && m->model->tokenizer() ? m->model->tokenizer()->bos() : -1;
 }
@@ -166,18 +179,25 @@ const char* floe_model_meta_key(const floe_model* m, size_t i) {
   return m->model->metadata()[i].first.c_str();
 }
 
-floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_t capacity, size_t* len) {
-  if (model == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: model is NULL");
+floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_t capacity,
+                            size_t* len) {
+  if (model == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: model is NULL");
   return Guard(nullptr, [&]() -> floe_status {
-    if (key == nullptr) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: key is NULL");
-    if (buf == nullptr && capacity > 0) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: buf is NULL");
+    if (key == nullptr)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: key is NULL");
+    if (buf == nullptr && capacity > 0)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_model_meta: buf is NULL");
     bool found = false;
     const std::string text = MetaText(*model->model, key, &found);
-    if (!found) return FailModel(model, FLOE_ERR_NOT_FOUND, std::string("floe_model_meta: no key '") + key + "'");
+    if (!found)
+      return FailModel(model, FLOE_ERR_NOT_FOUND,
+                       std::string("floe_model_meta: no key '") + key + "'");
     if (len) *len = text.size();
     if (text.size() + 1 > capacity)
-      return FailModel(model, FLOE_ERR_OUT_OF_RANGE, "floe_model_meta: value needs " +
-                                                         std::to_string(text.size() + 1) + " bytes");
+      return FailModel(
+          model, FLOE_ERR_OUT_OF_RANGE,
+          "floe_model_meta: value needs " + std::to_string(text.size() + 1) + " bytes");
     std::memcpy(buf, text.c_str(), text.size() + 1);
     return FLOE_OK;
   });
@@ -185,17 +205,23 @@ floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_
 
 floe_status floe_tokenize(floe_model* model, const char* text, size_t len, int add_bos,
                           floe_token* out, size_t capacity, size_t* n_tokens) {
-  if (model == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: model is NULL");
+  if (model == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: model is NULL");
   return Guard(nullptr, [&]() -> floe_status {
-    if (text == nullptr && len > 0) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: text is NULL");
-    if (out == nullptr && capacity > 0) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: out is NULL");
+    if (text == nullptr && len > 0)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: text is NULL");
+    if (out == nullptr && capacity > 0)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_tokenize: out is NULL");
     const floe::Tokenizer* tok = model->model->tokenizer();
-    if (!tok) return FailModel(model, FLOE_ERR_UNSUPPORTED, "floe_tokenize: the model has no tokenizer (pass tokenizer_path)");
+    if (!tok)
+      return FailModel(model, FLOE_ERR_UNSUPPORTED,
+                       "floe_tokenize: the model has no tokenizer (pass tokenizer_path)");
     const auto ids = tok->Encode(std::string_view(text ? text : "", len), add_bos != 0);
     if (n_tokens) *n_tokens = ids.size();
     if (ids.size() > capacity)
-      return FailModel(model, FLOE_ERR_OUT_OF_RANGE, "floe_tokenize: " + std::to_string(ids.size()) +
-                                                         " tokens do not fit in capacity " + std::to_string(capacity));
+      return FailModel(model, FLOE_ERR_OUT_OF_RANGE,
+                       "floe_tokenize: " + std::to_string(ids.size()) +
+                           " tokens do not fit in capacity " + std::to_string(capacity));
     std::copy(ids.begin(), ids.end(), out);
     return FLOE_OK;
   });
@@ -203,17 +229,22 @@ floe_status floe_tokenize(floe_model* model, const char* text, size_t len, int a
 
 floe_status floe_detokenize(floe_model* model, const floe_token* tokens, size_t n, char* out,
                             size_t capacity, size_t* n_bytes) {
-  if (model == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: model is NULL");
+  if (model == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: model is NULL");
   return Guard(nullptr, [&]() -> floe_status {
-    if (tokens == nullptr && n > 0) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: tokens is NULL");
-    if (out == nullptr && capacity > 0) return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: out is NULL");
+    if (tokens == nullptr && n > 0)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: tokens is NULL");
+    if (out == nullptr && capacity > 0)
+      return FailModel(model, FLOE_ERR_INVALID_ARGUMENT, "floe_detokenize: out is NULL");
     const floe::Tokenizer* tok = model->model->tokenizer();
-    if (!tok) return FailModel(model, FLOE_ERR_UNSUPPORTED, "floe_detokenize: the model has no tokenizer");
+    if (!tok)
+      return FailModel(model, FLOE_ERR_UNSUPPORTED, "floe_detokenize: the model has no tokenizer");
     const std::string text = tok->Decode(std::vector<int32_t>(tokens, tokens + n));
     if (n_bytes) *n_bytes = text.size();
     if (text.size() > capacity)
-      return FailModel(model, FLOE_ERR_OUT_OF_RANGE, "floe_detokenize: " + std::to_string(text.size()) +
-                                                         " bytes do not fit in capacity " + std::to_string(capacity));
+      return FailModel(model, FLOE_ERR_OUT_OF_RANGE,
+                       "floe_detokenize: " + std::to_string(text.size()) +
+                           " bytes do not fit in capacity " + std::to_string(capacity));
     if (!text.empty()) std::memcpy(out, text.data(), text.size());
     if (capacity > text.size()) out[text.size()] = '\0';
     return FLOE_OK;

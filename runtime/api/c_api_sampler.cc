@@ -23,12 +23,15 @@ floe_sampler_params floe_sampler_default_params(void) {
 
 floe_status floe_sampler_create(const floe_sampler_params* params, floe_sampler** out) {
   return Guard(nullptr, [&]() -> floe_status {
-    if (out == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_sampler_create: out is NULL");
+    if (out == nullptr)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_sampler_create: out is NULL");
     *out = nullptr;
     floe_sampler_params p = floe_sampler_default_params();
     if (params) {
       if (!SizeOk(params->struct_size, sizeof(floe_sampler_params)))
-        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_sampler_create: params->struct_size is wrong; use floe_sampler_default_params()");
+        return Fail(
+            nullptr, FLOE_ERR_INVALID_ARGUMENT,
+            "floe_sampler_create: params->struct_size is wrong; use floe_sampler_default_params()");
       std::memcpy(&p, params, params->struct_size);
     }
     floe::SamplerParams sp;
@@ -55,7 +58,8 @@ floe_status floe_sampler_sample(floe_sampler* sampler, const floe_session* s, fl
     return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_sampler_sample: NULL argument");
   return Guard(nullptr, [&]() -> floe_status {
     if (s->session->position() == 0)
-      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_sampler_sample: the session has evaluated no tokens");
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_sampler_sample: the session has evaluated no tokens");
     *out = sampler->sampler->Sample(s->session->logits(), s->session->tokens());
     return FLOE_OK;
   });
@@ -64,16 +68,19 @@ floe_status floe_sampler_sample(floe_sampler* sampler, const floe_session* s, fl
 floe_status floe_generate(floe_session* s, const char* prompt, int add_bos, size_t max_tokens,
                           floe_sampler* sampler, floe_token_callback callback, void* user_data,
                           size_t* n_generated) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: session is NULL");
   std::string* err = &s->last_error;
   return Guard(err, [&]() -> floe_status {
     if (n_generated) *n_generated = 0;
-    if (sampler == nullptr) return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: sampler is NULL");
+    if (sampler == nullptr)
+      return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: sampler is NULL");
     const floe::Tokenizer* tok = s->session->model().tokenizer();
     if (!tok) return Fail(err, FLOE_ERR_UNSUPPORTED, "floe_generate: the model has no tokenizer");
     const auto ids = tok->Encode(prompt ? prompt : "", add_bos != 0);
     if (ids.empty() && s->session->position() == 0)
-      return Fail(err, FLOE_ERR_INVALID_ARGUMENT, "floe_generate: empty prompt without BOS and an empty session");
+      return Fail(err, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_generate: empty prompt without BOS and an empty session");
     auto cb = [&](int32_t id, std::string_view text) {
       return callback == nullptr || callback(id, text.data(), text.size(), user_data) != 0;
     };

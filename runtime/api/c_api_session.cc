@@ -43,19 +43,25 @@ floe_session_params floe_session_default_params(void) {
   return p;
 }
 
-floe_status floe_session_create(floe_model* model, const floe_session_params* params, floe_session** out) {
+floe_status floe_session_create(floe_model* model, const floe_session_params* params,
+                                floe_session** out) {
   return Guard(nullptr, [&]() -> floe_status {
-    if (out == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: out is NULL");
+    if (out == nullptr)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: out is NULL");
     *out = nullptr;
-    if (model == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: model is NULL");
+    if (model == nullptr)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: model is NULL");
     floe_session_params p = floe_session_default_params();
     if (params) {
       if (!SizeOk(params->struct_size, sizeof(floe_session_params)))
-        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: params->struct_size is wrong; use floe_session_default_params()");
+        return Fail(
+            nullptr, FLOE_ERR_INVALID_ARGUMENT,
+            "floe_session_create: params->struct_size is wrong; use floe_session_default_params()");
       std::memcpy(&p, params, params->struct_size);
     }
     if (p.kv_type != FLOE_KV_F32 && p.kv_type != FLOE_KV_F16)
-      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_create: kv_type must be FLOE_KV_F32 or FLOE_KV_F16");
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_create: kv_type must be FLOE_KV_F32 or FLOE_KV_F16");
     floe::SessionParams sp;
     sp.threads = p.n_threads;
     sp.context_length = p.context_length;
@@ -70,7 +76,8 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.dci.simple_indices = p.knn_simple_indices;
     sp.attention.dci.composite_indices = p.knn_composite_indices;
     sp.attention.dci.candidates_per_k = p.knn_candidates_per_k;
-    sp.attention.faiss.kind = static_cast<floe::FaissKind>(p.faiss_kind);  // Validate names a bad one
+    sp.attention.faiss.kind =
+        static_cast<floe::FaissKind>(p.faiss_kind);  // Validate names a bad one
     sp.attention.faiss.hnsw_m = p.faiss_hnsw_m;
     sp.attention.faiss.ef_search = p.faiss_ef_search;
     sp.attention.faiss.ef_construction = p.faiss_ef_construction;
@@ -81,7 +88,9 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;
-      sp.progress = [cb, user](size_t done, size_t total) { return cb(float(done) / float(total), user) != 0; };
+      sp.progress = [cb, user](size_t done, size_t total) {
+        return cb(float(done) / float(total), user) != 0;
+      };
     }
     auto s = floe::Session::Create(*model->model, sp);
     if (!s.ok()) return Report(nullptr, s.status());
@@ -106,7 +115,8 @@ const char* floe_session_last_error(const floe_session* s) {
 }
 
 floe_status floe_session_eval(floe_session* s, const floe_token* tokens, size_t n) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_eval: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_eval: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
     if (tokens == nullptr || n == 0)
       return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_eval: no tokens");
@@ -114,7 +124,9 @@ floe_status floe_session_eval(floe_session* s, const floe_token* tokens, size_t 
   });
 }
 
-const float* floe_session_logits(const floe_session* s) { return s ? s->session->logits().data() : nullptr; }
+const float* floe_session_logits(const floe_session* s) {
+  return s ? s->session->logits().data() : nullptr;
+}
 size_t floe_session_position(const floe_session* s) { return s ? s->session->position() : 0; }
 void floe_session_reset(floe_session* s) {
   if (s) s->session->Reset();
@@ -124,9 +136,12 @@ void floe_session_cancel(floe_session* s) {
 }
 
 floe_status floe_session_state_size(floe_session* s, size_t* size) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_size: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_size: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (size == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_size: size is NULL");
+    if (size == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_state_size: size is NULL");
     std::vector<uint8_t> bytes;
     floe_status st = Report(&s->last_error, s->session->SaveState(&bytes));
     if (st == FLOE_OK) *size = bytes.size();
@@ -135,66 +150,86 @@ floe_status floe_session_state_size(floe_session* s, size_t* size) {
 }
 
 floe_status floe_session_state_save(floe_session* s, void* buf, size_t capacity, size_t* written) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_save: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_save: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (buf == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_save: buf is NULL");
+    if (buf == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_state_save: buf is NULL");
     std::vector<uint8_t> bytes;
     floe_status st = Report(&s->last_error, s->session->SaveState(&bytes));
     if (st != FLOE_OK) return st;
     if (written) *written = bytes.size();
     if (bytes.size() > capacity)
-      return Fail(&s->last_error, FLOE_ERR_OUT_OF_RANGE, "floe_session_state_save: the state needs " +
-                                                             std::to_string(bytes.size()) + " bytes, buffer has " +
-                                                             std::to_string(capacity));
+      return Fail(&s->last_error, FLOE_ERR_OUT_OF_RANGE,
+                  "floe_session_state_save: the state needs " + std::to_string(bytes.size()) +
+                      " bytes, buffer has " + std::to_string(capacity));
     std::memcpy(buf, bytes.data(), bytes.size());
     return FLOE_OK;
   });
 }
 
 floe_status floe_session_state_load(floe_session* s, const void* buf, size_t size) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_load: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_load: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (buf == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_load: buf is NULL");
-    return Report(&s->last_error,
-                  s->session->RestoreState(std::span<const uint8_t>(static_cast<const uint8_t*>(buf), size)));
+    if (buf == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_state_load: buf is NULL");
+    return Report(&s->last_error, s->session->RestoreState(std::span<const uint8_t>(
+                                      static_cast<const uint8_t*>(buf), size)));
   });
 }
 
 floe_status floe_session_state_save_file(floe_session* s, const char* path) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_save_file: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                "floe_session_state_save_file: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (path == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_save_file: path is NULL");
+    if (path == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_state_save_file: path is NULL");
     std::vector<uint8_t> bytes;
     floe_status st = Report(&s->last_error, s->session->SaveState(&bytes));
     if (st != FLOE_OK) return st;
     // Write to a temporary name, then rename: a crash never leaves a half-written state file.
     const std::string tmp = std::string(path) + ".tmp";
     std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f) return Fail(&s->last_error, FLOE_ERR_IO, "cannot create '" + tmp + "': " + std::strerror(errno));
+    if (!f)
+      return Fail(&s->last_error, FLOE_ERR_IO,
+                  "cannot create '" + tmp + "': " + std::strerror(errno));
     const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
     const bool closed = std::fclose(f) == 0;
     if (!ok || !closed || std::rename(tmp.c_str(), path) != 0) {
       std::remove(tmp.c_str());
-      return Fail(&s->last_error, FLOE_ERR_IO, std::string("cannot write state file '") + path + "'");
+      return Fail(&s->last_error, FLOE_ERR_IO,
+                  std::string("cannot write state file '") + path + "'");
     }
     return FLOE_OK;
   });
 }
 
 floe_status floe_session_state_load_file(floe_session* s, const char* path) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_load_file: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                "floe_session_state_load_file: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (path == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_state_load_file: path is NULL");
+    if (path == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_state_load_file: path is NULL");
     auto file = floe::MappedFile::Open(path, floe::FileLoadMode::kRead);
     if (!file.ok()) return Report(&s->last_error, file.status());
-    return Report(&s->last_error, s->session->RestoreState(std::span<const uint8_t>(file->data(), file->size())));
+    return Report(&s->last_error,
+                  s->session->RestoreState(std::span<const uint8_t>(file->data(), file->size())));
   });
 }
 
 floe_status floe_session_fork(floe_session* s, floe_session** out) {
-  if (s == nullptr) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_fork: session is NULL");
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_fork: session is NULL");
   return Guard(&s->last_error, [&]() -> floe_status {
-    if (out == nullptr) return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_fork: out is NULL");
+    if (out == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_fork: out is NULL");
     *out = nullptr;
     auto fork = s->session->Fork();
     if (!fork.ok()) return Report(&s->last_error, fork.status());
@@ -215,17 +250,20 @@ floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* con
     if (n_sequences == 0) return FLOE_OK;
     if (sessions == nullptr || tokens == nullptr || n_tokens == nullptr)
       return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: NULL array");
-    if (n_threads < 0) return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: n_threads < 0");
+    if (n_threads < 0)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: n_threads < 0");
     for (size_t i = 0; i < n_sequences; ++i) {
       if (sessions[i] == nullptr || tokens[i] == nullptr || n_tokens[i] == 0)
-        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: sequence " + std::to_string(i) +
-                                                            " has a NULL session, NULL tokens or no tokens");
+        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                    "floe_eval_batch: sequence " + std::to_string(i) +
+                        " has a NULL session, NULL tokens or no tokens");
       if (sessions[i]->owner != sessions[0]->owner)
-        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: sessions belong to different models");
+        return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                    "floe_eval_batch: sessions belong to different models");
       for (size_t j = 0; j < i; ++j)
         if (sessions[j] == sessions[i])
-          return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_eval_batch: session " + std::to_string(i) +
-                                                              " appears twice");
+          return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                      "floe_eval_batch: session " + std::to_string(i) + " appears twice");
     }
     // A decode step (one token per sequence) is one batched forward: every weight is read once
     // for all sequences.

@@ -12,7 +12,9 @@ namespace floe {
 
 namespace {
 
-bool ReportProgress(const LoadOptions& o, float fraction) { return !o.progress || o.progress(fraction); }
+bool ReportProgress(const LoadOptions& o, float fraction) {
+  return !o.progress || o.progress(fraction);
+}
 
 std::string MetadataText(const GgufValue& v) {
   if (v.type == GgufType::kString) return v.s;
@@ -90,11 +92,13 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
     }
   }
   if (!net.ok()) return Status(net.status()).WithContext(where);
-  if (!m->tokenizer_ && options.tokenizer_path.empty()) m->tokenizer_ = std::move(net->implied_tokenizer);
+  if (!m->tokenizer_ && options.tokenizer_path.empty())
+    m->tokenizer_ = std::move(net->implied_tokenizer);
   if (!ReportProgress(options, 0.5f)) return Cancelled("model load cancelled");
   const size_t vocab_size = net->lm->vocab_size();
   if (!options.tokenizer_path.empty()) {
-    FLOE_ASSIGN_OR_RETURN(m->tokenizer_, LoadTokenizerBin(options.tokenizer_path, vocab_size, options.mode));
+    FLOE_ASSIGN_OR_RETURN(m->tokenizer_,
+                          LoadTokenizerBin(options.tokenizer_path, vocab_size, options.mode));
   }
   if (m->tokenizer_ && m->tokenizer_->vocab_size() != vocab_size)
     return InvalidArgument("tokenizer has " + std::to_string(m->tokenizer_->vocab_size()) +
@@ -103,18 +107,24 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
   m->lm_ = std::move(net->lm);
   m->architecture_ = m->lm_->architecture();
   if (m->gguf_) {
-    for (const auto& [key, value] : m->gguf_->metadata()) m->metadata_.emplace_back(key, MetadataText(value));
+    for (const auto& [key, value] : m->gguf_->metadata())
+      m->metadata_.emplace_back(key, MetadataText(value));
   } else {
     m->metadata_.emplace_back("general.architecture", m->architecture_);
-    m->metadata_.emplace_back(m->architecture_ + ".context_length", std::to_string(m->lm_->context_length()));
-    m->metadata_.emplace_back(m->architecture_ + ".vocab_size", std::to_string(m->lm_->vocab_size()));
+    m->metadata_.emplace_back(m->architecture_ + ".context_length",
+                              std::to_string(m->lm_->context_length()));
+    m->metadata_.emplace_back(m->architecture_ + ".vocab_size",
+                              std::to_string(m->lm_->vocab_size()));
   }
   if (options.logger)
-    options.logger->Log(LogLevel::kInfo, "loaded '" + path + "': " + ModelFormatName(m->format_) + ", " +
-                                             m->architecture_ + ", " + std::to_string(m->weight_bytes_) +
-                                             " weight bytes, vocabulary " + std::to_string(vocab_size) +
-                                             (m->tokenizer_ ? std::string(" (") + std::string(m->tokenizer_->kind()) + ")" : std::string(" (no tokenizer)")) +
-                                             (m->file().huge_page_bytes() ? "; " + DescribeHugePages(m->file()) : std::string()));
+    options.logger->Log(
+        LogLevel::kInfo,
+        "loaded '" + path + "': " + ModelFormatName(m->format_) + ", " + m->architecture_ + ", " +
+            std::to_string(m->weight_bytes_) + " weight bytes, vocabulary " +
+            std::to_string(vocab_size) +
+            (m->tokenizer_ ? std::string(" (") + std::string(m->tokenizer_->kind()) + ")"
+                           : std::string(" (no tokenizer)")) +
+            (m->file().huge_page_bytes() ? "; " + DescribeHugePages(m->file()) : std::string()));
   if (!ReportProgress(options, 1.0f)) return Cancelled("model load cancelled");
   return m;
 }

@@ -20,7 +20,7 @@
 namespace floe {
 
 struct LoadOptions {
-  std::string tokenizer_path;            // llama2.c tokenizer.bin; overrides a GGUF's own vocab
+  std::string tokenizer_path;  // llama2.c tokenizer.bin; overrides a GGUF's own vocab
   FileLoadMode mode = FileLoadMode::kMmap;
   // Page backing of a mapped model file (see HugePages). The default reads a large file that is
   // cached in small pages in again from disk, once, so that decode streams it from 2 MiB pages.
@@ -37,7 +37,8 @@ class Model {
   // (torch.save), a safetensors header, else llama2.c). For PyTorch / safetensors checkpoints
   // the Hugging Face config.json in the same directory is read too when present (TransNormerLLM
   // needs it).
-  static Result<std::unique_ptr<Model>> Load(const std::string& path, const LoadOptions& options = {});
+  static Result<std::unique_ptr<Model>> Load(const std::string& path,
+                                             const LoadOptions& options = {});
 
   const CausalLm& lm() const { return *lm_; }
   ModelFormat format() const { return format_; }

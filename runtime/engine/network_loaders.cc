@@ -42,11 +42,16 @@ ModelFormat DetectModelFormat(const uint8_t* data, size_t size) {
 
 const char* ModelFormatName(ModelFormat f) {
   switch (f) {
-    case ModelFormat::kGguf: return "gguf";
-    case ModelFormat::kLlama2c: return "llama2.c";
-    case ModelFormat::kRwkvCpp: return "rwkv.cpp";
-    case ModelFormat::kTorch: return "pytorch";
-    case ModelFormat::kSafetensors: return "safetensors";
+    case ModelFormat::kGguf:
+      return "gguf";
+    case ModelFormat::kLlama2c:
+      return "llama2.c";
+    case ModelFormat::kRwkvCpp:
+      return "rwkv.cpp";
+    case ModelFormat::kTorch:
+      return "pytorch";
+    case ModelFormat::kSafetensors:
+      return "safetensors";
   }
   return "?";
 }
@@ -61,8 +66,10 @@ Result<LoadedNetwork> FromGgufLayout(const MetadataView& metadata, const TensorS
   FLOE_ASSIGN_OR_RETURN(std::string name, metadata.GetString("general.architecture"));
   const Architecture* arch = FindArchitecture(name);
   if (arch == nullptr)
-    return Unsupported("architecture '" + name + "' (general.architecture) is not supported; "
-                       "supported: " + ArchitectureNames());
+    return Unsupported("architecture '" + name +
+                       "' (general.architecture) is not supported; "
+                       "supported: " +
+                       ArchitectureNames());
   FLOE_ASSIGN_OR_RETURN(BoundNetwork bound, arch->from_gguf(metadata, tensors));
   return FromBound(std::move(bound));
 }
@@ -80,15 +87,16 @@ Result<LoadedNetwork> LoadNetworkFromLlama2c(const uint8_t* data, size_t size) {
 
 namespace {
 
-Result<LoadedNetwork> FromCheckpoint(const TensorSet& set, CheckpointLayout layout, const MetadataView* config,
-                                     const char* format) {
+Result<LoadedNetwork> FromCheckpoint(const TensorSet& set, CheckpointLayout layout,
+                                     const MetadataView* config, const char* format) {
   const Architecture* arch = RecogniseCheckpoint(set);
   if (arch == nullptr || arch->from_checkpoint == nullptr) {
     std::string supported;
     for (const Architecture* a : Architectures())
       if (a->recognises != nullptr)
         supported += std::string(supported.empty() ? "" : "; ") + a->name + " (" + a->family + ")";
-    return Unsupported(std::string(format) + " checkpoint of an unknown architecture (first tensor '" +
+    return Unsupported(std::string(format) +
+                       " checkpoint of an unknown architecture (first tensor '" +
                        (set.tensors.empty() ? std::string() : set.tensors[0].name) +
                        "'); floe reads the official layouts of: " + supported);
   }
@@ -100,18 +108,22 @@ Result<LoadedNetwork> FromCheckpoint(const TensorSet& set, CheckpointLayout layo
 
 Result<TensorSet> ReadCheckpointTensors(ModelFormat format, const uint8_t* data, size_t size) {
   switch (format) {
-    case ModelFormat::kTorch: return ReadTorchCheckpoint(data, size);
-    case ModelFormat::kSafetensors: return ReadSafetensors(data, size);
+    case ModelFormat::kTorch:
+      return ReadTorchCheckpoint(data, size);
+    case ModelFormat::kSafetensors:
+      return ReadSafetensors(data, size);
     case ModelFormat::kRwkvCpp: {
       FLOE_ASSIGN_OR_RETURN(RwkvCppFile file, ReadRwkvCppFile(data, size));
       return std::move(file.tensors);
     }
-    default: return InvalidArgument(std::string(ModelFormatName(format)) + " files are not tensor checkpoints");
+    default:
+      return InvalidArgument(std::string(ModelFormatName(format)) +
+                             " files are not tensor checkpoints");
   }
 }
 
-Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size,
-                                                std::string_view config_json) {
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data,
+                                                size_t size, std::string_view config_json) {
   Result<TensorSet> set = ReadCheckpointTensors(format, data, size);
   if (!set.ok()) return set.status();
   set->Index();
@@ -121,7 +133,8 @@ Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_
     if (!parsed.ok()) return parsed.status();
     config.emplace(std::move(parsed).value());
   }
-  return FromCheckpoint(*set, CheckpointLayout::kOfficial, config ? &*config : nullptr, ModelFormatName(format));
+  return FromCheckpoint(*set, CheckpointLayout::kOfficial, config ? &*config : nullptr,
+                        ModelFormatName(format));
 }
 
 Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size) {

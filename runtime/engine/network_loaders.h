@@ -53,7 +53,7 @@ Result<LoadedNetwork> LoadNetworkFromRwkvCpp(const uint8_t* data, size_t size);
 // The tensors of a kTorch, kSafetensors or kRwkvCpp file (views into data).
 Result<TensorSet> ReadCheckpointTensors(ModelFormat format, const uint8_t* data, size_t size);
 
-Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data, size_t size,
-                                                std::string_view config_json = {});
+Result<LoadedNetwork> LoadNetworkFromTensorFile(ModelFormat format, const uint8_t* data,
+                                                size_t size, std::string_view config_json = {});
 
 }  // namespace floe

@@ -11,7 +11,8 @@ Status SamplerParams::Validate() const {
   if (!std::isfinite(temperature)) return InvalidArgument("temperature must be finite");
   if (!(top_p > 0.0f)) return InvalidArgument("top_p must be > 0 (use 1 to disable)");
   if (!(min_p >= 0.0f && min_p <= 1.0f)) return InvalidArgument("min_p must be in [0, 1]");
-  if (!(repeat_penalty > 0.0f)) return InvalidArgument("repeat_penalty must be > 0 (1 disables it)");
+  if (!(repeat_penalty > 0.0f))
+    return InvalidArgument("repeat_penalty must be > 0 (1 disables it)");
   if (repeat_last_n < 0) return InvalidArgument("repeat_last_n must be >= 0");
   return Status::Ok();
 }
@@ -24,7 +25,8 @@ int32_t Sampler::Sample(std::span<const float> logits, std::span<const int32_t> 
   const float* x = logits.data();
   if (params_.repeat_penalty != 1.0f && params_.repeat_last_n > 0 && !recent.empty()) {
     work_.assign(logits.begin(), logits.end());
-    const size_t from = recent.size() > size_t(params_.repeat_last_n) ? recent.size() - params_.repeat_last_n : 0;
+    const size_t from =
+        recent.size() > size_t(params_.repeat_last_n) ? recent.size() - params_.repeat_last_n : 0;
     for (size_t i = from; i < recent.size(); ++i) {
       const int32_t t = recent[i];
       if (t < 0 || size_t(t) >= n) continue;

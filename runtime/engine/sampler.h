@@ -15,13 +15,13 @@ namespace floe {
 
 struct SamplerParams {
   float temperature = 0.8f;
-  int32_t top_k = 40;            // <= 0: disabled
-  float top_p = 0.95f;           // >= 1: disabled
-  float min_p = 0.05f;           // <= 0: disabled
-  float repeat_penalty = 1.0f;   // 1: disabled (llama.cpp / CTRL-style division of positive logits)
-  int32_t repeat_last_n = 64;    // how many recent tokens the penalty looks at
+  int32_t top_k = 40;           // <= 0: disabled
+  float top_p = 0.95f;          // >= 1: disabled
+  float min_p = 0.05f;          // <= 0: disabled
+  float repeat_penalty = 1.0f;  // 1: disabled (llama.cpp / CTRL-style division of positive logits)
+  int32_t repeat_last_n = 64;   // how many recent tokens the penalty looks at
   uint64_t seed = 0;
-  Status Validate() const;       // InvalidArgument naming the bad field
+  Status Validate() const;  // InvalidArgument naming the bad field
 };
 
 class Sampler {
@@ -37,7 +37,10 @@ class Sampler {
   SamplerParams params_;
   std::mt19937_64 rng_;
   std::vector<float> work_;
-  struct Candidate { float logit; int32_t id; };
+  struct Candidate {
+    float logit;
+    int32_t id;
+  };
   std::vector<Candidate> candidates_;
 };
 

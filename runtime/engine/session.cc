@@ -10,11 +10,16 @@ namespace floe {
 
 const char* StopReasonName(StopReason r) {
   switch (r) {
-    case StopReason::kMaxTokens: return "max tokens";
-    case StopReason::kEndOfText: return "end of text";
-    case StopReason::kCallback: return "stopped by callback";
-    case StopReason::kContextFull: return "context full";
-    case StopReason::kCancelled: return "cancelled";
+    case StopReason::kMaxTokens:
+      return "max tokens";
+    case StopReason::kEndOfText:
+      return "end of text";
+    case StopReason::kCallback:
+      return "stopped by callback";
+    case StopReason::kContextFull:
+      return "context full";
+    case StopReason::kCancelled:
+      return "cancelled";
   }
   return "?";
 }
@@ -85,7 +90,8 @@ Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const in
   if (sessions.empty()) return Status::Ok();
   std::vector<SequenceState*> states(sessions.size());
   for (size_t i = 0; i < sessions.size(); ++i) {
-    if (sessions[i] == nullptr) return InvalidArgument("EvalBatch: session " + std::to_string(i) + " is null");
+    if (sessions[i] == nullptr)
+      return InvalidArgument("EvalBatch: session " + std::to_string(i) + " is null");
     if (&sessions[i]->model_ != &sessions[0]->model_)
       return InvalidArgument("EvalBatch: sessions belong to different models");
     states[i] = sessions[i]->state_.get();
@@ -139,10 +145,11 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
     const bool last = done + n == tokens.size();
     const auto part = tokens.subspan(done, n);
     if (all_logits) {
-      st = model_.lm().Forward(*state_, part, LogitsMode::kAll, all_logits_.data() + done * V, threads_, &cancel_);
-    } else {
-      st = model_.lm().Forward(*state_, part, last ? LogitsMode::kLast : LogitsMode::kNone, logits_.data(),
+      st = model_.lm().Forward(*state_, part, LogitsMode::kAll, all_logits_.data() + done * V,
                                threads_, &cancel_);
+    } else {
+      st = model_.lm().Forward(*state_, part, last ? LogitsMode::kLast : LogitsMode::kNone,
+                               logits_.data(), threads_, &cancel_);
     }
     if (!st.ok()) break;
     done += n;
@@ -159,8 +166,10 @@ Result<GenerateResult> Session::Generate(std::span<const int32_t> prompt, size_t
                                          Sampler& sampler, const TokenCallback& on_token) {
   GenerateResult result;
   cancel_.store(false);  // once per call: a cancel during sampling or the callback is kept
-  if (!prompt.empty()) FLOE_RETURN_IF_ERROR(EvalUncleared(prompt, false));
-  else if (tokens_.empty()) return InvalidArgument("nothing to generate from: empty prompt and empty session");
+  if (!prompt.empty())
+    FLOE_RETURN_IF_ERROR(EvalUncleared(prompt, false));
+  else if (tokens_.empty())
+    return InvalidArgument("nothing to generate from: empty prompt and empty session");
   const Tokenizer* tok = model_.tokenizer();
   TokenTextStream text(tok);
   if (!tokens_.empty()) text.SetPrevious(tokens_.back());

@@ -16,10 +16,10 @@
 namespace floe {
 
 struct SessionParams {
-  int threads = 0;              // 0 = physical cores
-  size_t context_length = 0;    // 0 = the model's trained context
-  DType kv_dtype = DType::kF32; // KV cache storage (f32 or f16)
-  size_t batch = 64;            // prefill chunk size in tokens
+  int threads = 0;               // 0 = physical cores
+  size_t context_length = 0;     // 0 = the model's trained context
+  DType kv_dtype = DType::kF32;  // KV cache storage (f32 or f16)
+  size_t batch = 64;             // prefill chunk size in tokens
   // Attention backend (dense, or IceFormer kNN attention for long contexts) and its
   // parameters; see attention/attention_settings.h. Checked by Create.
   AttentionSettings attention;

@@ -133,7 +133,8 @@ std::vector<int32_t> BpeTokenizer::Encode(std::string_view text, bool add_bos, b
 
 // Pre-tokenizes one stretch of text (no user-defined tokens in it, size <= kMaxChunkBytes)
 // and encodes each word.
-void BpeTokenizer::EncodeFragment(std::string_view text, Workspace* ws, std::vector<int32_t>* out) const {
+void BpeTokenizer::EncodeFragment(std::string_view text, Workspace* ws,
+                                  std::vector<int32_t>* out) const {
   ws->cps.clear();
   ws->flags.clear();
   ws->offsets.clear();
@@ -147,7 +148,8 @@ void BpeTokenizer::EncodeFragment(std::string_view text, Workspace* ws, std::vec
   }
   ws->offsets.push_back(static_cast<uint32_t>(text.size()));
   ws->words.clear();
-  PreTokenize(pre_.kind, ws->cps.data(), ws->flags.data(), ws->cps.size(), &ws->words, &ws->scratch);
+  PreTokenize(pre_.kind, ws->cps.data(), ws->flags.data(), ws->cps.size(), &ws->words,
+              &ws->scratch);
   size_t cp = 0;
   for (const uint32_t len : ws->words) {
     const uint32_t begin = ws->offsets[cp], end = ws->offsets[cp + len];
@@ -167,7 +169,8 @@ void BpeTokenizer::EmitByte(uint8_t byte, std::vector<int32_t>* out) const {
 }
 
 // The tokens of one word (word.size() >= 1, < 2^31).
-void BpeTokenizer::EncodeWord(std::string_view word, Workspace* ws, std::vector<int32_t>* out) const {
+void BpeTokenizer::EncodeWord(std::string_view word, Workspace* ws,
+                              std::vector<int32_t>* out) const {
   if (word.size() == 1) {
     EmitByte(static_cast<uint8_t>(word[0]), out);
     return;
@@ -202,7 +205,8 @@ void BpeTokenizer::EncodeWord(std::string_view word, Workspace* ws, std::vector<
     }
     const auto try_add = [&](int32_t left, int32_t right) {
       if (left < 0 || right < 0) return;
-      const int32_t l = symbols[static_cast<size_t>(left)].id, r = symbols[static_cast<size_t>(right)].id;
+      const int32_t l = symbols[static_cast<size_t>(left)].id,
+                    r = symbols[static_cast<size_t>(right)].id;
       if (l < 0 || r < 0) return;
       const auto [rank, result] = FindMerge(l, r);
       if (rank < 0) return;
@@ -237,7 +241,8 @@ void BpeTokenizer::EncodeWord(std::string_view word, Workspace* ws, std::vector<
   }
   if (cacheable && ws->cache.size() < kMaxCachedWords) {
     const auto first = static_cast<uint32_t>(ws->cached_ids.size());
-    ws->cached_ids.insert(ws->cached_ids.end(), out->begin() + static_cast<ptrdiff_t>(first_out), out->end());
+    ws->cached_ids.insert(ws->cached_ids.end(), out->begin() + static_cast<ptrdiff_t>(first_out),
+                          out->end());
     ws->cache.emplace(word, std::make_pair(first, static_cast<uint32_t>(out->size() - first_out)));
   }
 }

@@ -16,7 +16,8 @@ constexpr uint16_t kWordClasses = kUnicodeWhitespace | kUnicodeLetter | kUnicode
 // kOutOfRange, flags 0), which is what lookahead at the end of the piece sees.
 class Piece {
  public:
-  Piece(const char32_t* cps, const uint16_t* flags, size_t begin, size_t end, std::vector<uint32_t>* out)
+  Piece(const char32_t* cps, const uint16_t* flags, size_t begin, size_t end,
+        std::vector<uint32_t>* out)
       : cps_(cps), flags_(flags), begin_(begin), end_(end), out_(out) {}
 
   size_t begin() const { return begin_; }
@@ -44,7 +45,8 @@ size_t ContractionLength(const Piece& p, size_t pos, bool fold) {
   const char32_t c1 = at(pos + 1);
   if (c1 == U's' || c1 == U't' || c1 == U'm' || c1 == U'd') return 2;
   const char32_t c2 = at(pos + 2);
-  if ((c1 == U'r' && c2 == U'e') || (c1 == U'v' && c2 == U'e') || (c1 == U'l' && c2 == U'l')) return 3;
+  if ((c1 == U'r' && c2 == U'e') || (c1 == U'v' && c2 == U'e') || (c1 == U'l' && c2 == U'l'))
+    return 3;
   return 0;
 }
 
@@ -192,17 +194,32 @@ void SplitAsciiDigitTriples(const Piece& p) {
   });
 }
 
-enum class Stage { kGpt2, kLlama3, kQwen2, kPunctuationRuns, kNumberRuns, kSingleNumbers, kDigitTriples };
+enum class Stage {
+  kGpt2,
+  kLlama3,
+  kQwen2,
+  kPunctuationRuns,
+  kNumberRuns,
+  kSingleNumbers,
+  kDigitTriples
+};
 
 void RunStage(Stage stage, const Piece& p) {
   switch (stage) {
-    case Stage::kGpt2: return SplitGpt2(p);
-    case Stage::kLlama3: return SplitLlama3(p, 3);
-    case Stage::kQwen2: return SplitLlama3(p, 1);
-    case Stage::kPunctuationRuns: return SplitPunctuationRuns(p);
-    case Stage::kNumberRuns: return SplitNumbers(p, /*runs=*/true);
-    case Stage::kSingleNumbers: return SplitNumbers(p, /*runs=*/false);
-    case Stage::kDigitTriples: return SplitAsciiDigitTriples(p);
+    case Stage::kGpt2:
+      return SplitGpt2(p);
+    case Stage::kLlama3:
+      return SplitLlama3(p, 3);
+    case Stage::kQwen2:
+      return SplitLlama3(p, 1);
+    case Stage::kPunctuationRuns:
+      return SplitPunctuationRuns(p);
+    case Stage::kNumberRuns:
+      return SplitNumbers(p, /*runs=*/true);
+    case Stage::kSingleNumbers:
+      return SplitNumbers(p, /*runs=*/false);
+    case Stage::kDigitTriples:
+      return SplitAsciiDigitTriples(p);
   }
 }
 
@@ -217,11 +234,12 @@ Result<BpePreTokenizerConfig> BpePreTokenizerFromName(std::string_view name) {
     return false;
   };
   if (name.empty() || name == "default") return BpePreTokenizerConfig{K::kDefault, false, false};
-  if (in({"gpt-2", "phi-2", "roberta-bpe", "gigachat", "jina-es", "jina-de", "jina-v1-en", "mpt", "olmo",
-          "jais"})) {
+  if (in({"gpt-2", "phi-2", "roberta-bpe", "gigachat", "jina-es", "jina-de", "jina-v1-en", "mpt",
+          "olmo", "jais"})) {
     return BpePreTokenizerConfig{K::kGpt2, false, false};
   }
-  if (in({"llama3", "llama-v3", "llama-bpe", "falcon3"})) return BpePreTokenizerConfig{K::kLlama3, true, true};
+  if (in({"llama3", "llama-v3", "llama-bpe", "falcon3"}))
+    return BpePreTokenizerConfig{K::kLlama3, true, true};
   if (in({"dbrx", "smaug-bpe"})) return BpePreTokenizerConfig{K::kLlama3, false, false};
   if (in({"qwen2", "deepseek-r1-qwen", "megrez", "stablelm2"})) {
     return BpePreTokenizerConfig{K::kQwen2, false, false};
@@ -229,9 +247,10 @@ Result<BpePreTokenizerConfig> BpePreTokenizerFromName(std::string_view name) {
   if (in({"smollm", "starcoder", "refact", "command-r", "codeshell", "exaone", "minerva-7b"})) {
     return BpePreTokenizerConfig{K::kSmollm, false, false};
   }
-  return Unsupported("tokenizer.ggml.pre '" + std::string(name) +
-                     "' is not supported (supported: default, gpt-2, llama-bpe, qwen2, smollm and their "
-                     "aliases)");
+  return Unsupported(
+      "tokenizer.ggml.pre '" + std::string(name) +
+      "' is not supported (supported: default, gpt-2, llama-bpe, qwen2, smollm and their "
+      "aliases)");
 }
 
 void PreTokenize(BpePreTokenizerKind kind, const char32_t* cps, const uint16_t* flags, size_t n,
@@ -240,9 +259,15 @@ void PreTokenize(BpePreTokenizerKind kind, const char32_t* cps, const uint16_t* 
   Stage stages[4];
   size_t count = 0;
   switch (kind) {
-    case BpePreTokenizerKind::kGpt2: stages[count++] = Stage::kGpt2; break;
-    case BpePreTokenizerKind::kLlama3: stages[count++] = Stage::kLlama3; break;
-    case BpePreTokenizerKind::kQwen2: stages[count++] = Stage::kQwen2; break;
+    case BpePreTokenizerKind::kGpt2:
+      stages[count++] = Stage::kGpt2;
+      break;
+    case BpePreTokenizerKind::kLlama3:
+      stages[count++] = Stage::kLlama3;
+      break;
+    case BpePreTokenizerKind::kQwen2:
+      stages[count++] = Stage::kQwen2;
+      break;
     case BpePreTokenizerKind::kSmollm:
       stages[count++] = Stage::kSingleNumbers;
       stages[count++] = Stage::kGpt2;

@@ -23,8 +23,8 @@
 // The gpt-2 and llama3 stages reproduce llama.cpp's hand-written matchers
 // (unicode_regex_split_custom_*), the others llama.cpp's std::regex evaluation (ECMAScript,
 // ordered alternation) of the regex. All agree with the regexes as an independent engine
-// (Python's `regex` module) evaluates them: tests/runtime/data/bpe_pretokenizer_golden.tsv. \s is the
-// Unicode White_Space property, (?i:...) folds ASCII case only (no other code point lowercases
+// (Python's `regex` module) evaluates them: tests/runtime/data/bpe_pretokenizer_golden.tsv. \s is
+// the Unicode White_Space property, (?i:...) folds ASCII case only (no other code point lowercases
 // to one of s t r e v m l d).
 #pragma once
 

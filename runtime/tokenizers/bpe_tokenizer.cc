@@ -19,14 +19,16 @@ uint64_t MergeKey(int32_t left, int32_t right) {
 }
 
 // Tokens llama.cpp treats as control and end-of-generation by their text.
-constexpr std::string_view kEndOfTurnTexts[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>",
-                                                "<|endoftext|>", "<|eom_id|>", "<EOT>"};
+constexpr std::string_view kEndOfTurnTexts[] = {
+    "<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>"};
 // Also an EOT candidate when tokenizer.ggml.eot_token_id is absent (DeepSeek).
 constexpr std::string_view kDeepSeekEndOfSentence =
-    "<\xEF\xBD\x9C" "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>";  // <｜end▁of▁sentence｜>
+    "<\xEF\xBD\x9C"
+    "end\xE2\x96\x81of\xE2\x96\x81sentence\xEF\xBD\x9C>";  // <｜end▁of▁sentence｜>
 
 bool IsEndOfTurnText(std::string_view s) {
-  return std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), s) != std::end(kEndOfTurnTexts);
+  return std::find(std::begin(kEndOfTurnTexts), std::end(kEndOfTurnTexts), s) !=
+         std::end(kEndOfTurnTexts);
 }
 
 // A normal token's text mapped back to bytes; characters outside the byte mapping (and bytes
@@ -72,8 +74,9 @@ Result<BpeTokenizer> BpeTokenizer::Create(BpeVocab vocab) {
     const char* name;
     int32_t id;
   };
-  for (const Special& s : {Special{"BOS", vocab.bos}, Special{"EOS", vocab.eos}, Special{"EOT", vocab.eot},
-                           Special{"EOM", vocab.eom}, Special{"unknown", vocab.unk}, Special{"padding", vocab.pad}}) {
+  for (const Special& s :
+       {Special{"BOS", vocab.bos}, Special{"EOS", vocab.eos}, Special{"EOT", vocab.eot},
+        Special{"EOM", vocab.eom}, Special{"unknown", vocab.unk}, Special{"padding", vocab.pad}}) {
     if (s.id < -1 || s.id >= static_cast<int64_t>(n)) {
       return CorruptData(std::string("BPE vocabulary: ") + s.name + " id " + std::to_string(s.id) +
                          " is not a token id (0.." + std::to_string(n - 1) + ")");
@@ -89,8 +92,9 @@ Result<BpeTokenizer> BpeTokenizer::Create(BpeVocab vocab) {
     if (text.empty()) continue;  // no text: never produced by Encode
     const auto [it, inserted] = t.text_to_id_.emplace(text, static_cast<int32_t>(i));
     if (!inserted) {
-      return CorruptData("BPE vocabulary: token " + std::to_string(i) + " has the same text as token " +
-                         std::to_string(it->second) + " ('" + text.substr(0, 64) + "')");
+      return CorruptData("BPE vocabulary: token " + std::to_string(i) +
+                         " has the same text as token " + std::to_string(it->second) + " ('" +
+                         text.substr(0, 64) + "')");
     }
   }
 
@@ -130,7 +134,8 @@ Result<BpeTokenizer> BpeTokenizer::Create(BpeVocab vocab) {
       t.token_bytes_[i] = UnmapTokenText(vocab.tokens[i]);
     } else if (t.types_[i] == TokenType::kUserDefined) {
       t.token_bytes_[i] = vocab.tokens[i];
-      if (!vocab.tokens[i].empty()) t.user_defined_.emplace_back(vocab.tokens[i], static_cast<int32_t>(i));
+      if (!vocab.tokens[i].empty())
+        t.user_defined_.emplace_back(vocab.tokens[i], static_cast<int32_t>(i));
     }
   }
   std::stable_sort(t.user_defined_.begin(), t.user_defined_.end(),
@@ -143,7 +148,8 @@ Result<BpeTokenizer> BpeTokenizer::Create(BpeVocab vocab) {
 Status BpeTokenizer::BuildMerges() {
   const std::vector<std::string>& merges = vocab_.merges;
   if (merges.size() > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
-    return CorruptData("BPE vocabulary has " + std::to_string(merges.size()) + " merges (too many)");
+    return CorruptData("BPE vocabulary has " + std::to_string(merges.size()) +
+                       " merges (too many)");
   }
   size_t slots = 16;
   while (slots < merges.size() * 2) slots *= 2;
@@ -153,19 +159,23 @@ Status BpeTokenizer::BuildMerges() {
   for (size_t rank = 0; rank < merges.size(); ++rank) {
     const std::string_view m = merges[rank];
     const auto error = [&](const std::string& why) {
-      return CorruptData("BPE merge " + std::to_string(rank) + " ('" + std::string(m.substr(0, 64)) + "') " + why);
+      return CorruptData("BPE merge " + std::to_string(rank) + " ('" +
+                         std::string(m.substr(0, 64)) + "') " + why);
     };
     const size_t space = m.size() > 1 ? m.find(' ', 1) : std::string_view::npos;
     if (space == std::string_view::npos) return error("is not two tokens separated by a space");
     const std::string_view left = m.substr(0, space), right = m.substr(space + 1);
     const int32_t l = TokenId(left), r = TokenId(right);
-    if (l < 0) return error("refers to '" + std::string(left.substr(0, 64)) + "', which is not a token");
-    if (r < 0) return error("refers to '" + std::string(right.substr(0, 64)) + "', which is not a token");
+    if (l < 0)
+      return error("refers to '" + std::string(left.substr(0, 64)) + "', which is not a token");
+    if (r < 0)
+      return error("refers to '" + std::string(right.substr(0, 64)) + "', which is not a token");
     const int32_t result = TokenId(std::string(left) + std::string(right));
     if (result < 0) return error("makes a text that is not a token");
     const uint64_t key = MergeKey(l, r);
     size_t i = (key * 0x9E3779B97F4A7C15ull) >> merge_shift_;
-    while (merge_slots_[i].key != kEmptySlot && merge_slots_[i].key != key) i = (i + 1) & (slots - 1);
+    while (merge_slots_[i].key != kEmptySlot && merge_slots_[i].key != key)
+      i = (i + 1) & (slots - 1);
     if (merge_slots_[i].key == key) continue;  // a repeated merge keeps its first (lowest) rank
     merge_slots_[i] = MergeSlot{key, static_cast<int32_t>(rank), result};
   }
@@ -193,7 +203,8 @@ TokenType BpeTokenizer::type(int32_t id) const {
 }
 
 bool BpeTokenizer::IsEndOfGeneration(int32_t id) const {
-  return id >= 0 && static_cast<size_t>(id) < end_of_generation_.size() && end_of_generation_[static_cast<size_t>(id)];
+  return id >= 0 && static_cast<size_t>(id) < end_of_generation_.size() &&
+         end_of_generation_[static_cast<size_t>(id)];
 }
 
 std::string BpeTokenizer::TokenBytes(int32_t id) const {
@@ -204,7 +215,8 @@ std::string BpeTokenizer::TokenBytes(int32_t id) const {
 std::string BpeTokenizer::Decode(const std::vector<int32_t>& ids) const {
   std::string out;
   for (const int32_t id : ids) {
-    if (id >= 0 && static_cast<size_t>(id) < token_bytes_.size()) out.append(token_bytes_[static_cast<size_t>(id)]);
+    if (id >= 0 && static_cast<size_t>(id) < token_bytes_.size())
+      out.append(token_bytes_[static_cast<size_t>(id)]);
   }
   return out;
 }

@@ -75,7 +75,8 @@ class BpeTokenizer final : public Tokenizer {
   bool IsEndOfGeneration(int32_t id) const override;
 
   // [bos if add_bos and the vocabulary has one] + tokens of text + [eos if add_eos and it has one].
-  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const override;
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos,
+                              bool add_eos = false) const override;
   std::string TokenBytes(int32_t id) const override;
   std::string Decode(const std::vector<int32_t>& ids) const override;
 
@@ -113,7 +114,7 @@ class BpeTokenizer final : public Tokenizer {
   TextMap text_to_id_;
   std::vector<MergeSlot> merge_slots_;  // open addressing, power-of-two size
   int merge_shift_ = 64;
-  std::vector<int32_t> byte_token_;     // byte -> token of its mapped character, or -1
+  std::vector<int32_t> byte_token_;                  // byte -> token of its mapped character, or -1
   std::vector<std::vector<int32_t>> byte_fallback_;  // byte -> tokens emitted when that is -1
   std::vector<std::pair<std::string, int32_t>> user_defined_;  // longest first
   std::vector<std::string> token_bytes_;

@@ -18,7 +18,9 @@ constexpr const char* kKeyAddBos = "tokenizer.ggml.add_bos_token";
 constexpr const char* kKeyAddEos = "tokenizer.ggml.add_eos_token";
 
 // Whether GPT-2's mapping keeps a byte as the code point of the same value.
-constexpr bool PrintableByte(int b) { return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE; }
+constexpr bool PrintableByte(int b) {
+  return (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+}
 
 struct ByteTables {
   std::array<char32_t, 256> byte_to_char{};
@@ -56,7 +58,9 @@ Result<int32_t> OptionalTokenId(const GgufFile& f, const std::string& key, size_
 
 char32_t BpeByteToChar(uint8_t byte) { return Tables().byte_to_char[byte]; }
 
-int BpeCharToByte(char32_t c) { return c < Tables().char_to_byte.size() ? Tables().char_to_byte[c] : -1; }
+int BpeCharToByte(char32_t c) {
+  return c < Tables().char_to_byte.size() ? Tables().char_to_byte[c] : -1;
+}
 
 void AppendBpeMapped(std::string_view raw, std::string* out) {
   const ByteTables& t = Tables();
@@ -66,7 +70,8 @@ void AppendBpeMapped(std::string_view raw, std::string* out) {
 Result<BpeVocab> BpeVocabFromGguf(const GgufFile& f) {
   FLOE_ASSIGN_OR_RETURN(const std::string model, f.GetString(kKeyModel));
   if (model != "gpt2") {
-    return Unsupported(std::string(kKeyModel) + " is '" + model + "': not a byte-level BPE (\"gpt2\") vocabulary");
+    return Unsupported(std::string(kKeyModel) + " is '" + model +
+                       "': not a byte-level BPE (\"gpt2\") vocabulary");
   }
   BpeVocab v;
   FLOE_ASSIGN_OR_RETURN(v.tokens, f.GetStringArray(kKeyTokens));
@@ -75,20 +80,21 @@ Result<BpeVocab> BpeVocabFromGguf(const GgufFile& f) {
   if (f.Find(kKeyTypes) != nullptr) {
     FLOE_ASSIGN_OR_RETURN(const std::vector<int32_t> types, f.GetInt32Array(kKeyTypes));
     if (types.size() != n) {
-      return CorruptData(std::string(kKeyTypes) + " has " + std::to_string(types.size()) + " entries but " +
-                         kKeyTokens + " has " + std::to_string(n));
+      return CorruptData(std::string(kKeyTypes) + " has " + std::to_string(types.size()) +
+                         " entries but " + kKeyTokens + " has " + std::to_string(n));
     }
     v.types.reserve(n);
     for (size_t i = 0; i < n; ++i) {
       if (types[i] < 0 || types[i] > static_cast<int32_t>(TokenType::kByte)) {
-        return CorruptData(std::string(kKeyTypes) + "[" + std::to_string(i) + "] = " + std::to_string(types[i]) +
-                           " is not a token type (0..6)");
+        return CorruptData(std::string(kKeyTypes) + "[" + std::to_string(i) +
+                           "] = " + std::to_string(types[i]) + " is not a token type (0..6)");
       }
       v.types.push_back(static_cast<TokenType>(types[i]));
     }
   }
   if (f.Find(kKeyMerges) == nullptr) {
-    return CorruptData(std::string(kKeyMerges) + " is missing (a byte-level BPE vocabulary needs its merges)");
+    return CorruptData(std::string(kKeyMerges) +
+                       " is missing (a byte-level BPE vocabulary needs its merges)");
   }
   FLOE_ASSIGN_OR_RETURN(v.merges, f.GetStringArray(kKeyMerges));
   if (f.Find(kKeyPre) != nullptr) {
@@ -98,9 +104,11 @@ Result<BpeVocab> BpeVocabFromGguf(const GgufFile& f) {
     const char* name;
     int32_t* id;
   };
-  for (const Special& s : {Special{"bos", &v.bos}, Special{"eos", &v.eos}, Special{"eot", &v.eot},
-                           Special{"eom", &v.eom}, Special{"unknown", &v.unk}, Special{"padding", &v.pad}}) {
-    FLOE_ASSIGN_OR_RETURN(*s.id, OptionalTokenId(f, std::string("tokenizer.ggml.") + s.name + "_token_id", n));
+  for (const Special& s :
+       {Special{"bos", &v.bos}, Special{"eos", &v.eos}, Special{"eot", &v.eot},
+        Special{"eom", &v.eom}, Special{"unknown", &v.unk}, Special{"padding", &v.pad}}) {
+    FLOE_ASSIGN_OR_RETURN(
+        *s.id, OptionalTokenId(f, std::string("tokenizer.ggml.") + s.name + "_token_id", n));
   }
   if (f.Find(kKeyAddBos) != nullptr) {
     FLOE_ASSIGN_OR_RETURN(v.add_bos, f.GetBool(kKeyAddBos));

@@ -10,7 +10,8 @@ class ByteTokenizer final : public Tokenizer {
  public:
   std::string_view kind() const override { return "bytes"; }
   size_t vocab_size() const override { return 256; }
-  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const override;
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos,
+                              bool add_eos = false) const override;
   std::string TokenBytes(int32_t id) const override;
   std::string Decode(const std::vector<int32_t>& ids) const override;
   int32_t bos() const override { return -1; }

@@ -13,10 +13,14 @@ std::string UnescapeRwkvToken(std::string_view s) {
       continue;
     }
     const char c = s[++i];
-    if (c == 't') out += '\t';
-    else if (c == 'n') out += '\n';
-    else if (c == 'r') out += '\r';
-    else if (c == 'x' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) && std::isxdigit(uint8_t(s[i + 2]))) {
+    if (c == 't')
+      out += '\t';
+    else if (c == 'n')
+      out += '\n';
+    else if (c == 'r')
+      out += '\r';
+    else if (c == 'x' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) &&
+             std::isxdigit(uint8_t(s[i + 2]))) {
       auto hex = [](char h) { return h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10; };
       out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
@@ -34,10 +38,14 @@ std::string EscapeRwkvToken(std::string_view bytes) {
     if (c == '\\' || c == '\'') {
       out += '\\';
       out += char(c);
-    } else if (c == '\t') out += "\\t";
-    else if (c == '\n') out += "\\n";
-    else if (c == '\r') out += "\\r";
-    else if (c >= 0x20 && c < 0x7f) out += char(c);
+    } else if (c == '\t')
+      out += "\\t";
+    else if (c == '\n')
+      out += "\\n";
+    else if (c == '\r')
+      out += "\\r";
+    else if (c >= 0x20 && c < 0x7f)
+      out += char(c);
     else {
       out += "\\x";
       out += kHex[c >> 4];
@@ -53,8 +61,8 @@ int32_t RwkvWorldTokenizer::Child(int32_t node, uint8_t byte) const {
   return -1;
 }
 
-Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(const std::vector<std::string>& tokens,
-                                                                       int32_t bos, int32_t eos, int32_t eot) {
+Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(
+    const std::vector<std::string>& tokens, int32_t bos, int32_t eos, int32_t eot) {
   if (tokens.empty()) return InvalidArgument("RWKV world vocabulary is empty");
   const int32_t n = int32_t(tokens.size());
   for (int32_t id : {bos, eos, eot})
@@ -86,7 +94,8 @@ Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(const std
   return t;
 }
 
-std::vector<int32_t> RwkvWorldTokenizer::Encode(std::string_view text, bool add_bos, bool add_eos) const {
+std::vector<int32_t> RwkvWorldTokenizer::Encode(std::string_view text, bool add_bos,
+                                                bool add_eos) const {
   std::vector<int32_t> ids;
   if (add_bos && bos_ >= 0) ids.push_back(bos_);
   size_t pos = 0;
@@ -120,11 +129,14 @@ std::string RwkvWorldTokenizer::Decode(const std::vector<int32_t>& ids) const {
 }
 
 Result<std::unique_ptr<Tokenizer>> RwkvWorldTokenizerFromGguf(const GgufFile& gguf) {
-  FLOE_ASSIGN_OR_RETURN(std::vector<std::string> tokens, gguf.GetStringArray("tokenizer.ggml.tokens"));
+  FLOE_ASSIGN_OR_RETURN(std::vector<std::string> tokens,
+                        gguf.GetStringArray("tokenizer.ggml.tokens"));
   auto special = [&](const char* key) -> Result<int32_t> {
     if (!gguf.Find(key)) return int32_t(-1);
     FLOE_ASSIGN_OR_RETURN(uint64_t v, gguf.GetUint(key));
-    if (v >= tokens.size()) return CorruptData(std::string(key) + " = " + std::to_string(v) + " is outside the vocabulary");
+    if (v >= tokens.size())
+      return CorruptData(std::string(key) + " = " + std::to_string(v) +
+                         " is outside the vocabulary");
     return int32_t(v);
   };
   FLOE_ASSIGN_OR_RETURN(int32_t bos, special("tokenizer.ggml.bos_token_id"));

@@ -28,17 +28,20 @@ class RwkvWorldTokenizer final : public Tokenizer {
  public:
   // `tokens` are the escaped strings; -1 for absent special ids.
   static Result<std::unique_ptr<RwkvWorldTokenizer>> Create(const std::vector<std::string>& tokens,
-                                                           int32_t bos, int32_t eos, int32_t eot);
+                                                            int32_t bos, int32_t eos, int32_t eot);
 
   std::string_view kind() const override { return "rwkv-world"; }
   size_t vocab_size() const override { return bytes_.size(); }
-  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const override;
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos,
+                              bool add_eos = false) const override;
   std::string TokenBytes(int32_t id) const override;
   std::string Decode(const std::vector<int32_t>& ids) const override;
   int32_t bos() const override { return bos_; }
   int32_t eos() const override { return eos_; }
   bool add_bos_by_default() const override { return false; }
-  bool IsEndOfGeneration(int32_t id) const override { return id >= 0 && (id == eos_ || id == eot_); }
+  bool IsEndOfGeneration(int32_t id) const override {
+    return id >= 0 && (id == eos_ || id == eot_);
+  }
 
  private:
   struct Node {

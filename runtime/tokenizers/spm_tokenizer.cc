@@ -209,7 +209,8 @@ std::vector<int32_t> SpmTokenizer::Encode(std::string_view text, bool add_bos, b
 
 // Steps 3-5 on one segment of normalized text (spaces already "▁"): no merge can cross the
 // segment's ends, and s.size() <= kMaxChunkBytes.
-void SpmTokenizer::EncodeSegment(std::string_view s, Workspace* ws, std::vector<int32_t>* out) const {
+void SpmTokenizer::EncodeSegment(std::string_view s, Workspace* ws,
+                                 std::vector<int32_t>* out) const {
   std::vector<Symbol>& symbols = ws->symbols;
   std::vector<Bigram>& heap = ws->heap;
   std::vector<Part>& parts = ws->parts;
@@ -278,7 +279,8 @@ void SpmTokenizer::EncodeSegment(std::string_view s, Workspace* ws, std::vector<
       out->push_back(id);
       return;
     }
-    for (uint32_t i = 0; i < len; ++i) out->push_back(byte_tokens_[static_cast<uint8_t>(s[start + i])]);
+    for (uint32_t i = 0; i < len; ++i)
+      out->push_back(byte_tokens_[static_cast<uint8_t>(s[start + i])]);
   };
   std::vector<int32_t>& stack = ws->stack;
   for (int32_t i = 0; i >= 0; i = symbols[static_cast<size_t>(i)].next) {

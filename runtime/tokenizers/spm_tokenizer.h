@@ -43,12 +43,15 @@ class SpmTokenizer final : public Tokenizer {
   size_t vocab_size() const override { return vocab_.tokens.size(); }
   int32_t bos() const override { return vocab_.bos; }
   int32_t eos() const override { return vocab_.eos; }
-  bool IsEndOfGeneration(int32_t id) const override { return id >= 0 && (id == vocab_.eos || id == vocab_.eot); }
+  bool IsEndOfGeneration(int32_t id) const override {
+    return id >= 0 && (id == vocab_.eos || id == vocab_.eot);
+  }
   bool add_bos_by_default() const override { return vocab_.add_bos; }
   bool StripsSpaceAfterBos() const override { return vocab_.add_space_prefix; }
 
   // Token ids for any bytes (never fails): [bos] + pieces of text + [eos].
-  std::vector<int32_t> Encode(std::string_view text, bool add_bos, bool add_eos = false) const override;
+  std::vector<int32_t> Encode(std::string_view text, bool add_bos,
+                              bool add_eos = false) const override;
 
   // The raw bytes a token stands for: "▁" -> ' ', a byte piece -> that byte, control and
   // unknown tokens -> "" (as are out-of-range ids).
@@ -80,9 +83,9 @@ class SpmTokenizer final : public Tokenizer {
   SpmVocab vocab_;
   PieceMap all_pieces_;        // every piece -> its first id
   PieceMap mergeable_pieces_;  // normal / user-defined / unused / undefined piece -> first id
-  std::vector<std::string> token_bytes_;  // TokenBytes, precomputed
+  std::vector<std::string> token_bytes_;    // TokenBytes, precomputed
   std::array<int32_t, 256> byte_tokens_{};  // byte -> "<0xXX>" id, or unk
-  std::array<bool, 128> barrier_{};  // ASCII characters no piece joins to a neighbour
+  std::array<bool, 128> barrier_{};         // ASCII characters no piece joins to a neighbour
 };
 
 }  // namespace floe

@@ -78,7 +78,8 @@ std::optional<uint8_t> ByteTokenValue(std::string_view piece) {
   return static_cast<uint8_t>(hi * 16 + lo);
 }
 
-Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size, size_t expected_vocab_size) {
+Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size,
+                                      size_t expected_vocab_size) {
   if (data == nullptr && size != 0) return InvalidArgument("tokenizer.bin: null data");
   ByteReader r(data, size);
   int32_t max_len = 0;
@@ -112,7 +113,8 @@ Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size, size_t e
   if (v.tokens.empty()) return CorruptData("tokenizer.bin holds no tokens");
   if (expected_vocab_size > 0 && v.tokens.size() != expected_vocab_size) {
     return CorruptData("tokenizer.bin holds " + std::to_string(v.tokens.size()) +
-                       " tokens but the model's vocabulary is " + std::to_string(expected_vocab_size));
+                       " tokens but the model's vocabulary is " +
+                       std::to_string(expected_vocab_size));
   }
   return v;
 }
@@ -145,8 +147,8 @@ Result<SpmVocab> SpmVocabFromGguf(const GgufFile& f) {
     }
     for (size_t i = 0; i < n; ++i) {
       if (types[i] < 0 || types[i] > static_cast<int32_t>(TokenType::kByte)) {
-        return CorruptData(std::string(kKeyTypes) + "[" + std::to_string(i) + "] = " +
-                           std::to_string(types[i]) + " is not a token type (0..6)");
+        return CorruptData(std::string(kKeyTypes) + "[" + std::to_string(i) +
+                           "] = " + std::to_string(types[i]) + " is not a token type (0..6)");
       }
       v.types.push_back(static_cast<TokenType>(types[i]));
     }
@@ -159,7 +161,8 @@ Result<SpmVocab> SpmVocabFromGguf(const GgufFile& f) {
   FLOE_ASSIGN_OR_RETURN(v.unk, OptionalTokenId(f, kKeyUnk, v.unk));
   FLOE_ASSIGN_OR_RETURN(v.add_bos, OptionalBool(f, kKeyAddBos, v.add_bos));
   FLOE_ASSIGN_OR_RETURN(v.add_eos, OptionalBool(f, kKeyAddEos, v.add_eos));
-  FLOE_ASSIGN_OR_RETURN(v.add_space_prefix, OptionalBool(f, kKeyAddSpacePrefix, v.add_space_prefix));
+  FLOE_ASSIGN_OR_RETURN(v.add_space_prefix,
+                        OptionalBool(f, kKeyAddSpacePrefix, v.add_space_prefix));
   return v;
 }
 

@@ -53,12 +53,14 @@ std::optional<uint8_t> ByteTokenValue(std::string_view piece);
 // loaded from here equals the same vocabulary loaded from GGUF.
 // Types are not stored either: id 0 is unknown, ids 1-2 control, "<0xXX>" byte, the rest normal.
 // Errors: kCorruptData (truncated, negative or oversized lengths, no tokens, wrong count).
-Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size, size_t expected_vocab_size = 0);
+Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size,
+                                      size_t expected_vocab_size = 0);
 
 // From GGUF metadata tokenizer.ggml.*: model (must be "llama", else kUnsupported), tokens
 // (required), scores (default 0), token_type (default: inferred as for tokenizer.bin),
-// bos_token_id / eos_token_id / unknown_token_id (default 1 / 2 / 0), eot_token_id (none), add_bos_token (true),
-// add_eos_token (false), add_space_prefix (true). Array lengths must agree (kCorruptData).
+// bos_token_id / eos_token_id / unknown_token_id (default 1 / 2 / 0), eot_token_id (none),
+// add_bos_token (true), add_eos_token (false), add_space_prefix (true). Array lengths must agree
+// (kCorruptData).
 Result<SpmVocab> SpmVocabFromGguf(const GgufFile& f);
 
 // Writes the vocabulary as the tokenizer.ggml.* keys above, model "llama".

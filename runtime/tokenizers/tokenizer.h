@@ -1,7 +1,8 @@
 // The tokenizer contract shared by every vocabulary kind (SentencePiece/SPM, byte-level BPE,
 // plain bytes, the RWKV "world" trie): text <-> token ids, and the raw bytes of each token for
-// UTF-8-safe streaming (runtime/tokenizers/token_text.h). Implementations are immutable after creation and
-// safe to use from many threads at once. Encode never fails: every byte string has an encoding.
+// UTF-8-safe streaming (runtime/tokenizers/token_text.h). Implementations are immutable after
+// creation and safe to use from many threads at once. Encode never fails: every byte string has an
+// encoding.
 #pragma once
 
 #include <cstddef>

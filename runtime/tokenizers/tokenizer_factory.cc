@@ -20,7 +20,8 @@ Result<std::unique_ptr<Tokenizer>> TokenizerFromGguf(const GgufFile& gguf) {
   }
   if (model == "gpt2") return BpeTokenizerFromGguf(gguf);
   if (model == "rwkv") return RwkvWorldTokenizerFromGguf(gguf);
-  return Unsupported("tokenizer.ggml.model '" + model + "' is not supported (supported: llama, gpt2, rwkv)");
+  return Unsupported("tokenizer.ggml.model '" + model +
+                     "' is not supported (supported: llama, gpt2, rwkv)");
 }
 
 Result<std::unique_ptr<Tokenizer>> LoadTokenizerBin(const std::string& path, size_t vocab_size,

@@ -14,8 +14,9 @@ Status ConvertLlama2cToGguf(const ConvertLlama2cOptions& o) {
   if (!model.ok()) return model.status();
   if ((*model)->format() != ModelFormat::kLlama2c)
     return InvalidArgument("'" + o.checkpoint_path + "' is not a llama2.c checkpoint");
-  const std::string name =
-      o.model_name.empty() ? std::filesystem::path(o.checkpoint_path).stem().string() : o.model_name;
+  const std::string name = o.model_name.empty()
+                               ? std::filesystem::path(o.checkpoint_path).stem().string()
+                               : o.model_name;
   return ConvertModelToGguf(**model, name, o.output_path);
 }
 

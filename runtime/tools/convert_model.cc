@@ -13,7 +13,8 @@
 
 namespace floe {
 
-Status ConvertModelToGguf(const Model& model, const std::string& name, const std::string& output_path) {
+Status ConvertModelToGguf(const Model& model, const std::string& name,
+                          const std::string& output_path) {
   const Architecture* arch = FindArchitecture(model.architecture());
   if (arch == nullptr || arch->write_gguf == nullptr)
     return Unsupported("floe convert does not write " + model.architecture() +
@@ -22,7 +23,8 @@ Status ConvertModelToGguf(const Model& model, const std::string& name, const std
   TensorSet source;
   if (model.format() == ModelFormat::kTorch || model.format() == ModelFormat::kSafetensors ||
       model.format() == ModelFormat::kRwkvCpp) {
-    FLOE_ASSIGN_OR_RETURN(source, ReadCheckpointTensors(model.format(), model.file().data(), model.file().size()));
+    FLOE_ASSIGN_OR_RETURN(
+        source, ReadCheckpointTensors(model.format(), model.file().data(), model.file().size()));
   }
   GgufWriter g;
   g.SetString("general.architecture", arch->name);
@@ -36,7 +38,8 @@ Status ConvertModelToGguf(const Model& model, const std::string& name, const std
   } else if (tok != nullptr && (tok->kind() == "rwkv-world" || tok->kind() == "bytes")) {
     std::vector<std::string> tokens;
     tokens.reserve(tok->vocab_size());
-    for (size_t i = 0; i < tok->vocab_size(); ++i) tokens.push_back(EscapeRwkvToken(tok->TokenBytes(int32_t(i))));
+    for (size_t i = 0; i < tok->vocab_size(); ++i)
+      tokens.push_back(EscapeRwkvToken(tok->TokenBytes(int32_t(i))));
     g.SetString("tokenizer.ggml.model", "rwkv");
     g.SetStringArray("tokenizer.ggml.tokens", std::move(tokens));
     g.SetInt32Array("tokenizer.ggml.token_type", std::vector<int32_t>(tok->vocab_size(), 1));

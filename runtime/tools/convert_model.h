@@ -13,6 +13,7 @@
 
 namespace floe {
 
-Status ConvertModelToGguf(const Model& model, const std::string& name, const std::string& output_path);
+Status ConvertModelToGguf(const Model& model, const std::string& name,
+                          const std::string& output_path);
 
 }  // namespace floe

@@ -27,13 +27,15 @@ size_t Argmax(const float* x, size_t n) {
 
 }  // namespace
 
-Result<LogitsComparison> CompareLogits(std::span<const float> a, std::span<const float> b, size_t vocab) {
+Result<LogitsComparison> CompareLogits(std::span<const float> a, std::span<const float> b,
+                                       size_t vocab) {
   if (vocab == 0) return InvalidArgument("vocabulary size must be positive");
   if (a.size() != b.size())
     return InvalidArgument("the logits files differ in size (" + std::to_string(a.size()) + " vs " +
                            std::to_string(b.size()) + " floats)");
   if (a.empty() || a.size() % vocab != 0)
-    return InvalidArgument(std::to_string(a.size()) + " floats is not a positive multiple of the vocabulary size " +
+    return InvalidArgument(std::to_string(a.size()) +
+                           " floats is not a positive multiple of the vocabulary size " +
                            std::to_string(vocab));
   LogitsComparison c;
   c.rows = a.size() / vocab;

@@ -28,11 +28,13 @@ SpmVocab SyntheticVocab(size_t n) {
   add("<s>", TokenType::kControl);
   add("</s>", TokenType::kControl);
   static const char* kHex = "0123456789ABCDEF";
-  for (int b = 0; b < 256; ++b) add(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">", TokenType::kByte);
+  for (int b = 0; b < 256; ++b)
+    add(std::string("<0x") + kHex[b >> 4] + kHex[b & 15] + ">", TokenType::kByte);
   add(std::string(kSpmSpace), TokenType::kNormal);
   for (char c = 33; c < 127; ++c) add(std::string(1, c), TokenType::kNormal);
   for (char c = 33; c < 127; ++c) add(std::string(kSpmSpace) + c, TokenType::kNormal);
-  for (size_t i = 0; v.tokens.size() < n; ++i) add(std::string(kSpmSpace) + "t" + std::to_string(i), TokenType::kNormal);
+  for (size_t i = 0; v.tokens.size() < n; ++i)
+    add(std::string(kSpmSpace) + "t" + std::to_string(i), TokenType::kNormal);
   v.tokens.resize(n);
   v.scores.resize(n);
   v.types.resize(n);
@@ -41,27 +43,37 @@ SpmVocab SyntheticVocab(size_t n) {
 
 uint32_t FileType(DType t) {
   switch (t) {
-    case DType::kF32: return 0;
-    case DType::kF16: return 1;
-    case DType::kQ4_0: return 2;
-    case DType::kQ8_0: return 7;
-    case DType::kBF16: return 32;
-    default: return 0;
+    case DType::kF32:
+      return 0;
+    case DType::kF16:
+      return 1;
+    case DType::kQ4_0:
+      return 2;
+    case DType::kQ8_0:
+      return 7;
+    case DType::kBF16:
+      return 32;
+    default:
+      return 0;
   }
 }
 
 }  // namespace
 
 Result<DType> ParseDType(const std::string& name) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K})
-    if (name == DTypeName(t) || (name == "q4_k" && t == DType::kQ4_K) || (name == "q6_k" && t == DType::kQ6_K)) return t;
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
+                  DType::kQ6_K})
+    if (name == DTypeName(t) || (name == "q4_k" && t == DType::kQ4_K) ||
+        (name == "q6_k" && t == DType::kQ6_K))
+      return t;
   return InvalidArgument("unknown type '" + name + "' (f32, f16, bf16, q8_0, q4_0)");
 }
 
 Status MakeModelGguf(const MakeModelOptions& o) {
   const Architecture* arch = FindArchitecture(o.arch);
   if (arch == nullptr || arch->make_random == nullptr)
-    return InvalidArgument("make-model: unknown arch '" + o.arch + "' (" + ArchitectureNames() + ")");
+    return InvalidArgument("make-model: unknown arch '" + o.arch + "' (" + ArchitectureNames() +
+                           ")");
   const ModelPreset* preset = nullptr;
   std::string presets;
   for (const ModelPreset& p : arch->presets) {
@@ -69,7 +81,8 @@ Status MakeModelGguf(const MakeModelOptions& o) {
     presets += std::string(presets.empty() ? "" : ", ") + p.name;
   }
   if (preset == nullptr)
-    return InvalidArgument("make-model: unknown preset '" + o.preset + "' for " + o.arch + " (" + presets + ")");
+    return InvalidArgument("make-model: unknown preset '" + o.preset + "' for " + o.arch + " (" +
+                           presets + ")");
   bool known_type = false;
   std::string types;
   for (DType t : arch->random_types) {
@@ -77,12 +90,13 @@ Status MakeModelGguf(const MakeModelOptions& o) {
     types += std::string(types.empty() ? "" : ", ") + DTypeName(t);
   }
   if (!known_type)
-    return InvalidArgument("make-model writes " + o.arch + " weights as " + types + ", not " + DTypeName(o.type));
+    return InvalidArgument("make-model writes " + o.arch + " weights as " + types + ", not " +
+                           DTypeName(o.type));
   if (o.output_path.empty()) return InvalidArgument("make-model: no output path");
   constexpr size_t kMaxContext = size_t(1) << 24;
   if (o.context_length > kMaxContext)
-    return InvalidArgument("make-model: context length " + std::to_string(o.context_length) + " exceeds " +
-                           std::to_string(kMaxContext));
+    return InvalidArgument("make-model: context length " + std::to_string(o.context_length) +
+                           " exceeds " + std::to_string(kMaxContext));
   GgufWriter w;
   w.SetString("general.architecture", arch->name);
   w.SetString("general.name", "floe-random-" + o.preset);
@@ -118,7 +132,8 @@ Status QuantizeGguf(const std::string& input_path, const std::string& output_pat
       ToF32(v, 0, rows.size(), rows.data());
       keep.push_back(std::make_unique<std::vector<uint8_t>>());
       FLOE_RETURN_IF_ERROR(EncodeRows(rows.data(), v.rows, v.cols, type, keep.back().get()));
-      FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, uint32_t(type), keep.back()->data(), keep.back()->size()));
+      FLOE_RETURN_IF_ERROR(
+          w.AddTensor(t.name, t.ne, uint32_t(type), keep.back()->data(), keep.back()->size()));
     } else {
       FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, t.type, t.data, size_t(t.nbytes)));
     }

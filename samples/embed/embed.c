@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   floe_sampler* sampler = NULL;
   floe_sampler_params sp = floe_sampler_default_params();
   sp.temperature = 0;
-  if (floe_session_create(model, NULL, &session) != FLOE_OK || floe_sampler_create(&sp, &sampler) != FLOE_OK) {
+  if (floe_session_create(model, NULL, &session) != FLOE_OK ||
+      floe_sampler_create(&sp, &sampler) != FLOE_OK) {
     fprintf(stderr, "setup failed: %s\n", floe_last_error());
     return 1;
   }

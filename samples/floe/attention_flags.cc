@@ -7,8 +7,9 @@ namespace floe::cli {
 void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
   const char* group = "Attention";
   AddParsed<AttentionBackend>(
-      app, "--attention", &s->backend, [](const std::string& v) { return ParseAttentionBackend(v); },
-      "dense|ice|faiss", AttentionBackendName(s->backend),
+      app, "--attention", &s->backend,
+      [](const std::string& v) { return ParseAttentionBackend(v); }, "dense|ice|faiss",
+      AttentionBackendName(s->backend),
       "dense, or kNN attention (IceFormer) searched by DCI or FAISS")
       ->group(group);
   struct Count {
@@ -24,24 +25,27 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
       {"--knn-search-block", &s->search_block, "queries sharing one kNN search"},
       {"--knn-simple", &s->dci.simple_indices, "Prioritized DCI: simple indices per composite, m"},
       {"--knn-composite", &s->dci.composite_indices, "Prioritized DCI: composite indices, L"},
-      {"--knn-candidates", &s->dci.candidates_per_k, "Prioritized DCI: candidates per key retrieved, k1 / k"},
+      {"--knn-candidates", &s->dci.candidates_per_k,
+       "Prioritized DCI: candidates per key retrieved, k1 / k"},
       {"--knn-levels", &s->dci.levels, "multi-level DCI: levels"},
       {"--knn-fanout", &s->dci.fanout, "multi-level DCI: expected children per node"},
   };
-  for (const Count& c : counts) app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
+  for (const Count& c : counts)
+    app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
   app->add_option("--knn-search-scale", s->search_scale, "keys a shared search asks for, x k")
       ->check(Real())
       ->group(group);
   AddParsed<FaissKind>(
-      app, "--faiss-kind", &s->faiss.kind, [](const std::string& v) { return ParseFaissKind(v); }, "flat|hnsw",
-      FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
+      app, "--faiss-kind", &s->faiss.kind, [](const std::string& v) { return ParseFaissKind(v); },
+      "flat|hnsw", FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
       ->group(group);
   const Count faiss[] = {
       {"--faiss-m", &s->faiss.hnsw_m, "HNSW M, the graph degree"},
       {"--faiss-ef-search", &s->faiss.ef_search, "HNSW efSearch"},
       {"--faiss-ef-construction", &s->faiss.ef_construction, "HNSW efConstruction"},
   };
-  for (const Count& c : faiss) app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
+  for (const Count& c : faiss)
+    app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
 }
 
 }  // namespace floe::cli

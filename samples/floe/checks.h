@@ -52,7 +52,9 @@ CLI::Option* AddChoice(CLI::App* app, const std::string& name, T* target,
   };
   std::string type;
   for (const std::string& n : names) type += (type.empty() ? "" : "|") + n;
-  return app->add_option_function<std::string>(name, set, help)->type_name(type)->default_str(default_name);
+  return app->add_option_function<std::string>(name, set, help)
+      ->type_name(type)
+      ->default_str(default_name);
 }
 
 // Adds `name` whose value is parsed by one of the runtime's parsers (e.g. ParseAttentionBackend);
@@ -67,7 +69,9 @@ CLI::Option* AddParsed(CLI::App* app, const std::string& name, T* target,
     if (!r.ok()) throw CLI::ValidationError(flag + ": " + r.status().message());
     *target = r.value();
   };
-  return app->add_option_function<std::string>(name, set, help)->type_name(type)->default_str(default_name);
+  return app->add_option_function<std::string>(name, set, help)
+      ->type_name(type)
+      ->default_str(default_name);
 }
 
 }  // namespace floe::cli

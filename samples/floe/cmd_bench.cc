@@ -83,12 +83,17 @@ int Run(const BenchFlags& f) {
     if (v.ok()) type = DTypeName(v->dtype);
   }
   // Bytes of the model file mapped by 2 MiB pages (-1: not measured; see --huge-pages).
-  const long long huge_bytes = m.file().huge_page_bytes() ? (long long)*m.file().huge_page_bytes() : -1;
+  const long long huge_bytes =
+      m.file().huge_page_bytes() ? (long long)*m.file().huge_page_bytes() : -1;
   if (!json) {
-    const std::string pages = "weights: " + (huge_bytes >= 0 ? DescribeHugePages(m.file()) : "2 MiB pages not measured");
-    std::printf("model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s %10s\n", model_path.c_str(),
-                type.c_str(), m.weight_bytes() / 1e9, AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
-                pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
+    const std::string pages =
+        "weights: " + (huge_bytes >= 0 ? DescribeHugePages(m.file()) : "2 MiB pages not measured");
+    std::printf(
+        "model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s "
+        "%10s\n",
+        model_path.c_str(), type.c_str(), m.weight_bytes() / 1e9,
+        AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
+        pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
   }
   for (long th : f.threads) {
     SessionParams sp;
@@ -168,7 +173,8 @@ int Run(const BenchFlags& f) {
           Status st = n_seqs == 1 ? seqs[0]->Eval(std::span<const int32_t>(next.data(), 1))
                                   : Session::EvalBatch(ptrs, next, batch_threads);
           if (!st.ok()) return fail(st);
-          for (long q = 0; q < n_seqs; ++q) next[size_t(q)] = int32_t(3 + (i * 31 + q * 7) % (vocab - 3));
+          for (long q = 0; q < n_seqs; ++q)
+            next[size_t(q)] = int32_t(3 + (i * 31 + q * 7) % (vocab - 3));
         }
         if (r >= 0) v.push_back(double(n_gen * n_seqs) / Seconds(t0));
       }
@@ -192,18 +198,22 @@ int Run(const BenchFlags& f) {
     ThreadContext probe{int(th)};
     for (const Result& r : results) {
       // Weight bytes are read once per step, shared by the n_seqs sequences of a batched step.
-      const double gbps = r.n_gen > 0 ? r.median / double(n_seqs) * double(m.weight_bytes()) / 1e9 : 0.0;
+      const double gbps =
+          r.n_gen > 0 ? r.median / double(n_seqs) * double(m.weight_bytes()) / 1e9 : 0.0;
       if (json) {
-        std::printf("{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
-                    "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"%s\",\"tokens_per_s\":%.3f,"
-                    "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
-                    "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,\"sequences\":%ld,"
-                    "\"weights_huge_page_bytes\":%lld}\n",
-                    model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt, r.n_gen,
-                    r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max, r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L, huge_bytes);
+        std::printf(
+            "{\"model\":\"%s\",\"type\":\"%s\",\"threads\":%d,\"test\":\"%s\",\"n_prompt\":%ld,"
+            "\"n_gen\":%ld,\"depth\":%ld,\"attention\":\"%s\",\"tokens_per_s\":%.3f,"
+            "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
+            "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,"
+            "\"sequences\":%ld,"
+            "\"weights_huge_page_bytes\":%lld}\n",
+            model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt,
+            r.n_gen, r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max,
+            r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L, huge_bytes);
       } else {
-        std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(), r.test.c_str(),
-                    r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);
+        std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(),
+                    r.test.c_str(), r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);
       }
       std::fflush(stdout);
     }
@@ -215,9 +225,11 @@ int Run(const BenchFlags& f) {
 
 Verb AddBench(CLI::App& floe) {
   auto f = std::make_shared<BenchFlags>();
-  CLI::App* app = floe.add_subcommand("bench", "llama-bench-style throughput table (prefill, decode, decode at depth)");
+  CLI::App* app = floe.add_subcommand(
+      "bench", "llama-bench-style throughput table (prefill, decode, decode at depth)");
   AddModelFlags(app, &f->model);
-  app->add_option("-p,--n-prompt", f->n_prompt, "prefill test tokens, 0: none")->check(IntAtLeast(0));
+  app->add_option("-p,--n-prompt", f->n_prompt, "prefill test tokens, 0: none")
+      ->check(IntAtLeast(0));
   app->add_option("-n,--n-gen", f->n_gen, "decode test tokens, 0: none")->check(IntAtLeast(0));
   // Comma-separated lists of counts >= 0 (one value per occurrence of the flag: "-t 1,2").
   auto add_list = [app](const char* name, std::vector<long>* v, const char* help) {
@@ -229,10 +241,13 @@ Verb AddBench(CLI::App& floe) {
         ->default_str("0");
   };
   add_list("-d,--depth", &f->depths, "decode after contexts of these lengths, comma-separated");
-  add_list("-t,--threads", &f->threads, "thread counts to test, comma-separated; 0 = physical cores");
-  app->add_option("-r,--repetitions", f->reps, "repetitions per test, for the median, min and max")->check(IntAtLeast(1));
+  add_list("-t,--threads", &f->threads,
+           "thread counts to test, comma-separated; 0 = physical cores");
+  app->add_option("-r,--repetitions", f->reps, "repetitions per test, for the median, min and max")
+      ->check(IntAtLeast(1));
   AddKvFlag(app, &f->kv);
-  app->add_option("--seqs", f->n_seqs, "sequences decoded together in batched steps")->check(IntAtLeast(1));
+  app->add_option("--seqs", f->n_seqs, "sequences decoded together in batched steps")
+      ->check(IntAtLeast(1));
   app->add_flag("--json", f->json, "one JSON object per test instead of the table");
   AddAttentionFlags(app, &f->attention);
   return {app, [f] { return Run(*f); }};

@@ -64,18 +64,25 @@ int Run(const CompareFlags& f) {
 
 Verb AddCompare(CLI::App& floe) {
   auto f = std::make_shared<CompareFlags>();
-  CLI::App* app = floe.add_subcommand(
-      "compare", "compare two logits files: max |a-b|, KL, top-1 agreement; exit 1 when a threshold is missed");
+  CLI::App* app = floe.add_subcommand("compare",
+                                      "compare two logits files: max |a-b|, KL, top-1 agreement; "
+                                      "exit 1 when a threshold is missed");
   app->add_option("A", f->a, "first logits file (float32 rows of --vocab)")
       ->required()
       ->check(ExistingInputFile())
       ->type_name("FILE");
-  app->add_option("B", f->b, "second logits file")->required()->check(ExistingInputFile())->type_name("FILE");
+  app->add_option("B", f->b, "second logits file")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
   app->add_option("--vocab", f->vocab, "values per row")->required()->check(IntAtLeast(1));
-  app->add_option("--max-abs", f->max_abs, "fail when max |a-b| exceeds X; negative: not checked")->check(Real());
-  app->add_option("--max-kl", f->max_kl, "fail when the mean KL(A||B) exceeds Y; negative: not checked")
+  app->add_option("--max-abs", f->max_abs, "fail when max |a-b| exceeds X; negative: not checked")
       ->check(Real());
-  app->add_option("--min-top1", f->min_top1, "fail when top-1 agreement is below Z; negative: not checked")
+  app->add_option("--max-kl", f->max_kl,
+                  "fail when the mean KL(A||B) exceeds Y; negative: not checked")
+      ->check(Real());
+  app->add_option("--min-top1", f->min_top1,
+                  "fail when top-1 agreement is below Z; negative: not checked")
       ->check(Real());
   return {app, [f] { return Run(*f); }};
 }

@@ -51,9 +51,14 @@ Verb AddConvert(CLI::App& floe) {
   CLI::App* app = floe.add_subcommand("convert", "convert a checkpoint to GGUF");
   app->footer(
       "  floe convert CHECKPOINT.bin TOKENIZER.bin -o OUT.gguf   a llama2.c checkpoint\n"
-      "  floe convert MODEL -o OUT.gguf                          a checkpoint floe loads (.pth, safetensors,\n"
-      "                                                          rwkv.cpp; config.json beside it when needed)");
-  app->add_option("MODEL", f->input, "the checkpoint")->required()->check(ExistingInputFile())->type_name("FILE");
+      "  floe convert MODEL -o OUT.gguf                          a checkpoint floe loads (.pth, "
+      "safetensors,\n"
+      "                                                          rwkv.cpp; config.json beside it "
+      "when needed)");
+  app->add_option("MODEL", f->input, "the checkpoint")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
   app->add_option("TOKENIZER", f->tokenizer, "llama2.c tokenizer.bin (llama2.c checkpoints only)")
       ->check(ExistingInputFile())
       ->type_name("FILE");

@@ -34,7 +34,8 @@ namespace {
 // Recall and output error of sampled queries, accumulated from worker threads.
 class RecallProbe final : public AttentionProbe {
  public:
-  RecallProbe(size_t every, size_t k, size_t n_layers) : every_(every), k_(k), by_layer_(n_layers) {}
+  RecallProbe(size_t every, size_t k, size_t n_layers)
+      : every_(every), k_(k), by_layer_(n_layers) {}
   bool Wants(size_t, size_t, size_t position) const override { return position % every_ == 0; }
   void Record(const AttentionProbeEvent& e) override {
     if (!e.sparse) {
@@ -84,7 +85,8 @@ double LogSumExp(const float* x, size_t n) {
 std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p, const char* what) {
   auto s = Session::Create(m, p);
   if (!s.ok()) {
-    std::fprintf(stderr, "floe eval-attention: %s session: %s\n", what, s.status().ToString().c_str());
+    std::fprintf(stderr, "floe eval-attention: %s session: %s\n", what,
+                 s.status().ToString().c_str());
     return nullptr;
   }
   return std::move(s).value();
@@ -112,7 +114,8 @@ int Run(const EvalAttentionFlags& f) {
   SessionParams ice = base;
   ice.attention = f.attention;
   // --attention dense would compare dense to itself: ice unless faiss is asked for.
-  if (ice.attention.backend != AttentionBackend::kFaiss) ice.attention.backend = AttentionBackend::kIce;
+  if (ice.attention.backend != AttentionBackend::kFaiss)
+    ice.attention.backend = AttentionBackend::kIce;
   const char* knn_name = AttentionBackendName(ice.attention.backend);
   ProgressLine progress(f.model.progress);
   base.progress = ice.progress = progress.PrefillCallback();
@@ -161,7 +164,9 @@ int Run(const EvalAttentionFlags& f) {
     auto dense = NewSession(**model, base, "dense");
     auto knn = NewSession(**model, ice, knn_name);
     if (!dense || !knn) return 1;
-    const std::string of = windows > 1 ? " (window " + std::to_string(w + 1) + "/" + std::to_string(windows) + ")" : "";
+    const std::string of =
+        windows > 1 ? " (window " + std::to_string(w + 1) + "/" + std::to_string(windows) + ")"
+                    : "";
     auto t0 = std::chrono::steady_clock::now();
     progress.Start("dense prefill" + of, double(window.size()), "tok");
     Status st = dense->Eval(window, /*all_logits=*/true);
@@ -196,24 +201,32 @@ int Run(const EvalAttentionFlags& f) {
     }
   }
   const AttentionSettings& s = ice.attention;
-  const double ppl_d = std::exp(nll_dense / double(n_pred)), ppl_i = std::exp(nll_ice / double(n_pred));
+  const double ppl_d = std::exp(nll_dense / double(n_pred)),
+               ppl_i = std::exp(nll_ice / double(n_pred));
   std::printf("model: %s\n", model_path.c_str());
-  std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start, text_path.c_str());
+  std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start,
+              text_path.c_str());
   if (s.backend == AttentionBackend::kFaiss)
-    std::printf("faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, %s, HNSW M %zu efSearch %zu efConstruction %zu\n",
-                s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), FaissKindName(s.faiss.kind), s.faiss.hnsw_m,
-                s.faiss.ef_search, s.faiss.ef_construction);
+    std::printf(
+        "faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, "
+        "%s, HNSW M %zu efSearch %zu efConstruction %zu\n",
+        s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale),
+        FaissKindName(s.faiss.kind), s.faiss.hnsw_m, s.faiss.ef_search, s.faiss.ef_construction);
   else
-    std::printf("ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, DCI m %zu L %zu candidates %zu x k, %zu level(s)%s\n",
-                s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale), s.dci.simple_indices, s.dci.composite_indices,
-                s.dci.candidates_per_k, s.dci.levels, s.dci.levels > 1 ? (" fanout " + std::to_string(s.dci.fanout)).c_str() : "");
-  std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n", probe.sparse_queries_,
-              probe.dense_queries_, every);
+    std::printf(
+        "ice settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, DCI "
+        "m %zu L %zu candidates %zu x k, %zu level(s)%s\n",
+        s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale),
+        s.dci.simple_indices, s.dci.composite_indices, s.dci.candidates_per_k, s.dci.levels,
+        s.dci.levels > 1 ? (" fanout " + std::to_string(s.dci.fanout)).c_str() : "");
+  std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n",
+              probe.sparse_queries_, probe.dense_queries_, every);
   if (probe.sparse_queries_ > 0) {
     std::printf("top-k recall: %.4f\n", probe.recall_sum_ / double(probe.sparse_queries_));
     std::printf("recall by layer:");
     for (size_t l = 0; l < probe.by_layer_.size(); ++l)
-      if (probe.by_layer_[l].second) std::printf(" %.3f", probe.by_layer_[l].first / double(probe.by_layer_[l].second));
+      if (probe.by_layer_[l].second)
+        std::printf(" %.3f", probe.by_layer_[l].first / double(probe.by_layer_[l].second));
     std::printf("\n");
     if (s.backend == AttentionBackend::kFaiss)  // FAISS scores keys internally; it returns k
       std::printf("keys scored per kNN query: n/a (FAISS returns its top-k only)\n");
@@ -226,11 +239,14 @@ int Run(const EvalAttentionFlags& f) {
     std::printf("top-k recall: n/a (no sampled query used the kNN path; see --knn-dense-below)\n");
     std::printf("attention output relative error: n/a\n");
   }
-  std::printf("mean KL(dense || %s): %.6f nats over %zu positions\n", knn_name, kl / double(n_pred), n_pred);
+  std::printf("mean KL(dense || %s): %.6f nats over %zu positions\n", knn_name, kl / double(n_pred),
+              n_pred);
   std::printf("top-1 agreement: %.4f\n", double(agree) / double(n_pred));
-  std::printf("perplexity: dense %.4f, %s %.4f (%+.3f%%)\n", ppl_d, knn_name, ppl_i, 100.0 * (ppl_i / ppl_d - 1.0));
-  std::printf("state memory: dense %.2f MiB, %s %.2f MiB (kNN index %.2f MiB)\n", dense_bytes / 1048576.0,
-              knn_name, knn_bytes / 1048576.0, (double(knn_bytes) - double(dense_bytes)) / 1048576.0);
+  std::printf("perplexity: dense %.4f, %s %.4f (%+.3f%%)\n", ppl_d, knn_name, ppl_i,
+              100.0 * (ppl_i / ppl_d - 1.0));
+  std::printf("state memory: dense %.2f MiB, %s %.2f MiB (kNN index %.2f MiB)\n",
+              dense_bytes / 1048576.0, knn_name, knn_bytes / 1048576.0,
+              (double(knn_bytes) - double(dense_bytes)) / 1048576.0);
   std::printf("prefill time: dense %.3f s, %s %.3f s%s\n", secs_dense, knn_name, secs_ice,
               every > 0 ? " (includes the sampled brute-force checks)" : "");
   return 0;
@@ -241,13 +257,20 @@ int Run(const EvalAttentionFlags& f) {
 Verb AddEvalAttention(CLI::App& floe) {
   auto f = std::make_shared<EvalAttentionFlags>();
   CLI::App* app = floe.add_subcommand(
-      "eval-attention", "the same text through dense and kNN attention: recall, output error, KL, perplexity");
+      "eval-attention",
+      "the same text through dense and kNN attention: recall, output error, KL, perplexity");
   AddModelFlags(app, &f->model);
-  app->add_option("-f,--file", f->text_path, "text to evaluate")->required()->check(ExistingInputFile())->type_name("FILE");
-  AddContextFlag(app, &f->ctx, "tokens per window (BOS + ctx - 1 text tokens)")->required()->check(IntAtLeast(2));
+  app->add_option("-f,--file", f->text_path, "text to evaluate")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
+  AddContextFlag(app, &f->ctx, "tokens per window (BOS + ctx - 1 text tokens)")
+      ->required()
+      ->check(IntAtLeast(2));
   app->add_option("--skip-frac", f->skip, "start this far into the text's bytes, at the next line")
       ->check(RealRange(0, 1, /*max_open=*/true));
-  app->add_option("--windows", f->windows, "windows of --ctx tokens evaluated")->check(IntAtLeast(1));
+  app->add_option("--windows", f->windows, "windows of --ctx tokens evaluated")
+      ->check(IntAtLeast(1));
   app->add_option("--sample-every", f->every, "probe every S-th position's queries; 0: timing only")
       ->check(IntAtLeast(0));
   AddThreadsFlag(app, &f->threads);

@@ -37,7 +37,8 @@ int Run(const GenerateFlags& f) {
   }
   const Tokenizer* tok = (*model)->tokenizer();
   if (!tok) {
-    std::fprintf(stderr, "floe generate: %s has no vocabulary; pass -z tokenizer.bin\n", f.model.model.c_str());
+    std::fprintf(stderr, "floe generate: %s has no vocabulary; pass -z tokenizer.bin\n",
+                 f.model.model.c_str());
     return 1;
   }
   SessionParams params = f.session;
@@ -63,11 +64,12 @@ int Run(const GenerateFlags& f) {
   }
   std::fputs(f.prompt.c_str(), stdout);
   std::fflush(stdout);
-  auto r = (*session)->Generate({}, size_t(f.n_predict), sampler, [](int32_t, std::string_view text) {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-    return true;
-  });
+  auto r =
+      (*session)->Generate({}, size_t(f.n_predict), sampler, [](int32_t, std::string_view text) {
+        std::fwrite(text.data(), 1, text.size(), stdout);
+        std::fflush(stdout);
+        return true;
+      });
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   std::fputs("\n", stdout);
   std::fflush(stdout);  // before the stats line on stderr
@@ -75,8 +77,9 @@ int Run(const GenerateFlags& f) {
     std::fprintf(stderr, "floe generate: %s\n", r.status().ToString().c_str());
     return 1;
   }
-  std::fprintf(stderr, "[%zu prompt tokens, %zu generated, %s, %.1f tok/s]\n", ids.size(), r->generated,
-               StopReasonName(r->reason), secs > 0 ? double(ids.size() + r->generated) / secs : 0.0);
+  std::fprintf(stderr, "[%zu prompt tokens, %zu generated, %s, %.1f tok/s]\n", ids.size(),
+               r->generated, StopReasonName(r->reason),
+               secs > 0 ? double(ids.size() + r->generated) / secs : 0.0);
   return 0;
 }
 
@@ -87,15 +90,21 @@ Verb AddGenerate(CLI::App& floe) {
   CLI::App* app = floe.add_subcommand("generate", "stream text from a model");
   AddModelFlags(app, &f->model);
   app->add_option("-p,--prompt", f->prompt, "text to continue");
-  app->add_option("-n,--n-predict", f->n_predict, "tokens to generate at most")->check(IntAtLeast(0));
+  app->add_option("-n,--n-predict", f->n_predict, "tokens to generate at most")
+      ->check(IntAtLeast(0));
   AddThreadsFlag(app, &f->session.threads);
   AddContextFlag(app, &f->session.context_length, "context length, 0 = the model's");
   AddKvFlag(app, &f->session.kv_dtype);
   const char* sampling = "Sampling";
   SamplerParams& s = f->sampler;
-  app->add_option("-t,--temp", s.temperature, "temperature, 0 = greedy")->check(Real())->group(sampling);
-  app->add_option("--top-k", s.top_k, "sample from the K most likely tokens, <= 0: off")->group(sampling);
-  app->add_option("--top-p", s.top_p, "nucleus sampling mass, >= 1: off")->check(Real())->group(sampling);
+  app->add_option("-t,--temp", s.temperature, "temperature, 0 = greedy")
+      ->check(Real())
+      ->group(sampling);
+  app->add_option("--top-k", s.top_k, "sample from the K most likely tokens, <= 0: off")
+      ->group(sampling);
+  app->add_option("--top-p", s.top_p, "nucleus sampling mass, >= 1: off")
+      ->check(Real())
+      ->group(sampling);
   app->add_option("--min-p", s.min_p, "drop tokens under P x the top probability, 0: off")
       ->check(Real())
       ->group(sampling);

@@ -30,7 +30,10 @@ int Run(const std::string& path) {
 Verb AddInspect(CLI::App& floe) {
   auto path = std::make_shared<std::string>();
   CLI::App* app = floe.add_subcommand("inspect", "print a GGUF file's metadata and tensors");
-  app->add_option("FILE", *path, "the GGUF file")->required()->check(ExistingInputFile())->type_name("FILE");
+  app->add_option("FILE", *path, "the GGUF file")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
   return {app, [path] { return Run(*path); }};
 }
 

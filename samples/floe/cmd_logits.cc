@@ -104,7 +104,8 @@ int Run(const LogitsFlags& f) {
     std::fprintf(stderr, "floe logits: cannot write '%s'\n", f.out_path.c_str());
     return 1;
   }
-  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", ids.size(), (*session)->vocab_size(), f.out_path.c_str());
+  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", ids.size(), (*session)->vocab_size(),
+               f.out_path.c_str());
   return 0;
 }
 
@@ -112,19 +113,22 @@ int Run(const LogitsFlags& f) {
 
 Verb AddLogits(CLI::App& floe) {
   auto f = std::make_shared<LogitsFlags>();
-  CLI::App* app = floe.add_subcommand("logits", "write the logits of every input position (float32 rows of vocab_size)");
+  CLI::App* app = floe.add_subcommand(
+      "logits", "write the logits of every input position (float32 rows of vocab_size)");
   AddModelFlags(app, &f->model);
   CLI::Option* prompt = app->add_option("-p,--prompt", f->prompt, "text to evaluate (with BOS)");
-  CLI::Option* tokens = app->add_option("--tokens", f->tokens_path, "token ids to evaluate, one per line")
-                            ->check(ExistingInputFile())
-                            ->type_name("FILE");
+  CLI::Option* tokens =
+      app->add_option("--tokens", f->tokens_path, "token ids to evaluate, one per line")
+          ->check(ExistingInputFile())
+          ->type_name("FILE");
   prompt->excludes(tokens);
   AddOutputFlag(app, &f->out_path, "logits file to write");
   AddThreadsFlag(app, &f->session.threads);
   AddAttentionFlags(app, &f->session.attention);
   // Exactly one input: -p or --tokens (the excludes above refuses both).
   app->callback([prompt, tokens] {
-    if (prompt->count() == 0 && tokens->count() == 0) throw CLI::RequiredError("-p PROMPT or --tokens FILE");
+    if (prompt->count() == 0 && tokens->count() == 0)
+      throw CLI::RequiredError("-p PROMPT or --tokens FILE");
   });
   return {app, [f] { return Run(*f); }};
 }

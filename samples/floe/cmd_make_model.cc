@@ -13,14 +13,18 @@ namespace floe::cli {
 
 namespace {
 
-int Run(const MakeModelOptions& o) { return ReportWrite("make-model", MakeModelGguf(o), o.output_path); }
+int Run(const MakeModelOptions& o) {
+  return ReportWrite("make-model", MakeModelGguf(o), o.output_path);
+}
 
 }  // namespace
 
 Verb AddMakeModel(CLI::App& floe) {
   auto o = std::make_shared<MakeModelOptions>();
-  CLI::App* app = floe.add_subcommand("make-model", "write a GGUF of random weights in a named shape");
-  // --arch is one of the registry's names; --preset (which depends on it) is checked by the runtime.
+  CLI::App* app =
+      floe.add_subcommand("make-model", "write a GGUF of random weights in a named shape");
+  // --arch is one of the registry's names; --preset (which depends on it) is checked by the
+  // runtime.
   std::vector<std::pair<std::string, std::string>> archs;
   for (const Architecture* a : Architectures()) archs.emplace_back(a->name, a->name);
   AddChoice<std::string>(app, "--arch", &o->arch, archs, "architecture");
@@ -36,10 +40,11 @@ Verb AddMakeModel(CLI::App& floe) {
   }
   app->footer(presets);
   AddParsed<DType>(
-      app, "--type", &o->type, [](const std::string& v) { return ParseDType(v); }, "f32|f16|q8_0|q4_0",
-      DTypeName(o->type), "weight type of the matrices");
+      app, "--type", &o->type, [](const std::string& v) { return ParseDType(v); },
+      "f32|f16|q8_0|q4_0", DTypeName(o->type), "weight type of the matrices");
   app->add_option("-s,--seed", o->seed, "random seed")->check(IntAtLeast(0));
-  app->add_option("--context", o->context_length, "context length, 0 = the preset's")->check(IntAtLeast(0));
+  app->add_option("--context", o->context_length, "context length, 0 = the preset's")
+      ->check(IntAtLeast(0));
   AddOutputFlag(app, &o->output_path, "GGUF file to write");
   return {app, [o] { return Run(*o); }};
 }

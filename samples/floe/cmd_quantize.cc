@@ -23,8 +23,12 @@ int Run(const QuantizeFlags& f) {
 
 Verb AddQuantize(CLI::App& floe) {
   auto f = std::make_shared<QuantizeFlags>();
-  CLI::App* app = floe.add_subcommand("quantize", "quantize a GGUF's float matrices (llama.cpp's rounding)");
-  app->add_option("IN", f->input, "GGUF file to read")->required()->check(ExistingInputFile())->type_name("FILE");
+  CLI::App* app =
+      floe.add_subcommand("quantize", "quantize a GGUF's float matrices (llama.cpp's rounding)");
+  app->add_option("IN", f->input, "GGUF file to read")
+      ->required()
+      ->check(ExistingInputFile())
+      ->type_name("FILE");
   app->add_option("OUT", f->output, "GGUF file to write")->required()->type_name("FILE");
   AddParsed<DType>(
       app, "--type", &f->type, [](const std::string& v) { return ParseDType(v); }, "q8_0|q4_0",

@@ -22,7 +22,8 @@ class HelpFormatter final : public CLI::Formatter {
 
   std::string make_option_desc(const CLI::Option* opt) const override {
     std::string notes = opt->get_type_size() == 0 ? "" : Constraint(opt);
-    const std::string def = opt->get_type_size() == 0 || opt->get_required() ? "" : opt->get_default_str();
+    const std::string def =
+        opt->get_type_size() == 0 || opt->get_required() ? "" : opt->get_default_str();
     if (!def.empty()) notes += (notes.empty() ? "default " : "; default ") + def;
     return notes.empty() ? opt->get_description() : opt->get_description() + " (" + notes + ")";
   }

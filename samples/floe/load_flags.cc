@@ -19,29 +19,32 @@ void AddModelFlags(CLI::App* app, ModelFlags* f) {
       ->check(ExistingInputFile())
       ->type_name("FILE")
       ->group(group);
-  AddChoice<HugePages>(app, "--huge-pages", &f->load.huge_pages,
-                       {{"off", HugePages::kOff}, {"advise", HugePages::kAdvise}, {"refault", HugePages::kRefault}},
-                       "2 MiB pages for the weights; refault re-reads a file cached in small pages")
+  AddChoice<HugePages>(
+      app, "--huge-pages", &f->load.huge_pages,
+      {{"off", HugePages::kOff}, {"advise", HugePages::kAdvise}, {"refault", HugePages::kRefault}},
+      "2 MiB pages for the weights; refault re-reads a file cached in small pages")
       ->group(group);
   AddProgressFlags(app, &f->progress);
 }
 
 void AddProgressFlags(CLI::App* app, ProgressMode* mode) {
-  CLI::Option* on = app->add_flag_callback("--progress", [mode] { *mode = ProgressMode::kOn; },
-                                           "progress line (rate, ETA) on stderr for loads and prefills "
-                                           "over 1 s; default: when stderr is a terminal");
-  CLI::Option* off = app->add_flag_callback("--no-progress", [mode] { *mode = ProgressMode::kOff; },
-                                            "never show the progress line");
+  CLI::Option* on = app->add_flag_callback(
+      "--progress", [mode] { *mode = ProgressMode::kOn; },
+      "progress line (rate, ETA) on stderr for loads and prefills "
+      "over 1 s; default: when stderr is a terminal");
+  CLI::Option* off = app->add_flag_callback(
+      "--no-progress", [mode] { *mode = ProgressMode::kOff; }, "never show the progress line");
   on->excludes(off);
   on->group("Model");
   off->group("Model");
 }
 
-Result<std::unique_ptr<Model>> LoadModel(const std::string& path, LoadOptions options, ProgressLine* progress) {
+Result<std::unique_ptr<Model>> LoadModel(const std::string& path, LoadOptions options,
+                                         ProgressLine* progress) {
   std::error_code ec;
   const auto bytes = std::filesystem::file_size(path, ec);
-  progress->Start("loading " + std::filesystem::path(path).filename().string(), ec ? 0.0 : double(bytes) / 1e6,
-                  "MB");
+  progress->Start("loading " + std::filesystem::path(path).filename().string(),
+                  ec ? 0.0 : double(bytes) / 1e6, "MB");
   options.progress = progress->LoadCallback();
   auto model = Model::Load(path, options);
   progress->Finish();

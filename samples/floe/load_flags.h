@@ -31,6 +31,7 @@ void AddModelFlags(CLI::App* app, ModelFlags* f);
 void AddProgressFlags(CLI::App* app, ProgressMode* mode);
 
 // Model::Load(path, options), reporting "loading NAME" into *progress (its LoadCallback).
-Result<std::unique_ptr<Model>> LoadModel(const std::string& path, LoadOptions options, ProgressLine* progress);
+Result<std::unique_ptr<Model>> LoadModel(const std::string& path, LoadOptions options,
+                                         ProgressLine* progress);
 
 }  // namespace floe::cli

@@ -25,9 +25,12 @@ int ReportParseError(CLI::App& floe, const CLI::ParseError& e) {
     // CLI11 lists every leftover argument, last first; name the first one instead.
     const std::vector<std::string> rest = given.front()->remaining();
     if (!rest.empty())
-      what = (rest[0].size() > 1 && rest[0][0] == '-' ? "unknown flag '" : "unexpected argument '") + rest[0] + "'";
+      what =
+          (rest[0].size() > 1 && rest[0][0] == '-' ? "unknown flag '" : "unexpected argument '") +
+          rest[0] + "'";
   }
-  std::fprintf(stderr, "floe%s: %s\nRun 'floe%s --help' for the flags.\n", verb.c_str(), what.c_str(), verb.c_str());
+  std::fprintf(stderr, "floe%s: %s\nRun 'floe%s --help' for the flags.\n", verb.c_str(),
+               what.c_str(), verb.c_str());
   return 2;
 }
 
@@ -35,13 +38,16 @@ int ReportParseError(CLI::App& floe, const CLI::ParseError& e) {
 
 int main(int argc, char** argv) {
   CLI::App floe("floe: CPU inference for language models", "floe");
-  floe.option_defaults()->always_capture_default()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  floe.option_defaults()->always_capture_default()->multi_option_policy(
+      CLI::MultiOptionPolicy::TakeLast);
   floe.require_subcommand(1);
   floe::cli::UseHelpFormat(floe);
   const std::vector<Verb> verbs = {
-      floe::cli::AddGenerate(floe), floe::cli::AddLogits(floe),    floe::cli::AddEvalAttention(floe),
-      floe::cli::AddBench(floe),    floe::cli::AddConvert(floe),   floe::cli::AddInspect(floe),
-      floe::cli::AddMakeModel(floe), floe::cli::AddQuantize(floe), floe::cli::AddCompare(floe),
+      floe::cli::AddGenerate(floe),      floe::cli::AddLogits(floe),
+      floe::cli::AddEvalAttention(floe), floe::cli::AddBench(floe),
+      floe::cli::AddConvert(floe),       floe::cli::AddInspect(floe),
+      floe::cli::AddMakeModel(floe),     floe::cli::AddQuantize(floe),
+      floe::cli::AddCompare(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {
@@ -52,7 +58,8 @@ int main(int argc, char** argv) {
     bool known = false;
     for (const Verb& v : verbs) known = known || v.app->get_name() == argv[1];
     if (!known) {
-      std::fprintf(stderr, "floe: unknown command '%s'\nRun 'floe --help' for the commands.\n", argv[1]);
+      std::fprintf(stderr, "floe: unknown command '%s'\nRun 'floe --help' for the commands.\n",
+                   argv[1]);
       return 2;
     }
   }

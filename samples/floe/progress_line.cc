@@ -8,12 +8,16 @@ namespace floe::cli {
 
 namespace {
 
-constexpr double kQuietSeconds = 1.0;     // operations shorter than this print nothing
+constexpr double kQuietSeconds = 1.0;        // operations shorter than this print nothing
 constexpr double kMinIntervalSeconds = 0.1;  // at most ~10 updates a second
 
 std::string Rate(double per_second) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, per_second < 10 ? "%.2f" : per_second < 100 ? "%.1f" : "%.0f", per_second);
+  std::snprintf(buf, sizeof buf,
+                per_second < 10    ? "%.2f"
+                : per_second < 100 ? "%.1f"
+                                   : "%.0f",
+                per_second);
   return buf;
 }
 
@@ -21,9 +25,12 @@ std::string Rate(double per_second) {
 std::string Duration(double secs) {
   const long s = std::lround(std::max(0.0, secs));
   char buf[32];
-  if (s < 60) std::snprintf(buf, sizeof buf, "%lds", s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s % 3600) / 60);
   return buf;
 }
 
@@ -51,7 +58,9 @@ void ProgressLine::Update(double done, double total) {
   const Clock::time_point now = Clock::now();
   const double secs = std::chrono::duration<double>(now - start_).count();
   if (secs <= kQuietSeconds) return;
-  if (printed_ > 0 && std::chrono::duration<double>(now - last_print_).count() < kMinIntervalSeconds) return;
+  if (printed_ > 0 &&
+      std::chrono::duration<double>(now - last_print_).count() < kMinIntervalSeconds)
+    return;
   last_print_ = now;
   Print(done, secs);
 }

@@ -5,7 +5,8 @@
 namespace floe::cli {
 
 CLI::Option* AddThreadsFlag(CLI::App* app, int* threads) {
-  return app->add_option("--threads", *threads, "worker threads, 0 = physical cores")->check(IntAtLeast(0));
+  return app->add_option("--threads", *threads, "worker threads, 0 = physical cores")
+      ->check(IntAtLeast(0));
 }
 
 CLI::Option* AddContextFlag(CLI::App* app, size_t* ctx, const std::string& help) {
@@ -13,7 +14,8 @@ CLI::Option* AddContextFlag(CLI::App* app, size_t* ctx, const std::string& help)
 }
 
 CLI::Option* AddKvFlag(CLI::App* app, DType* kv) {
-  return AddChoice<DType>(app, "--kv", kv, {{"f32", DType::kF32}, {"f16", DType::kF16}}, "KV cache element type");
+  return AddChoice<DType>(app, "--kv", kv, {{"f32", DType::kF32}, {"f16", DType::kF16}},
+                          "KV cache element type");
 }
 
 CLI::Option* AddOutputFlag(CLI::App* app, std::string* path, const std::string& help) {

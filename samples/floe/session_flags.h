@@ -1,6 +1,7 @@
 // Flags that several verbs share besides the model and attention groups; each is spelled and
 // checked the same wherever it appears:
-//   --threads N         worker threads, >= 0 (0 = physical cores)    generate, logits, eval-attention
+//   --threads N         worker threads, >= 0 (0 = physical cores)    generate, logits,
+//   eval-attention
 //                       (floe bench takes a list: -t,--threads 1,2)
 //   -c,--ctx N          context length in tokens                      generate, eval-attention
 //   --kv f32|f16        KV cache element type                         generate, bench

@@ -1,5 +1,5 @@
-// The FAISS kNN index (attention/knn/faiss/faiss_knn.h) on random keys: the flat kind equals brute force
-// inside the admissible id range; HNSW keeps to the range and finds most of the true top-k;
+// The FAISS kNN index (attention/knn/faiss/faiss_knn.h) on random keys: the flat kind equals brute
+// force inside the admissible id range; HNSW keeps to the range and finds most of the true top-k;
 // chunked, one-by-one and rebuilt indexes answer identically (the save/restore contract);
 // Truncate and Clone; searches from TBB tasks start no OpenMP thread and leave the caller's
 // OpenMP setting alone.
@@ -34,13 +34,15 @@ struct Keys {
     std::normal_distribution<float> d(0.0f, 1.0f);
     keys.resize(n * kDim);
     for (size_t i = 0; i < n; ++i)  // uneven norms, like real keys
-      for (size_t j = 0; j < kDim; ++j) keys[i * kDim + j] = d(rng) * (0.5f + 0.02f * float(i % 61));
+      for (size_t j = 0; j < kDim; ++j)
+        keys[i * kDim + j] = d(rng) * (0.5f + 0.02f * float(i % 61));
     queries.resize(n_queries * kDim);
     for (auto& x : queries) x = d(rng);
   }
   const float* q(size_t i) const { return queries.data() + i * kDim; }
   // The k ids in [lo, hi] (ids = first_id + row) of largest q . k, best first.
-  std::vector<uint32_t> TopK(const float* q, uint32_t first_id, uint32_t lo, uint32_t hi, size_t k) const {
+  std::vector<uint32_t> TopK(const float* q, uint32_t first_id, uint32_t lo, uint32_t hi,
+                             size_t k) const {
     std::vector<std::pair<float, uint32_t>> s;
     for (uint32_t id = lo; id <= hi; ++id) {
       float dot = 0;
@@ -65,7 +67,8 @@ struct Keys {
   return std::move(r).value();
 }
 
-[[maybe_unused]] std::vector<uint32_t> Search(const KnnIndex& index, const float* q, uint32_t lo, uint32_t hi, size_t k) {
+[[maybe_unused]] std::vector<uint32_t> Search(const KnnIndex& index, const float* q, uint32_t lo,
+                                              uint32_t hi, size_t k) {
   KnnScratch s;
   std::vector<uint32_t> out;
   const Status st = index.Search(q, lo, hi, k, &s, &out);
@@ -96,7 +99,7 @@ TEST_CASE("faiss knn: availability matches the build", "[unit]") {
 TEST_CASE("faiss knn: flat search is brute force over the admissible range", "[unit]") {
   const Keys k(700);
   auto index = NewIndex(FaissKind::kFlat);
-  REQUIRE(index->Add(10, k.keys.data(), 300).ok());  // ids [10, 310)
+  REQUIRE(index->Add(10, k.keys.data(), 300).ok());                // ids [10, 310)
   REQUIRE(index->Add(310, k.keys.data() + 300 * kDim, 400).ok());  // ids [310, 710)
   CHECK(index->size() == 700);
   CHECK(index->bytes() >= 700 * kDim * sizeof(float));
@@ -133,15 +136,18 @@ TEST_CASE("faiss knn: HNSW stays in range and finds most of the top-k", "[unit]"
   CHECK(recall / 200 >= 0.9);
 }
 
-TEST_CASE("faiss knn: chunked, one-by-one and rebuilt indexes answer the same; Truncate; Clone", "[unit]") {
+TEST_CASE("faiss knn: chunked, one-by-one and rebuilt indexes answer the same; Truncate; Clone",
+          "[unit]") {
   const Keys k(900);
   for (FaissKind kind : {FaissKind::kFlat, FaissKind::kHnsw}) {
     INFO(FaissKindName(kind));
     auto bulk = NewIndex(kind), chunked = NewIndex(kind), single = NewIndex(kind);
     REQUIRE(bulk->Add(4, k.keys.data(), k.n).ok());
     for (size_t b = 0; b < k.n; b += 64)
-      REQUIRE(chunked->Add(uint32_t(4 + b), k.keys.data() + b * kDim, std::min<size_t>(64, k.n - b)).ok());
-    for (size_t i = 0; i < k.n; ++i) REQUIRE(single->Add(uint32_t(4 + i), k.keys.data() + i * kDim, 1).ok());
+      REQUIRE(chunked->Add(uint32_t(4 + b), k.keys.data() + b * kDim, std::min<size_t>(64, k.n - b))
+                  .ok());
+    for (size_t i = 0; i < k.n; ++i)
+      REQUIRE(single->Add(uint32_t(4 + i), k.keys.data() + i * kDim, 1).ok());
     auto clone = bulk->Clone();
     REQUIRE(clone.ok());
     for (size_t i = 0; i < 30; ++i) {
@@ -162,7 +168,8 @@ TEST_CASE("faiss knn: chunked, one-by-one and rebuilt indexes answer the same; T
     single->Clear();
     CHECK(single->size() == 0);
     REQUIRE(single->Add(4, k.keys.data(), k.n).ok());
-    for (size_t i = 0; i < 10; ++i) CHECK(Search(*single, k.q(i), 4, 903, 16) == Search(*bulk, k.q(i), 4, 903, 16));
+    for (size_t i = 0; i < 10; ++i)
+      CHECK(Search(*single, k.q(i), 4, 903, 16) == Search(*bulk, k.q(i), 4, 903, 16));
     // The clone is independent of its source.
     bulk->Clear();
     CHECK((*clone)->size() == k.n);

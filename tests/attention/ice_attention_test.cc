@@ -26,7 +26,8 @@ namespace {
 // Indexes positions [0, n) of every KV head of `layer` up front.
 void IndexAll(KnnIndexSet* index, const KvCache& cache, size_t layer, size_t n) {
   std::vector<float> buffer;
-  for (size_t h = 0; h < cache.n_kv_heads(); ++h) REQUIRE(index->Extend(cache, layer, h, n, &buffer).ok());
+  for (size_t h = 0; h < cache.n_kv_heads(); ++h)
+    REQUIRE(index->Extend(cache, layer, h, n, &buffer).ok());
 }
 
 struct Fixture {
@@ -62,7 +63,8 @@ struct Fixture {
     return out;
   }
 
-  std::vector<float> Ice(size_t layer, const AttentionSettings& s, AttentionProbe* probe = nullptr) {
+  std::vector<float> Ice(size_t layer, const AttentionSettings& s,
+                         AttentionProbe* probe = nullptr) {
     KnnIndexSet index;
     REQUIRE(index.Init(layers, kv_heads, hd, s).ok());
     IndexAll(&index, cache, layer, n);
@@ -113,8 +115,14 @@ struct RecordAll : AttentionProbe {
   bool Wants(size_t, size_t, size_t) const override { return true; }
   void Record(const AttentionProbeEvent& e) override {
     std::lock_guard<std::mutex> lock(mu);
-    recs.push_back({e.layer, e.head, e.position, e.sparse, {e.retrieved.begin(), e.retrieved.end()},
-                    e.eligible_begin, e.eligible_end, {e.out, e.out + e.cache->head_dim()}});
+    recs.push_back({e.layer,
+                    e.head,
+                    e.position,
+                    e.sparse,
+                    {e.retrieved.begin(), e.retrieved.end()},
+                    e.eligible_begin,
+                    e.eligible_end,
+                    {e.out, e.out + e.cache->head_dim()}});
   }
 };
 
@@ -135,7 +143,8 @@ TEST_CASE("ice: sparse kernel and exact re-ranking match the scalar references",
       pos.resize(1 + size_t(t) * 5);
       ice::SparseAttendOne(f.cache, layer, kvh, q, pos, &scores, out.data());
       ice::reference::SparseAttend(f.cache, layer, kvh, q, pos, ref.data());
-      for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+      for (size_t d = 0; d < f.hd; ++d)
+        CHECK(std::fabs(out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
       // Re-ranking every position of [40, 260) equals brute force (scores are well separated).
       std::vector<uint32_t> cand(220), top;
       std::iota(cand.begin(), cand.end(), 40u);
@@ -200,7 +209,8 @@ TEST_CASE("ice: each query attends to sinks ∪ window ∪ its causal top-k, eac
     std::vector<float> ref(f.hd);
     const float* q = f.q.data() + (r.pos * f.heads + r.head) * f.hd;
     ice::reference::SparseAttend(f.cache, 1, r.head / 2, q, set, ref.data());
-    for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+    for (size_t d = 0; d < f.hd; ++d)
+      CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
     const float* o = out.data() + (r.pos * f.heads + r.head) * f.hd;
     CHECK(std::equal(r.out.begin(), r.out.end(), o));
   }
@@ -211,8 +221,8 @@ namespace {
 
 // IceAttention over tokens [first, first + n) of f's queries into out (`shared`: the blocks'
 // candidates carried across calls; null: blocks end with the call).
-void IceRange(Fixture& f, KnnIndexSet& index, size_t layer, const AttentionSettings& s, size_t first,
-              size_t n, std::vector<float>* out, AttentionProbe* probe = nullptr,
+void IceRange(Fixture& f, KnnIndexSet& index, size_t layer, const AttentionSettings& s,
+              size_t first, size_t n, std::vector<float>* out, AttentionProbe* probe = nullptr,
               ice::SharedCandidates* shared = nullptr) {
   IceAttentionArgs a;
   a.cache = &f.cache;
@@ -232,7 +242,8 @@ void IceRange(Fixture& f, KnnIndexSet& index, size_t layer, const AttentionSetti
 
 double RefDot(const Fixture& f, size_t layer, size_t kv_head, const float* q, uint32_t pos) {
   double d = 0;
-  for (size_t i = 0; i < f.hd; ++i) d += double(q[i]) * ice::reference::KeyAt(f.cache, layer, pos, kv_head, i);
+  for (size_t i = 0; i < f.hd; ++i)
+    d += double(q[i]) * ice::reference::KeyAt(f.cache, layer, pos, kv_head, i);
   return d;
 }
 
@@ -255,8 +266,12 @@ TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)",
       std::vector<std::pair<float, uint32_t>> all;
       for (size_t i = 0; i < n; ++i)
         if (ids[i] < below)
-          all.push_back({std::isnan(scores[i]) ? -std::numeric_limits<float>::infinity() : scores[i], ids[i]});
-      std::sort(all.begin(), all.end(), [](auto& a, auto& b) { return a.first > b.first || (a.first == b.first && a.second < b.second); });
+          all.push_back(
+              {std::isnan(scores[i]) ? -std::numeric_limits<float>::infinity() : scores[i],
+               ids[i]});
+      std::sort(all.begin(), all.end(), [](auto& a, auto& b) {
+        return a.first > b.first || (a.first == b.first && a.second < b.second);
+      });
       std::vector<uint32_t> expect;
       for (size_t i = 0; i < std::min(k, all.size()); ++i) expect.push_back(all[i].second);
       std::vector<std::pair<float, uint32_t>> scratch;
@@ -269,7 +284,9 @@ TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)",
       const size_t n_q = 13;
       std::vector<float> scores16(n * 16);
       for (size_t i = 0; i < n; ++i)
-        for (size_t g = 0; g < 16; ++g) scores16[i * 16 + g] = g == 0 ? scores[i] : scores[(i * 7 + g) % n] + 0.25f * float(g % 3);
+        for (size_t g = 0; g < 16; ++g)
+          scores16[i * 16 + g] =
+              g == 0 ? scores[i] : scores[(i * 7 + g) % n] + 0.25f * float(g % 3);
       uint32_t below16[16];
       for (size_t g = 0; g < 16; ++g) below16[g] = uint32_t(n * (g + 4) / 20);
       std::vector<float> maxima;
@@ -290,7 +307,8 @@ TEST_CASE("ice: top-k of scores equals a full sort (ties, NaN, ineligible ids)",
 }
 
 TEST_CASE("ice search blocks: each query ranks its block's shared candidates exactly", "[unit]") {
-  for (auto [dtype, block] : {std::pair{DType::kF32, size_t{8}}, {DType::kF16, size_t{8}}, {DType::kF32, size_t{40}}}) {
+  for (auto [dtype, block] :
+       {std::pair{DType::kF32, size_t{8}}, {DType::kF16, size_t{8}}, {DType::kF32, size_t{40}}}) {
     INFO("block " << block);
     Fixture f(dtype, 5);
     auto s = IceSettings(8, 16, 4);
@@ -309,7 +327,8 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
       // k: from position 28 on), with the sum of the GQA group's unit queries there (heads 2g
       // and 2g + 1), over keys [4, min(last window begin - 1, that position)].
       const size_t b0 = r.pos / block * block, rep = std::max<size_t>(b0, 28);
-      const uint32_t hi = uint32_t(std::min(b0 + block - 16 - 1, rep));  // the block's last window start - 1
+      const uint32_t hi =
+          uint32_t(std::min(b0 + block - 16 - 1, rep));  // the block's last window start - 1
       std::vector<float> q_rep(f.hd, 0.0f);
       for (size_t h = r.head / 2 * 2; h < r.head / 2 * 2 + 2; ++h) {
         const float* qh = f.q.data() + (rep * f.heads + h) * f.hd;
@@ -319,7 +338,9 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
         for (size_t i = 0; i < f.hd; ++i) q_rep[i] += qh[i] * inv;
       }
       std::vector<uint32_t> cand;
-      REQUIRE(index.at(1, r.head / 2).Search(q_rep.data(), 4, hi, 10, &scratch, &cand).ok());  // ceil(1.25 k)
+      REQUIRE(index.at(1, r.head / 2)
+                  .Search(q_rep.data(), 4, hi, 10, &scratch, &cand)
+                  .ok());                         // ceil(1.25 k)
       for (uint32_t id : cand) CHECK(id <= rep);  // causal: nothing after the searching query
       // This query's eligible candidates, exact scores (double).
       const float* q = f.q.data() + (r.pos * f.heads + r.head) * f.hd;
@@ -344,7 +365,8 @@ TEST_CASE("ice search blocks: each query ranks its block's shared candidates exa
       std::iota(set.begin() + 4 + ptrdiff_t(r.retrieved.size()), set.end(), uint32_t(r.ee));
       std::vector<float> ref(f.hd);
       ice::reference::SparseAttend(f.cache, 1, r.head / 2, q, set, ref.data());
-      for (size_t d = 0; d < f.hd; ++d) CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
+      for (size_t d = 0; d < f.hd; ++d)
+        CHECK(std::fabs(r.out[d] - ref[d]) <= 1e-5f * (1 + std::fabs(ref[d])));
       ++checked;
     }
     CHECK(checked == (f.n - 28) * f.heads);
@@ -355,62 +377,63 @@ TEST_CASE("ice search blocks: causal, and independent of chunks cut at block mul
   // The index starts empty and IceAttention grows it (ice::IndexLimit), as in a model; with the
   // single-level DCI and the multi-level one (fanout 4: a real hierarchy on 300 keys).
   for (size_t levels : {size_t{1}, size_t{2}}) {
-  INFO("DCI levels " << levels);
-  Fixture f(DType::kF32, 9);
-  auto s = IceSettings(8, 16, 4);
-  s.search_block = 16;
-  s.dci.candidates_per_k = 2;
-  s.dci.levels = levels;
-  s.dci.fanout = 4;
-  auto fresh = [&](const Fixture& fx) {
-    KnnIndexSet index;
-    REQUIRE(index.Init(fx.layers, fx.kv_heads, fx.hd, s).ok());
-    return index;
-  };
-  const size_t row = f.heads * f.hd;
-  std::vector<float> whole(f.n * row), split(f.n * row);
-  KnnIndexSet one = fresh(f);
-  IceRange(f, one, 0, s, 0, f.n, &whole);
-  CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
-  IceRange(f, one, 0, s, f.n, 0, &whole);  // an empty call: nothing to do
-  CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
-  // Chunks of 160 and 140 (160 is a block multiple), and of 100 and 200 (inside a block, the
-  // block's candidates carried): identical, and so is the index they leave.
-  for (size_t cut : {size_t{160}, size_t{100}}) {
-    KnnIndexSet two = fresh(f);
-    ice::SharedCandidates carried;
-    carried.Init(f.layers, f.kv_heads, s.search_block);
-    IceRange(f, two, 0, s, 0, cut, &split, nullptr, &carried);
-    CHECK(two.indexed_end(0, 0) == ice::IndexLimit(s, cut));
-    IceRange(f, two, 0, s, cut, f.n - cut, &split, nullptr, &carried);
-    CHECK(split == whole);
-    CHECK(two.at(0, 1).size() == one.at(0, 1).size());
-  }
-  // Later tokens (keys, values and queries from position 203 on, inside a block) change: the
-  // outputs of positions before 203 must not, with shared searches or without. The new keys
-  // are the old ones negated and tripled: their norms raise the DCI norm bound M, which moves
-  // every projection of an index that holds them; no search before 203 may see them.
-  for (size_t block : {size_t{1}, size_t{16}}) {
-    s.search_block = block;
-    KnnIndexSet before = fresh(f);
-    IceRange(f, before, 0, s, 0, f.n, &whole);
-    Fixture g(DType::kF32, 9);
-    std::mt19937 rng(77);
-    std::normal_distribution<float> d(0.0f, 1.0f);
-    std::vector<float> k(g.kv_heads * g.hd), v(g.kv_heads * g.hd);
-    for (size_t p = 203; p < g.n; ++p) {
-      for (size_t h = 0; h < g.kv_heads; ++h)
-        for (size_t i = 0; i < g.hd; ++i) k[h * g.hd + i] = -3.0f * ice::reference::KeyAt(g.cache, 0, p, h, i);
-      for (auto& x : v) x = d(rng);
-      g.cache.Store(0, p, k.data(), v.data());
-      for (size_t i = p * row; i < (p + 1) * row; ++i) g.q[i] = 2.0f * d(rng);
+    INFO("DCI levels " << levels);
+    Fixture f(DType::kF32, 9);
+    auto s = IceSettings(8, 16, 4);
+    s.search_block = 16;
+    s.dci.candidates_per_k = 2;
+    s.dci.levels = levels;
+    s.dci.fanout = 4;
+    auto fresh = [&](const Fixture& fx) {
+      KnnIndexSet index;
+      REQUIRE(index.Init(fx.layers, fx.kv_heads, fx.hd, s).ok());
+      return index;
+    };
+    const size_t row = f.heads * f.hd;
+    std::vector<float> whole(f.n * row), split(f.n * row);
+    KnnIndexSet one = fresh(f);
+    IceRange(f, one, 0, s, 0, f.n, &whole);
+    CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
+    IceRange(f, one, 0, s, f.n, 0, &whole);  // an empty call: nothing to do
+    CHECK(one.indexed_end(0, 1) == ice::IndexLimit(s, f.n));
+    // Chunks of 160 and 140 (160 is a block multiple), and of 100 and 200 (inside a block, the
+    // block's candidates carried): identical, and so is the index they leave.
+    for (size_t cut : {size_t{160}, size_t{100}}) {
+      KnnIndexSet two = fresh(f);
+      ice::SharedCandidates carried;
+      carried.Init(f.layers, f.kv_heads, s.search_block);
+      IceRange(f, two, 0, s, 0, cut, &split, nullptr, &carried);
+      CHECK(two.indexed_end(0, 0) == ice::IndexLimit(s, cut));
+      IceRange(f, two, 0, s, cut, f.n - cut, &split, nullptr, &carried);
+      CHECK(split == whole);
+      CHECK(two.at(0, 1).size() == one.at(0, 1).size());
     }
-    KnnIndexSet changed = fresh(g);
-    std::vector<float> after(g.n * row);
-    IceRange(g, changed, 0, s, 0, g.n, &after);
-    CHECK(std::equal(after.begin(), after.begin() + 203 * row, whole.begin()));
-    CHECK(!std::equal(after.begin() + 203 * row, after.end(), whole.begin() + 203 * row));
-  }
+    // Later tokens (keys, values and queries from position 203 on, inside a block) change: the
+    // outputs of positions before 203 must not, with shared searches or without. The new keys
+    // are the old ones negated and tripled: their norms raise the DCI norm bound M, which moves
+    // every projection of an index that holds them; no search before 203 may see them.
+    for (size_t block : {size_t{1}, size_t{16}}) {
+      s.search_block = block;
+      KnnIndexSet before = fresh(f);
+      IceRange(f, before, 0, s, 0, f.n, &whole);
+      Fixture g(DType::kF32, 9);
+      std::mt19937 rng(77);
+      std::normal_distribution<float> d(0.0f, 1.0f);
+      std::vector<float> k(g.kv_heads * g.hd), v(g.kv_heads * g.hd);
+      for (size_t p = 203; p < g.n; ++p) {
+        for (size_t h = 0; h < g.kv_heads; ++h)
+          for (size_t i = 0; i < g.hd; ++i)
+            k[h * g.hd + i] = -3.0f * ice::reference::KeyAt(g.cache, 0, p, h, i);
+        for (auto& x : v) x = d(rng);
+        g.cache.Store(0, p, k.data(), v.data());
+        for (size_t i = p * row; i < (p + 1) * row; ++i) g.q[i] = 2.0f * d(rng);
+      }
+      KnnIndexSet changed = fresh(g);
+      std::vector<float> after(g.n * row);
+      IceRange(g, changed, 0, s, 0, g.n, &after);
+      CHECK(std::equal(after.begin(), after.begin() + 203 * row, whole.begin()));
+      CHECK(!std::equal(after.begin() + 203 * row, after.end(), whole.begin() + 203 * row));
+    }
   }
 }
 
@@ -449,10 +472,12 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   expect(t, 512, StatusCode::kInvalidArgument, "sink count 513");
   t = s;
   t.search_block = 0;
-  expect(t, 512, StatusCode::kInvalidArgument, "search block (queries per shared kNN search) must be in [1, 1024], not 0");
+  expect(t, 512, StatusCode::kInvalidArgument,
+         "search block (queries per shared kNN search) must be in [1, 1024], not 0");
   t = s;
   t.search_scale = std::nanf("");
-  expect(t, 512, StatusCode::kInvalidArgument, "search scale (keys a shared search asks for, x k) must be in [1, 64], not nan");
+  expect(t, 512, StatusCode::kInvalidArgument,
+         "search scale (keys a shared search asks for, x k) must be in [1, 64], not nan");
   t = s;
   t.dci.simple_indices = 0;
   expect(t, 512, StatusCode::kInvalidArgument, "simple indices");
@@ -463,32 +488,40 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   if (FaissAvailable()) {
     CHECK(t.Validate(512).ok());
     t.faiss.hnsw_m = 1;
-    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
     t.faiss.hnsw_m = 16;
     t.faiss.ef_search = 0;
-    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: HNSW efSearch must be in [1, 65536], not 0");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "faiss attention: HNSW efSearch must be in [1, 65536], not 0");
     t.faiss.ef_search = 256;
     t.faiss.ef_construction = 70000;
-    expect(t, 512, StatusCode::kInvalidArgument, "HNSW efConstruction must be in [1, 65536], not 70000");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "HNSW efConstruction must be in [1, 65536], not 70000");
     t.faiss.ef_construction = 200;
     t.faiss.kind = static_cast<FaissKind>(5);
-    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: unknown FAISS index kind 5 (choose flat or hnsw)");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "faiss attention: unknown FAISS index kind 5 (choose flat or hnsw)");
     t.faiss.kind = FaissKind::kFlat;
     t.k = 0;
-    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: k (keys retrieved per query) must be at least 1");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "faiss attention: k (keys retrieved per query) must be at least 1");
     t.k = 32;
     t.window = 600;
-    expect(t, 512, StatusCode::kInvalidArgument, "faiss attention: window 600 is larger than the context length 512");
+    expect(t, 512, StatusCode::kInvalidArgument,
+           "faiss attention: window 600 is larger than the context length 512");
   } else {
     expect(t, 512, StatusCode::kUnsupported, "built without FAISS");
   }
   CHECK(ParseAttentionBackend("faiss").value() == AttentionBackend::kFaiss);
   CHECK(ParseFaissKind("flat").value() == FaissKind::kFlat);
   CHECK(ParseFaissKind("hnsw").value() == FaissKind::kHnsw);
-  CHECK(ParseFaissKind("ivf").status().message() == "unknown FAISS index kind 'ivf' (choose flat or hnsw)");
+  CHECK(ParseFaissKind("ivf").status().message() ==
+        "unknown FAISS index kind 'ivf' (choose flat or hnsw)");
   CHECK(ParseAttentionBackend("ice").value() == AttentionBackend::kIce);
   CHECK(ParseAttentionBackend("dense").value() == AttentionBackend::kDense);
   const auto bad = ParseAttentionBackend("sparse");
   REQUIRE_FALSE(bad.ok());
-  CHECK(bad.status().message() == "unknown attention backend 'sparse' (choose dense, ice or faiss)");
+  CHECK(bad.status().message() ==
+        "unknown attention backend 'sparse' (choose dense, ice or faiss)");
 }

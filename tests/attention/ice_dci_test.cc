@@ -33,7 +33,8 @@ bool SameEntries(const std::vector<ProjEntry>& a, const std::vector<ProjEntry>& 
 
 }  // namespace
 
-TEST_CASE("sorted projections: streaming inserts keep (value, id) order across block splits", "[unit]") {
+TEST_CASE("sorted projections: streaming inserts keep (value, id) order across block splits",
+          "[unit]") {
   std::mt19937 rng(1);
   std::uniform_int_distribution<int> coarse(-50, 50);  // many equal values: ties by id
   SortedProjections list;
@@ -51,7 +52,8 @@ TEST_CASE("sorted projections: streaming inserts keep (value, id) order across b
   CHECK(SameEntries(bulk.Flatten(), all));
 }
 
-TEST_CASE("sorted projections: a rebuild in id order (radix path) sorts exactly as (value, id)", "[unit]") {
+TEST_CASE("sorted projections: a rebuild in id order (radix path) sorts exactly as (value, id)",
+          "[unit]") {
   // Values on a coarse grid (many ties), both zeros, negatives, tiny and huge magnitudes; ids
   // increasing as a rebuild lists them, which takes the radix sort.
   std::mt19937 rng(3);
@@ -68,11 +70,14 @@ TEST_CASE("sorted projections: a rebuild in id order (radix path) sorts exactly 
   const auto got = list.Flatten();
   REQUIRE(got.size() == expected.size());
   size_t bad = 0;
-  for (size_t i = 0; i < got.size(); ++i) bad += got[i].id != expected[i].id || !(got[i].value == expected[i].value);
+  for (size_t i = 0; i < got.size(); ++i)
+    bad += got[i].id != expected[i].id || !(got[i].value == expected[i].value);
   CHECK(bad == 0);
 }
 
-TEST_CASE("sorted projections: a growing window visits each eligible entry once, nearest bounds first", "[unit]") {
+TEST_CASE(
+    "sorted projections: a growing window visits each eligible entry once, nearest bounds first",
+    "[unit]") {
   std::mt19937 rng(2);
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   SortedProjections list;
@@ -97,7 +102,8 @@ TEST_CASE("sorted projections: a growing window visits each eligible entry once,
       }
       // Every eligible entry within tau is visited, nothing beyond it.
       size_t inside = 0;
-      for (const ProjEntry& e : all) inside += e.id >= lo && e.id <= hi && std::fabs(e.value - target) <= tau;
+      for (const ProjEntry& e : all)
+        inside += e.id >= lo && e.id <= hi && std::fabs(e.value - target) <= tau;
       CHECK(seen.size() == inside);
       CHECK(w.visited() == inside);
       CHECK(w.next_distance() > tau);
@@ -194,7 +200,8 @@ TEST_CASE("DCI: streaming inserts with growing norms equal the bulk-built index"
   CHECK(streamed.rebuilds() > 10);
   CHECK(streamed.norm_bound_sq() == bulk.norm_bound_sq());
   for (size_t l = 0; l < 3; ++l)
-    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(streamed.SimpleIndex(l, j), bulk.SimpleIndex(l, j)));
+    for (size_t j = 0; j < 2; ++j)
+      CHECK(SameEntries(streamed.SimpleIndex(l, j), bulk.SimpleIndex(l, j)));
   DciScratch scratch;
   for (int t = 0; t < 20; ++t) {
     const auto q = Gaussian(rng, dim);
@@ -214,7 +221,8 @@ TEST_CASE("DCI: streaming inserts with growing norms equal the bulk-built index"
   CHECK(streamed.norm_bound_sq() < max_sq * 1.42f);  // M^2 grid step is sqrt(2)
 }
 
-TEST_CASE("DCI: a copy is deep (own block pool): it answers the same and grows on its own", "[unit]") {
+TEST_CASE("DCI: a copy is deep (own block pool): it answers the same and grows on its own",
+          "[unit]") {
   const size_t dim = 8, n = 1200;
   std::mt19937 rng(6);
   const auto keys = Gaussian(rng, (n + 300) * dim);
@@ -225,14 +233,16 @@ TEST_CASE("DCI: a copy is deep (own block pool): it answers the same and grows o
   // The copy outlives nothing of the original's: grow the original, then drop and rebuild
   // a reference of the first n keys.
   PrioritizedDci moved = std::move(original);
-  for (uint32_t i = uint32_t(n); i < n + 300; ++i) REQUIRE(moved.Insert(i, keys.data() + i * dim).ok());
+  for (uint32_t i = uint32_t(n); i < n + 300; ++i)
+    REQUIRE(moved.Insert(i, keys.data() + i * dim).ok());
   PrioritizedDci fresh;
   REQUIRE(fresh.Init(dim, 2, 4, 3).ok());
   for (uint32_t i = 0; i < n; ++i) REQUIRE(fresh.Insert(i, keys.data() + i * dim).ok());
   CHECK(copy->size() == n);
   CHECK(moved.size() == n + 300);
   for (size_t l = 0; l < 4; ++l)
-    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(copy->SimpleIndex(l, j), fresh.SimpleIndex(l, j)));
+    for (size_t j = 0; j < 2; ++j)
+      CHECK(SameEntries(copy->SimpleIndex(l, j), fresh.SimpleIndex(l, j)));
   DciScratch scratch;
   for (int t = 0; t < 10; ++t) {
     const auto q = Gaussian(rng, dim);
@@ -246,14 +256,16 @@ TEST_CASE("DCI: a copy is deep (own block pool): it answers the same and grows o
   CHECK(moved.size() == n);
   copy.reset();
   for (size_t l = 0; l < 4; ++l)
-    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(moved.SimpleIndex(l, j), fresh.SimpleIndex(l, j)));
+    for (size_t j = 0; j < 2; ++j)
+      CHECK(SameEntries(moved.SimpleIndex(l, j), fresh.SimpleIndex(l, j)));
 }
 
 TEST_CASE("DCI: truncation equals an index of the remaining keys", "[unit]") {
   const size_t dim = 8, n = 400;
   std::mt19937 rng(5);
   auto keys = Gaussian(rng, n * dim);
-  for (size_t c = 0; c < dim; ++c) keys[(n - 1) * dim + c] *= 50.0f;  // the last key raises the bound
+  for (size_t c = 0; c < dim; ++c)
+    keys[(n - 1) * dim + c] *= 50.0f;  // the last key raises the bound
   PrioritizedDci full, part;
   REQUIRE(full.Init(dim, 2, 2, 9).ok());
   REQUIRE(part.Init(dim, 2, 2, 9).ok());
@@ -263,7 +275,8 @@ TEST_CASE("DCI: truncation equals an index of the remaining keys", "[unit]") {
   CHECK(full.size() == 300);
   CHECK(full.norm_bound_sq() == part.norm_bound_sq());
   for (size_t l = 0; l < 2; ++l)
-    for (size_t j = 0; j < 2; ++j) CHECK(SameEntries(full.SimpleIndex(l, j), part.SimpleIndex(l, j)));
+    for (size_t j = 0; j < 2; ++j)
+      CHECK(SameEntries(full.SimpleIndex(l, j), part.SimpleIndex(l, j)));
   CHECK_FALSE(full.Insert(299, keys.data()).ok());  // ids must increase
   CHECK(full.Insert(300, keys.data()).ok());
 }
@@ -300,7 +313,8 @@ TEST_CASE("DCI: non-finite keys and queries do not break the index", "[unit]") {
   CHECK(got.size() == 3);
 }
 
-TEST_CASE("DCI: recall of the top-32 on clustered random keys at the default parameters", "[unit]") {
+TEST_CASE("DCI: recall of the top-32 on clustered random keys at the default parameters",
+          "[unit]") {
   // Keys drawn around 64 centres (real attention keys are far from isotropic); queries near
   // a centre. Recall = |retrieved top-k ∩ exact top-k| / k.
   const size_t dim = 32, n = 2000, k = 32;

@@ -50,7 +50,8 @@ std::vector<uint32_t> Sorted(std::vector<uint32_t> v) {
   return v;
 }
 
-std::vector<uint32_t> Search(const MultiLevelDci& dci, const float* q, uint32_t lo, uint32_t hi, size_t k1) {
+std::vector<uint32_t> Search(const MultiLevelDci& dci, const float* q, uint32_t lo, uint32_t hi,
+                             size_t k1) {
   DciScratch ds;
   MultiLevelScratch ms;
   std::vector<uint32_t> out;
@@ -60,7 +61,8 @@ std::vector<uint32_t> Search(const MultiLevelDci& dci, const float* q, uint32_t 
 
 }  // namespace
 
-TEST_CASE("multi-level DCI: each key hangs under its nearest earlier key of the level above", "[unit]") {
+TEST_CASE("multi-level DCI: each key hangs under its nearest earlier key of the level above",
+          "[unit]") {
   const size_t dim = 16, n = 3000, fanout = 8;
   std::mt19937 rng(11);
   const auto keys = Clustered(rng, n, dim, 40);
@@ -74,7 +76,8 @@ TEST_CASE("multi-level DCI: each key hangs under its nearest earlier key of the 
     CHECK(total == n);
     // Level l + 1 holds about 1 / fanout of level l's count (a hash draw per key).
     for (size_t l = 0; l + 1 < levels; ++l) {
-      const double ratio = double(dci.level_size(l + 1)) / double(dci.level_size(l) + dci.level_size(l + 1));
+      const double ratio =
+          double(dci.level_size(l + 1)) / double(dci.level_size(l) + dci.level_size(l + 1));
       INFO("levels " << levels << ", level " << l + 1 << " share " << ratio);
       CHECK(ratio > 0.5 / double(fanout));
       CHECK(ratio < 2.0 / double(fanout));
@@ -95,14 +98,16 @@ TEST_CASE("multi-level DCI: each key hangs under its nearest earlier key of the 
       // Brute force over the earlier keys of level l + 1 (float rounding: relative slack).
       double best = std::numeric_limits<double>::infinity();
       for (uint32_t j = 0; j < id; ++j)
-        if (dci.LevelOfId(j) == l + 1) best = std::min(best, SqDist(keys.data() + j * dim, keys.data() + id * dim, dim));
+        if (dci.LevelOfId(j) == l + 1)
+          best = std::min(best, SqDist(keys.data() + j * dim, keys.data() + id * dim, dim));
       CHECK(SqDist(keys.data() + p * dim, keys.data() + id * dim, dim) <= best * (1 + 1e-4) + 1e-4);
       if (++checked == 400) break;
     }
   }
 }
 
-TEST_CASE("multi-level DCI: one at a time, in chunks or at once give the same index and answers", "[unit]") {
+TEST_CASE("multi-level DCI: one at a time, in chunks or at once give the same index and answers",
+          "[unit]") {
   const size_t dim = 12, n = 2500;
   std::mt19937 rng(5);
   auto keys = Clustered(rng, n, dim, 30);
@@ -144,7 +149,8 @@ TEST_CASE("multi-level DCI: candidates are distinct, in range, and ignore later 
   const size_t dim = 16, n = 2000, visible = 1400;
   std::mt19937 rng(21);
   auto keys = Clustered(rng, n, dim, 25);
-  for (size_t d = 0; d < dim; ++d) keys[1700 * dim + d] *= 50.0f;  // a late key far outside the bound
+  for (size_t d = 0; d < dim; ++d)
+    keys[1700 * dim + d] *= 50.0f;  // a late key far outside the bound
   MultiLevelDci all, prefix;
   REQUIRE(all.Init(dim, 2, 16, 2, 4, 3).ok());
   REQUIRE(prefix.Init(dim, 2, 16, 2, 4, 3).ok());
@@ -177,13 +183,15 @@ TEST_CASE("multi-level DCI: truncation equals an index of the remaining keys", "
   for (size_t l = 0; l < 3; ++l) CHECK(cut.level_size(l) == fresh.level_size(l));
   for (int t = 0; t < 10; ++t) {
     const auto q = Gaussian(rng, dim);
-    CHECK(Search(cut, q.data(), 0, uint32_t(keep - 1), 40) == Search(fresh, q.data(), 0, uint32_t(keep - 1), 40));
+    CHECK(Search(cut, q.data(), 0, uint32_t(keep - 1), 40) ==
+          Search(fresh, q.data(), 0, uint32_t(keep - 1), 40));
   }
   // Growing again after the cut gives the index of the longer prefix.
   MultiLevelDci longer;
   REQUIRE(longer.Init(dim, 3, 5, 2, 3, 12).ok());
   for (uint32_t i = 0; i < 1500; ++i) REQUIRE(longer.Insert(i, keys.data() + i * dim).ok());
-  for (uint32_t i = uint32_t(keep); i < 1500; ++i) REQUIRE(cut.Insert(i, keys.data() + i * dim).ok());
+  for (uint32_t i = uint32_t(keep); i < 1500; ++i)
+    REQUIRE(cut.Insert(i, keys.data() + i * dim).ok());
   for (uint32_t id = 0; id < 1500; ++id) REQUIRE(cut.ParentOf(id) == longer.ParentOf(id));
   const auto q = Gaussian(rng, dim);
   CHECK(Search(cut, q.data(), 0, 1499, 40) == Search(longer, q.data(), 0, 1499, 40));
@@ -244,7 +252,8 @@ TEST_CASE("multi-level DCI: bad parameters are clear errors", "[unit]") {
   CHECK(s.Validate(4096).ok());
 }
 
-TEST_CASE("multi-level DCI: recall on clustered keys against the single level at equal scored keys", "[unit]") {
+TEST_CASE("multi-level DCI: recall on clustered keys against the single level at equal scored keys",
+          "[unit]") {
   // 16k keys around 256 centres; each query near a centre. The single-level search and the
   // two-level one each get the budget that makes them score about 2000 keys per query; the
   // two-level index should find at least as many of the exact top-32 with a much smaller DCI.

@@ -1,5 +1,5 @@
-// The Lightning Attention kernel (attention/linear/lightning_attention.h) three ways: the block form
-// (in chunks of many sizes, including chunks split into several blocks), the recurrence, and a
+// The Lightning Attention kernel (attention/linear/lightning_attention.h) three ways: the block
+// form (in chunks of many sizes, including chunks split into several blocks), the recurrence, and a
 // plain O(T^2) quadratic reference written here in double,
 //   o_t = sum_{s<=t} lambda^(t-s) (q_t . k_s) v_s,
 // with decay rates from the official slopes, on sequences crossing many block boundaries; and
@@ -39,7 +39,10 @@ Seq RandomSeq(size_t T, size_t dk, size_t dv, uint32_t seed) {
   std::mt19937 g(seed);
   std::uniform_real_distribution<float> x(-1.0f, 1.0f);
   Seq s{T, dk, dv, {}, {}, {}};
-  auto fill = [&](std::vector<float>& a, size_t n) { a.resize(n); for (auto& e : a) e = x(g); };
+  auto fill = [&](std::vector<float>& a, size_t n) {
+    a.resize(n);
+    for (auto& e : a) e = x(g);
+  };
   fill(s.q, T * dk);
   fill(s.k, T * dk);
   fill(s.v, T * dv);
@@ -83,8 +86,10 @@ std::vector<float> Blocks(const Seq& s, float log_decay, size_t B, std::vector<f
     h.log_decay = log_decay;
     h.s_in = a.data();
     h.s_out = b.data();
-    if (B == 0) LightningRecurrent(h, n);
-    else LightningChunk(h, n, scratch.data());  // splits blocks over kLightningMaxBlock
+    if (B == 0)
+      LightningRecurrent(h, n);
+    else
+      LightningChunk(h, n, scratch.data());  // splits blocks over kLightningMaxBlock
     a.swap(b);
   }
   *state = a;
@@ -144,7 +149,8 @@ TEST_CASE("Lightning state stays unbiased for the slowest heads over long sequen
     for (size_t t = 0; t < T; ++t)
       for (size_t i = 0; i < dk; ++i)
         for (size_t j = 0; j < dv; ++j)
-          exact[i * dv + j] = lambda * exact[i * dv + j] + double(s.k[t * dk + i]) * s.v[t * dv + j];
+          exact[i * dv + j] =
+              lambda * exact[i * dv + j] + double(s.k[t * dk + i]) * s.v[t * dv + j];
     const std::vector<float> want(exact.begin(), exact.end());
     const float scale = MaxAbs(want);
     for (size_t B : {0, 1, 7, 64, 1000}) {
@@ -155,4 +161,3 @@ TEST_CASE("Lightning state stays unbiased for the slowest heads over long sequen
     }
   }
 }
-

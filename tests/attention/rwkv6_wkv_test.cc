@@ -21,7 +21,10 @@ Inputs Random(size_t T, size_t N, float max_log_decay, uint32_t seed) {
   std::mt19937 g(seed);
   std::uniform_real_distribution<float> x(-1.0f, 1.0f), d(0.0f, 1.0f);
   Inputs in{T, N, {}, {}, {}, {}, {}, {}};
-  auto fill = [&](std::vector<float>& a, size_t n) { a.resize(n); for (auto& e : a) e = x(g); };
+  auto fill = [&](std::vector<float>& a, size_t n) {
+    a.resize(n);
+    for (auto& e : a) e = x(g);
+  };
   fill(in.r, T * N);
   fill(in.k, T * N);
   fill(in.v, T * N);

@@ -71,10 +71,10 @@ class ZipBuilder {
       PutLe(&b, zip64_extra ? big : e.size, 4);
       PutLe(&b, e.name.size(), 2);
       PutLe(&b, zip64_extra ? 28 : 0, 2);  // extra
-      PutLe(&b, 0, 2);  // comment
-      PutLe(&b, 0, 2);  // disk
-      PutLe(&b, 0, 2);  // internal attributes
-      PutLe(&b, 0, 4);  // external attributes
+      PutLe(&b, 0, 2);                     // comment
+      PutLe(&b, 0, 2);                     // disk
+      PutLe(&b, 0, 2);                     // internal attributes
+      PutLe(&b, 0, 4);                     // external attributes
       PutLe(&b, zip64_extra ? big : e.offset, 4);
       PutStr(&b, e.name);
       if (zip64_extra) {
@@ -127,7 +127,10 @@ class ZipBuilder {
 // Emits pickle opcodes (protocol 2 encodings, as torch.save writes them).
 class PickleWriter {
  public:
-  PickleWriter& Op(uint8_t op) { b_.push_back(op); return *this; }
+  PickleWriter& Op(uint8_t op) {
+    b_.push_back(op);
+    return *this;
+  }
   PickleWriter& Proto(uint8_t v = 2) { return Op(0x80).Op(v); }
   PickleWriter& Global(const std::string& module, const std::string& name) {
     Op('c');
@@ -147,8 +150,16 @@ class PickleWriter {
   }
   PickleWriter& Int(int64_t v) {
     if (v >= 0 && v < 256) return Op('K').Op(uint8_t(v));
-    if (v >= 0 && v < 65536) { Op('M'); PutLe(&b_, uint64_t(v), 2); return *this; }
-    if (v >= INT32_MIN && v <= INT32_MAX) { Op('J'); PutLe(&b_, uint64_t(v), 4); return *this; }
+    if (v >= 0 && v < 65536) {
+      Op('M');
+      PutLe(&b_, uint64_t(v), 2);
+      return *this;
+    }
+    if (v >= INT32_MIN && v <= INT32_MAX) {
+      Op('J');
+      PutLe(&b_, uint64_t(v), 4);
+      return *this;
+    }
     Op(0x8a).Op(8);
     PutLe(&b_, uint64_t(v), 8);
     return *this;
@@ -162,8 +173,9 @@ class PickleWriter {
   }
   // _rebuild_tensor_v2(('storage', torch.<storage>, key, 'cpu', numel), offset, size, stride,
   // False, OrderedDict()) -- the stream torch.save writes for one tensor.
-  PickleWriter& Tensor(const std::string& storage, const std::string& key, int64_t numel, int64_t offset,
-                       const std::vector<int64_t>& size, const std::vector<int64_t>& stride) {
+  PickleWriter& Tensor(const std::string& storage, const std::string& key, int64_t numel,
+                       int64_t offset, const std::vector<int64_t>& size,
+                       const std::vector<int64_t>& stride) {
     Global("torch._utils", "_rebuild_tensor_v2").Mark();
     Mark().Str("storage").Global("torch", storage).Str(key).Str("cpu").Int(numel).Tuple().Op('Q');
     Int(offset).IntTuple(size).IntTuple(stride).Op(0x89);
@@ -177,7 +189,8 @@ class PickleWriter {
 };
 
 // A torch.save-like archive: "archive/data.pkl" plus the given storages "archive/data/<key>".
-inline Bytes TorchZip(const Bytes& pickle, const std::vector<std::pair<std::string, Bytes>>& storages) {
+inline Bytes TorchZip(const Bytes& pickle,
+                      const std::vector<std::pair<std::string, Bytes>>& storages) {
   ZipBuilder z;
   z.Add("archive/data.pkl", pickle);
   for (const auto& [key, data] : storages) z.Add("archive/data/" + key, data);

@@ -58,7 +58,9 @@ inline SessionParams SparseKnn(AttentionBackend backend) {
   return p;
 }
 
-inline std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
+inline std::vector<float> Logits(const Session& s) {
+  return {s.logits().begin(), s.logits().end()};
+}
 
 inline float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b) {
   REQUIRE(a.size() == b.size());
@@ -73,8 +75,8 @@ inline float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b
 struct RestoreRun {
   std::vector<float> whole, token_by_token;
 };
-inline RestoreRun CheckRestoreAndFork(const Model& model, const SessionParams& p, std::span<const int32_t> a,
-                                      std::span<const int32_t> b) {
+inline RestoreRun CheckRestoreAndFork(const Model& model, const SessionParams& p,
+                                      std::span<const int32_t> a, std::span<const int32_t> b) {
   auto whole = NewSession(model, p);
   REQUIRE(whole->Eval(a).ok());
   REQUIRE(whole->Eval(b).ok());
@@ -103,7 +105,9 @@ struct CancelAtLayer2 : AttentionProbe {
   Session* session = nullptr;
   size_t from = 0;
   std::atomic<bool> armed{false};
-  bool Wants(size_t layer, size_t, size_t pos) const override { return armed && layer == 2 && pos >= from; }
+  bool Wants(size_t layer, size_t, size_t pos) const override {
+    return armed && layer == 2 && pos >= from;
+  }
   void Record(const AttentionProbeEvent&) override {
     if (armed.exchange(false)) session->RequestCancel();
   }

@@ -19,7 +19,8 @@ namespace floe::testing {
 inline std::vector<float> ReadF32(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   REQUIRE(f.good());
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(f)),
+                                std::istreambuf_iterator<char>());
   REQUIRE(bytes.size() % 4 == 0);
   std::vector<float> v(bytes.size() / 4);
   std::memcpy(v.data(), bytes.data(), bytes.size());

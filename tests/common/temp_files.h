@@ -14,7 +14,8 @@ namespace floe::testing {
 inline std::string TempPath(const std::string& prefix, const std::string& stem) {
   static std::atomic<int> counter{0};
   return (std::filesystem::temp_directory_path() /
-          ("floe_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) + "_" + stem))
+          ("floe_" + prefix + "_" + std::to_string(::getpid()) + "_" + std::to_string(counter++) +
+           "_" + stem))
       .string();
 }
 

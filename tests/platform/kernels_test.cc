@@ -69,7 +69,8 @@ Weights RandomWeights(std::mt19937& rng, DType dtype, size_t rows, size_t cols) 
     w.view.data = w.f32.data();
   } else {
     w.u16.resize(v.size());
-    for (size_t i = 0; i < v.size(); ++i) w.u16[i] = dtype == DType::kF16 ? F32ToF16(v[i]) : F32ToBF16(v[i]);
+    for (size_t i = 0; i < v.size(); ++i)
+      w.u16[i] = dtype == DType::kF16 ? F32ToF16(v[i]) : F32ToBF16(v[i]);
     w.view.data = w.u16.data();
   }
   return w;
@@ -134,21 +135,24 @@ TEST_CASE("reference kernels match hand-computed values", "[unit]") {
   check_all([](bool ref) {
     // One head of 4 dims, pos 1, base 10000: pair 0 turns by 1 rad, pair 1 by 10000^-0.5 = 0.01.
     float x[] = {1.0f, 0.0f, 0.0f, 1.0f};
-    ref ? reference::RopeInterleaved(x, 1, 4, 4, 1, 10000.0f) : RopeInterleaved(x, 1, 4, 4, 1, 10000.0f);
+    ref ? reference::RopeInterleaved(x, 1, 4, 4, 1, 10000.0f)
+        : RopeInterleaved(x, 1, 4, 4, 1, 10000.0f);
     CHECK(x[0] == Approx(std::cos(1.0)).epsilon(1e-6));
     CHECK(x[1] == Approx(std::sin(1.0)).epsilon(1e-6));
     CHECK(x[2] == Approx(-std::sin(0.01)).epsilon(1e-5));
     CHECK(x[3] == Approx(std::cos(0.01)).epsilon(1e-6));
     // NeoX pairs are (x0, x2) and (x1, x3).
     float y[] = {1.0f, 1.0f, 0.0f, 0.0f};
-    ref ? reference::RopeHalfSplit(y, 1, 4, 4, 1, 10000.0f) : RopeHalfSplit(y, 1, 4, 4, 1, 10000.0f);
+    ref ? reference::RopeHalfSplit(y, 1, 4, 4, 1, 10000.0f)
+        : RopeHalfSplit(y, 1, 4, 4, 1, 10000.0f);
     CHECK(y[0] == Approx(std::cos(1.0)).epsilon(1e-6));
     CHECK(y[1] == Approx(std::cos(0.01)).epsilon(1e-6));
     CHECK(y[2] == Approx(std::sin(1.0)).epsilon(1e-6));
     CHECK(y[3] == Approx(std::sin(0.01)).epsilon(1e-5));
     // pos 0 is the identity.
     float z[] = {0.25f, -0.5f, 2.0f, 8.0f};
-    ref ? reference::RopeInterleaved(z, 1, 4, 4, 0, 10000.0f) : RopeInterleaved(z, 1, 4, 4, 0, 10000.0f);
+    ref ? reference::RopeInterleaved(z, 1, 4, 4, 0, 10000.0f)
+        : RopeInterleaved(z, 1, 4, 4, 0, 10000.0f);
     CHECK(z[0] == 0.25f);
     CHECK(z[1] == -0.5f);
     CHECK(z[2] == 2.0f);
@@ -189,18 +193,18 @@ TEST_CASE("reference kernels match hand-computed values", "[unit]") {
     };
     const float nan = std::numeric_limits<float>::quiet_NaN();
     const float inf = std::numeric_limits<float>::infinity();
-    CHECK(argmax({1, 3, 3, 2}) == 1);              // ties -> lowest index
+    CHECK(argmax({1, 3, 3, 2}) == 1);  // ties -> lowest index
     CHECK(argmax({5}) == 0);
     CHECK(argmax({2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}) == 0);
     CHECK(argmax({-inf, -inf, -inf}) == 0);
     CHECK(argmax({-inf, -1e30f, -inf}) == 1);
-    CHECK(argmax({1, nan, 3, nan}) == 2);          // NaN is never the max...
-    CHECK(argmax({nan, 1, 3}) == 0);               // ...unless it is first (scalar loop rule)
-    CHECK(argmax({-0.0f, 0.0f}) == 0);             // +0 == -0: a tie
+    CHECK(argmax({1, nan, 3, nan}) == 2);  // NaN is never the max...
+    CHECK(argmax({nan, 1, 3}) == 0);       // ...unless it is first (scalar loop rule)
+    CHECK(argmax({-0.0f, 0.0f}) == 0);     // +0 == -0: a tie
     std::vector<float> v(1000, 0.0f);
     v[999] = 1.0f;  // in the tail for every lane count
     CHECK(argmax(v) == 999);
-    v[17] = 1.0f;   // earlier tie in another vector
+    v[17] = 1.0f;  // earlier tie in another vector
     CHECK(argmax(v) == 17);
   });
   check_all([](bool ref) {
@@ -227,10 +231,10 @@ TEST_CASE("half and bfloat16 conversions: edge cases", "[unit]") {
     return u;
   };
   CHECK(bits(F16ToF32(0x0000)) == 0x00000000u);
-  CHECK(bits(F16ToF32(0x8000)) == 0x80000000u);          // -0
-  CHECK(F16ToF32(0x0001) == std::ldexp(1.0f, -24));      // smallest subnormal
-  CHECK(F16ToF32(0x03FF) == std::ldexp(1023.0f, -24));   // largest subnormal
-  CHECK(F16ToF32(0x0400) == std::ldexp(1.0f, -14));      // smallest normal
+  CHECK(bits(F16ToF32(0x8000)) == 0x80000000u);         // -0
+  CHECK(F16ToF32(0x0001) == std::ldexp(1.0f, -24));     // smallest subnormal
+  CHECK(F16ToF32(0x03FF) == std::ldexp(1023.0f, -24));  // largest subnormal
+  CHECK(F16ToF32(0x0400) == std::ldexp(1.0f, -14));     // smallest normal
   CHECK(F16ToF32(0x3C00) == 1.0f);
   CHECK(F16ToF32(0xC000) == -2.0f);
   CHECK(F16ToF32(0x7BFF) == 65504.0f);
@@ -240,16 +244,16 @@ TEST_CASE("half and bfloat16 conversions: edge cases", "[unit]") {
   CHECK(std::isnan(F16ToF32(0x7C01)));
 
   CHECK(F32ToF16(65504.0f) == 0x7BFF);
-  CHECK(F32ToF16(65519.0f) == 0x7BFF);                   // below the rounding midpoint 65520
-  CHECK(F32ToF16(65520.0f) == 0x7C00);                   // rounds to Inf
+  CHECK(F32ToF16(65519.0f) == 0x7BFF);  // below the rounding midpoint 65520
+  CHECK(F32ToF16(65520.0f) == 0x7C00);  // rounds to Inf
   CHECK(F32ToF16(1e10f) == 0x7C00);
   CHECK(F32ToF16(-std::numeric_limits<float>::infinity()) == 0xFC00);
   CHECK((F32ToF16(std::numeric_limits<float>::quiet_NaN()) & 0x7FFF) > 0x7C00);
   CHECK(F32ToF16(-0.0f) == 0x8000);
   CHECK(F32ToF16(std::ldexp(1.0f, -24)) == 0x0001);
-  CHECK(F32ToF16(std::ldexp(1.0f, -25)) == 0x0000);      // tie -> even (zero)
+  CHECK(F32ToF16(std::ldexp(1.0f, -25)) == 0x0000);  // tie -> even (zero)
   CHECK(F32ToF16(std::ldexp(1.5f, -25)) == 0x0001);
-  CHECK(F32ToF16(std::ldexp(3.0f, -25)) == 0x0002);      // 1.5 ulp: tie -> even
+  CHECK(F32ToF16(std::ldexp(3.0f, -25)) == 0x0002);  // 1.5 ulp: tie -> even
   CHECK(F32ToF16(1e-8f) == 0x0000);
   CHECK(F32ToF16(1.0f + std::ldexp(1.0f, -11)) == 0x3C00);      // tie -> even
   CHECK(F32ToF16(1.0f + 3 * std::ldexp(1.0f, -11)) == 0x3C02);  // tie -> even
@@ -262,8 +266,8 @@ TEST_CASE("half and bfloat16 conversions: edge cases", "[unit]") {
 
   CHECK(F32ToBF16(1.0f) == 0x3F80);
   CHECK(BF16ToF32(0x3F80) == 1.0f);
-  CHECK(F32ToBF16(1.0f + std::ldexp(1.0f, -8)) == 0x3F80);       // tie -> even
-  CHECK(F32ToBF16(1.0f + 3 * std::ldexp(1.0f, -8)) == 0x3F82);   // tie -> even
+  CHECK(F32ToBF16(1.0f + std::ldexp(1.0f, -8)) == 0x3F80);      // tie -> even
+  CHECK(F32ToBF16(1.0f + 3 * std::ldexp(1.0f, -8)) == 0x3F82);  // tie -> even
   CHECK(std::isnan(BF16ToF32(F32ToBF16(std::numeric_limits<float>::quiet_NaN()))));
   CHECK(std::isnan(BF16ToF32(F32ToBF16(std::numeric_limits<float>::signaling_NaN()))));
   CHECK(F32ToBF16(std::numeric_limits<float>::infinity()) == 0x7F80);
@@ -320,7 +324,8 @@ TEST_CASE("MatVec matches the reference on every target, F32/F16/BF16", "[unit]"
           MatVec(w.view, x.data(), y.data(), nullptr);
           for (size_t r = 0; r < rows; ++r) {
             INFO("row " << r);
-            CHECK(std::fabs(double(y[r]) - want[r]) <= SumTol(cols, AbsRowSum(w.view, r, x.data())));
+            CHECK(std::fabs(double(y[r]) - want[r]) <=
+                  SumTol(cols, AbsRowSum(w.view, r, x.data())));
           }
         });
       }
@@ -339,8 +344,8 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
       shapes.push_back({tokens % 2 ? size_t{7} : size_t{13}, cols, tokens});
     }
   }
-  shapes.push_back({70, 300, 37});   // several row tiles and token groups
-  shapes.push_back({5, 1500, 33});   // several column chunks, ragged tiles everywhere
+  shapes.push_back({70, 300, 37});  // several row tiles and token groups
+  shapes.push_back({5, 1500, 33});  // several column chunks, ragged tiles everywhere
   for (const DType dt : kDTypes) {
     for (const Shape& s : shapes) {
       INFO(DTypeName(dt) << " rows " << s.rows << " cols " << s.cols << " tokens " << s.tokens);
@@ -358,7 +363,9 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
           MatVec(w.view, xt, yv.data(), nullptr);
           for (size_t r = 0; r < s.rows; ++r) {
             const float got = y[t * s.rows + r];
-            if (!(std::fabs(double(got) - want[t * s.rows + r]) <= SumTol(s.cols, AbsRowSum(w.view, r, xt)))) ++bad;
+            if (!(std::fabs(double(got) - want[t * s.rows + r]) <=
+                  SumTol(s.cols, AbsRowSum(w.view, r, xt))))
+              ++bad;
             if (!SameBits(got, yv[r])) ++not_same_as_matvec;
           }
         }
@@ -395,7 +402,8 @@ TEST_CASE("Dot, DotF16, Axpy, AxpyF16, Scale, Add match the reference on every t
   std::mt19937 rng(4);
   for (const size_t n : kSizes) {
     INFO("n " << n);
-    const std::vector<float> a = RandomFloats(rng, n), b = RandomFloats(rng, n), y0 = RandomFloats(rng, n);
+    const std::vector<float> a = RandomFloats(rng, n), b = RandomFloats(rng, n),
+                             y0 = RandomFloats(rng, n);
     const std::vector<uint16_t> h = RandomHalves(rng, n);
     const float alpha = 0.75f;
     double abs_ab = 0, abs_ah = 0;
@@ -420,8 +428,11 @@ TEST_CASE("Dot, DotF16, Axpy, AxpyF16, Scale, Add match the reference on every t
       Add(a.data(), ad.data(), n);
       size_t bad = 0;
       for (size_t i = 0; i < n; ++i) {
-        if (std::fabs(y[i] - axpy[i]) > FLT_EPSILON * (std::fabs(y0[i]) + std::fabs(alpha * b[i]))) ++bad;
-        if (std::fabs(yh[i] - axpyh[i]) > FLT_EPSILON * (std::fabs(y0[i]) + std::fabs(alpha * F16ToF32(h[i])))) ++bad;
+        if (std::fabs(y[i] - axpy[i]) > FLT_EPSILON * (std::fabs(y0[i]) + std::fabs(alpha * b[i])))
+          ++bad;
+        if (std::fabs(yh[i] - axpyh[i]) >
+            FLT_EPSILON * (std::fabs(y0[i]) + std::fabs(alpha * F16ToF32(h[i]))))
+          ++bad;
         if (!SameBits(s[i], scaled[i])) ++bad;
         if (!SameBits(ad[i], added[i])) ++bad;
       }
@@ -465,7 +476,8 @@ TEST_CASE("RmsNorm, Softmax, Silu, SwiGlu, Argmax match the reference on every t
         if (!SameBits(o[i], inplace[i])) ++bad_alias;
         if (std::fabs(s[i] - soft[i]) > soft_tol * soft[i]) ++bad_soft;
         if (std::fabs(si[i] - silu[i]) > 8 * FLT_EPSILON * std::fabs(silu[i]) + 1e-35) ++bad_silu;
-        if (std::fabs(sg[i] - swiglu[i]) > 8 * FLT_EPSILON * std::fabs(swiglu[i]) + 1e-35) ++bad_swiglu;
+        if (std::fabs(sg[i] - swiglu[i]) > 8 * FLT_EPSILON * std::fabs(swiglu[i]) + 1e-35)
+          ++bad_swiglu;
       }
       CHECK(bad_norm == 0);
       CHECK(bad_alias == 0);
@@ -484,12 +496,13 @@ TEST_CASE("RoPE (interleaved and half-split) matches the reference on every targ
     float base;
   };
   const Case cases[] = {
-      {1, 2, 2, 1, 10000.0f},      {3, 64, 64, 7, 10000.0f},   {2, 128, 64, 1000, 10000.0f},
-      {4, 96, 32, 5, 500000.0f},   {2, 34, 34, 3, 10000.0f},   {1, 600, 600, 12345, 1e6f},
-      {5, 48, 0, 9, 10000.0f},     {6, 30, 30, 65535, 10000.0f},
+      {1, 2, 2, 1, 10000.0f},    {3, 64, 64, 7, 10000.0f},     {2, 128, 64, 1000, 10000.0f},
+      {4, 96, 32, 5, 500000.0f}, {2, 34, 34, 3, 10000.0f},     {1, 600, 600, 12345, 1e6f},
+      {5, 48, 0, 9, 10000.0f},   {6, 30, 30, 65535, 10000.0f},
   };
   for (const Case& c : cases) {
-    INFO("heads " << c.heads << " head_dim " << c.head_dim << " rot_dim " << c.rot_dim << " pos " << c.pos);
+    INFO("heads " << c.heads << " head_dim " << c.head_dim << " rot_dim " << c.rot_dim << " pos "
+                  << c.pos);
     const std::vector<float> x = RandomFloats(rng, c.heads * c.head_dim);
     std::vector<float> inter = x, half = x;
     reference::RopeInterleaved(inter.data(), c.heads, c.head_dim, c.rot_dim, c.pos, c.base);
@@ -527,7 +540,8 @@ TEST_CASE("DecayedDot and ExpScale match the reference on every target", "[unit]
     std::vector<float> ld(n);
     for (size_t i = 0; i < n; ++i) ld[i] = i % 7 == 3 ? -100.0f : (i % 5 == 0 ? 0.0f : decay(rng));
     double abs_sum = 0;
-    for (size_t i = 0; i < n; ++i) abs_sum += std::fabs(double(a[i]) * b[i] * std::exp(double(ld[i])));
+    for (size_t i = 0; i < n; ++i)
+      abs_sum += std::fabs(double(a[i]) * b[i] * std::exp(double(ld[i])));
     const float dot = reference::DecayedDot(a.data(), b.data(), ld.data(), n);
     std::vector<float> scaled(n);
     reference::ExpScale(a.data(), ld.data(), scaled.data(), n);
@@ -568,7 +582,8 @@ TEST_CASE("SoftmaxTile matches the reference on every target", "[unit]") {
             if (i >= visible && s[i] != 0.0f) ++bad;
             // exp within a few ulp of the float argument s - m, which itself rounds by up to
             // |s - m| * eps / 2 (the reference subtracts in double).
-            const double tol = (4.0 + std::fabs(double(s0[i]) - ref_max)) * FLT_EPSILON * ref[i] + 1e-37;
+            const double tol =
+                (4.0 + std::fabs(double(s0[i]) - ref_max)) * FLT_EPSILON * ref[i] + 1e-37;
             if (std::fabs(s[i] - ref[i]) > tol) ++bad;
           }
           CHECK(bad == 0);
@@ -582,7 +597,8 @@ TEST_CASE("SoftmaxTile matches the reference on every target", "[unit]") {
 TEST_CASE("AttentionScoresGather matches the reference on every target", "[unit]") {
   std::mt19937 rng(13);
   for (const size_t hd : {8, 64, 80}) {
-    for (const size_t n : {1, 15, 16, 37, 70}) {  // partial and whole trees, past the prefetch distance
+    for (const size_t n :
+         {1, 15, 16, 37, 70}) {  // partial and whole trees, past the prefetch distance
       const size_t positions = 101, stride = hd * 2 + 3;
       INFO("head_dim " << hd << " rows " << n);
       const std::vector<float> q = RandomFloats(rng, hd);
@@ -595,14 +611,16 @@ TEST_CASE("AttentionScoresGather matches the reference on every target", "[unit]
         const void* keys = dt == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
         auto elem = [&](size_t i) { return dt == DType::kF16 ? F16ToF32(kh[i]) : kf[i]; };
         std::vector<float> ref(n);
-        reference::AttentionScoresGather(q.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, ref.data());
+        reference::AttentionScoresGather(q.data(), hd, keys, stride, dt, rows.data(), n, 0.5f,
+                                         ref.data());
         ForEachTarget([&] {
           std::vector<float> s(n + 1, -7.0f);
           AttentionScoresGather(q.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, s.data());
           size_t bad = 0;
           for (size_t i = 0; i < n; ++i) {
             double abs_sum = 0;
-            for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(q[c]) * elem(size_t(rows[i]) * stride + c));
+            for (size_t c = 0; c < hd; ++c)
+              abs_sum += std::fabs(double(q[c]) * elem(size_t(rows[i]) * stride + c));
             if (std::fabs(s[i] - ref[i]) > 0.5 * SumTol(hd, abs_sum)) ++bad;
           }
           CHECK(bad == 0);
@@ -615,8 +633,8 @@ TEST_CASE("AttentionScoresGather matches the reference on every target", "[unit]
 
 TEST_CASE("AttentionScoresGather16 matches the reference on every target", "[unit]") {
   std::mt19937 rng(14);
-  for (const size_t hd : {8, 64, 80, 130}) {  // column chunks of 64: one, two and a partial third
-    for (const size_t n : {1, 3, 4, 9, 40}) {    // groups of four keys, whole and partial
+  for (const size_t hd : {8, 64, 80, 130}) {   // column chunks of 64: one, two and a partial third
+    for (const size_t n : {1, 3, 4, 9, 40}) {  // groups of four keys, whole and partial
       const size_t positions = 61, stride = hd + 5;
       INFO("head_dim " << hd << " rows " << n);
       const std::vector<float> qt = RandomFloats(rng, hd * 16);
@@ -629,7 +647,8 @@ TEST_CASE("AttentionScoresGather16 matches the reference on every target", "[uni
         const void* keys = dt == DType::kF16 ? static_cast<const void*>(kh.data()) : kf.data();
         auto elem = [&](size_t i) { return dt == DType::kF16 ? F16ToF32(kh[i]) : kf[i]; };
         std::vector<float> ref(n * 16);
-        reference::AttentionScoresGather16(qt.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, ref.data());
+        reference::AttentionScoresGather16(qt.data(), hd, keys, stride, dt, rows.data(), n, 0.5f,
+                                           ref.data());
         ForEachTarget([&] {
           std::vector<float> s(n * 16 + 1, -7.0f);
           AttentionScoresGather16(qt.data(), hd, keys, stride, dt, rows.data(), n, 0.5f, s.data());
@@ -637,7 +656,8 @@ TEST_CASE("AttentionScoresGather16 matches the reference on every target", "[uni
           for (size_t i = 0; i < n; ++i)
             for (size_t g = 0; g < 16; ++g) {
               double abs_sum = 0;
-              for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(qt[c * 16 + g]) * elem(size_t(rows[i]) * stride + c));
+              for (size_t c = 0; c < hd; ++c)
+                abs_sum += std::fabs(double(qt[c * 16 + g]) * elem(size_t(rows[i]) * stride + c));
               if (std::fabs(s[i * 16 + g] - ref[i * 16 + g]) > 0.5 * SumTol(hd, abs_sum)) ++bad;
             }
           CHECK(bad == 0);
@@ -651,10 +671,11 @@ TEST_CASE("AttentionScoresGather16 matches the reference on every target", "[uni
 TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every target", "[unit]") {
   std::mt19937 rng(12);
   for (const size_t hd : {8, 64, 80, 128}) {
-    for (const size_t n_q : {1, 4, 6, 7}) {  // 6, 7: row blocks of 4 + 2 (+ 1)
+    for (const size_t n_q : {1, 4, 6, 7}) {      // 6, 7: row blocks of 4 + 2 (+ 1)
       const size_t n = 37, stride = hd * 3 + 5;  // rows of other heads/positions in between
       INFO("head_dim " << hd << " heads " << n_q);
-      const std::vector<float> q = RandomFloats(rng, n_q * hd), p = RandomFloats(rng, n_q * n, 0.0f, 1.0f);
+      const std::vector<float> q = RandomFloats(rng, n_q * hd),
+                               p = RandomFloats(rng, n_q * n, 0.0f, 1.0f);
       const std::vector<float> kf = RandomFloats(rng, n * stride);
       const std::vector<uint16_t> kh = RandomHalves(rng, n * stride);
       const std::vector<float> out0 = RandomFloats(rng, n_q * hd);
@@ -672,13 +693,17 @@ TEST_CASE("AttentionScores and AttentionAccumulate match the reference on every 
           for (size_t g = 0; g < n_q; ++g) {
             for (size_t i = 0; i < n; ++i) {
               double abs_sum = 0;
-              for (size_t c = 0; c < hd; ++c) abs_sum += std::fabs(double(q[g * hd + c]) * elem(i * stride + c));
+              for (size_t c = 0; c < hd; ++c)
+                abs_sum += std::fabs(double(q[g * hd + c]) * elem(i * stride + c));
               if (std::fabs(s[g * n + i] - ref_s[g * n + i]) > 0.125 * SumTol(hd, abs_sum)) ++bad;
             }
             for (size_t c = 0; c < hd; ++c) {
               double abs_sum = std::fabs(out0[g * hd + c]);
-              for (size_t i = 0; i < n; ++i) abs_sum += std::fabs(double(p[g * n + i]) * elem(i * stride + c));
-              if (std::fabs(o[g * hd + c] - ref_o[g * hd + c]) > SumTol(n + 1, abs_sum) * std::sqrt(double(n))) ++bad;
+              for (size_t i = 0; i < n; ++i)
+                abs_sum += std::fabs(double(p[g * n + i]) * elem(i * stride + c));
+              if (std::fabs(o[g * hd + c] - ref_o[g * hd + c]) >
+                  SumTol(n + 1, abs_sum) * std::sqrt(double(n)))
+                ++bad;
             }
           }
           CHECK(bad == 0);

@@ -25,7 +25,9 @@ namespace {
 
 constexpr size_t kHuge = size_t(2) << 20;
 
-std::string TempPath(const std::string& stem) { return testing::TempPath("mapped_file_test", stem); }
+std::string TempPath(const std::string& stem) {
+  return testing::TempPath("mapped_file_test", stem);
+}
 using testing::Cleanup;
 
 // Writes `bytes` in 4 KiB writes (which leaves the file cached in small folios).
@@ -71,10 +73,12 @@ bool FreshFaultsComeInHugeFolios(const std::string& path, size_t size) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return false;
   (void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
-  void* r = mmap(nullptr, size + kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  void* r =
+      mmap(nullptr, size + kHuge, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   bool yes = false;
   if (r != MAP_FAILED) {
-    auto* at = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(r) + kHuge - 1) & ~uintptr_t(kHuge - 1));
+    auto* at = reinterpret_cast<void*>((reinterpret_cast<uintptr_t>(r) + kHuge - 1) &
+                                       ~uintptr_t(kHuge - 1));
     const long long before = ProcessFilePmdBytes();
     void* p = mmap(at, size, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0);
     if (p != MAP_FAILED && madvise(p, size, MADV_HUGEPAGE) == 0) {
@@ -102,7 +106,8 @@ TEST_CASE("every huge-page mode maps the file's bytes unchanged", "[unit]") {
       REQUIRE(f->size() == size);
       CHECK(std::memcmp(f->data(), bytes.data(), size) == 0);
       CHECK(f->is_mapped() == (mode == FileLoadMode::kMmap));
-      if (f->is_mapped() && pages != HugePages::kOff)  // a 2 MiB page can only map aligned addresses
+      if (f->is_mapped() &&
+          pages != HugePages::kOff)  // a 2 MiB page can only map aligned addresses
         CHECK(reinterpret_cast<uintptr_t>(f->data()) % kHuge == 0);
       if (pages != HugePages::kRefault || mode == FileLoadMode::kRead) {
         CHECK_FALSE(f->huge_page_bytes().has_value());  // measured only by kRefault
@@ -122,7 +127,8 @@ TEST_CASE("every huge-page mode maps the file's bytes unchanged", "[unit]") {
   CHECK_FALSE(f->refaulted());
 }
 
-TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages; kAdvise leaves it", "[unit]") {
+TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages; kAdvise leaves it",
+          "[unit]") {
   const std::string path = TempPath("refault.bin");
   Cleanup cleanup{path};
   const size_t size = kRefaultMinBytes + 8 * kHuge;
@@ -130,7 +136,8 @@ TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages; kAdvi
   WriteInSmallPieces(path, bytes);
   const size_t coverable = size / kHuge * kHuge;
   if (!FreshFaultsComeInHugeFolios(path, size)) {
-    WARN("this kernel/filesystem does not cache " << path << " in 2 MiB folios; only the bytes are checked");
+    WARN("this kernel/filesystem does not cache "
+         << path << " in 2 MiB folios; only the bytes are checked");
     auto f = MappedFile::Open(path, FileLoadMode::kMmap, HugePages::kRefault);
     REQUIRE(f.ok());
     CHECK(std::memcmp(f->data(), bytes.data(), size) == 0);

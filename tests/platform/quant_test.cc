@@ -79,8 +79,8 @@ TEST_CASE("Q6_K block: 4+2-bit codes, int8 scales per 16", "[unit]") {
   BlockQ6_K b;
   b.d = F32ToF16(0.5f);
   for (int k = 0; k < 16; ++k) b.scales[k] = int8_t(k - 5);
-  std::memset(b.ql, 0x21, sizeof b.ql);   // low nibble 1, high nibble 2
-  std::memset(b.qh, 0xE4, sizeof b.qh);   // 2-bit fields (from bit 0): 0, 1, 2, 3
+  std::memset(b.ql, 0x21, sizeof b.ql);  // low nibble 1, high nibble 2
+  std::memset(b.qh, 0xE4, sizeof b.qh);  // 2-bit fields (from bit 0): 0, 1, 2, 3
   // Per half of 128 elements, quarter k (32 elements each) takes: k=0 low nibble + field 0 ->
   // 1 - 32 = -31; k=1 low + field 1 -> 17 - 32 = -15; k=2 high + field 2 -> 34 - 32 = 2;
   // k=3 high + field 3 -> 50 - 32 = 18. Scale index = 8 * half + 2 * k + (element % 32) / 16.
@@ -120,7 +120,8 @@ TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[u
       const size_t i = 32 * b + j;
       INFO("block " << b << " element " << j << " x " << x[i]);
       CHECK(std::fabs(d8[i] - x[i]) <= 0.5f * step8 + amax * 0x1p-10f);
-      CHECK(std::fabs(d4[i] - x[i]) <= 0.5f * step4 + amax * 0x1p-10f + (std::fabs(x[i]) > 7.5f * step4 ? step4 : 0.0f));
+      CHECK(std::fabs(d4[i] - x[i]) <=
+            0.5f * step4 + amax * 0x1p-10f + (std::fabs(x[i]) > 7.5f * step4 ? step4 : 0.0f));
     }
   }
 }
@@ -145,8 +146,10 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
           const uint16_t h = F32ToF16(0.01f + 0.09f * float(rng() % 1000) / 1000.0f);
           std::memcpy(blk + off, &h, 2);
         };
-        if (t == DType::kQ6_K) put(208);
-        else put(0);
+        if (t == DType::kQ6_K)
+          put(208);
+        else
+          put(0);
         if (t == DType::kQ4_K) put(2);
       }
       TensorView w;
@@ -154,7 +157,8 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
       w.data = bytes.data();
       w.rows = rows;
       w.cols = cols;
-      const size_t big = 43;  // > 16 tokens: integer tiles (32 + 11: 4-token tiles and a 3-token edge) or float panels
+      const size_t big = 43;  // > 16 tokens: integer tiles (32 + 11: 4-token tiles and a 3-token
+                              // edge) or float panels
       std::vector<float> x(cols * big);
       for (auto& v : x) v = dist(rng);
       std::vector<float> storage(QuantizedActivationsFloats(cols));
@@ -166,7 +170,8 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
         ref_q[r] = QuantizedRowDotReference(t, bytes.data() + r * w.row_bytes(), xq);
         ToF32(w, r * cols, cols, wrow.data());
         for (size_t tok = 0; tok < big; ++tok)
-          for (size_t c = 0; c < cols; ++c) abs_sum[tok * rows + r] += std::fabs(double(wrow[c]) * x[tok * cols + c]);
+          for (size_t c = 0; c < cols; ++c)
+            abs_sum[tok * rows + r] += std::fabs(double(wrow[c]) * x[tok * cols + c]);
       }
       reference::MatMul(w, x.data(), big, ref_f.data(), nullptr);
       ForEachTarget([&] {
@@ -191,11 +196,14 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
             MatVec(w, x.data() + tok * cols, y2.data(), nullptr);
             if (std::memcmp(y2.data(), m.data() + tok * rows, rows * sizeof(float)) != 0) ++bad;
             for (size_t r = 0; r < rows; ++r)
-              if (std::fabs(y2[r] - ref_f[tok * rows + r]) > 0.02 * abs_sum[tok * rows + r] + 1e-4) ++bad;
+              if (std::fabs(y2[r] - ref_f[tok * rows + r]) > 0.02 * abs_sum[tok * rows + r] + 1e-4)
+                ++bad;
           }
         } else {
           for (size_t i = 0; i < m.size(); ++i)  // float panels: summation error only
-            if (std::fabs(m[i] - ref_f[i]) > 2.0 * FLT_EPSILON * std::sqrt(double(cols)) * abs_sum[i] + 1e-6) ++bad;
+            if (std::fabs(m[i] - ref_f[i]) >
+                2.0 * FLT_EPSILON * std::sqrt(double(cols)) * abs_sum[i] + 1e-6)
+              ++bad;
         }
         CHECK(bad == 0);
       });
@@ -212,7 +220,8 @@ TEST_CASE("SIMD activation quantization equals the scalar reference on every tar
     for (size_t i = 0; i < 32; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, codes 0
     if (n > 64) x[40] = 1e30f;                    // a huge element: others round to 0
     x[n - 1] = -1e-30f;
-    std::vector<float> ref_storage(QuantizedActivationsFloats(n)), simd_storage(QuantizedActivationsFloats(n));
+    std::vector<float> ref_storage(QuantizedActivationsFloats(n)),
+        simd_storage(QuantizedActivationsFloats(n));
     const QuantizedActivations ref = QuantizeActivations(x.data(), n, ref_storage.data());
     ForEachTarget([&] {
       INFO("n " << n);
@@ -241,10 +250,14 @@ TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
     for (size_t r = 0; r < rows; ++r) {
       const float* src = f.data() + r * cols;
       uint8_t* dst = bytes->data() + r * DTypeBytes(t, cols);
-      if (t == DType::kQ8_0) QuantizeRowQ8_0(src, cols, reinterpret_cast<BlockQ8_0*>(dst));
-      else if (t == DType::kQ4_0) QuantizeRowQ4_0(src, cols, reinterpret_cast<BlockQ4_0*>(dst));
-      else if (t == DType::kF16) for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(dst)[c] = F32ToF16(src[c]);
-      else std::memcpy(dst, src, cols * sizeof(float));
+      if (t == DType::kQ8_0)
+        QuantizeRowQ8_0(src, cols, reinterpret_cast<BlockQ8_0*>(dst));
+      else if (t == DType::kQ4_0)
+        QuantizeRowQ4_0(src, cols, reinterpret_cast<BlockQ4_0*>(dst));
+      else if (t == DType::kF16)
+        for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(dst)[c] = F32ToF16(src[c]);
+      else
+        std::memcpy(dst, src, cols * sizeof(float));
     }
     TensorView w;
     w.dtype = t;
@@ -261,7 +274,8 @@ TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
       INFO("tokens " << n_tokens);
       std::vector<std::vector<uint8_t>> bytes(types.size());
       std::vector<TensorView> ws;
-      for (size_t i = 0; i < types.size(); ++i) ws.push_back(make(types[i], 37 + 11 * i, &bytes[i]));
+      for (size_t i = 0; i < types.size(); ++i)
+        ws.push_back(make(types[i], 37 + 11 * i, &bytes[i]));
       std::vector<float> x(n_tokens * cols);
       for (auto& v : x) v = dist(rng);
       ThreadContext tc(2);
@@ -277,7 +291,8 @@ TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
           yp.push_back(many[i].data());
         }
         MatMulMany(wp, x.data(), n_tokens, yp, &tc);
-        for (size_t i = 0; i < ws.size(); ++i) CHECK(std::memcmp(many[i].data(), one[i].data(), many[i].size() * sizeof(float)) == 0);
+        for (size_t i = 0; i < ws.size(); ++i)
+          CHECK(std::memcmp(many[i].data(), one[i].data(), many[i].size() * sizeof(float)) == 0);
       });
     }
   }

@@ -22,7 +22,8 @@ namespace {
 std::vector<ValueId> SortedRecords(std::mt19937& rng, size_t n, uint32_t first_id) {
   std::vector<ValueId> r(n);
   std::uniform_real_distribution<float> v(-4.0f, 4.0f);
-  for (size_t i = 0; i < n; ++i) r[i] = {i % 7 == 3 && i > 0 ? r[i - 1].value : v(rng), first_id + uint32_t(i)};
+  for (size_t i = 0; i < n; ++i)
+    r[i] = {i % 7 == 3 && i > 0 ? r[i - 1].value : v(rng), first_id + uint32_t(i)};
   std::shuffle(r.begin(), r.end(), rng);
   // Equal values stay equal after the shuffle; sort by (value, id) as the lists are kept.
   std::sort(r.begin(), r.end(), [](const ValueId& a, const ValueId& b) {
@@ -75,7 +76,8 @@ TEST_CASE("CollectRun references on hand-worked runs", "[unit]") {
   CHECK((out[0] == 50 && out[1] == 40 && out[2] == 30));
 }
 
-TEST_CASE("CollectRunForward and CollectRunBackward match the reference on every target", "[unit]") {
+TEST_CASE("CollectRunForward and CollectRunBackward match the reference on every target",
+          "[unit]") {
   std::mt19937 rng(7);
   const uint32_t kFirst = 1000;
   for (const size_t n : {0, 1, 7, 15, 16, 17, 31, 32, 33, 100, 257, 513}) {
@@ -96,22 +98,34 @@ TEST_CASE("CollectRunForward and CollectRunBackward match the reference on every
       const size_t max_out = caps[trial % 5 == 0 ? (trial / 5) % 5 : 4];
       INFO("n " << n << " start " << start << " target " << target << " tau " << tau << " lo " << lo
                 << " span " << span << " max_out " << max_out);
-      const Collected ref_f = Run([&](uint32_t* o) {
-        return reference::CollectRunForward(rec.data() + start, n - start, target, tau, lo, span, max_out, o);
-      }, max_out);
-      const Collected ref_b = Run([&](uint32_t* o) {
-        return reference::CollectRunBackward(rec.data() + start, start, target, tau, lo, span, max_out, o);
-      }, max_out);
+      const Collected ref_f = Run(
+          [&](uint32_t* o) {
+            return reference::CollectRunForward(rec.data() + start, n - start, target, tau, lo,
+                                                span, max_out, o);
+          },
+          max_out);
+      const Collected ref_b = Run(
+          [&](uint32_t* o) {
+            return reference::CollectRunBackward(rec.data() + start, start, target, tau, lo, span,
+                                                 max_out, o);
+          },
+          max_out);
       ForEachTarget([&] {
-        const Collected f = Run([&](uint32_t* o) {
-          return CollectRunForward(rec.data() + start, n - start, target, tau, lo, span, max_out, o);
-        }, max_out);
+        const Collected f = Run(
+            [&](uint32_t* o) {
+              return CollectRunForward(rec.data() + start, n - start, target, tau, lo, span,
+                                       max_out, o);
+            },
+            max_out);
         CHECK(f.run.consumed == ref_f.run.consumed);
         CHECK(f.run.written == ref_f.run.written);
         CHECK(f.ids == ref_f.ids);
-        const Collected b = Run([&](uint32_t* o) {
-          return CollectRunBackward(rec.data() + start, start, target, tau, lo, span, max_out, o);
-        }, max_out);
+        const Collected b = Run(
+            [&](uint32_t* o) {
+              return CollectRunBackward(rec.data() + start, start, target, tau, lo, span, max_out,
+                                        o);
+            },
+            max_out);
         CHECK(b.run.consumed == ref_b.run.consumed);
         CHECK(b.run.written == ref_b.run.written);
         CHECK(b.ids == ref_b.ids);
@@ -144,7 +158,8 @@ TEST_CASE("FindStampedInAll matches the reference on every target", "[unit]") {
     for (const size_t n_maps : {0, 1, 2, 3}) {
       // Entries stamped 9 with probability ~2/3, else another stamp or 0; map t's last entry
       // sits right before the padding.
-      std::vector<std::vector<uint8_t>> storage(n_maps, std::vector<uint8_t>(len + kStampMapPad, 0xAB));
+      std::vector<std::vector<uint8_t>> storage(n_maps,
+                                                std::vector<uint8_t>(len + kStampMapPad, 0xAB));
       std::vector<const uint8_t*> maps;
       for (auto& m : storage) {
         for (size_t x = 0; x < len; ++x) m[x] = rng() % 3 ? 9 : uint8_t(rng() % 2 ? 8 : 0);
@@ -162,7 +177,8 @@ TEST_CASE("FindStampedInAll matches the reference on every target", "[unit]") {
           ids[0] = lo + uint32_t(len - 1);
         INFO("len " << len << " maps " << n_maps << " n " << count);
         std::vector<uint32_t> ref(count + kCollectSlack);
-        ref.resize(reference::FindStampedInAll(ids.data(), count, lo, maps.data(), n_maps, 9, ref.data()));
+        ref.resize(
+            reference::FindStampedInAll(ids.data(), count, lo, maps.data(), n_maps, 9, ref.data()));
         ForEachTarget([&] {
           std::vector<uint32_t> got(count + kCollectSlack);
           got.resize(FindStampedInAll(ids.data(), count, lo, maps.data(), n_maps, 9, got.data()));
@@ -175,7 +191,8 @@ TEST_CASE("FindStampedInAll matches the reference on every target", "[unit]") {
 
 TEST_CASE("LaneGroupMaxima16 and LaneOffers16 references on a hand-worked case", "[unit]") {
   constexpr size_t L = kSelectLanes;
-  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity(),
+              nan = std::numeric_limits<float>::quiet_NaN();
   // Three rows (ids 5, 9, 2); lane 0 admits ids < 6, lane 1 ids < 10, the other lanes nothing.
   const uint32_t ids[] = {5, 9, 2};
   uint32_t lim[L] = {6, 10};
@@ -189,11 +206,11 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 references on a hand-worked case",
   float maxima[2 * L];
   // Groups of 2 rows: {5, 9}, {2}.
   REQUIRE(reference::LaneGroupMaxima16(scores, ids, 3, lim, 2, maxima) == 2);
-  CHECK(maxima[0] == 1.0f);       // 7 has id 9, not admitted by lane 0
+  CHECK(maxima[0] == 1.0f);  // 7 has id 9, not admitted by lane 0
   CHECK(maxima[1] == 3.0f);
-  CHECK(maxima[L] == -inf);       // NaN does not raise a maximum
+  CHECK(maxima[L] == -inf);  // NaN does not raise a maximum
   CHECK(maxima[L + 1] == 2.0f);
-  CHECK(maxima[2] == -inf);       // a lane that admits nothing
+  CHECK(maxima[2] == -inf);  // a lane that admits nothing
   float cut[L];
   std::fill(cut, cut + L, 0.0f);
   cut[1] = 2.5f;
@@ -209,7 +226,8 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 references on a hand-worked case",
 TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every target", "[unit]") {
   constexpr size_t L = kSelectLanes;
   std::mt19937 rng(11);
-  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity(),
+              nan = std::numeric_limits<float>::quiet_NaN();
   for (const size_t n : {0, 1, 5, 16, 33, 300, 1025}) {
     std::vector<uint32_t> ids(n);
     std::vector<float> scores(n * L);
@@ -217,7 +235,11 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every targe
     for (size_t i = 0; i < n * L; ++i) {
       const uint32_t r = rng() % 50;
       // Ties (a few values), NaN and infinities among ordinary scores.
-      scores[i] = r == 0 ? nan : r == 1 ? -inf : r == 2 ? inf : r < 10 ? float(r % 3) : std::normal_distribution<float>()(rng);
+      scores[i] = r == 0   ? nan
+                  : r == 1 ? -inf
+                  : r == 2 ? inf
+                  : r < 10 ? float(r % 3)
+                           : std::normal_distribution<float>()(rng);
     }
     uint32_t lim[L];
     float cut[L];
@@ -230,12 +252,14 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every targe
       INFO("n " << n << " per " << per);
       const size_t groups = (n + per - 1) / per;
       std::vector<float> ref_max(groups * L), got_max(groups * L);
-      REQUIRE(reference::LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per, ref_max.data()) == groups);
+      REQUIRE(reference::LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per,
+                                           ref_max.data()) == groups);
       std::vector<uint16_t> ref_masks(n), got_masks(n);
       size_t ref_adm[L] = {}, got_adm[L];
       reference::LaneOffers16(scores.data(), ids.data(), n, lim, cut, ref_masks.data(), ref_adm);
       ForEachTarget([&] {
-        REQUIRE(LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per, got_max.data()) == groups);
+        REQUIRE(LaneGroupMaxima16(scores.data(), ids.data(), n, lim, per, got_max.data()) ==
+                groups);
         for (size_t i = 0; i < groups * L; ++i) {
           INFO("maximum " << i);
           CHECK(got_max[i] == ref_max[i]);  // never NaN
@@ -250,7 +274,9 @@ TEST_CASE("LaneGroupMaxima16 and LaneOffers16 match the reference on every targe
   }
 }
 
-TEST_CASE("NearestRow16 on a hand-worked case: the nearest row, ties to the earlier, padding ignored", "[unit]") {
+TEST_CASE(
+    "NearestRow16 on a hand-worked case: the nearest row, ties to the earlier, padding ignored",
+    "[unit]") {
   constexpr size_t L = kRowBlock, dim = 2;
   const float inf = std::numeric_limits<float>::infinity();
   // Rows (block-major): row 0 (1, 0), row 1 (0, 1), row 2 (1, 0) again, row 17 (3, 3); the rest
@@ -281,7 +307,8 @@ TEST_CASE("NearestRow16 matches double-precision distances on every target", "[u
   for (const size_t dim : {1, 7, 32, 64, 128}) {
     for (const size_t n : {1, 15, 16, 17, 100, 1000}) {
       const size_t nb = (n + L - 1) / L;
-      std::vector<float> blocks(nb * dim * L, 0.0f), sq(nb * L, std::numeric_limits<float>::infinity());
+      std::vector<float> blocks(nb * dim * L, 0.0f),
+          sq(nb * L, std::numeric_limits<float>::infinity());
       for (size_t j = 0; j < n; ++j) {
         double s = 0;
         for (size_t c = 0; c < dim; ++c) {

@@ -79,10 +79,10 @@ TEST_CASE("BPE merges: lowest rank first, leftmost on ties", "[unit]") {
   using V = std::vector<int32_t>;
   // Byte tokens have id = byte value; then 256 "bc", 257 "ab", 258 "aa", 259 "aaa".
   const BpeTokenizer t = Make(ToyVocab({"bc", "ab", "aa", "aaa"}, {"b c", "a b", "a a", "aa a"}));
-  CHECK(t.Encode("abc", false) == V{'a', 256});   // "b c" (rank 0) before "a b" (rank 1)
+  CHECK(t.Encode("abc", false) == V{'a', 256});  // "b c" (rank 0) before "a b" (rank 1)
   CHECK(t.Encode("ab", false) == V{257});
-  CHECK(t.Encode("aaaa", false) == V{258, 258});  // leftmost first: aa|a|a, then a|a
-  CHECK(t.Encode("aaa", false) == V{259});        // aa|a, then "aa a"
+  CHECK(t.Encode("aaaa", false) == V{258, 258});             // leftmost first: aa|a|a, then a|a
+  CHECK(t.Encode("aaa", false) == V{259});                   // aa|a, then "aa a"
   CHECK(t.Encode("x abc", false) == V{'x', ' ', 'a', 256});  // words "x", " abc"; no "Ġ a" merge
   CHECK(t.Decode(t.Encode("x abc aaaa", false)) == "x abc aaaa");
 }
@@ -96,7 +96,7 @@ TEST_CASE("BPE: ignore_merges (llama3) emits a whole-word token first", "[unit]"
   const BpeTokenizer llama3 = Make(ToyVocab(extra, merges, "llama-bpe"));
   CHECK(llama3.Encode("abcd", false) == V{258});
   CHECK(llama3.Encode("abcdab", false) == V{256, 257, 256});  // not a token: merges as usual
-  CHECK(llama3.add_bos_by_default());  // llama3 family default
+  CHECK(llama3.add_bos_by_default());                         // llama3 family default
 }
 
 TEST_CASE("BPE: user-defined tokens are cut out; control and end-of-turn ones are text", "[unit]") {
@@ -134,8 +134,8 @@ TEST_CASE("BPE: user-defined tokens are cut out; control and end-of-turn ones ar
 TEST_CASE("BPE: a byte without a token falls back as llama.cpp does", "[unit]") {
   using V = std::vector<int32_t>;
   BpeVocab v = ToyVocab({"\xC4"}, {});  // 256: the one-byte text "\xC4"
-  v.tokens['z'] = "[no z]";               // 'z' (mapped "z") has no token now
-  v.tokens['\n'] = "[no newline]";        // '\n' is mapped "Ċ" = C4 8A: none either
+  v.tokens['z'] = "[no z]";             // 'z' (mapped "z") has no token now
+  v.tokens['\n'] = "[no newline]";      // '\n' is mapped "Ċ" = C4 8A: none either
   const BpeTokenizer t = Make(std::move(v));
   CHECK(t.Encode("azb", false) == V{'a', 'b'});  // "z" is no one-byte token: dropped
   CHECK(t.Encode("a\n", false) == V{'a', 256});  // "\xC4" is, "\x8A" is not
@@ -169,33 +169,43 @@ TEST_CASE("hostile BPE vocabularies fail with clear errors", "[unit]") {
     CheckError(t.status(), code, mentions);
   };
   using SC = StatusCode;
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.tokens", {}); }, SC::kCorruptData, "empty");
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"a zz"}); }, SC::kCorruptData,
-             "'zz', which is not a token");
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"qq b"}); }, SC::kCorruptData,
-             "'qq', which is not a token");
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"ab"}); }, SC::kCorruptData,
-             "two tokens separated by a space");
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {" a"}); }, SC::kCorruptData,
-             "two tokens separated by a space");
-  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"b a"}); }, SC::kCorruptData,
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.tokens", {}); },
+             SC::kCorruptData, "empty");
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"a zz"}); },
+             SC::kCorruptData, "'zz', which is not a token");
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"qq b"}); },
+             SC::kCorruptData, "'qq', which is not a token");
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"ab"}); },
+             SC::kCorruptData, "two tokens separated by a space");
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {" a"}); },
+             SC::kCorruptData, "two tokens separated by a space");
+  gguf_error([](GgufWriter* w) { w->SetStringArray("tokenizer.ggml.merges", {"b a"}); },
+             SC::kCorruptData,
              "not a token");  // "ba" is no token
   gguf_error([](GgufWriter*) {}, SC::kCorruptData, "tokenizer.ggml.merges", /*with_merges=*/false);
-  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.bos_token_id", 258); }, SC::kCorruptData,
-             "bos_token_id = 258");
-  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.eot_token_id", 100000); }, SC::kCorruptData,
-             "eot_token_id");
-  gguf_error([](GgufWriter* w) { w->SetInt32("tokenizer.ggml.padding_token_id", -2); }, SC::kCorruptData,
-             "padding_token_id");
-  gguf_error([](GgufWriter* w) { w->SetInt32Array("tokenizer.ggml.token_type", {1, 1}); }, SC::kCorruptData,
-             "token_type has 2 entries");
-  gguf_error([](GgufWriter* w) { w->SetInt32Array("tokenizer.ggml.token_type", std::vector<int32_t>(258, 9)); },
-             SC::kCorruptData, "not a token type");
-  gguf_error([](GgufWriter* w) { w->SetString("tokenizer.ggml.pre", "no-such-pre"); }, SC::kUnsupported,
-             "no-such-pre");
+  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.bos_token_id", 258); },
+             SC::kCorruptData, "bos_token_id = 258");
+  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.eot_token_id", 100000); },
+             SC::kCorruptData, "eot_token_id");
+  gguf_error([](GgufWriter* w) { w->SetInt32("tokenizer.ggml.padding_token_id", -2); },
+             SC::kCorruptData, "padding_token_id");
+  gguf_error(
+      [](GgufWriter* w) {
+        w->SetInt32Array("tokenizer.ggml.token_type", {1, 1});
+      },
+      SC::kCorruptData, "token_type has 2 entries");
+  gguf_error(
+      [](GgufWriter* w) {
+        w->SetInt32Array("tokenizer.ggml.token_type", std::vector<int32_t>(258, 9));
+      },
+      SC::kCorruptData, "not a token type");
+  gguf_error([](GgufWriter* w) { w->SetString("tokenizer.ggml.pre", "no-such-pre"); },
+             SC::kUnsupported, "no-such-pre");
   // Keys of the wrong type (GgufFile's accessors say so).
-  gguf_error([](GgufWriter* w) { w->SetString("tokenizer.ggml.merges", "a b"); }, SC::kInvalidArgument, "merges");
-  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.pre", 3); }, SC::kInvalidArgument, "pre");
+  gguf_error([](GgufWriter* w) { w->SetString("tokenizer.ggml.merges", "a b"); },
+             SC::kInvalidArgument, "merges");
+  gguf_error([](GgufWriter* w) { w->SetUint32("tokenizer.ggml.pre", 3); }, SC::kInvalidArgument,
+             "pre");
   gguf_error(
       [](GgufWriter* w) {
         std::vector<std::string> tokens = ToyVocab({"ab", "<|endoftext|>"}, {}).tokens;
@@ -222,7 +232,8 @@ TEST_CASE("random vocabularies and inputs never crash", "[unit]") {
   const auto random_text = [&](size_t max_len) {
     std::string s;
     const size_t n = std::uniform_int_distribution<size_t>(0, max_len)(rng);
-    for (size_t i = 0; i < n; ++i) s.push_back(static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng)));
+    for (size_t i = 0; i < n; ++i)
+      s.push_back(static_cast<char>(std::uniform_int_distribution<int>(0, 255)(rng)));
     return s;
   };
   size_t created = 0;
@@ -242,7 +253,8 @@ TEST_CASE("random vocabularies and inputs never crash", "[unit]") {
         v.merges.push_back(random_text(5));  // garbage
       } else if (rng() % 40 == 0) {
         v.tokens.push_back(a);  // a duplicate
-      } else if (plausible && std::find(v.tokens.begin(), v.tokens.end(), a + b) == v.tokens.end()) {
+      } else if (plausible &&
+                 std::find(v.tokens.begin(), v.tokens.end(), a + b) == v.tokens.end()) {
         v.merges.push_back(a + " " + b);
         v.tokens.push_back(a + b);
       }

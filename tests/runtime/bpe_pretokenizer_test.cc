@@ -79,7 +79,9 @@ TEST_CASE("Unicode classes: generated table", "[unit]") {
 }
 
 TEST_CASE("pre-tokenizer names", "[unit]") {
-  const auto kind = [](std::string_view name) { return BpePreTokenizerFromName(name).value().kind; };
+  const auto kind = [](std::string_view name) {
+    return BpePreTokenizerFromName(name).value().kind;
+  };
   CHECK(kind("") == BpePreTokenizerKind::kDefault);
   CHECK(kind("default") == BpePreTokenizerKind::kDefault);
   CHECK(kind("gpt-2") == BpePreTokenizerKind::kGpt2);
@@ -107,7 +109,8 @@ TEST_CASE("gpt-2 pre-tokenizer: hand-derived splits", "[unit]") {
   CHECK(Split("gpt-2", "a   ") == Pieces{"a", "   "});      // at the end the whole run
   CHECK(Split("gpt-2", "x\n\ny") == Pieces{"x", "\n", "\n", "y"});  // only ' ' joins a word
   CHECK(Split("gpt-2", "!!! ??") == Pieces{"!!!", " ??"});
-  CHECK(Split("gpt-2", "F\xC3\xBChrer 4\xC2\xBD") == Pieces{"F\xC3\xBChrer", " 4\xC2\xBD"});  // ½ is \p{N}
+  CHECK(Split("gpt-2", "F\xC3\xBChrer 4\xC2\xBD") ==
+        Pieces{"F\xC3\xBChrer", " 4\xC2\xBD"});                   // ½ is \p{N}
   CHECK(Split("gpt-2", "\xC2\xA0x") == Pieces{"\xC2\xA0", "x"});  // NBSP is \s but not ' '
   CHECK(Split("gpt-2", "").empty());
 }

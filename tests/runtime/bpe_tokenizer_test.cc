@@ -42,7 +42,8 @@ TEST_CASE("BPE: edge cases of the GPT-2 vectors, spelled out", "[unit]") {
   CHECK(tok->Encode("   Hello", false) == V{220, 220, 18435});
   CHECK(tok->Encode("\n", false) == V{198});
   // 🦙 (F0 9F A6 99) has no token: its bytes merge as far as the merges go.
-  CHECK(tok->Encode(" this is \xF0\x9F\xA6\x99.cpp", false) == V{428, 318, 12520, 99, 247, 13, 20322});
+  CHECK(tok->Encode(" this is \xF0\x9F\xA6\x99.cpp", false) ==
+        V{428, 318, 12520, 99, 247, 13, 20322});
   CHECK(tok->Encode("!!!!!!", false) == V{13896, 3228});
 }
 
@@ -110,12 +111,13 @@ TEST_CASE("BPE: round trip and speed on real text", "[unit]") {
     const std::string text = ReadFileBytes(DataPath(std::string("corpora/") + name));
     const auto t0 = std::chrono::steady_clock::now();
     const std::vector<int32_t> ids = tok->Encode(text, false);
-    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     INFO(name);
     CHECK(tok->Decode(ids) == text);
     CHECK(ids.size() < text.size() / 3);  // English: ~4 bytes per token
-    std::printf("BPE encode %s: %.2f MB, %zu tokens, %.1f MB/s\n", name, text.size() / 1e6, ids.size(),
-                text.size() / 1e6 / seconds);
+    std::printf("BPE encode %s: %.2f MB, %zu tokens, %.1f MB/s\n", name, text.size() / 1e6,
+                ids.size(), text.size() / 1e6 / seconds);
     total_bytes += text.size();
     total_tokens += ids.size();
     total_seconds += seconds;

@@ -29,13 +29,17 @@ floe::Sampler Greedy() {
   return floe::Sampler(sp);
 }
 
-std::string GenerateText(const floe::Model& model, const std::string& prompt, size_t n, int threads) {
+std::string GenerateText(const floe::Model& model, const std::string& prompt, size_t n,
+                         int threads) {
   floe_session_params p = floe_session_default_params();
   p.n_threads = threads;
   floe::Session s(model, p);
   floe::Sampler greedy = Greedy();
   std::string out;
-  s.Generate(prompt, n, greedy, [&](std::string_view t) { out += t; return true; });
+  s.Generate(prompt, n, greedy, [&](std::string_view t) {
+    out += t;
+    return true;
+  });
   return out;
 }
 
@@ -43,15 +47,17 @@ std::string GenerateText(const floe::Model& model, const std::string& prompt, si
 
 TEST_CASE("8 sessions on one model, on 4 threads, each equal to a single-session run", "[unit]") {
   floe::Model model = Stories260K();
-  const std::vector<std::string> prompts = {"Once upon a time", "The cat", "Lily and Ben", "One day",
-                                            "Tom was sad", "The sun", "A little bird", "Mom said"};
+  const std::vector<std::string> prompts = {"Once upon a time", "The cat",     "Lily and Ben",
+                                            "One day",          "Tom was sad", "The sun",
+                                            "A little bird",    "Mom said"};
   std::vector<std::string> expected;
   for (const auto& p : prompts) expected.push_back(GenerateText(model, p, 60, 1));
   std::vector<std::string> got(prompts.size());
   std::vector<std::thread> workers;
   for (int t = 0; t < 4; ++t)
     workers.emplace_back([&, t] {
-      for (size_t i = size_t(t); i < prompts.size(); i += 4) got[i] = GenerateText(model, prompts[i], 60, 2);
+      for (size_t i = size_t(t); i < prompts.size(); i += 4)
+        got[i] = GenerateText(model, prompts[i], 60, 2);
     });
   for (auto& w : workers) w.join();
   for (size_t i = 0; i < prompts.size(); ++i) {
@@ -84,7 +90,8 @@ TEST_CASE("C API state save/load and fork reproduce logits exactly", "[unit]") {
   CHECK(std::vector<float>(fork.Logits(V).begin(), fork.Logits(V).end()) == want);
 
   // Through a file, after the saving session is gone.
-  const std::string path = (std::filesystem::temp_directory_path() / "floe_c_api_cpp_test_state.bin").string();
+  const std::string path =
+      (std::filesystem::temp_directory_path() / "floe_c_api_cpp_test_state.bin").string();
   {
     floe::Session t(model);
     t.Eval(a);
@@ -179,7 +186,8 @@ TEST_CASE("batched evaluation of several sequences equals one-by-one", "[unit]")
     lens.push_back(ids[i].size());
   }
   size_t failed = 99;
-  REQUIRE(floe_eval_batch(handles.data(), ptrs.data(), lens.data(), texts.size(), 2, &failed) == FLOE_OK);
+  REQUIRE(floe_eval_batch(handles.data(), ptrs.data(), lens.data(), texts.size(), 2, &failed) ==
+          FLOE_OK);
   CHECK(failed == texts.size());
   for (size_t i = 0; i < texts.size(); ++i)
     CHECK(std::vector<float>(batch[i].Logits(V).begin(), batch[i].Logits(V).end()) ==
@@ -210,7 +218,8 @@ TEST_CASE("metadata, logging, progress and load cancellation", "[unit]") {
   char buf[4];
   size_t len = 0;
   CHECK(floe_model_meta(model.get(), "no.such.key", buf, sizeof buf, &len) == FLOE_ERR_NOT_FOUND);
-  CHECK(floe_model_meta(model.get(), "general.architecture", buf, 2, &len) == FLOE_ERR_OUT_OF_RANGE);
+  CHECK(floe_model_meta(model.get(), "general.architecture", buf, 2, &len) ==
+        FLOE_ERR_OUT_OF_RANGE);
   CHECK(len == 5);
 
   p = floe_model_default_params();
@@ -237,7 +246,8 @@ TEST_CASE("C API misuse returns error codes", "[unit]") {
     CHECK(std::string(floe_last_error()).find("huge_pages") != std::string::npos);
     CHECK(m == nullptr);
   }
-  for (int32_t v : {0, 1, 2}) {  // every valid mode loads; a struct from before the field gets the default
+  for (int32_t v :
+       {0, 1, 2}) {  // every valid mode loads; a struct from before the field gets the default
     floe_model_params ok = floe_model_default_params();
     ok.huge_pages = v;
     if (v == 2) ok.struct_size = uint32_t(offsetof(floe_model_params, huge_pages));
@@ -263,11 +273,13 @@ TEST_CASE("C API misuse returns error codes", "[unit]") {
   REQUIRE(floe_session_state_size(s.get(), &need) == FLOE_OK);
   std::vector<unsigned char> small(need - 1);
   size_t written = 0;
-  CHECK(floe_session_state_save(s.get(), small.data(), small.size(), &written) == FLOE_ERR_OUT_OF_RANGE);
+  CHECK(floe_session_state_save(s.get(), small.data(), small.size(), &written) ==
+        FLOE_ERR_OUT_OF_RANGE);
   CHECK(written == need);
   std::vector<unsigned char> state(need);
   REQUIRE(floe_session_state_save(s.get(), state.data(), state.size(), &written) == FLOE_OK);
-  CHECK(floe_session_state_load(s.get(), state.data(), state.size() - 1) == FLOE_ERR_INVALID_ARGUMENT);
+  CHECK(floe_session_state_load(s.get(), state.data(), state.size() - 1) ==
+        FLOE_ERR_INVALID_ARGUMENT);
   CHECK(std::strlen(floe_session_last_error(s.get())) > 0);
   state[0] ^= 1;
   CHECK(floe_session_state_load(s.get(), state.data(), state.size()) == FLOE_ERR_INVALID_ARGUMENT);
@@ -280,7 +292,8 @@ TEST_CASE("C API misuse returns error codes", "[unit]") {
   const std::string tok = DataPath("models/llama2c/tok512.bin");
   p.tokenizer_path = tok.c_str();
   floe_model* early = nullptr;
-  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &p, &early) == FLOE_OK);
+  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &p, &early) ==
+          FLOE_OK);
   floe_session* orphan = nullptr;
   REQUIRE(floe_session_create(early, nullptr, &orphan) == FLOE_OK);
   floe_model_free(early);

@@ -36,12 +36,12 @@ static char* read_file(const char* path, size_t* n) {
   return buf;
 }
 
-#define CHECK(cond, what)                                     \
-  do {                                                        \
-    if (!(cond)) {                                            \
-      fprintf(stderr, "FAILED: %s (%s)\n", what, #cond);      \
-      return 1;                                               \
-    }                                                         \
+#define CHECK(cond, what)                                \
+  do {                                                   \
+    if (!(cond)) {                                       \
+      fprintf(stderr, "FAILED: %s (%s)\n", what, #cond); \
+      return 1;                                          \
+    }                                                    \
   } while (0)
 
 int main(int argc, char** argv) {
@@ -83,9 +83,11 @@ int main(int argc, char** argv) {
   CHECK(floe_model_vocab_size(model) == 512, "vocab size");
   CHECK(floe_model_bos(model) == 1, "bos");
 
-  CHECK(floe_tokenize(model, "Once upon a time", 16, 1, tokens, 1, &n_tokens) == FLOE_ERR_OUT_OF_RANGE,
+  CHECK(floe_tokenize(model, "Once upon a time", 16, 1, tokens, 1, &n_tokens) ==
+            FLOE_ERR_OUT_OF_RANGE,
         "tokenize into a too-small buffer");
-  CHECK(floe_tokenize(model, "Once upon a time", 16, 1, tokens, 64, &n_tokens) == FLOE_OK, "tokenize");
+  CHECK(floe_tokenize(model, "Once upon a time", 16, 1, tokens, 64, &n_tokens) == FLOE_OK,
+        "tokenize");
   CHECK(n_tokens > 1 && tokens[0] == 1, "BOS first");
 
   CHECK(floe_session_create(model, &sp, &session) == FLOE_OK, "create session");

@@ -68,12 +68,53 @@ TEST_CASE("json: string escapes and UTF-8", "[unit]") {
 
 TEST_CASE("json: malformed documents are kCorruptData", "[unit]") {
   const char* bad[] = {
-      "", " ", "{", "}", "[", "[1,]", "{\"a\":1,}", "{\"a\" 1}", "{a:1}", "{\"a\":1 \"b\":2}", "[1 2]",
-      "01", "-", "+1", "1.", ".5", "1e", "1e+", "NaN", "Infinity", "-Infinity", "1e999", "tru", "nul",
-      "True", "'s'", "\"abc", "\"\\x\"", "\"\\u12\"", "\"\\u12G4\"", "\"\\ud800\"", "\"\\udc00\"",
-      "\"\\ud800\\u0041\"", "\"\\ud800x\"", "\"a\nb\"", "\"\x01\"", "\"\xC3\"", "\"\xC0\xAF\"",
-      "\"\xED\xA0\x80\"", "\"\xF4\x90\x80\x80\"", "\"\xFF\"", "1 2", "{} {}", "[]x", "{\"a\":1,\"a\":2}",
-      "/* c */ 1", "\xEF\xBB\xBF{}",
+      "",
+      " ",
+      "{",
+      "}",
+      "[",
+      "[1,]",
+      "{\"a\":1,}",
+      "{\"a\" 1}",
+      "{a:1}",
+      "{\"a\":1 \"b\":2}",
+      "[1 2]",
+      "01",
+      "-",
+      "+1",
+      "1.",
+      ".5",
+      "1e",
+      "1e+",
+      "NaN",
+      "Infinity",
+      "-Infinity",
+      "1e999",
+      "tru",
+      "nul",
+      "True",
+      "'s'",
+      "\"abc",
+      "\"\\x\"",
+      "\"\\u12\"",
+      "\"\\u12G4\"",
+      "\"\\ud800\"",
+      "\"\\udc00\"",
+      "\"\\ud800\\u0041\"",
+      "\"\\ud800x\"",
+      "\"a\nb\"",
+      "\"\x01\"",
+      "\"\xC3\"",
+      "\"\xC0\xAF\"",
+      "\"\xED\xA0\x80\"",
+      "\"\xF4\x90\x80\x80\"",
+      "\"\xFF\"",
+      "1 2",
+      "{} {}",
+      "[]x",
+      "{\"a\":1,\"a\":2}",
+      "/* c */ 1",
+      "\xEF\xBB\xBF{}",
   };
   for (const char* text : bad) {
     auto r = ParseJson(text);
@@ -89,7 +130,8 @@ TEST_CASE("json: malformed documents are kCorruptData", "[unit]") {
 TEST_CASE("json: nesting is limited, not a stack overflow", "[unit]") {
   const std::string ok_depth = std::string(kMaxJsonDepth, '[') + std::string(kMaxJsonDepth, ']');
   CHECK(ParseJson(ok_depth).ok());
-  const std::string too_deep = std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
+  const std::string too_deep =
+      std::string(kMaxJsonDepth + 1, '[') + std::string(kMaxJsonDepth + 1, ']');
   auto r = ParseJson(too_deep);
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().message().find("nesting") != std::string::npos);
@@ -123,12 +165,14 @@ TEST_CASE("json: typed getters name the key", "[unit]") {
   CHECK(v.GetNumber("f").value() == 0.5);
   CHECK(v.GetString("s").value() == "x");
   CHECK(v.GetBool("b").value());
-  for (const Status& st : {v.GetInt("f").status(), v.GetInt("s").status(), v.GetString("n").status(),
-                           v.GetBool("o").status(), v.GetNumber("b").status()}) {
+  for (const Status& st :
+       {v.GetInt("f").status(), v.GetInt("s").status(), v.GetString("n").status(),
+        v.GetBool("o").status(), v.GetNumber("b").status()}) {
     CHECK(st.code() == StatusCode::kInvalidArgument);
     CHECK(st.message().front() == '\'');
   }
-  CHECK(v.GetInt("f").status().message() == "'f': expected an integer, got a non-integral number (or one beyond int64)");
+  CHECK(v.GetInt("f").status().message() ==
+        "'f': expected an integer, got a non-integral number (or one beyond int64)");
   CHECK(v.GetString("o").status().message() == "'o': expected a string, got an object");
   CHECK(v.GetInt("missing").status().code() == StatusCode::kNotFound);
   CHECK(v.GetInt("missing").status().message().find("missing") != std::string::npos);

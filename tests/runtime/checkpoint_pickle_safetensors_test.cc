@@ -26,16 +26,16 @@ Status StStatus(const std::string& header, const Bytes& data) {
 TEST_CASE("pickle: scalars, strings, containers and the memo", "[unit]") {
   PickleWriter p;
   p.Proto(4).Op(0x95).Raw(std::string("\x10\0\0\0\0\0\0\0", 8));  // FRAME (a hint only)
-  p.Op(']').Op(0x94).Mark();                                        // list, MEMOIZE -> memo[0]
-  p.Op('J').Raw("\xfe\xff\xff\xff");                                // BININT -2
-  p.Op(0x8a).Op(2).Raw(std::string("\x00\x80", 2));                               // LONG1 -32768
-  p.Op(0x8a).Op(0);                                                 // LONG1 0
-  p.Op('G').Raw(std::string("\x3f\xf8\0\0\0\0\0\0", 8));                       // BINFLOAT 1.5 (big-endian)
+  p.Op(']').Op(0x94).Mark();                                      // list, MEMOIZE -> memo[0]
+  p.Op('J').Raw("\xfe\xff\xff\xff");                              // BININT -2
+  p.Op(0x8a).Op(2).Raw(std::string("\x00\x80", 2));               // LONG1 -32768
+  p.Op(0x8a).Op(0);                                               // LONG1 0
+  p.Op('G').Raw(std::string("\x3f\xf8\0\0\0\0\0\0", 8));          // BINFLOAT 1.5 (big-endian)
   p.Op(0x88).Op('N').ShortStr("h\xC3\xA9");
   p.Op(0x8d).Raw(std::string("\x02\0\0\0\0\0\0\0", 8)).Raw("xy");  // BINUNICODE8
-  p.Op('e');                                                        // APPENDS
-  p.Int(65535).Op('a');                                             // BININT2, APPEND
-  p.Op('h').Op(0).Op(0x85).Op('a');                                 // append (memo[0],) -> cycle
+  p.Op('e');                                                       // APPENDS
+  p.Int(65535).Op('a');                                            // BININT2, APPEND
+  p.Op('h').Op(0).Op(0x85).Op('a');                                // append (memo[0],) -> cycle
   p.Op('.');
   auto r = Run(p);
   INFO(r.status().ToString());
@@ -60,16 +60,20 @@ TEST_CASE("pickle: scalars, strings, containers and the memo", "[unit]") {
 
 TEST_CASE("pickle: malformed streams are kCorruptData, limits hold", "[unit]") {
   auto code = [](const PickleWriter& p) { return Run(p).status().code(); };
-  CHECK(code(PickleWriter().Proto()) == StatusCode::kCorruptData);                  // no STOP
-  CHECK(code(PickleWriter().Proto().Op('.')) == StatusCode::kCorruptData);          // empty stack
-  CHECK(code(PickleWriter().Op('s').Op('.')) == StatusCode::kCorruptData);          // SETITEM underflow
-  CHECK(code(PickleWriter().Op('N').Op('N').Op('N').Op('s')) == StatusCode::kCorruptData);  // not a dict
-  CHECK(code(PickleWriter().Op('}').Mark().Op('N').Op('u')) == StatusCode::kCorruptData);  // odd SETITEMS
-  CHECK(code(PickleWriter().Op('h').Op(3)) == StatusCode::kCorruptData);            // memo miss
-  CHECK(code(PickleWriter().Op('q').Op(0)) == StatusCode::kCorruptData);            // put of nothing
-  CHECK(code(PickleWriter().Op('t')) == StatusCode::kCorruptData);                  // no MARK
-  CHECK(code(PickleWriter().Op('N').Mark().Op(0x85)) == StatusCode::kCorruptData);  // pops below MARK
-  CHECK(code(PickleWriter().Op('X').Raw("\xff\xff\xff\x7f")) == StatusCode::kCorruptData);  // huge string
+  CHECK(code(PickleWriter().Proto()) == StatusCode::kCorruptData);          // no STOP
+  CHECK(code(PickleWriter().Proto().Op('.')) == StatusCode::kCorruptData);  // empty stack
+  CHECK(code(PickleWriter().Op('s').Op('.')) == StatusCode::kCorruptData);  // SETITEM underflow
+  CHECK(code(PickleWriter().Op('N').Op('N').Op('N').Op('s')) ==
+        StatusCode::kCorruptData);  // not a dict
+  CHECK(code(PickleWriter().Op('}').Mark().Op('N').Op('u')) ==
+        StatusCode::kCorruptData);                                        // odd SETITEMS
+  CHECK(code(PickleWriter().Op('h').Op(3)) == StatusCode::kCorruptData);  // memo miss
+  CHECK(code(PickleWriter().Op('q').Op(0)) == StatusCode::kCorruptData);  // put of nothing
+  CHECK(code(PickleWriter().Op('t')) == StatusCode::kCorruptData);        // no MARK
+  CHECK(code(PickleWriter().Op('N').Mark().Op(0x85)) ==
+        StatusCode::kCorruptData);  // pops below MARK
+  CHECK(code(PickleWriter().Op('X').Raw("\xff\xff\xff\x7f")) ==
+        StatusCode::kCorruptData);  // huge string
   CHECK(code(PickleWriter().Op(0x8d).Raw(std::string(8, '\xff'))) == StatusCode::kCorruptData);
   CHECK(code(PickleWriter().Op(0x95).Raw(std::string(8, '\xff'))) == StatusCode::kCorruptData);
   CHECK(code(PickleWriter().Op('c').Raw("collections\nOrderedDict")) == StatusCode::kCorruptData);
@@ -129,9 +133,9 @@ TEST_CASE("safetensors: hostile headers are rejected", "[unit]") {
   const std::string ok = R"("dtype": "F32", "shape": [4], "data_offsets": [0, 16])";
   REQUIRE(StStatus(t(ok), d16).ok());
   for (const char* body : {
-           R"("dtype": "F32", "shape": [4], "data_offsets": [0, 20])",   // past the end
-           R"("dtype": "F32", "shape": [4], "data_offsets": [8, 4])",    // end < begin
-           R"("dtype": "F32", "shape": [3], "data_offsets": [0, 16])",   // size != numel * 4
+           R"("dtype": "F32", "shape": [4], "data_offsets": [0, 20])",  // past the end
+           R"("dtype": "F32", "shape": [4], "data_offsets": [8, 4])",   // end < begin
+           R"("dtype": "F32", "shape": [3], "data_offsets": [0, 16])",  // size != numel * 4
            R"("dtype": "F32", "shape": [-4], "data_offsets": [0, 16])",
            R"("dtype": "F32", "shape": [4.5], "data_offsets": [0, 16])",
            R"("dtype": "F32", "shape": [4294967296, 4294967296, 4], "data_offsets": [0, 16])",
@@ -152,11 +156,13 @@ TEST_CASE("safetensors: hostile headers are rejected", "[unit]") {
   CHECK(st.message().find("'t'") != std::string::npos);
   CHECK(st.message().find("I64") != std::string::npos);
   st = StStatus(R"({"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 12]},)"
-                R"( "y": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})", d16);
+                R"( "y": {"dtype": "F32", "shape": [2], "data_offsets": [8, 16]}})",
+                d16);
   CHECK(st.code() == StatusCode::kCorruptData);
   CHECK(st.message().find("overlap") != std::string::npos);
-  for (const std::string& h : {std::string("[]"), std::string("{"), std::string(""), std::string("{\"__metadata__\": 1}"),
-                               std::string("{\"t\": 1}"), t(ok) + "x"})
+  for (const std::string& h :
+       {std::string("[]"), std::string("{"), std::string(""), std::string("{\"__metadata__\": 1}"),
+        std::string("{\"t\": 1}"), t(ok) + "x"})
     CHECK(StStatus(h, d16).code() == StatusCode::kCorruptData);
   // Header lengths beyond the file (or absurd) fail before anything is allocated.
   for (uint64_t len : {uint64_t(17), uint64_t(1) << 40, ~uint64_t(0), ~uint64_t(0) - 7}) {
@@ -175,7 +181,8 @@ TEST_CASE("safetensors: the transnormer file truncated or flipped never crashes"
   uint64_t header_len = 0;
   std::memcpy(&header_len, file.data(), 8);
   REQUIRE(header_len < file.size());
-  for (size_t cut : {size_t(0), size_t(7), size_t(8), size_t(100), size_t(8 + header_len), file.size() - 1}) {
+  for (size_t cut :
+       {size_t(0), size_t(7), size_t(8), size_t(100), size_t(8 + header_len), file.size() - 1}) {
     INFO("cut at " << cut);
     CHECK_FALSE(ReadSafetensors(file.data(), cut).ok());
   }

@@ -149,7 +149,8 @@ TEST_CASE("transnormer pytorch_model.bin and model.safetensors hold the same ten
   const int64_t dim = Ok(config.GetInt("decoder_embed_dim"));
   const int64_t heads = Ok(config.GetInt("decoder_attention_heads"));
   CHECK(a->tensors.size() == size_t(2 + 5 * layers + 1));
-  CHECK(a->Find("model.embed_tokens.weight")->shape == std::vector<uint64_t>{uint64_t(vocab), uint64_t(dim)});
+  CHECK(a->Find("model.embed_tokens.weight")->shape ==
+        std::vector<uint64_t>{uint64_t(vocab), uint64_t(dim)});
   CHECK(a->Find("lm_head.weight")->shape == std::vector<uint64_t>{uint64_t(vocab), uint64_t(dim)});
   CHECK(a->Find("model.layers.1.token_mixer.lrpe.theta") == nullptr);
 
@@ -179,11 +180,14 @@ TEST_CASE("mamba1 model.pth and model.safetensors hold the same tensors", "[unit
   REQUIRE(b.ok());
   CheckSameTensors(*a, *b);
   // README: 4 layers x {norm, in_proj, conv1d w/b, x_proj, dt_proj w/b, A_log, D, out_proj}
-  // + embedding + norm_f + lm_head; d_inner 128, d_state 16, d_conv 4, dt_rank 4; vocab padded to 256.
+  // + embedding + norm_f + lm_head; d_inner 128, d_state 16, d_conv 4, dt_rank 4; vocab padded to
+  // 256.
   CHECK(a->tensors.size() == 4 * 10 + 3);
   CHECK(a->Find("backbone.embedding.weight")->shape == std::vector<uint64_t>{256, 64});
-  CHECK(a->Find("backbone.layers.3.mixer.conv1d.weight")->shape == std::vector<uint64_t>{128, 1, 4});
-  CHECK(a->Find("backbone.layers.0.mixer.x_proj.weight")->shape == std::vector<uint64_t>{4 + 2 * 16, 128});
+  CHECK(a->Find("backbone.layers.3.mixer.conv1d.weight")->shape ==
+        std::vector<uint64_t>{128, 1, 4});
+  CHECK(a->Find("backbone.layers.0.mixer.x_proj.weight")->shape ==
+        std::vector<uint64_t>{4 + 2 * 16, 128});
   CHECK(a->Find("backbone.layers.0.mixer.A_log")->shape == std::vector<uint64_t>{128, 16});
   // Tied head: the .pth shares the embedding's storage; the safetensors file has a copy.
   CHECK(a->Find("lm_head.weight")->data == a->Find("backbone.embedding.weight")->data);
@@ -192,7 +196,8 @@ TEST_CASE("mamba1 model.pth and model.safetensors hold the same tensors", "[unit
   const auto a_log = Floats(*a->Find("backbone.layers.2.mixer.A_log"));
   double worst = 0;
   for (size_t r = 0; r < 128; ++r)
-    for (size_t j = 0; j < 16; ++j) worst = std::max(worst, std::fabs(a_log[r * 16 + j] - std::log(double(j + 1))));
+    for (size_t j = 0; j < 16; ++j)
+      worst = std::max(worst, std::fabs(a_log[r * 16 + j] - std::log(double(j + 1))));
   CHECK(worst < 0.6);  // ~6 sigma
 }
 

@@ -15,7 +15,8 @@ namespace {
 
 // {"w": tensor} with the given storage/offset/size/stride over a 6-float storage "0".
 Bytes OneTensor(const std::string& storage_type, int64_t numel, int64_t offset,
-                const std::vector<int64_t>& size, const std::vector<int64_t>& stride, size_t storage_floats = 6) {
+                const std::vector<int64_t>& size, const std::vector<int64_t>& stride,
+                size_t storage_floats = 6) {
   PickleWriter p;
   p.Proto().Global("collections", "OrderedDict").Op(')').Op('R').Mark().Str("w");
   p.Tensor(storage_type, "0", numel, offset, size, stride).Op('u').Op('.');
@@ -26,7 +27,9 @@ Bytes OneTensor(const std::string& storage_type, int64_t numel, int64_t offset,
 
 Status ReadStatus(const Bytes& b) { return ReadTorchCheckpoint(b.data(), b.size()).status(); }
 
-bool Mentions(const Status& st, const std::string& what) { return st.message().find(what) != std::string::npos; }
+bool Mentions(const Status& st, const std::string& what) {
+  return st.message().find(what) != std::string::npos;
+}
 
 // Reads corrupted bytes: whatever comes back, tensors must lie inside the buffer. True if ok.
 bool ReadInBounds(const Bytes& b) {
@@ -47,7 +50,11 @@ TEST_CASE("torch: a crafted checkpoint reads, with offsets, shared storage and d
   p.Str("a").Tensor("FloatStorage", "0", 6, 0, {2, 3}, {3, 1});
   p.Str("b").Tensor("FloatStorage", "0", 6, 4, {2}, {1});  // shares storage 0, from element 4
   p.Str("p").Global("torch._utils", "_rebuild_parameter").Mark();
-  p.Tensor("HalfStorage", "1", 2, 0, {1, 2}, {7, 1}).Op(0x88).Global("collections", "OrderedDict").Op(')').Op('R');
+  p.Tensor("HalfStorage", "1", 2, 0, {1, 2}, {7, 1})
+      .Op(0x88)
+      .Global("collections", "OrderedDict")
+      .Op(')')
+      .Op('R');
   p.Tuple().Op('R');
   p.Str("s").Tensor("BFloat16Storage", "2", 1, 0, {}, {});
   p.Op('u').Op('.');
@@ -110,7 +117,8 @@ TEST_CASE("torch: unsupported tensors are named", "[unit]") {
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(Mentions(st, "archive/data/0"));
   // Legacy format: a pickled magic number, not a zip.
-  const Bytes legacy = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
+  const Bytes legacy = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                        0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e};
   st = ReadStatus(legacy);
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(Mentions(st, "legacy"));
@@ -121,13 +129,17 @@ TEST_CASE("torch: unsupported tensors are named", "[unit]") {
 TEST_CASE("torch: storages out of range are kCorruptData", "[unit]") {
   CHECK(ReadStatus(OneTensor("FloatStorage", 6, 0, {2, 3}, {3, 1})).ok());
   // offset + numel past the declared storage
-  CHECK(ReadStatus(OneTensor("FloatStorage", 6, 1, {2, 3}, {3, 1})).code() == StatusCode::kCorruptData);
-  CHECK(ReadStatus(OneTensor("FloatStorage", 6, INT64_MAX, {2}, {1})).code() == StatusCode::kCorruptData);
+  CHECK(ReadStatus(OneTensor("FloatStorage", 6, 1, {2, 3}, {3, 1})).code() ==
+        StatusCode::kCorruptData);
+  CHECK(ReadStatus(OneTensor("FloatStorage", 6, INT64_MAX, {2}, {1})).code() ==
+        StatusCode::kCorruptData);
   // declared storage larger than its zip entry
   CHECK(ReadStatus(OneTensor("FloatStorage", 7, 0, {7}, {1})).code() == StatusCode::kCorruptData);
-  CHECK(ReadStatus(OneTensor("FloatStorage", INT64_MAX, 0, {7}, {1})).code() == StatusCode::kCorruptData);
+  CHECK(ReadStatus(OneTensor("FloatStorage", INT64_MAX, 0, {7}, {1})).code() ==
+        StatusCode::kCorruptData);
   // shape product overflows
-  CHECK(ReadStatus(OneTensor("FloatStorage", 6, 0, {1 << 30, 1 << 30, 1 << 30}, {1 << 30, 1 << 30, 1}))
+  CHECK(ReadStatus(
+            OneTensor("FloatStorage", 6, 0, {1 << 30, 1 << 30, 1 << 30}, {1 << 30, 1 << 30, 1}))
             .code() != StatusCode::kOk);
   CHECK(ReadStatus(OneTensor("FloatStorage", 6, 0, {-1}, {1})).code() == StatusCode::kCorruptData);
   // missing storage entry
@@ -157,7 +169,8 @@ TEST_CASE("torch: hostile pickles are rejected with the reason", "[unit]") {
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(Mentions(st, "builtins.eval"));
   PickleWriter not_tensor;
-  not_tensor.Proto().Op('}').Str("w").Op(']').Op('q').Op(0).Op('h').Op(0).Op('a').Op('s').Op('.');  // l = [l]
+  not_tensor.Proto().Op('}').Str("w").Op(']').Op('q').Op(0).Op('h').Op(0).Op('a').Op('s').Op(
+      '.');  // l = [l]
   st = run(not_tensor);
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(Mentions(st, "'w'"));
@@ -177,7 +190,8 @@ TEST_CASE("torch: rwkv6 model.pth truncated anywhere is an error", "[unit]") {
   const Bytes file = ReadFileBytes(DataPath("reference/rwkv6/model.pth"));
   REQUIRE(ReadTorchCheckpoint(file.data(), file.size()).ok());
   for (size_t cut : {size_t(1), size_t(4), size_t(30), size_t(100), size_t(9000), file.size() / 2,
-                     file.size() - 200, file.size() - 100, file.size() - 23, file.size() - 22, file.size() - 1}) {
+                     file.size() - 200, file.size() - 100, file.size() - 23, file.size() - 22,
+                     file.size() - 1}) {
     INFO("cut at " << cut);
     const Bytes part(file.begin(), file.begin() + ptrdiff_t(cut));
     const Status st = ReadStatus(part);
@@ -191,7 +205,8 @@ TEST_CASE("torch: flipped bytes in the directory and pickle never crash", "[unit
   REQUIRE(zip.ok());
   // The central directory starts after the last entry's data.
   size_t cd_start = 0;
-  for (const ZipEntry& e : zip->entries()) cd_start = std::max<size_t>(cd_start, e.data_offset + e.compressed_size);
+  for (const ZipEntry& e : zip->entries())
+    cd_start = std::max<size_t>(cd_start, e.data_offset + e.compressed_size);
   const ZipEntry* pkl = zip->Find("model/data.pkl");
   REQUIRE(pkl != nullptr);
   size_t failures = 0;

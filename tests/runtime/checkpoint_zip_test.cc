@@ -31,7 +31,9 @@ size_t CentralStart(const Bytes& b) {
 
 TEST_CASE("zip: stored entries are views, with and without ZIP64", "[unit]") {
   for (int variant = 0; variant < 4; ++variant) {
-    const Bytes file = TwoEntries(variant & 1, variant & 2, variant == 3 ? "PK\x05\x06 a comment holding a fake end record" : "");
+    const Bytes file =
+        TwoEntries(variant & 1, variant & 2,
+                   variant == 3 ? "PK\x05\x06 a comment holding a fake end record" : "");
     auto zip = ZipArchive::Open(file.data(), file.size());
     INFO("variant " << variant << ": " << zip.status().ToString());
     REQUIRE(zip.ok());
@@ -73,28 +75,33 @@ TEST_CASE("zip: structural damage is kCorruptData or kUnsupported, never a crash
     for (int i = 0; i < n; ++i) b[offset + size_t(i)] = uint8_t(value >> (8 * i));
     return b;
   };
-  CHECK(OpenStatus(patched(cd + 8, 1, 2)).code() == StatusCode::kUnsupported);           // encrypted
-  CHECK(OpenStatus(patched(cd + 20, 4, 4)).code() == StatusCode::kCorruptData);          // stored, sizes differ
-  CHECK(OpenStatus(patched(cd + 42, 1, 4)).code() == StatusCode::kCorruptData);          // local offset off
+  CHECK(OpenStatus(patched(cd + 8, 1, 2)).code() == StatusCode::kUnsupported);  // encrypted
+  CHECK(OpenStatus(patched(cd + 20, 4, 4)).code() ==
+        StatusCode::kCorruptData);  // stored, sizes differ
+  CHECK(OpenStatus(patched(cd + 42, 1, 4)).code() == StatusCode::kCorruptData);  // local offset off
   CHECK(OpenStatus(patched(cd + 42, 0xFFFFFFF0u, 4)).code() == StatusCode::kCorruptData);
-  CHECK(OpenStatus(patched(cd + 42, 0xFFFFFFFFu, 4)).code() == StatusCode::kCorruptData);  // no zip64 extra
-  CHECK(OpenStatus(patched(cd + 28, 200, 2)).code() == StatusCode::kCorruptData);        // name runs long
-  CHECK(OpenStatus(patched(cd + 46, 'b', 1)).code() == StatusCode::kCorruptData);        // name != local
-  CHECK(OpenStatus(patched(cd + 34, 1, 2)).code() == StatusCode::kUnsupported);          // other disk
-  CHECK(OpenStatus(patched(cd + 20, 0x7FFFFFFF7FFFFFFFull, 8)).code() == StatusCode::kCorruptData);  // past end
-  CHECK(OpenStatus(patched(0, 0, 1)).code() == StatusCode::kCorruptData);                // local signature
+  CHECK(OpenStatus(patched(cd + 42, 0xFFFFFFFFu, 4)).code() ==
+        StatusCode::kCorruptData);                                                 // no zip64 extra
+  CHECK(OpenStatus(patched(cd + 28, 200, 2)).code() == StatusCode::kCorruptData);  // name runs long
+  CHECK(OpenStatus(patched(cd + 46, 'b', 1)).code() == StatusCode::kCorruptData);  // name != local
+  CHECK(OpenStatus(patched(cd + 34, 1, 2)).code() == StatusCode::kUnsupported);    // other disk
+  CHECK(OpenStatus(patched(cd + 20, 0x7FFFFFFF7FFFFFFFull, 8)).code() ==
+        StatusCode::kCorruptData);                                         // past end
+  CHECK(OpenStatus(patched(0, 0, 1)).code() == StatusCode::kCorruptData);  // local signature
   // End records: the ZIP64 record is at cd + directory size; the locator and EOCD follow it.
   const size_t eocd = good.size() - 22, locator = eocd - 20, eocd64 = locator - 56;
   Bytes counts = patched(eocd64 + 32, 1000, 8);  // entry count the directory cannot hold
   std::memcpy(&counts[eocd64 + 24], &counts[eocd64 + 32], 8);
   CHECK(OpenStatus(counts).code() == StatusCode::kCorruptData);
-  CHECK(OpenStatus(patched(eocd64 + 32, 3, 8)).code() == StatusCode::kCorruptData);      // counts differ
-  CHECK(OpenStatus(patched(eocd64 + 40, 1 << 20, 8)).code() == StatusCode::kCorruptData);  // dir size
+  CHECK(OpenStatus(patched(eocd64 + 32, 3, 8)).code() ==
+        StatusCode::kCorruptData);  // counts differ
+  CHECK(OpenStatus(patched(eocd64 + 40, 1 << 20, 8)).code() ==
+        StatusCode::kCorruptData);  // dir size
   CHECK(OpenStatus(patched(eocd64 + 48, ~uint64_t(0), 8)).code() == StatusCode::kCorruptData);
   CHECK(OpenStatus(patched(locator + 8, ~uint64_t(0), 8)).code() == StatusCode::kCorruptData);
-  CHECK(OpenStatus(patched(locator + 16, 2, 4)).code() == StatusCode::kUnsupported);      // disks
-  CHECK(OpenStatus(patched(eocd64, 0, 4)).code() == StatusCode::kCorruptData);            // signature
-  CHECK(OpenStatus(patched(eocd + 20, 1, 2)).code() == StatusCode::kCorruptData);         // comment length
+  CHECK(OpenStatus(patched(locator + 16, 2, 4)).code() == StatusCode::kUnsupported);  // disks
+  CHECK(OpenStatus(patched(eocd64, 0, 4)).code() == StatusCode::kCorruptData);        // signature
+  CHECK(OpenStatus(patched(eocd + 20, 1, 2)).code() == StatusCode::kCorruptData);  // comment length
   // Without ZIP64 records, 0xFFFF... in the EOCD is an inconsistency.
   const Bytes plain = TwoEntries(false, false);
   const size_t peocd = plain.size() - 22;

@@ -60,7 +60,8 @@ std::string Rewrite(const std::string& name, const MetaEdit& meta, const TensorE
     for (uint64_t d : ne) elems *= d;
     keep->emplace_back(elems * sizeof(float), 0);  // f32 data of the (possibly new) shape
     std::memcpy(keep->back().data(), t.data, std::min<size_t>(keep->back().size(), t.nbytes));
-    REQUIRE(w.AddTensor(tname, ne, /*GGML_TYPE_F32=*/0, keep->back().data(), keep->back().size()).ok());
+    REQUIRE(
+        w.AddTensor(tname, ne, /*GGML_TYPE_F32=*/0, keep->back().data(), keep->back().size()).ok());
   }
   const std::string path = TempPath(name);
   REQUIRE(w.WriteFile(path).ok());
@@ -82,9 +83,12 @@ TEST_CASE("the unmodified rewrite loads (the harness itself is sound)", "[unit]"
 
 TEST_CASE("unknown architecture is named", "[unit]") {
   std::vector<std::vector<uint8_t>> keep;
-  const auto st = LoadStatus(Rewrite("arch.gguf", [](const std::string& k, GgufValue& v) {
-    if (k == "general.architecture") v.s = "mysterynet";
-  }, nullptr, &keep));
+  const auto st = LoadStatus(Rewrite(
+      "arch.gguf",
+      [](const std::string& k, GgufValue& v) {
+        if (k == "general.architecture") v.s = "mysterynet";
+      },
+      nullptr, &keep));
   INFO(st.ToString());
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(st.ToString().find("mysterynet") != std::string::npos);
@@ -92,9 +96,9 @@ TEST_CASE("unknown architecture is named", "[unit]") {
 
 TEST_CASE("a missing tensor is named", "[unit]") {
   std::vector<std::vector<uint8_t>> keep;
-  const auto st = LoadStatus(Rewrite("missing.gguf", nullptr, [](std::string& n, std::vector<uint64_t>&) {
-    return n != "blk.3.ffn_up.weight";
-  }, &keep));
+  const auto st = LoadStatus(Rewrite(
+      "missing.gguf", nullptr,
+      [](std::string& n, std::vector<uint64_t>&) { return n != "blk.3.ffn_up.weight"; }, &keep));
   INFO(st.ToString());
   CHECK_FALSE(st.ok());
   CHECK(st.ToString().find("blk.3.ffn_up.weight") != std::string::npos);
@@ -102,10 +106,13 @@ TEST_CASE("a missing tensor is named", "[unit]") {
 
 TEST_CASE("a tensor shape that contradicts the metadata is named", "[unit]") {
   std::vector<std::vector<uint8_t>> keep;
-  const auto st = LoadStatus(Rewrite("shape.gguf", nullptr, [](std::string& n, std::vector<uint64_t>& ne) {
-    if (n == "blk.1.attn_k.weight") ne[1] += 1;
-    return true;
-  }, &keep));
+  const auto st = LoadStatus(Rewrite(
+      "shape.gguf", nullptr,
+      [](std::string& n, std::vector<uint64_t>& ne) {
+        if (n == "blk.1.attn_k.weight") ne[1] += 1;
+        return true;
+      },
+      &keep));
   INFO(st.ToString());
   CHECK_FALSE(st.ok());
   CHECK(st.ToString().find("blk.1.attn_k.weight") != std::string::npos);
@@ -113,9 +120,12 @@ TEST_CASE("a tensor shape that contradicts the metadata is named", "[unit]") {
 
 TEST_CASE("metadata that contradicts itself is named", "[unit]") {
   std::vector<std::vector<uint8_t>> keep;
-  const auto st = LoadStatus(Rewrite("heads.gguf", [](const std::string& k, GgufValue& v) {
-    if (k == "llama.attention.head_count") v.u = 7;  // 64 is not divisible by 7
-  }, nullptr, &keep));
+  const auto st = LoadStatus(Rewrite(
+      "heads.gguf",
+      [](const std::string& k, GgufValue& v) {
+        if (k == "llama.attention.head_count") v.u = 7;  // 64 is not divisible by 7
+      },
+      nullptr, &keep));
   INFO(st.ToString());
   CHECK_FALSE(st.ok());
   CHECK(st.ToString().find("head") != std::string::npos);

@@ -212,8 +212,8 @@ TEST_CASE("gguf: write/read round trip of every value type and f32/f16/bf16 tens
     CHECK_THAT(f.GetUint("nope").status().message(), Contains("nope"));
     CHECK(f.GetUint("t.str").status().code() == StatusCode::kInvalidArgument);
     CHECK_THAT(f.GetUint("t.str").status().message(), Contains("t.str"));
-    CHECK_FALSE(f.GetUint("t.i8").ok());   // negative
-    CHECK_FALSE(f.GetInt("t.u64").ok());   // > INT64_MAX
+    CHECK_FALSE(f.GetUint("t.i8").ok());  // negative
+    CHECK_FALSE(f.GetInt("t.u64").ok());  // > INT64_MAX
     CHECK_FALSE(f.GetBool("t.u8").ok());
     CHECK_FALSE(f.GetString("a.str").ok());
     CHECK_FALSE(f.GetStringArray("a.f32").ok());
@@ -245,7 +245,8 @@ TEST_CASE("gguf: write/read round trip of every value type and f32/f16/bf16 tens
     CHECK(std::memcmp(tq->data, q8.data(), q8.size()) == 0);
     auto vq = f.GetTensorView("w.q8");
     REQUIRE(vq.ok());
-    CHECK((vq->dtype == DType::kQ8_0 && vq->rows == 3 && vq->cols == 32 && vq->bytes() == q8.size()));
+    CHECK(
+        (vq->dtype == DType::kQ8_0 && vq->rows == 3 && vq->cols == 32 && vq->bytes() == q8.size()));
     CHECK(f.GetTensorView("missing").status().code() == StatusCode::kNotFound);
 
     const std::string summary = FormatGgufSummary(f, 2);
@@ -293,10 +294,11 @@ TEST_CASE("gguf: real vocabulary files", "[gguf]") {
   CHECK(spm->GetUint("tokenizer.ggml.bos_token_id").value() == 1);
   CHECK(spm->GetUint("tokenizer.ggml.eos_token_id").value() == 2);
   CHECK(spm->GetBool("tokenizer.ggml.add_bos_token").value());
-  CHECK_THAT(FormatGgufSummary(spm.value()), Contains("tokenizer.ggml.tokens  array[string] x32000"));
+  CHECK_THAT(FormatGgufSummary(spm.value()),
+             Contains("tokenizer.ggml.tokens  array[string] x32000"));
 
-  auto gpt2 = GgufFile::Open(testing::DataPath("tokenizers/ggml-vocab-gpt-2.gguf"),
-                             FileLoadMode::kRead);
+  auto gpt2 =
+      GgufFile::Open(testing::DataPath("tokenizers/ggml-vocab-gpt-2.gguf"), FileLoadMode::kRead);
   REQUIRE(gpt2.ok());
   CHECK(gpt2->metadata().size() == 16);
   CHECK(gpt2->GetString("general.architecture").value() == "gpt2");
@@ -357,7 +359,8 @@ TEST_CASE("gguf: hostile headers", "[gguf][hostile]") {
   }
   SECTION("string lengths") {
     CHECK(code(Bytes().Header(0, 1).U64(uint64_t(1) << 62).Zeros(16)) == StatusCode::kCorruptData);
-    const Status st = ParseStatus(Bytes().Header(0, 1).Str("k.s").U32(8).U64(uint64_t(1) << 62).Zeros(16).b);
+    const Status st =
+        ParseStatus(Bytes().Header(0, 1).Str("k.s").U32(8).U64(uint64_t(1) << 62).Zeros(16).b);
     CHECK(st.code() == StatusCode::kCorruptData);
     CHECK_THAT(st.message(), Contains("k.s"));
   }
@@ -416,17 +419,17 @@ TEST_CASE("gguf: hostile tensor infos", "[gguf][hostile]") {
   CHECK(st.code() == StatusCode::kCorruptData);
   CHECK_THAT(st.message(), Contains("blk.0.w"));
   CHECK(one({4}, 0, 0, 15).code() == StatusCode::kCorruptData);  // data cut short
-  st = one({4}, 0, 8, 64);  // misaligned
+  st = one({4}, 0, 8, 64);                                       // misaligned
   CHECK(st.code() == StatusCode::kCorruptData);
   CHECK_THAT(st.message(), Contains("alignment"));
   st = one({4}, 99, 0, 64);  // unknown ggml type
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK_THAT(st.message(), Contains("blk.0.w") && Contains("99"));
-  CHECK(one({4}, 4, 0, 64).code() == StatusCode::kUnsupported);            // removed Q4_2
-  CHECK(one({33}, 2, 0, 64).code() == StatusCode::kCorruptData);           // 33 % 32 (q4_0)
-  CHECK(one({32}, 2, 0, 18).ok());                                         // one q4_0 block
-  CHECK(one({4, 0}, 0, 0, 64).code() == StatusCode::kCorruptData);         // empty dim
-  CHECK(one({uint64_t(1) << 32, uint64_t(1) << 32}, 0, 0, 64).code() ==    // 2^64 elements
+  CHECK(one({4}, 4, 0, 64).code() == StatusCode::kUnsupported);          // removed Q4_2
+  CHECK(one({33}, 2, 0, 64).code() == StatusCode::kCorruptData);         // 33 % 32 (q4_0)
+  CHECK(one({32}, 2, 0, 18).ok());                                       // one q4_0 block
+  CHECK(one({4, 0}, 0, 0, 64).code() == StatusCode::kCorruptData);       // empty dim
+  CHECK(one({uint64_t(1) << 32, uint64_t(1) << 32}, 0, 0, 64).code() ==  // 2^64 elements
         StatusCode::kCorruptData);
   CHECK(one({uint64_t(1) << 62}, 0, 0, 64).code() == StatusCode::kCorruptData);  // 2^64 bytes
   CHECK(one({4}, 0, ~uint64_t{0} & ~uint64_t{31}, 64).code() == StatusCode::kCorruptData);
@@ -455,10 +458,10 @@ TEST_CASE("gguf: missing file and writer misuse", "[gguf]") {
   GgufWriter w;
   float x[4] = {};
   CHECK(w.AddTensor("t", {4}, 0, x, 16).ok());
-  CHECK(w.AddTensor("t", {4}, 0, x, 16).code() == StatusCode::kInvalidArgument);   // duplicate
-  CHECK(w.AddTensor("u", {4}, 0, x, 12).code() == StatusCode::kInvalidArgument);   // nbytes
-  CHECK(w.AddTensor("v", {4}, 77, x, 16).code() == StatusCode::kUnsupported);      // type
-  CHECK(w.AddTensor("w", {}, 0, x, 0).code() == StatusCode::kInvalidArgument);     // no dims
+  CHECK(w.AddTensor("t", {4}, 0, x, 16).code() == StatusCode::kInvalidArgument);  // duplicate
+  CHECK(w.AddTensor("u", {4}, 0, x, 12).code() == StatusCode::kInvalidArgument);  // nbytes
+  CHECK(w.AddTensor("v", {4}, 77, x, 16).code() == StatusCode::kUnsupported);     // type
+  CHECK(w.AddTensor("w", {}, 0, x, 0).code() == StatusCode::kInvalidArgument);    // no dims
   CHECK(w.AddTensor("y", {4}, 0, nullptr, 16).code() == StatusCode::kInvalidArgument);
 
   GgufWriter bad;

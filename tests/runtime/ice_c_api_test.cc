@@ -28,7 +28,8 @@ floe_model* Load() {
 }
 
 // Creates a session and expects `code` with `words` in floe_last_error().
-void ExpectError(floe_model* m, const floe_session_params& p, floe_status code, const std::string& words) {
+void ExpectError(floe_model* m, const floe_session_params& p, floe_status code,
+                 const std::string& words) {
   floe_session* s = nullptr;
   const floe_status st = floe_session_create(m, &p, &s);
   INFO(floe_last_error());
@@ -37,7 +38,8 @@ void ExpectError(floe_model* m, const floe_session_params& p, floe_status code, 
   CHECK(std::string(floe_last_error()).find(words) != std::string::npos);
 }
 
-std::vector<float> EvalLogits(floe_model* m, const floe_session_params& p, const std::vector<floe_token>& ids) {
+std::vector<float> EvalLogits(floe_model* m, const floe_session_params& p,
+                              const std::vector<floe_token>& ids) {
   floe_session* s = nullptr;
   REQUIRE(floe_session_create(m, &p, &s) == FLOE_OK);
   REQUIRE(floe_session_eval(s, ids.data(), ids.size()) == FLOE_OK);
@@ -68,7 +70,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   floe_session_params p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_k = 0;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: k (keys retrieved per query) must be at least 1");
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT,
+              "ice attention: k (keys retrieved per query) must be at least 1");
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.context_length = 200;
@@ -88,7 +91,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p = d;
   p.attention = FLOE_ATTENTION_FAISS;
   p.faiss_hnsw_m = 1;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT,
+              "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1");
   p = d;
   p.attention = FLOE_ATTENTION_FAISS;
   p.faiss_ef_search = 0;
@@ -96,7 +100,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p = d;
   p.attention = FLOE_ATTENTION_FAISS;
   p.knn_k = 0;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "faiss attention: k (keys retrieved per query) must be at least 1");
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT,
+              "faiss attention: k (keys retrieved per query) must be at least 1");
 #else
   p.attention = FLOE_ATTENTION_FAISS;
   ExpectError(m, p, FLOE_ERR_UNSUPPORTED, "built without FAISS");
@@ -108,7 +113,9 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_search_block = 0;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: search block (queries per shared kNN search) must be in [1, 1024], not 0");
+  ExpectError(
+      m, p, FLOE_ERR_INVALID_ARGUMENT,
+      "ice attention: search block (queries per shared kNN search) must be in [1, 1024], not 0");
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_search_scale = 0.5f;
@@ -116,7 +123,8 @@ TEST_CASE("C API: attention defaults and bad settings", "[unit]") {
   p = d;
   p.attention = FLOE_ATTENTION_ICE;
   p.knn_levels = 9;
-  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "ice attention: DCI levels must be in [1, 4], not 9");
+  ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT,
+              "ice attention: DCI levels must be in [1, 4], not 9");
   p.knn_levels = 2;
   p.knn_fanout = 1;
   ExpectError(m, p, FLOE_ERR_INVALID_ARGUMENT, "fanout");

@@ -47,7 +47,8 @@ TEST_CASE("seeded sampling is reproducible and follows the distribution", "[unit
 }
 
 TEST_CASE("top-k, top-p and min-p truncate the candidates", "[unit]") {
-  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f), std::log(0.05f)};
+  const std::vector<float> logits = {std::log(0.5f), std::log(0.3f), std::log(0.15f),
+                                     std::log(0.05f)};
   auto support = [&](SamplerParams p) {
     p.temperature = 1.0f;
     Sampler s(p);
@@ -56,14 +57,20 @@ TEST_CASE("top-k, top-p and min-p truncate the candidates", "[unit]") {
     return seen.size();
   };
   SamplerParams k;
-  k.top_k = 2; k.top_p = 1; k.min_p = 0;
+  k.top_k = 2;
+  k.top_p = 1;
+  k.min_p = 0;
   CHECK(support(k) == 2);
   SamplerParams tp;
-  tp.top_k = 0; tp.top_p = 0.75f; tp.min_p = 0;
-  CHECK(support(tp) == 2);   // 0.5 + 0.3 >= 0.75
+  tp.top_k = 0;
+  tp.top_p = 0.75f;
+  tp.min_p = 0;
+  CHECK(support(tp) == 2);  // 0.5 + 0.3 >= 0.75
   SamplerParams mp;
-  mp.top_k = 0; mp.top_p = 1; mp.min_p = 0.25f;
-  CHECK(support(mp) == 3);   // 0.15 >= 0.25 * 0.5, 0.05 is not
+  mp.top_k = 0;
+  mp.top_p = 1;
+  mp.min_p = 0.25f;
+  CHECK(support(mp) == 3);  // 0.15 >= 0.25 * 0.5, 0.05 is not
 }
 
 TEST_CASE("bad sampler settings are rejected", "[unit]") {

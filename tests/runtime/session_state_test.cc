@@ -59,8 +59,8 @@ TEST_CASE("fork continues independently and identically", "[unit]") {
   REQUIRE(s->Eval(a).ok());
   auto fork = s->Fork();
   REQUIRE(fork.ok());
-  REQUIRE(s->Eval(b).ok());          // the original moves on ...
-  REQUIRE((*fork)->Eval(c).ok());    // ... the fork takes another branch
+  REQUIRE(s->Eval(b).ok());        // the original moves on ...
+  REQUIRE((*fork)->Eval(c).ok());  // ... the fork takes another branch
 
   auto ref_b = NewSession(*model);
   REQUIRE(ref_b->Eval(a).ok());

@@ -115,14 +115,32 @@ std::string RandomUtf8(std::mt19937& rng, size_t chars) {
   for (size_t i = 0; i < chars; ++i) {
     char32_t cp = 0;
     switch (kind(rng)) {
-      case 0: cp = U' '; break;
-      case 1: cp = std::uniform_int_distribution<int>(0, 2)(rng) == 0 ? U'\n' : U'\t'; break;
-      case 2: case 3: case 4: cp = std::uniform_int_distribution<char32_t>(0x21, 0x7E)(rng); break;
-      case 5: cp = std::uniform_int_distribution<char32_t>(0x80, 0x7FF)(rng); break;
-      case 6: cp = std::uniform_int_distribution<char32_t>(0x4E00, 0x9FFF)(rng); break;  // CJK
-      case 7: cp = std::uniform_int_distribution<char32_t>(0x800, 0xFFFD)(rng); break;
-      case 8: cp = std::uniform_int_distribution<char32_t>(0x1F300, 0x1FAFF)(rng); break;  // emoji
-      default: cp = std::uniform_int_distribution<char32_t>(0x10000, 0x10FFFF)(rng); break;
+      case 0:
+        cp = U' ';
+        break;
+      case 1:
+        cp = std::uniform_int_distribution<int>(0, 2)(rng) == 0 ? U'\n' : U'\t';
+        break;
+      case 2:
+      case 3:
+      case 4:
+        cp = std::uniform_int_distribution<char32_t>(0x21, 0x7E)(rng);
+        break;
+      case 5:
+        cp = std::uniform_int_distribution<char32_t>(0x80, 0x7FF)(rng);
+        break;
+      case 6:
+        cp = std::uniform_int_distribution<char32_t>(0x4E00, 0x9FFF)(rng);
+        break;  // CJK
+      case 7:
+        cp = std::uniform_int_distribution<char32_t>(0x800, 0xFFFD)(rng);
+        break;
+      case 8:
+        cp = std::uniform_int_distribution<char32_t>(0x1F300, 0x1FAFF)(rng);
+        break;  // emoji
+      default:
+        cp = std::uniform_int_distribution<char32_t>(0x10000, 0x10FFFF)(rng);
+        break;
     }
     if ((cp >= 0xD800 && cp <= 0xDFFF) || cp == 0x2581) cp = U'x';
     AppendUtf8(cp, &s);
@@ -190,11 +208,11 @@ TEST_CASE("llama.cpp SPM test vectors (ggml-vocab-llama-spm.gguf)", "[unit]") {
 
   // The edge cases, spelled out (expected ids from the same .out file).
   using V = std::vector<int32_t>;
-  CHECK(tok.Encode("", false).empty());              // no dummy prefix for empty text
+  CHECK(tok.Encode("", false).empty());  // no dummy prefix for empty text
   CHECK(tok.Encode("", true) == V{1});
-  CHECK(tok.Encode(" ", false) == V{259});           // "▁▁"
-  CHECK(tok.Encode("   ", false) == V{268});         // "▁▁▁▁"
-  CHECK(tok.Encode("\n", false) == V{29871, 13});    // "▁", then byte fallback <0x0A>
+  CHECK(tok.Encode(" ", false) == V{259});         // "▁▁"
+  CHECK(tok.Encode("   ", false) == V{268});       // "▁▁▁▁"
+  CHECK(tok.Encode("\n", false) == V{29871, 13});  // "▁", then byte fallback <0x0A>
   CHECK(tok.Encode("Hello world", true, true) == V{1, 15043, 3186, 2});
   // Emoji: 🦙 is no piece: byte fallback <0xF0><0x9F><0xA6><0x99> = 3 + byte.
   CHECK(tok.Encode(" this is \xF0\x9F\xA6\x99.cpp", false) ==
@@ -204,7 +222,8 @@ TEST_CASE("llama.cpp SPM test vectors (ggml-vocab-llama-spm.gguf)", "[unit]") {
   CHECK(tok.Encode("!!!!!!", false) == V{1738, 6824, 21004});
 }
 
-TEST_CASE("literal special-token text is ordinary text; ill-formed bytes fall back to bytes", "[unit]") {
+TEST_CASE("literal special-token text is ordinary text; ill-formed bytes fall back to bytes",
+          "[unit]") {
   const SpmTokenizer tok = MakeTokenizer(LoadGgufVocab());
   for (const char* s : {"<s>", "</s>", "<unk>", "<0x0A>", "a<s>b"}) {
     INFO(s);
@@ -216,10 +235,13 @@ TEST_CASE("literal special-token text is ordinary text; ill-formed bytes fall ba
   }
   // Each byte of an ill-formed sequence is its own symbol: "\xE4" (truncated 3-byte lead)
   // followed by "ab" keeps "ab" mergeable.
-  const std::vector<int32_t> ids = tok.Encode("\xE4" "ab", false);
+  const std::vector<int32_t> ids = tok.Encode(
+      "\xE4"
+      "ab",
+      false);
   REQUIRE(ids.size() >= 3);
-  CHECK(ids[0] == 29871);            // "▁"
-  CHECK(ids[1] == 3 + 0xE4);         // <0xE4>
+  CHECK(ids[0] == 29871);     // "▁"
+  CHECK(ids[1] == 3 + 0xE4);  // <0xE4>
   CHECK(ids.back() == tok.TokenId("ab"));
   CHECK(tok.TokenId("\xE2\x96\x81the") == 278);
   CHECK(tok.TokenId("<s>") == 1);
@@ -242,8 +264,9 @@ TEST_CASE("tokenizer.bin and GGUF vocabularies agree; llama2.c test.c encodings"
 
   std::vector<std::string> inputs;
   for (const VocabVector& v : ReadVocabVectors(LlamaGgufPath())) inputs.push_back(v.input);
-  for (const char* extra : {"I believe the meaning of life is", "<s>hello</s>", "\xFF\xFE bad \xC0\x80",
-                            "日本語のテキスト、そして русский текст", "  leading and trailing  "}) {
+  for (const char* extra :
+       {"I believe the meaning of life is", "<s>hello</s>", "\xFF\xFE bad \xC0\x80",
+        "日本語のテキスト、そして русский текст", "  leading and trailing  "}) {
     inputs.push_back(extra);
   }
   std::mt19937 rng(7);
@@ -262,18 +285,23 @@ TEST_CASE("tokenizer.bin and GGUF vocabularies agree; llama2.c test.c encodings"
   using V = std::vector<int32_t>;
   CHECK(b.Encode("", true) == V{1});
   CHECK(b.Encode("Hello world", true) == V{1, 15043, 3186});
-  CHECK(b.Encode("I believe the meaning of life is", true) == V{1, 306, 4658, 278, 6593, 310, 2834, 338});
+  CHECK(b.Encode("I believe the meaning of life is", true) ==
+        V{1, 306, 4658, 278, 6593, 310, 2834, 338});
   CHECK(b.Encode("Simply put, the theory of relativity states that ", true) ==
         V{1, 3439, 17632, 1925, 29892, 278, 6368, 310, 14215, 537, 5922, 393, 29871});
-  CHECK(b.Encode("A brief message congratulating the team on the launch:\n\n        Hi everyone,\n\n        I just ",
-                 true) == V{1,   319, 11473, 2643, 378,   629, 271,  18099, 278,  3815, 373, 278, 6826,
-                            29901, 13, 13,    4706, 6324, 14332, 29892, 13,  13,   4706, 306, 925, 29871});
-  CHECK(b.Encode("Translate English to French:\n\n        sea otter => loutre de mer\n        peppermint => "
+  CHECK(b.Encode("A brief message congratulating the team on the launch:\n\n        Hi "
+                 "everyone,\n\n        I just ",
+                 true) == V{1,     319,   11473, 2643, 378,   629, 271, 18099, 278,
+                            3815,  373,   278,   6826, 29901, 13,  13,  4706,  6324,
+                            14332, 29892, 13,    13,   4706,  306, 925, 29871});
+  CHECK(b.Encode("Translate English to French:\n\n        sea otter => loutre de mer\n        "
+                 "peppermint => "
                  "menthe poivrée\n        plush girafe => girafe peluche\n        cheese =>",
-                 true) == V{1,    4103, 9632, 4223, 304,  5176, 29901, 13,   13,  4706, 7205, 4932, 357,
-                            1149, 301,  449,  276,  316,  2778, 13,    4706, 1236, 407, 837,  524,  1149,
-                            6042, 354,  772,  440,  29878, 1318, 13,   4706, 715,  1878, 330, 3055, 1725,
-                            1149, 330,  3055, 1725, 4639, 28754, 13,  4706, 923,  968,  1149});
+                 true) == V{1,     4103, 9632, 4223, 304,   5176, 29901, 13,   13,   4706,
+                            7205,  4932, 357,  1149, 301,   449,  276,   316,  2778, 13,
+                            4706,  1236, 407,  837,  524,   1149, 6042,  354,  772,  440,
+                            29878, 1318, 13,   4706, 715,   1878, 330,   3055, 1725, 1149,
+                            330,   3055, 1725, 4639, 28754, 13,   4706,  923,  968,  1149});
   // Decoding drops the dummy prefix after BOS (llama2.c run.c decode()).
   CHECK(b.Decode({1, 15043, 3186}) == "Hello world");
   CHECK(b.Decode({15043, 3186}) == "Hello world");
@@ -416,7 +444,7 @@ TEST_CASE("round trips: arbitrary UTF-8, ill-formed bytes, long and repetitive i
     CheckRoundTrip(tiny, raw);
   }
   for (const std::string& s : {std::string(1, '\0'), std::string("a\0b", 3), std::string(" "),
-                              std::string("\xF0\x9F"), std::string("\xED\xA0\x80")}) {
+                               std::string("\xF0\x9F"), std::string("\xED\xA0\x80")}) {
     CheckRoundTrip(llama, s);
     CheckRoundTrip(tiny, s);
   }
@@ -433,7 +461,8 @@ TEST_CASE("merging: highest score first, leftmost on ties, unused pieces resegme
   using V = std::vector<int32_t>;
   {
     // ab (-2) vs bc (-1): bc wins.
-    const SpmTokenizer t = MakeTokenizer(ToyVocab({{"a", -10}, {"b", -10}, {"c", -10}, {"ab", -2}, {"bc", -1}}));
+    const SpmTokenizer t =
+        MakeTokenizer(ToyVocab({{"a", -10}, {"b", -10}, {"c", -10}, {"ab", -2}, {"bc", -1}}));
     CHECK(t.Encode("abc", false) == V{kToyFirst + 0, kToyFirst + 4});
   }
   {
@@ -444,8 +473,9 @@ TEST_CASE("merging: highest score first, leftmost on ties, unused pieces resegme
   }
   {
     // "ab" is unused: it may merge on into "abc" but is never emitted itself.
-    const std::vector<TokenType> types = {TokenType::kNormal, TokenType::kNormal, TokenType::kNormal,
-                                          TokenType::kUnused, TokenType::kNormal};
+    const std::vector<TokenType> types = {TokenType::kNormal, TokenType::kNormal,
+                                          TokenType::kNormal, TokenType::kUnused,
+                                          TokenType::kNormal};
     const SpmTokenizer t1 = MakeTokenizer(
         ToyVocab({{"a", -10}, {"b", -10}, {"c", -10}, {"ab", -1}, {"bc", -2}}, types));
     CHECK(t1.Encode("abc", false) == V{kToyFirst + 0, kToyFirst + 1, kToyFirst + 2});
@@ -465,7 +495,11 @@ TEST_CASE("merging: highest score first, leftmost on ties, unused pieces resegme
   }
   {
     // Dummy prefix: "▁" merges into the first word.
-    SpmVocab v = ToyVocab({{"\xE2\x96\x81", -5}, {"h", -5}, {"i", -5}, {"\xE2\x96\x81h", -1}, {"hi", -2},
+    SpmVocab v = ToyVocab({{"\xE2\x96\x81", -5},
+                           {"h", -5},
+                           {"i", -5},
+                           {"\xE2\x96\x81h", -1},
+                           {"hi", -2},
                            {"\xE2\x96\x81hi", -3}});
     v.add_space_prefix = true;
     const SpmTokenizer t = MakeTokenizer(std::move(v));
@@ -522,13 +556,13 @@ TEST_CASE("UTF-8 validation and the streaming decoder", "[unit]") {
   CHECK(IsValidUtf8(""));
   CHECK(IsValidUtf8("plain ascii"));
   CHECK(IsValidUtf8("\xC3\xA9\xE2\x82\xAC\xF0\x9F\xA6\x99"));  // é € 🦙
-  CHECK(IsValidUtf8("\xF4\x8F\xBF\xBF"));                     // U+10FFFF
-  CHECK(!IsValidUtf8("\xC0\x80"));                            // overlong NUL
-  CHECK(!IsValidUtf8("\xE0\x80\x80"));                        // overlong
-  CHECK(!IsValidUtf8("\xED\xA0\x80"));                        // surrogate
-  CHECK(!IsValidUtf8("\xF4\x90\x80\x80"));                    // > U+10FFFF
-  CHECK(!IsValidUtf8("\xE2\x82"));                            // truncated
-  CHECK(!IsValidUtf8("\x80"));                                // stray continuation
+  CHECK(IsValidUtf8("\xF4\x8F\xBF\xBF"));                      // U+10FFFF
+  CHECK(!IsValidUtf8("\xC0\x80"));                             // overlong NUL
+  CHECK(!IsValidUtf8("\xE0\x80\x80"));                         // overlong
+  CHECK(!IsValidUtf8("\xED\xA0\x80"));                         // surrogate
+  CHECK(!IsValidUtf8("\xF4\x90\x80\x80"));                     // > U+10FFFF
+  CHECK(!IsValidUtf8("\xE2\x82"));                             // truncated
+  CHECK(!IsValidUtf8("\x80"));                                 // stray continuation
   CHECK(!IsValidUtf8("\xFF"));
 
   const std::string text = "a\xC3\xA9 \xE2\x82\xAC\xF0\x9F\xA6\x99z";  // a é € 🦙 z
@@ -563,12 +597,12 @@ TEST_CASE("UTF-8 validation and the streaming decoder", "[unit]") {
     // Ill-formed input: one U+FFFD per maximal subpart (Unicode 15, §3.9).
     Utf8StreamDecoder d;
     CHECK(d.Push("a\x80z") == "a" + fffd + "z");
-    CHECK(d.Push("\xE2\x82z") == fffd + "z");            // truncated 3-byte: one U+FFFD
+    CHECK(d.Push("\xE2\x82z") == fffd + "z");             // truncated 3-byte: one U+FFFD
     CHECK(d.Push("\xC0\x80") == fffd + fffd);             // C0 can never start a character
     CHECK(d.Push("\xED\xA0\x80") == fffd + fffd + fffd);  // surrogate: ED's range is 80..9F
-    CHECK(d.Push("\xF0\x9F\xA6") .empty());
-    CHECK(d.Push("\xF0") == fffd);                        // 🦙 cut short by a new lead byte
-    CHECK(d.Flush() == fffd);                             // the unfinished F0
+    CHECK(d.Push("\xF0\x9F\xA6").empty());
+    CHECK(d.Push("\xF0") == fffd);  // 🦙 cut short by a new lead byte
+    CHECK(d.Flush() == fffd);       // the unfinished F0
     CHECK(d.Flush().empty());
   }
 
@@ -593,7 +627,8 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
   REQUIRE(LoadLlama2cTokenizer(good.data(), good.size(), 512).ok());
 
   CHECK(!LoadLlama2cTokenizer(nullptr, 0).ok());
-  CHECK(LoadLlama2cTokenizer(good.data(), 4).status().code() == StatusCode::kCorruptData);  // no tokens
+  CHECK(LoadLlama2cTokenizer(good.data(), 4).status().code() ==
+        StatusCode::kCorruptData);  // no tokens
 
   // Entry boundaries: truncating exactly there leaves a smaller, well-formed vocabulary.
   std::vector<size_t> boundaries;
@@ -640,8 +675,9 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
   }
   // First entry's length (at byte 8), then one in the middle.
   for (const size_t len_at : {size_t{8}, boundaries[300] + 4}) {
-    for (const int32_t bad_len : {-1, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
-                                  8 /* > max_token_length 7 */, 1 << 20}) {
+    for (const int32_t bad_len :
+         {-1, std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max(),
+          8 /* > max_token_length 7 */, 1 << 20}) {
       INFO("length " << bad_len << " at " << len_at);
       const std::vector<uint8_t> b = patched(len_at, bad_len);
       const auto r = LoadLlama2cTokenizer(b.data(), b.size());
@@ -677,7 +713,8 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
     if (!v.ok()) continue;
     auto t = SpmTokenizer::Create(std::move(v).value());
     if (!t.ok()) continue;
-    const std::vector<int32_t> ids = t->Encode("Once upon a time, \xF0\x9F\xA6\x99 \xFF", true, true);
+    const std::vector<int32_t> ids =
+        t->Encode("Once upon a time, \xF0\x9F\xA6\x99 \xFF", true, true);
     for (const int32_t id : ids) CHECK((id >= 0 && static_cast<size_t>(id) < t->vocab_size()));
     (void)t->Decode(ids);
   }

@@ -7,7 +7,8 @@
 
 namespace floe::ice {
 
-BlockPool::BlockPool(size_t slot_bytes) : slot_bytes_((std::max<size_t>(slot_bytes, 64) + 63) / 64 * 64) {}
+BlockPool::BlockPool(size_t slot_bytes)
+    : slot_bytes_((std::max<size_t>(slot_bytes, 64) + 63) / 64 * 64) {}
 
 BlockPool::~BlockPool() {
   for (void* c : chunks_) AlignedFree(c);

@@ -36,8 +36,8 @@ class BlockPool {
   size_t slot_bytes_;
   std::vector<void*> chunks_;
   std::vector<void*> free_;
-  char* next_ = nullptr;     // unused part of the newest chunk
-  size_t next_left_ = 0;     // slots left there
+  char* next_ = nullptr;  // unused part of the newest chunk
+  size_t next_left_ = 0;  // slots left there
   size_t next_chunk_slots_ = 16;
   size_t bytes_ = 0;
 };

@@ -72,7 +72,8 @@ size_t MultiLevelDci::DrawnLevel(uint32_t id) const {
 
 uint32_t MultiLevelDci::Nearest(size_t l, const float* key) const {
   const Level& lv = levels_[l];
-  return uint32_t(NearestRow16(key, lv.blocks.data(), lv.sq.data(), dim_, lv.sq.size() / kRowBlock));
+  return uint32_t(
+      NearestRow16(key, lv.blocks.data(), lv.sq.data(), dim_, lv.sq.size() / kRowBlock));
 }
 
 void MultiLevelDci::StoreKey(size_t l, const float* key, float sq) {
@@ -94,7 +95,8 @@ void MultiLevelDci::CutKeys(size_t l, size_t keep) {
   lv.keys.resize(keep * dim_);
   lv.blocks.resize(nb * dim_ * kRowBlock);
   lv.sq.resize(nb * kRowBlock);
-  for (size_t j = keep; j < nb * kRowBlock; ++j) {  // the last block's rows past `keep`: padding again
+  for (size_t j = keep; j < nb * kRowBlock;
+       ++j) {  // the last block's rows past `keep`: padding again
     float* blk = lv.blocks.data() + (j / kRowBlock) * dim_ * kRowBlock + j % kRowBlock;
     for (size_t c = 0; c < dim_; ++c) blk[c * kRowBlock] = 0.0f;
     lv.sq[j] = std::numeric_limits<float>::infinity();
@@ -152,12 +154,14 @@ Status MultiLevelDci::InsertBatch(const uint32_t* ids, const float* keys, size_t
   if (dim_ == 0) return InvalidArgument("multi-level DCI: Insert before Init");
   if (n == 0) return Status::Ok();
   for (const Level& l : levels_)
-    if (!l.ids.empty() && ids[0] <= l.ids.back()) return InvalidArgument("multi-level DCI: key ids must increase");
+    if (!l.ids.empty() && ids[0] <= l.ids.back())
+      return InvalidArgument("multi-level DCI: key ids must increase");
   for (size_t i = 1; i < n; ++i)
     if (ids[i] <= ids[i - 1]) return InvalidArgument("multi-level DCI: key ids must increase");
   std::vector<uint32_t> top_ids;
   std::vector<float> top_keys;
-  for (size_t i = 0; i < n; ++i) FLOE_RETURN_IF_ERROR(Place(ids[i], keys + i * dim_, &top_ids, &top_keys));
+  for (size_t i = 0; i < n; ++i)
+    FLOE_RETURN_IF_ERROR(Place(ids[i], keys + i * dim_, &top_ids, &top_keys));
   return top_.InsertBatch(top_ids.data(), top_keys.data(), top_ids.size());
 }
 
@@ -187,8 +191,8 @@ void MultiLevelDci::Truncate(uint32_t limit) {
   top_.Truncate(limit);
 }
 
-void MultiLevelDci::KeepBest(size_t l, const float* q, const std::vector<uint32_t>& rows, size_t keep,
-                             MultiLevelScratch* s) const {
+void MultiLevelDci::KeepBest(size_t l, const float* q, const std::vector<uint32_t>& rows,
+                             size_t keep, MultiLevelScratch* s) const {
   const size_t n = rows.size();
   s->scores.resize(n);
   AttentionScoresGather(q, dim_, levels_[l].keys.data(), dim_, DType::kF32, rows.data(), n, 1.0f,
@@ -202,7 +206,8 @@ void MultiLevelDci::KeepBest(size_t l, const float* q, const std::vector<uint32_
   auto better = [](const std::pair<float, uint32_t>& a, const std::pair<float, uint32_t>& b) {
     return a.first > b.first || (a.first == b.first && a.second < b.second);
   };
-  std::partial_sort(s->ranked.begin(), s->ranked.begin() + std::ptrdiff_t(m), s->ranked.end(), better);
+  std::partial_sort(s->ranked.begin(), s->ranked.begin() + std::ptrdiff_t(m), s->ranked.end(),
+                    better);
   s->kept.resize(m);
   for (size_t i = 0; i < m; ++i) s->kept[i] = s->ranked[i].second;
 }
@@ -219,7 +224,8 @@ void MultiLevelDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t 
   const auto& top_ids = levels_[top].ids;
   s->rows.resize(s->top.size());
   for (size_t i = 0; i < s->top.size(); ++i)
-    s->rows[i] = uint32_t(std::lower_bound(top_ids.begin(), top_ids.end(), s->top[i]) - top_ids.begin());
+    s->rows[i] =
+        uint32_t(std::lower_bound(top_ids.begin(), top_ids.end(), s->top[i]) - top_ids.begin());
   KeepBest(top, q, s->rows, keep, s);
   for (uint32_t i : s->kept)
     if (top_ids[i] >= lo) out->push_back(top_ids[i]);
@@ -252,7 +258,8 @@ uint32_t MultiLevelDci::ParentOf(uint32_t id) const {
   for (size_t l = 0; l + 1 < levels_.size(); ++l) {
     const auto& ids = levels_[l].ids;
     auto it = std::lower_bound(ids.begin(), ids.end(), id);
-    if (it != ids.end() && *it == id) return levels_[l + 1].ids[levels_[l].parent[size_t(it - ids.begin())]];
+    if (it != ids.end() && *it == id)
+      return levels_[l + 1].ids[levels_[l].parent[size_t(it - ids.begin())]];
   }
   return std::numeric_limits<uint32_t>::max();
 }

@@ -45,9 +45,9 @@ namespace floe::ice {
 
 // Per-query working memory of a multi-level search (one per thread, reused).
 struct MultiLevelScratch {
-  std::vector<uint32_t> top;        // ids the top DCI retrieved
-  std::vector<uint32_t> kept;       // local indices of the kept nodes of the current level
-  std::vector<uint32_t> rows;       // local indices of the level below to score
+  std::vector<uint32_t> top;   // ids the top DCI retrieved
+  std::vector<uint32_t> kept;  // local indices of the kept nodes of the current level
+  std::vector<uint32_t> rows;  // local indices of the level below to score
   std::vector<float> scores;
   std::vector<std::pair<float, uint32_t>> ranked;  // (score, local index)
 };
@@ -64,7 +64,7 @@ class MultiLevelDci {
 
   size_t dim() const { return dim_; }
   size_t levels() const { return levels_.size(); }
-  size_t size() const;                                   // keys held, all levels
+  size_t size() const;  // keys held, all levels
   size_t level_size(size_t l) const { return levels_[l].ids.size(); }
   size_t bytes() const;
 
@@ -90,9 +90,9 @@ class MultiLevelDci {
 
  private:
   struct Level {
-    std::vector<uint32_t> ids;       // increasing
-    std::vector<uint32_t> parent;    // local index in the level above (level < top)
-    std::vector<float> keys;         // levels >= 1: ids.size() x dim (non-finite keys as 0)
+    std::vector<uint32_t> ids;     // increasing
+    std::vector<uint32_t> parent;  // local index in the level above (level < top)
+    std::vector<float> keys;       // levels >= 1: ids.size() x dim (non-finite keys as 0)
     // levels >= 1: the same keys in blocks of 16 (NearestRow16's layout) and their |key|^2,
     // both padded to whole blocks (padding: zero elements, sq +infinity).
     std::vector<float> blocks;

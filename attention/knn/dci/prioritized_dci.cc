@@ -20,7 +20,9 @@ uint64_t SplitMix64(uint64_t* s) {
 }
 
 // Uniform in (0, 1): 53 random bits, never 0.
-double Uniform(uint64_t* s) { return (double(SplitMix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+double Uniform(uint64_t* s) {
+  return (double(SplitMix64(s) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+}
 
 // Standard normal by Box-Muller (one value per call; simple and reproducible).
 double Normal(uint64_t* s) {
@@ -41,9 +43,10 @@ constexpr size_t kVisitChunk = 512;
 // ids are distinct). It becomes a candidate (appended to found[]) unless an earlier composite
 // index retrieved it already (its candidate entry holds `cand_stamp`). The ids visited up to
 // the k1-th retrieval are then marked seen in `mine`.
-size_t VisitIds(const uint32_t* ids, size_t n, uint32_t lo, uint8_t* mine, const uint8_t* const* others,
-                size_t n_others, uint8_t stamp, uint8_t* cand, uint8_t cand_stamp, uint32_t* hits,
-                uint32_t* found, size_t* n_found, size_t retrieved, size_t k1) {
+size_t VisitIds(const uint32_t* ids, size_t n, uint32_t lo, uint8_t* mine,
+                const uint8_t* const* others, size_t n_others, uint8_t stamp, uint8_t* cand,
+                uint8_t cand_stamp, uint32_t* hits, uint32_t* found, size_t* n_found,
+                size_t retrieved, size_t k1) {
   if (retrieved >= k1 || n == 0) return retrieved;
   size_t h = FindStampedInAll(ids, n, lo, others, n_others, stamp, hits);
   size_t end = n;
@@ -79,7 +82,8 @@ uint8_t NextStamp(uint8_t* stamp, uint8_t* maps, size_t count, size_t stride) {
 Status PrioritizedDci::Init(size_t dim, size_t simple_indices, size_t composite_indices,
                             uint64_t seed) {
   if (dim == 0 || simple_indices == 0 || composite_indices == 0 || simple_indices > 255)
-    return InvalidArgument("prioritized DCI: dimension and index counts must be positive (m <= 255)");
+    return InvalidArgument(
+        "prioritized DCI: dimension and index counts must be positive (m <= 255)");
   dim_ = dim;
   m_ = simple_indices;
   L_ = composite_indices;
@@ -288,8 +292,8 @@ void PrioritizedDci::Candidates(const float* q, uint32_t lo, uint32_t hi, size_t
     auto visit = [&](size_t j, const uint32_t* ids, size_t n) {
       for (size_t t = 0, o = 0; t < m_; ++t)
         if (t != j) s->others[o++] = seen + t * stride;
-      retrieved = VisitIds(ids, n, lo, seen + j * stride, s->others.data(), m_ - 1, stamp, cand, cand_stamp,
-                           s->hits.data(), found, &n_found, retrieved, k1);
+      retrieved = VisitIds(ids, n, lo, seen + j * stride, s->others.data(), m_ - 1, stamp, cand,
+                           cand_stamp, s->hits.data(), found, &n_found, retrieved, k1);
     };
     // A list is closed when exhausted or after k0 visits.
     auto open = [&](size_t j) { return !w[j].done() && w[j].visited() < k0; };

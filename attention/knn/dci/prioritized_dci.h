@@ -69,7 +69,7 @@ struct DciScratch {
   std::vector<uint32_t> hits;          // positions of a chunk's ids seen in all other lists
   std::vector<SortedProjections::Window> windows;  // per simple index
   std::vector<float> query_proj;
-  std::vector<float> tau;  // per simple index: its distance bound
+  std::vector<float> tau;     // per simple index: its distance bound
   std::vector<uint32_t> ids;  // a chunk of newly visited ids
   size_t visited = 0;         // projections the last search visited, all lists (bench_dci)
 };
@@ -115,7 +115,9 @@ class PrioritizedDci {
                   DciScratch* scratch, std::vector<uint32_t>* out) const;
 
   // Simple index (l, j) in order (tests: streaming vs rebuilt equality).
-  std::vector<ProjEntry> SimpleIndex(size_t l, size_t j) const { return lists_[l * m_ + j].Flatten(); }
+  std::vector<ProjEntry> SimpleIndex(size_t l, size_t j) const {
+    return lists_[l * m_ + j].Flatten();
+  }
 
  private:
   float Augmented(size_t key, size_t index) const;  // u . k~ of stored key `key`
@@ -124,11 +126,11 @@ class PrioritizedDci {
   int Append(uint32_t id, const float* key);
 
   size_t dim_ = 0, m_ = 0, L_ = 0;
-  std::vector<float> dirs_;      // (m L) x (dim + 1) unit directions, row per simple index
-  std::vector<uint32_t> ids_;    // inserted ids, increasing
-  std::vector<float> raw_;       // per key: m L raw projections u[:dim] . k
-  std::vector<float> sq_norm_;   // per key: |k|^2
-  int level_ = 0;                // M^2 = 2^(level/2) once a key is in
+  std::vector<float> dirs_;     // (m L) x (dim + 1) unit directions, row per simple index
+  std::vector<uint32_t> ids_;   // inserted ids, increasing
+  std::vector<float> raw_;      // per key: m L raw projections u[:dim] . k
+  std::vector<float> sq_norm_;  // per key: |k|^2
+  int level_ = 0;               // M^2 = 2^(level/2) once a key is in
   float m2_ = 0.0f;
   size_t rebuilds_ = 0;
   // The blocks of all lists (declared before them: a list leaves its blocks to the pool).

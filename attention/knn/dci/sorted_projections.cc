@@ -10,7 +10,8 @@
 namespace floe::ice {
 
 size_t SortedProjections::BlockOf(const ProjEntry& e) const {
-  const size_t b = size_t(std::lower_bound(fences_.begin(), fences_.end(), e, ProjLess) - fences_.begin());
+  const size_t b =
+      size_t(std::lower_bound(fences_.begin(), fences_.end(), e, ProjLess) - fences_.begin());
   return std::min(b, fences_.size() - 1);
 }
 
@@ -21,7 +22,8 @@ size_t SortedProjections::BlockOfValue(float value) const {
 }
 
 SortedProjections::SortedProjections()
-    : own_pool_(std::make_unique<BlockPool>(kSlotEntries * sizeof(ProjEntry))), pool_(own_pool_.get()) {}
+    : own_pool_(std::make_unique<BlockPool>(kSlotEntries * sizeof(ProjEntry))),
+      pool_(own_pool_.get()) {}
 
 SortedProjections::Block SortedProjections::NewBlock() {
   return Block{static_cast<ProjEntry*>(pool_->Allocate()), 0};
@@ -87,7 +89,8 @@ void SortEntries(std::vector<ProjEntry>* v) {
   bool ids_increase = true;
   for (size_t i = 1; i < n && ids_increase; ++i) ids_increase = (*v)[i - 1].id < (*v)[i].id;
   if (!ids_increase || n < 256) {
-    std::sort(v->begin(), v->end(), [](const ProjEntry& a, const ProjEntry& b) { return ProjLess(a, b); });
+    std::sort(v->begin(), v->end(),
+              [](const ProjEntry& a, const ProjEntry& b) { return ProjLess(a, b); });
     return;
   }
   constexpr int kBits = 11, kPasses = 3;
@@ -97,7 +100,8 @@ void SortEntries(std::vector<ProjEntry>* v) {
   for (size_t i = 0; i < n; ++i) {
     const uint32_t k = OrderedKey((*v)[i].value);
     keys[i] = k;
-    for (int p = 0; p < kPasses; ++p) ++counts[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
+    for (int p = 0; p < kPasses; ++p)
+      ++counts[p * kBuckets + ((k >> (p * kBits)) & (kBuckets - 1))];
   }
   std::vector<ProjEntry> tmp(n);
   std::vector<uint32_t> tmp_keys(n);
@@ -199,8 +203,8 @@ using Block = SortedProjections::Block;
 // unbounded tau (it only counts eligible ids here; the ids land in a stack buffer).
 constexpr size_t kCountChunk = 256;
 
-const ProjEntry* NthRight(const std::vector<Block>& blocks, size_t b, size_t o,
-                          size_t count, uint32_t lo, uint32_t span) {
+const ProjEntry* NthRight(const std::vector<Block>& blocks, size_t b, size_t o, size_t count,
+                          uint32_t lo, uint32_t span) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
@@ -208,11 +212,12 @@ const ProjEntry* NthRight(const std::vector<Block>& blocks, size_t b, size_t o,
     const Block& blk = blocks[b];
     while (o < blk.size() && count > 0) {
       const size_t want = std::min(count, kCountChunk);
-      const RunCollected r = CollectRunForward(blk.data() + o, blk.size() - o, 0.0f, kInf, lo, span, want, buf);
+      const RunCollected r =
+          CollectRunForward(blk.data() + o, blk.size() - o, 0.0f, kInf, lo, span, want, buf);
       o += r.consumed;
       if (r.written == want) {
         last = blk.data() + o - 1;  // the scan stops right after the want-th eligible entry
-      } else {  // the block ran out: its last eligible entry, if any
+      } else {                      // the block ran out: its last eligible entry, if any
         for (size_t i = o; i-- > o - r.consumed;)
           if (blk.data()[i].id - lo <= span) {
             last = blk.data() + i;
@@ -226,8 +231,8 @@ const ProjEntry* NthRight(const std::vector<Block>& blocks, size_t b, size_t o,
 }
 
 // The same leftwards from one before (block, off).
-const ProjEntry* NthLeft(const std::vector<Block>& blocks, size_t b, size_t o,
-                         size_t count, uint32_t lo, uint32_t span) {
+const ProjEntry* NthLeft(const std::vector<Block>& blocks, size_t b, size_t o, size_t count,
+                         uint32_t lo, uint32_t span) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
   uint32_t buf[kCountChunk + kCollectSlack];
   const ProjEntry* last = nullptr;
@@ -264,8 +269,8 @@ size_t SortedProjections::Window::Collect(float tau, size_t max, uint32_t* ids) 
   while (!right_done_ && n < max) {
     const Block& b = (*blocks_)[r_block_];
     if (r_block_ + 1 < blocks_->size()) __builtin_prefetch((*blocks_)[r_block_ + 1].data());
-    const RunCollected run = CollectRunForward(b.data() + r_off_, b.size() - r_off_, target_, tau, lo_,
-                                               span_, max - n, ids + n);
+    const RunCollected run = CollectRunForward(b.data() + r_off_, b.size() - r_off_, target_, tau,
+                                               lo_, span_, max - n, ids + n);
     n += run.written;
     r_off_ += run.consumed;
     if (r_off_ != b.size()) break;  // the bound (or max) is reached inside the block
@@ -300,17 +305,21 @@ float SortedProjections::Window::next_distance() const {
   if (blocks_ == nullptr || blocks_->empty()) return kInf;
   float d = kInf;
   if (!right_done_)
-    if (const ProjEntry* e = NthRight(*blocks_, r_block_, r_off_, 1, lo_, span_)) d = std::min(d, e->value - target_);
+    if (const ProjEntry* e = NthRight(*blocks_, r_block_, r_off_, 1, lo_, span_))
+      d = std::min(d, e->value - target_);
   if (!left_done_)
-    if (const ProjEntry* e = NthLeft(*blocks_, l_block_, l_off_, 1, lo_, span_)) d = std::min(d, target_ - e->value);
+    if (const ProjEntry* e = NthLeft(*blocks_, l_block_, l_off_, 1, lo_, span_))
+      d = std::min(d, target_ - e->value);
   return d;
 }
 
 float SortedProjections::Window::SpanOf(size_t h) const {
   if (blocks_ == nullptr || blocks_->empty() || h == 0 || done()) return 0.0f;
   float d = 0.0f;
-  if (const ProjEntry* e = NthRight(*blocks_, start_block_, start_off_, h, lo_, span_)) d = std::max(d, e->value - target_);
-  if (const ProjEntry* e = NthLeft(*blocks_, start_block_, start_off_, h, lo_, span_)) d = std::max(d, target_ - e->value);
+  if (const ProjEntry* e = NthRight(*blocks_, start_block_, start_off_, h, lo_, span_))
+    d = std::max(d, e->value - target_);
+  if (const ProjEntry* e = NthLeft(*blocks_, start_block_, start_off_, h, lo_, span_))
+    d = std::max(d, target_ - e->value);
   return d;
 }
 

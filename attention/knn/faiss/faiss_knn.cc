@@ -29,7 +29,8 @@ namespace floe {
 bool FaissAvailable() { return false; }
 
 Result<std::unique_ptr<KnnIndex>> NewFaissKnnIndex(size_t, const FaissParams&) {
-  return Unsupported("attention backend 'faiss': floe was built without FAISS (FLOE_WITH_FAISS=OFF)");
+  return Unsupported(
+      "attention backend 'faiss': floe was built without FAISS (FLOE_WITH_FAISS=OFF)");
 }
 
 #else
@@ -38,9 +39,9 @@ bool FaissAvailable() { return true; }
 
 namespace {
 
-// One OpenMP thread for the FAISS calls made on this thread, restored when the guard ends (see the header:
-// the setting is per calling thread, so it is made around every call, on whichever TBB worker
-// runs it; with a team size of 1 libgomp starts no thread).
+// One OpenMP thread for the FAISS calls made on this thread, restored when the guard ends (see the
+// header: the setting is per calling thread, so it is made around every call, on whichever TBB
+// worker runs it; with a team size of 1 libgomp starts no thread).
 class OneOmpThread {
  public:
   OneOmpThread() : previous_(omp_get_max_threads()) {
@@ -82,7 +83,9 @@ class FaissKnnIndex final : public KnnIndex {
  public:
   FaissKnnIndex(size_t dim, const FaissParams& p) : dim_(dim), params_(p) {}
 
-  Status Init() { return CallFaiss("index creation", [&] { index_ = Make(); }); }
+  Status Init() {
+    return CallFaiss("index creation", [&] { index_ = Make(); });
+  }
 
   Result<std::unique_ptr<KnnIndex>> Clone() const override {
     auto c = std::make_unique<FaissKnnIndex>(dim_, params_);
@@ -240,10 +243,12 @@ class FaissKnnIndex final : public KnnIndex {
     out->resize(n * dim_);
     if (n == 0) return Status::Ok();
     if (params_.kind == FaissKind::kFlat)
-      return CallFaiss("reconstruct", [&] { index_->reconstruct_n(0, faiss::Index::idx_t(n), out->data()); });
+      return CallFaiss("reconstruct",
+                       [&] { index_->reconstruct_n(0, faiss::Index::idx_t(n), out->data()); });
     std::vector<float> augmented(n * (dim_ + 1));
-    FLOE_RETURN_IF_ERROR(CallFaiss(
-        "reconstruct", [&] { index_->reconstruct_n(0, faiss::Index::idx_t(n), augmented.data()); }));
+    FLOE_RETURN_IF_ERROR(CallFaiss("reconstruct", [&] {
+      index_->reconstruct_n(0, faiss::Index::idx_t(n), augmented.data());
+    }));
     for (size_t i = 0; i < n; ++i)
       std::copy_n(augmented.data() + i * (dim_ + 1), dim_, out->data() + i * dim_);
     return Status::Ok();

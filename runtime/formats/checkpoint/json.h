@@ -1,10 +1,10 @@
 // A small strict JSON (RFC 8259) parser for safetensors headers and Hugging Face config files.
 // Input is untrusted: every malformed document is a kCorruptData Status naming the byte offset;
 // nesting is limited (JsonLimits, at most kMaxJsonDepth), so no input can exhaust the stack, and
-// memory is linear in the input size and capped by JsonLimits::max_values. Strict means: no comments, no trailing commas, no NaN/Infinity, no leading
-// zeros or '+', strings must be valid UTF-8 without raw control characters, \uXXXX escapes
-// must pair surrogates correctly, object keys must be unique, nothing but whitespace may follow
-// the top-level value.
+// memory is linear in the input size and capped by JsonLimits::max_values. Strict means: no
+// comments, no trailing commas, no NaN/Infinity, no leading zeros or '+', strings must be valid
+// UTF-8 without raw control characters, \uXXXX escapes must pair surrogates correctly, object keys
+// must be unique, nothing but whitespace may follow the top-level value.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +23,7 @@ inline constexpr int kMaxJsonDepth = 128;  // arrays + objects nested deeper are
 // Bounds on what one document may build. Memory is at most ~100 bytes per value plus the text's
 // strings, so max_values caps the allocation whatever the input (like GGUF's metadata budget).
 struct JsonLimits {
-  int max_depth = kMaxJsonDepth;  // clamped to kMaxJsonDepth (the parser recurses per level)
+  int max_depth = kMaxJsonDepth;        // clamped to kMaxJsonDepth (the parser recurses per level)
   size_t max_values = size_t(1) << 22;  // enough for large tokenizer.json files
 };
 

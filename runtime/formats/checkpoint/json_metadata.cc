@@ -72,11 +72,13 @@ Result<std::vector<int32_t>> JsonMetadata::GetInt32Array(std::string_view key) c
   std::vector<int32_t> out;
   out.reserve(v->items().size());
   for (const JsonValue& item : v->items()) {
-    if (item.is_bool()) out.push_back(item.bool_value() ? 1 : 0);
+    if (item.is_bool())
+      out.push_back(item.bool_value() ? 1 : 0);
     else if (item.is_int() && item.int_value() >= std::numeric_limits<int32_t>::min() &&
              item.int_value() <= std::numeric_limits<int32_t>::max())
       out.push_back(int32_t(item.int_value()));
-    else return Bad(key, "an array of integers or booleans");
+    else
+      return Bad(key, "an array of integers or booleans");
   }
   return out;
 }

@@ -27,7 +27,8 @@ class JsonMetadata final : public MetadataView {
   Result<std::vector<int32_t>> GetInt32Array(std::string_view key) const override;
 
  private:
-  JsonMetadata(JsonValue root, std::string source) : root_(std::move(root)), source_(std::move(source)) {}
+  JsonMetadata(JsonValue root, std::string source)
+      : root_(std::move(root)), source_(std::move(source)) {}
   Result<const JsonValue*> Get(std::string_view key) const;
   Status Bad(std::string_view key, const char* what) const;
 

@@ -31,7 +31,8 @@ class Parser {
     return CorruptData("json: " + what + " at byte " + std::to_string(pos_));
   }
   void SkipSpace() {
-    while (pos_ < s_.size() && (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
+    while (pos_ < s_.size() &&
+           (s_[pos_] == ' ' || s_[pos_] == '\t' || s_[pos_] == '\n' || s_[pos_] == '\r'))
       ++pos_;
   }
   bool Literal(std::string_view word) {
@@ -57,10 +58,14 @@ class Parser {
       return Status::Ok();
     }
     if (c == '-' || (c >= '0' && c <= '9')) return NumberValue(out);
-    if (Literal("true")) *out = JsonValue::Bool(true);
-    else if (Literal("false")) *out = JsonValue::Bool(false);
-    else if (Literal("null")) *out = JsonValue::Null();
-    else return Error(std::string("unexpected character '") + Printable(c) + "'");
+    if (Literal("true"))
+      *out = JsonValue::Bool(true);
+    else if (Literal("false"))
+      *out = JsonValue::Bool(false);
+    else if (Literal("null"))
+      *out = JsonValue::Null();
+    else
+      return Error(std::string("unexpected character '") + Printable(c) + "'");
     return Status::Ok();
   }
 
@@ -94,8 +99,14 @@ class Parser {
       FLOE_RETURN_IF_ERROR(Value(depth, &v));
       members.emplace_back(std::move(key), std::move(v));
       SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == '}') { ++pos_; break; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == '}') {
+        ++pos_;
+        break;
+      }
       return Error("expected ',' or '}'");
     }
     *out = JsonValue::Object(std::move(members));
@@ -116,8 +127,14 @@ class Parser {
       FLOE_RETURN_IF_ERROR(Value(depth, &v));
       items.push_back(std::move(v));
       SkipSpace();
-      if (pos_ < s_.size() && s_[pos_] == ',') { ++pos_; continue; }
-      if (pos_ < s_.size() && s_[pos_] == ']') { ++pos_; break; }
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        continue;
+      }
+      if (pos_ < s_.size() && s_[pos_] == ']') {
+        ++pos_;
+        break;
+      }
       return Error("expected ',' or ']'");
     }
     *out = JsonValue::Array(std::move(items));
@@ -130,10 +147,14 @@ class Parser {
     for (int i = 0; i < 4; ++i) {
       const char c = s_[pos_ + i];
       uint32_t d;
-      if (c >= '0' && c <= '9') d = uint32_t(c - '0');
-      else if (c >= 'a' && c <= 'f') d = uint32_t(c - 'a' + 10);
-      else if (c >= 'A' && c <= 'F') d = uint32_t(c - 'A' + 10);
-      else return Error("bad hex digit in \\u escape");
+      if (c >= '0' && c <= '9')
+        d = uint32_t(c - '0');
+      else if (c >= 'a' && c <= 'f')
+        d = uint32_t(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F')
+        d = uint32_t(c - 'A' + 10);
+      else
+        return Error("bad hex digit in \\u escape");
       v = v * 16 + d;
     }
     pos_ += 4;
@@ -147,7 +168,10 @@ class Parser {
     while (true) {
       if (pos_ >= s_.size()) return Error("unterminated string");
       const auto c = static_cast<unsigned char>(s_[pos_]);
-      if (c == '"') { ++pos_; return Status::Ok(); }
+      if (c == '"') {
+        ++pos_;
+        return Status::Ok();
+      }
       if (c < 0x20) return Error("raw control character in string");
       if (c >= 0x80) {
         const size_t n = Utf8CharLength(s_.substr(pos_));
@@ -156,18 +180,38 @@ class Parser {
         pos_ += n;
         continue;
       }
-      if (c != '\\') { out->push_back(char(c)); ++pos_; continue; }
+      if (c != '\\') {
+        out->push_back(char(c));
+        ++pos_;
+        continue;
+      }
       if (++pos_ >= s_.size()) return Error("unterminated escape");
       const char e = s_[pos_++];
       switch (e) {
-        case '"': out->push_back('"'); break;
-        case '\\': out->push_back('\\'); break;
-        case '/': out->push_back('/'); break;
-        case 'b': out->push_back('\b'); break;
-        case 'f': out->push_back('\f'); break;
-        case 'n': out->push_back('\n'); break;
-        case 'r': out->push_back('\r'); break;
-        case 't': out->push_back('\t'); break;
+        case '"':
+          out->push_back('"');
+          break;
+        case '\\':
+          out->push_back('\\');
+          break;
+        case '/':
+          out->push_back('/');
+          break;
+        case 'b':
+          out->push_back('\b');
+          break;
+        case 'f':
+          out->push_back('\f');
+          break;
+        case 'n':
+          out->push_back('\n');
+          break;
+        case 'r':
+          out->push_back('\r');
+          break;
+        case 't':
+          out->push_back('\t');
+          break;
         case 'u': {
           uint32_t cp = 0;
           FLOE_RETURN_IF_ERROR(Hex4(&cp));
@@ -177,13 +221,15 @@ class Parser {
             pos_ += 2;
             uint32_t lo = 0;
             FLOE_RETURN_IF_ERROR(Hex4(&lo));
-            if (lo < 0xDC00 || lo > 0xDFFF) return Error("high surrogate not followed by a low one");
+            if (lo < 0xDC00 || lo > 0xDFFF)
+              return Error("high surrogate not followed by a low one");
             cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
           }
           AppendUtf8(char32_t(cp), out);
           break;
         }
-        default: return Error(std::string("unknown escape '\\") + Printable(e) + "'");
+        default:
+          return Error(std::string("unknown escape '\\") + Printable(e) + "'");
       }
     }
   }

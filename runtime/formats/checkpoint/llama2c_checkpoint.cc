@@ -16,7 +16,8 @@ constexpr size_t kV1HeaderBytes = 256;
 // Hands out consecutive fp32 tensors from the weight region, checking the bounds.
 class TensorCursor {
  public:
-  TensorCursor(const uint8_t* data, size_t size, size_t offset) : data_(data), size_(size), off_(offset) {}
+  TensorCursor(const uint8_t* data, size_t size, size_t offset)
+      : data_(data), size_(size), off_(offset) {}
   Status Take(size_t rows, size_t cols, TensorView* out, const char* what) {
     const size_t bytes = rows * cols * sizeof(float);
     if (bytes > size_ - off_)
@@ -45,8 +46,9 @@ struct Header {
 
 Status HeaderToConfig(const Header& h, LlamaConfig* c) {
   auto positive = [](int32_t v) { return v > 0; };
-  if (!positive(h.dim) || !positive(h.hidden_dim) || !positive(h.n_layers) || !positive(h.n_heads) ||
-      !positive(h.n_kv_heads) || h.vocab_size == 0 || h.vocab_size == INT32_MIN || !positive(h.seq_len))
+  if (!positive(h.dim) || !positive(h.hidden_dim) || !positive(h.n_layers) ||
+      !positive(h.n_heads) || !positive(h.n_kv_heads) || h.vocab_size == 0 ||
+      h.vocab_size == INT32_MIN || !positive(h.seq_len))
     return CorruptData("not a llama2.c checkpoint: header {dim " + std::to_string(h.dim) +
                        ", hidden " + std::to_string(h.hidden_dim) + ", layers " +
                        std::to_string(h.n_layers) + ", heads " + std::to_string(h.n_heads) +
@@ -77,7 +79,7 @@ Status HeaderToConfig(const Header& h, LlamaConfig* c) {
 bool ExpectedFloats(const LlamaConfig& c, int version, bool shared, uint64_t* out) {
   using u128 = unsigned __int128;
   const u128 L = c.n_layers, D = c.dim, KV = c.kv_dim(), Q = c.q_dim(), F = c.ffn_dim,
-                          V = c.vocab_size;
+             V = c.vocab_size;
   u128 n = V * D + 2 * L * D + D + L * (D * Q + 2 * D * KV + Q * D) + 3 * L * D * F;
   if (version == 0) n += u128(c.context_length) * c.head_dim;  // freq_cis real+imag
   if (!shared) n += V * D;
@@ -111,7 +113,8 @@ Result<Llama2cCheckpoint> ParseLlama2cCheckpoint(const uint8_t* data, size_t siz
                          " (only fp32 version 1 and the legacy format are supported)");
     FLOE_RETURN_IF_ERROR(r.Read(&h, "llama2.c header"));
     FLOE_RETURN_IF_ERROR(r.Read(&shared, "llama2.c shared_classifier flag"));
-    if (shared > 1) return CorruptData("llama2.c v1 header: shared_classifier flag is " + std::to_string(shared));
+    if (shared > 1)
+      return CorruptData("llama2.c v1 header: shared_classifier flag is " + std::to_string(shared));
     if (h.vocab_size < 0) return CorruptData("llama2.c v1 header: negative vocab_size");
     ck.version = 1;
     ck.shared_classifier = shared == 1;
@@ -127,9 +130,10 @@ Result<Llama2cCheckpoint> ParseLlama2cCheckpoint(const uint8_t* data, size_t siz
   uint64_t floats = 0;
   if (!ExpectedFloats(c, ck.version, ck.shared_classifier, &floats) ||
       floats * 4 != uint64_t(size) - weights_offset || size < weights_offset)
-    return CorruptData("llama2.c checkpoint size mismatch: the header (dim " + std::to_string(c.dim) +
-                       ", " + std::to_string(c.n_layers) + " layers, vocab " +
-                       std::to_string(c.vocab_size) + (ck.shared_classifier ? ", shared" : ", separate") +
+    return CorruptData("llama2.c checkpoint size mismatch: the header (dim " +
+                       std::to_string(c.dim) + ", " + std::to_string(c.n_layers) +
+                       " layers, vocab " + std::to_string(c.vocab_size) +
+                       (ck.shared_classifier ? ", shared" : ", separate") +
                        " classifier) implies " + std::to_string(weights_offset + floats * 4) +
                        " bytes, the file has " + std::to_string(size));
 
@@ -137,8 +141,10 @@ Result<Llama2cCheckpoint> ParseLlama2cCheckpoint(const uint8_t* data, size_t siz
   LlamaWeights& w = ck.weights;
   w.layers.resize(L);
   TensorCursor cur(data, size, weights_offset);
-  auto per_layer = [&](TensorView LlamaLayerWeights::*field, size_t rows, size_t cols, const char* what) -> Status {
-    for (size_t l = 0; l < L; ++l) FLOE_RETURN_IF_ERROR(cur.Take(rows, cols, &(w.layers[l].*field), what));
+  auto per_layer = [&](TensorView LlamaLayerWeights::*field, size_t rows, size_t cols,
+                       const char* what) -> Status {
+    for (size_t l = 0; l < L; ++l)
+      FLOE_RETURN_IF_ERROR(cur.Take(rows, cols, &(w.layers[l].*field), what));
     return Status::Ok();
   };
   if (ck.version == 0) {
@@ -154,7 +160,8 @@ Result<Llama2cCheckpoint> ParseLlama2cCheckpoint(const uint8_t* data, size_t siz
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::wk, KV, D, "wk"));
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::wv, KV, D, "wv"));
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::wo, D, Q, "wo"));
-  if (ck.version == 0) FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::ffn_norm, 1, D, "rms_ffn"));
+  if (ck.version == 0)
+    FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::ffn_norm, 1, D, "rms_ffn"));
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::ffn_gate, F, D, "w1"));
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::ffn_down, D, F, "w2"));
   FLOE_RETURN_IF_ERROR(per_layer(&LlamaLayerWeights::ffn_up, F, D, "w3"));
@@ -162,8 +169,10 @@ Result<Llama2cCheckpoint> ParseLlama2cCheckpoint(const uint8_t* data, size_t siz
     FLOE_RETURN_IF_ERROR(cur.Take(1, D, &w.output_norm, "rms_final"));
     FLOE_RETURN_IF_ERROR(cur.Skip(c.context_length * c.head_dim, "freq_cis"));
   }
-  if (ck.shared_classifier) w.output = w.token_embd;
-  else FLOE_RETURN_IF_ERROR(cur.Take(c.vocab_size, D, &w.output, "wcls"));
+  if (ck.shared_classifier)
+    w.output = w.token_embd;
+  else
+    FLOE_RETURN_IF_ERROR(cur.Take(c.vocab_size, D, &w.output, "wcls"));
   return ck;
 }
 

@@ -20,7 +20,7 @@
 namespace floe {
 
 struct Llama2cCheckpoint {
-  int version = 0;              // 0 = legacy, 1 = "ak42" v1
+  int version = 0;  // 0 = legacy, 1 = "ak42" v1
   bool shared_classifier = true;
   LlamaConfig config;
   LlamaWeights weights;

@@ -10,12 +10,18 @@ namespace floe {
 
 const std::vector<std::string>& TorchPickleGlobals() {
   static const std::vector<std::string> kGlobals = {
-      "collections.OrderedDict",      "torch._utils._rebuild_tensor_v2",
-      "torch._utils._rebuild_parameter", "torch.FloatStorage",
-      "torch.HalfStorage",            "torch.BFloat16Storage",
-      "torch.DoubleStorage",          "torch.LongStorage",
-      "torch.IntStorage",             "torch.ShortStorage",
-      "torch.CharStorage",            "torch.ByteStorage",
+      "collections.OrderedDict",
+      "torch._utils._rebuild_tensor_v2",
+      "torch._utils._rebuild_parameter",
+      "torch.FloatStorage",
+      "torch.HalfStorage",
+      "torch.BFloat16Storage",
+      "torch.DoubleStorage",
+      "torch.LongStorage",
+      "torch.IntStorage",
+      "torch.ShortStorage",
+      "torch.CharStorage",
+      "torch.ByteStorage",
       "torch.BoolStorage",
   };
   return kGlobals;
@@ -24,17 +30,28 @@ const std::vector<std::string>& TorchPickleGlobals() {
 const char* PickleKindName(PickleValue::Kind kind) {
   using K = PickleValue::Kind;
   switch (kind) {
-    case K::kNone: return "None";
-    case K::kBool: return "bool";
-    case K::kInt: return "int";
-    case K::kFloat: return "float";
-    case K::kString: return "str";
-    case K::kTuple: return "tuple";
-    case K::kList: return "list";
-    case K::kDict: return "dict";
-    case K::kGlobal: return "global";
-    case K::kObject: return "object";
-    case K::kPersistent: return "persistent id";
+    case K::kNone:
+      return "None";
+    case K::kBool:
+      return "bool";
+    case K::kInt:
+      return "int";
+    case K::kFloat:
+      return "float";
+    case K::kString:
+      return "str";
+    case K::kTuple:
+      return "tuple";
+    case K::kList:
+      return "list";
+    case K::kDict:
+      return "dict";
+    case K::kGlobal:
+      return "global";
+    case K::kObject:
+      return "object";
+    case K::kPersistent:
+      return "persistent id";
   }
   return "?";
 }
@@ -45,7 +62,8 @@ using K = PickleValue::Kind;
 
 class Vm {
  public:
-  Vm(const uint8_t* data, size_t size, const std::vector<std::string>& allowed, const PickleLimits& limits)
+  Vm(const uint8_t* data, size_t size, const std::vector<std::string>& allowed,
+     const PickleLimits& limits)
       : r_(data, size), allowed_(allowed), limits_(limits) {}
 
   Result<Pickle> Run() {
@@ -167,7 +185,8 @@ class Vm {
     PickleValue& c = At(stack_[k - 1]);
     if (c.kind != want)
       return Error(std::string("cannot add items to a ") + PickleKindName(c.kind));
-    if (want == K::kDict && (stack_.size() - k) % 2 != 0) return Error("odd number of SETITEMS values");
+    if (want == K::kDict && (stack_.size() - k) % 2 != 0)
+      return Error("odd number of SETITEMS values");
     c.items.insert(c.items.end(), stack_.begin() + ptrdiff_t(k), stack_.end());
     stack_.resize(k);
     return Status::Ok();
@@ -187,12 +206,18 @@ class Vm {
         if (n > r_.remaining()) return Error("frame runs past the end");
         return Status::Ok();
       }
-      case '}': return PushNew(Seq(K::kDict, {}));
-      case ']': return PushNew(Seq(K::kList, {}));
-      case ')': return PushNew(Seq(K::kTuple, {}));
-      case 0x85: return TupleOf(1);
-      case 0x86: return TupleOf(2);
-      case 0x87: return TupleOf(3);
+      case '}':
+        return PushNew(Seq(K::kDict, {}));
+      case ']':
+        return PushNew(Seq(K::kList, {}));
+      case ')':
+        return PushNew(Seq(K::kTuple, {}));
+      case 0x85:
+        return TupleOf(1);
+      case 0x86:
+        return TupleOf(2);
+      case 0x87:
+        return TupleOf(3);
       case 't': {
         FLOE_ASSIGN_OR_RETURN(const size_t k, PopMark());
         return TupleOf(stack_.size() - k);
@@ -201,18 +226,44 @@ class Vm {
         if (marks_.size() >= limits_.max_marks) return Error("MARKs nested too deeply");
         marks_.push_back(stack_.size());
         return Status::Ok();
-      case 'X': { uint32_t n = 0; FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length")); return String(n); }
-      case 0x8c: { uint8_t n = 0; FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length")); return String(n); }
-      case 0x8d: { uint64_t n = 0; FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length")); return String(n); }
-      case 'J': { int32_t v = 0; FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT")); return PushNew(Int(v)); }
-      case 'K': { uint8_t v = 0; FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT1")); return PushNew(Int(v)); }
-      case 'M': { uint16_t v = 0; FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT2")); return PushNew(Int(v)); }
+      case 'X': {
+        uint32_t n = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length"));
+        return String(n);
+      }
+      case 0x8c: {
+        uint8_t n = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length"));
+        return String(n);
+      }
+      case 0x8d: {
+        uint64_t n = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&n, "string length"));
+        return String(n);
+      }
+      case 'J': {
+        int32_t v = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT"));
+        return PushNew(Int(v));
+      }
+      case 'K': {
+        uint8_t v = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT1"));
+        return PushNew(Int(v));
+      }
+      case 'M': {
+        uint16_t v = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&v, "BININT2"));
+        return PushNew(Int(v));
+      }
       case 0x8a: {  // LONG1: n-byte little-endian two's complement
         uint8_t n = 0;
         const uint8_t* p = nullptr;
         FLOE_RETURN_IF_ERROR(r_.Read(&n, "LONG1 length"));
         FLOE_RETURN_IF_ERROR(r_.ReadBytes(n, &p, "LONG1"));
-        if (n > 8) return Unsupported("pickle: integer wider than 64 bits at byte " + std::to_string(op_offset_));
+        if (n > 8)
+          return Unsupported("pickle: integer wider than 64 bits at byte " +
+                             std::to_string(op_offset_));
         uint64_t u = 0;
         for (int j = n - 1; j >= 0; --j) u = (u << 8) | p[j];
         if (n > 0 && n < 8 && (p[n - 1] & 0x80)) u |= ~uint64_t(0) << (8 * n);  // sign-extend
@@ -235,22 +286,46 @@ class Vm {
         v.b = op == 0x88;
         return PushNew(std::move(v));
       }
-      case 'N': return PushNew(PickleValue{});
-      case 'q': { uint8_t k = 0; FLOE_RETURN_IF_ERROR(r_.Read(&k, "BINPUT")); return Put(k); }
-      case 'r': { uint32_t k = 0; FLOE_RETURN_IF_ERROR(r_.Read(&k, "LONG_BINPUT")); return Put(k); }
-      case 0x94: return Put(uint32_t(std::min<size_t>(memo_.size(), UINT32_MAX)));  // MEMOIZE
-      case 'h': { uint8_t k = 0; FLOE_RETURN_IF_ERROR(r_.Read(&k, "BINGET")); return Get(k); }
-      case 'j': { uint32_t k = 0; FLOE_RETURN_IF_ERROR(r_.Read(&k, "LONG_BINGET")); return Get(k); }
+      case 'N':
+        return PushNew(PickleValue{});
+      case 'q': {
+        uint8_t k = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&k, "BINPUT"));
+        return Put(k);
+      }
+      case 'r': {
+        uint32_t k = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&k, "LONG_BINPUT"));
+        return Put(k);
+      }
+      case 0x94:
+        return Put(uint32_t(std::min<size_t>(memo_.size(), UINT32_MAX)));  // MEMOIZE
+      case 'h': {
+        uint8_t k = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&k, "BINGET"));
+        return Get(k);
+      }
+      case 'j': {
+        uint32_t k = 0;
+        FLOE_RETURN_IF_ERROR(r_.Read(&k, "LONG_BINGET"));
+        return Get(k);
+      }
       case 's': {  // SETITEM
         if (stack_.size() - Fence() < 3) return Error("stack underflow");
         return AddItems(K::kDict, stack_.size() - 2);
       }
-      case 'u': { FLOE_ASSIGN_OR_RETURN(const size_t k, PopMark()); return AddItems(K::kDict, k); }
+      case 'u': {
+        FLOE_ASSIGN_OR_RETURN(const size_t k, PopMark());
+        return AddItems(K::kDict, k);
+      }
       case 'a': {  // APPEND
         if (stack_.size() - Fence() < 2) return Error("stack underflow");
         return AddItems(K::kList, stack_.size() - 1);
       }
-      case 'e': { FLOE_ASSIGN_OR_RETURN(const size_t k, PopMark()); return AddItems(K::kList, k); }
+      case 'e': {
+        FLOE_ASSIGN_OR_RETURN(const size_t k, PopMark());
+        return AddItems(K::kList, k);
+      }
       case 'c': {  // GLOBAL "module\nname\n"
         FLOE_ASSIGN_OR_RETURN(std::string module, Line());
         FLOE_ASSIGN_OR_RETURN(std::string name, Line());
@@ -286,8 +361,8 @@ class Vm {
       }
       default: {
         static const char kHex[] = "0123456789abcdef";
-        return Unsupported(std::string("pickle: unsupported opcode 0x") + kHex[op >> 4] + kHex[op & 15] +
-                           " at byte " + std::to_string(op_offset_));
+        return Unsupported(std::string("pickle: unsupported opcode 0x") + kHex[op >> 4] +
+                           kHex[op & 15] + " at byte " + std::to_string(op_offset_));
       }
     }
   }
@@ -304,7 +379,8 @@ class Vm {
 
 }  // namespace
 
-Result<Pickle> ParsePickle(const uint8_t* data, size_t size, const std::vector<std::string>& allowed_globals,
+Result<Pickle> ParsePickle(const uint8_t* data, size_t size,
+                           const std::vector<std::string>& allowed_globals,
                            const PickleLimits& limits) {
   return Vm(data, size, allowed_globals, limits).Run();
 }

@@ -45,10 +45,10 @@ struct PickleValue {
 };
 
 struct PickleLimits {
-  size_t max_stack = size_t(1) << 20;    // values on the stack at once
-  size_t max_marks = 4096;               // MARK nesting
-  size_t max_memo = size_t(1) << 22;     // memo entries
-  size_t max_values = size_t(1) << 24;   // values in the arena
+  size_t max_stack = size_t(1) << 20;   // values on the stack at once
+  size_t max_marks = 4096;              // MARK nesting
+  size_t max_memo = size_t(1) << 22;    // memo entries
+  size_t max_values = size_t(1) << 24;  // values in the arena
 };
 
 struct Pickle {

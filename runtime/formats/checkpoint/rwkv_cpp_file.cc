@@ -13,16 +13,26 @@ namespace {
 // rwkv.cpp's ggml-era type ids; only F32/F16 are decoded.
 const char* RwkvCppTypeName(int32_t t) {
   switch (t) {
-    case 0: return "FP32";
-    case 1: return "FP16";
-    case 2: return "Q4_0";
-    case 3: return "Q4_1";
-    case 4: return "Q4_1_O";
-    case 5: return "Q4_2";
-    case 6: return "Q4_3";
-    case 7: return "Q5_0";
-    case 8: return "Q5_1";
-    case 9: return "Q8_0";
+    case 0:
+      return "FP32";
+    case 1:
+      return "FP16";
+    case 2:
+      return "Q4_0";
+    case 3:
+      return "Q4_1";
+    case 4:
+      return "Q4_1_O";
+    case 5:
+      return "Q4_2";
+    case 6:
+      return "Q4_3";
+    case 7:
+      return "Q5_0";
+    case 8:
+      return "Q5_1";
+    case 9:
+      return "Q8_0";
   }
   return nullptr;
 }
@@ -56,14 +66,17 @@ Result<RwkvCppFile> ReadRwkvCppFile(const uint8_t* data, size_t size) {
   f.n_layer = uint32_t(h[4]);
   std::unordered_set<std::string> seen;
   while (r.remaining() > 0) {
-    if (f.tensors.tensors.size() >= kMaxTensors) return CorruptData("rwkv.cpp file has too many tensors");
+    if (f.tensors.tensors.size() >= kMaxTensors)
+      return CorruptData("rwkv.cpp file has too many tensors");
     int32_t n_dims = 0, name_len = 0, type = 0;
     FLOE_RETURN_IF_ERROR(r.Read(&n_dims, "tensor header"));
     FLOE_RETURN_IF_ERROR(r.Read(&name_len, "tensor header"));
     FLOE_RETURN_IF_ERROR(r.Read(&type, "tensor header"));
     const std::string at = " (tensor #" + std::to_string(f.tensors.tensors.size()) + ")";
-    if (n_dims < 1 || n_dims > 4) return CorruptData("tensor has " + std::to_string(n_dims) + " dimensions" + at);
-    if (name_len < 1 || name_len > kMaxNameLen) return CorruptData("tensor name length " + std::to_string(name_len) + at);
+    if (n_dims < 1 || n_dims > 4)
+      return CorruptData("tensor has " + std::to_string(n_dims) + " dimensions" + at);
+    if (name_len < 1 || name_len > kMaxNameLen)
+      return CorruptData("tensor name length " + std::to_string(name_len) + at);
     int32_t ne[4] = {1, 1, 1, 1};
     for (int d = 0; d < n_dims; ++d) {
       FLOE_RETURN_IF_ERROR(r.Read(&ne[d], "tensor shape"));

@@ -27,15 +27,21 @@ Status ReadEntry(const std::string& name, const JsonValue& info, const uint8_t* 
   const JsonValue* dtype = info.Find("dtype");
   const JsonValue* shape = info.Find("shape");
   const JsonValue* offsets = info.Find("data_offsets");
-  if (dtype == nullptr || !dtype->is_string()) return Corrupt(who + ": missing or non-string dtype");
+  if (dtype == nullptr || !dtype->is_string())
+    return Corrupt(who + ": missing or non-string dtype");
   if (shape == nullptr || !shape->is_array()) return Corrupt(who + ": missing or non-array shape");
   if (offsets == nullptr || !offsets->is_array() || offsets->items().size() != 2)
     return Corrupt(who + ": data_offsets is not a [begin, end] pair");
   const std::string& dt = dtype->string_value();
-  if (dt == "F32") out->dtype = DType::kF32;
-  else if (dt == "F16") out->dtype = DType::kF16;
-  else if (dt == "BF16") out->dtype = DType::kBF16;
-  else return Unsupported("safetensors: " + who + " has dtype " + dt + " (only F32, F16 and BF16 are supported)");
+  if (dt == "F32")
+    out->dtype = DType::kF32;
+  else if (dt == "F16")
+    out->dtype = DType::kF16;
+  else if (dt == "BF16")
+    out->dtype = DType::kBF16;
+  else
+    return Unsupported("safetensors: " + who + " has dtype " + dt +
+                       " (only F32, F16 and BF16 are supported)");
 
   uint64_t numel = 1;
   for (const JsonValue& d : shape->items()) {
@@ -47,10 +53,12 @@ Status ReadEntry(const std::string& name, const JsonValue& info, const uint8_t* 
   FLOE_ASSIGN_OR_RETURN(*end, NonNegative(offsets->items()[1], who + ": data_offsets end"));
   if (*begin > *end || *end > section_size)
     return Corrupt(who + ": data_offsets [" + std::to_string(*begin) + ", " + std::to_string(*end) +
-                   ") do not lie within the " + std::to_string(section_size) + "-byte data section");
+                   ") do not lie within the " + std::to_string(section_size) +
+                   "-byte data section");
   uint64_t bytes = 0;
   if (__builtin_mul_overflow(numel, DTypeSize(out->dtype), &bytes) || bytes != *end - *begin)
-    return Corrupt(who + ": " + std::to_string(*end - *begin) + " bytes do not match shape and dtype " + dt);
+    return Corrupt(who + ": " + std::to_string(*end - *begin) +
+                   " bytes do not match shape and dtype " + dt);
   out->name = name;
   out->data = section + *begin;
   out->bytes = size_t(bytes);
@@ -69,7 +77,8 @@ Result<TensorSet> ReadSafetensors(const uint8_t* data, size_t size) {
                    std::to_string(kMaxSafetensorsHeader) + "-byte limit");
   const uint8_t* header = nullptr;
   FLOE_RETURN_IF_ERROR(r.ReadBytes(size_t(header_len), &header, "safetensors header"));
-  auto json = ParseJson(std::string_view(reinterpret_cast<const char*>(header), size_t(header_len)));
+  auto json =
+      ParseJson(std::string_view(reinterpret_cast<const char*>(header), size_t(header_len)));
   if (!json.ok()) return Corrupt("header: " + json.status().message());
   if (!json->is_object()) return Corrupt("header is not a JSON object");
   const uint8_t* section = data + r.offset();
@@ -79,7 +88,9 @@ Result<TensorSet> ReadSafetensors(const uint8_t* data, size_t size) {
   struct Range {
     uint64_t begin, end;
     size_t tensor;
-    bool operator<(const Range& o) const { return begin < o.begin || (begin == o.begin && end < o.end); }
+    bool operator<(const Range& o) const {
+      return begin < o.begin || (begin == o.begin && end < o.end);
+    }
   };
   std::vector<Range> ranges;  // the non-empty [begin, end) byte ranges
   for (const JsonValue::Member& m : json->members()) {

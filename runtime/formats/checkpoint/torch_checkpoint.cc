@@ -48,11 +48,13 @@ class TensorBuilder {
       v = &p_.at(args.items[0]);
     }
     if (!IsCall(*v, "torch._utils._rebuild_tensor_v2"))
-      return Unsupported("torch checkpoint: value of '" + name + "' is " + Describe(*v) + ", not a tensor");
+      return Unsupported("torch checkpoint: value of '" + name + "' is " + Describe(*v) +
+                         ", not a tensor");
     const PickleValue& args = Args(*v);
     if (args.items.size() < 4) return Corrupt("_rebuild_tensor_v2 has too few arguments");
     const PickleValue& offset = p_.at(args.items[1]);
-    if (offset.kind != K::kInt || offset.i < 0) return Corrupt("storage offset is not a non-negative int");
+    if (offset.kind != K::kInt || offset.i < 0)
+      return Corrupt("storage offset is not a non-negative int");
     std::vector<uint64_t> size, stride;
     FLOE_RETURN_IF_ERROR(Ints(p_.at(args.items[2]), "size", &size));
     FLOE_RETURN_IF_ERROR(Ints(p_.at(args.items[3]), "stride", &stride));
@@ -77,7 +79,7 @@ class TensorBuilder {
     const size_t esize = DTypeSize(out->dtype);
     out->name = name;
     out->shape = std::move(size);
-    out->bytes = size_t(numel * esize);       // <= storage bytes, checked against the entry
+    out->bytes = size_t(numel * esize);          // <= storage bytes, checked against the entry
     out->data += numel > 0 ? first * esize : 0;  // out->data: the storage's first byte
     return Status::Ok();
   }
@@ -91,7 +93,9 @@ class TensorBuilder {
     const PickleValue& c = p_.at(v.items[0]);
     return c.kind == K::kGlobal && c.str == fn;
   }
-  const PickleValue& Args(const PickleValue& call) const { return p_.at(call.items[1]); }  // a tuple
+  const PickleValue& Args(const PickleValue& call) const {
+    return p_.at(call.items[1]);
+  }  // a tuple
   std::string Describe(const PickleValue& v) const {
     if (v.kind == K::kObject) return "a call of " + p_.at(v.items[0]).str;
     return std::string("a ") + PickleKindName(v.kind);
@@ -105,7 +109,8 @@ class TensorBuilder {
     if (t.kind != K::kTuple) return Corrupt(std::string(what) + " is not a tuple");
     for (uint32_t i : t.items) {
       const PickleValue& x = p_.at(i);
-      if (x.kind != K::kInt || x.i < 0) return Corrupt(std::string(what) + " holds something other than a non-negative int");
+      if (x.kind != K::kInt || x.i < 0)
+        return Corrupt(std::string(what) + " holds something other than a non-negative int");
       out->push_back(uint64_t(x.i));
     }
     return Status::Ok();
@@ -115,32 +120,40 @@ class TensorBuilder {
   Status Storage(const PickleValue& pers, NamedTensor* out, uint64_t* numel) {
     if (pers.kind != K::kPersistent) return Corrupt("storage is not a persistent id");
     const PickleValue& pid = p_.at(pers.items[0]);
-    if (pid.kind != K::kTuple || pid.items.size() < 5) return Corrupt("storage id is not a 5-tuple");
+    if (pid.kind != K::kTuple || pid.items.size() < 5)
+      return Corrupt("storage id is not a 5-tuple");
     const PickleValue& tag = p_.at(pid.items[0]);
     const PickleValue& type = p_.at(pid.items[1]);
     const PickleValue& key = p_.at(pid.items[2]);
     const PickleValue& count = p_.at(pid.items[4]);
-    if (tag.kind != K::kString || tag.str != "storage") return Corrupt("persistent id is not a storage");
+    if (tag.kind != K::kString || tag.str != "storage")
+      return Corrupt("persistent id is not a storage");
     if (type.kind != K::kGlobal) return Corrupt("storage type is not a global");
     if (key.kind != K::kString) return Corrupt("storage key is not a string");
-    if (count.kind != K::kInt || count.i < 0) return Corrupt("storage size is not a non-negative int");
-    if (type.str == "torch.FloatStorage") out->dtype = DType::kF32;
-    else if (type.str == "torch.HalfStorage") out->dtype = DType::kF16;
-    else if (type.str == "torch.BFloat16Storage") out->dtype = DType::kBF16;
+    if (count.kind != K::kInt || count.i < 0)
+      return Corrupt("storage size is not a non-negative int");
+    if (type.str == "torch.FloatStorage")
+      out->dtype = DType::kF32;
+    else if (type.str == "torch.HalfStorage")
+      out->dtype = DType::kF16;
+    else if (type.str == "torch.BFloat16Storage")
+      out->dtype = DType::kBF16;
     else
       return Unsupported("torch checkpoint: tensor '" + name_ + "' has storage type " + type.str +
                          " (only float32, float16 and bfloat16 are supported)");
     const std::string entry = std::string(prefix_) + "/data/" + key.str;
     auto view = zip_.Read(entry);
     if (!view.ok()) {  // a missing storage is corrupt data; a compressed one is unsupported
-      const StatusCode code = view.status().code() == StatusCode::kNotFound ? StatusCode::kCorruptData
-                                                                             : view.status().code();
+      const StatusCode code = view.status().code() == StatusCode::kNotFound
+                                  ? StatusCode::kCorruptData
+                                  : view.status().code();
       return Status(code, "torch checkpoint: tensor '" + name_ + "': " + view.status().message());
     }
     uint64_t bytes = 0;
-    if (__builtin_mul_overflow(uint64_t(count.i), DTypeSize(out->dtype), &bytes) || bytes > view->size)
-      return Corrupt("storage of " + std::to_string(count.i) + " elements does not fit entry '" + entry +
-                     "' of " + std::to_string(view->size) + " bytes");
+    if (__builtin_mul_overflow(uint64_t(count.i), DTypeSize(out->dtype), &bytes) ||
+        bytes > view->size)
+      return Corrupt("storage of " + std::to_string(count.i) + " elements does not fit entry '" +
+                     entry + "' of " + std::to_string(view->size) + " bytes");
     out->data = view->data;
     *numel = uint64_t(count.i);
     return Status::Ok();
@@ -156,8 +169,8 @@ class TensorBuilder {
 Result<const PickleValue*> StateDict(const Pickle& p) {
   const PickleValue& root = p.root_value();
   if (root.kind != K::kDict)
-    return Unsupported(std::string("torch checkpoint: top-level object is a ") + PickleKindName(root.kind) +
-                       ", not a state dict");
+    return Unsupported(std::string("torch checkpoint: top-level object is a ") +
+                       PickleKindName(root.kind) + ", not a state dict");
   for (size_t i = 0; i + 1 < root.items.size(); i += 2) {
     const PickleValue& key = p.at(root.items[i]);
     const PickleValue& value = p.at(root.items[i + 1]);
@@ -172,16 +185,19 @@ Result<TensorSet> ReadTorchCheckpoint(const uint8_t* data, size_t size) {
   if (!LooksLikeZip(data, size)) {
     if (LooksLikeLegacyTorch(data, size))
       return Unsupported(
-          "torch checkpoint: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save it "
+          "torch checkpoint: legacy (pre-1.6, non-zip) torch.save format is not supported; re-save "
+          "it "
           "with a current PyTorch or convert it to safetensors");
     return CorruptData("torch checkpoint: not a zip archive");
   }
   FLOE_ASSIGN_OR_RETURN(const ZipArchive zip, ZipArchive::Open(data, size));
   const std::string_view prefix = FindPrefix(zip);
-  if (prefix.empty()) return CorruptData("torch checkpoint: no '<prefix>/data.pkl' entry in the archive");
+  if (prefix.empty())
+    return CorruptData("torch checkpoint: no '<prefix>/data.pkl' entry in the archive");
   if (auto order = zip.Read(std::string(prefix) + "/byteorder"); order.ok()) {
     const std::string_view bo(reinterpret_cast<const char*>(order->data), order->size);
-    if (bo != "little") return Unsupported("torch checkpoint: byte order '" + std::string(bo) + "'");
+    if (bo != "little")
+      return Unsupported("torch checkpoint: byte order '" + std::string(bo) + "'");
   }
   FLOE_ASSIGN_OR_RETURN(const ZipArchive::View pkl, zip.Read(std::string(prefix) + "/data.pkl"));
   FLOE_ASSIGN_OR_RETURN(const Pickle pickle, ParsePickle(pkl.data, pkl.size));
@@ -192,7 +208,8 @@ Result<TensorSet> ReadTorchCheckpoint(const uint8_t* data, size_t size) {
   TensorBuilder builder(pickle, zip, prefix);
   for (size_t i = 0; i + 1 < dict->items.size(); i += 2) {
     const PickleValue& key = pickle.at(dict->items[i]);
-    if (key.kind != K::kString) return CorruptData("torch checkpoint: a state dict key is not a string");
+    if (key.kind != K::kString)
+      return CorruptData("torch checkpoint: a state dict key is not a string");
     if (!names.insert(key.str).second)
       return CorruptData("torch checkpoint: duplicate tensor name '" + key.str + "'");
     NamedTensor t;

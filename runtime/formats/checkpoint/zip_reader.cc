@@ -64,7 +64,8 @@ Result<Directory> ReadEndRecords(const uint8_t* data, size_t size) {
   FLOE_RETURN_IF_ERROR(r.Read(&cd_offset, "eocd directory offset"));
   Directory d{n_total, cd_offset, cd_size, eocd};
 
-  const bool has_locator = eocd >= kLocator64Bytes && Le32(data + eocd - kLocator64Bytes) == kLocator64Sig;
+  const bool has_locator =
+      eocd >= kLocator64Bytes && Le32(data + eocd - kLocator64Bytes) == kLocator64Sig;
   if (has_locator) {
     FLOE_RETURN_IF_ERROR(r.Seek(eocd - kLocator64Bytes + 4, "zip64 locator"));
     uint32_t eocd64_disk = 0, total_disks = 0;
@@ -72,7 +73,8 @@ Result<Directory> ReadEndRecords(const uint8_t* data, size_t size) {
     FLOE_RETURN_IF_ERROR(r.Read(&eocd64_disk, "zip64 locator disk"));
     FLOE_RETURN_IF_ERROR(r.Read(&eocd64, "zip64 end record offset"));
     FLOE_RETURN_IF_ERROR(r.Read(&total_disks, "zip64 locator disk count"));
-    if (eocd64_disk != 0 || total_disks > 1) return Unsupported("zip: multi-disk archives are not supported");
+    if (eocd64_disk != 0 || total_disks > 1)
+      return Unsupported("zip: multi-disk archives are not supported");
     const uint64_t locator = eocd - kLocator64Bytes;
     if (eocd64 > locator || locator - eocd64 < kEocd64Bytes)
       return Corrupt("zip64 end record offset " + std::to_string(eocd64) + " is out of range");
@@ -91,7 +93,8 @@ Result<Directory> ReadEndRecords(const uint8_t* data, size_t size) {
     FLOE_RETURN_IF_ERROR(r.Read(&n_total64, "zip64 entries"));
     FLOE_RETURN_IF_ERROR(r.Read(&d.size, "zip64 directory size"));
     FLOE_RETURN_IF_ERROR(r.Read(&d.offset, "zip64 directory offset"));
-    if (disk64 != 0 || cd_disk64 != 0) return Unsupported("zip: multi-disk archives are not supported");
+    if (disk64 != 0 || cd_disk64 != 0)
+      return Unsupported("zip: multi-disk archives are not supported");
     if (n_here64 != n_total64) return Corrupt("zip64 end record entry counts disagree");
     d.entries = n_total64;
     d.end = eocd64;
@@ -102,8 +105,9 @@ Result<Directory> ReadEndRecords(const uint8_t* data, size_t size) {
       return Corrupt("end record asks for zip64 values but there is no zip64 locator");
   }
   if (d.offset > d.end || d.size > d.end - d.offset)
-    return Corrupt("central directory [" + std::to_string(d.offset) + ", +" + std::to_string(d.size) +
-                   ") does not end before the end records at " + std::to_string(d.end));
+    return Corrupt("central directory [" + std::to_string(d.offset) + ", +" +
+                   std::to_string(d.size) + ") does not end before the end records at " +
+                   std::to_string(d.end));
   if (d.entries > d.size / kCentralBytes)
     return Corrupt(std::to_string(d.entries) + " entries cannot fit a " + std::to_string(d.size) +
                    "-byte central directory");
@@ -124,7 +128,8 @@ Status ApplyZip64Extra(const uint8_t* extra, size_t extra_len, bool want_usize, 
     ByteReader z(body, len);
     if (want_usize) FLOE_RETURN_IF_ERROR(z.Read(&e->uncompressed_size, "zip64 uncompressed size"));
     if (want_csize) FLOE_RETURN_IF_ERROR(z.Read(&e->compressed_size, "zip64 compressed size"));
-    if (want_offset) FLOE_RETURN_IF_ERROR(z.Read(&e->local_header_offset, "zip64 local header offset"));
+    if (want_offset)
+      FLOE_RETURN_IF_ERROR(z.Read(&e->local_header_offset, "zip64 local header offset"));
     return Status::Ok();
   }
   if (want_usize || want_csize || want_offset)
@@ -135,8 +140,8 @@ Status ApplyZip64Extra(const uint8_t* extra, size_t extra_len, bool want_usize, 
 // Reads the central header at r's position into *e (sizes and data offset validated).
 Status ReadCentral(ByteReader& r, const Directory& dir, ZipEntry* e) {
   uint32_t sig = 0, crc = 0, csize = 0, usize = 0, ext_attr = 0, local = 0;
-  uint16_t made_by = 0, needed = 0, time = 0, date = 0, name_len = 0, extra_len = 0, comment_len = 0,
-           disk_start = 0, int_attr = 0;
+  uint16_t made_by = 0, needed = 0, time = 0, date = 0, name_len = 0, extra_len = 0,
+           comment_len = 0, disk_start = 0, int_attr = 0;
   FLOE_RETURN_IF_ERROR(r.Read(&sig, "central header signature"));
   if (sig != kCentralSig)
     return Corrupt("bad central header signature at byte " + std::to_string(r.offset() - 4));
@@ -160,7 +165,8 @@ Status ReadCentral(ByteReader& r, const Directory& dir, ZipEntry* e) {
   FLOE_RETURN_IF_ERROR(r.ReadBytes(name_len, &name, "entry name"));
   FLOE_RETURN_IF_ERROR(r.ReadBytes(extra_len, &extra, "entry extra field"));
   FLOE_RETURN_IF_ERROR(r.ReadBytes(comment_len, &comment, "entry comment"));
-  if (r.offset() > dir.offset + dir.size) return Corrupt("central header runs past the central directory");
+  if (r.offset() > dir.offset + dir.size)
+    return Corrupt("central header runs past the central directory");
   e->name = std::string_view(reinterpret_cast<const char*>(name), name_len);
   e->compressed_size = csize;
   e->uncompressed_size = usize;
@@ -168,7 +174,8 @@ Status ReadCentral(ByteReader& r, const Directory& dir, ZipEntry* e) {
   FLOE_RETURN_IF_ERROR(ApplyZip64Extra(extra, extra_len, usize == 0xFFFFFFFFu, csize == 0xFFFFFFFFu,
                                        local == 0xFFFFFFFFu, e));
   const std::string who = "entry '" + std::string(e->name) + "'";
-  if (disk_start != 0 && disk_start != 0xFFFF) return Unsupported("zip: " + who + " is on another disk");
+  if (disk_start != 0 && disk_start != 0xFFFF)
+    return Unsupported("zip: " + who + " is on another disk");
   if (e->flags & 1) return Unsupported("zip: " + who + " is encrypted");
   if (e->method == 0 && e->compressed_size != e->uncompressed_size)
     return Corrupt(who + " is stored but its compressed and uncompressed sizes differ");
@@ -195,7 +202,8 @@ Status ReadLocal(const uint8_t* data, size_t size, const Directory& dir, ZipEntr
   std::string local_name;
   FLOE_RETURN_IF_ERROR(r.ReadString(name_len, &local_name, "local header name"));
   if (local_name != e->name) return Corrupt(who + ": local header names '" + local_name + "'");
-  if (skip16[2] != e->method) return Corrupt(who + ": local and central compression methods differ");
+  if (skip16[2] != e->method)
+    return Corrupt(who + ": local and central compression methods differ");
   FLOE_RETURN_IF_ERROR(r.Skip(extra_len, "local header extra field"));
   e->data_offset = r.offset();
   if (e->data_offset > dir.offset || e->compressed_size > dir.offset - e->data_offset)

@@ -76,9 +76,9 @@ inline constexpr int kGgufMaxArrayDepth = 2;  // an array may hold arrays of sca
 
 struct GgufTensorInfo {
   std::string name;
-  std::vector<uint64_t> ne;   // ggml order: ne[0] = row length (innermost); 1..4 entries
-  uint32_t type = 0;          // ggml_type
-  uint64_t offset = 0;        // relative to the data section
+  std::vector<uint64_t> ne;  // ggml order: ne[0] = row length (innermost); 1..4 entries
+  uint32_t type = 0;         // ggml_type
+  uint64_t offset = 0;       // relative to the data section
   uint64_t nbytes = 0;
   const uint8_t* data = nullptr;  // points into the file; valid while the GgufFile lives
 };
@@ -95,16 +95,16 @@ struct GgmlTypeTraits {
 inline const GgmlTypeTraits* FindGgmlType(uint32_t type) {
   // Indexed by ggml_type; gaps (removed Q4_2/Q4_3 = 4,5; Q4_0_4_4.. = 31..33) are zero.
   static constexpr GgmlTypeTraits kTable[] = {
-      {"f32", 1, 4},        {"f16", 1, 2},        {"q4_0", 32, 18},     {"q4_1", 32, 20},
-      {nullptr, 0, 0},      {nullptr, 0, 0},      {"q5_0", 32, 22},     {"q5_1", 32, 24},
-      {"q8_0", 32, 34},     {"q8_1", 32, 36},     {"q2_K", 256, 84},    {"q3_K", 256, 110},
-      {"q4_K", 256, 144},   {"q5_K", 256, 176},   {"q6_K", 256, 210},   {"q8_K", 256, 292},
-      {"iq2_xxs", 256, 66}, {"iq2_xs", 256, 74},  {"iq3_xxs", 256, 98}, {"iq1_s", 256, 50},
-      {"iq4_nl", 32, 18},   {"iq3_s", 256, 110},  {"iq2_s", 256, 82},   {"iq4_xs", 256, 136},
-      {"i8", 1, 1},         {"i16", 1, 2},        {"i32", 1, 4},        {"i64", 1, 8},
-      {"f64", 1, 8},        {"iq1_m", 256, 56},   {"bf16", 1, 2},       {nullptr, 0, 0},
-      {nullptr, 0, 0},      {nullptr, 0, 0},      {"tq1_0", 256, 54},   {"tq2_0", 256, 66},
-      {nullptr, 0, 0},      {nullptr, 0, 0},      {nullptr, 0, 0},      {"mxfp4", 32, 17},
+      {"f32", 1, 4},        {"f16", 1, 2},       {"q4_0", 32, 18},     {"q4_1", 32, 20},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {"q5_0", 32, 22},     {"q5_1", 32, 24},
+      {"q8_0", 32, 34},     {"q8_1", 32, 36},    {"q2_K", 256, 84},    {"q3_K", 256, 110},
+      {"q4_K", 256, 144},   {"q5_K", 256, 176},  {"q6_K", 256, 210},   {"q8_K", 256, 292},
+      {"iq2_xxs", 256, 66}, {"iq2_xs", 256, 74}, {"iq3_xxs", 256, 98}, {"iq1_s", 256, 50},
+      {"iq4_nl", 32, 18},   {"iq3_s", 256, 110}, {"iq2_s", 256, 82},   {"iq4_xs", 256, 136},
+      {"i8", 1, 1},         {"i16", 1, 2},       {"i32", 1, 4},        {"i64", 1, 8},
+      {"f64", 1, 8},        {"iq1_m", 256, 56},  {"bf16", 1, 2},       {nullptr, 0, 0},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {"tq1_0", 256, 54},   {"tq2_0", 256, 66},
+      {nullptr, 0, 0},      {nullptr, 0, 0},     {nullptr, 0, 0},      {"mxfp4", 32, 17},
   };
   if (type >= sizeof(kTable) / sizeof(kTable[0]) || kTable[type].name == nullptr) return nullptr;
   return &kTable[type];

@@ -23,11 +23,21 @@ std::string QuoteString(const std::string& s) {
   for (size_t k = 0; k < n; ++k) {
     const unsigned char c = static_cast<unsigned char>(s[k]);
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      case '\r': out += "\\r"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
       default:
         if (c < 0x20 || c == 0x7F) {
           char buf[8];
@@ -74,15 +84,26 @@ std::string HumanBytes(uint64_t b) {
 
 std::string FormatGgufValue(const GgufValue& v, size_t max_array_items) {
   switch (v.type) {
-    case GgufType::kUint8: case GgufType::kUint16: case GgufType::kUint32: case GgufType::kUint64:
+    case GgufType::kUint8:
+    case GgufType::kUint16:
+    case GgufType::kUint32:
+    case GgufType::kUint64:
       return std::to_string(v.u);
-    case GgufType::kInt8: case GgufType::kInt16: case GgufType::kInt32: case GgufType::kInt64:
+    case GgufType::kInt8:
+    case GgufType::kInt16:
+    case GgufType::kInt32:
+    case GgufType::kInt64:
       return std::to_string(v.i);
-    case GgufType::kFloat32: return FormatDouble(v.f, true);
-    case GgufType::kFloat64: return FormatDouble(v.f, false);
-    case GgufType::kBool: return v.b ? "true" : "false";
-    case GgufType::kString: return QuoteString(v.s);
-    case GgufType::kArray: break;
+    case GgufType::kFloat32:
+      return FormatDouble(v.f, true);
+    case GgufType::kFloat64:
+      return FormatDouble(v.f, false);
+    case GgufType::kBool:
+      return v.b ? "true" : "false";
+    case GgufType::kString:
+      return QuoteString(v.s);
+    case GgufType::kArray:
+      break;
   }
   if (v.type != GgufType::kArray) return "?";
   std::string out = "[";
@@ -119,8 +140,8 @@ std::string FormatGgufSummary(const GgufFile& f, size_t max_array_items) {
            "  offset " + std::to_string(t.offset) + "  " + std::to_string(t.nbytes) + " bytes\n";
   }
   out += "total: " + std::to_string(f.tensors().size()) + " tensors, " +
-         std::to_string(total_elements) + " elements, " + std::to_string(total_bytes) +
-         " bytes (" + HumanBytes(total_bytes) + ")";
+         std::to_string(total_elements) + " elements, " + std::to_string(total_bytes) + " bytes (" +
+         HumanBytes(total_bytes) + ")";
   if (!per_type.empty()) {
     out += "; by type:";
     for (const auto& [name, n] : per_type) out += " " + name + " x" + std::to_string(n);

@@ -18,7 +18,9 @@ class GgufModelWriter final : public ModelWriter {
   void SetUint32(std::string key, uint32_t v) override { gguf_.SetUint32(std::move(key), v); }
   void SetFloat32(std::string key, float v) override { gguf_.SetFloat32(std::move(key), v); }
   void SetBool(std::string key, bool v) override { gguf_.SetBool(std::move(key), v); }
-  void SetString(std::string key, std::string v) override { gguf_.SetString(std::move(key), std::move(v)); }
+  void SetString(std::string key, std::string v) override {
+    gguf_.SetString(std::move(key), std::move(v));
+  }
   void SetInt32Array(std::string key, std::vector<int32_t> v) override {
     gguf_.SetInt32Array(std::move(key), std::move(v));
   }

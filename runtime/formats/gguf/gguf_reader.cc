@@ -28,12 +28,25 @@ std::string Quote(std::string_view s) {
 // Bytes the smallest element of type t occupies in an array.
 uint64_t MinValueBytes(GgufType t) {
   switch (t) {
-    case GgufType::kUint8: case GgufType::kInt8: case GgufType::kBool: return 1;
-    case GgufType::kUint16: case GgufType::kInt16: return 2;
-    case GgufType::kUint32: case GgufType::kInt32: case GgufType::kFloat32: return 4;
-    case GgufType::kUint64: case GgufType::kInt64: case GgufType::kFloat64: return 8;
-    case GgufType::kString: return 8;   // length only (empty string)
-    case GgufType::kArray: return 12;   // elem type + count (empty array)
+    case GgufType::kUint8:
+    case GgufType::kInt8:
+    case GgufType::kBool:
+      return 1;
+    case GgufType::kUint16:
+    case GgufType::kInt16:
+      return 2;
+    case GgufType::kUint32:
+    case GgufType::kInt32:
+    case GgufType::kFloat32:
+      return 4;
+    case GgufType::kUint64:
+    case GgufType::kInt64:
+    case GgufType::kFloat64:
+      return 8;
+    case GgufType::kString:
+      return 8;  // length only (empty string)
+    case GgufType::kArray:
+      return 12;  // elem type + count (empty array)
   }
   return 1;
 }
@@ -60,16 +73,66 @@ Status ReadScalar(ByteReader& r, T* out) {
 Status ReadValue(ByteReader& r, GgufType type, int depth, uint64_t* budget, GgufValue* out) {
   out->type = type;
   switch (type) {
-    case GgufType::kUint8: { uint8_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->u = v; return Status::Ok(); }
-    case GgufType::kInt8: { int8_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->i = v; return Status::Ok(); }
-    case GgufType::kUint16: { uint16_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->u = v; return Status::Ok(); }
-    case GgufType::kInt16: { int16_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->i = v; return Status::Ok(); }
-    case GgufType::kUint32: { uint32_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->u = v; return Status::Ok(); }
-    case GgufType::kInt32: { int32_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->i = v; return Status::Ok(); }
-    case GgufType::kUint64: { uint64_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->u = v; return Status::Ok(); }
-    case GgufType::kInt64: { int64_t v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->i = v; return Status::Ok(); }
-    case GgufType::kFloat32: { float v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->f = v; return Status::Ok(); }
-    case GgufType::kFloat64: { double v = 0; FLOE_RETURN_IF_ERROR(ReadScalar(r, &v)); out->f = v; return Status::Ok(); }
+    case GgufType::kUint8: {
+      uint8_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->u = v;
+      return Status::Ok();
+    }
+    case GgufType::kInt8: {
+      int8_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->i = v;
+      return Status::Ok();
+    }
+    case GgufType::kUint16: {
+      uint16_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->u = v;
+      return Status::Ok();
+    }
+    case GgufType::kInt16: {
+      int16_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->i = v;
+      return Status::Ok();
+    }
+    case GgufType::kUint32: {
+      uint32_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->u = v;
+      return Status::Ok();
+    }
+    case GgufType::kInt32: {
+      int32_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->i = v;
+      return Status::Ok();
+    }
+    case GgufType::kUint64: {
+      uint64_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->u = v;
+      return Status::Ok();
+    }
+    case GgufType::kInt64: {
+      int64_t v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->i = v;
+      return Status::Ok();
+    }
+    case GgufType::kFloat32: {
+      float v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->f = v;
+      return Status::Ok();
+    }
+    case GgufType::kFloat64: {
+      double v = 0;
+      FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
+      out->f = v;
+      return Status::Ok();
+    }
     case GgufType::kBool: {
       uint8_t v = 0;
       FLOE_RETURN_IF_ERROR(ReadScalar(r, &v));
@@ -77,8 +140,10 @@ Status ReadValue(ByteReader& r, GgufType type, int depth, uint64_t* budget, Gguf
       out->b = v != 0;
       return Status::Ok();
     }
-    case GgufType::kString: return ReadGgufString(r, &out->s, "string value");
-    case GgufType::kArray: break;
+    case GgufType::kString:
+      return ReadGgufString(r, &out->s, "string value");
+    case GgufType::kArray:
+      break;
   }
   // Array: u32 element type, u64 count, elements.
   const int my_depth = depth + 1;
@@ -99,8 +164,7 @@ Status ReadValue(ByteReader& r, GgufType type, int depth, uint64_t* budget, Gguf
   if (count > r.remaining() / min_bytes) {
     return CorruptData("array of " + std::to_string(count) + " " + GgufTypeName(elem) +
                        " elements needs at least " + std::to_string(min_bytes) +
-                       " bytes each but only " + std::to_string(r.remaining()) +
-                       " bytes are left");
+                       " bytes each but only " + std::to_string(r.remaining()) + " bytes are left");
   }
   if (count > *budget) {
     return CorruptData("metadata arrays hold more than " + std::to_string(kGgufMaxMetadataValues) +
@@ -139,8 +203,9 @@ Status GgmlTensorBytes(const std::vector<uint64_t>& ne, uint32_t type, uint64_t*
   if (t == nullptr) return Unsupported("unknown ggml tensor type " + std::to_string(type));
   uint64_t elements = 1;
   for (size_t d = 0; d < ne.size(); ++d) {
-    if (ne[d] == 0) return CorruptData("dimension " + std::to_string(d) + " of shape " +
-                                       GgmlShapeString(ne) + " is 0");
+    if (ne[d] == 0)
+      return CorruptData("dimension " + std::to_string(d) + " of shape " + GgmlShapeString(ne) +
+                         " is 0");
     if (ne[d] > kInt64Max / elements) {
       return CorruptData("shape " + GgmlShapeString(ne) + " has more than 2^63 elements");
     }
@@ -229,8 +294,8 @@ Status GgufFile::ParseImpl(const uint8_t* data, size_t size) {
   if (kv_count > left / kMinKvBytes || tensor_count > left / kMinTensorInfoBytes ||
       kv_count * kMinKvBytes + tensor_count * kMinTensorInfoBytes > left) {
     return CorruptData("header claims " + std::to_string(kv_count) + " metadata entries and " +
-                       std::to_string(tensor_count) + " tensors but only " +
-                       std::to_string(left) + " bytes follow");
+                       std::to_string(tensor_count) + " tensors but only " + std::to_string(left) +
+                       " bytes follow");
   }
 
   uint64_t budget = kGgufMaxMetadataValues;
@@ -454,13 +519,27 @@ Result<TensorView> GgufFile::GetTensorView(std::string_view name) const {
   if (t == nullptr) return NotFound("tensor " + Quote(name) + " is missing");
   TensorView v;
   switch (t->type) {
-    case 0: v.dtype = DType::kF32; break;
-    case 1: v.dtype = DType::kF16; break;
-    case 30: v.dtype = DType::kBF16; break;
-    case 2: v.dtype = DType::kQ4_0; break;
-    case 8: v.dtype = DType::kQ8_0; break;
-    case 12: v.dtype = DType::kQ4_K; break;
-    case 14: v.dtype = DType::kQ6_K; break;
+    case 0:
+      v.dtype = DType::kF32;
+      break;
+    case 1:
+      v.dtype = DType::kF16;
+      break;
+    case 30:
+      v.dtype = DType::kBF16;
+      break;
+    case 2:
+      v.dtype = DType::kQ4_0;
+      break;
+    case 8:
+      v.dtype = DType::kQ8_0;
+      break;
+    case 12:
+      v.dtype = DType::kQ4_K;
+      break;
+    case 14:
+      v.dtype = DType::kQ6_K;
+      break;
     default:
       return Unsupported("tensor " + Quote(name) + " has type " + GgmlTypeName(t->type) +
                          "; floe computes with f32, f16, bf16, q4_0, q8_0, q4_K and q6_K");

@@ -56,7 +56,7 @@ class GgufFile {
   Result<bool> GetBool(std::string_view key) const;
   Result<std::string> GetString(std::string_view key) const;
   Result<std::vector<std::string>> GetStringArray(std::string_view key) const;
-  Result<std::vector<float>> GetFloatArray(std::string_view key) const;  // float or int elems
+  Result<std::vector<float>> GetFloatArray(std::string_view key) const;    // float or int elems
   Result<std::vector<int32_t>> GetInt32Array(std::string_view key) const;  // int elems in range
 
   const std::vector<GgufTensorInfo>& tensors() const { return tensors_; }
@@ -82,7 +82,7 @@ class GgufFile {
   uint32_t alignment_ = 32;
   uint64_t data_offset_ = 0;
   std::vector<std::pair<std::string, GgufValue>> metadata_;
-  std::map<std::string, size_t, std::less<>> key_index_;     // key -> index in metadata_
+  std::map<std::string, size_t, std::less<>> key_index_;  // key -> index in metadata_
   std::vector<GgufTensorInfo> tensors_;
   std::map<std::string, size_t, std::less<>> tensor_index_;  // name -> index in tensors_
 };

@@ -19,7 +19,9 @@ class GgufMetadata final : public MetadataView {
   Result<int64_t> GetInt(std::string_view key) const override { return file_.GetInt(key); }
   Result<double> GetFloat(std::string_view key) const override { return file_.GetFloat(key); }
   Result<bool> GetBool(std::string_view key) const override { return file_.GetBool(key); }
-  Result<std::string> GetString(std::string_view key) const override { return file_.GetString(key); }
+  Result<std::string> GetString(std::string_view key) const override {
+    return file_.GetString(key);
+  }
   Result<std::vector<int32_t>> GetInt32Array(std::string_view key) const override {
     return file_.GetInt32Array(key);
   }

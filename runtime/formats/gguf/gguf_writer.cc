@@ -52,19 +52,27 @@ Status CheckValue(const GgufValue& v, int depth) {
     return Status::Ok();
   };
   switch (v.type) {
-    case GgufType::kUint8: return range_u(0xFF);
-    case GgufType::kUint16: return range_u(0xFFFF);
-    case GgufType::kUint32: return range_u(0xFFFFFFFFu);
-    case GgufType::kInt8: return range_i(-128, 127);
-    case GgufType::kInt16: return range_i(-32768, 32767);
-    case GgufType::kInt32: return range_i(std::numeric_limits<int32_t>::min(),
-                                          std::numeric_limits<int32_t>::max());
-    case GgufType::kArray: break;
-    default: return Status::Ok();
+    case GgufType::kUint8:
+      return range_u(0xFF);
+    case GgufType::kUint16:
+      return range_u(0xFFFF);
+    case GgufType::kUint32:
+      return range_u(0xFFFFFFFFu);
+    case GgufType::kInt8:
+      return range_i(-128, 127);
+    case GgufType::kInt16:
+      return range_i(-32768, 32767);
+    case GgufType::kInt32:
+      return range_i(std::numeric_limits<int32_t>::min(), std::numeric_limits<int32_t>::max());
+    case GgufType::kArray:
+      break;
+    default:
+      return Status::Ok();
   }
   const int my_depth = depth + 1;
   const auto et = static_cast<uint32_t>(v.elem_type);
-  if (et >= kGgufTypeCount) return InvalidArgument("unknown array element type " + std::to_string(et));
+  if (et >= kGgufTypeCount)
+    return InvalidArgument("unknown array element type " + std::to_string(et));
   if (v.elem_type == GgufType::kArray && my_depth + 1 > kGgufMaxArrayDepth) {
     return InvalidArgument("arrays nested more than " + std::to_string(kGgufMaxArrayDepth) +
                            " levels deep");
@@ -84,18 +92,42 @@ Status CheckValue(const GgufValue& v, int depth) {
 // Appends the encoding of `v` without its type tag (CheckValue passed).
 void PutValue(std::string* out, const GgufValue& v) {
   switch (v.type) {
-    case GgufType::kUint8: Put<uint8_t>(out, uint8_t(v.u)); return;
-    case GgufType::kInt8: Put<int8_t>(out, int8_t(v.i)); return;
-    case GgufType::kUint16: Put<uint16_t>(out, uint16_t(v.u)); return;
-    case GgufType::kInt16: Put<int16_t>(out, int16_t(v.i)); return;
-    case GgufType::kUint32: Put<uint32_t>(out, uint32_t(v.u)); return;
-    case GgufType::kInt32: Put<int32_t>(out, int32_t(v.i)); return;
-    case GgufType::kUint64: Put<uint64_t>(out, v.u); return;
-    case GgufType::kInt64: Put<int64_t>(out, v.i); return;
-    case GgufType::kFloat32: Put<float>(out, float(v.f)); return;
-    case GgufType::kFloat64: Put<double>(out, v.f); return;
-    case GgufType::kBool: Put<uint8_t>(out, v.b ? 1 : 0); return;
-    case GgufType::kString: PutString(out, v.s); return;
+    case GgufType::kUint8:
+      Put<uint8_t>(out, uint8_t(v.u));
+      return;
+    case GgufType::kInt8:
+      Put<int8_t>(out, int8_t(v.i));
+      return;
+    case GgufType::kUint16:
+      Put<uint16_t>(out, uint16_t(v.u));
+      return;
+    case GgufType::kInt16:
+      Put<int16_t>(out, int16_t(v.i));
+      return;
+    case GgufType::kUint32:
+      Put<uint32_t>(out, uint32_t(v.u));
+      return;
+    case GgufType::kInt32:
+      Put<int32_t>(out, int32_t(v.i));
+      return;
+    case GgufType::kUint64:
+      Put<uint64_t>(out, v.u);
+      return;
+    case GgufType::kInt64:
+      Put<int64_t>(out, v.i);
+      return;
+    case GgufType::kFloat32:
+      Put<float>(out, float(v.f));
+      return;
+    case GgufType::kFloat64:
+      Put<double>(out, v.f);
+      return;
+    case GgufType::kBool:
+      Put<uint8_t>(out, v.b ? 1 : 0);
+      return;
+    case GgufType::kString:
+      PutString(out, v.s);
+      return;
     case GgufType::kArray:
       Put<uint32_t>(out, static_cast<uint32_t>(v.elem_type));
       Put<uint64_t>(out, v.array.size());
@@ -215,7 +247,8 @@ Status GgufWriter::BuildHeader(uint32_t alignment, std::string* out) const {
   Put<uint64_t>(out, kv_.size());
   for (const auto& [key, v] : kv_) {
     Status st = CheckValue(v, 0);
-    if (!st.ok()) return InvalidArgument("GGUF writer: metadata key '" + key + "': " + st.message());
+    if (!st.ok())
+      return InvalidArgument("GGUF writer: metadata key '" + key + "': " + st.message());
     PutString(out, key);
     Put<uint32_t>(out, static_cast<uint32_t>(v.type));
     PutValue(out, v);

@@ -32,8 +32,8 @@ class GgufWriter {
   // Records a tensor; `data` (nbytes bytes) is copied at WriteFile time and must stay valid
   // until then. InvalidArgument for a duplicate name, a bad shape, nbytes not matching ne and
   // type, or null data; Unsupported for an unknown ggml type.
-  Status AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
-                   const void* data, size_t nbytes);
+  Status AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type, const void* data,
+                   size_t nbytes);
 
   // Writes path + ".tmp", then renames it to path (a failed write leaves path untouched).
   // Alignment: general.alignment if set (must be a uint32 power of two), else 32.

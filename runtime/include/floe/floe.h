@@ -31,9 +31,9 @@ typedef enum floe_status {
   FLOE_ERR_INVALID_ARGUMENT = 1, /* null handle, bad size, bad setting */
   FLOE_ERR_NOT_FOUND = 2,        /* file, tensor or key missing */
   FLOE_ERR_IO = 3,
-  FLOE_ERR_CORRUPT_DATA = 4,     /* truncated / inconsistent / hostile file */
+  FLOE_ERR_CORRUPT_DATA = 4, /* truncated / inconsistent / hostile file */
   FLOE_ERR_UNSUPPORTED = 5,
-  FLOE_ERR_OUT_OF_RANGE = 6,     /* context full, token id out of range, buffer too small */
+  FLOE_ERR_OUT_OF_RANGE = 6, /* context full, token id out of range, buffer too small */
   FLOE_ERR_CANCELLED = 7,
   FLOE_ERR_OUT_OF_MEMORY = 8,
   FLOE_ERR_INTERNAL = 9
@@ -44,14 +44,18 @@ typedef struct floe_model floe_model;
 typedef struct floe_session floe_session;
 typedef struct floe_sampler floe_sampler;
 
-const char* floe_version(void);                 /* e.g. "0.1.0" */
-int floe_api_version(void);                      /* FLOE_API_VERSION the library was built with */
+const char* floe_version(void); /* e.g. "0.1.0" */
+int floe_api_version(void);     /* FLOE_API_VERSION the library was built with */
 const char* floe_status_string(floe_status status);
-const char* floe_last_error(void);               /* this thread's last handle-less error */
+const char* floe_last_error(void); /* this thread's last handle-less error */
 
 /* ---- logging ---- */
 typedef enum floe_log_level {
-  FLOE_LOG_DEBUG = 0, FLOE_LOG_INFO = 1, FLOE_LOG_WARN = 2, FLOE_LOG_ERROR = 3, FLOE_LOG_SILENT = 4
+  FLOE_LOG_DEBUG = 0,
+  FLOE_LOG_INFO = 1,
+  FLOE_LOG_WARN = 2,
+  FLOE_LOG_ERROR = 3,
+  FLOE_LOG_SILENT = 4
 } floe_log_level;
 /* Receives library log messages (one line, no trailing newline). */
 typedef void (*floe_log_callback)(floe_log_level level, const char* message, void* user_data);
@@ -61,14 +65,14 @@ typedef int (*floe_progress_callback)(float fraction, void* user_data);
 
 /* ---- model ---- */
 typedef struct floe_model_params {
-  uint32_t struct_size;         /* sizeof(floe_model_params) */
-  const char* tokenizer_path;   /* llama2.c tokenizer.bin, or NULL to use the model file's own */
-  int use_mmap;                 /* 1 (default): map the file; 0: read it into memory */
+  uint32_t struct_size;            /* sizeof(floe_model_params) */
+  const char* tokenizer_path;      /* llama2.c tokenizer.bin, or NULL to use the model file's own */
+  int use_mmap;                    /* 1 (default): map the file; 0: read it into memory */
   floe_progress_callback progress; /* may be NULL */
   void* progress_user_data;
-  floe_log_callback log;        /* NULL (default): warnings and errors to stderr */
+  floe_log_callback log; /* NULL (default): warnings and errors to stderr */
   void* log_user_data;
-  int32_t log_level;            /* floe_log_level: minimum level passed on; default FLOE_LOG_WARN */
+  int32_t log_level; /* floe_log_level: minimum level passed on; default FLOE_LOG_WARN */
   /* Page backing of a mapped file: 0 plain mmap; 1 ask for 2 MiB pages (madvise); 2 (default):
      also, when a file of 32 MiB to half of RAM sits in the page cache in small pages (just
      written or downloaded), drop its unmapped cached pages once and read it in again in 2 MiB
@@ -77,21 +81,23 @@ typedef struct floe_model_params {
 } floe_model_params;
 
 floe_model_params floe_model_default_params(void);
-/* path: GGUF, llama2.c checkpoint, rwkv.cpp file, PyTorch .pth / safetensors (RWKV-6). On success *out is a new model (free with floe_model_free). */
+/* path: GGUF, llama2.c checkpoint, rwkv.cpp file, PyTorch .pth / safetensors (RWKV-6). On success
+ * *out is a new model (free with floe_model_free). */
 floe_status floe_model_load(const char* path, const floe_model_params* params, floe_model** out);
-void floe_model_free(floe_model* model);       /* NULL is fine; all its sessions must be freed first */
+void floe_model_free(floe_model* model); /* NULL is fine; all its sessions must be freed first */
 const char* floe_model_last_error(const floe_model* model);
-int32_t floe_model_vocab_size(const floe_model* model);       /* -1 for NULL */
-int32_t floe_model_context_length(const floe_model* model);   /* -1 for NULL */
-floe_token floe_model_bos(const floe_model* model);           /* -1 if none */
-floe_token floe_model_eos(const floe_model* model);           /* -1 if none */
+int32_t floe_model_vocab_size(const floe_model* model);     /* -1 for NULL */
+int32_t floe_model_context_length(const floe_model* model); /* -1 for NULL */
+floe_token floe_model_bos(const floe_model* model);         /* -1 if none */
+floe_token floe_model_eos(const floe_model* model);         /* -1 if none */
 /* Architecture name ("llama", ...); "" for NULL. Valid while the model lives. */
 const char* floe_model_architecture(const floe_model* model);
 /* Metadata of the model file (GGUF keys; llama2.c files expose the hyperparameters under the
  * same llama.* names). Writes the value as text (numbers in decimal, arrays as "[n items]") to
  * buf (NUL-terminated when capacity allows) and the length needed to *len.
  * FLOE_ERR_NOT_FOUND for an unknown key, FLOE_ERR_OUT_OF_RANGE when buf is too small. */
-floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_t capacity, size_t* len);
+floe_status floe_model_meta(floe_model* model, const char* key, char* buf, size_t capacity,
+                            size_t* len);
 size_t floe_model_meta_count(const floe_model* model);
 /* The i-th metadata key (0 <= i < floe_model_meta_count), or NULL. Valid while the model lives. */
 const char* floe_model_meta_key(const floe_model* model, size_t i);
@@ -115,18 +121,20 @@ typedef enum floe_kv_type { FLOE_KV_F32 = 0, FLOE_KV_F16 = 1 } floe_kv_type;
  * FAISS: the same, the keys found by a FAISS index (faiss_kind: exact inner product or HNSW);
  * FLOE_ERR_UNSUPPORTED when floe was built without FAISS. */
 typedef enum floe_attention_backend {
-  FLOE_ATTENTION_DENSE = 0, FLOE_ATTENTION_ICE = 1, FLOE_ATTENTION_FAISS = 2
+  FLOE_ATTENTION_DENSE = 0,
+  FLOE_ATTENTION_ICE = 1,
+  FLOE_ATTENTION_FAISS = 2
 } floe_attention_backend;
 
 /* FAISS index of the FAISS attention backend. */
 typedef enum floe_faiss_kind { FLOE_FAISS_FLAT = 0, FLOE_FAISS_HNSW = 1 } floe_faiss_kind;
 
 typedef struct floe_session_params {
-  uint32_t struct_size;     /* sizeof(floe_session_params) */
-  int32_t n_threads;        /* 0 (default) = number of physical cores */
-  uint32_t context_length;  /* 0 (default) = the model's trained context */
-  int32_t kv_type;          /* floe_kv_type; default FLOE_KV_F32 */
-  uint32_t batch;           /* prefill chunk, tokens; default 64 */
+  uint32_t struct_size;    /* sizeof(floe_session_params) */
+  int32_t n_threads;       /* 0 (default) = number of physical cores */
+  uint32_t context_length; /* 0 (default) = the model's trained context */
+  int32_t kv_type;         /* floe_kv_type; default FLOE_KV_F32 */
+  uint32_t batch;          /* prefill chunk, tokens; default 64 */
   /* Called on the evaluating thread after each prefill chunk of an eval (fraction of its tokens
    * done); return 0 to stop it (FLOE_ERR_CANCELLED). NULL (default): no progress reports. */
   floe_progress_callback progress;
@@ -135,36 +143,37 @@ typedef struct floe_session_params {
    * get these defaults).
    * Invalid values (unknown backend, knn_k 0, window or sinks beyond the context) make
    * floe_session_create fail with FLOE_ERR_INVALID_ARGUMENT and a message. */
-  int32_t attention;             /* floe_attention_backend; default FLOE_ATTENTION_DENSE */
-  uint32_t knn_k;                /* ICE: keys retrieved per query and head; default 32 */
-  uint32_t knn_window;           /* ICE: most recent positions always attended; default 256 */
-  uint32_t knn_sinks;            /* ICE: first positions always attended; default 4 */
-  uint32_t knn_dense_below;      /* ICE: queries seeing fewer keys attend densely; default 1024 */
-  uint32_t knn_simple_indices;   /* ICE: Prioritized DCI simple indices per composite (m) */
-  uint32_t knn_composite_indices;/* ICE: Prioritized DCI composite indices (L) */
-  uint32_t knn_candidates_per_k; /* ICE: candidates retrieved per composite index, x knn_k */
+  int32_t attention;              /* floe_attention_backend; default FLOE_ATTENTION_DENSE */
+  uint32_t knn_k;                 /* ICE: keys retrieved per query and head; default 32 */
+  uint32_t knn_window;            /* ICE: most recent positions always attended; default 256 */
+  uint32_t knn_sinks;             /* ICE: first positions always attended; default 4 */
+  uint32_t knn_dense_below;       /* ICE: queries seeing fewer keys attend densely; default 1024 */
+  uint32_t knn_simple_indices;    /* ICE: Prioritized DCI simple indices per composite (m) */
+  uint32_t knn_composite_indices; /* ICE: Prioritized DCI composite indices (L) */
+  uint32_t knn_candidates_per_k;  /* ICE: candidates retrieved per composite index, x knn_k */
   /* FAISS backend fields (added later, same struct_size rule); knn_k/window/sinks/dense_below
    * apply to FAISS as to ICE. */
-  int32_t faiss_kind;            /* floe_faiss_kind; default FLOE_FAISS_HNSW */
-  uint32_t faiss_hnsw_m;         /* FAISS HNSW: graph degree M; default 16 */
-  uint32_t faiss_ef_search;      /* FAISS HNSW: search beam efSearch; default 256 */
-  uint32_t faiss_ef_construction;/* FAISS HNSW: build beam efConstruction; default 200 */
+  int32_t faiss_kind;             /* floe_faiss_kind; default FLOE_FAISS_HNSW */
+  uint32_t faiss_hnsw_m;          /* FAISS HNSW: graph degree M; default 16 */
+  uint32_t faiss_ef_search;       /* FAISS HNSW: search beam efSearch; default 256 */
+  uint32_t faiss_ef_construction; /* FAISS HNSW: build beam efConstruction; default 200 */
   /* Shared-search fields (added later, same struct_size rule; ICE only): the queries of a head
    * at the positions of each block of knn_search_block share one kNN search (made by the block's
    * first kNN query, asking for knn_search_scale x knn_k keys, carried across evals and decode
    * steps in the session state); each query ranks those candidates exactly. 1 = one search per
    * query. */
-  uint32_t knn_search_block;      /* default 16 (1..1024) */
-  float knn_search_scale;         /* default 1.25 (1..64) */
+  uint32_t knn_search_block; /* default 16 (1..1024) */
+  float knn_search_scale;    /* default 1.25 (1..64) */
   /* Multi-level DCI fields (added later, same struct_size rule; ICE only): 1 level = one
    * Prioritized DCI over all keys; 2..4 = each key hangs under its nearest key of the level
    * above and only the top level is searched by DCI (docs/attention/ice.md). */
-  uint32_t knn_levels;            /* default 2 (1..4) */
-  uint32_t knn_fanout;            /* expected children per node; default 32 (2..4096) */
+  uint32_t knn_levels; /* default 2 (1..4) */
+  uint32_t knn_fanout; /* expected children per node; default 32 (2..4096) */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
-floe_status floe_session_create(floe_model* model, const floe_session_params* params, floe_session** out);
+floe_status floe_session_create(floe_model* model, const floe_session_params* params,
+                                floe_session** out);
 void floe_session_free(floe_session* session);
 const char* floe_session_last_error(const floe_session* session);
 /* Append tokens (chunked prefill). Afterwards floe_session_logits gives the next-token logits. */
@@ -182,7 +191,8 @@ void floe_session_cancel(floe_session* session);
  * session of the same model with the same cache type and enough context; on error the session
  * is unchanged. */
 floe_status floe_session_state_size(floe_session* session, size_t* size);
-floe_status floe_session_state_save(floe_session* session, void* buf, size_t capacity, size_t* written);
+floe_status floe_session_state_save(floe_session* session, void* buf, size_t capacity,
+                                    size_t* written);
 floe_status floe_session_state_load(floe_session* session, const void* buf, size_t size);
 floe_status floe_session_state_save_file(floe_session* session, const char* path);
 floe_status floe_session_state_load_file(floe_session* session, const char* path);
@@ -203,21 +213,22 @@ floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* con
 
 /* ---- sampling ---- */
 typedef struct floe_sampler_params {
-  uint32_t struct_size;   /* sizeof(floe_sampler_params) */
-  float temperature;      /* <= 0: greedy. default 0.8 */
-  int32_t top_k;          /* <= 0 disables. default 40 */
-  float top_p;            /* >= 1 disables. default 0.95 */
-  float min_p;            /* <= 0 disables. default 0.05 */
-  float repeat_penalty;   /* 1 disables. default 1 */
-  int32_t repeat_last_n;  /* default 64 */
-  uint64_t seed;          /* default 0 */
+  uint32_t struct_size;  /* sizeof(floe_sampler_params) */
+  float temperature;     /* <= 0: greedy. default 0.8 */
+  int32_t top_k;         /* <= 0 disables. default 40 */
+  float top_p;           /* >= 1 disables. default 0.95 */
+  float min_p;           /* <= 0 disables. default 0.05 */
+  float repeat_penalty;  /* 1 disables. default 1 */
+  int32_t repeat_last_n; /* default 64 */
+  uint64_t seed;         /* default 0 */
 } floe_sampler_params;
 
 floe_sampler_params floe_sampler_default_params(void);
 floe_status floe_sampler_create(const floe_sampler_params* params, floe_sampler** out);
 void floe_sampler_free(floe_sampler* sampler);
 /* Sample from the session's current logits (its token history feeds the repetition penalty). */
-floe_status floe_sampler_sample(floe_sampler* sampler, const floe_session* session, floe_token* out);
+floe_status floe_sampler_sample(floe_sampler* sampler, const floe_session* session,
+                                floe_token* out);
 
 /* Called for every generated token with its UTF-8-complete text (len may be 0 while a
  * multi-byte character is incomplete; token is -1 for a final flush of pending bytes).

@@ -35,7 +35,8 @@ const std::array<uint16_t, kBmpSize>& BmpTable() {
     auto t = std::make_unique<std::array<uint16_t, kBmpSize>>();
     const size_t n = std::size(kUnicodeRanges);
     for (size_t i = 0; i < n && kUnicodeRanges[i].first < kBmpSize; ++i) {
-      const uint32_t end = i + 1 < n ? std::min<uint32_t>(kUnicodeRanges[i + 1].first, kBmpSize) : kBmpSize;
+      const uint32_t end =
+          i + 1 < n ? std::min<uint32_t>(kUnicodeRanges[i + 1].first, kBmpSize) : kBmpSize;
       std::fill(t->begin() + kUnicodeRanges[i].first, t->begin() + end, kUnicodeRanges[i].flags);
     }
     return t;

@@ -1,8 +1,9 @@
-// Unicode code point classes for the byte-level BPE pre-tokenizers (runtime/tokenizers/bpe_pretokenizer.h):
-// the General Category group of each code point, plus the White_Space property, as llama.cpp's
-// unicode_cpt_flags defines them (\p{N}, \p{L}, \p{P}, ... and \s in the pre-tokenizer regexes).
-// The data is generated from Python's unicodedata by gen_unicode_tables.py (Unicode version:
-// UnicodeVersion()); code points assigned after that version are kUndefined here.
+// Unicode code point classes for the byte-level BPE pre-tokenizers
+// (runtime/tokenizers/bpe_pretokenizer.h): the General Category group of each code point, plus the
+// White_Space property, as llama.cpp's unicode_cpt_flags defines them (\p{N}, \p{L}, \p{P}, ... and
+// \s in the pre-tokenizer regexes). The data is generated from Python's unicodedata by
+// gen_unicode_tables.py (Unicode version: UnicodeVersion()); code points assigned after that
+// version are kUndefined here.
 #pragma once
 
 #include <cstdint>
@@ -21,7 +22,7 @@ enum UnicodeFlag : uint16_t {
   kUnicodePunctuation = 0x020,  // \p{P}: Pc Pd Ps Pe Pi Pf Po
   kUnicodeSymbol = 0x040,       // \p{S}: Sm Sc Sk So
   kUnicodeControl = 0x080,      // \p{C} less Cn: Cc Cf Cs Co
-  kUnicodeWhitespace = 0x100,   // \s: the White_Space property (U+0009..U+000D, U+0020, U+0085, ...)
+  kUnicodeWhitespace = 0x100,  // \s: the White_Space property (U+0009..U+000D, U+0020, U+0085, ...)
 };
 
 // The flags of one code point. O(1) below U+10000 (a table built on first use, thread-safe),

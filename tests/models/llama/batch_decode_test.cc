@@ -19,8 +19,8 @@ namespace {
 // Decodes `steps` tokens for each prompt (greedy, or a fixed token schedule so that tiny
 // differences cannot change the path), session by session or batched; returns every step's
 // logits of every sequence.
-std::vector<float> Decode(const Model& m, const std::vector<std::vector<int32_t>>& prompts, size_t steps, bool batched,
-                          bool greedy = true) {
+std::vector<float> Decode(const Model& m, const std::vector<std::vector<int32_t>>& prompts,
+                          size_t steps, bool batched, bool greedy = true) {
   std::vector<std::unique_ptr<Session>> sessions;
   for (const auto& p : prompts) {
     auto s = Session::Create(m, {});
@@ -43,9 +43,11 @@ std::vector<float> Decode(const Model& m, const std::vector<std::vector<int32_t>
     if (batched) {
       REQUIRE(Session::EvalBatch(ptrs, next, threads).ok());
     } else {
-      for (size_t i = 0; i < sessions.size(); ++i) REQUIRE(sessions[i]->Eval(std::span<const int32_t>(&next[i], 1)).ok());
+      for (size_t i = 0; i < sessions.size(); ++i)
+        REQUIRE(sessions[i]->Eval(std::span<const int32_t>(&next[i], 1)).ok());
     }
-    for (auto& s : sessions) out.insert(out.end(), s->logits().begin(), s->logits().begin() + std::ptrdiff_t(V));
+    for (auto& s : sessions)
+      out.insert(out.end(), s->logits().begin(), s->logits().begin() + std::ptrdiff_t(V));
   }
   return out;
 }
@@ -60,7 +62,8 @@ TEST_CASE("batched decode equals per-session decode (stories260K, f32: bit for b
   const Tokenizer* tok = (*m)->tokenizer();
   const std::vector<std::vector<int32_t>> prompts = {
       tok->Encode("Once upon a time", true), tok->Encode("The cat", true),
-      tok->Encode("Lily and Ben went to the park to play with", true), tok->Encode("One day", true)};
+      tok->Encode("Lily and Ben went to the park to play with", true),
+      tok->Encode("One day", true)};
   const auto alone = Decode(**m, prompts, 24, false);
   const auto batched = Decode(**m, prompts, 24, true);
   CHECK(alone == batched);
@@ -70,7 +73,9 @@ TEST_CASE("batched decode on a quantized model equals per-session decode", "[mod
   MakeModelOptions o;
   o.preset = "tiny";
   o.type = DType::kQ8_0;
-  o.output_path = (std::filesystem::temp_directory_path() / ("floe-batch-" + std::to_string(::getpid()) + ".gguf")).string();
+  o.output_path = (std::filesystem::temp_directory_path() /
+                   ("floe-batch-" + std::to_string(::getpid()) + ".gguf"))
+                      .string();
   REQUIRE(MakeModelGguf(o).ok());
   auto m = Model::Load(o.output_path);
   REQUIRE(m.ok());
@@ -87,12 +92,14 @@ TEST_CASE("batched decode on a quantized model equals per-session decode", "[mod
   std::filesystem::remove(o.output_path);
 }
 
-TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that changes nothing", "[model]") {
+TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that changes nothing",
+          "[model]") {
   floe_model_params mp = floe_model_default_params();
   const std::string tok = DataPath("models/llama2c/tok512.bin");
   mp.tokenizer_path = tok.c_str();
   floe_model* model = nullptr;
-  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &mp, &model) == FLOE_OK);
+  REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &mp, &model) ==
+          FLOE_OK);
   floe_session *a = nullptr, *b = nullptr, *c = nullptr;
   REQUIRE(floe_session_create(model, nullptr, &a) == FLOE_OK);
   REQUIRE(floe_session_create(model, nullptr, &b) == FLOE_OK);

@@ -32,7 +32,6 @@ using floe::testing::StoryTokens;
   return p;
 }
 
-
 [[maybe_unused]] const FaissKind kKinds[] = {FaissKind::kFlat, FaissKind::kHnsw};
 
 }  // namespace
@@ -48,7 +47,8 @@ TEST_CASE("faiss: stories260K logits equal dense when k + W + S covers the conte
       dense.kv_dtype = kv;
       SessionParams knn = dense;
       knn.attention = SparseFaiss(kind).attention;
-      for (auto [k, w, s] : {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
+      for (auto [k, w, s] :
+           {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
         knn.attention.k = k;
         knn.attention.window = w;
         knn.attention.sinks = s;
@@ -62,7 +62,8 @@ TEST_CASE("faiss: stories260K logits equal dense when k + W + S covers the conte
     }
 }
 
-TEST_CASE("faiss: flat gives the exact top-k (the logits of ice with an exhaustive search)", "[model]") {
+TEST_CASE("faiss: flat gives the exact top-k (the logits of ice with an exhaustive search)",
+          "[model]") {
   // With every eligible key a DCI candidate (k1 = candidates_per_k k >= eligible keys), ice's
   // top-k is exact too: the flat FAISS backend must give the same logits, to float rounding.
   auto model = Stories260K();
@@ -97,7 +98,8 @@ TEST_CASE("faiss: save -> restore -> continue and fork equal the uninterrupted r
   }
 }
 
-TEST_CASE("faiss: a chunk interrupted between layers leaves no stale keys in the index", "[model]") {
+TEST_CASE("faiss: a chunk interrupted between layers leaves no stale keys in the index",
+          "[model]") {
   auto model = Stories260K();
   const auto ids = StoryTokens(*model, 200);
   const std::span<const int32_t> a(ids.data(), 100), b(ids.data() + 100, 100);
@@ -124,7 +126,8 @@ TEST_CASE("faiss: the index is counted in the state's memory", "[model]") {
     // x 5 layers x 4 kv heads x head_dim 8 floats.
     const size_t indexed = ice::IndexLimit(knn.attention, ids.size()) - knn.attention.sinks;
     REQUIRE(indexed >= 200);
-    INFO(FaissKindName(kind) << ": " << (*b)->memory_bytes() - (*a)->memory_bytes() << " index bytes");
+    INFO(FaissKindName(kind) << ": " << (*b)->memory_bytes() - (*a)->memory_bytes()
+                             << " index bytes");
     CHECK((*b)->memory_bytes() >= (*a)->memory_bytes() + indexed * 5 * 4 * 8 * 4);
   }
 }
@@ -136,12 +139,14 @@ TEST_CASE("faiss: bad settings are clear errors", "[model]") {
   p.context_length = 128;
   auto s = Session::Create(*model, p);
   REQUIRE_FALSE(s.ok());
-  CHECK(s.status().message() == "faiss attention: window 256 is larger than the context length 128");
+  CHECK(s.status().message() ==
+        "faiss attention: window 256 is larger than the context length 128");
   p.attention.window = 16;
   p.attention.faiss.hnsw_m = 1000;
   s = Session::Create(*model, p);
   REQUIRE_FALSE(s.ok());
-  CHECK(s.status().message() == "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1000");
+  CHECK(s.status().message() ==
+        "faiss attention: HNSW M (graph degree) must be in [2, 256], not 1000");
   p.attention.faiss.hnsw_m = 16;
   CHECK(Session::Create(*model, p).ok());
 }

@@ -27,7 +27,6 @@ using floe::testing::StoryTokens;
 // kNN path active from the first positions: small k, window and sinks, no dense prefix.
 SessionParams SparseIce() { return floe::testing::SparseKnn(AttentionBackend::kIce); }
 
-
 }  // namespace
 
 TEST_CASE("ice: stories260K logits equal dense when k + W + S covers the context", "[model]") {
@@ -39,7 +38,8 @@ TEST_CASE("ice: stories260K logits equal dense when k + W + S covers the context
     SessionParams ice = dense;
     ice.attention.backend = AttentionBackend::kIce;
     ice.attention.dense_below = 0;
-    for (auto [k, w, s] : {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
+    for (auto [k, w, s] :
+         {std::tuple<size_t, size_t, size_t>{400, 0, 0}, {144, 256, 4}, {1, 400, 0}}) {
       ice.attention.k = k;
       ice.attention.window = w;
       ice.attention.sinks = s;
@@ -60,7 +60,7 @@ TEST_CASE("ice: the kNN path changes the logits a little, not a lot", "[model]")
   REQUIRE(a->Eval(ids, true).ok());
   REQUIRE(b->Eval(ids, true).ok());
   const float d = MaxAbsDiff(a->all_logits(), b->all_logits());
-  CHECK(d > 0.0f);   // the sparse path did run
+  CHECK(d > 0.0f);  // the sparse path did run
   CHECK(d < 5.0f);
 }
 
@@ -103,7 +103,8 @@ TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run
   REQUIRE(ice->Eval(b).ok());
 }
 
-TEST_CASE("ice: the shared candidates of a saved state are checked like the rest of it", "[model]") {
+TEST_CASE("ice: the shared candidates of a saved state are checked like the rest of it",
+          "[model]") {
   auto model = Stories260K();
   const auto ids = StoryTokens(*model, 230);
   const std::span<const int32_t> a(ids.data(), 200), b(ids.data() + 200, 30);

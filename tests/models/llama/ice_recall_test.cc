@@ -94,7 +94,8 @@ TEST_CASE("ice recall: stories260K on TinyStories, 512 context", "[model]") {
   narrow.window = 32;
   RecallProbe probe2;
   Run("models/llama2c/stories260K.bin", text, 512, narrow, &probe2);
-  INFO("recall (window 32) " << probe2.sum / double(probe2.n) << " over " << probe2.n << " queries");
+  INFO("recall (window 32) " << probe2.sum / double(probe2.n) << " over " << probe2.n
+                             << " queries");
   CHECK(probe2.sum / double(probe2.n) >= 0.9);
 }
 
@@ -112,7 +113,8 @@ TEST_CASE("ice recall: stories-long-2k on held-out War and Peace, 2048 context",
   CHECK(probe.sum_late / double(probe.n_late) >= 0.9);
 }
 
-TEST_CASE("ice recall: single-level and multi-level DCI on stories-long-2k, each at a real search", "[model]") {
+TEST_CASE("ice recall: single-level and multi-level DCI on stories-long-2k, each at a real search",
+          "[model]") {
   // The single-level DCI at its budget (it scores ~89% of the eligible keys here), and the
   // two-level one at a quarter of it (candidates 2 x k: ~59% scored; at the full budget it
   // covers every eligible key of a 2k context). Recall against the exact top-k.
@@ -123,7 +125,8 @@ TEST_CASE("ice recall: single-level and multi-level DCI on stories-long-2k, each
   p1.every = 8;
   Run("models/llama2c/stories-long-2k.bin", text, 2048, one, &p1);
   REQUIRE(p1.n > 1000);
-  INFO("single level: recall " << p1.sum / double(p1.n) << "; past 1023: " << p1.sum_late / double(p1.n_late));
+  INFO("single level: recall " << p1.sum / double(p1.n)
+                               << "; past 1023: " << p1.sum_late / double(p1.n_late));
   CHECK(p1.sum / double(p1.n) >= 0.9);
   CHECK(p1.sum_late / double(p1.n_late) >= 0.9);
   AttentionSettings two = Defaults();

@@ -45,7 +45,8 @@ TEST_CASE("the real stories260K checkpoint parses with the documented shape", "[
 
 TEST_CASE("truncated checkpoints are rejected at every length", "[unit]") {
   const auto bytes = ReadBytes(DataPath("models/llama2c/stories260K.bin"));
-  for (size_t n : {size_t(0), size_t(3), size_t(27), size_t(28), size_t(1000), bytes.size() / 2, bytes.size() - 1}) {
+  for (size_t n : {size_t(0), size_t(3), size_t(27), size_t(28), size_t(1000), bytes.size() / 2,
+                   bytes.size() - 1}) {
     auto ck = ParseLlama2cCheckpoint(bytes.data(), n);
     INFO("length " << n);
     CHECK_FALSE(ck.ok());
@@ -58,10 +59,10 @@ TEST_CASE("truncated checkpoints are rejected at every length", "[unit]") {
 
 TEST_CASE("absurd llama2.c headers are rejected", "[unit]") {
   const std::vector<std::vector<int32_t>> headers = {
-      {0, 172, 5, 8, 4, 512, 512},               // zero dim
-      {64, 172, 5, 8, 4, 512, -1},               // negative seq_len
-      {64, 172, 5, 7, 4, 512, 512},              // dim not a multiple of heads
-      {64, 172, 5, 8, 3, 512, 512},              // heads not a multiple of kv heads
+      {0, 172, 5, 8, 4, 512, 512},   // zero dim
+      {64, 172, 5, 8, 4, 512, -1},   // negative seq_len
+      {64, 172, 5, 7, 4, 512, 512},  // dim not a multiple of heads
+      {64, 172, 5, 8, 3, 512, 512},  // heads not a multiple of kv heads
       {0x7fffffff, 0x7fffffff, 0x7fffffff, 1, 1, 0x7fffffff, 0x7fffffff},  // overflow
       {64, 172, 5, 8, 4, INT32_MIN, 512},
   };
@@ -123,7 +124,8 @@ TEST_CASE("loading missing or garbage files gives clear errors", "[unit]") {
   // Cancelling the load through the progress callback.
   LoadOptions c;
   c.progress = [](float) { return false; };
-  CHECK(Model::Load(DataPath("models/llama2c/stories260K.bin"), c).status().code() == StatusCode::kCancelled);
+  CHECK(Model::Load(DataPath("models/llama2c/stories260K.bin"), c).status().code() ==
+        StatusCode::kCancelled);
 }
 
 TEST_CASE("non-UTF-8 and control-byte prompts evaluate without error", "[unit]") {

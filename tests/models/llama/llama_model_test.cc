@@ -51,12 +51,15 @@ std::string GreedyText(const Model& model, size_t steps, SessionParams params = 
   return text;
 }
 
-std::string TempPath(const std::string& stem) { return testing::TempPath("llama_model_test", stem); }
+std::string TempPath(const std::string& stem) {
+  return testing::TempPath("llama_model_test", stem);
+}
 
 }  // namespace
 
 TEST_CASE("stories260K greedy output matches llama2.c byte for byte", "[model]") {
-  auto model = LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
+  auto model =
+      LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
   const std::string expected = ReadFile(DataPath("golden/stories260K_greedy_n200.txt"));
   REQUIRE(expected.size() > 100);
   CHECK(GreedyText(*model, 200) == expected);
@@ -93,7 +96,8 @@ TEST_CASE("the GGUF made by floe convert generates the same text and logits", "[
 }
 
 TEST_CASE("batched prefill equals token-by-token decode, bit for bit", "[model]") {
-  auto model = LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
+  auto model =
+      LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
   const std::string text = ReadFile(DataPath("corpora/tinystories-valid-head.txt")).substr(0, 1200);
   auto ids = model->tokenizer()->Encode(text, true);
   REQUIRE(ids.size() > 300);
@@ -112,7 +116,8 @@ TEST_CASE("batched prefill equals token-by-token decode, bit for bit", "[model]"
     for (size_t t = 0; t < ids.size(); ++t) {
       REQUIRE((*single)->Eval(std::span<const int32_t>(&ids[t], 1)).ok());
       for (size_t v = 0; v < V; ++v)
-        max_diff = std::max(max_diff, double(std::fabs((*single)->logits()[v] - (*batched)->all_logits()[t * V + v])));
+        max_diff = std::max(max_diff, double(std::fabs((*single)->logits()[v] -
+                                                       (*batched)->all_logits()[t * V + v])));
     }
     INFO("batch " << batch << " max |diff| " << max_diff);
     // Matrix-matrix rows equal matrix-vector products and a token block's attention rows equal
@@ -122,8 +127,10 @@ TEST_CASE("batched prefill equals token-by-token decode, bit for bit", "[model]"
 }
 
 TEST_CASE("f16 KV cache stays close to f32", "[model]") {
-  auto model = LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
-  const auto ids = model->tokenizer()->Encode("Lily and Ben went to the park to play with a ball.", true);
+  auto model =
+      LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
+  const auto ids =
+      model->tokenizer()->Encode("Lily and Ben went to the park to play with a ball.", true);
   SessionParams p16;
   p16.kv_dtype = DType::kF16;
   auto a = Session::Create(*model, {});
@@ -139,7 +146,8 @@ TEST_CASE("f16 KV cache stays close to f32", "[model]") {
 }
 
 TEST_CASE("cancellation stops an eval and leaves the session usable", "[model]") {
-  auto model = LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
+  auto model =
+      LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
   auto s = Session::Create(*model, {});
   REQUIRE(s.ok());
   const auto ids = model->tokenizer()->Encode("One day a cat sat on a mat.", true);

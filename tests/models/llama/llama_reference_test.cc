@@ -27,7 +27,8 @@ std::vector<float> Weights(const GgufFile& f, const std::string& name, size_t* r
   return out;
 }
 
-std::vector<double> MatVecD(const std::vector<float>& w, size_t rows, size_t cols, const std::vector<double>& x) {
+std::vector<double> MatVecD(const std::vector<float>& w, size_t rows, size_t cols,
+                            const std::vector<double>& x) {
   std::vector<double> y(rows, 0.0);
   for (size_t r = 0; r < rows; ++r)
     for (size_t c = 0; c < cols; ++c) y[r] += double(w[r * cols + c]) * x[c];
@@ -69,7 +70,8 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
     return size_t(v.value());
   };
   const size_t dim = key("llama.embedding_length"), layers = key("llama.block_count");
-  const size_t heads = key("llama.attention.head_count"), kvh = key("llama.attention.head_count_kv");
+  const size_t heads = key("llama.attention.head_count"),
+               kvh = key("llama.attention.head_count_kv");
   const size_t hd = dim / heads, group = heads / kvh;
   size_t r, c;
   const auto emb = Weights(f, "token_embd.weight", &r, &c);
@@ -77,7 +79,10 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
   const size_t vocab = r;
   std::vector<std::vector<std::vector<double>>> K(layers), Vv(layers);
   std::vector<float> logits;
-  struct L { std::vector<float> q, k, v, o, g, u, d, bq, bk, bv; size_t qr, kr, ff; };
+  struct L {
+    std::vector<float> q, k, v, o, g, u, d, bq, bk, bv;
+    size_t qr, kr, ff;
+  };
   std::vector<L> ws(layers);
   for (size_t l = 0; l < layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
@@ -101,7 +106,8 @@ std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t
     for (size_t l = 0; l < layers; ++l) {
       const L& w = ws[l];
       auto xn = RmsNormD(x, 1e-5);
-      auto q = MatVecD(w.q, w.qr, dim, xn), k = MatVecD(w.k, w.kr, dim, xn), v = MatVecD(w.v, w.kr, dim, xn);
+      auto q = MatVecD(w.q, w.qr, dim, xn), k = MatVecD(w.k, w.kr, dim, xn),
+           v = MatVecD(w.v, w.kr, dim, xn);
       if (qwen2) {
         for (size_t i = 0; i < q.size(); ++i) q[i] += w.bq[i];
         for (size_t i = 0; i < k.size(); ++i) k[i] += w.bk[i];
@@ -150,9 +156,13 @@ TEST_CASE("make-model GGUFs: our forward vs a scalar reference forward", "[model
   std::vector<int32_t> tokens = {1, 400, 3021, 77, 15999, 259, 31999, 5, 1234, 42, 9000, 600};
   while (tokens.size() < 40) tokens.push_back(int32_t((tokens.size() * 7919) % 32000));
   const auto dir = std::filesystem::temp_directory_path();
-  struct Case { const char* arch; DType type; };
-  for (Case cs : {Case{"llama", DType::kF32}, Case{"llama", DType::kF16}, Case{"llama", DType::kQ8_0},
-                  Case{"llama", DType::kQ4_0}, Case{"qwen2", DType::kF32}, Case{"qwen2", DType::kQ8_0}}) {
+  struct Case {
+    const char* arch;
+    DType type;
+  };
+  for (Case cs :
+       {Case{"llama", DType::kF32}, Case{"llama", DType::kF16}, Case{"llama", DType::kQ8_0},
+        Case{"llama", DType::kQ4_0}, Case{"qwen2", DType::kF32}, Case{"qwen2", DType::kQ8_0}}) {
     const DType type = cs.type;
     INFO(cs.arch << " " << DTypeName(type));
     MakeModelOptions o;
@@ -160,7 +170,9 @@ TEST_CASE("make-model GGUFs: our forward vs a scalar reference forward", "[model
     o.preset = "tiny";
     o.type = type;
     o.seed = 3;
-    o.output_path = (dir / ("floe-ref-" + std::string(cs.arch) + DTypeName(type) + "-" + std::to_string(::getpid()) + ".gguf")).string();
+    o.output_path = (dir / ("floe-ref-" + std::string(cs.arch) + DTypeName(type) + "-" +
+                            std::to_string(::getpid()) + ".gguf"))
+                        .string();
     REQUIRE(MakeModelGguf(o).ok());
     auto file = GgufFile::Open(o.output_path);
     REQUIRE(file.ok());
@@ -187,7 +199,8 @@ TEST_CASE("make-model GGUFs: our forward vs a scalar reference forward", "[model
       // F32/F16 weights are used exactly (F16 widened); quantized weights meet 8-bit activations
       // in decode (batch 1) and, on CPUs with fast 8-bit products, in a prefill chunk of
       // 40 tokens too (else float activations).
-      const bool quant_decode = IsQuantized(type) && (batch == 1 || MatMulQuantizesActivations(type, tokens.size()));
+      const bool quant_decode =
+          IsQuantized(type) && (batch == 1 || MatMulQuantizesActivations(type, tokens.size()));
       CHECK(diff <= (quant_decode ? 0.02f * scale : 1e-4f * std::max(1.0f, scale)));
     }
     std::filesystem::remove(o.output_path);
@@ -203,7 +216,9 @@ TEST_CASE("make-model --context sets the trained context and leaves the weights 
     o.preset = "tiny";
     o.seed = 5;
     o.context_length = context;
-    o.output_path = (dir / ("floe-ctx-" + std::to_string(context) + "-" + std::to_string(::getpid()) + ".gguf")).string();
+    o.output_path =
+        (dir / ("floe-ctx-" + std::to_string(context) + "-" + std::to_string(::getpid()) + ".gguf"))
+            .string();
     REQUIRE(MakeModelGguf(o).ok());
     auto model = Model::Load(o.output_path);
     REQUIRE(model.ok());

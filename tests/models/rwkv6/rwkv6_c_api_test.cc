@@ -14,7 +14,8 @@ using floe::testing::DataPath;
 TEST_CASE("C API: RWKV-6 load, eval, logits, state, fork", "[model]") {
   floe_model* model = nullptr;
   const floe_model_params mp = floe_model_default_params();
-  REQUIRE(floe_model_load(DataPath("models/rwkv/tiny-rwkv-6v0-1m-FP32.bin").c_str(), &mp, &model) == FLOE_OK);
+  REQUIRE(floe_model_load(DataPath("models/rwkv/tiny-rwkv-6v0-1m-FP32.bin").c_str(), &mp, &model) ==
+          FLOE_OK);
   CHECK(floe_model_vocab_size(model) == 256);
   floe_token ids[8];
   size_t n = 0;
@@ -57,7 +58,8 @@ TEST_CASE("C API: RWKV-6 load, eval, logits, state, fork", "[model]") {
 
 TEST_CASE("official RWKV-6 checkpoint missing or misshaping a tensor is a clear error", "[model]") {
   std::ifstream f(DataPath("reference/rwkv6/model.pth"), std::ios::binary);
-  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)),
+                                   std::istreambuf_iterator<char>());
   auto set = floe::ReadTorchCheckpoint(bytes.data(), bytes.size());
   REQUIRE(set.ok());
   REQUIRE(floe::BindRwkv6(*set, floe::Rwkv6Layout::kOfficial).ok());
@@ -65,7 +67,8 @@ TEST_CASE("official RWKV-6 checkpoint missing or misshaping a tensor is a clear 
   auto wrong_layout = floe::BindRwkv6(*set, floe::Rwkv6Layout::kRwkvCpp);
   REQUIRE_FALSE(wrong_layout.ok());
   CHECK_THAT(wrong_layout.status().ToString(), Catch::Contains("time_maa_w1"));
-  for (const char* name : {"blocks.1.att.time_decay_w2", "ln_out.bias", "head.weight", "blocks.2.ffn.value.weight"}) {
+  for (const char* name :
+       {"blocks.1.att.time_decay_w2", "ln_out.bias", "head.weight", "blocks.2.ffn.value.weight"}) {
     auto damaged = *set;
     for (auto& t : damaged.tensors)
       if (t.name == name) t.name += ".renamed";
@@ -78,5 +81,6 @@ TEST_CASE("official RWKV-6 checkpoint missing or misshaping a tensor is a clear 
     if (t.name == "blocks.0.att.key.weight") t.shape = {32, 128};
   auto r = floe::BindRwkv6(misshapen, floe::Rwkv6Layout::kOfficial);
   REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.status().ToString(), Catch::Contains("blocks.0.att.key.weight") && Catch::Contains("shape"));
+  CHECK_THAT(r.status().ToString(),
+             Catch::Contains("blocks.0.att.key.weight") && Catch::Contains("shape"));
 }

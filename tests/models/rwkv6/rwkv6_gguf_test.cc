@@ -31,7 +31,9 @@ std::unique_ptr<Model> Load(const std::string& path) {
 
 std::string Converted(const std::string& source, const std::string& stem) {
   auto m = Load(source);
-  const std::string out = (std::filesystem::temp_directory_path() / (stem + "-" + std::to_string(::getpid()) + ".gguf")).string();
+  const std::string out =
+      (std::filesystem::temp_directory_path() / (stem + "-" + std::to_string(::getpid()) + ".gguf"))
+          .string();
   Status st = ConvertModelToGguf(*m, stem, out);
   INFO(st.ToString());
   REQUIRE(st.ok());
@@ -90,7 +92,8 @@ TEST_CASE("rwkv6 GGUF: rescaled residual stream, contradicting keys", "[model]")
       float scale = 1.0f;
       const bool rescaled = t.name.find("time_mix_output") != std::string::npos ||
                             t.name.find("channel_mix_value") != std::string::npos;
-      if (rescale_every && rescaled) scale = std::ldexp(1.0f, -int(std::stoi(t.name.substr(4)) / int(rescale_every)));
+      if (rescale_every && rescaled)
+        scale = std::ldexp(1.0f, -int(std::stoi(t.name.substr(4)) / int(rescale_every)));
       REQUIRE(t.type == 0);
       scaled.emplace_back(t.nbytes / 4);
       std::memcpy(scaled.back().data(), t.data, t.nbytes);
@@ -122,7 +125,8 @@ TEST_CASE("rwkv6 GGUF: rescaled residual stream, contradicting keys", "[model]")
   SECTION("a key contradicting the tensors is an error naming it") {
     auto m = rewrite(0, 0, 7);
     REQUIRE_FALSE(m.ok());
-    CHECK_THAT(m.status().ToString(), Catch::Contains("rwkv6.block_count") && Catch::Contains("contradicts"));
+    CHECK_THAT(m.status().ToString(),
+               Catch::Contains("rwkv6.block_count") && Catch::Contains("contradicts"));
   }
   std::filesystem::remove(gguf);
 }
@@ -133,7 +137,8 @@ TEST_CASE("RWKV world tokenizer: escapes and greedy longest match", "[unit]") {
     const std::string s(1, char(b));
     CHECK(UnescapeRwkvToken(EscapeRwkvToken(s)) == s);
   }
-  const std::vector<std::string> vocab = {"<s>", "a", "b", "ab", "abc", "\\n\\n", "\\n", "c", "\\xe4\\xbd", "\\xa0"};
+  const std::vector<std::string> vocab = {"<s>",    "a",   "b", "ab",         "abc",
+                                          "\\n\\n", "\\n", "c", "\\xe4\\xbd", "\\xa0"};
   auto t = RwkvWorldTokenizer::Create(vocab, -1, -1, 5);
   REQUIRE(t.ok());
   CHECK((*t)->Encode("abcab\n\n\nc", false) == std::vector<int32_t>{4, 3, 5, 6, 7});

@@ -16,7 +16,8 @@ namespace {
 std::vector<uint8_t> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   REQUIRE(f.good());
-  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  return std::vector<uint8_t>((std::istreambuf_iterator<char>(f)),
+                              std::istreambuf_iterator<char>());
 }
 
 // Byte offset of the header of tensor `name` in an rwkv.cpp file (independent walk of the
@@ -58,7 +59,8 @@ TEST_CASE("rwkv.cpp loader rejects damaged files with clear errors", "[unit]") {
     auto b = good;
     const size_t p = FindTensor(b, "blocks.3.att.gate.weight");
     std::memcpy(&b[p + 12 + 8], "blocks.3.att.gatX", 17);  // renames it
-    CHECK_THAT(LoadError(b), Catch::Contains("blocks.3.att.gate.weight") && Catch::Contains("missing"));
+    CHECK_THAT(LoadError(b),
+               Catch::Contains("blocks.3.att.gate.weight") && Catch::Contains("missing"));
   }
   SECTION("wrong shape") {
     auto b = good;
@@ -66,7 +68,8 @@ TEST_CASE("rwkv.cpp loader rejects damaged files with clear errors", "[unit]") {
     int32_t ne0 = 224, ne1 = 64;
     std::memcpy(&b[p + 12], &ne0, 4);
     std::memcpy(&b[p + 16], &ne1, 4);
-    CHECK_THAT(LoadError(b), Catch::Contains("blocks.2.ffn.key.weight") && Catch::Contains("shape"));
+    CHECK_THAT(LoadError(b),
+               Catch::Contains("blocks.2.ffn.key.weight") && Catch::Contains("shape"));
   }
   SECTION("quantized tensor type") {
     auto b = good;
@@ -92,7 +95,8 @@ TEST_CASE("rwkv.cpp loader rejects damaged files with clear errors", "[unit]") {
     CHECK_THAT(LoadError(b), Catch::Contains("dimensions"));
   }
   SECTION("truncated anywhere") {
-    for (size_t cut : {size_t(3), size_t(20), size_t(30), size_t(100), good.size() / 2, good.size() - 1}) {
+    for (size_t cut :
+         {size_t(3), size_t(20), size_t(30), size_t(100), good.size() / 2, good.size() - 1}) {
       std::vector<uint8_t> b(good.begin(), good.begin() + std::ptrdiff_t(cut));
       INFO("cut at " << cut);
       LoadError(b);

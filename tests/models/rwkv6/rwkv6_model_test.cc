@@ -37,7 +37,8 @@ std::unique_ptr<Session> NewSession(const Model& m, size_t batch) {
 }
 
 // Logits after `tokens`: all at once (chunks of `batch`) or one Eval per token.
-std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_t batch, bool one_by_one) {
+std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_t batch,
+                       bool one_by_one) {
   auto s = NewSession(m, batch);
   if (one_by_one) {
     for (int32_t t : tokens) REQUIRE(s->Eval(std::span<const int32_t>(&t, 1)).ok());
@@ -47,7 +48,8 @@ std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_
   return {s->logits().begin(), s->logits().end()};
 }
 
-const std::vector<int32_t> kPrompt = {34, 105, 110};  // the bytes of "in, as rwkv.cpp's test feeds them
+const std::vector<int32_t> kPrompt = {34, 105,
+                                      110};  // the bytes of "in, as rwkv.cpp's test feeds them
 
 }  // namespace
 
@@ -120,7 +122,8 @@ TEST_CASE("RWKV-6 chunked prefill equals token-by-token on random models", "[mod
     auto lm = Rwkv6Model::Create(std::move(net).value());
     REQUIRE(lm.ok());
     std::vector<int32_t> ids(333);
-    for (size_t i = 0; i < ids.size(); ++i) ids[i] = int32_t((i * 7919 + seed * 31) % shape.vocab_size);
+    for (size_t i = 0; i < ids.size(); ++i)
+      ids[i] = int32_t((i * 7919 + seed * 31) % shape.vocab_size);
     ThreadContext threads(2);
     auto logits_for = [&](size_t batch, bool one_by_one) {
       StateOptions o;
@@ -130,8 +133,10 @@ TEST_CASE("RWKV-6 chunked prefill equals token-by-token on random models", "[mod
       std::vector<float> out(ids.size() * shape.vocab_size);
       if (one_by_one) {
         for (size_t i = 0; i < ids.size(); ++i)
-          REQUIRE((*lm)->Forward(**st, std::span<const int32_t>(&ids[i], 1), LogitsMode::kLast,
-                                 out.data() + i * shape.vocab_size, threads, nullptr).ok());
+          REQUIRE((*lm)
+                      ->Forward(**st, std::span<const int32_t>(&ids[i], 1), LogitsMode::kLast,
+                                out.data() + i * shape.vocab_size, threads, nullptr)
+                      .ok());
       } else {
         REQUIRE((*lm)->Forward(**st, ids, LogitsMode::kAll, out.data(), threads, nullptr).ok());
       }

@@ -16,11 +16,10 @@ using floe::testing::MaxAbsDiff;
 using floe::testing::ReadF32;
 using floe::testing::ReadTokens;
 
-namespace {
+namespace {}  // namespace
 
-}  // namespace
-
-TEST_CASE("RWKV-6 official checkpoint (.pth) matches the official logits at every position", "[model]") {
+TEST_CASE("RWKV-6 official checkpoint (.pth) matches the official logits at every position",
+          "[model]") {
   auto model = Model::Load(DataPath("reference/rwkv6/model.pth"));
   INFO(model.status().ToString());
   REQUIRE(model.ok());

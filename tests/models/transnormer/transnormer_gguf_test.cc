@@ -1,6 +1,6 @@
 // TransNormerLLM through floe's "transnormer" GGUF: the official checkpoint converted by
-// ConvertModelToGguf (floe convert) on the official checkpoint loads back and reproduces the official code's logits; a file whose
-// keys are inconsistent is a clear error.
+// ConvertModelToGguf (floe convert) on the official checkpoint loads back and reproduces the
+// official code's logits; a file whose keys are inconsistent is a clear error.
 #include <filesystem>
 
 #include "logits_files.h"
@@ -17,7 +17,9 @@ using floe::testing::DataPath;
 namespace {
 
 std::string TempGguf(const char* stem) {
-  return (std::filesystem::temp_directory_path() / (std::string(stem) + "-" + std::to_string(::getpid()) + ".gguf")).string();
+  return (std::filesystem::temp_directory_path() /
+          (std::string(stem) + "-" + std::to_string(::getpid()) + ".gguf"))
+      .string();
 }
 
 // floe convert's path: load the checkpoint (config.json beside it), write it as GGUF.
@@ -29,10 +31,12 @@ Status ConvertCheckpoint(const std::string& checkpoint, const std::string& out) 
 
 }  // namespace
 
-TEST_CASE("TransNormerLLM: official checkpoint -> transnormer GGUF -> the official logits", "[model]") {
+TEST_CASE("TransNormerLLM: official checkpoint -> transnormer GGUF -> the official logits",
+          "[model]") {
   const auto tokens = floe::testing::ReadTokens(DataPath("reference/transnormer/tokens.txt"));
   const auto expected = floe::testing::ReadF32(DataPath("reference/transnormer/logits.f32"));
-  for (const char* source : {"reference/transnormer/model.safetensors", "reference/transnormer/pytorch_model.bin"}) {
+  for (const char* source :
+       {"reference/transnormer/model.safetensors", "reference/transnormer/pytorch_model.bin"}) {
     INFO(source);
     const std::string out = TempGguf("floe-tnl");
     Status st = ConvertCheckpoint(DataPath(source), out);
@@ -61,7 +65,8 @@ TEST_CASE("transnormer GGUF with inconsistent keys is a clear error", "[model]")
   auto rewrite = [&](const std::string& key, GgufValue v) {
     GgufWriter w;
     for (const auto& [k, value] : f->metadata()) w.SetValue(k, k == key ? v : value);
-    for (const auto& t : f->tensors()) REQUIRE(w.AddTensor(t.name, t.ne, t.type, t.data, t.nbytes).ok());
+    for (const auto& t : f->tensors())
+      REQUIRE(w.AddTensor(t.name, t.ne, t.type, t.data, t.nbytes).ok());
     const std::string path = TempGguf("floe-tnl-bad");
     REQUIRE(w.WriteFile(path).ok());
     auto m = Model::Load(path);

@@ -15,8 +15,8 @@
 #include "test_data.h"
 
 using namespace floe;
-using floe::testing::TransnormerConfigFromJson;
 using floe::testing::DataPath;
+using floe::testing::TransnormerConfigFromJson;
 
 namespace {
 
@@ -52,7 +52,8 @@ std::string ReferenceConfigWith(const std::vector<std::pair<std::string, std::st
     const size_t at = text.find(quoted);
     REQUIRE(at != std::string::npos);
     const size_t start = at + quoted.size();
-    const size_t end = text[start] == '[' ? text.find(']', start) + 1 : text.find_first_of(",\n}", start);
+    const size_t end =
+        text[start] == '[' ? text.find(']', start) + 1 : text.find_first_of(",\n}", start);
     text = text.substr(0, start) + value + text.substr(end);
   }
   return text;
@@ -66,7 +67,8 @@ class TempModelDir {
     dir_ = std::filesystem::temp_directory_path() /
            ("floe_tnl_" + std::to_string(::getpid()) + "_" + std::to_string(counter_++));
     std::filesystem::create_directories(dir_);
-    std::filesystem::copy_file(DataPath("reference/transnormer/model.safetensors"), dir_ / "model.safetensors");
+    std::filesystem::copy_file(DataPath("reference/transnormer/model.safetensors"),
+                               dir_ / "model.safetensors");
     if (config) std::ofstream(dir_ / "config.json") << config;
   }
   ~TempModelDir() {
@@ -85,7 +87,9 @@ Status LoadStatus(const TempModelDir& d) {
   return m.ok() ? Status::Ok() : m.status();
 }
 
-bool Mentions(const Status& s, const std::string& text) { return s.message().find(text) != std::string::npos; }
+bool Mentions(const Status& s, const std::string& text) {
+  return s.message().find(text) != std::string::npos;
+}
 
 }  // namespace
 
@@ -107,7 +111,8 @@ TEST_CASE("TransNormerLLM: missing and misshapen tensors are named", "[unit]") {
   {
     TensorSet set = (*r)->tensors;
     for (auto& t : set.tensors)
-      if (t.name == "model.layers.1.token_mixer.qkvu_proj.weight") t.shape = {64, 64};  // bytes unchanged
+      if (t.name == "model.layers.1.token_mixer.qkvu_proj.weight")
+        t.shape = {64, 64};  // bytes unchanged
     auto net = BindTransnormer(c, set);
     REQUIRE_FALSE(net.ok());
     CHECK(Mentions(net.status(), "model.layers.1.token_mixer.qkvu_proj.weight"));
@@ -136,7 +141,8 @@ TEST_CASE("TransNormerLLM: inconsistent or unsupported config.json is a clear er
   };
   const std::vector<Case> cases = {
       {"decoder_attention_heads", "3", "does not divide hidden_dim", StatusCode::kInvalidArgument},
-      {"linear_use_lrpe_list", "[1, 0, 0]", "linear_use_lrpe_list has 3 entries", StatusCode::kInvalidArgument},
+      {"linear_use_lrpe_list", "[1, 0, 0]", "linear_use_lrpe_list has 3 entries",
+       StatusCode::kInvalidArgument},
       {"linear_use_lrpe_list", "[1, 2]", "linear_use_lrpe_list", StatusCode::kInvalidArgument},
       {"linear_act_fun", "\"gelu\"", "linear_act_fun 'gelu'", StatusCode::kUnsupported},
       {"norm_type", "\"layernorm\"", "norm_type 'layernorm'", StatusCode::kUnsupported},
@@ -144,11 +150,13 @@ TEST_CASE("TransNormerLLM: inconsistent or unsupported config.json is a clear er
       {"decoder_layers", "1", "decoder_layers must be >= 2", StatusCode::kInvalidArgument},
       {"decoder_layers", "3", "linear_use_lrpe_list has 2 entries", StatusCode::kInvalidArgument},
       {"hidden_dim", "-4", "'hidden_dim' must be a positive integer", StatusCode::kInvalidArgument},
-      {"vocab_size", "\"100\"", "'vocab_size' must be a positive integer", StatusCode::kInvalidArgument},
+      {"vocab_size", "\"100\"", "'vocab_size' must be a positive integer",
+       StatusCode::kInvalidArgument},
       {"decoder_embed_dim", "1e300", "decoder_embed_dim", StatusCode::kInvalidArgument},
       {"glu_dim", "4000000000", "implausibly large", StatusCode::kInvalidArgument},
       {"glu_dim", "64", "model.layers.0.channel_mixer.l1.weight", StatusCode::kInvalidArgument},
-      {"hidden_dim", "64", "LRPE (layer 0) needs hidden_dim == decoder_embed_dim", StatusCode::kInvalidArgument},
+      {"hidden_dim", "64", "LRPE (layer 0) needs hidden_dim == decoder_embed_dim",
+       StatusCode::kInvalidArgument},
       {"model_type", "\"llama\"", "model_type", StatusCode::kInvalidArgument},
       {"no_scale_embedding", "\"yes\"", "no_scale_embedding", StatusCode::kInvalidArgument},
   };
@@ -156,7 +164,8 @@ TEST_CASE("TransNormerLLM: inconsistent or unsupported config.json is a clear er
     const size_t at = good.find("\"" + k.key + "\": ");
     REQUIRE(at != std::string::npos);
     const size_t start = at + k.key.size() + 4;
-    const size_t end = good[start] == '[' ? good.find(']', start) + 1 : good.find_first_of(",\n", start);
+    const size_t end =
+        good[start] == '[' ? good.find(']', start) + 1 : good.find_first_of(",\n", start);
     const std::string json = good.substr(0, start) + k.value + good.substr(end);
     const Status s = ConfigStatus(json);
     INFO(k.key << " = " << k.value << ": " << s.ToString());
@@ -176,7 +185,8 @@ TEST_CASE("TransNormerLLM: inconsistent or unsupported config.json is a clear er
   CHECK(Mentions(big.Validate(), "recurrent state"));
   // A missing required key, malformed JSON, a non-object.
   std::string no_glu = good;
-  no_glu.erase(no_glu.find("  \"glu_dim\""), no_glu.find('\n', no_glu.find("  \"glu_dim\"")) + 1 - no_glu.find("  \"glu_dim\""));
+  no_glu.erase(no_glu.find("  \"glu_dim\""),
+               no_glu.find('\n', no_glu.find("  \"glu_dim\"")) + 1 - no_glu.find("  \"glu_dim\""));
   CHECK(Mentions(ConfigStatus(no_glu), "missing required key 'glu_dim'"));
   CHECK(ConfigStatus(good.substr(0, good.size() / 2)).code() == StatusCode::kCorruptData);
   CHECK(ConfigStatus("[1, 2]").code() == StatusCode::kInvalidArgument);
@@ -201,7 +211,8 @@ TEST_CASE("TransNormerLLM: config.json beside the checkpoint is required and che
     CHECK(Mentions(s, "model.safetensors"));  // the error names the file
   }
   {
-    TempModelDir d(ReferenceConfigWith({{"decoder_layers", "2"}, {"linear_use_lrpe_list", "[1, 0]"}}).c_str());
+    TempModelDir d(
+        ReferenceConfigWith({{"decoder_layers", "2"}, {"linear_use_lrpe_list", "[1, 0]"}}).c_str());
     const Status s = LoadStatus(d);
     INFO(s.ToString());
     CHECK(Mentions(s, "model.layers.2.token_mixer.qkvu_proj.weight"));
@@ -242,7 +253,8 @@ TEST_CASE("TransNormerLLM: config.json beside the checkpoint is required and che
   CHECK(rwkv.ok());
 }
 
-TEST_CASE("TransNormerLLM: a truncated checkpoint beside a good config.json is an error", "[unit]") {
+TEST_CASE("TransNormerLLM: a truncated checkpoint beside a good config.json is an error",
+          "[unit]") {
   const std::string path = DataPath("reference/transnormer/model.safetensors");
   std::ifstream f(path, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
@@ -250,11 +262,12 @@ TEST_CASE("TransNormerLLM: a truncated checkpoint beside a good config.json is a
   const std::string config((std::istreambuf_iterator<char>(cf)), std::istreambuf_iterator<char>());
   for (size_t cut : {size_t(9), size_t(100), bytes.size() / 2, bytes.size() - 1}) {
     INFO("cut at " << cut);
-    auto net = LoadNetworkFromTensorFile(ModelFormat::kSafetensors, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                         cut, config);
+    auto net = LoadNetworkFromTensorFile(
+        ModelFormat::kSafetensors, reinterpret_cast<const uint8_t*>(bytes.data()), cut, config);
     CHECK_FALSE(net.ok());
   }
-  auto whole = LoadNetworkFromTensorFile(ModelFormat::kSafetensors, reinterpret_cast<const uint8_t*>(bytes.data()),
+  auto whole = LoadNetworkFromTensorFile(ModelFormat::kSafetensors,
+                                         reinterpret_cast<const uint8_t*>(bytes.data()),
                                          bytes.size(), config);
   CHECK(whole.ok());
 }

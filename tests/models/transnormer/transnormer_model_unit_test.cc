@@ -34,7 +34,9 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
   const TransnormerConfig& c = r.config;
   const size_t T = ids.size(), D = c.embed_dim, Hd = c.hidden_dim, H = c.n_heads, dh = c.head_dim(),
                G = c.glu_dim, V = c.vocab_size;
-  auto W = [&](const std::string& name) { return reinterpret_cast<const float*>(r.tensors.Find(name)->data); };
+  auto W = [&](const std::string& name) {
+    return reinterpret_cast<const float*>(r.tensors.Find(name)->data);
+  };
   auto linear = [](const float* w, const std::vector<float>& x, size_t in, size_t out) {
     const size_t n = x.size() / in;
     std::vector<float> y(n * out);
@@ -57,11 +59,16 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
   };
   auto act = [&](float v) {
     switch (c.act) {
-      case TransnormerActivation::kSilu: return float(v / (1.0 + std::exp(-double(v))));
-      case TransnormerActivation::kRelu: return v > 0 ? v : 0.0f;
-      case TransnormerActivation::kSigmoid: return float(1.0 / (1.0 + std::exp(-double(v))));
-      case TransnormerActivation::kOnePlusElu: return v > 0 ? 1 + v : float(std::exp(double(v)));
-      case TransnormerActivation::kIdentity: return v;
+      case TransnormerActivation::kSilu:
+        return float(v / (1.0 + std::exp(-double(v))));
+      case TransnormerActivation::kRelu:
+        return v > 0 ? v : 0.0f;
+      case TransnormerActivation::kSigmoid:
+        return float(1.0 / (1.0 + std::exp(-double(v))));
+      case TransnormerActivation::kOnePlusElu:
+        return v > 0 ? 1 + v : float(std::exp(double(v)));
+      case TransnormerActivation::kIdentity:
+        return v;
     }
     return v;
   };
@@ -79,7 +86,8 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
     for (size_t t = 0; t < T; ++t)
       for (size_t h = 0; h < H; ++h)
         for (size_t i = 0; i < dh; ++i) {
-          const float qa = act(qkvu[t * 4 * Hd + h * dh + i]), ka = act(qkvu[t * 4 * Hd + Hd + h * dh + i]);
+          const float qa = act(qkvu[t * 4 * Hd + h * dh + i]),
+                      ka = act(qkvu[t * 4 * Hd + Hd + h * dh + i]);
           if (!c.lrpe[l]) {
             q[(t * H + h) * dk + i] = qa;
             k[(t * H + h) * dk + i] = ka;
@@ -99,7 +107,8 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
         std::fill(acc.begin(), acc.end(), 0.0);
         for (size_t s = 0; s <= t; ++s) {
           double qk = 0.0;
-          for (size_t i = 0; i < dk; ++i) qk += double(q[(t * H + h) * dk + i]) * k[(s * H + h) * dk + i];
+          for (size_t i = 0; i < dk; ++i)
+            qk += double(q[(t * H + h) * dk + i]) * k[(s * H + h) * dk + i];
           const double w = std::exp(double(t - s) * log_decay) * qk;
           for (size_t j = 0; j < dh; ++j) acc[j] += w * qkvu[s * 4 * Hd + 2 * Hd + h * dh + j];
         }
@@ -118,7 +127,8 @@ std::vector<float> NaiveModel(const RandomTransnormer& r, const std::vector<int3
     const auto ffn = linear(W(p + "channel_mixer.l3.weight"), g1, G, D);
     for (size_t i = 0; i < x.size(); ++i) x[i] += ffn[i];
   }
-  return linear(W(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight"), srms(x, D), D, V);
+  return linear(W(c.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight"),
+                srms(x, D), D, V);
 }
 
 TransnormerConfig SmallConfig() {
@@ -168,8 +178,9 @@ std::vector<float> Logits(const CausalLm& lm, const std::vector<int32_t>& ids, s
   std::vector<float> out(ids.size() * V);
   if (batch == 0) {
     for (size_t i = 0; i < ids.size(); ++i)
-      REQUIRE(lm.Forward(**st, std::span<const int32_t>(&ids[i], 1), LogitsMode::kLast, out.data() + i * V,
-                         threads, nullptr).ok());
+      REQUIRE(lm.Forward(**st, std::span<const int32_t>(&ids[i], 1), LogitsMode::kLast,
+                         out.data() + i * V, threads, nullptr)
+                  .ok());
   } else {
     REQUIRE(lm.Forward(**st, ids, LogitsMode::kAll, out.data(), threads, nullptr).ok());
   }
@@ -178,7 +189,8 @@ std::vector<float> Logits(const CausalLm& lm, const std::vector<int32_t>& ids, s
 
 }  // namespace
 
-TEST_CASE("TransNormerLLM Lightning prefill == recurrent decode == quadratic reference (models)", "[unit]") {
+TEST_CASE("TransNormerLLM Lightning prefill == recurrent decode == quadratic reference (models)",
+          "[unit]") {
   struct Variant {
     const char* what;
     TransnormerConfig config;
@@ -268,7 +280,8 @@ TEST_CASE("TransNormerLLM state save -> restore -> continue, fork and cancel are
   auto c = std::move(lm.NewState(o)).value();
   REQUIRE(lm.Forward(*c, a, LogitsMode::kNone, nullptr, threads, nullptr).ok());
   std::atomic<bool> cancel{true};
-  CHECK(lm.Forward(*c, rest, LogitsMode::kAll, got.data(), threads, &cancel).code() == StatusCode::kCancelled);
+  CHECK(lm.Forward(*c, rest, LogitsMode::kAll, got.data(), threads, &cancel).code() ==
+        StatusCode::kCancelled);
   CHECK(c->position() == 100);
   REQUIRE(lm.Forward(*c, rest, LogitsMode::kAll, got.data(), threads, nullptr).ok());
   CHECK(got == want);

@@ -81,7 +81,8 @@ void CheckParity(const std::string& file, ModelFormat format) {
     auto s = NewSession(m, batch);
     REQUIRE(s->Eval(tokens, /*all_logits=*/true).ok());
     const float d = MaxAbsDiff(s->all_logits(), seq);
-    std::printf("transnormer %s chunk %zu: max |logits - official| = %.3g\n", file.c_str(), batch, double(d));
+    std::printf("transnormer %s chunk %zu: max |logits - official| = %.3g\n", file.c_str(), batch,
+                double(d));
     CHECK(d <= 1e-4f);
   }
   // Token by token against the official recurrent path.
@@ -93,7 +94,8 @@ void CheckParity(const std::string& file, ModelFormat format) {
       rows.insert(rows.end(), s->logits().begin(), s->logits().end());
     }
     const float d = MaxAbsDiff(rows, step);
-    std::printf("transnormer %s token by token: max |logits - official step| = %.3g\n", file.c_str(), double(d));
+    std::printf("transnormer %s token by token: max |logits - official step| = %.3g\n",
+                file.c_str(), double(d));
     CHECK(d <= 1e-4f);
   }
   // Greedy continuation: the prompt in one chunk, then one token at a time.
@@ -103,13 +105,15 @@ void CheckParity(const std::string& file, ModelFormat format) {
     float worst = 0.0f;
     for (size_t i = 0; i < gen_tokens.size(); ++i) {
       const auto row = s->logits();
-      worst = std::max(worst, MaxAbsDiff(row, std::span<const float>(gen_logits).subspan(i * kVocab, kVocab)));
+      worst = std::max(
+          worst, MaxAbsDiff(row, std::span<const float>(gen_logits).subspan(i * kVocab, kVocab)));
       const int32_t next = int32_t(std::max_element(row.begin(), row.end()) - row.begin());
       INFO("generated token " << i);
       REQUIRE(next == gen_tokens[i]);
       REQUIRE(s->Eval(std::span<const int32_t>(&next, 1)).ok());
     }
-    std::printf("transnormer %s greedy 16 tokens: max |logits - official| = %.3g\n", file.c_str(), double(worst));
+    std::printf("transnormer %s greedy 16 tokens: max |logits - official| = %.3g\n", file.c_str(),
+                double(worst));
     CHECK(worst <= 1e-4f);
   }
 }
