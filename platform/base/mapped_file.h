@@ -16,9 +16,8 @@ enum class FileLoadMode { kMmap, kRead };
 
 // How a memory-mapped file's pages are backed (kRead buffers are always hinted for huge pages).
 // A decode step streams every weight once, so the page size decides how far the hardware
-// prefetchers run and how many TLB misses a token costs: on a 2-core Zen 4 VM,
-// bench/bench_weight_pages measured 1b q4_0 decode 1.52x faster from 2 MiB pages than from
-// 4 KiB pages in one run and 1.06x in a later one (the gain moves with the VM's memory system).
+// prefetchers run and how many TLB misses a token costs (bench/bench_weight_pages compares
+// the two; docs/weight-pages.md, docs/results/weight-pages.md).
 // Linux backs a file's cache in 2 MiB folios where the kernel and filesystem support large folios
 // (e.g. ext4 from 6.16, XFS from 5.18) and the pages are read in fresh; a file written moments ago
 // (a download, `floe quantize`) sits in the cache in small folios, and a mapping of it stays in 4

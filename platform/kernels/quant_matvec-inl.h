@@ -397,8 +397,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t 
                                               const QuantizedActivations* x, float* y,
                                               size_t y_stride, size_t r0, size_t r1) {
   size_t r = r0;
-  // Decode (one token): 8 rows per tile, more independent row streams in flight (from memory:
-  // 2048x8192 Q4_0 28 GB/s with 8 rows vs 23 with 4, 2 threads); prefill: 4 rows x 4 tokens.
+  // Decode (one token): 8 rows per tile, more independent row streams in flight (faster than 4
+  // in bench_matvec; docs/results/quantized-kernels.md); prefill: 4 rows x 4 tokens.
   constexpr int kR = T == 1 ? 8 : 4;
   for (; r + kR <= r1; r += kR) {
     if (q4)

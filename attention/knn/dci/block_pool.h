@@ -4,8 +4,8 @@
 // Why: an index at 32k keys holds ~2k blocks of a few KiB; from the general heap they land on
 // ~2k different 4 KiB pages, and a decode step's searches and inserts touch thousands of such
 // blocks across all (layer, KV head) indexes: nearly every block visit was a TLB miss and a
-// page walk (measured: glibc's own huge-page tunable cut a one-key insert from 16.9 to 10.6 us
-// and the search by 6-12% in bench_dci). A library cannot set process-wide malloc options, so
+// page walk (glibc's own huge-page tunable made inserts and searches faster in bench_dci;
+// docs/results/ice.md). A library cannot set process-wide malloc options, so
 // the index allocates its blocks here. Chunks double from 16 slots up to 2 MiB (one huge page,
 // 2 MiB-aligned); freed slots are reused. Not thread-safe (an index is written by one thread).
 #pragma once
