@@ -167,18 +167,16 @@ const Architecture& LlamaArchitecture() {
   return a;
 }
 
+// The llama entry with qwen2's name, description and random init (the same binding: the
+// config reads general.architecture's key prefix and gives qwen2 its biases and RoPE).
 const Architecture& Qwen2Architecture() {
-  static const Architecture a{
-      .name = "qwen2",
-      .family = "Qwen2: the Llama block with q/k/v biases and NeoX (half-split) RoPE",
-      .from_gguf = FromGguf,
-      .recognises = nullptr,
-      .from_checkpoint = nullptr,
-      .write_gguf = WriteGguf,
-      .presets = kPresets,
-      .random_types = kRandomTypes,
-      .make_random = MakeRandomQwen2,
-  };
+  static const Architecture a = [] {
+    Architecture q = LlamaArchitecture();
+    q.name = "qwen2";
+    q.family = "Qwen2: the Llama block with q/k/v biases and NeoX (half-split) RoPE";
+    q.make_random = MakeRandomQwen2;
+    return q;
+  }();
   return a;
 }
 
