@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace floe {
 
@@ -40,6 +42,33 @@ const std::map<std::string, std::string>& LayerNames() {
   return m;
 }
 
+// Top-level GGUF stem -> official name.
+const std::map<std::string, std::string>& TopNames() {
+  static const std::map<std::string, std::string> m = {
+      {"token_embd", "emb"},
+      {"token_embd_norm", "blocks.0.ln0"},
+      {"output_norm", "ln_out"},
+      {"output", "head"},
+  };
+  return m;
+}
+
+// The GGUF stem of an official name in `table` (the inverse of the reader's lookup).
+std::string GgufStem(const std::map<std::string, std::string>& table, const std::string& official) {
+  for (const auto& [gguf, name] : table)
+    if (name == official) return gguf;
+  return official;  // not in the table: a writer bug, caught by the GGUF round-trip tests
+}
+
+std::string TopTensor(const std::string& official, const char* suffix) {
+  return GgufStem(TopNames(), official) + suffix;
+}
+
+// "blk.<l>.<stem><suffix>" for the official per-layer name (after "blocks.N.").
+std::string LayerTensor(size_t l, const std::string& official, const char* suffix) {
+  return "blk." + std::to_string(l) + "." + GgufStem(LayerNames(), official) + suffix;
+}
+
 // Official names of tensors the binder reads as vectors / LoRA (no ".weight" suffix).
 bool IsParameter(const std::string& official) {
   return official.find(".time_") != std::string::npos;
@@ -61,6 +90,23 @@ Status Expect(const MetadataView& f, const std::string& key, size_t actual) {
   return Status::Ok();
 }
 
+class GgufOut {
+ public:
+  explicit GgufOut(ModelWriter& out) : out_(out) {}
+  Status Vec(const std::string& name, const float* v, std::vector<uint64_t> ne) {
+    uint64_t n = 1;
+    for (uint64_t d : ne) n *= d;
+    std::reverse(ne.begin(), ne.end());
+    return out_.AddTensor(name, std::move(ne), DType::kF32, v, n * sizeof(float));
+  }
+  Status Mat(const std::string& name, const TensorView& t) {
+    return out_.AddTensor(name, {t.rows, t.cols}, t.dtype, t.data, t.bytes());
+  }
+
+ private:
+  ModelWriter& out_;
+};
+
 }  // namespace
 
 Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf) {
@@ -80,14 +126,8 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
         name.resize(name.size() - suffix.size());
       }
     std::string official;
-    if (name == "token_embd")
-      official = "emb";
-    else if (name == "token_embd_norm")
-      official = "blocks.0.ln0";
-    else if (name == "output_norm")
-      official = "ln_out";
-    else if (name == "output")
-      official = "head";
+    if (auto top = TopNames().find(name); top != TopNames().end())
+      official = top->second;
     else if (name.rfind("blk.", 0) == 0) {
       const size_t dot = name.find('.', 4);
       if (dot == std::string::npos) continue;
@@ -138,6 +178,65 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
     c.rescale_every = size_t(std::min<uint64_t>(n, 1u << 20));
   }
   return net;
+}
+
+Status WriteRwkv6Gguf(const Rwkv6Config& c, const Rwkv6Weights& wt, ModelWriter& out) {
+  const uint64_t C = c.n_embd, R = c.lora_mix, Rd = c.lora_decay;
+  out.SetUint32("rwkv6.context_length", 1048576);  // RWKV has no trained context limit
+  out.SetUint32("rwkv6.embedding_length", uint32_t(C));
+  out.SetUint32("rwkv6.block_count", uint32_t(c.n_layer));
+  out.SetFloat32("rwkv6.attention.layer_norm_epsilon", c.ln_eps);
+  out.SetUint32("rwkv6.rescale_every_n_layers", uint32_t(c.rescale_every));
+  out.SetUint32("rwkv6.wkv.head_size", uint32_t(c.head_size));
+  out.SetUint32("rwkv6.time_mix_extra_dim", uint32_t(R));
+  out.SetUint32("rwkv6.time_decay_extra_dim", uint32_t(Rd));
+  out.SetUint32("rwkv6.feed_forward_length", uint32_t(c.dim_ffn));
+  out.SetUint32("rwkv6.attention.head_count", 0);  // required by llama.cpp, unused
+  GgufOut w(out);
+  FLOE_RETURN_IF_ERROR(w.Mat(TopTensor("emb", ".weight"), wt.emb));
+  FLOE_RETURN_IF_ERROR(w.Vec(TopTensor("blocks.0.ln0", ".weight"), wt.ln0_w, {C}));
+  FLOE_RETURN_IF_ERROR(w.Vec(TopTensor("blocks.0.ln0", ".bias"), wt.ln0_b, {C}));
+  for (size_t l = 0; l < c.n_layer; ++l) {
+    const Rwkv6LayerWeights& L = wt.layers[l];
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "ln1", ".weight"), L.ln1_w, {C}));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "ln1", ".bias"), L.ln1_b, {C}));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "ln2", ".weight"), L.ln2_w, {C}));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "ln2", ".bias"), L.ln2_b, {C}));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.time_maa_w1", ".weight"), L.maa_w1));
+    float* w2 = static_cast<float*>(out.Keep(5 * C * R * sizeof(float)));
+    for (size_t i = 0; i < 5; ++i)
+      std::copy(L.maa_w2[i].f32(), L.maa_w2[i].f32() + C * R, w2 + i * C * R);
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "att.time_maa_w2", ".weight"), w2, {R, C, 5}));
+    const std::pair<const char*, const float*> lerps[] = {{"x", L.maa_x}, {"w", L.maa_w},
+                                                          {"k", L.maa_k}, {"v", L.maa_v},
+                                                          {"r", L.maa_r}, {"g", L.maa_g}};
+    for (const auto& [suffix, v] : lerps)
+      FLOE_RETURN_IF_ERROR(
+          w.Vec(LayerTensor(l, std::string("att.time_maa_") + suffix, ".weight"), v, {C, 1, 1}));
+    FLOE_RETURN_IF_ERROR(
+        w.Vec(LayerTensor(l, "att.time_faaaa", ".weight"), L.bonus, {c.head_size, c.n_head}));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "att.time_decay", ".weight"), L.decay, {C}));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.time_decay_w1", ".weight"), L.decay_w1));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.time_decay_w2", ".weight"), L.decay_w2));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.key", ".weight"), L.key));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.value", ".weight"), L.value));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.receptance", ".weight"), L.receptance));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.gate", ".weight"), L.gate));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "att.ln_x", ".weight"), L.ln_x_w, {C}));
+    FLOE_RETURN_IF_ERROR(w.Vec(LayerTensor(l, "att.ln_x", ".bias"), L.ln_x_b, {C}));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "att.output", ".weight"), L.output));
+    FLOE_RETURN_IF_ERROR(
+        w.Vec(LayerTensor(l, "ffn.time_maa_k", ".weight"), L.ffn_maa_k, {C, 1, 1}));
+    FLOE_RETURN_IF_ERROR(
+        w.Vec(LayerTensor(l, "ffn.time_maa_r", ".weight"), L.ffn_maa_r, {C, 1, 1}));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "ffn.key", ".weight"), L.ffn_key));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "ffn.value", ".weight"), L.ffn_value));
+    FLOE_RETURN_IF_ERROR(w.Mat(LayerTensor(l, "ffn.receptance", ".weight"), L.ffn_receptance));
+  }
+  FLOE_RETURN_IF_ERROR(w.Vec(TopTensor("ln_out", ".weight"), wt.ln_out_w, {C}));
+  FLOE_RETURN_IF_ERROR(w.Vec(TopTensor("ln_out", ".bias"), wt.ln_out_b, {C}));
+  FLOE_RETURN_IF_ERROR(w.Mat(TopTensor("head", ".weight"), wt.head));
+  return Status::Ok();
 }
 
 }  // namespace floe

@@ -15,6 +15,7 @@
 
 #include "models/rwkv6/rwkv6_weights.h"
 #include "platform/base/metadata_view.h"
+#include "platform/base/model_writer.h"
 #include "platform/base/tensor_set.h"
 
 namespace floe {
@@ -22,5 +23,10 @@ namespace floe {
 // `tensors` are the GGUF's tensors under their GGUF names (runtime/formats/gguf: GgufTensors);
 // views point into the file, which must outlive the network.
 Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& metadata, const TensorSet& tensors);
+
+// The inverse, for `floe convert` and make-model: the keys above and every tensor under its GGUF
+// name, from the same name table; large matrices keep their type, vectors and LoRA are f32, the
+// five time_maa_w2 LoRA matrices go in one tensor, rescale_every_n_layers is the config's.
+Status WriteRwkv6Gguf(const Rwkv6Config& config, const Rwkv6Weights& weights, ModelWriter& out);
 
 }  // namespace floe
