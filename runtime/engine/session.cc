@@ -1,5 +1,7 @@
 #include "runtime/engine/session.h"
 
+#include <new>
+
 #include <algorithm>
 #include <string>
 
@@ -134,8 +136,25 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
   const size_t V = vocab_size();
   const size_t before = position();
+  // Checked before anything is sized by the input: a token list longer than the room left is
+  // the model's "context full" error, without first allocating its logits.
+  if (tokens.size() > capacity() - before)
+    return OutOfRange("context full: " + std::to_string(before) + " + " +
+                      std::to_string(tokens.size()) + " tokens exceed the context length " +
+                      std::to_string(capacity()));
   Status st;
-  if (all_logits) all_logits_.resize(tokens.size() * V);
+  if (all_logits) {
+    if (tokens.size() > all_logits_.max_size() / V)
+      return OutOfMemory("the logits of " + std::to_string(tokens.size()) + " tokens x " +
+                         std::to_string(V) + " do not fit in memory");
+    try {
+      all_logits_.resize(tokens.size() * V);
+    } catch (const std::bad_alloc&) {
+      return OutOfMemory("cannot allocate the logits of " + std::to_string(tokens.size()) +
+                         " tokens x " + std::to_string(V) + " (" +
+                         std::to_string(tokens.size() * V * sizeof(float) >> 20) + " MiB)");
+    }
+  }
   // One Forward per chunk of params_.batch tokens, so long prompts report progress (and can be
   // stopped by it) between chunks; only the chunk holding the last token produces logits unless
   // all rows are wanted.

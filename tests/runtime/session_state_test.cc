@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "knn_model_test_util.h"
+#include "platform/base/process_stats.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 #include "test_data.h"
@@ -24,6 +25,22 @@ std::unique_ptr<Session> NewSession(const Model& m, SessionParams p = {}) {
 std::vector<float> Logits(const Session& s) { return {s.logits().begin(), s.logits().end()}; }
 
 }  // namespace
+
+TEST_CASE("an over-long token list is refused before its logits are allocated", "[unit]") {
+  // Issue 27: the all-logits buffer was sized by the input (tokens x vocab floats) before the
+  // context check; 1M ids against the 512-token stories260K vocabulary touched 2 GiB first.
+  auto m = Stories260K();
+  auto s = NewSession(*m);
+  const std::vector<int32_t> ids(size_t(1) << 20, 1);
+  REQUIRE(ResetPeakRss());
+  const size_t rss = PeakRss();
+  const Status st = s->Eval(ids, true);
+  CHECK(st.code() == StatusCode::kOutOfRange);
+  CHECK(st.message().find("context full") != std::string::npos);
+  CHECK(PeakRss() < rss + (size_t(256) << 20));  // nowhere near the 2 GiB of logits
+  CHECK(s->position() == 0);
+  REQUIRE(s->Eval(std::vector<int32_t>{1, 2, 3}, true).ok());  // still usable
+}
 
 TEST_CASE("save -> restore -> continue equals the uninterrupted run", "[unit]") {
   auto model = Stories260K();
