@@ -1,6 +1,7 @@
 #include "runtime/formats/gguf/gguf_reader.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <new>
@@ -8,6 +9,16 @@
 namespace floe {
 
 namespace {
+
+// The alignment a tensor of ggml type `type` needs to be read in place: its element size for
+// plain types (at most 8), and for block-quantized types 4 when the block size allows (blocks
+// with a float scale), else 2 (blocks start with an f16 scale).
+uint32_t NaturalAlignment(uint32_t type) {
+  const GgmlTypeTraits* t = FindGgmlType(type);
+  if (t == nullptr || t->block_bytes == 0) return 1;
+  if (t->block_size == 1) return std::min<uint32_t>(t->block_bytes, 8);
+  return t->block_bytes % 4 == 0 ? 4 : 2;
+}
 
 constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
 // Smallest possible encodings, used to reject counts the remaining bytes cannot hold before
@@ -384,6 +395,16 @@ Status GgufFile::PlaceTensors(const uint8_t* data, size_t size) {
                          std::to_string(section) + " bytes)");
     }
     t.data = data + data_offset_ + t.offset;
+    // Tensors are used in place: each must sit at an address its elements may be read from
+    // (a general.alignment of 1 or 2 can place an f32 tensor at an odd address).
+    const uint32_t need = NaturalAlignment(t.type);
+    if (reinterpret_cast<uintptr_t>(t.data) % need != 0) {
+      return CorruptData("tensor " + Quote(t.name) + " (" + GgmlTypeName(t.type) + ") at byte " +
+                         std::to_string(data_offset_ + t.offset) + " of the file is not " +
+                         std::to_string(need) + "-byte aligned (general.alignment " +
+                         std::to_string(alignment_) +
+                         "); floe uses tensors in place and needs them aligned to their elements");
+    }
   }
   std::vector<const GgufTensorInfo*> order;
   order.reserve(tensors_.size());
