@@ -166,7 +166,9 @@ void MappedFile::Reset() {
 
 Result<MappedFile> MappedFile::Open(const std::string& path, FileLoadMode mode,
                                     HugePages huge_pages) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO (or a device that waits for a peer) returns at once instead of
+  // blocking until a writer appears; fstat then refuses it. No effect on regular files.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     int e = errno;
     if (e == ENOENT) return NotFound("cannot open '" + path + "': no such file");

@@ -7,6 +7,7 @@
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
+#include "platform/base/output_file.h"
 #include "platform/base/thread_context.h"
 #include "runtime/api/c_api_internal.h"
 
@@ -192,20 +193,13 @@ floe_status floe_session_state_save_file(floe_session* s, const char* path) {
     std::vector<uint8_t> bytes;
     floe_status st = Report(&s->last_error, s->session->SaveState(&bytes));
     if (st != FLOE_OK) return st;
-    // Write to a temporary name, then rename: a crash never leaves a half-written state file.
-    const std::string tmp = std::string(path) + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (!f)
-      return Fail(&s->last_error, FLOE_ERR_IO,
-                  "cannot create '" + tmp + "': " + std::strerror(errno));
-    const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
-    const bool closed = std::fclose(f) == 0;
-    if (!ok || !closed || std::rename(tmp.c_str(), path) != 0) {
-      std::remove(tmp.c_str());
-      return Fail(&s->last_error, FLOE_ERR_IO,
-                  std::string("cannot write state file '") + path + "'");
-    }
-    return FLOE_OK;
+    // A unique temporary file, flushed, then renamed: a crash never leaves a half-written state
+    // file, and a target that is not a regular file is refused (platform/base/output_file.h).
+    auto out = floe::OutputFile::Create(path);
+    if (!out.ok()) return Report(&s->last_error, out.status());
+    floe::Status written = out->Write(bytes.data(), bytes.size());
+    if (written.ok()) written = out->Commit();
+    return Report(&s->last_error, written);
   });
 }
 

@@ -1,5 +1,6 @@
 // GGUF reader/writer: round trips, the real vocabulary files, and hostile bytes (every
 // truncation, every single-byte corruption, and one hand-built file per rejected case).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -526,6 +527,30 @@ TEST_CASE("gguf: a tensor the alignment leaves misaligned for its elements is re
     }
   }
   CHECK(refused >= 1);
+}
+
+TEST_CASE("gguf: WriteFile never replaces a FIFO or clobbers OUT.tmp", "[gguf][hostile]") {
+  // Issue 27 item 4: WriteFile wrote OUT.tmp and renamed it over OUT whatever OUT was.
+  const std::string fifo = TempPath("fifo.gguf");
+  std::filesystem::remove(fifo);
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  GgufWriter w;
+  w.SetString("general.architecture", "llama");
+  const Status st = w.WriteFile(fifo);
+  CHECK(st.code() == StatusCode::kIoError);
+  CHECK(std::filesystem::is_fifo(fifo));
+  std::filesystem::remove(fifo);
+
+  const std::string out = TempPath("out.gguf");
+  { std::ofstream(out + ".tmp") << "not ours"; }
+  REQUIRE(w.WriteFile(out).ok());
+  std::ifstream tmp(out + ".tmp");
+  std::string text;
+  std::getline(tmp, text);
+  CHECK(text == "not ours");
+  CHECK(GgufFile::Open(out).ok());
+  std::filesystem::remove(out);
+  std::filesystem::remove(out + ".tmp");
 }
 
 }  // namespace floe

@@ -9,6 +9,8 @@
 #include <new>
 #include <type_traits>
 
+#include "platform/base/output_file.h"
+
 namespace floe {
 
 namespace {
@@ -317,25 +319,12 @@ Status GgufWriter::WriteFile(const std::string& path) const {
     std::vector<std::pair<const void*, size_t>> data;
     for (const PendingTensor& t : tensors_) data.emplace_back(t.data, t.nbytes);
 
-    const std::string tmp = path + ".tmp";
-    std::FILE* f = std::fopen(tmp.c_str(), "wb");
-    if (f == nullptr) {
-      return IoError("cannot create '" + tmp + "': " + std::strerror(errno));
-    }
-    Status st = EmitBody(header, alignment, data, [&](const void* p, size_t n) -> Status {
-      if (n > 0 && std::fwrite(p, 1, n, f) != n) {
-        return IoError("writing '" + tmp + "' failed: " + std::strerror(errno));
-      }
-      return Status::Ok();
-    });
-    if (std::fclose(f) != 0 && st.ok()) {
-      st = IoError("closing '" + tmp + "' failed: " + std::strerror(errno));
-    }
-    if (st.ok() && std::rename(tmp.c_str(), path.c_str()) != 0) {
-      st = IoError("cannot rename '" + tmp + "' to '" + path + "': " + std::strerror(errno));
-    }
-    if (!st.ok()) std::remove(tmp.c_str());
-    return st;
+    // A unique temporary file, flushed, then renamed over the target; a target that is not a
+    // regular file is refused (platform/base/output_file.h).
+    FLOE_ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(path));
+    FLOE_RETURN_IF_ERROR(EmitBody(header, alignment, data,
+                                  [&](const void* p, size_t n) { return out.Write(p, n); }));
+    return out.Commit();
   } catch (const std::bad_alloc&) {
     return OutOfMemory("GGUF writer: out of memory");
   }
