@@ -8,8 +8,12 @@
 namespace floe {
 
 Status SamplerParams::Validate() const {
-  if (!std::isfinite(temperature)) return InvalidArgument("temperature must be finite");
-  if (!(top_p > 0.0f)) return InvalidArgument("top_p must be > 0 (use 1 to disable)");
+  // Values outside a setting's meaning are errors, not silently read as "off" (issue 27).
+  if (!std::isfinite(temperature) || temperature < 0.0f)
+    return InvalidArgument("temperature must be a finite number >= 0 (0 is greedy)");
+  if (top_k < 0) return InvalidArgument("top_k must be >= 0 (0 disables it)");
+  if (!(top_p > 0.0f && top_p <= 1.0f))
+    return InvalidArgument("top_p must be in (0, 1] (1 disables it)");
   if (!(min_p >= 0.0f && min_p <= 1.0f)) return InvalidArgument("min_p must be in [0, 1]");
   if (!(repeat_penalty > 0.0f))
     return InvalidArgument("repeat_penalty must be > 0 (1 disables it)");

@@ -14,9 +14,9 @@
 namespace floe {
 
 struct SamplerParams {
-  float temperature = 0.8f;
-  int32_t top_k = 40;           // <= 0: disabled
-  float top_p = 0.95f;          // >= 1: disabled
+  float temperature = 0.8f;     // >= 0; 0: greedy
+  int32_t top_k = 40;           // >= 0; 0: disabled
+  float top_p = 0.95f;          // (0, 1]; 1: disabled
   float min_p = 0.05f;          // <= 0: disabled
   float repeat_penalty = 1.0f;  // 1: disabled (llama.cpp / CTRL-style division of positive logits)
   int32_t repeat_last_n = 64;   // how many recent tokens the penalty looks at

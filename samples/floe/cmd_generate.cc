@@ -97,12 +97,12 @@ Verb AddGenerate(CLI::App& floe) {
   AddKvFlag(app, &f->session.kv_dtype);
   const char* sampling = "Sampling";
   SamplerParams& s = f->sampler;
-  app->add_option("-t,--temp", s.temperature, "temperature, 0 = greedy")
+  app->add_option("-t,--temp", s.temperature, "temperature (>= 0), 0 = greedy")
       ->check(Real())
       ->group(sampling);
-  app->add_option("--top-k", s.top_k, "sample from the K most likely tokens, <= 0: off")
+  app->add_option("--top-k", s.top_k, "sample from the K most likely tokens (>= 0), 0: off")
       ->group(sampling);
-  app->add_option("--top-p", s.top_p, "nucleus sampling mass, >= 1: off")
+  app->add_option("--top-p", s.top_p, "nucleus sampling mass in (0, 1], 1: off")
       ->check(Real())
       ->group(sampling);
   app->add_option("--min-p", s.min_p, "drop tokens under P x the top probability, 0: off")

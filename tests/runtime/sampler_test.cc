@@ -87,3 +87,21 @@ TEST_CASE("bad sampler settings are rejected", "[unit]") {
   p.temperature = std::numeric_limits<float>::quiet_NaN();
   CHECK_FALSE(p.Validate().ok());
 }
+
+TEST_CASE("sampler settings outside their meaning are errors, not read as off", "[unit]") {
+  // Issue 27 item 5: --top-p 2, --temp -1 and --top-k -1 were accepted silently.
+  SamplerParams p;
+  p.top_p = 2;
+  CHECK(p.Validate().message().find("top_p") != std::string::npos);
+  p = {};
+  p.temperature = -1;
+  CHECK(p.Validate().message().find("temperature") != std::string::npos);
+  p = {};
+  p.top_k = -1;
+  CHECK(p.Validate().message().find("top_k") != std::string::npos);
+  p = {};  // the sentinels that switch a stage off stay valid
+  p.temperature = 0;
+  p.top_k = 0;
+  p.top_p = 1;
+  CHECK(p.Validate().ok());
+}

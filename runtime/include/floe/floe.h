@@ -214,9 +214,9 @@ floe_status floe_eval_batch(floe_session* const* sessions, const floe_token* con
 /* ---- sampling ---- */
 typedef struct floe_sampler_params {
   uint32_t struct_size;  /* sizeof(floe_sampler_params) */
-  float temperature;     /* <= 0: greedy. default 0.8 */
-  int32_t top_k;         /* <= 0 disables. default 40 */
-  float top_p;           /* >= 1 disables. default 0.95 */
+  float temperature;     /* >= 0; 0: greedy. default 0.8 */
+  int32_t top_k;         /* >= 0; 0 disables. default 40 */
+  float top_p;           /* in (0, 1]; 1 disables. default 0.95 (others: FLOE_ERR_INVALID_ARGUMENT) */
   float min_p;           /* <= 0 disables. default 0.05 */
   float repeat_penalty;  /* 1 disables. default 1 */
   int32_t repeat_last_n; /* default 64 */
