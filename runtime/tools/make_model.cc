@@ -3,6 +3,7 @@
 #include <cmath>
 #include <cstring>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include "platform/quant/encode_rows.h"
@@ -109,10 +110,15 @@ Status MakeModelGguf(const MakeModelOptions& o) {
   r.seed = o.seed;
   r.context_length = o.context_length;
   // A valid SentencePiece vocabulary of the preset's size, so the file runs prompts.
-  return arch->make_random(r, out, [&]() -> Status {
-    WriteSpmVocabToGguf(SyntheticVocab(preset->vocab_size), &w);
-    return w.WriteFile(o.output_path);
-  });
+  try {
+    return arch->make_random(r, out, [&]() -> Status {
+      WriteSpmVocabToGguf(SyntheticVocab(preset->vocab_size), &w);
+      return w.WriteFile(o.output_path);
+    });
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("make-model: not enough memory for the " + o.preset + " " + o.arch +
+                       " weights");
+  }
 }
 
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type) {

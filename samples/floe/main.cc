@@ -3,6 +3,7 @@
 // Exit status: the verb's (0 success, 1 failure while working); 2 for any usage error (unknown
 // verb or flag, missing or bad value), after a message naming the flag and the value.
 #include <cstdio>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,18 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return ReportParseError(floe, e);
   }
-  for (const Verb& v : verbs)
-    if (v.app->parsed()) return v.run();
+  // The library reports errors as values; an allocation that still fails inside a verb (the
+  // C++ API may throw std::bad_alloc) ends the command with a message, never an abort.
+  for (const Verb& v : verbs) {
+    if (!v.app->parsed()) continue;
+    try {
+      return v.run();
+    } catch (const std::bad_alloc&) {
+      std::fprintf(stderr, "floe %s: out of memory\n", v.app->get_name().c_str());
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "floe %s: %s\n", v.app->get_name().c_str(), e.what());
+    }
+    return 1;
+  }
   return 2;
 }
