@@ -97,7 +97,7 @@ Verb AddGenerate(CLI::App& floe) {
   AddKvFlag(app, &f->session.kv_dtype);
   const char* sampling = "Sampling";
   SamplerParams& s = f->sampler;
-  app->add_option("-t,--temp", s.temperature, "temperature (>= 0), 0 = greedy")
+  app->add_option("--temp", s.temperature, "temperature (>= 0), 0 = greedy")
       ->check(Real())
       ->group(sampling);
   app->add_option("--top-k", s.top_k, "sample from the K most likely tokens (>= 0), 0: off")

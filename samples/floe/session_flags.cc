@@ -5,7 +5,7 @@
 namespace floe::cli {
 
 CLI::Option* AddThreadsFlag(CLI::App* app, int* threads) {
-  return app->add_option("--threads", *threads, "worker threads, 0 = physical cores")
+  return app->add_option("-t,--threads", *threads, "worker threads, 0 = physical cores")
       ->check(IntAtLeast(0));
 }
 
