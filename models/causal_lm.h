@@ -55,6 +55,13 @@ class SequenceState {
   virtual Result<std::unique_ptr<SequenceState>> Clone() const = 0;
 };
 
+// kOutOfRange ("context full") when n more tokens do not fit after `position`.
+inline Status CheckContextRoom(size_t position, size_t n, size_t capacity) {
+  if (n <= capacity - position) return Status::Ok();
+  return OutOfRange("context full: " + std::to_string(position) + " + " + std::to_string(n) +
+                    " tokens exceed the context length " + std::to_string(capacity));
+}
+
 // The part of Forward every architecture shares: checks the arguments (tokens present, a
 // logits buffer when logits are wanted, room for the tokens, ids inside the vocabulary), then
 // splits `tokens` into chunks of at most `batch` and calls
@@ -68,10 +75,7 @@ Status ForwardInChunks(std::span<const int32_t> tokens, LogitsMode mode, float* 
   if (tokens.empty()) return InvalidArgument("no tokens to evaluate");
   if (mode != LogitsMode::kNone && logits == nullptr)
     return InvalidArgument("logits buffer is null");
-  if (tokens.size() > capacity - position)
-    return OutOfRange("context full: " + std::to_string(position) + " + " +
-                      std::to_string(tokens.size()) + " tokens exceed the context length " +
-                      std::to_string(capacity));
+  FLOE_RETURN_IF_ERROR(CheckContextRoom(position, tokens.size(), capacity));
   for (int32_t t : tokens)
     if (t < 0 || static_cast<size_t>(t) >= vocab_size)
       return OutOfRange("token id " + std::to_string(t) + " outside the vocabulary [0, " +

@@ -138,10 +138,7 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   const size_t before = position();
   // Checked before anything is sized by the input: a token list longer than the room left is
   // the model's "context full" error, without first allocating its logits.
-  if (tokens.size() > capacity() - before)
-    return OutOfRange("context full: " + std::to_string(before) + " + " +
-                      std::to_string(tokens.size()) + " tokens exceed the context length " +
-                      std::to_string(capacity()));
+  FLOE_RETURN_IF_ERROR(CheckContextRoom(before, tokens.size(), capacity()));
   Status st;
   if (all_logits) {
     if (tokens.size() > all_logits_.max_size() / V)

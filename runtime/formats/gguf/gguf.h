@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "platform/base/dtype.h"
 #include "platform/base/status.h"
 
 namespace floe {
@@ -118,6 +119,24 @@ inline size_t GgmlTypeBlockBytes(uint32_t type) {  // 0 if unknown
   const GgmlTypeTraits* t = FindGgmlType(type);
   return t ? t->block_bytes : 0;
 }
+// The DType floe computes with for a ggml type (the values coincide: f32 0, f16 1, q4_0 2,
+// q8_0 8, q4_K 12, q6_K 14, bf16 30); false for every other type.
+inline bool DTypeOfGgmlType(uint32_t type, DType* out) {
+  switch (type) {
+    case 0:
+    case 1:
+    case 2:
+    case 8:
+    case 12:
+    case 14:
+    case 30:
+      *out = static_cast<DType>(type);
+      return true;
+    default:
+      return false;
+  }
+}
+
 inline const char* GgmlTypeName(uint32_t type) {  // "f32", "q4_0", ...; "unknown" otherwise
   const GgmlTypeTraits* t = FindGgmlType(type);
   return t ? t->name : "unknown";

@@ -539,32 +539,9 @@ Result<TensorView> GgufFile::GetTensorView(std::string_view name) const {
   const GgufTensorInfo* t = FindTensor(name);
   if (t == nullptr) return NotFound("tensor " + Quote(name) + " is missing");
   TensorView v;
-  switch (t->type) {
-    case 0:
-      v.dtype = DType::kF32;
-      break;
-    case 1:
-      v.dtype = DType::kF16;
-      break;
-    case 30:
-      v.dtype = DType::kBF16;
-      break;
-    case 2:
-      v.dtype = DType::kQ4_0;
-      break;
-    case 8:
-      v.dtype = DType::kQ8_0;
-      break;
-    case 12:
-      v.dtype = DType::kQ4_K;
-      break;
-    case 14:
-      v.dtype = DType::kQ6_K;
-      break;
-    default:
-      return Unsupported("tensor " + Quote(name) + " has type " + GgmlTypeName(t->type) +
-                         "; floe computes with f32, f16, bf16, q4_0, q8_0, q4_K and q6_K");
-  }
+  if (!DTypeOfGgmlType(t->type, &v.dtype))
+    return Unsupported("tensor " + Quote(name) + " has type " + GgmlTypeName(t->type) +
+                       "; floe computes with f32, f16, bf16, q4_0, q8_0, q4_K and q6_K");
   if (t->ne.empty() || t->ne[0] % DTypeBlockElems(v.dtype) != 0)
     return CorruptData("tensor " + Quote(name) + ": row length is not a multiple of the " +
                        GgmlTypeName(t->type) + " block");

@@ -7,33 +7,11 @@ TensorSet GgufTensors(const GgufFile& file) {
   set.tensors.reserve(file.tensors().size());
   for (const GgufTensorInfo& info : file.tensors()) {
     DType dtype;
-    switch (info.type) {
-      case 0:
-        dtype = DType::kF32;
-        break;
-      case 1:
-        dtype = DType::kF16;
-        break;
-      case 30:
-        dtype = DType::kBF16;
-        break;
-      case 2:
-        dtype = DType::kQ4_0;
-        break;
-      case 8:
-        dtype = DType::kQ8_0;
-        break;
-      case 12:
-        dtype = DType::kQ4_K;
-        break;
-      case 14:
-        dtype = DType::kQ6_K;
-        break;
-      default:
-        set.unusable.emplace_back(info.name, "has type " + std::string(GgmlTypeName(info.type)) +
-                                                 "; floe computes with f32, f16, bf16, q4_0, "
-                                                 "q8_0, q4_K and q6_K");
-        continue;
+    if (!DTypeOfGgmlType(info.type, &dtype)) {
+      set.unusable.emplace_back(info.name, "has type " + std::string(GgmlTypeName(info.type)) +
+                                               "; floe computes with f32, f16, bf16, q4_0, "
+                                               "q8_0, q4_K and q6_K");
+      continue;
     }
     NamedTensor t;
     t.name = info.name;
