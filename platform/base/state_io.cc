@@ -2,6 +2,11 @@
 
 #include <cstring>
 
+// Header-only use (Debian libxxhash-dev): no library to link, nothing added to floe's
+// runtime dependencies.
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 namespace floe {
 
 namespace {
@@ -10,6 +15,34 @@ Status AsArgument(Status st) {
   return st.ok() ? st : InvalidArgument("session state: " + st.message());
 }
 }  // namespace
+
+void SealState(std::vector<uint8_t>* bytes) {
+  const uint64_t sum = XXH3_64bits(bytes->data(), bytes->size());
+  const size_t old = bytes->size();
+  bytes->resize(old + sizeof sum);
+  std::memcpy(bytes->data() + old, &sum, sizeof sum);
+}
+
+Status UnsealState(std::span<const uint8_t> bytes, std::span<const uint8_t>* body) {
+  if (bytes.size() < 4 || std::memcmp(bytes.data(), "FLST", 4) != 0)
+    return InvalidArgument("not a floe session state (bad magic)");
+  uint32_t version = 0;
+  if (bytes.size() >= 8) std::memcpy(&version, bytes.data() + 4, sizeof version);
+  if (bytes.size() >= 8 && version != kStateVersion)
+    return InvalidArgument("session state version " + std::to_string(version) +
+                           " is not supported (expected " + std::to_string(kStateVersion) + ")");
+  uint64_t stored = 0;
+  if (bytes.size() < 8 + sizeof stored)
+    return InvalidArgument("session state is truncated (" + std::to_string(bytes.size()) +
+                           " bytes)");
+  const size_t n = bytes.size() - sizeof stored;
+  std::memcpy(&stored, bytes.data() + n, sizeof stored);
+  if (XXH3_64bits(bytes.data(), n) != stored)
+    return InvalidArgument("session state is corrupt: its checksum does not match (truncated or "
+                           "modified bytes)");
+  *body = bytes.first(n);
+  return Status::Ok();
+}
 
 StateWriter::StateWriter(std::vector<uint8_t>* out, std::string_view architecture,
                          std::span<const uint64_t> shape)

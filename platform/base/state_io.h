@@ -5,6 +5,10 @@
 // depends on (dims, layer count, cache type, position): Restore rejects a state saved by another
 // architecture or configuration with kInvalidArgument instead of misreading it. The payload is
 // written by the model with PutBytes/PutU64 and read back with the matching Take* calls.
+// A state that leaves the process (a Session's, the C API's, a state file) is sealed: SealState
+// appends the XXH3-64 checksum of every byte before it, and UnsealState refuses bytes whose
+// checksum does not match, so a truncated or bit-flipped state is an error, never a silently
+// different sequence. Version 2 added the seal.
 #pragma once
 
 #include <cstddef>
@@ -19,7 +23,14 @@
 
 namespace floe {
 
-inline constexpr uint32_t kStateVersion = 1;
+inline constexpr uint32_t kStateVersion = 2;
+
+// Appends the u64 (little-endian) XXH3-64 checksum of *bytes to *bytes.
+void SealState(std::vector<uint8_t>* bytes);
+// Checks that `bytes` is a floe state of this version ending with the checksum of everything
+// before it; sets *body to the bytes without the checksum. kInvalidArgument otherwise, naming
+// the cause (not a state, unsupported version, truncated or modified).
+Status UnsealState(std::span<const uint8_t> bytes, std::span<const uint8_t>* body);
 
 class StateWriter {
  public:

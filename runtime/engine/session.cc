@@ -56,10 +56,13 @@ Status Session::SaveState(std::vector<uint8_t>* out) const {
   w.PutRaw(logits_.data(), logits_.size() * sizeof(float));
   w.PutU64(inner.size());
   w.PutRaw(inner.data(), inner.size());
+  SealState(out);
   return Status::Ok();
 }
 
-Status Session::RestoreState(std::span<const uint8_t> bytes) {
+Status Session::RestoreState(std::span<const uint8_t> sealed) {
+  std::span<const uint8_t> bytes;
+  FLOE_RETURN_IF_ERROR(UnsealState(sealed, &bytes));
   StateReader r(bytes);
   const uint64_t shape[] = {vocab_size()};
   FLOE_RETURN_IF_ERROR(r.ReadHeader("session", shape));

@@ -70,7 +70,9 @@ class Session {
 
   // The whole sequence (model state, token history, last logits) as bytes, and back. Restore
   // needs a session of the same model with compatible params (same KV type, capacity >= the
-  // saved position); on any error the session is unchanged. Fork = an independent copy.
+  // saved position); on any error the session is unchanged. The bytes are sealed with a
+  // checksum (platform/base/state_io.h): truncated or modified bytes are kInvalidArgument.
+  // Fork = an independent copy.
   Status SaveState(std::vector<uint8_t>* out) const;
   Status RestoreState(std::span<const uint8_t> bytes);
   Result<std::unique_ptr<Session>> Fork() const;

@@ -4,31 +4,35 @@
 
 namespace floe {
 
-std::string UnescapeRwkvToken(std::string_view s) {
-  std::string out;
+bool UnescapeRwkvToken(std::string_view s, std::string* bytes) {
+  std::string& out = *bytes;
+  out.clear();
   out.reserve(s.size());
+  auto hex = [](char h) { return h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10; };
   for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] != '\\' || i + 1 == s.size()) {
+    if (s[i] != '\\') {
       out += s[i];
       continue;
     }
-    const char c = s[++i];
-    if (c == 't')
+    if (++i == s.size()) return false;
+    const char c = s[i];
+    if (c == 't') {
       out += '\t';
-    else if (c == 'n')
+    } else if (c == 'n') {
       out += '\n';
-    else if (c == 'r')
+    } else if (c == 'r') {
       out += '\r';
-    else if (c == 'x' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) &&
-             std::isxdigit(uint8_t(s[i + 2]))) {
-      auto hex = [](char h) { return h <= '9' ? h - '0' : (h | 0x20) - 'a' + 10; };
+    } else if (c == '\\' || c == '\'' || c == '"') {
+      out += c;
+    } else if (c == 'x' && i + 2 < s.size() && std::isxdigit(uint8_t(s[i + 1])) &&
+               std::isxdigit(uint8_t(s[i + 2]))) {
       out += char(hex(s[i + 1]) * 16 + hex(s[i + 2]));
       i += 2;
     } else {
-      out += c;
+      return false;
     }
   }
-  return out;
+  return true;
 }
 
 std::string EscapeRwkvToken(std::string_view bytes) {
@@ -75,10 +79,17 @@ Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(
   t->eot_ = eot;
   t->trie_.emplace_back();
   t->bytes_.reserve(tokens.size());
+  auto named = [](int32_t id) { return "RWKV world vocabulary: token " + std::to_string(id); };
   for (int32_t id = 0; id < n; ++id) {
-    t->bytes_.push_back(UnescapeRwkvToken(tokens[size_t(id)]));
+    t->bytes_.emplace_back();
+    if (!UnescapeRwkvToken(tokens[size_t(id)], &t->bytes_.back()))
+      return InvalidArgument(named(id) + " has a malformed escape: '" +
+                             tokens[size_t(id)].substr(0, 64) + "'");
     const std::string& b = t->bytes_.back();
-    if (b.empty()) continue;
+    if (b.empty()) {
+      if (id == bos || id == eos || id == eot) continue;
+      return InvalidArgument(named(id) + " is empty");
+    }
     int32_t node = 0;
     for (unsigned char c : b) {
       int32_t next = t->Child(node, c);
@@ -89,7 +100,10 @@ Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(
       }
       node = next;
     }
-    t->trie_[size_t(node)].value = id;  // a later duplicate wins, as in llama.cpp
+    if (t->trie_[size_t(node)].value >= 0)
+      return InvalidArgument(named(id) + " has the same bytes as token " +
+                             std::to_string(t->trie_[size_t(node)].value));
+    t->trie_[size_t(node)].value = id;
   }
   return t;
 }

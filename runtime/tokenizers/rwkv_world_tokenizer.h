@@ -1,9 +1,10 @@
 // The RWKV "world" tokenizer as llama.cpp stores it in GGUF (tokenizer.ggml.model = "rwkv"):
 // each token's bytes are written as an escaped string (Python repr without the quotes:
-// \xNN, \t, \n, \r, \\ and \<c> for any other c), and text is encoded greedily, taking at every
-// position the longest token whose bytes match (llama.cpp's llm_tokenizer_rwkv). When two
-// tokens unescape to the same bytes the later id wins, as in llama.cpp's trie. A byte that no
-// token starts with is skipped (the world vocabulary has all 256 single bytes, so this only
+// \xNN, \t, \n, \r, \\, \' and \"), and text is encoded greedily, taking at every position
+// the longest token whose bytes match (llama.cpp's llm_tokenizer_rwkv). The vocabulary is
+// hostile input: a malformed escape, an empty token (other than a special id, which floe writes
+// empty) and two tokens with the same bytes (ambiguous: llama.cpp lets the later id win) are
+// errors naming the ids. A byte that no token starts with is skipped (the world vocabulary has all 256 single bytes, so this only
 // happens with damaged vocabularies). No BOS/EOS are added by default; token ids listed as EOS
 // or EOT (llama.cpp's converter marks "\n\n", id 261, as EOT) end generation.
 #pragma once
@@ -18,8 +19,10 @@
 
 namespace floe {
 
-// Unescapes one token string (the inverse of llama.cpp's convert_hf_to_gguf repr()).
-std::string UnescapeRwkvToken(std::string_view escaped);
+// Unescapes one token string (the inverse of llama.cpp's convert_hf_to_gguf repr()) into
+// *bytes; false for a malformed escape (a lone trailing backslash, \x without two hex digits,
+// or a backslash before any other character).
+bool UnescapeRwkvToken(std::string_view escaped, std::string* bytes);
 // The escaped form floe writes: printable ASCII as is (backslash and quote escaped), \t \n \r,
 // everything else \xNN.
 std::string EscapeRwkvToken(std::string_view bytes);

@@ -129,6 +129,20 @@ TEST_CASE("bad state bytes are rejected and leave the session unchanged", "[unit
     }
     unchanged();
   }
+  SECTION("a flipped bit anywhere (tokens, logits, model state) is refused") {
+    // Every byte after the header: payload values carry no structure a reader could check, so
+    // only the checksum can see these flips.
+    size_t refused = 0, tried = 0;
+    for (size_t at = 24; at < good.size(); at += 13) {
+      auto bytes = good;
+      bytes[at] ^= 0x10;
+      ++tried;
+      auto st = target->RestoreState(bytes);
+      if (st.code() == StatusCode::kInvalidArgument) ++refused;
+    }
+    CHECK(refused == tried);
+    unchanged();
+  }
   SECTION("a state saved with another KV cache type") {
     SessionParams p;
     p.kv_dtype = DType::kF16;

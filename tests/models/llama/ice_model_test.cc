@@ -10,6 +10,7 @@
 
 #include "knn_model_test_util.h"
 #include "runtime/engine/model.h"
+#include "platform/base/state_io.h"
 #include "runtime/engine/session.h"
 #include "test_data.h"
 
@@ -127,9 +128,13 @@ TEST_CASE("ice: the shared candidates of a saved state are checked like the rest
     CHECK(target->position() == 50);  // nothing changed
     CHECK(Logits(*target) == before);
   };
+  // A crafted state: the value written, then sealed again with a valid checksum, so that the
+  // section's own checks (not the checksum) must refuse it.
   auto with_u64 = [&](size_t offset, uint64_t v) {
     auto c = bytes;
     std::memcpy(c.data() + offset, &v, sizeof v);
+    c.resize(c.size() - sizeof(uint64_t));
+    SealState(&c);
     return c;
   };
   expect_error(with_u64(section + 8, uint64_t{1} << 40), "shared kNN candidates: entry count");

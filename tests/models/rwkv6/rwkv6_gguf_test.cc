@@ -132,10 +132,15 @@ TEST_CASE("rwkv6 GGUF: rescaled residual stream, contradicting keys", "[model]")
 }
 
 TEST_CASE("RWKV world tokenizer: escapes and greedy longest match", "[unit]") {
-  CHECK(UnescapeRwkvToken("a\\nb\\t\\x41\\\\\\'") == std::string("a\nb\tA\\'"));
+  auto unescape = [](std::string_view escaped) {
+    std::string bytes;
+    REQUIRE(UnescapeRwkvToken(escaped, &bytes));
+    return bytes;
+  };
+  CHECK(unescape("a\\nb\\t\\x41\\\\\\'\\\"") == std::string("a\nb\tA\\'\""));
   for (int b = 0; b < 256; ++b) {
     const std::string s(1, char(b));
-    CHECK(UnescapeRwkvToken(EscapeRwkvToken(s)) == s);
+    CHECK(unescape(EscapeRwkvToken(s)) == s);
   }
   const std::vector<std::string> vocab = {"<s>",    "a",   "b", "ab",         "abc",
                                           "\\n\\n", "\\n", "c", "\\xe4\\xbd", "\\xa0"};
@@ -150,4 +155,22 @@ TEST_CASE("RWKV world tokenizer: escapes and greedy longest match", "[unit]") {
   // Bytes no token starts with are skipped, never a crash.
   CHECK((*t)->Encode("zaz", false) == std::vector<int32_t>{1});
   CHECK_FALSE(RwkvWorldTokenizer::Create(vocab, 10, -1, -1).ok());
+}
+
+TEST_CASE("RWKV world tokenizer: malformed, empty and duplicate tokens are errors", "[unit]") {
+  std::string bytes;
+  for (const char* bad : {"a\\", "\\x4", "\\xg1", "\\q", "\\x"}) {
+    INFO(bad);
+    CHECK_FALSE(UnescapeRwkvToken(bad, &bytes));
+  }
+  auto error = [](std::vector<std::string> vocab) {
+    auto t = RwkvWorldTokenizer::Create(vocab, -1, -1, -1);
+    REQUIRE_FALSE(t.ok());
+    return t.status().ToString();
+  };
+  CHECK_THAT(error({"a", "b\\q"}), Catch::Contains("token 1") && Catch::Contains("escape"));
+  CHECK_THAT(error({"a", "", "b"}), Catch::Contains("token 1 is empty"));
+  CHECK_THAT(error({"a", "b", "\\x61"}), Catch::Contains("token 2 has the same bytes as token 0"));
+  // A special id may be empty (floe's converter writes BOS/EOS that way).
+  CHECK(RwkvWorldTokenizer::Create({"", "a", "b"}, 0, -1, -1).ok());
 }
