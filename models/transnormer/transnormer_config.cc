@@ -89,6 +89,8 @@ Result<TransnormerConfig> TransnormerConfigFromHfConfig(const MetadataView& root
   FLOE_ASSIGN_OR_RETURN(c.hidden_dim, PositiveKey(root, "hidden_dim"));
   FLOE_ASSIGN_OR_RETURN(c.n_heads, PositiveKey(root, "decoder_attention_heads"));
   FLOE_ASSIGN_OR_RETURN(c.n_layers, PositiveKey(root, "decoder_layers"));
+  // Checked here, before the per-layer flags are sized by it (Validate runs later).
+  if (c.n_layers > 1024) return ConfigError("'decoder_layers' is implausibly large");
   if (!root.Has("glu_dim")) return ConfigError("missing required key 'glu_dim'");
   if (auto glu = root.GetInt("glu_dim"); glu.ok() && *glu == -1)
     c.glu_dim = c.embed_dim;  // TransnormerDecoderLayer

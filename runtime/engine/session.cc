@@ -67,7 +67,10 @@ Status Session::RestoreState(std::span<const uint8_t> sealed) {
   const uint64_t shape[] = {vocab_size()};
   FLOE_RETURN_IF_ERROR(r.ReadHeader("session", shape));
   uint64_t n = 0;
-  FLOE_RETURN_IF_ERROR(r.TakeU64(&n, capacity(), "token count"));
+  // Bounded by the bytes present too, not only by the capacity: a short state never sizes a
+  // large allocation.
+  FLOE_RETURN_IF_ERROR(
+      r.TakeU64(&n, std::min<uint64_t>(capacity(), r.remaining() / sizeof(int32_t)), "token count"));
   std::vector<int32_t> tokens(n);
   FLOE_RETURN_IF_ERROR(r.TakeRaw(tokens.data(), n * sizeof(int32_t), "tokens"));
   std::vector<float> logits(vocab_size());

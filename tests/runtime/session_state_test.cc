@@ -5,6 +5,7 @@
 
 #include "knn_model_test_util.h"
 #include "platform/base/process_stats.h"
+#include "platform/base/state_io.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 #include "test_data.h"
@@ -141,6 +142,19 @@ TEST_CASE("bad state bytes are rejected and leave the session unchanged", "[unit
       if (st.code() == StatusCode::kInvalidArgument) ++refused;
     }
     CHECK(refused == tried);
+    unchanged();
+  }
+  SECTION("a forged token count with a valid checksum is refused") {
+    // Header: "FLST", u32 version, u32 7 + "session", u32 1, u64 vocab -> the count at 31.
+    auto bytes = good;
+    bytes.resize(bytes.size() - sizeof(uint64_t));
+    const uint64_t huge = uint64_t{1} << 40;
+    std::memcpy(bytes.data() + 31, &huge, sizeof huge);
+    SealState(&bytes);
+    auto st = target->RestoreState(bytes);
+    INFO(st.ToString());
+    CHECK(st.code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(st.message(), Catch::Contains("token count"));
     unchanged();
   }
   SECTION("a state saved with another KV cache type") {

@@ -107,6 +107,13 @@ class TensorBuilder {
   }
   Status Ints(const PickleValue& t, const char* what, std::vector<uint64_t>* out) const {
     if (t.kind != K::kTuple) return Corrupt(std::string(what) + " is not a tuple");
+    // No model tensor has more than a few dimensions; a long tuple (which a hostile pickle can
+    // share between every entry) is refused before it is copied per tensor.
+    constexpr size_t kMaxRank = 8;
+    if (t.items.size() > kMaxRank)
+      return Corrupt(std::string(what) + " has " + std::to_string(t.items.size()) +
+                     " dimensions (at most " + std::to_string(kMaxRank) + ")");
+    out->reserve(t.items.size());
     for (uint32_t i : t.items) {
       const PickleValue& x = p_.at(i);
       if (x.kind != K::kInt || x.i < 0)
