@@ -1,6 +1,7 @@
 #include "runtime/engine/architectures.h"
 
 #include "models/llama/llama_architecture.h"
+#include "models/mamba/mamba_architecture.h"
 #include "models/rwkv6/rwkv6_architecture.h"
 #include "models/transnormer/transnormer_architecture.h"
 
@@ -12,6 +13,7 @@ std::span<const Architecture* const> Architectures() {
       &Qwen2Architecture(),
       &Rwkv6Architecture(),
       &TransnormerArchitecture(),
+      &MambaArchitecture(),
   };
   return kAll;
 }

@@ -11,8 +11,22 @@ Result<JsonMetadata> JsonMetadata::Parse(std::string_view text, std::string sour
   return JsonMetadata(std::move(parsed).value(), std::move(source));
 }
 
+// The key itself, or for a dotted key "a.b" absent at the top level, key b of the object a.
+const JsonValue* JsonMetadata::Lookup(std::string_view key) const {
+  if (const JsonValue* v = root_.Find(key)) return v;
+  const JsonValue* v = &root_;
+  while (v != nullptr) {
+    if (!v->is_object()) return nullptr;
+    const size_t dot = key.find('.');
+    if (dot == std::string_view::npos) return v->Find(key);
+    v = v->Find(key.substr(0, dot));
+    key.remove_prefix(dot + 1);
+  }
+  return nullptr;
+}
+
 bool JsonMetadata::Has(std::string_view key) const {
-  const JsonValue* v = root_.Find(key);
+  const JsonValue* v = Lookup(key);
   return v != nullptr && !v->is_null();
 }
 
@@ -25,7 +39,7 @@ Status JsonMetadata::Bad(std::string_view key, const char* what) const {
 }
 
 Result<const JsonValue*> JsonMetadata::Get(std::string_view key) const {
-  const JsonValue* v = root_.Find(key);
+  const JsonValue* v = Lookup(key);
   if (v == nullptr || v->is_null()) {
     std::string msg = source_ + ": missing required key '";
     msg += key;

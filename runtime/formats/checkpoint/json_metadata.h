@@ -1,6 +1,7 @@
 // A Hugging Face config.json as a MetadataView (platform/base/metadata_view.h): the keys of its
 // top-level object. A null value counts as absent; flags may be booleans or 0/1, as the
-// official configs write them both ways.
+// official configs write them both ways. A dotted key "a.b" that the top level does not hold
+// names key b of the nested object a (Mamba's "ssm_cfg.d_state").
 #pragma once
 
 #include <string>
@@ -30,6 +31,7 @@ class JsonMetadata final : public MetadataView {
   JsonMetadata(JsonValue root, std::string source)
       : root_(std::move(root)), source_(std::move(source)) {}
   Result<const JsonValue*> Get(std::string_view key) const;
+  const JsonValue* Lookup(std::string_view key) const;
   Status Bad(std::string_view key, const char* what) const;
 
   JsonValue root_;
