@@ -1,5 +1,6 @@
 #include "runtime/engine/architectures.h"
 
+#include "models/goldfinch/goldfinch_architecture.h"
 #include "models/llama/llama_architecture.h"
 #include "models/rwkv6/rwkv6_architecture.h"
 #include "models/transnormer/transnormer_architecture.h"
@@ -10,6 +11,7 @@ std::span<const Architecture* const> Architectures() {
   static const Architecture* const kAll[] = {
       &LlamaArchitecture(),
       &Qwen2Architecture(),
+      &GoldfinchArchitecture(),  // before rwkv6: its checkpoints hold RWKV-6 tensor names too
       &Rwkv6Architecture(),
       &TransnormerArchitecture(),
   };
