@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "attention/linear/wkv6.h"
+#include "models/rwkv6/rwkv6_blocks.h"
 #include "platform/base/aligned_buffer.h"
 #include "platform/kernels/ops.h"
 #include "platform/base/state_io.h"
@@ -13,31 +14,15 @@ namespace floe {
 
 namespace {
 
-// out = (x - mean) / sqrt(var + eps) * w + b over n values (biased variance, as F.layer_norm).
-// `out` may alias `x`.
 void LayerNorm(const float* x, const float* w, const float* b, size_t n, float eps, float* out) {
-  double sum = 0.0;
-  for (size_t i = 0; i < n; ++i) sum += x[i];
-  const float mean = float(sum / double(n));
-  double sq = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = double(x[i] - mean);
-    sq += d * d;
-  }
-  const float inv = 1.0f / std::sqrt(float(sq / double(n)) + eps);
-  for (size_t i = 0; i < n; ++i) out[i] = (x[i] - mean) * inv * w[i] + b[i];
+  RwkvLayerNorm(x, w, b, n, eps, out);
 }
 
 void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
+  RwkvProject(w, x, n, y, threads);
 }
 
-void Tanh(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
-}
+void Tanh(float* x, size_t n) { TanhInPlace(x, n); }
 
 }  // namespace
 
@@ -283,31 +268,12 @@ void Rwkv6Model::TimeMix(State& s, size_t l, size_t n, ThreadContext& threads) c
 void Rwkv6Model::ChannelMix(State& s, size_t l, size_t n, ThreadContext& threads) const {
   const Rwkv6Config& c = net_.config;
   const Rwkv6LayerWeights& L = net_.weights.layers[l];
-  const size_t C = c.n_embd, F = c.dim_ffn;
-  const float* shift_in = s.In(l) + C;
-  float* shift_out = s.Out(l) + C;
+  const size_t C = c.n_embd;
   for (size_t t = 0; t < n; ++t)
     LayerNorm(s.x + t * C, L.ln2_w, L.ln2_b, C, c.ln_eps, s.xa + t * C);
-  float* xk = s.mixed[1];
-  float* xr = s.mixed[3];
-  for (size_t t = 0; t < n; ++t) {
-    const float* prev = t ? s.xa + (t - 1) * C : shift_in;
-    const float* cur = s.xa + t * C;
-    for (size_t i = 0; i < C; ++i) {
-      const float sx = prev[i] - cur[i];
-      xk[t * C + i] = cur[i] + sx * L.ffn_maa_k[i];
-      xr[t * C + i] = cur[i] + sx * L.ffn_maa_r[i];
-    }
-  }
-  std::memcpy(shift_out, s.xa + (n - 1) * C, C * sizeof(float));
-  Project(L.ffn_key, xk, n, s.ffn, threads);
-  for (size_t i = 0; i < n * F; ++i) {
-    const float a = s.ffn[i] > 0.0f ? s.ffn[i] : 0.0f;
-    s.ffn[i] = a * a;
-  }
-  Project(L.ffn_value, s.ffn, n, s.tmp, threads);
-  Project(L.ffn_receptance, xr, n, s.r, threads);
-  for (size_t i = 0; i < n * C; ++i) s.x[i] += s.tmp[i] / (1.0f + std::exp(-s.r[i]));
+  RwkvChannelMixWeights w{L.ffn_maa_k, L.ffn_maa_r, &L.ffn_key, &L.ffn_receptance, &L.ffn_value};
+  RwkvChannelMixScratch scratch{s.mixed[1], s.mixed[3], s.r, s.tmp, s.ffn};
+  RwkvChannelMix(w, C, c.dim_ffn, n, s.xa, s.In(l) + C, s.Out(l) + C, s.x, scratch, threads);
 }
 
 }  // namespace floe

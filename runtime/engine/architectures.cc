@@ -1,5 +1,6 @@
 #include "runtime/engine/architectures.h"
 
+#include "models/goldfinch/goldfinch_architecture.h"
 #include "models/llama/llama_architecture.h"
 #include "models/mamba/mamba_architecture.h"
 #include "models/rwkv6/rwkv6_architecture.h"
@@ -11,6 +12,7 @@ std::span<const Architecture* const> Architectures() {
   static const Architecture* const kAll[] = {
       &LlamaArchitecture(),
       &Qwen2Architecture(),
+      &GoldfinchArchitecture(),  // before rwkv6: its checkpoints hold RWKV-6 tensor names too
       &Rwkv6Architecture(),
       &TransnormerArchitecture(),
       &MambaArchitecture(),
