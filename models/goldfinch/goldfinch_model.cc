@@ -205,31 +205,13 @@ void GoldfinchModel::FinchTimeMix(State& s, size_t l, size_t n, ThreadContext& t
   float* shift_out = s.Out(l);
   for (size_t t = 0; t < n; ++t)
     RwkvLayerNorm(s.x + t * C, LW.ln1_w, LW.ln1_b, C, c.ln_eps, s.xa + t * C);
-  for (size_t t = 0; t < n; ++t) {
-    const float* prev = t ? s.xa + (t - 1) * C : shift_in;
-    const float* cur = s.xa + t * C;
-    float* sx = s.sx + t * C;
-    float* xx = s.tmp + t * C;
-    for (size_t i = 0; i < C; ++i) {
-      sx[i] = prev[i] - cur[i];
-      xx[i] = cur[i] + sx[i] * L.maa_x[i];
-    }
-  }
-  std::memcpy(shift_out, s.xa + (n - 1) * C, C * sizeof(float));
   // ddlerp: m_i = W2_i tanh(W1 xx), x_i = x + sx * (maa_i + m_i), i in r, k, v, w, v2.
-  RwkvProject(L.maa_w1, s.tmp, n, s.h5, threads);
-  TanhInPlace(s.h5, n * 5 * R);
-  const float* maa[5] = {L.maa_r, L.maa_k, L.maa_v, L.maa_w, L.maa_v2};
-  for (size_t i = 0; i < 5; ++i) {
-    for (size_t t = 0; t < n; ++t)
-      std::memcpy(s.hs + t * R, s.h5 + t * 5 * R + i * R, R * sizeof(float));
-    RwkvProject(L.maa_w2[i], s.hs, n, s.tmp, threads);
-    for (size_t t = 0; t < n; ++t) {
-      const float *x = s.xa + t * C, *sx = s.sx + t * C, *m = s.tmp + t * C;
-      float* out = s.mixed[i] + t * C;
-      for (size_t j = 0; j < C; ++j) out[j] = x[j] + sx[j] * (maa[i][j] + m[j]);
-    }
-  }
+  const RwkvDdlerpWeights mix{.maa_x = L.maa_x,
+                              .maa = {L.maa_r, L.maa_k, L.maa_v, L.maa_w, L.maa_v2},
+                              .w1 = &L.maa_w1,
+                              .w2 = L.maa_w2.data()};
+  RwkvDdlerp(mix, C, R, n, s.xa, shift_in, shift_out, s.mixed,
+             {.sx = s.sx, .tmp = s.tmp, .h5 = s.h5, .hs = s.hs}, threads);
   RwkvProject(L.receptance, s.mixed[0], n, s.r, threads);
   RwkvProject(L.key, s.mixed[1], n, s.k, threads);
   RwkvProject(L.value, s.mixed[2], n, s.v, threads);

@@ -32,6 +32,34 @@ void TanhInPlace(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
 }
 
+void RwkvDdlerp(const RwkvDdlerpWeights& w, size_t C, size_t R, size_t n, const float* xa,
+                const float* shift_in, float* shift_out, float* const mixed[5],
+                const RwkvDdlerpScratch& s, ThreadContext& threads) {
+  for (size_t t = 0; t < n; ++t) {
+    const float* prev = t ? xa + (t - 1) * C : shift_in;
+    const float* cur = xa + t * C;
+    float* sx = s.sx + t * C;
+    float* xx = s.tmp + t * C;
+    for (size_t i = 0; i < C; ++i) {
+      sx[i] = prev[i] - cur[i];
+      xx[i] = cur[i] + sx[i] * w.maa_x[i];
+    }
+  }
+  std::memcpy(shift_out, xa + (n - 1) * C, C * sizeof(float));
+  RwkvProject(*w.w1, s.tmp, n, s.h5, threads);
+  TanhInPlace(s.h5, n * 5 * R);
+  for (size_t i = 0; i < 5; ++i) {
+    for (size_t t = 0; t < n; ++t)
+      std::memcpy(s.hs + t * R, s.h5 + t * 5 * R + i * R, R * sizeof(float));
+    RwkvProject(w.w2[i], s.hs, n, s.tmp, threads);
+    for (size_t t = 0; t < n; ++t) {
+      const float *x = xa + t * C, *sx = s.sx + t * C, *m = s.tmp + t * C;
+      float* out = mixed[i] + t * C;
+      for (size_t j = 0; j < C; ++j) out[j] = x[j] + sx[j] * (w.maa[i][j] + m[j]);
+    }
+  }
+}
+
 void RwkvChannelMix(const RwkvChannelMixWeights& w, size_t C, size_t F, size_t n, const float* xa,
                     const float* shift_in, float* shift_out, float* residual,
                     const RwkvChannelMixScratch& s, ThreadContext& threads) {

@@ -195,31 +195,13 @@ void Rwkv6Model::TimeMix(State& s, size_t l, size_t n, ThreadContext& threads) c
   // Token shift: sx_t = x_{t-1} - x_t on the normed input, x_{-1} from the state.
   for (size_t t = 0; t < n; ++t)
     LayerNorm(s.x + t * C, L.ln1_w, L.ln1_b, C, c.ln_eps, s.xa + t * C);
-  for (size_t t = 0; t < n; ++t) {
-    const float* prev = t ? s.xa + (t - 1) * C : shift_in;
-    const float* cur = s.xa + t * C;
-    float* sx = s.sx + t * C;
-    float* xx = s.tmp + t * C;
-    for (size_t i = 0; i < C; ++i) {
-      sx[i] = prev[i] - cur[i];
-      xx[i] = cur[i] + sx[i] * L.maa_x[i];
-    }
-  }
-  std::memcpy(shift_out, s.xa + (n - 1) * C, C * sizeof(float));
   // Data-dependent lerp (ddlerp): m_i = W2_i tanh(W1 xx), x_i = x + sx * (maa_i + m_i).
-  Project(L.maa_w1, s.tmp, n, s.h5, threads);
-  Tanh(s.h5, n * 5 * R);
-  const float* maa[5] = {L.maa_w, L.maa_k, L.maa_v, L.maa_r, L.maa_g};
-  for (size_t i = 0; i < 5; ++i) {
-    for (size_t t = 0; t < n; ++t)
-      std::memcpy(s.hs + t * R, s.h5 + t * 5 * R + i * R, R * sizeof(float));
-    Project(L.maa_w2[i], s.hs, n, s.tmp, threads);
-    for (size_t t = 0; t < n; ++t) {
-      const float *x = s.xa + t * C, *sx = s.sx + t * C, *m = s.tmp + t * C;
-      float* out = s.mixed[i] + t * C;
-      for (size_t j = 0; j < C; ++j) out[j] = x[j] + sx[j] * (maa[i][j] + m[j]);
-    }
-  }
+  const RwkvDdlerpWeights mix{.maa_x = L.maa_x,
+                              .maa = {L.maa_w, L.maa_k, L.maa_v, L.maa_r, L.maa_g},
+                              .w1 = &L.maa_w1,
+                              .w2 = L.maa_w2.data()};
+  RwkvDdlerp(mix, C, R, n, s.xa, shift_in, shift_out, s.mixed,
+             {.sx = s.sx, .tmp = s.tmp, .h5 = s.h5, .hs = s.hs}, threads);
   Project(L.receptance, s.mixed[3], n, s.r, threads);
   Project(L.key, s.mixed[1], n, s.k, threads);
   Project(L.value, s.mixed[2], n, s.v, threads);
