@@ -7,21 +7,6 @@ namespace floe {
 
 namespace {
 
-std::string ShapeText(const std::vector<uint64_t>& s) {
-  std::string t = "(";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + ")";
-}
-
-TensorView ViewOf(const NamedTensor& t, size_t rows, size_t cols) {
-  TensorView v;
-  v.dtype = t.dtype;
-  v.data = t.data;
-  v.rows = rows;
-  v.cols = cols;
-  return v;
-}
-
 // Binds the official tensors of one file: large matrices in place, vectors and LoRA matrices
 // as owned F32.
 class Binder {

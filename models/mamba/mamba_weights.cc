@@ -7,12 +7,6 @@ namespace floe {
 
 namespace {
 
-std::string ShapeText(const std::vector<uint64_t>& s) {
-  std::string t = "(";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + ")";
-}
-
 class Binder {
  public:
   Binder(const TensorSet& set, const char* source, MambaWeights* w)

@@ -6,12 +6,6 @@ namespace floe {
 
 namespace {
 
-std::string ShapeText(const std::vector<uint64_t>& s) {
-  std::string t = "(";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + ")";
-}
-
 Result<const NamedTensor*> Shaped(const TensorSet& set, const std::string& name,
                                   const std::vector<uint64_t>& shape) {
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, set.Get(name));
@@ -26,13 +20,8 @@ Result<const NamedTensor*> Shaped(const TensorSet& set, const std::string& name,
 Result<TensorView> Matrix(const TensorSet& set, const std::string& name, size_t rows, size_t cols,
                           size_t* bytes) {
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, Shaped(set, name, {rows, cols}));
-  TensorView v;
-  v.dtype = t->dtype;
-  v.data = t->data;
-  v.rows = rows;
-  v.cols = cols;
   *bytes += t->bytes;
-  return v;
+  return ViewOf(*t, rows, cols);
 }
 
 }  // namespace

@@ -34,6 +34,23 @@ struct NamedTensor {
   }
 };
 
+// "(d0, d1, ...)": a shape as the binders' errors print it.
+inline std::string ShapeText(const std::vector<uint64_t>& shape) {
+  std::string t = "(";
+  for (size_t i = 0; i < shape.size(); ++i) t += (i ? ", " : "") + std::to_string(shape[i]);
+  return t + ")";
+}
+
+// The tensor's data as a rows x cols matrix of its dtype (the caller has checked the shape).
+inline TensorView ViewOf(const NamedTensor& t, size_t rows, size_t cols) {
+  TensorView v;
+  v.dtype = t.dtype;
+  v.data = t.data;
+  v.rows = rows;
+  v.cols = cols;
+  return v;
+}
+
 struct TensorSet {
   std::vector<NamedTensor> tensors;  // in file order
   // Tensors the file holds in a type floe does not compute with (e.g. GGUF q5_0): name and the
