@@ -244,6 +244,31 @@ floe_status floe_generate(floe_session* session, const char* prompt, int add_bos
                           floe_sampler* sampler, floe_token_callback callback, void* user_data,
                           size_t* n_generated);
 
+/* ---- chat templates ---- */
+typedef struct floe_chat_params {
+  uint32_t struct_size;      /* sizeof(floe_chat_params) */
+  const char* bos_token;     /* the template variable bos_token; NULL (default): "" */
+  const char* eos_token;     /* the template variable eos_token; NULL (default): "" */
+  int add_generation_prompt; /* the template variable add_generation_prompt; default 1 */
+  /* What the template's strftime_now(format) returns; NULL (default): today's date formatted
+   * with the format asked for. */
+  const char* strftime_now;
+} floe_chat_params;
+
+floe_chat_params floe_chat_default_params(void);
+/* Renders a conversation into the prompt text the model was trained on.
+ * template_text: a Jinja chat template (a GGUF's tokenizer.chat_template, read with
+ * floe_model_meta); NULL or "" renders ChatML (docs/chat-templates.md).
+ * messages_json: a JSON array of message objects ({"role": ..., "content": ...}; content a
+ * string or an array of {"type": "text", "text": ...} parts).
+ * Writes like floe_detokenize: *n_bytes = bytes needed (without a NUL), a NUL appended when
+ * capacity > needed, FLOE_ERR_OUT_OF_RANGE when capacity is too small. Errors in the messages or
+ * the template (or the template's raise_exception) are FLOE_ERR_INVALID_ARGUMENT with a message
+ * in floe_last_error. */
+floe_status floe_chat_render(const char* template_text, const char* messages_json,
+                             const floe_chat_params* params, char* out, size_t capacity,
+                             size_t* n_bytes);
+
 #ifdef __cplusplus
 }
 #endif
