@@ -56,9 +56,8 @@ Result<LlamaConfig> LlamaConfigFromGguf(const MetadataView& f, const TensorSet& 
   // llama.cpp: LLAMA_ROPE_TYPE_NORM (adjacent pairs) for "llama", NEOX (half split) for "qwen2".
   c.rope_style = c.arch == "qwen2" ? RopeStyle::kHalfSplit : RopeStyle::kInterleaved;
   c.qkv_bias = c.arch == "qwen2";
-  const NamedTensor* embd = tensors.Find(llama_names::kTokenEmbd);
-  if (embd == nullptr)
-    return NotFound(std::string("tensor ") + llama_names::kTokenEmbd + " is missing");
+  // Get: an unreadable type is reported as such, not as a missing tensor.
+  FLOE_ASSIGN_OR_RETURN(const NamedTensor* embd, tensors.Get(llama_names::kTokenEmbd));
   if (embd->shape.size() != 2) return CorruptData("token_embd.weight must be 2-D");
   c.vocab_size = size_t(embd->shape[0]);
   Status st = c.Validate();

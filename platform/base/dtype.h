@@ -14,7 +14,10 @@ enum class DType : uint32_t {
   kF32 = 0,
   kF16 = 1,
   kQ4_0 = 2,
+  kQ5_0 = 6,
   kQ8_0 = 8,
+  kQ2_K = 10,
+  kQ3_K = 11,
   kQ4_K = 12,
   kQ6_K = 14,
   kBF16 = 30,
@@ -30,8 +33,14 @@ inline const char* DTypeName(DType t) {
       return "bf16";
     case DType::kQ4_0:
       return "q4_0";
+    case DType::kQ5_0:
+      return "q5_0";
     case DType::kQ8_0:
       return "q8_0";
+    case DType::kQ2_K:
+      return "q2_K";
+    case DType::kQ3_K:
+      return "q3_K";
     case DType::kQ4_K:
       return "q4_K";
     case DType::kQ6_K:
@@ -41,14 +50,18 @@ inline const char* DTypeName(DType t) {
 }
 
 inline bool IsQuantized(DType t) {
-  return t == DType::kQ4_0 || t == DType::kQ8_0 || t == DType::kQ4_K || t == DType::kQ6_K;
+  return t == DType::kQ4_0 || t == DType::kQ5_0 || t == DType::kQ8_0 || t == DType::kQ2_K ||
+         t == DType::kQ3_K || t == DType::kQ4_K || t == DType::kQ6_K;
 }
 // Elements per block (1 for plain types) and bytes per block.
 inline size_t DTypeBlockElems(DType t) {
   switch (t) {
     case DType::kQ4_0:
+    case DType::kQ5_0:
     case DType::kQ8_0:
       return 32;
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ6_K:
       return 256;
@@ -65,8 +78,14 @@ inline size_t DTypeBlockBytes(DType t) {
       return 2;
     case DType::kQ4_0:
       return 18;
+    case DType::kQ5_0:
+      return 22;
     case DType::kQ8_0:
       return 34;
+    case DType::kQ2_K:
+      return 84;
+    case DType::kQ3_K:
+      return 110;
     case DType::kQ4_K:
       return 144;
     case DType::kQ6_K:

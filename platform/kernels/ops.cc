@@ -240,9 +240,13 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 
 }  // namespace
 
-QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage) {
-  HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)
-  (x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage,
+                                             ActivationQuant kind) {
+  if (kind == ActivationQuant::kQ8_K)  // one pass over 256 values: the scalar code suffices
+    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+  else
+    HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)
+    (x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
   return FinishQuantizedActivations(n, storage);
 }
 
@@ -269,6 +273,7 @@ void RunProducts(ThreadContext* tc, std::span<const size_t> items, size_t macs_p
 void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
                      std::span<float* const> ys, ThreadContext* tc) {
   const size_t cols = ws[0]->cols;
+  const ActivationQuant kind = ActivationQuantOf(ws[0]->dtype);  // the same for all (MatMulMany)
   const size_t per = QuantizedActivationsFloats(cols);
   std::vector<float> fallback;
   float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, per * n_tokens) : nullptr;
@@ -285,7 +290,7 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
   }
   RunChunks(tc, n_tokens, Grain(n_tokens, cols * 8, tc), [&](size_t t0, size_t t1) {
     for (size_t t = t0; t < t1; ++t)
-      xq[t] = QuantizeActivationsSimd(x + t * cols, cols, storage + t * per);
+      xq[t] = QuantizeActivationsSimd(x + t * cols, cols, storage + t * per, kind);
   });
   const auto kernel = &HWY_DYNAMIC_DISPATCH(QuantMatMulRowsImpl);
   size_t items[kMaxProducts];
@@ -346,7 +351,8 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
   if (ws.empty() || n_tokens == 0) return;
   bool quant = true, vec = n_tokens == 1;
   for (const TensorView* w : ws) {
-    quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols;
+    quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols &&
+             ActivationQuantOf(w->dtype) == ActivationQuantOf(ws[0]->dtype);
     vec &= !IsQuantized(w->dtype);
   }
   if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {

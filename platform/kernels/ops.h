@@ -29,8 +29,9 @@ namespace floe {
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc);
 
 // QuantizeActivations (platform/quant/quant.h) with the block quantization vectorized:
-// identical results for finite x. n a multiple of 32; storage as there.
-QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage);
+// identical results for finite x. n a multiple of 32 (256 for kQ8_K); storage as there.
+QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage,
+                                             ActivationQuant kind = ActivationQuant::kQ8_0);
 
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
 // Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and

@@ -108,10 +108,58 @@ HWY_INLINE float RowDotQ6_KGeneric(const BlockQ6_K* b, const QuantizedActivation
   return acc;
 }
 
+HWY_INLINE float RowDotQ5_0Generic(const BlockQ5_0* b, const QuantizedActivations& x) {
+  float acc = 0.0f;
+  for (size_t i = 0; i < x.n / 32; ++i) {
+    const int8_t* xq = x.q + 32 * i;
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += Q5_0Code(b[i], j) * xq[j];
+    s -= 16 * (x.sum16[2 * i] + x.sum16[2 * i + 1]);
+    acc += float(s) * (F16ToF32(b[i].d) * x.d[i]);
+  }
+  return acc;
+}
+
+// Q2_K and Q3_K with Q8_K activations (one scale per 256, x.d[8 i]): per block the integer sums
+// of scale x code products (and Q2_K's of min x activation sums) are exact, then scaled in float.
+HWY_INLINE float RowDotQ2_KGeneric(const BlockQ2_K* b, const QuantizedActivations& x) {
+  float acc = 0.0f;
+  for (size_t i = 0; i < x.n / 256; ++i) {
+    const int8_t* xq = x.q + 256 * i;
+    int32_t isum = 0, msum = 0;
+    for (int g = 0; g < 16; ++g) {
+      int32_t s = 0;
+      for (int l = 0; l < 16; ++l) s += Q2KCode(b[i], 16 * g + l) * xq[16 * g + l];
+      isum += int32_t(b[i].scales[g] & 0xF) * s;
+      msum += int32_t(b[i].scales[g] >> 4) * x.sum16[16 * i + size_t(g)];
+    }
+    const float da = x.d[8 * i];
+    acc += da * F16ToF32(b[i].d) * float(isum) - da * F16ToF32(b[i].dmin) * float(msum);
+  }
+  return acc;
+}
+
+HWY_INLINE float RowDotQ3_KGeneric(const BlockQ3_K* b, const QuantizedActivations& x) {
+  float acc = 0.0f;
+  for (size_t i = 0; i < x.n / 256; ++i) {
+    const int8_t* xq = x.q + 256 * i;
+    int8_t sc[16];
+    Q3KScales(b[i].scales, sc);
+    int32_t isum = 0;
+    for (int g = 0; g < 16; ++g) {
+      int32_t s = 0;
+      for (int l = 0; l < 16; ++l) s += Q3KCode(b[i], 16 * g + l) * xq[16 * g + l];
+      isum += int32_t(sc[g]) * s;
+    }
+    acc += x.d[8 * i] * F16ToF32(b[i].d) * float(isum);
+  }
+  return acc;
+}
+
 // ------------------------------ activation quantization
 
 // QuantizeActivationBlocks (platform/quant/quant.h) with vectors: the same float operations
-// (|x| max, x * (1 / d), round to nearest even), so identical codes and scales for finite x.
+// (|x| max, x * (127 / max), round to nearest even), so identical codes and scales for finite x.
 template <class DF>
 HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, size_t n,
                                           int8_t* HWY_RESTRICT q, float* HWY_RESTRICT d) {
@@ -125,9 +173,8 @@ HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, si
     auto m = hn::Zero(df);
     for (size_t e = 0; e < 32; e += N) m = hn::Max(m, hn::Abs(hn::LoadU(df, xb + e)));
     const float amax = hn::GetLane(hn::MaxOfLanes(df, m));
-    const float db = amax / 127.0f;
-    const auto id = hn::Set(df, db != 0.0f ? 1.0f / db : 0.0f);
-    d[b] = db;
+    const auto id = hn::Set(df, amax != 0.0f ? 127.0f / amax : 0.0f);
+    d[b] = F16ToF32(F32ToF16(amax / 127.0f));
     for (size_t e = 0; e < 32; e += N) {
       const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + e), id)), lo), hi);
       hn::StoreU(hn::DemoteTo(d8, v), d8, q + 32 * b + e);
@@ -416,11 +463,13 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t 
 #undef FLOE_VNNI_ATTR
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
-// Whether this target multiplies Q4_0 / Q8_0 weights with 8-bit activations fast enough to
-// use it for many tokens (prefill) too; elsewhere MatMul widens them to float panels.
+// Whether this target multiplies quantized weights with 8-bit activations for many tokens
+// (prefill) too, so that prefill computes what decode (and llama.cpp) computes; elsewhere MatMul
+// widens them to float panels. On AVX3_DL every quantized type does (Q4_0 / Q8_0 in VNNI tiles,
+// the others row by row); other targets keep float panels, whose integer loops are slow.
 HWY_INLINE bool IntegerQuantMatMulT(DType t) {
 #if HWY_TARGET == HWY_AVX3_DL
-  return t == DType::kQ8_0 || t == DType::kQ4_0;
+  return IsQuantized(t);
 #else
   (void)t;
   return false;
@@ -481,6 +530,15 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
           v = RowDotQ6_KGeneric(reinterpret_cast<const BlockQ6_K*>(row), x[tok]);
           break;
 #endif
+        case DType::kQ5_0:
+          v = RowDotQ5_0Generic(reinterpret_cast<const BlockQ5_0*>(row), x[tok]);
+          break;
+        case DType::kQ2_K:
+          v = RowDotQ2_KGeneric(reinterpret_cast<const BlockQ2_K*>(row), x[tok]);
+          break;
+        case DType::kQ3_K:
+          v = RowDotQ3_KGeneric(reinterpret_cast<const BlockQ3_K*>(row), x[tok]);
+          break;
         default:
           break;
       }

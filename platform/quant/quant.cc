@@ -67,6 +67,35 @@ void DequantizeRow(DType t, const void* blocks, size_t n, float* out) {
       }
       return;
     }
+    case DType::kQ5_0: {
+      const auto* b = static_cast<const BlockQ5_0*>(blocks);
+      for (size_t i = 0; i < n / 32; ++i, out += 32) {
+        const float d = F16ToF32(b[i].d);
+        for (int j = 0; j < 32; ++j) out[j] = float(Q5_0Code(b[i], j) - 16) * d;
+      }
+      return;
+    }
+    case DType::kQ2_K: {
+      const auto* b = static_cast<const BlockQ2_K*>(blocks);
+      for (size_t i = 0; i < n / 256; ++i, out += 256) {
+        const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
+        for (int e = 0; e < 256; ++e) {
+          const uint8_t sc = b[i].scales[e / 16];
+          out[e] = d * float(sc & 0xF) * float(Q2KCode(b[i], e)) - dmin * float(sc >> 4);
+        }
+      }
+      return;
+    }
+    case DType::kQ3_K: {
+      const auto* b = static_cast<const BlockQ3_K*>(blocks);
+      for (size_t i = 0; i < n / 256; ++i, out += 256) {
+        const float d = F16ToF32(b[i].d);
+        int8_t sc[16];
+        Q3KScales(b[i].scales, sc);
+        for (int e = 0; e < 256; ++e) out[e] = d * float(sc[e / 16]) * float(Q3KCode(b[i], e));
+      }
+      return;
+    }
     default:
       return;
   }
@@ -115,11 +144,28 @@ void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d) {
     const float* xb = x + 32 * b;
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
-    const float db = amax / 127.0f;
-    const float id = db != 0.0f ? 1.0f / db : 0.0f;
-    d[b] = db;
+    const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+    d[b] = F16ToF32(F32ToF16(amax / 127.0f));
     for (int j = 0; j < 32; ++j)
       q[32 * b + j] = int8_t(std::clamp(int(std::nearbyint(xb[j] * id)), -127, 127));
+  }
+}
+
+void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d) {
+  for (size_t b = 0; b < n / 256; ++b) {
+    const float* xb = x + 256 * b;
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 256; ++j) {
+      if (std::fabs(xb[j]) > amax) {
+        amax = std::fabs(xb[j]);
+        max = xb[j];
+      }
+    }
+    const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
+    for (int j = 0; j < 256; ++j)
+      q[256 * b + j] = int8_t(std::clamp(int(std::nearbyint(iscale * xb[j])), -127, 127));
+    const float db = amax != 0.0f ? 1.0f / iscale : 0.0f;
+    for (int k = 0; k < 8; ++k) d[8 * b + k] = db;
   }
 }
 
@@ -175,8 +221,12 @@ float* ActivationScales(size_t n, float* storage) {
   return reinterpret_cast<float*>(reinterpret_cast<int8_t*>(storage) + 2 * n);
 }
 
-QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage) {
-  QuantizeActivationBlocks(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage,
+                                         ActivationQuant kind) {
+  if (kind == ActivationQuant::kQ8_K)
+    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+  else
+    QuantizeActivationBlocks(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
   return FinishQuantizedActivations(n, storage);
 }
 
@@ -204,6 +254,17 @@ float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivati
       }
       break;
     }
+    case DType::kQ5_0: {
+      const auto* b = static_cast<const BlockQ5_0*>(row);
+      for (size_t i = 0; i < x.n / 32; ++i) {
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) s += (Q5_0Code(b[i], j) - 16) * xq[32 * i + j];
+        acc += double(F16ToF32(b[i].d)) * double(x.d[i]) * s;
+      }
+      break;
+    }
+    case DType::kQ2_K:
+    case DType::kQ3_K:
     case DType::kQ4_K:
     case DType::kQ6_K: {
       // Through the exact dequantized values: the K-quant scales make every element a small

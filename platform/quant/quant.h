@@ -10,6 +10,19 @@
 //         of 32, 128 bytes of nibbles; x = d * sc * q - dmin * m.
 //   Q6_K  256 elements: 128 bytes low nibbles, 64 bytes of 2-bit highs, 16 int8 scales (one per
 //         16 elements), f16 d; x = d * sc * (q - 32), q in 0..63.
+//   Q5_0  32 elements: f16 d, 4 bytes of fifth bits, 16 bytes of nibbles;
+//         x[j] = d * ((qs[j] & 15 | bit j of qh << 4) - 16),
+//         x[j + 16] = d * ((qs[j] >> 4 | bit j + 16 of qh << 4) - 16).
+//   Q2_K  256 elements: 16 bytes of (4-bit scale, 4-bit min) per 16 elements, 64 bytes of 2-bit
+//         codes, f16 d, f16 dmin; x = d * sc * q - dmin * m.
+//   Q3_K  256 elements: 32 bytes of high bits, 64 bytes of 2-bit codes, 12 bytes of 6-bit scales
+//         (one per 16 elements, stored + 32), f16 d; x = d * (sc - 32) * (q - 4 * !high bit).
+//
+// Activations (llama.cpp's vec_dot_type of each weight type, x86 arithmetic): Q4_0, Q5_0 and
+// Q8_0 weights multiply Q8_0 activations (blocks of 32: d = fp16(max|x| / 127),
+// q = round-half-even(x * 127 / max|x|)); the K-quants multiply Q8_K activations (blocks of 256:
+// m = the element of largest |x|, the first on ties; q = min(127, round-half-even(x * -127 / m)),
+// d = 1 / (-127 / m) in f32).
 #pragma once
 
 #include <cstddef>
@@ -39,9 +52,64 @@ struct BlockQ6_K {
   int8_t scales[16];
   uint16_t d;
 };
+struct BlockQ5_0 {
+  uint16_t d;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+struct BlockQ2_K {
+  uint8_t scales[16];
+  uint8_t qs[64];
+  uint16_t d;
+  uint16_t dmin;
+};
+struct BlockQ3_K {
+  uint8_t hmask[32];
+  uint8_t qs[64];
+  uint8_t scales[12];
+  uint16_t d;
+};
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
-                  sizeof(BlockQ6_K) == 210,
+                  sizeof(BlockQ6_K) == 210 && sizeof(BlockQ5_0) == 22 &&
+                  sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110,
               "ggml block layouts");
+
+// Q5_0's 5-bit code of element j (0..31) of a block, 0..31 (the -16 offset not applied).
+inline int Q5_0Code(const BlockQ5_0& b, int j) {
+  const uint32_t qh = uint32_t(b.qh[0]) | uint32_t(b.qh[1]) << 8 | uint32_t(b.qh[2]) << 16 |
+                      uint32_t(b.qh[3]) << 24;
+  const int lo = j < 16 ? (b.qs[j] & 0xF) : (b.qs[j - 16] >> 4);
+  return lo | int((qh >> j) & 1) << 4;
+}
+
+// Q3_K's 16 scales (sub-blocks of 16 elements, in element order), with the +32 removed:
+// -32..31, as ggml unpacks its 12 bytes of 6-bit values.
+inline void Q3KScales(const uint8_t* s, int8_t* out) {
+  for (int i = 0; i < 16; ++i) {
+    int v;
+    if (i < 4)
+      v = (s[i] & 0xF) | ((s[i + 8] >> 0) & 3) << 4;
+    else if (i < 8)
+      v = (s[i] & 0xF) | ((s[i + 4] >> 2) & 3) << 4;
+    else if (i < 12)
+      v = (s[i - 8] >> 4) | ((s[i] >> 4) & 3) << 4;
+    else
+      v = (s[i - 8] >> 4) | ((s[i - 4] >> 6) & 3) << 4;
+    out[i] = int8_t(v - 32);
+  }
+}
+
+// The signed code (-4..3) of element e (0..255) of a Q3_K block, and Q2_K's (0..3).
+inline int Q3KCode(const BlockQ3_K& b, int e) {
+  const int half = e / 128, r = e % 128, j = r / 32, l = r % 32;
+  const int q = (b.qs[32 * half + l] >> (2 * j)) & 3;
+  const bool high = (b.hmask[l] >> (4 * half + j)) & 1;
+  return q - (high ? 0 : 4);
+}
+inline int Q2KCode(const BlockQ2_K& b, int e) {
+  const int half = e / 128, r = e % 128, j = r / 32, l = r % 32;
+  return (b.qs[32 * half + l] >> (2 * j)) & 3;
+}
 
 // Q4_K's packed 6-bit scale and min of sub-block j (0..7), as ggml's get_scale_min_k4.
 inline void Q4KScaleMin(const uint8_t* q, int j, uint8_t* sc, uint8_t* m) {
@@ -61,9 +129,16 @@ void DequantizeRow(DType t, const void* blocks, size_t n, float* out);
 void QuantizeRowQ8_0(const float* x, size_t n, BlockQ8_0* out);
 void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out);
 
+// How a weight type's activations are quantized (llama.cpp's vec_dot_type; see the top).
+enum class ActivationQuant { kQ8_0, kQ8_K };
+inline ActivationQuant ActivationQuantOf(DType t) {
+  return DTypeBlockElems(t) == 256 ? ActivationQuant::kQ8_K : ActivationQuant::kQ8_0;
+}
+
 // Activations for the integer dot-product kernels: each block of 32 floats as int8 q with one
-// float scale d (q = round(x / d), d = max|x| / 127) and the block sums of q (whole block and
-// per 16-element half), which fold the formats' offsets (-8, -32, mins) out of the inner loop.
+// float scale d (Q8_0: per block of 32; Q8_K: the scale of the block of 256 repeated for its 8
+// blocks of 32) and the block sums of q (whole block and per 16-element half), which fold the
+// formats' offsets (-8, -32, mins) out of the inner loop.
 struct QuantizedActivations {
   const int8_t* q = nullptr;       // n
   const float* d = nullptr;        // n / 32
@@ -89,16 +164,19 @@ struct QuantizedActivations {
 };
 // Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).
 size_t QuantizedActivationsFloats(size_t n);
-// n must be a multiple of 32; `storage` holds QuantizedActivationsFloats(n) floats (aligned).
-// The scalar reference; MatVec uses the SIMD QuantizeActivationsSimd (platform/kernels/ops.h),
-// which gives identical results.
-QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage);
+// n must be a multiple of 32 (of 256 for kQ8_K); `storage` holds QuantizedActivationsFloats(n)
+// floats (aligned). The scalar reference; MatVec uses the SIMD QuantizeActivationsSimd
+// (platform/kernels/ops.h), which gives identical results.
+QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage,
+                                         ActivationQuant kind = ActivationQuant::kQ8_0);
 
 // The two steps of QuantizeActivations, for SIMD versions of the first:
-// 1. the codes and scales of each block of 32 (q = clamp(nearbyint(x / d), -127, 127) with
-//    d = max|x| / 127, computed as x * (1 / d); d = 0 gives q = 0), written to
-//    ActivationCodes(n, storage) (n bytes) and ActivationScales(n, storage) (n / 32 floats);
+// 1. the codes and scales of each block of 32 (Q8_0 as at the top: q = clamp(nearbyint(x * id),
+//    -127, 127) with id = 127 / max|x|, d = fp16(max|x| / 127); max|x| = 0 gives q = 0, d = 0),
+//    written to ActivationCodes(n, storage) (n bytes) and ActivationScales(n, storage) (n / 32
+//    floats); QuantizeActivationBlocksQ8K the same for Q8_K (n a multiple of 256);
 void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d);
+void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d);
 int8_t* ActivationCodes(size_t n, float* storage);
 float* ActivationScales(size_t n, float* storage);
 // 2. the sums and the kernels' reordered copies, derived from those codes and scales.

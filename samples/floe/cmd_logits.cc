@@ -124,6 +124,9 @@ Verb AddLogits(CLI::App& floe) {
   prompt->excludes(tokens);
   AddOutputFlag(app, &f->out_path, "logits file to write");
   AddThreadsFlag(app, &f->session.threads);
+  app->add_option("--batch", f->session.batch,
+                  "prefill chunk in tokens; 1 evaluates token by token (the decode path)")
+      ->check(IntAtLeast(1));
   AddAttentionFlags(app, &f->session.attention);
   // Exactly one input: -p or --tokens (the excludes above refuses both).
   app->callback([prompt, tokens] {

@@ -94,6 +94,38 @@ TEST_CASE("Q6_K block: 4+2-bit codes, int8 scales per 16", "[unit]") {
   }
 }
 
+TEST_CASE("activations quantize by llama.cpp's Q8_0 and Q8_K rules", "[unit]") {
+  // Q8_0 (blocks of 32): id = 127 / max|x|, codes rounded half to even, d = fp16(max|x| / 127).
+  std::vector<float> x(256, 0.0f);
+  x[0] = 1.0f;
+  x[1] = -0.5f;    // -63.5 -> -64 (half to even)
+  x[2] = 0.25f;    // 31.75 -> 32
+  x[3] = 0.003f;   // 0.381 -> 0
+  std::vector<float> storage(QuantizedActivationsFloats(256));
+  QuantizedActivations a = QuantizeActivations(x.data(), 256, storage.data());
+  CHECK(a.q[0] == 127);
+  CHECK(a.q[1] == -64);
+  CHECK(a.q[2] == 32);
+  CHECK(a.q[3] == 0);
+  CHECK(a.d[0] == F16ToF32(F32ToF16(1.0f / 127.0f)));
+  CHECK(a.d[0] != 1.0f / 127.0f);  // the fp16 rounding is visible
+  CHECK(a.d[1] == 0.0f);           // an all-zero block
+  // Q8_K (blocks of 256): m = the element of largest |x| (the first on ties), iscale = -127 / m,
+  // q = min(127, round(iscale * x)), d = 1 / iscale in f32, one d for the 256.
+  x[5] = -2.0f;
+  x[7] = 2.0f;  // the same |x| later: not m
+  a = QuantizeActivations(x.data(), 256, storage.data(), ActivationQuant::kQ8_K);
+  CHECK(a.q[5] == -127);  // iscale = 63.5, so x = -2 -> -127
+  CHECK(a.q[7] == 127);
+  CHECK(a.q[0] == 64);    // 63.5 -> 64 (half to even)
+  CHECK(a.q[1] == -32);   // -31.75
+  for (int b = 0; b < 8; ++b) CHECK(a.d[b] == 1.0f / 63.5f);
+  CHECK(ActivationQuantOf(DType::kQ4_0) == ActivationQuant::kQ8_0);
+  CHECK(ActivationQuantOf(DType::kQ5_0) == ActivationQuant::kQ8_0);
+  CHECK(ActivationQuantOf(DType::kQ2_K) == ActivationQuant::kQ8_K);
+  CHECK(ActivationQuantOf(DType::kQ6_K) == ActivationQuant::kQ8_K);
+}
+
 TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[unit]") {
   std::mt19937 rng(5);
   std::normal_distribution<float> dist(0.0f, 1.0f);
@@ -129,11 +161,12 @@ TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[u
 TEST_CASE("quantized MatVec and MatMul match the references on every target", "[unit]") {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ4_K, DType::kQ6_K}) {
+  for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ2_K, DType::kQ3_K,
+                  DType::kQ4_K, DType::kQ6_K}) {
     // 224 and 96: a partial group of blocks for the 512-bit kernels (4 blocks per Q4_0 step,
     // 2 per Q8_0 step); K-quants need whole 256-element super-blocks.
     for (size_t cols : {256, 512, 1280, 224, 96}) {
-      if (cols % 256 != 0 && (t == DType::kQ4_K || t == DType::kQ6_K)) continue;
+      if (cols % DTypeBlockElems(t) != 0) continue;
       const size_t rows = 37;
       INFO(DTypeName(t) << " cols " << cols);
       // Random blocks: codes uniformly random, sane scales (f16 in [0.01, 0.1]).
@@ -148,6 +181,10 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
         };
         if (t == DType::kQ6_K)
           put(208);
+        else if (t == DType::kQ3_K)
+          put(108);
+        else if (t == DType::kQ2_K)
+          put(80), put(82);
         else
           put(0);
         if (t == DType::kQ4_K) put(2);
@@ -162,7 +199,8 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
       std::vector<float> x(cols * big);
       for (auto& v : x) v = dist(rng);
       std::vector<float> storage(QuantizedActivationsFloats(cols));
-      const QuantizedActivations xq = QuantizeActivations(x.data(), cols, storage.data());
+      const QuantizedActivations xq =
+          QuantizeActivations(x.data(), cols, storage.data(), ActivationQuantOf(t));
       std::vector<float> ref_q(rows), ref_f(big * rows);
       std::vector<double> abs_sum(big * rows, 0.0);  // sum_c |W[r][c] x_t[c]| per (token, row)
       std::vector<float> wrow(cols);

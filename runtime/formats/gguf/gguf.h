@@ -120,13 +120,16 @@ inline size_t GgmlTypeBlockBytes(uint32_t type) {  // 0 if unknown
   return t ? t->block_bytes : 0;
 }
 // The DType floe computes with for a ggml type (the values coincide: f32 0, f16 1, q4_0 2,
-// q8_0 8, q4_K 12, q6_K 14, bf16 30); false for every other type.
+// q5_0 6, q8_0 8, q2_K 10, q3_K 11, q4_K 12, q6_K 14, bf16 30); false for every other type.
 inline bool DTypeOfGgmlType(uint32_t type, DType* out) {
   switch (type) {
     case 0:
     case 1:
     case 2:
+    case 6:
     case 8:
+    case 10:
+    case 11:
     case 12:
     case 14:
     case 30:

@@ -10,7 +10,7 @@ TensorSet GgufTensors(const GgufFile& file) {
     if (!DTypeOfGgmlType(info.type, &dtype)) {
       set.unusable.emplace_back(info.name, "has type " + std::string(GgmlTypeName(info.type)) +
                                                "; floe computes with f32, f16, bf16, q4_0, "
-                                               "q8_0, q4_K and q6_K");
+                                               "q5_0, q8_0, q2_K, q3_K, q4_K and q6_K");
       continue;
     }
     NamedTensor t;
