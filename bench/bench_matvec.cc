@@ -3,7 +3,8 @@
 // memory-bound matrix-vector product can reach). Matrices are cycled through a pool larger than
 // the caches, as in a real decode step.
 //
-// usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768] [--types f32,f16,q8_0,q4_0]
+// usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768]
+//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q6_K: random blocks)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
@@ -39,6 +40,10 @@ bool ParseType(const std::string& s, DType* t) {
     *t = DType::kQ8_0;
   else if (s == "q4_0")
     *t = DType::kQ4_0;
+  else if (s == "q4_K")
+    *t = DType::kQ4_K;
+  else if (s == "q6_K")
+    *t = DType::kQ6_K;
   else
     return false;
   return true;
@@ -65,8 +70,17 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
       case DType::kQ4_0:
         QuantizeRowQ4_0(row.data(), cols, reinterpret_cast<BlockQ4_0*>(out));
         break;
-      default:
+      default: {  // K-quants (no quantizer here): random codes, scales 1/64
+        std::uniform_int_distribution<int> byte(0, 255);
+        for (size_t i = 0; i < rb; ++i) out[i] = uint8_t(byte(*rng));
+        const uint16_t d = F32ToF16(1.0f / 64.0f);
+        for (size_t b = 0; b < cols / 256; ++b) {
+          uint8_t* blk = out + b * DTypeBlockBytes(t);
+          std::memcpy(blk + (t == DType::kQ6_K ? 208 : 0), &d, 2);
+          if (t == DType::kQ4_K) std::memcpy(blk + 2, &d, 2);
+        }
         break;
+      }
     }
   }
 }
@@ -84,7 +98,7 @@ int main(int argc, char** argv) {
     while (std::getline(ss, item, ',')) {
       DType t;
       if (!ParseType(item, &t)) {
-        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0)\n", item.c_str());
+        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_K, q6_K)\n", item.c_str());
         return 2;
       }
       types.push_back(t);

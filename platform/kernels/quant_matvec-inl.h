@@ -5,7 +5,9 @@
 // Q6_K: 16) the integer dot product of the weight codes with the activation codes is exact
 // (int32); it is scaled in float by (weight scale x activation scale) and accumulated in float.
 // The formats' offsets (Q4_0 -8, Q6_K -32) are folded in exactly with the activation block sums;
-// Q4_K's per-sub-block minimum is subtracted in float (as in llama.cpp). Targets differ only in
+// Q4_K's per-sub-block minimum is subtracted in float (as in llama.cpp). K-quant activations are
+// Q8_K (one scale per 256), so a K-quant kernel may also sum a whole block's scale x code
+// products in int32 before scaling (the AVX3_DL Q4_K one does, as llama.cpp). Targets differ only in
 // the order of the float accumulation. On AVX3_DL (AVX-512 VNNI) the integer products use
 // vpdpbusd (64 multiply-adds per instruction); elsewhere plain integer loops.
 
@@ -197,28 +199,34 @@ FLOE_VNNI_ATTR HWY_INLINE __m512 Scales2(float lo, float hi) {
   return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
 }
 
+// Q4_K with Q8_K activations (one activation scale per 256, so x.d[8 i] for the whole block):
+// as llama.cpp, the scale x code products of a block are summed exactly in int32 (at most
+// 8 x 32 x 15 x 127 x 63 < 2^31) and its mins x activation sums too, then scaled once in float.
 FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b,
                                                  const QuantizedActivations& x) {
   const __m256i low4 = _mm256_set1_epi8(0x0F);
   __m512 acc = _mm512_setzero_ps();
   float mins = 0.0f;
   for (size_t i = 0; i < x.n / 256; ++i) {
-    const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
+    uint8_t sc[8], m[8];
+    for (int k = 0; k < 8; ++k) Q4KScaleMin(b[i].scales, k, &sc[k], &m[k]);
+    __m512i isum = _mm512_setzero_si512();
     for (int j = 0; j < 4; ++j) {
       const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * j));
       const __m256i lo = _mm256_and_si256(packed, low4);
       const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-      const size_t sb = 8 * i + 2 * j;
       const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Join(lo, hi),
-                                            _mm512_loadu_si512(x.q + 32 * sb));
-      uint8_t sc0, m0, sc1, m1;
-      Q4KScaleMin(b[i].scales, 2 * j, &sc0, &m0);
-      Q4KScaleMin(b[i].scales, 2 * j + 1, &sc1, &m1);
-      acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                            Scales2(d * float(sc0) * x.d[sb], d * float(sc1) * x.d[sb + 1]), acc);
-      mins += dmin * (float(m0) * x.d[sb] * float(x.sum16[2 * sb] + x.sum16[2 * sb + 1]) +
-                      float(m1) * x.d[sb + 1] * float(x.sum16[2 * sb + 2] + x.sum16[2 * sb + 3]));
+                                            _mm512_loadu_si512(x.q + 256 * i + 64 * j));
+      const __m512i scales = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * j]),
+                                                _mm256_set1_epi32(sc[2 * j + 1]), 1);
+      isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(s, scales));
     }
+    int32_t msum = 0;
+    for (int k = 0; k < 8; ++k)
+      msum += int32_t(m[k]) * (x.sum16[16 * i + 2 * size_t(k)] + x.sum16[16 * i + 2 * size_t(k) + 1]);
+    const float da = x.d[8 * i];
+    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(F16ToF32(b[i].d) * da), acc);
+    mins += F16ToF32(b[i].dmin) * da * float(msum);
   }
   return _mm512_reduce_add_ps(acc) - mins;
 }

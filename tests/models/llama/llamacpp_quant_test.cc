@@ -3,17 +3,19 @@
 // Q4_0, Q5_0, Q4_K_M, Q6_K and Q2_K (which also holds Q3_K tensors; every non-Q8_0 file has a
 // Q6_K output), with llama.cpp's logits for 48 tokens, in one batch and token by token.
 //
-// What can match, and the bounds (from the data's README, table B): llama.cpp quantizes every
-// matmul input to its vec_dot_type (Q8_0 blocks for Q4_0/Q5_0/Q8_0 weights, Q8_K for K-quants)
-// and floe does the same (platform/quant/quant.h). With the same arithmetic a row matches to
-// float32 summation order (measured <= 6e-5 on logits of magnitude ~7; bound 1e-4), except rows
-// reached by a borderline rounding of an activation (x * 127 / max within ~1e-5 of .5) that the
-// two summation orders decide differently: one such flip moves the rows it reaches by 0.03 ..
-// 0.05, up to 0.17 where several combine (bound 0.2), and a flip at layer 0 reaches every later
-// row through the KV cache. So per file and mode: top-1 agreement on at least 47 of 48 rows, at
-// least half of the rows within 1e-4, and no row beyond 0.2. Without the activation quantization
-// (float products on dequantized weights) every row is 0.25 .. 0.5 away (README table B):
-// this test fails for that, and for any wrong byte order inside a block.
+// What can match, and the bounds (from the data's README, tables A and B): llama.cpp quantizes
+// every matmul input to its vec_dot_type (Q8_0 blocks for Q4_0/Q5_0/Q8_0 weights, Q8_K for
+// K-quants) and floe does the same (platform/quant/quant.h). With the same arithmetic a row
+// matches to float32 summation order (<= 1e-4 on logits of magnitude ~7), except rows reached by
+// a borderline rounding of an activation (x * 127 / max within ~1e-5 of .5) that the two
+// summation orders decide differently: one such flip moves the rows it reaches by 0.03 .. 0.05,
+// up to 0.17 where several combine, and a flip at layer 0 reaches every later row through the
+// KV cache (the README's float64 emulation of llama.cpp had 46 of 48 Q4_0 rows moved, mean |d|
+// 0.016). Which roundings flip depends on the summation order, so the count of exact rows is
+// luck and is only printed. Asserted per file and mode: no row beyond 0.2, mean |d| <= 0.025,
+// top-1 on at least 47 of 48 rows. Float products on dequantized weights (no activation
+// quantization) miss both magnitudes: max 0.25 .. 0.51, mean 0.038 .. 0.057 (README table B);
+// a wrong byte order inside a block misses everything.
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -36,6 +38,7 @@ const std::string kDir = "peer/llamacpp-quant/";
 
 struct RowStats {
   float max_abs = 0.0f;
+  double mean_abs = 0.0;
   size_t exact_rows = 0;  // rows within 1e-4
   size_t top1 = 0;        // rows with the same argmax
 };
@@ -50,6 +53,7 @@ RowStats Compare(const std::vector<float>& got, const std::vector<float>& want) 
     for (size_t i = 0; i < kVocab; ++i) {
       const size_t k = r * kVocab + i;
       m = std::max(m, std::fabs(got[k] - want[k]));
+      s.mean_abs += std::fabs(double(got[k]) - double(want[k]));
       if (got[k] > got[r * kVocab + ag]) ag = i;
       if (want[k] > want[r * kVocab + aw]) aw = i;
     }
@@ -57,6 +61,7 @@ RowStats Compare(const std::vector<float>& got, const std::vector<float>& want) 
     s.exact_rows += m <= 1e-4f;
     s.top1 += ag == aw;
   }
+  s.mean_abs /= double(kRows * kVocab);
   return s;
 }
 
@@ -95,10 +100,12 @@ void CheckType(const std::string& type, DType main_type) {
     }
     const auto want = ReadF32(DataPath(kDir + "logits-" + type + (step ? "-step" : "") + ".f32"));
     const RowStats s = Compare(Run(**model, tokens, step ? 1 : 64), want);
-    std::printf("llama.cpp %-6s %-5s: max |d| %.3g, rows within 1e-4 %zu/48, top-1 %zu/48\n",
-                type.c_str(), step ? "step" : "batch", double(s.max_abs), s.exact_rows, s.top1);
+    std::printf(
+        "llama.cpp %-6s %-5s: max |d| %.3g, mean |d| %.2e, rows within 1e-4 %zu/48, top-1 %zu/48\n",
+        type.c_str(), step ? "step" : "batch", double(s.max_abs), s.mean_abs, s.exact_rows,
+        s.top1);
     CHECK(s.top1 >= 47);
-    CHECK(s.exact_rows >= 24);
+    CHECK(s.mean_abs <= 0.025);
     CHECK(s.max_abs <= 0.2f);
   }
 }
