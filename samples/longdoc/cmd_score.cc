@@ -77,6 +77,8 @@ class Scorer {
       if (!ckpt_->Restore(session_, *resume, error)) return false;
       runner.Restored(resume->base);
       p = resume->next;
+      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu of %zu\n",
+                   ref.id.c_str(), p - info.first, tokens.size() - info.first);
     }
     progress_->StartDocument(text.size(), tokens.size());
     for (; p < tokens.size(); ++p) {
