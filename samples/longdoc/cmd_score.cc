@@ -2,6 +2,7 @@
 // JSON lines, resumable after a kill (results appended per document, the document in progress
 // checkpointed every N tokens).
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "doc_stats.h"
 #include "durable_file.h"
 #include "longdoc.h"
+#include "mpi_ranks.h"
 #include "progress.h"
 #include "run_flags.h"
 #include "runner.h"
@@ -124,6 +126,29 @@ class Scorer {
   std::string settings_;
 };
 
+// The checks of an existing results file against the inputs.
+bool CheckDone(const std::string& out, const std::vector<std::string>& done,
+               const std::vector<DocumentRef>& docs, std::string* error) {
+  if (done.size() > docs.size()) {
+    *error = "'" + out + "' has more results than inputs";
+    return false;
+  }
+  for (size_t i = 0; i < done.size(); ++i)
+    if (done[i] != docs[i].id) {
+      *error = "'" + out + "' line " + std::to_string(i + 1) + " is document '" + done[i] +
+               "', the inputs' is '" + docs[i].id + "': not a run of these inputs";
+      return false;
+    }
+  return true;
+}
+
+uint64_t TotalBytes(const std::vector<DocumentRef>& docs, int rank, int ranks) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < docs.size(); ++i)
+    if (int(i % size_t(ranks)) == rank) bytes += docs[i].size;
+  return bytes;
+}
+
 int Run(const ScoreFlags& f) {
   std::string error;
   ModelPtr model = LoadModel(f.run.model, &error);
@@ -135,11 +160,7 @@ int Run(const ScoreFlags& f) {
   ResultsFile results;
   std::vector<std::string> done;
   if (!results.Open(f.run.out, f.resume, &done, &error)) return Fail(error);
-  if (done.size() > docs.size()) return Fail("'" + f.run.out + "' has more results than inputs");
-  for (size_t i = 0; i < done.size(); ++i)
-    if (done[i] != docs[i].id)
-      return Fail("'" + f.run.out + "' line " + std::to_string(i + 1) + " is document '" +
-                  done[i] + "', the inputs' is '" + docs[i].id + "': not a run of these inputs");
+  if (!CheckDone(f.run.out, done, docs, &error)) return Fail(error);
 
   const std::string state_dir = f.state_dir.empty() ? f.run.out + ".state" : f.state_dir;
   CheckpointDir ckpt(state_dir);
@@ -164,9 +185,8 @@ int Run(const ScoreFlags& f) {
     if (!have_resume) ckpt.Clear();
   }
 
-  uint64_t bytes = 0;
-  for (const DocumentRef& d : docs) bytes += d.size;
-  ScoreProgress progress(f.run.model.progress, f.run.progress_every, docs.size(), bytes);
+  ScoreProgress progress(f.run.model.progress, f.run.progress_every, docs.size(),
+                         TotalBytes(docs, 0, 1));
   for (size_t i = 0; i < done.size(); ++i) {
     progress.StartDocument(docs[i].size, 0);
     progress.EndDocument(/*skipped=*/true);
@@ -182,6 +202,70 @@ int Run(const ScoreFlags& f) {
   }
   progress.Finish();
   return 0;
+}
+
+// Under mpirun: rank r scores documents r, r + N, r + 2N, ... into OUT.rank<r>; when every rank
+// succeeded, rank 0 merges the parts into OUT in input order and removes them.
+int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
+  const int rank = mpi.rank(), ranks = mpi.size();
+  if (f.run.out == "-" || f.resume || f.checkpoint_every)
+    return Fail("under mpirun: --out FILE is needed; --resume and --checkpoint-every are not "
+                "supported yet");
+  std::string error;
+  bool ok = true;
+  const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
+  const std::string part = f.run.out + ".rank" + std::to_string(rank);
+  ModelPtr model = LoadModel(f.run.model, &error);
+  SessionPtr session = model ? CreateSession(model.get(), f.run.session, &error) : nullptr;
+  ResultsFile results;
+  std::vector<std::string> none;
+  std::remove(part.c_str());
+  ok = session && results.Open(part, false, &none, &error);
+  if (ok && rank == 0 && std::filesystem::exists(f.run.out)) {
+    ok = false;
+    error = "'" + f.run.out + "' exists; remove it first";
+  }
+  if (ok) {
+    CheckpointDir no_checkpoints("");
+    ScoreProgress progress(rank == 0 ? f.run.model.progress : cli::ProgressMode::kOff,
+                           rank == 0 ? f.run.progress_every : 0,
+                           (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks),
+                           TotalBytes(docs, rank, ranks));
+    Scorer scorer(f, model.get(), session.get(), &results, &no_checkpoints, &progress);
+    for (size_t i = size_t(rank); ok && i < docs.size(); i += size_t(ranks))
+      ok = scorer.Score(i, docs[i], nullptr, &error);
+    progress.Finish();
+  }
+  if (!ok) std::fprintf(stderr, "floe longdoc score: rank %d: %s\n", rank, error.c_str());
+  if (!mpi.AllOk(ok)) return 1;
+  if (rank != 0) return 0;
+  // Rank 0: document i is line i / N of part i % N.
+  std::vector<std::FILE*> parts;
+  for (int r = 0; r < ranks; ++r) {
+    const std::string p = f.run.out + ".rank" + std::to_string(r);
+    parts.push_back(std::fopen(p.c_str(), "rb"));
+    if (!parts.back()) return Fail("cannot read '" + p + "' (the ranks must share the folder)");
+  }
+  ResultsFile merged;
+  if (!merged.Open(f.run.out, false, &none, &error)) return Fail(error);
+  std::string line;
+  for (size_t i = 0; ok && i < docs.size(); ++i) {
+    line.clear();
+    int c;
+    while ((c = std::fgetc(parts[i % size_t(ranks)])) != EOF && c != '\n') line += char(c);
+    ok = c == '\n' ? merged.Append(line, &error)
+                   : (error = "a part file ended early", false);
+  }
+  for (int r = 0; r < ranks; ++r) {
+    std::fclose(parts[size_t(r)]);
+    if (ok) std::remove((f.run.out + ".rank" + std::to_string(r)).c_str());
+  }
+  return ok ? 0 : Fail(error);
+}
+
+int RunAny(const ScoreFlags& f) {
+  MpiRanks mpi;
+  return mpi.size() > 1 ? RunRanks(f, mpi) : Run(f);
 }
 
 }  // namespace
@@ -202,7 +286,7 @@ cli::Verb AddScore(CLI::App& longdoc) {
       ->type_name("DIR");
   app->add_flag("--resume", f->resume,
                 "continue a killed run: skip the documents in --out, resume the checkpoint");
-  return {app, [f] { return Run(*f); }};
+  return {app, [f] { return RunAny(*f); }};
 }
 
 }  // namespace floe::longdoc
