@@ -226,6 +226,8 @@ int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
     error = "'" + f.run.out + "' exists; remove it first";
   }
   if (ok) {
+    std::fprintf(stderr, "floe longdoc score: rank %d of %d: %zu of %zu documents\n", rank, ranks,
+                 (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks), docs.size());
     CheckpointDir no_checkpoints("");
     ScoreProgress progress(rank == 0 ? f.run.model.progress : cli::ProgressMode::kOff,
                            rank == 0 ? f.run.progress_every : 0,

@@ -16,7 +16,11 @@ args=(-m "$model" -z "$tok" -t 1 --no-progress --per-token "$tmp/docs")
 "$floe" longdoc score "${args[@]}" -o "$tmp/one.jsonl"
 root=()
 [[ $(id -u) -eq 0 ]] && root=(--allow-run-as-root)
-"$mpiexec" "${root[@]}" --oversubscribe -np 2 "$floe" longdoc score "${args[@]}" -o "$tmp/two.jsonl"
+"$mpiexec" "${root[@]}" --oversubscribe -np 2 "$floe" longdoc score "${args[@]}" -o "$tmp/two.jsonl" \
+  2>"$tmp/two.err"
+cat "$tmp/two.err"
+grep -q "rank 0 of 2: 3 of 6 documents" "$tmp/two.err"
+grep -q "rank 1 of 2: 3 of 6 documents" "$tmp/two.err"
 cmp "$tmp/one.jsonl" "$tmp/two.jsonl"
 test "$(wc -l <"$tmp/two.jsonl")" -eq 6
 if ls "$tmp"/two.jsonl.rank* 2>/dev/null; then exit 1; fi  # parts removed after the merge
