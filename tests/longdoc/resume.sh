@@ -39,6 +39,14 @@ test "$(wc -l <"$tmp/part.jsonl")" -eq 1  # killed inside the second document
 python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("killed at document", j["doc_index"], "position", j["next"])' \
   "$tmp/part.jsonl.state/checkpoint.json"
 
+# A copy of the killed run with its state file truncated: resuming it names the file.
+cp "$tmp/part.jsonl" "$tmp/trunc.jsonl"
+cp -r "$tmp/part.jsonl.state" "$tmp/trunc.jsonl.state"
+for f in "$tmp"/trunc.jsonl.state/*.state; do truncate -s 100 "$f"; done
+if "$floe" longdoc score "${args[@]}" -o "$tmp/trunc.jsonl" --resume 2>"$tmp/trunc.err"; then exit 1; fi
+cat "$tmp/trunc.err"
+grep -q "cannot restore the session state '.*trunc.jsonl.state/doc1-pos[0-9]*.state'" "$tmp/trunc.err"
+
 "$floe" longdoc score "${args[@]}" -o "$tmp/part.jsonl" --resume 2>"$tmp/resume.err"
 cat "$tmp/resume.err"
 grep -q "resuming .*/docs/2.txt at token" "$tmp/resume.err"  # from the checkpoint, not afresh
