@@ -38,8 +38,9 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& p
       ->check(Real())
       ->group(group);
   AddParsed<FaissKind>(
-      app, flag("--faiss-kind"), &s->faiss.kind, [](const std::string& v) { return ParseFaissKind(v); },
-      "flat|hnsw", FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
+      app, flag("--faiss-kind"), &s->faiss.kind,
+      [](const std::string& v) { return ParseFaissKind(v); }, "flat|hnsw",
+      FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
       ->group(group);
   const Count faiss[] = {
       {"--faiss-m", &s->faiss.hnsw_m, "HNSW M, the graph degree"},

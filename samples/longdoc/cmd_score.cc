@@ -35,8 +35,9 @@ struct ScoreFlags {
 // What a checkpoint must agree on to be resumed.
 std::string Settings(const ScoreFlags& f) {
   const SessionParams& s = f.run.session;
-  return f.run.model.model + "|ctx=" + std::to_string(s.context_length) +
-         "|stride=" + std::to_string(f.run.stride) +
+  // The thread count too: reductions split by thread may round differently.
+  return f.run.model.model + "|threads=" + std::to_string(s.threads) +
+         "|ctx=" + std::to_string(s.context_length) + "|stride=" + std::to_string(f.run.stride) +
          "|attention=" + AttentionBackendName(s.attention.backend) +
          "|k=" + std::to_string(s.attention.k) + "|spans=" + std::to_string(f.top_spans) + "x" +
          std::to_string(f.span_tokens) + "|per_token=" + std::to_string(f.per_token);
@@ -51,8 +52,13 @@ class Scorer {
  public:
   Scorer(const ScoreFlags& f, floe_model* model, floe_session* session, ResultsFile* results,
          CheckpointDir* checkpoints, ScoreProgress* progress)
-      : f_(f), model_(model), session_(session), results_(results), ckpt_(checkpoints),
-        progress_(progress), vocab_(floe_model_vocab_size(model)),
+      : f_(f),
+        model_(model),
+        session_(session),
+        results_(results),
+        ckpt_(checkpoints),
+        progress_(progress),
+        vocab_(floe_model_vocab_size(model)),
         context_(SessionContext(model, f.run.session)) {}
 
   // Scores document `index`, resuming from `resume` when it is non-null. False: a failure that
@@ -64,8 +70,9 @@ class Scorer {
     if (!Tokenize(model_, text, &tokens, &why)) return Report(ref, why, error);
     DocInfo info{&ref, text.size(), floe_model_bos(model_) >= 0 ? size_t(1) : size_t(0), 0, 0};
     if (tokens.size() < 2)
-      return Report(ref, "empty document: no token to predict (" + std::to_string(text.size()) +
-                             " bytes)", error);
+      return Report(
+          ref, "empty document: no token to predict (" + std::to_string(text.size()) + " bytes)",
+          error);
     if (!PlanWindows(tokens.size(), context_, f_.run.stride, &info.window, &info.stride, &why))
       return Report(ref, why, error);
     Runner runner(session_, tokens, info.window, info.stride);
@@ -79,8 +86,8 @@ class Scorer {
       if (!ckpt_->Restore(session_, *resume, error)) return false;
       runner.Restored(resume->base);
       p = resume->next;
-      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu of %zu\n",
-                   ref.id.c_str(), p - info.first, tokens.size() - info.first);
+      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu of %zu\n", ref.id.c_str(),
+                   p - info.first, tokens.size() - info.first);
     }
     progress_->StartDocument(text.size(), tokens.size());
     for (; p < tokens.size(); ++p) {
@@ -177,8 +184,7 @@ int Run(const ScoreFlags& f) {
         return Fail("the checkpoint in '" + state_dir + "' was made with other settings (" +
                     resume.settings + ")");
       // A checkpoint of a document that completed since (killed before it was cleared) is stale.
-      if (have_resume && (resume.doc_index != done.size() ||
-                          resume.doc_index >= docs.size() ||
+      if (have_resume && (resume.doc_index != done.size() || resume.doc_index >= docs.size() ||
                           resume.document != docs[resume.doc_index].id))
         have_resume = false;
     }
@@ -209,8 +215,9 @@ int Run(const ScoreFlags& f) {
 int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
   const int rank = mpi.rank(), ranks = mpi.size();
   if (f.run.out == "-" || f.resume || f.checkpoint_every)
-    return Fail("under mpirun: --out FILE is needed; --resume and --checkpoint-every are not "
-                "supported yet");
+    return Fail(
+        "under mpirun: --out FILE is needed; --resume and --checkpoint-every are not "
+        "supported yet");
   std::string error;
   bool ok = true;
   const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
@@ -255,8 +262,7 @@ int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
     line.clear();
     int c;
     while ((c = std::fgetc(parts[i % size_t(ranks)])) != EOF && c != '\n') line += char(c);
-    ok = c == '\n' ? merged.Append(line, &error)
-                   : (error = "a part file ended early", false);
+    ok = c == '\n' ? merged.Append(line, &error) : (error = "a part file ended early", false);
   }
   for (int r = 0; r < ranks; ++r) {
     std::fclose(parts[size_t(r)]);

@@ -96,8 +96,6 @@ json ResultJson(floe_model* model, const DocInfo& info, std::span<const floe_tok
   return j;
 }
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 }  // namespace floe::longdoc

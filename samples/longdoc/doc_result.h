@@ -24,8 +24,8 @@ nlohmann::ordered_json DocumentJson(const DocumentRef& ref);
 nlohmann::ordered_json ErrorJson(const DocumentRef& ref, const std::string& error);
 // tokens: what the session read (BOS first when the model has one); text: the document.
 nlohmann::ordered_json ResultJson(floe_model* model, const DocInfo& info,
-                          std::span<const floe_token> tokens, const std::string& text,
-                          const DocStats& stats);
+                                  std::span<const floe_token> tokens, const std::string& text,
+                                  const DocStats& stats);
 // One line, invalid UTF-8 replaced by U+FFFD.
 std::string Dump(const nlohmann::ordered_json& j);
 

@@ -46,7 +46,7 @@ class DocStats {
   bool per_token_;
   double nll_sum_ = 0;
   size_t count_ = 0;
-  Span block_;  // the block being summed (end = 0: none yet)
+  Span block_;              // the block being summed (end = 0: none yet)
   std::vector<Span> heap_;  // min-heap of the best k, by (nll, -first)
   std::vector<float> token_nll_;
 };

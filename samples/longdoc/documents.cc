@@ -89,7 +89,8 @@ std::vector<DocumentRef> ListDocuments(const std::vector<std::string>& inputs,
       fs::recursive_directory_iterator it(input, fs::directory_options::skip_permission_denied, ec);
       for (; !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
         if (it->is_regular_file(ec)) files.push_back(it->path());
-      if (ec) docs.push_back({input, input, 0, 0, 0, "cannot list '" + input + "': " + ec.message()});
+      if (ec)
+        docs.push_back({input, input, 0, 0, 0, "cannot list '" + input + "': " + ec.message()});
       std::sort(files.begin(), files.end());
       for (const fs::path& f : files) ListFile(f, o, &docs);
     } else {

@@ -11,8 +11,7 @@ namespace floe::longdoc {
 MpiRanks::MpiRanks() {
 #ifdef FLOE_WITH_MPI
   // Started by mpirun (Open MPI, or a PMI launcher)? A plain run stays a plain process.
-  if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMI_SIZE") &&
-      !std::getenv("PMIX_RANK"))
+  if (!std::getenv("OMPI_COMM_WORLD_SIZE") && !std::getenv("PMI_SIZE") && !std::getenv("PMIX_RANK"))
     return;
   int already = 0;
   MPI_Initialized(&already);

@@ -17,7 +17,8 @@ void AddRunFlags(CLI::App* app, RunFlags* f) {
   app->add_option("--stride", f->stride,
                   "sliding windows: tokens newly predicted per window (0 = half the context)")
       ->check(cli::IntAtLeast(0));
-  app->add_flag("--jsonl", f->corpus.all_jsonl, "every input file is a JSONL corpus (else: *.jsonl)");
+  app->add_flag("--jsonl", f->corpus.all_jsonl,
+                "every input file is a JSONL corpus (else: *.jsonl)");
   app->add_option("--text-field", f->corpus.text_field, "JSONL: the field holding the text");
   app->add_option("--id-field", f->corpus.id_field, "JSONL: the field naming the document");
   app->add_option("-o,--out", f->out, "results, one JSON line per document ('-': stdout)")

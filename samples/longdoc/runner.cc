@@ -11,8 +11,8 @@ bool Runner::Eval(size_t from, size_t to, std::string* error) {
   if (to <= from) return true;
   const floe_status st = floe_session_eval(s_, tokens_.data() + from, to - from);
   if (st != FLOE_OK) {
-    *error = std::string("evaluating tokens ") + std::to_string(from) + ".." +
-             std::to_string(to) + ": " + floe_session_last_error(s_);
+    *error = std::string("evaluating tokens ") + std::to_string(from) + ".." + std::to_string(to) +
+             ": " + floe_session_last_error(s_);
     return false;
   }
   return true;
