@@ -44,7 +44,7 @@ print("long:", j["tokens"], "tokens, perplexity", j["perplexity"])' "$tmp/long.j
 # 3. Folders, JSONL, bad input.
 mkdir -p "$tmp/dir/b" "$tmp/dir/a"
 printf 'The dog ran.' >"$tmp/dir/b/2.txt"
-printf 'A bird sang.' >"$tmp/dir/a/1.txt"
+printf 'A bird sang. \xff\xfe bad bytes \xc3' >"$tmp/dir/a/1.txt"  # invalid UTF-8: scored
 : >"$tmp/dir/b/3.txt"
 {
   echo '{"id": "r1", "text": "Tom had a ball."}'
@@ -66,6 +66,12 @@ assert L[4]["error"].endswith("corpus.jsonl:2: not JSON")
 assert L[5]["line"]==4 and L[5]["perplexity"]>1 and L[6]["perplexity"]>1 and L[6]["line"]==5
 assert "no such file" in L[7]["error"]
 print("mixed inputs: ok")' "$tmp/mixed.jsonl" "$tmp"
+# Progress: silent when stderr is not a terminal; --progress-every S gives log lines.
+"$floe" longdoc score -m "$model" -z "$tok" -t 1 "$tmp/long.txt" -o "$tmp/p1.jsonl" 2>"$tmp/p1.err"
+test ! -s "$tmp/p1.err"
+"$floe" longdoc score -m "$model" -z "$tok" -t 1 "$tmp/long.txt" -o "$tmp/p2.jsonl" \
+  --progress-every 0.000001 2>"$tmp/p2.err"
+grep -q "^longdoc: 1/1 documents, [0-9]* tokens, [0-9]* tok/s$" "$tmp/p2.err"
 # An existing result file is never overwritten without --resume.
 if "$floe" longdoc score -m "$model" -z "$tok" "$tmp/short.txt" -o "$tmp/short.jsonl" 2>"$tmp/e"; then
   exit 1
