@@ -2,7 +2,8 @@
 # floe longdoc score on stories260K (llama2.c, context 512):
 #  - a short document's perplexity equals the one computed independently (python3) from the
 #    logits `floe logits` writes for the same tokens;
-#  - a document longer than the context slides (window 512, stride 256) and predicts every token;
+#  - a document longer than the context slides (window 512, stride 256), predicts every token,
+#    and its NLL equals the one computed (python3) from `floe logits` of each window;
 #  - folders are read recursively in sorted order; a JSONL corpus gives one line per record; a
 #    missing file, a line that is not JSON, a record without text and an empty document are
 #    reported in their place and the run goes on.
@@ -28,7 +29,25 @@ assert j["context"]=="carried" and len(j["spans"])==1, j
 print("short: floe longdoc", j["perplexity"], "python from floe logits", p)' \
   "$tmp/short.jsonl" "$nll" "$ppl"
 
-# 2. A long document slides; spans name their bytes.
+# 2. Sliding windows against floe logits of each window: the sentence 70 times is 700 tokens
+#    (its 10 ids repeated), two windows of 512 with stride 256.
+for _ in $(seq 70); do printf 'Once upon a time there was a cat. '; done >"$tmp/rep.txt"
+truncate -s -1 "$tmp/rep.txt"
+{ echo 1; for _ in $(seq 70); do tail -n 10 "$tmp/short.ids"; done; } >"$tmp/rep.ids"
+"$floe" longdoc score -m "$model" -z "$tok" -t 1 "$tmp/rep.txt" -o "$tmp/rep.jsonl"
+for w in 0 1; do
+  tail -n +$((w * 256 + 1)) "$tmp/rep.ids" | head -n 512 >"$tmp/rep$w.ids"
+  "$floe" logits -m "$model" -z "$tok" -t 1 --tokens "$tmp/rep$w.ids" -o "$tmp/rep$w.f32" 2>/dev/null
+done
+read -r nll n < <(python3 "$here/sliding_from_logits.py" "$tmp/rep.ids" 512 256 512 \
+  "$tmp/rep0.f32" "$tmp/rep1.f32")
+py 'j=json.loads(open(sys.argv[1]).read()); n,c=float(sys.argv[2]),int(sys.argv[3])
+assert j["tokens"]==700 and j["predicted"]==c==700 and j["context"]=="sliding", j
+assert abs(j["nll"]-n)<1e-5, (j["nll"], n)
+print("sliding: floe longdoc nll", j["nll"], "python from per-window floe logits", n)' \
+  "$tmp/rep.jsonl" "$nll" "$n"
+
+# 3. A long document slides; spans name their bytes.
 head -c 4000 "$data/corpora/tinystories-valid-head.txt" >"$tmp/long.txt"
 "$floe" longdoc score -m "$model" -z "$tok" -t 1 --top-spans 3 --span-tokens 8 --per-token \
   "$tmp/long.txt" -o "$tmp/long.jsonl"
@@ -41,7 +60,7 @@ for s in j["spans"]:
   a,b=s["bytes"]; assert t[a:b].decode("utf-8","replace")==s["text"], s
 print("long:", j["tokens"], "tokens, perplexity", j["perplexity"])' "$tmp/long.jsonl" "$tmp/long.txt"
 
-# 3. Folders, JSONL, bad input.
+# 4. Folders, JSONL, bad input.
 mkdir -p "$tmp/dir/b" "$tmp/dir/a"
 printf 'The dog ran.' >"$tmp/dir/b/2.txt"
 printf 'A bird sang. \xff\xfe bad bytes \xc3' >"$tmp/dir/a/1.txt"  # invalid UTF-8: scored
