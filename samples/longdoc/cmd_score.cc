@@ -39,7 +39,10 @@ std::string Settings(const ScoreFlags& f) {
   return f.run.model.model + "|threads=" + std::to_string(s.threads) +
          "|ctx=" + std::to_string(s.context_length) + "|stride=" + std::to_string(f.run.stride) +
          "|attention=" + AttentionBackendName(s.attention.backend) +
-         "|k=" + std::to_string(s.attention.k) + "|spans=" + std::to_string(f.top_spans) + "x" +
+         "|k=" + std::to_string(s.attention.k) + "|window=" + std::to_string(s.attention.window) +
+         "|sinks=" + std::to_string(s.attention.sinks) +
+         "|dense_below=" + std::to_string(s.attention.dense_below) +
+         "|kv=" + DTypeName(s.kv_dtype) + "|spans=" + std::to_string(f.top_spans) + "x" +
          std::to_string(f.span_tokens) + "|per_token=" + std::to_string(f.per_token);
 }
 
@@ -79,6 +82,12 @@ class Scorer {
     DocStats stats(f_.top_spans, f_.span_tokens, f_.per_token);
     size_t p = 1;
     if (resume) {
+      if (resume->next < 1 || resume->next > tokens.size() || resume->base > resume->next) {
+        *error = "the checkpoint (next token " + std::to_string(resume->next) + ") does not fit " +
+                 ref.id + " (" + std::to_string(tokens.size()) +
+                 " tokens): did the document change? Remove the state folder to restart it";
+        return false;
+      }
       if (!stats.Load(resume->stats)) {
         *error = "the checkpoint's statistics are unreadable";
         return false;
