@@ -1,4 +1,4 @@
-// The `longdoc` verb of the floe CLI: its subcommands score and compare.
+// The `longdoc` verb of the floe CLI: its subcommands score, compare and plot.
 #include <memory>
 #include <vector>
 
@@ -14,6 +14,7 @@ Verb AddLongdoc(CLI::App& floe) {
   auto verbs = std::make_shared<std::vector<Verb>>();
   verbs->push_back(longdoc::AddScore(*app));
   verbs->push_back(longdoc::AddCompare(*app));
+  verbs->push_back(longdoc::AddPlot(*app));
   return {app, [verbs]() -> int {
             for (const Verb& v : *verbs)
               if (v.app->parsed()) return v.run();

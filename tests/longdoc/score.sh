@@ -60,6 +60,13 @@ for s in j["spans"]:
   a,b=s["bytes"]; assert t[a:b].decode("utf-8","replace")==s["text"], s
 print("long:", j["tokens"], "tokens, perplexity", j["perplexity"])' "$tmp/long.jsonl" "$tmp/long.txt"
 
+# floe longdoc plot: an SVG with one polyline per document scored with --per-token.
+"$floe" longdoc plot "$tmp/long.jsonl" -o "$tmp/long.svg" --smooth 32
+py 'import xml.dom.minidom as m; d=m.parse(sys.argv[1])
+assert len(d.getElementsByTagName("polyline"))==1' "$tmp/long.svg"
+if "$floe" longdoc plot "$tmp/short.jsonl" -o "$tmp/short.svg" 2>"$tmp/e"; then exit 1; fi
+grep -q "no token_nll (score with --per-token)" "$tmp/e"
+
 # 4. Folders, JSONL, bad input.
 mkdir -p "$tmp/dir/b" "$tmp/dir/a"
 printf 'The dog ran.' >"$tmp/dir/b/2.txt"
