@@ -4,10 +4,12 @@
 
 namespace floe::cli {
 
-void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
-  const char* group = "Attention";
+void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& prefix,
+                       const std::string& group) {
+  // "--knn-k" -> "--" + prefix + "knn-k"
+  auto flag = [&prefix](const char* name) { return "--" + prefix + (name + 2); };
   AddParsed<AttentionBackend>(
-      app, "--attention", &s->backend,
+      app, flag("--attention"), &s->backend,
       [](const std::string& v) { return ParseAttentionBackend(v); }, "dense|ice|faiss",
       AttentionBackendName(s->backend),
       "dense, or kNN attention (IceFormer) searched by DCI or FAISS")
@@ -31,13 +33,14 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
       {"--knn-fanout", &s->dci.fanout, "multi-level DCI: expected children per node"},
   };
   for (const Count& c : counts)
-    app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
-  app->add_option("--knn-search-scale", s->search_scale, "keys a shared search asks for, x k")
+    app->add_option(flag(c.flag), *c.value, c.help)->check(IntAtLeast(0))->group(group);
+  app->add_option(flag("--knn-search-scale"), s->search_scale, "keys a shared search asks for, x k")
       ->check(Real())
       ->group(group);
   AddParsed<FaissKind>(
-      app, "--faiss-kind", &s->faiss.kind, [](const std::string& v) { return ParseFaissKind(v); },
-      "flat|hnsw", FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
+      app, flag("--faiss-kind"), &s->faiss.kind,
+      [](const std::string& v) { return ParseFaissKind(v); }, "flat|hnsw",
+      FaissKindName(s->faiss.kind), "FAISS index: exact, or an HNSW graph")
       ->group(group);
   const Count faiss[] = {
       {"--faiss-m", &s->faiss.hnsw_m, "HNSW M, the graph degree"},
@@ -45,7 +48,7 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s) {
       {"--faiss-ef-construction", &s->faiss.ef_construction, "HNSW efConstruction"},
   };
   for (const Count& c : faiss)
-    app->add_option(c.flag, *c.value, c.help)->check(IntAtLeast(0))->group(group);
+    app->add_option(flag(c.flag), *c.value, c.help)->check(IntAtLeast(0))->group(group);
 }
 
 }  // namespace floe::cli

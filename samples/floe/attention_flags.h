@@ -11,6 +11,8 @@
 // AttentionSettings::Validate's, reported when the session is created.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
 
 #include "attention/attention_settings.h"
@@ -18,7 +20,9 @@
 namespace floe::cli {
 
 // Adds the flags above bound to *s (which must outlive the parse); unset flags keep *s's values,
-// which help shows as the defaults.
-void AddAttentionFlags(CLI::App* app, AttentionSettings* s);
+// which help shows as the defaults. A prefix renames them for a second setting ("b-":
+// --b-attention, --b-knn-k, ...; floe longdoc compare) in the help group `group`.
+void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& prefix = "",
+                       const std::string& group = "Attention");
 
 }  // namespace floe::cli

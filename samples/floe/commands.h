@@ -27,5 +27,6 @@ Verb AddInspect(CLI::App& floe);
 Verb AddMakeModel(CLI::App& floe);
 Verb AddQuantize(CLI::App& floe);
 Verb AddCompare(CLI::App& floe);
+Verb AddLongdoc(CLI::App& floe);  // samples/longdoc
 
 }  // namespace floe::cli

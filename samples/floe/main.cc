@@ -19,12 +19,17 @@ using floe::cli::Verb;
 // Prints a parse error (or the help asked for) and returns the exit status.
 int ReportParseError(CLI::App& floe, const CLI::ParseError& e) {
   if (e.get_exit_code() == 0) return floe.exit(e);  // --help: the verb's help on stdout
-  const std::vector<CLI::App*> given = floe.get_subcommands();
-  const std::string verb = given.empty() ? "" : " " + given.front()->get_name();
+  // The innermost command given ("longdoc score" for a verb with subcommands).
+  std::string verb;
+  CLI::App* leaf = nullptr;
+  for (CLI::App* app = &floe; !app->get_subcommands().empty();) {
+    app = leaf = app->get_subcommands().front();
+    verb += " " + app->get_name();
+  }
   std::string what = e.what();
-  if (dynamic_cast<const CLI::ExtrasError*>(&e) && !given.empty()) {
+  if (dynamic_cast<const CLI::ExtrasError*>(&e) && leaf) {
     // CLI11 lists every leftover argument, last first; name the first one instead.
-    const std::vector<std::string> rest = given.front()->remaining();
+    const std::vector<std::string> rest = leaf->remaining();
     if (!rest.empty())
       what =
           (rest[0].size() > 1 && rest[0][0] == '-' ? "unknown flag '" : "unexpected argument '") +
@@ -48,7 +53,7 @@ int main(int argc, char** argv) {
       floe::cli::AddEvalAttention(floe), floe::cli::AddBench(floe),
       floe::cli::AddConvert(floe),       floe::cli::AddInspect(floe),
       floe::cli::AddMakeModel(floe),     floe::cli::AddQuantize(floe),
-      floe::cli::AddCompare(floe),
+      floe::cli::AddCompare(floe),       floe::cli::AddLongdoc(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {

@@ -1,0 +1,309 @@
+// floe longdoc score: per-document perplexity, bits per byte and the most surprising spans, as
+// JSON lines, resumable after a kill (results appended per document, the document in progress
+// checkpointed every N tokens).
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "checkpoint.h"
+#include "checks.h"
+#include "doc_result.h"
+#include "doc_stats.h"
+#include "durable_file.h"
+#include "longdoc.h"
+#include "mpi_ranks.h"
+#include "progress.h"
+#include "run_flags.h"
+#include "runner.h"
+
+namespace floe::longdoc {
+
+namespace {
+
+struct ScoreFlags {
+  RunFlags run;
+  size_t top_spans = 5;
+  size_t span_tokens = 16;
+  bool per_token = false;
+  size_t checkpoint_every = 0;
+  std::string state_dir;
+  bool resume = false;
+};
+
+// What a checkpoint must agree on to be resumed.
+std::string Settings(const ScoreFlags& f) {
+  const SessionParams& s = f.run.session;
+  // The thread count too: reductions split by thread may round differently.
+  return f.run.model.model + "|threads=" + std::to_string(s.threads) +
+         "|ctx=" + std::to_string(s.context_length) + "|stride=" + std::to_string(f.run.stride) +
+         "|attention=" + AttentionBackendName(s.attention.backend) +
+         "|k=" + std::to_string(s.attention.k) + "|window=" + std::to_string(s.attention.window) +
+         "|sinks=" + std::to_string(s.attention.sinks) +
+         "|dense_below=" + std::to_string(s.attention.dense_below) +
+         "|kv=" + DTypeName(s.kv_dtype) + "|spans=" + std::to_string(f.top_spans) + "x" +
+         std::to_string(f.span_tokens) + "|per_token=" + std::to_string(f.per_token);
+}
+
+int Fail(const std::string& what) {
+  std::fprintf(stderr, "floe longdoc score: %s\n", what.c_str());
+  return 1;
+}
+
+class Scorer {
+ public:
+  Scorer(const ScoreFlags& f, floe_model* model, floe_session* session, ResultsFile* results,
+         CheckpointDir* checkpoints, ScoreProgress* progress)
+      : f_(f),
+        model_(model),
+        session_(session),
+        results_(results),
+        ckpt_(checkpoints),
+        progress_(progress),
+        vocab_(floe_model_vocab_size(model)),
+        context_(SessionContext(model, f.run.session)) {}
+
+  // Scores document `index`, resuming from `resume` when it is non-null. False: a failure that
+  // stops the run (writing results or checkpoints); per-document problems are result lines.
+  bool Score(size_t index, const DocumentRef& ref, const Checkpoint* resume, std::string* error) {
+    std::string text, why;
+    if (!ReadDocument(ref, f_.run.corpus, &text, &why)) return Report(ref, why, error);
+    std::vector<floe_token> tokens;
+    if (!Tokenize(model_, text, &tokens, &why)) return Report(ref, why, error);
+    DocInfo info{&ref, text.size(), floe_model_bos(model_) >= 0 ? size_t(1) : size_t(0), 0, 0};
+    if (tokens.size() < 2)
+      return Report(
+          ref, "empty document: no token to predict (" + std::to_string(text.size()) + " bytes)",
+          error);
+    if (!PlanWindows(tokens.size(), context_, f_.run.stride, &info.window, &info.stride, &why))
+      return Report(ref, why, error);
+    Runner runner(session_, tokens, info.window, info.stride);
+    DocStats stats(f_.top_spans, f_.span_tokens, f_.per_token);
+    size_t p = 1;
+    if (resume) {
+      if (resume->next < 1 || resume->next > tokens.size() || resume->base > resume->next) {
+        *error = "the checkpoint (next token " + std::to_string(resume->next) + ") does not fit " +
+                 ref.id + " (" + std::to_string(tokens.size()) +
+                 " tokens): did the document change? Remove the state folder to restart it";
+        return false;
+      }
+      if (!stats.Load(resume->stats)) {
+        *error = "the checkpoint's statistics are unreadable";
+        return false;
+      }
+      if (!ckpt_->Restore(session_, *resume, error)) return false;
+      runner.Restored(resume->base);
+      p = resume->next;
+      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu of %zu\n", ref.id.c_str(),
+                   p - info.first, tokens.size() - info.first);
+    }
+    progress_->StartDocument(text.size(), tokens.size());
+    for (; p < tokens.size(); ++p) {
+      const float* logits = nullptr;
+      if (!runner.Logits(p, &logits, &why)) return Report(ref, why, error);
+      stats.Add(p, TokenNll(logits, vocab_, tokens[p]));
+      progress_->Tokens(p);
+      if (f_.checkpoint_every && p % f_.checkpoint_every == 0 && p + 1 < tokens.size()) {
+        Checkpoint c{settings_, index, ref.id, p + 1, runner.base(), "", stats.Save()};
+        if (!ckpt_->Save(session_, std::move(c), error)) return false;
+      }
+    }
+    stats.Finish();
+    const bool ok = results_->Append(Dump(ResultJson(model_, info, tokens, text, stats)), error);
+    if (ok && f_.checkpoint_every) ckpt_->Clear();
+    progress_->EndDocument();
+    return ok;
+  }
+
+  void set_settings(std::string s) { settings_ = std::move(s); }
+
+ private:
+  // A document that cannot be scored: its line says why, and the run goes on.
+  bool Report(const DocumentRef& ref, const std::string& why, std::string* error) {
+    if (why.rfind(ref.id, 0) == 0)  // the message names the document already
+      std::fprintf(stderr, "floe longdoc score: %s\n", why.c_str());
+    else
+      std::fprintf(stderr, "floe longdoc score: %s: %s\n", ref.id.c_str(), why.c_str());
+    progress_->EndDocument(/*skipped=*/true);
+    const bool ok = results_->Append(Dump(ErrorJson(ref, why)), error);
+    if (ok && f_.checkpoint_every) ckpt_->Clear();
+    return ok;
+  }
+
+  const ScoreFlags& f_;
+  floe_model* model_;
+  floe_session* session_;
+  ResultsFile* results_;
+  CheckpointDir* ckpt_;
+  ScoreProgress* progress_;
+  int vocab_;
+  size_t context_;
+  std::string settings_;
+};
+
+// The checks of an existing results file against the inputs.
+bool CheckDone(const std::string& out, const std::vector<std::string>& done,
+               const std::vector<DocumentRef>& docs, std::string* error) {
+  if (done.size() > docs.size()) {
+    *error = "'" + out + "' has more results than inputs";
+    return false;
+  }
+  for (size_t i = 0; i < done.size(); ++i)
+    if (done[i] != docs[i].id) {
+      *error = "'" + out + "' line " + std::to_string(i + 1) + " is document '" + done[i] +
+               "', the inputs' is '" + docs[i].id + "': not a run of these inputs";
+      return false;
+    }
+  return true;
+}
+
+uint64_t TotalBytes(const std::vector<DocumentRef>& docs, int rank, int ranks) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < docs.size(); ++i)
+    if (int(i % size_t(ranks)) == rank) bytes += docs[i].size;
+  return bytes;
+}
+
+int Run(const ScoreFlags& f) {
+  std::string error;
+  ModelPtr model = LoadModel(f.run.model, &error);
+  if (!model) return Fail(error);
+  SessionPtr session = CreateSession(model.get(), f.run.session, &error);
+  if (!session) return Fail(error);
+
+  const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
+  ResultsFile results;
+  std::vector<std::string> done;
+  if (!results.Open(f.run.out, f.resume, &done, &error)) return Fail(error);
+  if (!CheckDone(f.run.out, done, docs, &error)) return Fail(error);
+
+  const std::string state_dir = f.state_dir.empty() ? f.run.out + ".state" : f.state_dir;
+  CheckpointDir ckpt(state_dir);
+  Checkpoint resume;
+  bool have_resume = false;
+  if (f.checkpoint_every) {
+    if (f.run.out == "-" && f.state_dir.empty())
+      return Fail("--checkpoint-every needs --out FILE or --state-dir DIR");
+    if (!ckpt.Create(&error)) return Fail(error);
+    if (f.resume) {
+      have_resume = ckpt.Load(&resume, &error);
+      if (!error.empty()) return Fail(error);
+      if (have_resume && resume.settings != Settings(f))
+        return Fail("the checkpoint in '" + state_dir + "' was made with other settings (" +
+                    resume.settings + ")");
+      // A checkpoint of a document that completed since (killed before it was cleared) is stale.
+      if (have_resume && (resume.doc_index != done.size() || resume.doc_index >= docs.size() ||
+                          resume.document != docs[resume.doc_index].id))
+        have_resume = false;
+    }
+    if (!have_resume) ckpt.Clear();
+  }
+
+  ScoreProgress progress(f.run.model.progress, f.run.progress_every, docs.size(),
+                         TotalBytes(docs, 0, 1));
+  for (size_t i = 0; i < done.size(); ++i) {
+    progress.StartDocument(docs[i].size, 0);
+    progress.EndDocument(/*skipped=*/true);
+  }
+  Scorer scorer(f, model.get(), session.get(), &results, &ckpt, &progress);
+  scorer.set_settings(Settings(f));
+  for (size_t i = done.size(); i < docs.size(); ++i) {
+    if (!scorer.Score(i, docs[i], have_resume && i == resume.doc_index ? &resume : nullptr,
+                      &error)) {
+      progress.Finish();
+      return Fail(error);
+    }
+  }
+  progress.Finish();
+  return 0;
+}
+
+// Under mpirun: rank r scores documents r, r + N, r + 2N, ... into OUT.rank<r>; when every rank
+// succeeded, rank 0 merges the parts into OUT in input order and removes them.
+int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
+  const int rank = mpi.rank(), ranks = mpi.size();
+  if (f.run.out == "-" || f.resume || f.checkpoint_every)
+    return Fail(
+        "under mpirun: --out FILE is needed; --resume and --checkpoint-every are not "
+        "supported yet");
+  std::string error;
+  bool ok = true;
+  const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
+  const std::string part = f.run.out + ".rank" + std::to_string(rank);
+  ModelPtr model = LoadModel(f.run.model, &error);
+  SessionPtr session = model ? CreateSession(model.get(), f.run.session, &error) : nullptr;
+  ResultsFile results;
+  std::vector<std::string> none;
+  std::remove(part.c_str());
+  ok = session && results.Open(part, false, &none, &error);
+  if (ok && rank == 0 && std::filesystem::exists(f.run.out)) {
+    ok = false;
+    error = "'" + f.run.out + "' exists; remove it first";
+  }
+  if (ok) {
+    std::fprintf(stderr, "floe longdoc score: rank %d of %d: %zu of %zu documents\n", rank, ranks,
+                 (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks), docs.size());
+    CheckpointDir no_checkpoints("");
+    ScoreProgress progress(rank == 0 ? f.run.model.progress : cli::ProgressMode::kOff,
+                           rank == 0 ? f.run.progress_every : 0,
+                           (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks),
+                           TotalBytes(docs, rank, ranks));
+    Scorer scorer(f, model.get(), session.get(), &results, &no_checkpoints, &progress);
+    for (size_t i = size_t(rank); ok && i < docs.size(); i += size_t(ranks))
+      ok = scorer.Score(i, docs[i], nullptr, &error);
+    progress.Finish();
+  }
+  if (!ok) std::fprintf(stderr, "floe longdoc score: rank %d: %s\n", rank, error.c_str());
+  if (!mpi.AllOk(ok)) return 1;
+  if (rank != 0) return 0;
+  // Rank 0: document i is line i / N of part i % N.
+  std::vector<std::FILE*> parts;
+  for (int r = 0; r < ranks; ++r) {
+    const std::string p = f.run.out + ".rank" + std::to_string(r);
+    parts.push_back(std::fopen(p.c_str(), "rb"));
+    if (!parts.back()) return Fail("cannot read '" + p + "' (the ranks must share the folder)");
+  }
+  ResultsFile merged;
+  if (!merged.Open(f.run.out, false, &none, &error)) return Fail(error);
+  std::string line;
+  for (size_t i = 0; ok && i < docs.size(); ++i) {
+    line.clear();
+    int c;
+    while ((c = std::fgetc(parts[i % size_t(ranks)])) != EOF && c != '\n') line += char(c);
+    ok = c == '\n' ? merged.Append(line, &error) : (error = "a part file ended early", false);
+  }
+  for (int r = 0; r < ranks; ++r) {
+    std::fclose(parts[size_t(r)]);
+    if (ok) std::remove((f.run.out + ".rank" + std::to_string(r)).c_str());
+  }
+  return ok ? 0 : Fail(error);
+}
+
+int RunAny(const ScoreFlags& f) {
+  MpiRanks mpi;
+  return mpi.size() > 1 ? RunRanks(f, mpi) : Run(f);
+}
+
+}  // namespace
+
+cli::Verb AddScore(CLI::App& longdoc) {
+  auto f = std::make_shared<ScoreFlags>();
+  CLI::App* app = longdoc.add_subcommand(
+      "score", "per-document perplexity, bits per byte and most surprising spans (JSON lines)");
+  AddRunFlags(app, &f->run);
+  app->add_option("--top-spans", f->top_spans, "most surprising spans listed per document")
+      ->check(cli::IntAtLeast(0));
+  app->add_option("--span-tokens", f->span_tokens, "tokens per span")->check(cli::IntAtLeast(1));
+  app->add_flag("--per-token", f->per_token, "list every predicted token's NLL (token_nll)");
+  app->add_option("--checkpoint-every", f->checkpoint_every,
+                  "save the session of the document in progress every N tokens (0 = never)")
+      ->check(cli::IntAtLeast(0));
+  app->add_option("--state-dir", f->state_dir, "checkpoint folder (default: OUT.state)")
+      ->type_name("DIR");
+  app->add_flag("--resume", f->resume,
+                "continue a killed run: skip the documents in --out, resume the checkpoint");
+  return {app, [f] { return RunAny(*f); }};
+}
+
+}  // namespace floe::longdoc
