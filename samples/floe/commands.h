@@ -27,5 +27,6 @@ Verb AddInspect(CLI::App& floe);
 Verb AddMakeModel(CLI::App& floe);
 Verb AddQuantize(CLI::App& floe);
 Verb AddCompare(CLI::App& floe);
+Verb AddServe(CLI::App& floe);
 
 }  // namespace floe::cli

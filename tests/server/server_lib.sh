@@ -1,10 +1,10 @@
-# Helpers for the floe-serve script tests (sourced). start_server LOG ARGS... starts floe-serve on
-# a free port (--port 0), waits for its "on http://HOST:PORT/" line and for /health, and sets
-# $server_pid and $server_url.
+# Helpers for the floe-serve script tests (sourced). start_server LOG ARGS... starts
+# ${serve_cmd[@]} (floe-serve, or floe serve) on a free port (--port 0), waits for its
+# "on http://HOST:PORT/" line and for /health, and sets $server_pid and $server_url.
 start_server() {
   local log=$1
   shift
-  "$serve" --port 0 "$@" 2>"$log" &
+  "${serve_cmd[@]}" --port 0 "$@" 2>"$log" &
   server_pid=$!
   server_url=
   for _ in $(seq 1 200); do

@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
 source "$here/server_lib.sh"
+serve_cmd=("$serve")
 tmp=$(mktemp -d)
 server_pid=
 trap '[[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
@@ -48,5 +49,12 @@ for _ in $(seq 1 50); do [[ -s $tmp/drain.txt ]] && break; sleep 0.05; done
 stop_server
 wait "$curl_pid"
 tail -c 200 "$tmp/drain.txt" | grep -q "data: \[DONE\]" || { echo "stream cut by SIGTERM"; tail -c 400 "$tmp/drain.txt"; exit 1; }
+server_pid=
+
+# `floe serve` runs the same server.
+serve_cmd=("$floe" serve)
+start_server "$tmp/verb.log" "${m[@]}"
+test "$(curl -sf "$server_url/v1/models" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).data[0].id))')" = stories260K.bin
+stop_server
 server_pid=
 echo "server tests passed"
