@@ -163,6 +163,11 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
                        "server_error", "", ""});
   gen.prompt.resize(n);
   const size_t ctx = scheduler_->context_length();
+  if (r.max_tokens && *r.max_tokens > config_.max_tokens)
+    return Reply(res, BadRequest("'max_tokens' is " + std::to_string(*r.max_tokens) +
+                                     "; this server generates at most " +
+                                     std::to_string(config_.max_tokens) + " tokens (--max-tokens)",
+                                 "max_tokens", "invalid_value"));
   if (gen.prompt.empty()) return Reply(res, BadRequest("the prompt is empty", chat ? "messages" : "prompt"));
   if (gen.prompt.size() >= ctx || (r.max_tokens && gen.prompt.size() + *r.max_tokens > ctx))
     return Reply(res, BadRequest("This model's maximum context length is " + std::to_string(ctx) +
@@ -175,7 +180,8 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
                                                                          : (chat ? "messages" : "prompt"),
                                  "context_length_exceeded"));
   const size_t room = ctx - gen.prompt.size();
-  gen.max_tokens = r.max_tokens ? *r.max_tokens : (chat ? room : std::min<size_t>(16, room));
+  gen.max_tokens = r.max_tokens ? *r.max_tokens
+                                : std::min(room, chat ? config_.max_tokens : size_t(16));
   gen.sampler = floe_sampler_default_params();
   gen.sampler.temperature = r.temperature;
   gen.sampler.top_p = r.top_p;

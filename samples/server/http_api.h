@@ -20,6 +20,7 @@ struct ApiConfig {
   std::string api_key;        // "" = no authentication
   std::string chat_template;  // the model's tokenizer.chat_template ("" = none: ChatML)
   size_t max_body = 1 << 20;  // request body bytes at most
+  size_t max_tokens = 2048;   // generated tokens per request at most (chat's default)
 };
 
 class Api {

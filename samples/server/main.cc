@@ -27,7 +27,7 @@ namespace {
 struct Flags {
   std::string model, tokenizer, host = "127.0.0.1", alias, api_key;
   int port = 8080;
-  size_t parallel = 4, queue = 16, ctx = 0, batch = 64, max_body = 1 << 20;
+  size_t parallel = 4, queue = 16, ctx = 0, batch = 64, max_body = 1 << 20, max_tokens = 2048;
   int threads = 0;
   int32_t kv = FLOE_KV_F32;
   double drain_timeout = 30;
@@ -80,6 +80,7 @@ int Serve(const Flags& f) {
       f.alias.empty() ? std::filesystem::path(f.model).filename().string() : f.alias;
   api_config.api_key = f.api_key;
   api_config.max_body = f.max_body;
+  api_config.max_tokens = f.max_tokens;
   api_config.chat_template = ModelMeta(model, "tokenizer.chat_template");
 
   floe::serve::Metrics metrics;
@@ -169,6 +170,9 @@ int main(int argc, char** argv) {
                                 "KV cache element type");
   app.add_option("--batch", f.batch, "prefill chunk: prompt tokens per request per step")
       ->check(CLI::Range(1, 4096));
+  app.add_option("--max-tokens", f.max_tokens,
+                 "tokens one request may generate at most; also chat's default max_tokens")
+      ->check(IntAtLeast(1));
   app.add_option("--api-key", f.api_key, "require 'Authorization: Bearer KEY' on /v1 and /metrics");
   app.add_option("--max-body", f.max_body, "request body bytes at most (then 413)")->check(IntAtLeast(1));
   app.add_option("--drain-timeout", f.drain_timeout, "seconds SIGTERM waits for running requests")

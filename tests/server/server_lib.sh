@@ -37,3 +37,8 @@ greedy_text() {
   shift 2
   "$floe" generate "$@" --temp 0 -n "$n" -p "$prompt" 2>/dev/null | head -c -1 | tail -c +$((${#prompt} + 1))
 }
+
+# json_file FILE: the file's text as a JSON string (NUL bytes survive, unlike in $(...)).
+json_file() {
+  node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(process.argv[1], "utf8")))' "$1"
+}

@@ -24,12 +24,12 @@ prompts=("Once upon a time" "The cat" "Tom had a big red ball" "Lily wanted to" 
 {
   echo "{\"completions\": ["
   for i in "${!prompts[@]}"; do
-    text=$(greedy_text "${prompts[$i]}" 48 "${m[@]}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(s)))')
-    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $text}"
+    greedy_text "${prompts[$i]}" 48 "${m[@]}" >"$tmp/greedy.txt"
+    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
   done
   chatml=$'<|im_start|>user\nTell me a story<|im_end|>\n<|im_start|>assistant\n'
-  text=$(greedy_text "$chatml" 40 "${m[@]}" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.stringify(s)))')
-  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $text}}"
+  greedy_text "$chatml" 40 "${m[@]}" >"$tmp/greedy.txt"
+  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")}}"
 } >"$tmp/expected.json"
 
 start_server "$tmp/main.log" "${m[@]}" --parallel 8 --queue 4 --max-body 65536
