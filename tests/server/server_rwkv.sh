@@ -11,7 +11,8 @@ source "$here/server_lib.sh"
 serve_cmd=("$serve")
 tmp=$(mktemp -d)
 server_pid=
-trap '[[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'rc=$?; [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null
+      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log; rm -rf "$tmp"' EXIT
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")
 {

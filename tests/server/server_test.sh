@@ -14,7 +14,8 @@ source "$here/server_lib.sh"
 serve_cmd=("$serve")
 tmp=$(mktemp -d)
 server_pid=
-trap '[[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'rc=$?; [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null
+      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log; rm -rf "$tmp"' EXIT
 model=$data/models/llama2c/stories260K.bin tok=$data/models/llama2c/tok512.bin
 m=(-m "$model" -z "$tok")
 
