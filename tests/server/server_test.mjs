@@ -168,8 +168,13 @@ async function main() {
 }
 
 async function small() {
-  // API key: /health is open, /v1 needs the Bearer key.
+  // API key: /health and the page are open, /v1 needs the Bearer key.
   assert.equal((await fetch(url + "/health")).status, 200);
+  const page = await fetch(url + "/");
+  assert.equal(page.status, 200);
+  assert.match(page.headers.get("content-type"), /^text\/html/);
+  const html = await page.text();
+  assert.ok(html.includes("/v1/chat/completions") && html.includes("stream: true"), "the chat page");
   await expectError(await fetch(url + "/v1/models"), 401, null, "invalid_api_key");
   await expectError(await post("/v1/completions", { prompt: "x" }, { Authorization: "Bearer wrong" }), 401);
   headers = { ...headers, Authorization: "Bearer sekret" };
