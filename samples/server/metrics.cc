@@ -65,6 +65,9 @@ std::string Metrics::Render() {
   Value(&o, "floe_prompt_tokens_total", double(prompt_tokens_));
   Line(&o, "floe_prefill_tokens_total", "counter", "prompt tokens evaluated (prefill)");
   Value(&o, "floe_prefill_tokens_total", double(prefill_tokens_));
+  Line(&o, "floe_prompt_cached_tokens_total", "counter",
+       "prompt tokens found in a session's history (not evaluated again)");
+  Value(&o, "floe_prompt_cached_tokens_total", double(cached_tokens_));
   Line(&o, "floe_completion_tokens_total", "counter", "tokens generated");
   Value(&o, "floe_completion_tokens_total", double(completion_tokens_));
   Line(&o, "floe_rejected_total", "counter", "requests refused with 429 (queue full)");

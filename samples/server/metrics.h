@@ -22,6 +22,7 @@ class Metrics {
   // One scheduler iteration that decoded `n` sequences in one batched forward.
   void ObserveDecodeBatch(size_t n);
   void ObservePrefillTokens(uint64_t n) { prefill_tokens_ += n; }
+  void AddCachedTokens(uint64_t n) { cached_tokens_ += n; }
   void SetQueueDepth(size_t n) { queue_depth_ = n; }
   void SetActiveSessions(size_t n) { active_ = n; }
   void CountRejected() { rejected_ += 1; }
@@ -36,7 +37,8 @@ class Metrics {
   static constexpr size_t kBuckets[] = {1, 2, 4, 8, 16, 32, 64, 128};
   using Clock = std::chrono::steady_clock;
 
-  std::atomic<uint64_t> prompt_tokens_{0}, completion_tokens_{0}, prefill_tokens_{0};
+  std::atomic<uint64_t> prompt_tokens_{0}, completion_tokens_{0}, prefill_tokens_{0},
+      cached_tokens_{0};
   std::atomic<uint64_t> rejected_{0}, cancelled_{0};
   std::atomic<size_t> queue_depth_{0}, active_{0}, last_batch_{0};
   std::mutex mu_;  // guards the maps, the histogram and the window

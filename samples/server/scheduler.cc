@@ -49,6 +49,9 @@ struct Scheduler::Slot {
   floe_token prev = -1;  // the token before the next one, for its text in context
   size_t generated = 0;
   std::unique_ptr<TextStream> text;
+  std::vector<floe_token> history;  // tokens the session has evaluated
+  size_t cached = 0;                // prompt tokens of the job found in history
+  uint64_t last_used = 0;
 };
 
 Scheduler::Scheduler(floe_model* model, SchedulerOptions options, Metrics* metrics)
@@ -108,13 +111,13 @@ void Scheduler::Loop() {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [&] { return stop_ || !active.empty() || !queue_.empty(); });
       if (stop_) return;
-      for (auto& s : slots_) {
-        if (queue_.empty()) break;
-        if (s->job) continue;
+      while (!queue_.empty()) {
+        Slot* s = PickSlot(queue_.front()->params.prompt);
+        if (!s) break;
         s->job = std::move(queue_.front());
         queue_.pop_front();
         ++n_active_;
-        active.push_back(s.get());
+        active.push_back(s);
       }
       metrics_->SetQueueDepth(queue_.size());
       metrics_->SetActiveSessions(n_active_);
@@ -136,6 +139,28 @@ void Scheduler::Loop() {
   }
 }
 
+Scheduler::Slot* Scheduler::PickSlot(const std::vector<floe_token>& prompt) {
+  Slot* best = nullptr;
+  size_t best_len = 0;
+  for (auto& s : slots_) {
+    if (s->job) continue;
+    const auto& h = s->history;
+    const bool prefix = !h.empty() && h.size() < prompt.size() &&
+                        std::equal(h.begin(), h.end(), prompt.begin());
+    if (prefix && h.size() > best_len) {
+      best = s.get();
+      best_len = h.size();
+    } else if (best_len == 0 && (!best || s->last_used < best->last_used)) {
+      best = s.get();
+    }
+  }
+  if (best) {
+    best->cached = best_len;
+    best->last_used = ++clock_;
+  }
+  return best;
+}
+
 void Scheduler::Step(std::vector<Slot*>& active) {
   // Start admitted jobs; drop cancelled ones.
   for (Slot* s : active) {
@@ -153,9 +178,12 @@ void Scheduler::Step(std::vector<Slot*>& active) {
         Release(*s, Finish::kError, std::string("cannot create a session: ") + floe_last_error());
         continue;
       }
-    } else {
+    } else if (s->cached == 0) {
       floe_session_reset(s->session);
+      s->history.clear();
     }
+    s->prefilled = s->cached;
+    metrics_->AddCachedTokens(s->cached);
     if (floe_sampler_create(&s->job->params.sampler, &s->sampler) != FLOE_OK) {
       s->sampler = nullptr;
       Release(*s, Finish::kError, std::string("bad sampling settings: ") + floe_last_error());
@@ -189,6 +217,7 @@ void Scheduler::Step(std::vector<Slot*>& active) {
         continue;
       }
       s.has_pending = false;
+      s.history.push_back(s.pending);
       SampleNext(s);
     }
   }
@@ -218,6 +247,7 @@ void Scheduler::Step(std::vector<Slot*>& active) {
       Release(s, Finish::kError, std::string("prefill failed: ") + floe_session_last_error(s.session));
       continue;
     }
+    s.history.insert(s.history.end(), tt[i], tt[i] + nn[i]);
     s.prefilled += nn[i];
     metrics_->ObservePrefillTokens(nn[i]);
     if (s.prefilled == s.job->params.prompt.size()) SampleNext(s);
@@ -265,6 +295,8 @@ void Scheduler::Release(Slot& s, Finish finish, const std::string& error) {
   s.sampler = nullptr;
   s.text.reset();
   s.started = false;
+  if (finish == Finish::kError) s.history.clear();  // unknown state: reset before reuse
+  s.cached = 0;
   s.prefilled = 0;
   s.has_pending = false;
   s.generated = 0;

@@ -8,6 +8,9 @@
 //      token per sequence, so the model runs them as one batched forward (each weight read once);
 //   4. samples the next token of every job whose logits are fresh, with the job's own sampler.
 // A long prompt therefore advances one chunk per iteration while the others keep decoding.
+// Prompt caching: a slot's session keeps its token history after its job ends; a new job goes to
+// the free slot whose history is the longest proper prefix of its prompt, and only the rest of
+// the prompt is evaluated (otherwise to the least recently used slot, reset).
 // Greedy results equal a lone session's: floe_eval_batch's batched decode is bit-exact with
 // separate decodes, and prefill chunks start at the same positions as floe_session_eval's.
 #pragma once
@@ -99,6 +102,7 @@ class Scheduler {
   void Step(std::vector<Slot*>& active);
   void SampleNext(Slot& s);
   void Release(Slot& s, Finish finish, const std::string& error = "");
+  Slot* PickSlot(const std::vector<floe_token>& prompt);  // under mu_; nullptr if none free
   std::string TokenBytes(floe_token prev, floe_token tok);
 
   floe_model* model_;
@@ -113,6 +117,7 @@ class Scheduler {
   size_t n_active_ = 0;
   bool draining_ = false, stop_ = false;
   std::vector<std::unique_ptr<Slot>> slots_;  // scheduler thread only
+  uint64_t clock_ = 0;                        // admission counter, for least recently used
   std::thread thread_;
 };
 

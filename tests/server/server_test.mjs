@@ -129,6 +129,14 @@ async function main() {
                       "floe_queue_depth", "floe_active_sessions", "floe_tokens_per_second"])
     assert.match(text, new RegExp(`^# TYPE ${name} `, "m"));
 
+  // Prompt caching: a session whose history is a prefix of the next prompt is reused.
+  await post("/v1/completions", { prompt: c0.prompt, max_tokens: 1, temperature: 0 });
+  const cachedBefore = await metric("floe_prompt_cached_tokens_total");
+  res = await post("/v1/completions", { prompt: expected.cached.prompt, max_tokens: 24, temperature: 0 });
+  assert.equal((await res.json()).choices[0].text, expected.cached.text);
+  const cached = await metric("floe_prompt_cached_tokens_total") - cachedBefore;
+  assert.ok(cached >= 5, `prompt tokens reused: ${cached}`);
+
   // Errors: OpenAI error objects with the offending parameter.
   await expectError(await post("/v1/completions", "{not json"), 400, null, "invalid_json");
   await expectError(await post("/v1/completions", "[1,2]"), 400);

@@ -30,7 +30,9 @@ prompts=("Once upon a time" "The cat" "Tom had a big red ball" "Lily wanted to" 
   done
   chatml=$'<|im_start|>user\nTell me a story<|im_end|>\n<|im_start|>assistant\n'
   greedy_text "$chatml" 40 "${m[@]}" >"$tmp/greedy.txt"
-  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")}}"
+  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")},"
+  greedy_text "Once upon a time, there was" 24 "${m[@]}" >"$tmp/greedy.txt"
+  echo "\"cached\": {\"prompt\": \"Once upon a time, there was\", \"text\": $(json_file "$tmp/greedy.txt")}}"
 } >"$tmp/expected.json"
 
 start_server "$tmp/main.log" "${m[@]}" --parallel 8 --queue 4 --max-body 65536
