@@ -2,7 +2,7 @@
 // streaming R completions of max_tokens T; prints aggregate decode tok/s, p50/p99 time to first
 // token and p50/p99 time between tokens (SSE chunks). Node 20, no packages.
 // Usage: node load.mjs URL [--concurrency 1,8,32] [--requests 2] [--max-tokens 128]
-//        [--prompt TEXT] [--model NAME]
+//        [--prompt TEXT] [--model NAME] [--temperature 0.8]
 const args = process.argv.slice(2);
 const url = args[0];
 const opt = (name, dflt) => {
@@ -14,6 +14,7 @@ const requests = Number(opt("requests", "2"));
 const maxTokens = Number(opt("max-tokens", "128"));
 const prompt = opt("prompt", "Once upon a time");
 const model = opt("model", undefined);
+const temperature = Number(opt("temperature", "0.8"));
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -24,7 +25,7 @@ async function one(ttft, gaps) {
   const t0 = performance.now();
   const res = await fetch(url + "/v1/completions", {
     method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature: 0.8, seed: 1, stream: true,
+    body: JSON.stringify({ model, prompt, max_tokens: maxTokens, temperature, seed: 1, stream: true,
                            stream_options: { include_usage: true } }),
   });
   if (res.status !== 200) throw new Error(`status ${res.status}: ${await res.text()}`);

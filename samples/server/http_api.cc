@@ -185,7 +185,7 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
   gen.sampler = floe_sampler_default_params();
   gen.sampler.temperature = r.temperature;
   gen.sampler.top_p = r.top_p;
-  gen.sampler.top_k = r.top_k;
+  gen.sampler.top_k = r.top_k.value_or(config_.top_k);
   gen.sampler.min_p = r.min_p;
   gen.sampler.repeat_penalty = r.repeat_penalty;
   gen.sampler.seed = r.seed ? *r.seed : RandomSeed();

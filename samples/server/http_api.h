@@ -21,6 +21,7 @@ struct ApiConfig {
   std::string chat_template;  // the model's tokenizer.chat_template ("" = none: ChatML)
   size_t max_body = 1 << 20;  // request body bytes at most
   size_t max_tokens = 2048;   // generated tokens per request at most (chat's default)
+  int32_t top_k = 40;         // top_k of requests that do not set it (0 = off)
 };
 
 class Api {

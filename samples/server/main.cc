@@ -28,7 +28,7 @@ struct Flags {
   std::string model, tokenizer, host = "127.0.0.1", alias, api_key;
   int port = 8080;
   size_t parallel = 4, queue = 16, ctx = 0, batch = 64, max_body = 1 << 20, max_tokens = 2048;
-  int threads = 0;
+  int threads = 0, top_k = 40;
   int32_t kv = FLOE_KV_F32;
   double drain_timeout = 30;
 };
@@ -81,6 +81,7 @@ int Serve(const Flags& f) {
   api_config.api_key = f.api_key;
   api_config.max_body = f.max_body;
   api_config.max_tokens = f.max_tokens;
+  api_config.top_k = f.top_k;
   api_config.chat_template = ModelMeta(model, "tokenizer.chat_template");
 
   floe::serve::Metrics metrics;
@@ -173,6 +174,10 @@ int main(int argc, char** argv) {
   app.add_option("--max-tokens", f.max_tokens,
                  "tokens one request may generate at most; also chat's default max_tokens")
       ->check(IntAtLeast(1));
+  app.add_option("--top-k", f.top_k,
+                 "top_k of requests that do not set it (as llama.cpp's server); 0 = off, "
+                 "OpenAI's full distribution")
+      ->check(IntAtLeast(0));
   app.add_option("--api-key", f.api_key, "require 'Authorization: Bearer KEY' on /v1 and /metrics");
   app.add_option("--max-body", f.max_body, "request body bytes at most (then 413)")->check(IntAtLeast(1));
   app.add_option("--drain-timeout", f.drain_timeout, "seconds SIGTERM waits for running requests")

@@ -23,7 +23,7 @@ struct CompletionRequest {
   std::optional<size_t> max_tokens;
   float temperature = 1.0f;
   float top_p = 1.0f;
-  int32_t top_k = 0;
+  std::optional<int32_t> top_k;  // not given: the server's --top-k
   float min_p = 0.0f;
   float repeat_penalty = 1.0f;
   std::optional<uint64_t> seed;
