@@ -4,7 +4,8 @@
 start_server() {
   local log=$1
   shift
-  "${serve_cmd[@]}" --port 0 "$@" 2>"$log" &
+  : >"$log"  # exists before the server opens it: the polling below reads it at once
+  "${serve_cmd[@]}" --port 0 "$@" 2>>"$log" &
   server_pid=$!
   server_url=
   for _ in $(seq 1 200); do
