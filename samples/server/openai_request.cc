@@ -9,6 +9,9 @@ namespace {
 
 using nlohmann::json;
 
+// Stop strings are matched against the text after every token: bound their length.
+constexpr size_t kMaxStopBytes = 256;
+
 const char* TypeName(const json& v) {
   if (v.is_null()) return "null";
   if (v.is_boolean()) return "a boolean";
@@ -110,14 +113,19 @@ std::optional<ApiError> GetStop(const json& body, std::vector<std::string>* out)
   if (it == body.end() || it->is_null()) return std::nullopt;
   if (it->is_string()) {
     out->push_back(it->get<std::string>());
-    return std::nullopt;
+  } else if (!it->is_array()) {
+    return WrongType("stop", "a string or an array of strings", *it);
+  } else {
+    if (it->size() > 4) return BadRequest("'stop' holds at most 4 strings", "stop", "invalid_value");
+    for (const json& s : *it) {
+      if (!s.is_string()) return WrongType("stop", "a string or an array of strings", *it);
+      out->push_back(s.get<std::string>());
+    }
   }
-  if (!it->is_array()) return WrongType("stop", "a string or an array of strings", *it);
-  if (it->size() > 4) return BadRequest("'stop' holds at most 4 strings", "stop", "invalid_value");
-  for (const json& s : *it) {
-    if (!s.is_string()) return WrongType("stop", "a string or an array of strings", *it);
-    out->push_back(s.get<std::string>());
-  }
+  for (const std::string& s : *out)
+    if (s.size() > kMaxStopBytes)
+      return BadRequest("a 'stop' string holds at most " + std::to_string(kMaxStopBytes) + " bytes",
+                        "stop", "invalid_value");
   return std::nullopt;
 }
 

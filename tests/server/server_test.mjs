@@ -3,6 +3,7 @@
 // (--parallel 1 --queue 1 --api-key sekret) or "rwkv" (a recurrent model).
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import net from "node:net";
 
 const [phase, url, expectedPath] = process.argv.slice(2);
 const expected = JSON.parse(readFileSync(expectedPath, "utf8"));
@@ -11,7 +12,7 @@ let headers = { "Content-Type": "application/json" };
 async function post(path, body, extra = {}) {
   const res = await fetch(url + path, {
     method: "POST", headers: { ...headers, ...extra },
-    body: typeof body === "string" ? body : JSON.stringify(body),
+    body: typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body),
   });
   return res;
 }
@@ -48,6 +49,41 @@ async function expectError(res, status, param, code) {
   if (param !== undefined) assert.equal(body.error.param, param, JSON.stringify(body));
   if (code !== undefined) assert.equal(body.error.code, code, JSON.stringify(body));
   return body;
+}
+
+// Raw bytes on a fresh connection, closed after `ms` (whatever the server answered).
+function raw(data, ms = 100) {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const sock = net.connect(Number(u.port), u.hostname, () => {
+      sock.write(data);
+      setTimeout(() => sock.destroy(), ms);
+    });
+    sock.on("error", () => {});
+    sock.on("data", () => {});
+    sock.on("close", resolve);
+  });
+}
+
+// Malformed, truncated, oversized and abandoned requests; each must leave the server serving.
+async function faults() {
+  const post1 = (body) => `POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${body}`;
+  await Promise.all([
+    raw("GARBAGE\r\n\r\n"),
+    raw("\x00\xff\xfe binary junk \r\n\r\n"),
+    raw(post1('Content-Length: 1000\r\n\r\n{"prompt": "Once')),
+    raw(post1("Content-Length: 99999999999999999999999\r\n\r\n{}")),
+    raw(post1("Content-Length: -5\r\n\r\n{}")),
+    raw(post1("Transfer-Encoding: chunked\r\n\r\nzz\r\nnot hex\r\n")),
+    raw("GET /health HTTP/1.1\r\nX-Long: " + "a".repeat(100000) + "\r\n\r\n"),
+    raw(post1('Content-Length: 60\r\n\r\n{"prompt": "Once upon a time", "stream": true, "max_tokens": 400}'), 30),
+    (async () => {
+      const bad = Buffer.concat([Buffer.from('{"prompt": "'), Buffer.from([0xff, 0xfe, 0xc3]), Buffer.from('"}')]);
+      await expectError(await post("/v1/completions", bad), 400, null, "invalid_json");
+      await expectError(await post("/v1/completions", "[".repeat(60000)), 400, null, "invalid_json");
+      await expectError(await post("/v1/completions", { prompt: "x", stop: "s".repeat(300) }), 400, "stop");
+    })(),
+  ]);
 }
 
 async function metric(name) {
@@ -115,9 +151,10 @@ async function main() {
   assert.equal(a, b);
 
   // 8 concurrent streams, each equal to its lone greedy text; decode steps were batched.
+  // Faults fired at the same time must not disturb them.
   const t0 = Date.now();
-  const results = await Promise.all(expected.completions.map((c) =>
-    stream("/v1/completions", { prompt: c.prompt, max_tokens: 48, temperature: 0 })));
+  const [results] = await Promise.all([Promise.all(expected.completions.map((c) =>
+    stream("/v1/completions", { prompt: c.prompt, max_tokens: 48, temperature: 0 }))), faults()]);
   const secs = (Date.now() - t0) / 1000;
   results.forEach((r, i) => assert.equal(r.text, expected.completions[i].text, `stream ${i}`));
   const batches = await metric("floe_decode_batch_size_sum") / await metric("floe_decode_batch_size_count");
