@@ -4,7 +4,7 @@
 # when node or npm is missing or the npm registry cannot be reached.
 # Usage: openai_client.sh FLOE_SERVE FLOE_CLI DATA_DIR NPM_DIR
 set -euo pipefail
-serve=$1 floe=$2 data=$3 npm_dir=$4
+serve=$1 floe=$2 data=$3 npm_dir=$(realpath -m "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
 command -v npm >/dev/null || { echo "SKIP: npm is not installed"; exit 77; }
