@@ -4,9 +4,19 @@
 # equal to its lone greedy text (batched decode is bit-exact); error replies; queue full (429);
 # API key; client disconnect; SIGTERM drains and exits 0. The HTTP checks are in
 # server_test.mjs (Node's built-in fetch).
-# Usage: server_test.sh FLOE_SERVE FLOE_CLI DATA_DIR
+# With DEPS_CHECK "static": floe-serve needs no shared library beyond libc, libm, libstdc++ and
+# libgcc (package_test.sh's check of the embedding samples).
+# Usage: server_test.sh FLOE_SERVE FLOE_CLI DATA_DIR [static|none]
 set -euo pipefail
-serve=$1 floe=$2 data=$3
+serve=$1 floe=$2 data=$3 deps_check=${4:-none}
+if [[ $deps_check == static ]]; then
+  for lib in $(readelf -d "$serve" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+    case "$lib" in
+      libc.so.6|libm.so.6|libstdc++.so.6|libgcc_s.so.1|ld-linux-x86-64.so.2) ;;
+      *) echo "$serve needs $lib"; exit 1 ;;
+    esac
+  done
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
