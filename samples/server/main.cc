@@ -75,6 +75,15 @@ int Serve(const Flags& f) {
     return 2;
   }
 
+  // One session up front, so that bad session settings fail here and not in every request.
+  floe_session* probe_session = nullptr;
+  if (floe_session_create(model, &so.session, &probe_session) != FLOE_OK) {
+    std::fprintf(stderr, "floe-serve: %s\n", floe_last_error());
+    floe_model_free(model);
+    return 1;
+  }
+  floe_session_free(probe_session);
+
   floe::serve::ApiConfig api_config;
   api_config.model_id =
       f.alias.empty() ? std::filesystem::path(f.model).filename().string() : f.alias;
