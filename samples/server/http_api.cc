@@ -217,21 +217,49 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
   };
 
   if (!r.stream) {
-    std::string text;
-    while (!job->Wait(&text, std::chrono::milliseconds(1000))) {
+    // The handler waits for the first text (errors before it, as in a session or the prefill,
+    // keep their status). If more is to come, the body goes out through a chunked provider,
+    // which notices a client that went away (it polls the socket) and cancels the job.
+    auto text = std::make_shared<std::string>();
+    bool done = false;
+    while (!done && text->empty()) done = job->Wait(text.get(), std::chrono::milliseconds(1000));
+    const std::string model_id = config_.model_id;
+    auto body = [=]() -> std::string {
+      if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled)
+        return Dump(ApiError{500, "generation failed: " + job->error(), "server_error", "", ""}.ToJson());
+      json choice = {{"index", 0}, {"finish_reason", finish_reason()}};
+      if (chat) {
+        choice["message"] = {{"role", "assistant"}, {"content", *text}};
+      } else {
+        choice["text"] = *text;
+        choice["logprobs"] = nullptr;
+      }
+      return Dump({{"id", id}, {"object", object}, {"created", created}, {"model", model_id},
+                   {"choices", json::array({choice})}, {"usage", usage()}});
+    };
+    if (done) {
+      if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled)
+        return Reply(res, {500, "generation failed: " + job->error(), "server_error", "", ""});
+      res.set_content(body(), "application/json");
+      return;
     }
-    if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled)
-      return Reply(res, {500, "generation failed: " + job->error(), "server_error", "", ""});
-    json choice = {{"index", 0}, {"finish_reason", finish_reason()}};
-    if (chat) {
-      choice["message"] = {{"role", "assistant"}, {"content", text}};
-    } else {
-      choice["text"] = text;
-      choice["logprobs"] = nullptr;
-    }
-    json body = {{"id", id}, {"object", object}, {"created", created}, {"model", config_.model_id},
-                 {"choices", json::array({choice})}, {"usage", usage()}};
-    res.set_content(Dump(body), "application/json");
+    res.set_chunked_content_provider(
+        "application/json",
+        [=](size_t, httplib::DataSink& sink) {
+          const bool finished = job->Wait(text.get(), std::chrono::milliseconds(200));
+          if (!sink.is_writable()) {
+            job->Cancel();
+            return false;
+          }
+          if (!finished) return true;
+          const std::string b = body();
+          if (!sink.write(b.data(), b.size())) return false;
+          sink.done();
+          return true;
+        },
+        [job](bool success) {
+          if (!success) job->Cancel();
+        });
     return;
   }
 

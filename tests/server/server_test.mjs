@@ -208,8 +208,18 @@ async function main() {
   await reader.read();
   ctl.abort();
   await reader.cancel().catch(() => {});
+  // The same for a request that is not streamed.
+  const ctl2 = new AbortController();
+  const res2 = await fetch(url + "/v1/completions", {
+    method: "POST", headers, signal: ctl2.signal,
+    body: JSON.stringify({ prompt: c0.prompt, max_tokens: 460, temperature: 0 }) });
+  ctl2.abort();  // headers came with the first token; the body is still being generated
+  await res2.text().catch(() => {});
   for (let i = 0; i < 100 && (await metric("floe_active_sessions")) > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await metric("floe_active_sessions"), 0);
+  const cancelledCount = await metric("floe_cancelled_total");
+  console.log(`disconnects: ${cancelledCount} generations cancelled`);
+  assert.ok(cancelledCount >= 2, "the streamed and the plain request were both cancelled");
 }
 
 async function small() {
