@@ -39,7 +39,8 @@ int Run(const std::vector<std::string>& args) {
 Verb AddServe(CLI::App& floe) {
   auto args = std::make_shared<std::vector<std::string>>();
   CLI::App* app = floe.add_subcommand(
-      "serve", "OpenAI-compatible HTTP server (runs floe-serve; 'floe serve --help' for its flags)");
+      "serve",
+      "OpenAI-compatible HTTP server (runs floe-serve; 'floe serve --help' for its flags)");
   app->prefix_command();
   app->set_help_flag();  // --help goes to floe-serve
   return {app, [app, args] {

@@ -15,7 +15,8 @@ struct ApiError {
   std::string code;   // "" -> null
 
   nlohmann::json ToJson() const {
-    nlohmann::json e = {{"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
+    nlohmann::json e = {
+        {"message", message}, {"type", type}, {"param", nullptr}, {"code", nullptr}};
     if (!param.empty()) e["param"] = param;
     if (!code.empty()) e["code"] = code;
     return {{"error", e}};

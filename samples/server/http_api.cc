@@ -15,9 +15,7 @@ namespace {
 
 using nlohmann::json;
 
-std::string Dump(const json& j) {
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
+std::string Dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 void Reply(httplib::Response& res, const ApiError& e) {
   res.status = e.status;
@@ -26,13 +24,18 @@ void Reply(httplib::Response& res, const ApiError& e) {
 
 ApiError ErrorForStatus(const httplib::Request& req, int status, size_t max_body) {
   switch (status) {
-    case 404: return {404, "no route for " + req.method + " " + req.path, "invalid_request_error", "", "not_found"};
-    case 405: return {405, "method not allowed", "invalid_request_error", "", "method_not_allowed"};
+    case 404:
+      return {404, "no route for " + req.method + " " + req.path, "invalid_request_error", "",
+              "not_found"};
+    case 405:
+      return {405, "method not allowed", "invalid_request_error", "", "method_not_allowed"};
     case 413:
       return {413, "the request body exceeds " + std::to_string(max_body) + " bytes (--max-body)",
               "invalid_request_error", "", "request_too_large"};
-    case 414: return {414, "the request URI is too long", "invalid_request_error", "", "uri_too_long"};
-    case 401: return {401, "unauthorized", "invalid_request_error", "", "invalid_api_key"};
+    case 414:
+      return {414, "the request URI is too long", "invalid_request_error", "", "uri_too_long"};
+    case 401:
+      return {401, "unauthorized", "invalid_request_error", "", "invalid_api_key"};
     default:
       if (status >= 500) return {status, "internal server error", "server_error", "", ""};
       return {status, "bad request", "invalid_request_error", "", ""};
@@ -41,10 +44,17 @@ ApiError ErrorForStatus(const httplib::Request& req, int status, size_t max_body
 
 // Known endpoints keep their own label in the metrics; anything else is "other".
 std::string EndpointLabel(const std::string& path) {
-  for (const char* p : {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health",
-                        "/metrics", "/"})
+  for (const char* p :
+       {"/v1/chat/completions", "/v1/completions", "/v1/models", "/health", "/metrics", "/"})
     if (path == p) return path;
   return "other";
+}
+
+// Compares in time that does not depend on where the strings differ (API keys).
+bool SameSecret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() != b.size();
+  for (size_t i = 0; i < a.size(); ++i) diff |= a[i] ^ b[i % std::max<size_t>(b.size(), 1)];
+  return diff == 0;
 }
 
 uint64_t RandomSeed() {
@@ -60,28 +70,29 @@ Api::Api(floe_model* model, Scheduler* scheduler, Metrics* metrics, ApiConfig co
 void Api::Register(httplib::Server& svr) {
   svr.set_payload_max_length(config_.max_body);
   svr.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (config_.api_key.empty() || req.path == "/health" || req.path == "/") 
+    if (config_.api_key.empty() || req.path == "/health" || req.path == "/")
       return httplib::Server::HandlerResponse::Unhandled;
-    if (req.get_header_value("Authorization") == "Bearer " + config_.api_key)
+    if (SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.api_key))
       return httplib::Server::HandlerResponse::Unhandled;
     Reply(res, {401, "missing or wrong API key (send 'Authorization: Bearer KEY')",
                 "invalid_request_error", "", "invalid_api_key"});
     return httplib::Server::HandlerResponse::Handled;
   });
   svr.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (res.body.empty() && !res.content_provider_) Reply(res, ErrorForStatus(req, res.status, config_.max_body));
+    if (res.body.empty() && !res.content_provider_)
+      Reply(res, ErrorForStatus(req, res.status, config_.max_body));
   });
-  svr.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                               std::exception_ptr ep) {
-    std::string what = "unknown error";
-    try {
-      if (ep) std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    Reply(res, {500, "internal error: " + what, "server_error", "", ""});
-  });
+  svr.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        std::string what = "unknown error";
+        try {
+          if (ep) std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = e.what();
+        } catch (...) {
+        }
+        Reply(res, {500, "internal error: " + what, "server_error", "", ""});
+      });
   svr.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     metrics_->CountRequest(EndpointLabel(req.path), res.status);
   });
@@ -93,7 +104,10 @@ void Api::Register(httplib::Server& svr) {
     Completions(req, res, /*chat=*/true);
   });
   svr.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-    json m = {{"id", config_.model_id}, {"object", "model"}, {"created", 0}, {"owned_by", "floe"},
+    json m = {{"id", config_.model_id},
+              {"object", "model"},
+              {"created", 0},
+              {"owned_by", "floe"},
               {"architecture", floe_model_architecture(model_)},
               {"context_length", scheduler_->context_length()}};
     res.set_content(Dump({{"object", "list"}, {"data", json::array({m})}}), "application/json");
@@ -115,7 +129,8 @@ bool Api::RenderChat(const std::string& messages_json, std::string* prompt, std:
   for (int attempt = 0; attempt < 2; ++attempt) {
     std::string out(4096, '\0');
     size_t n = 0;
-    floe_status st = floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
+    floe_status st =
+        floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
     if (st == FLOE_ERR_OUT_OF_RANGE) {
       out.assign(n + 1, '\0');
       st = floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
@@ -128,8 +143,10 @@ bool Api::RenderChat(const std::string& messages_json, std::string* prompt, std:
     if (st == FLOE_ERR_UNSUPPORTED && tmpl != nullptr) {
       // Until the Jinja renderer lands: the model's template is not rendered yet; use ChatML.
       if (!warned_template_.exchange(true))
-        std::fprintf(stderr, "floe-serve: warning: the model's chat template cannot be rendered "
-                             "(%s); using ChatML\n", floe_last_error());
+        std::fprintf(stderr,
+                     "floe-serve: warning: the model's chat template cannot be rendered "
+                     "(%s); using ChatML\n",
+                     floe_last_error());
       tmpl = nullptr;
       continue;
     }
@@ -143,14 +160,16 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
   CompletionRequest r;
   if (auto e = ParseCompletionRequest(req.body, chat, &r)) return Reply(res, *e);
   if (!r.model.empty() && r.model != config_.model_id)
-    return Reply(res, {404, "The model '" + r.model + "' does not exist (this server runs '" +
-                                config_.model_id + "')",
+    return Reply(res, {404,
+                       "The model '" + r.model + "' does not exist (this server runs '" +
+                           config_.model_id + "')",
                        "invalid_request_error", "model", "model_not_found"});
   std::string prompt = r.prompt;
   if (chat) {
     std::string error;
     if (!RenderChat(r.messages_json, &prompt, &error))
-      return Reply(res, BadRequest("cannot render the chat: " + error, "messages", "invalid_value"));
+      return Reply(res,
+                   BadRequest("cannot render the chat: " + error, "messages", "invalid_value"));
   }
   size_t n = 0;
   floe_status st = floe_tokenize(model_, prompt.data(), prompt.size(), 1, nullptr, 0, &n);
@@ -159,8 +178,9 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
   if (st == FLOE_OK || st == FLOE_ERR_OUT_OF_RANGE)
     st = floe_tokenize(model_, prompt.data(), prompt.size(), 1, gen.prompt.data(), n, &n);
   if (st != FLOE_OK)
-    return Reply(res, {500, std::string("cannot tokenize the prompt: ") + floe_model_last_error(model_),
-                       "server_error", "", ""});
+    return Reply(res,
+                 {500, std::string("cannot tokenize the prompt: ") + floe_model_last_error(model_),
+                  "server_error", "", ""});
   gen.prompt.resize(n);
   const size_t ctx = scheduler_->context_length();
   if (r.max_tokens && *r.max_tokens > config_.max_tokens)
@@ -168,20 +188,21 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
                                      "; this server generates at most " +
                                      std::to_string(config_.max_tokens) + " tokens (--max-tokens)",
                                  "max_tokens", "invalid_value"));
-  if (gen.prompt.empty()) return Reply(res, BadRequest("the prompt is empty", chat ? "messages" : "prompt"));
+  if (gen.prompt.empty())
+    return Reply(res, BadRequest("the prompt is empty", chat ? "messages" : "prompt"));
   if (gen.prompt.size() >= ctx || (r.max_tokens && gen.prompt.size() + *r.max_tokens > ctx))
-    return Reply(res, BadRequest("This model's maximum context length is " + std::to_string(ctx) +
-                                     " tokens. However, you requested " +
-                                     std::to_string(gen.prompt.size() + r.max_tokens.value_or(1)) +
-                                     " tokens (" + std::to_string(gen.prompt.size()) +
-                                     " in the prompt, " + std::to_string(r.max_tokens.value_or(1)) +
-                                     " for the completion).",
-                                 r.max_tokens && gen.prompt.size() < ctx ? "max_tokens"
-                                                                         : (chat ? "messages" : "prompt"),
-                                 "context_length_exceeded"));
+    return Reply(
+        res, BadRequest("This model's maximum context length is " + std::to_string(ctx) +
+                            " tokens. However, you requested " +
+                            std::to_string(gen.prompt.size() + r.max_tokens.value_or(1)) +
+                            " tokens (" + std::to_string(gen.prompt.size()) + " in the prompt, " +
+                            std::to_string(r.max_tokens.value_or(1)) + " for the completion).",
+                        r.max_tokens && gen.prompt.size() < ctx ? "max_tokens"
+                                                                : (chat ? "messages" : "prompt"),
+                        "context_length_exceeded"));
   const size_t room = ctx - gen.prompt.size();
-  gen.max_tokens = r.max_tokens ? *r.max_tokens
-                                : std::min(room, chat ? config_.max_tokens : size_t(16));
+  gen.max_tokens =
+      r.max_tokens ? *r.max_tokens : std::min(room, chat ? config_.max_tokens : size_t(16));
   gen.sampler = floe_sampler_default_params();
   gen.sampler.temperature = r.temperature;
   gen.sampler.top_p = r.top_p;
@@ -193,18 +214,20 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
 
   auto job = std::make_shared<Job>(std::move(gen));
   switch (scheduler_->Submit(job)) {
-    case Scheduler::Admit::kOk: break;
+    case Scheduler::Admit::kOk:
+      break;
     case Scheduler::Admit::kQueueFull:
       metrics_->CountRejected();
       res.set_header("Retry-After", "1");
-      return Reply(res, {429, "the server is busy: every session and queue place is taken; retry later",
-                         "rate_limit_error", "", "rate_limit_exceeded"});
+      return Reply(res,
+                   {429, "the server is busy: every session and queue place is taken; retry later",
+                    "rate_limit_error", "", "rate_limit_exceeded"});
     case Scheduler::Admit::kDraining:
       return Reply(res, {503, "the server is shutting down", "server_error", "", "shutting_down"});
   }
 
-  const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(std::time(nullptr)) +
-                         "-" + std::to_string(next_id_++);
+  const std::string id = (chat ? "chatcmpl-" : "cmpl-") + std::to_string(std::time(nullptr)) + "-" +
+                         std::to_string(next_id_++);
   const int64_t created = std::time(nullptr);
   const std::string object = chat ? "chat.completion" : "text_completion";
   auto usage = [job] {
@@ -226,7 +249,8 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
     const std::string model_id = config_.model_id;
     auto body = [=]() -> std::string {
       if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled)
-        return Dump(ApiError{500, "generation failed: " + job->error(), "server_error", "", ""}.ToJson());
+        return Dump(
+            ApiError{500, "generation failed: " + job->error(), "server_error", "", ""}.ToJson());
       json choice = {{"index", 0}, {"finish_reason", finish_reason()}};
       if (chat) {
         choice["message"] = {{"role", "assistant"}, {"content", *text}};
@@ -234,8 +258,12 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
         choice["text"] = *text;
         choice["logprobs"] = nullptr;
       }
-      return Dump({{"id", id}, {"object", object}, {"created", created}, {"model", model_id},
-                   {"choices", json::array({choice})}, {"usage", usage()}});
+      return Dump({{"id", id},
+                   {"object", object},
+                   {"created", created},
+                   {"model", model_id},
+                   {"choices", json::array({choice})},
+                   {"usage", usage()}});
     };
     if (done) {
       if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled)
@@ -277,7 +305,10 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
       choice["logprobs"] = nullptr;
     }
     return "data: " +
-           Dump({{"id", id}, {"object", chunk_object}, {"created", created}, {"model", model_id},
+           Dump({{"id", id},
+                 {"object", chunk_object},
+                 {"created", created},
+                 {"model", model_id},
                  {"choices", json::array({choice})}}) +
            "\n\n";
   };
@@ -302,19 +333,24 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
           job->Cancel();
           return false;
         }
-        if (!text.empty() &&
-            !send(chunk(chat ? json{{"content", text}} : json(text), nullptr)))
+        if (!text.empty() && !send(chunk(chat ? json{{"content", text}} : json(text), nullptr)))
           return false;
         if (!done) return true;
         if (job->finish() == Finish::kError || job->finish() == Finish::kCancelled) {
-          send("data: " + Dump(ApiError{500, "generation failed: " + job->error(), "server_error", "", ""}.ToJson()) + "\n\n");
+          send("data: " +
+               Dump(ApiError{500, "generation failed: " + job->error(), "server_error", "", ""}
+                        .ToJson()) +
+               "\n\n");
         } else {
           if (!send(chunk(chat ? json::object() : json(""), finish_reason()))) return false;
-          if (include_usage &&
-              !send("data: " + Dump({{"id", id}, {"object", chunk_object}, {"created", created},
-                                     {"model", model_id}, {"choices", json::array()},
-                                     {"usage", usage()}}) +
-                    "\n\n"))
+          if (include_usage && !send("data: " +
+                                     Dump({{"id", id},
+                                           {"object", chunk_object},
+                                           {"created", created},
+                                           {"model", model_id},
+                                           {"choices", json::array()},
+                                           {"usage", usage()}}) +
+                                     "\n\n"))
             return false;
         }
         send("data: [DONE]\n\n");

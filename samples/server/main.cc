@@ -53,7 +53,8 @@ int Serve(const Flags& f) {
   }
   size_t probe = 0;
   if (floe_tokenize(model, "a", 1, 0, nullptr, 0, &probe) == FLOE_ERR_UNSUPPORTED) {
-    std::fprintf(stderr, "floe-serve: %s has no vocabulary; pass -z tokenizer.bin\n", f.model.c_str());
+    std::fprintf(stderr, "floe-serve: %s has no vocabulary; pass -z tokenizer.bin\n",
+                 f.model.c_str());
     floe_model_free(model);
     return 1;
   }
@@ -165,13 +166,16 @@ int main(int argc, char** argv) {
       ->required()
       ->check(floe::cli::ExistingInputFile())
       ->type_name("FILE");
-  app.add_option("-z,--tokenizer", f.tokenizer, "llama2.c tokenizer.bin, instead of the model's vocabulary")
+  app.add_option("-z,--tokenizer", f.tokenizer,
+                 "llama2.c tokenizer.bin, instead of the model's vocabulary")
       ->check(floe::cli::ExistingInputFile())
       ->type_name("FILE");
   app.add_option("--host", f.host, "address to listen on");
-  app.add_option("--port", f.port, "TCP port, 0 = any free port (printed)")->check(CLI::Range(0, 65535));
+  app.add_option("--port", f.port, "TCP port, 0 = any free port (printed)")
+      ->check(CLI::Range(0, 65535));
   app.add_option("--alias", f.alias, "model name in the API (default: the file name)");
-  app.add_option("--parallel", f.parallel, "sequences decoded together at most")->check(CLI::Range(1, 256));
+  app.add_option("--parallel", f.parallel, "sequences decoded together at most")
+      ->check(CLI::Range(1, 256));
   app.add_option("--queue", f.queue, "requests waiting beyond --parallel at most (then 429)")
       ->check(IntAtLeast(0));
   floe::cli::AddContextFlag(&app, &f.ctx, "context length per session, 0 = the model's");
@@ -188,7 +192,8 @@ int main(int argc, char** argv) {
                  "OpenAI's full distribution")
       ->check(IntAtLeast(0));
   app.add_option("--api-key", f.api_key, "require 'Authorization: Bearer KEY' on /v1 and /metrics");
-  app.add_option("--max-body", f.max_body, "request body bytes at most (then 413)")->check(IntAtLeast(1));
+  app.add_option("--max-body", f.max_body, "request body bytes at most (then 413)")
+      ->check(IntAtLeast(1));
   app.add_option("--drain-timeout", f.drain_timeout, "seconds SIGTERM waits for running requests")
       ->check(CLI::Range(0.0, 3600.0));
   try {

@@ -33,8 +33,8 @@ std::optional<ApiError> GetNumber(const json& body, const char* field, double lo
   if (!it->is_number()) return WrongType(field, "a number", *it);
   const double v = it->get<double>();
   if (!std::isfinite(v) || v < lo || v > hi)
-    return BadRequest("'" + std::string(field) + "' must be between " + json(lo).dump() +
-                          " and " + json(hi).dump() + ", not " + it->dump(),
+    return BadRequest("'" + std::string(field) + "' must be between " + json(lo).dump() + " and " +
+                          json(hi).dump() + ", not " + it->dump(),
                       field, "invalid_value");
   *out = float(v);
   return std::nullopt;
@@ -68,9 +68,9 @@ std::optional<ApiError> Neutral(const json& body, const char* field, const json&
   auto it = body.find(field);
   if (it == body.end() || it->is_null() || *it == neutral) return std::nullopt;
   if (neutral.is_object() && it->is_object() && it->empty()) return std::nullopt;
-  return BadRequest("'" + std::string(field) + "' is not supported by floe-serve (only " +
-                        neutral.dump() + ")",
-                    field, "unsupported_value");
+  return BadRequest(
+      "'" + std::string(field) + "' is not supported by floe-serve (only " + neutral.dump() + ")",
+      field, "unsupported_value");
 }
 
 std::optional<ApiError> CheckMessages(const json& msgs) {
@@ -85,9 +85,9 @@ std::optional<ApiError> CheckMessages(const json& msgs) {
     if (role == m.end() || !role->is_string())
       return BadRequest(at + ".role must be a string", at + ".role", "invalid_type");
     if (!kRoles.count(role->get<std::string>()))
-      return BadRequest(at + ".role must be system, developer, user, assistant or tool, not " +
-                            role->dump(),
-                        at + ".role", "invalid_value");
+      return BadRequest(
+          at + ".role must be system, developer, user, assistant or tool, not " + role->dump(),
+          at + ".role", "invalid_value");
     auto content = m.find("content");
     if (content == m.end() || content->is_null()) {
       if (*role == "assistant") continue;  // an assistant turn may carry no text
@@ -101,7 +101,7 @@ std::optional<ApiError> CheckMessages(const json& msgs) {
       auto text = part.is_object() ? part.find("text") : part.end();
       if (type == part.end() || *type != "text" || text == part.end() || !text->is_string())
         return BadRequest(at + ".content: only {\"type\": \"text\", \"text\": ...} parts are "
-                              "supported",
+                               "supported",
                           at + ".content", "unsupported_value");
     }
   }
@@ -116,7 +116,8 @@ std::optional<ApiError> GetStop(const json& body, std::vector<std::string>* out)
   } else if (!it->is_array()) {
     return WrongType("stop", "a string or an array of strings", *it);
   } else {
-    if (it->size() > 4) return BadRequest("'stop' holds at most 4 strings", "stop", "invalid_value");
+    if (it->size() > 4)
+      return BadRequest("'stop' holds at most 4 strings", "stop", "invalid_value");
     for (const json& s : *it) {
       if (!s.is_string()) return WrongType("stop", "a string or an array of strings", *it);
       out->push_back(s.get<std::string>());
@@ -136,17 +137,32 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& text, bool cha
   const json body = json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (body.is_discarded())
     return BadRequest("the request body is not valid JSON", "", "invalid_json");
-  if (!body.is_object()) return BadRequest("the request body must be a JSON object", "", "invalid_json");
+  if (!body.is_object())
+    return BadRequest("the request body must be a JSON object", "", "invalid_json");
   out->chat = chat;
 
-  static const std::set<std::string> kCommon = {
-      "model", "max_tokens", "temperature", "top_p", "n", "stream", "stream_options", "stop",
-      "seed", "user", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
-      "top_k", "min_p", "repeat_penalty"};
+  static const std::set<std::string> kCommon = {"model",
+                                                "max_tokens",
+                                                "temperature",
+                                                "top_p",
+                                                "n",
+                                                "stream",
+                                                "stream_options",
+                                                "stop",
+                                                "seed",
+                                                "user",
+                                                "presence_penalty",
+                                                "frequency_penalty",
+                                                "logit_bias",
+                                                "logprobs",
+                                                "top_k",
+                                                "min_p",
+                                                "repeat_penalty"};
   static const std::set<std::string> kCompletion = {"prompt", "echo", "suffix", "best_of"};
   static const std::set<std::string> kChat = {
-      "messages", "max_completion_tokens", "top_logprobs", "response_format", "tools",
-      "tool_choice", "parallel_tool_calls", "functions", "function_call", "store", "metadata"};
+      "messages",    "max_completion_tokens", "top_logprobs", "response_format", "tools",
+      "tool_choice", "parallel_tool_calls",   "functions",    "function_call",   "store",
+      "metadata"};
   for (const auto& [key, value] : body.items()) {
     if (kCommon.count(key) || (chat ? kChat : kCompletion).count(key)) continue;
     return BadRequest("Unrecognized request argument supplied: " + key, key, "unknown_field");
@@ -156,12 +172,22 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& text, bool cha
     if (!it->is_string()) return WrongType("model", "a string", *it);
     out->model = it->get<std::string>();
   }
-  for (auto [field, neutral] : std::initializer_list<std::pair<const char*, json>>{
-           {"n", 1}, {"presence_penalty", 0}, {"frequency_penalty", 0}, {"logit_bias", json::object()},
-           {"logprobs", false}, {"echo", false}, {"suffix", ""}, {"best_of", 1},
-           {"top_logprobs", 0}, {"response_format", {{"type", "text"}}}, {"tools", json::array()},
-           {"tool_choice", "none"}, {"functions", json::array()}, {"function_call", "none"},
-           {"store", false}}) {
+  for (auto [field, neutral] :
+       std::initializer_list<std::pair<const char*, json>>{{"n", 1},
+                                                           {"presence_penalty", 0},
+                                                           {"frequency_penalty", 0},
+                                                           {"logit_bias", json::object()},
+                                                           {"logprobs", false},
+                                                           {"echo", false},
+                                                           {"suffix", ""},
+                                                           {"best_of", 1},
+                                                           {"top_logprobs", 0},
+                                                           {"response_format", {{"type", "text"}}},
+                                                           {"tools", json::array()},
+                                                           {"tool_choice", "none"},
+                                                           {"functions", json::array()},
+                                                           {"function_call", "none"},
+                                                           {"store", false}}) {
     if (auto e = Neutral(body, field, neutral)) {
       if (std::string(field) == "n") e->message = "only n = 1 is supported";
       return e;
@@ -184,16 +210,17 @@ std::optional<ApiError> ParseCompletionRequest(const std::string& text, bool cha
     } else if (it->is_array() && it->size() == 1 && (*it)[0].is_string()) {
       out->prompt = (*it)[0].get<std::string>();
     } else if (it->is_array()) {
-      return BadRequest("'prompt' as an array must hold exactly one string (one choice per request)",
-                        "prompt", "unsupported_value");
+      return BadRequest(
+          "'prompt' as an array must hold exactly one string (one choice per request)", "prompt",
+          "unsupported_value");
     } else {
       return WrongType("prompt", "a string or an array of one string", *it);
     }
   }
 
   std::optional<int64_t> v;
-  const char* max_field = chat && body.contains("max_completion_tokens") ? "max_completion_tokens"
-                                                                         : "max_tokens";
+  const char* max_field =
+      chat && body.contains("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
   if (auto e = GetInteger(body, max_field, 1, 1 << 30, &v)) return e;
   if (v) out->max_tokens = size_t(*v);
   if (auto e = GetNumber(body, "temperature", 0, 2, &out->temperature)) return e;

@@ -8,11 +8,16 @@ namespace floe::serve {
 
 const char* FinishReason(Finish f) {
   switch (f) {
-    case Finish::kStop: return "stop";
-    case Finish::kLength: return "length";
-    case Finish::kCancelled: return "cancelled";
-    case Finish::kError: return "error";
-    case Finish::kNone: break;
+    case Finish::kStop:
+      return "stop";
+    case Finish::kLength:
+      return "length";
+    case Finish::kCancelled:
+      return "cancelled";
+    case Finish::kError:
+      return "error";
+    case Finish::kNone:
+      break;
   }
   return "";
 }
@@ -43,7 +48,7 @@ struct Scheduler::Slot {
   std::shared_ptr<Job> job;
   floe_sampler* sampler = nullptr;
   bool started = false;
-  size_t prefilled = 0;     // prompt tokens evaluated
+  size_t prefilled = 0;      // prompt tokens evaluated
   bool has_pending = false;  // a sampled token waits for its decode step
   floe_token pending = -1;
   floe_token prev = -1;  // the token before the next one, for its text in context
@@ -128,9 +133,9 @@ void Scheduler::Loop() {
       std::lock_guard<std::mutex> lock(mu_);
       for (Slot* s : active) finished += s->job == nullptr;
       if (finished) {
-        active.erase(std::remove_if(active.begin(), active.end(),
-                                    [](Slot* s) { return s->job == nullptr; }),
-                     active.end());
+        active.erase(
+            std::remove_if(active.begin(), active.end(), [](Slot* s) { return s->job == nullptr; }),
+            active.end());
         n_active_ -= finished;
         metrics_->SetActiveSessions(n_active_);
       }
@@ -145,8 +150,8 @@ Scheduler::Slot* Scheduler::PickSlot(const std::vector<floe_token>& prompt) {
   for (auto& s : slots_) {
     if (s->job) continue;
     const auto& h = s->history;
-    const bool prefix = !h.empty() && h.size() < prompt.size() &&
-                        std::equal(h.begin(), h.end(), prompt.begin());
+    const bool prefix =
+        !h.empty() && h.size() < prompt.size() && std::equal(h.begin(), h.end(), prompt.begin());
     if (prefix && h.size() > best_len) {
       best = s.get();
       best_len = h.size();
@@ -213,7 +218,8 @@ void Scheduler::Step(std::vector<Slot*>& active) {
     for (size_t i = 0; i < dec.size(); ++i) {
       Slot& s = *dec[i];
       if (st != FLOE_OK && (failed >= dec.size() || failed == i)) {
-        Release(s, Finish::kError, std::string("decode failed: ") + floe_session_last_error(s.session));
+        Release(s, Finish::kError,
+                std::string("decode failed: ") + floe_session_last_error(s.session));
         continue;
       }
       s.has_pending = false;
@@ -244,7 +250,8 @@ void Scheduler::Step(std::vector<Slot*>& active) {
     Slot& s = *pre[i];
     if (st != FLOE_OK && (failed >= pre.size() || failed == i ||
                           floe_session_position(s.session) != s.prefilled + nn[i])) {
-      Release(s, Finish::kError, std::string("prefill failed: ") + floe_session_last_error(s.session));
+      Release(s, Finish::kError,
+              std::string("prefill failed: ") + floe_session_last_error(s.session));
       continue;
     }
     s.history.insert(s.history.end(), tt[i], tt[i] + nn[i]);
@@ -257,7 +264,8 @@ void Scheduler::Step(std::vector<Slot*>& active) {
 void Scheduler::SampleNext(Slot& s) {
   floe_token tok = -1;
   if (floe_sampler_sample(s.sampler, s.session, &tok) != FLOE_OK) {
-    Release(s, Finish::kError, std::string("sampling failed: ") + floe_session_last_error(s.session));
+    Release(s, Finish::kError,
+            std::string("sampling failed: ") + floe_session_last_error(s.session));
     return;
   }
   if (tok == eos_) {
@@ -320,7 +328,8 @@ std::string Scheduler::TokenBytes(floe_token prev, floe_token tok) {
   const floe_token pair[2] = {prev, tok};
   const std::string both = decode(pair, 2);
   const std::string first = decode(pair, 1);
-  if (both.size() < first.size() || both.compare(0, first.size(), first) != 0) return decode(&tok, 1);
+  if (both.size() < first.size() || both.compare(0, first.size(), first) != 0)
+    return decode(&tok, 1);
   return both.substr(first.size());
 }
 
