@@ -30,6 +30,7 @@ struct Flags {
   size_t parallel = 4, queue = 16, ctx = 0, batch = 64, max_body = 1 << 20, max_tokens = 2048;
   int threads = 0, top_k = 40;
   int32_t kv = FLOE_KV_F32;
+  int32_t huge_pages = 2;  // floe_model_params.huge_pages: refault
   double drain_timeout = 30;
 };
 
@@ -46,6 +47,7 @@ std::string ModelMeta(floe_model* model, const char* key) {
 int Serve(const Flags& f) {
   floe_model_params mp = floe_model_default_params();
   if (!f.tokenizer.empty()) mp.tokenizer_path = f.tokenizer.c_str();
+  mp.huge_pages = f.huge_pages;
   floe_model* model = nullptr;
   if (floe_model_load(f.model.c_str(), &mp, &model) != FLOE_OK) {
     std::fprintf(stderr, "floe-serve: %s\n", floe_last_error());
@@ -170,6 +172,10 @@ int main(int argc, char** argv) {
                  "llama2.c tokenizer.bin, instead of the model's vocabulary")
       ->check(floe::cli::ExistingInputFile())
       ->type_name("FILE");
+  floe::cli::AddChoice<int32_t>(&app, "--huge-pages", &f.huge_pages,
+                                {{"off", 0}, {"advise", 1}, {"refault", 2}},
+                                "2 MiB pages for the weights; refault re-reads a file cached in "
+                                "small pages");
   app.add_option("--host", f.host, "address to listen on");
   app.add_option("--port", f.port, "TCP port, 0 = any free port (printed)")
       ->check(CLI::Range(0, 65535));
