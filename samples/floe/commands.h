@@ -28,5 +28,6 @@ Verb AddMakeModel(CLI::App& floe);
 Verb AddQuantize(CLI::App& floe);
 Verb AddCompare(CLI::App& floe);
 Verb AddLongdoc(CLI::App& floe);  // samples/longdoc
+Verb AddServe(CLI::App& floe);
 
 }  // namespace floe::cli

@@ -1,0 +1,45 @@
+# Helpers for the floe-serve script tests (sourced). start_server LOG ARGS... starts
+# ${serve_cmd[@]} (floe-serve, or floe serve) on a free port (--port 0), waits for its
+# "on http://HOST:PORT/" line and for /health, and sets $server_pid and $server_url.
+start_server() {
+  local log=$1
+  shift
+  : >"$log"  # exists before the server opens it: the polling below reads it at once
+  "${serve_cmd[@]}" --port 0 "$@" 2>>"$log" &
+  server_pid=$!
+  server_url=
+  for _ in $(seq 1 200); do
+    server_url=$(sed -n 's|.* on \(http://[0-9.]*:[0-9]*\)/ .*|\1|p' "$log" | head -1)
+    [[ -n $server_url ]] && break
+    kill -0 "$server_pid" 2>/dev/null || { cat "$log"; echo "floe-serve exited early"; return 1; }
+    sleep 0.1
+  done
+  [[ -n $server_url ]] || { cat "$log"; echo "floe-serve did not start"; return 1; }
+  for _ in $(seq 1 100); do
+    curl -sf "$server_url/health" >/dev/null && return 0
+    sleep 0.1
+  done
+  echo "floe-serve: /health never answered"
+  return 1
+}
+
+# stop_server: SIGTERM, then the exit status must be 0.
+stop_server() {
+  kill -TERM "$server_pid"
+  local rc=0
+  wait "$server_pid" || rc=$?
+  [[ $rc -eq 0 ]] || { echo "floe-serve exited $rc after SIGTERM"; return 1; }
+}
+
+# greedy_text PROMPT N ARGS...: what `floe generate --temp 0` writes after the prompt (its
+# trailing newline removed).
+greedy_text() {
+  local prompt=$1 n=$2
+  shift 2
+  "$floe" generate "$@" --temp 0 -n "$n" -p "$prompt" 2>/dev/null | head -c -1 | tail -c +$((${#prompt} + 1))
+}
+
+# json_file FILE: the file's text as a JSON string (NUL bytes survive, unlike in $(...)).
+json_file() {
+  node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(process.argv[1], "utf8")))' "$1"
+}

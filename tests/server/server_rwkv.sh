@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# floe-serve on a recurrent model (tiny RWKV-6, byte vocabulary): completions streamed and not,
+# and 4 concurrent streams, each equal to `floe generate --temp 0` of its prompt.
+# Usage: server_rwkv.sh FLOE_SERVE FLOE_CLI DATA_DIR
+set -euo pipefail
+serve=$1 floe=$2 data=$3
+here=$(cd "$(dirname "$0")" && pwd)
+command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
+command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+source "$here/server_lib.sh"
+serve_cmd=("$serve")
+tmp=$(mktemp -d)
+server_pid=
+trap 'rc=$?; [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null
+      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log; rm -rf "$tmp"' EXIT
+m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
+prompts=("Once upon a time" "The cat" "In the" "Hello")
+{
+  echo "{\"completions\": ["
+  for i in "${!prompts[@]}"; do
+    greedy_text "${prompts[$i]}" 40 "${m[@]}" >"$tmp/greedy.txt"
+    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
+  done
+  echo "]}"
+} >"$tmp/expected.json"
+start_server "$tmp/rwkv.log" "${m[@]}" --parallel 4
+node "$here/server_test.mjs" rwkv "$server_url" "$tmp/expected.json"
+stop_server
+server_pid=
+echo "RWKV server test passed"
