@@ -1,5 +1,6 @@
 #include "runtime/chat/jinja_lexer.h"
 
+#include <cerrno>
 #include <cstdlib>
 
 #include "runtime/chat/utf8_text.h"
@@ -129,8 +130,9 @@ class Lexer {
         }
       }
       EmitText(text);
+      Advance(open);
       const int tag_line = line_;
-      pos_ = open + 2 + ((sign == '-' || sign == '+') ? 1 : 0);
+      Advance(open + 2 + ((sign == '-' || sign == '+') ? 1 : 0));
       if (type == '#') {
         size_t close = s_.find("#}", pos_);
         if (close == std::string::npos) return Error(tag_line, "unclosed comment ('{#' without '#}')");
@@ -272,8 +274,9 @@ class Lexer {
       t.float_value = std::strtod(text.c_str(), nullptr);
     } else {
       t.kind = Token::Kind::kInt;
-      if (text.size() > 18) return Error(line_, "integer literal too large");
+      errno = 0;
       t.int_value = std::strtoll(text.c_str(), nullptr, 10);
+      if (errno == ERANGE) return Error(line_, "integer literal too large");
     }
     tokens_.push_back(std::move(t));
     Advance(e);
