@@ -27,5 +27,7 @@ Verb AddInspect(CLI::App& floe);
 Verb AddMakeModel(CLI::App& floe);
 Verb AddQuantize(CLI::App& floe);
 Verb AddCompare(CLI::App& floe);
+Verb AddTemplate(CLI::App& floe);
+Verb AddChat(CLI::App& floe);
 
 }  // namespace floe::cli

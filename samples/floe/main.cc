@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
       floe::cli::AddEvalAttention(floe), floe::cli::AddBench(floe),
       floe::cli::AddConvert(floe),       floe::cli::AddInspect(floe),
       floe::cli::AddMakeModel(floe),     floe::cli::AddQuantize(floe),
-      floe::cli::AddCompare(floe),
+      floe::cli::AddCompare(floe),       floe::cli::AddTemplate(floe),
+      floe::cli::AddChat(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {
