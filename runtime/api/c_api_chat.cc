@@ -35,8 +35,7 @@ floe_status floe_chat_render(const char* template_text, const char* messages_jso
     }
     auto messages = floe::ParseJson(messages_json);
     if (!messages.ok())
-      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
-                  "messages: " + messages.status().message());
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "messages: " + messages.status().message());
     floe::ChatTemplateInputs inputs;
     if (p.bos_token) inputs.bos_token = p.bos_token;
     if (p.eos_token) inputs.eos_token = p.eos_token;

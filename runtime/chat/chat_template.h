@@ -20,8 +20,8 @@ namespace floe {
 
 struct ChatRenderLimits {
   size_t max_template_bytes = size_t(1) << 20;  // template source size
-  int max_nesting_depth = 64;         // blocks + expression nesting in the parser (it recurses)
-  uint64_t max_steps = 10'000'000;    // statements + expressions evaluated (~1 s at most)
+  int max_nesting_depth = 64;       // blocks + expression nesting in the parser (it recurses)
+  uint64_t max_steps = 10'000'000;  // statements + expressions evaluated (~1 s at most)
   size_t max_output_bytes = size_t(16) << 20;  // the rendered text (and each macro's output)
   size_t max_string_bytes = size_t(16) << 20;  // any one string value built while rendering
   size_t max_list_items = size_t(1) << 20;     // any one list value (range(), `*`, `+`, filters)

@@ -101,7 +101,9 @@ class Evaluator {
   Result<Flow> Exec(const Node& n, const ScopePtr& scope, std::string* out) {
     FLOE_RETURN_IF_ERROR(Step());
     switch (n.kind) {
-      case Node::Kind::kText: FLOE_RETURN_IF_ERROR(Emit(out, n.text)); return Flow::kNormal;
+      case Node::Kind::kText:
+        FLOE_RETURN_IF_ERROR(Emit(out, n.text));
+        return Flow::kNormal;
       case Node::Kind::kOutput: {
         FLOE_ASSIGN_OR_RETURN(Value v, EvalAt(*n.expr, scope));
         FLOE_RETURN_IF_ERROR(AtLine(n.line, Emit(out, v.ToString(limits_.max_output_bytes))));
@@ -113,7 +115,8 @@ class Evaluator {
           if (c.Truthy()) return ExecBody(n.bodies[i], scope, out);
         }
         return ExecBody(n.else_body, scope, out);
-      case Node::Kind::kFor: return ExecFor(n, scope, out);
+      case Node::Kind::kFor:
+        return ExecFor(n, scope, out);
       case Node::Kind::kSet: {
         FLOE_ASSIGN_OR_RETURN(Value v, EvalAt(*n.expr, scope));
         FLOE_RETURN_IF_ERROR(AtLine(n.line, Assign(n, std::move(v), scope)));
@@ -126,9 +129,13 @@ class Evaluator {
         scope->Set(n.targets[0], Value::String(std::move(text)));
         return Flow::kNormal;
       }
-      case Node::Kind::kMacro: scope->Set(n.name, MakeMacro(n, scope)); return Flow::kNormal;
-      case Node::Kind::kBreak: return Flow::kBreak;
-      case Node::Kind::kContinue: return Flow::kContinue;
+      case Node::Kind::kMacro:
+        scope->Set(n.name, MakeMacro(n, scope));
+        return Flow::kNormal;
+      case Node::Kind::kBreak:
+        return Flow::kBreak;
+      case Node::Kind::kContinue:
+        return Flow::kContinue;
     }
     return Flow::kNormal;
   }
@@ -171,8 +178,8 @@ class Evaluator {
       if (!parts.ok()) return AtLine(n.line, parts.status());
       if (parts->size() != n.targets.size())
         return AtLine(n.line, InvalidArgument("cannot unpack " + std::to_string(parts->size()) +
-                                              " values into " +
-                                              std::to_string(n.targets.size()) + " loop names"));
+                                              " values into " + std::to_string(n.targets.size()) +
+                                              " loop names"));
       for (size_t i = 0; i < parts->size(); ++i) loop_scope->Set(n.targets[i], (*parts)[i]);
       return Status::Ok();
     };
@@ -191,21 +198,23 @@ class Evaluator {
     for (int64_t i = 0; i < len; ++i) {
       FLOE_RETURN_IF_ERROR(bind(items[size_t(i)]));
       Dict loop;
-      loop.items = {{"index", Value::Int(i + 1)},
-                    {"index0", Value::Int(i)},
-                    {"revindex", Value::Int(len - i)},
-                    {"revindex0", Value::Int(len - i - 1)},
-                    {"first", Value::Bool(i == 0)},
-                    {"last", Value::Bool(i == len - 1)},
-                    {"length", Value::Int(len)},
-                    {"depth", Value::Int(1)},
-                    {"depth0", Value::Int(0)},
-                    {"previtem", i > 0 ? items[size_t(i - 1)] : Value::Undefined("previtem")},
-                    {"nextitem", i + 1 < len ? items[size_t(i + 1)] : Value::Undefined("nextitem")}};
-      loop.items.emplace_back("cycle", Value::Function("loop.cycle", [i](CallArgs& a) -> Result<Value> {
-        if (a.pos.empty()) return InvalidArgument("loop.cycle() needs at least one argument");
-        return a.pos[size_t(i) % a.pos.size()];
-      }));
+      loop.items = {
+          {"index", Value::Int(i + 1)},
+          {"index0", Value::Int(i)},
+          {"revindex", Value::Int(len - i)},
+          {"revindex0", Value::Int(len - i - 1)},
+          {"first", Value::Bool(i == 0)},
+          {"last", Value::Bool(i == len - 1)},
+          {"length", Value::Int(len)},
+          {"depth", Value::Int(1)},
+          {"depth0", Value::Int(0)},
+          {"previtem", i > 0 ? items[size_t(i - 1)] : Value::Undefined("previtem")},
+          {"nextitem", i + 1 < len ? items[size_t(i + 1)] : Value::Undefined("nextitem")}};
+      loop.items.emplace_back(
+          "cycle", Value::Function("loop.cycle", [i](CallArgs& a) -> Result<Value> {
+            if (a.pos.empty()) return InvalidArgument("loop.cycle() needs at least one argument");
+            return a.pos[size_t(i) % a.pos.size()];
+          }));
       loop_scope->Set("loop", Value::MakeDict(std::move(loop)));
       FLOE_ASSIGN_OR_RETURN(Flow f, ExecBody(n.body, loop_scope, out));
       if (f == Flow::kBreak) break;
@@ -295,7 +304,8 @@ class Evaluator {
 
   Result<Value> EvalInner(const Expr& e, const ScopePtr& scope) {
     switch (e.kind) {
-      case Expr::Kind::kLiteral: return e.literal;
+      case Expr::Kind::kLiteral:
+        return e.literal;
       case Expr::Kind::kName: {
         const Value* v = Lookup(e.name, scope);
         return v ? *v : Value::Undefined(e.name);
@@ -307,6 +317,7 @@ class Evaluator {
           FLOE_ASSIGN_OR_RETURN(Value v, Eval(*x, scope));
           items.push_back(std::move(v));
         }
+        if (e.kind == Expr::Kind::kTuple) return Value::MakeTuple(std::move(items));
         return Value::MakeList(std::move(items));
       }
       case Expr::Kind::kDict: {
@@ -328,7 +339,8 @@ class Evaluator {
         FLOE_ASSIGN_OR_RETURN(Value v, Eval(*e.a, scope));
         if (v.is_undefined()) return UndefinedError(v);
         if (!v.is_number())
-          return InvalidArgument(std::string("bad operand type for unary -: '") + v.TypeName() + "'");
+          return InvalidArgument(std::string("bad operand type for unary -: '") + v.TypeName() +
+                                 "'");
         if (e.kind == Expr::Kind::kPos) return v.is_float() ? v : Value::Int(v.int_value());
         if (v.is_float()) return Value::Float(-v.number());
         if (v.int_value() == INT64_MIN) return InvalidArgument("integer overflow");
@@ -465,8 +477,10 @@ class Evaluator {
       }
     }
     if (op == "*") {
-      if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool())) return Repeat(a, b.int_value());
-      if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool())) return Repeat(b, a.int_value());
+      if ((a.is_string() || a.is_list()) && (b.is_int() || b.is_bool()))
+        return Repeat(a, b.int_value());
+      if ((b.is_string() || b.is_list()) && (a.is_int() || a.is_bool()))
+        return Repeat(b, a.int_value());
     }
     if (op == "%" && a.is_string())
       return InvalidArgument("printf-style '%' string formatting is not supported");
@@ -531,26 +545,30 @@ class Evaluator {
   void AddBuiltins() {
     const size_t max_items = limits_.builtins.max_items;
     builtins_.Set("range", Value::Function("range", [max_items](CallArgs& a) -> Result<Value> {
-      int64_t start = 0, stop = 0, step = 1;
-      for (const Value& v : a.pos)
-        if (!v.is_int() && !v.is_bool()) return InvalidArgument("range() takes integers");
-      if (a.pos.size() == 1) stop = a.pos[0].int_value();
-      else if (a.pos.size() == 2 || a.pos.size() == 3) {
-        start = a.pos[0].int_value();
-        stop = a.pos[1].int_value();
-        if (a.pos.size() == 3) step = a.pos[2].int_value();
-      } else {
-        return InvalidArgument("range() takes 1 to 3 arguments");
-      }
-      if (step == 0) return InvalidArgument("range() step must not be zero");
-      const long double count = step > 0 ? std::ceil((long double)(stop - start) / step)
-                                         : std::ceil((long double)(start - stop) / -step);
-      if (count > (long double)max_items)
-        return InvalidArgument("range() longer than the limit");
-      List out;
-      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) out.push_back(Value::Int(i));
-      return Value::MakeList(std::move(out));
-    }));
+                    int64_t start = 0, stop = 0, step = 1;
+                    for (const Value& v : a.pos)
+                      if (!v.is_int() && !v.is_bool())
+                        return InvalidArgument("range() takes integers");
+                    if (a.pos.size() == 1)
+                      stop = a.pos[0].int_value();
+                    else if (a.pos.size() == 2 || a.pos.size() == 3) {
+                      start = a.pos[0].int_value();
+                      stop = a.pos[1].int_value();
+                      if (a.pos.size() == 3) step = a.pos[2].int_value();
+                    } else {
+                      return InvalidArgument("range() takes 1 to 3 arguments");
+                    }
+                    if (step == 0) return InvalidArgument("range() step must not be zero");
+                    const long double count = step > 0
+                                                  ? std::ceil((long double)(stop - start) / step)
+                                                  : std::ceil((long double)(start - stop) / -step);
+                    if (count > (long double)max_items)
+                      return InvalidArgument("range() longer than the limit");
+                    List out;
+                    for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step)
+                      out.push_back(Value::Int(i));
+                    return Value::MakeList(std::move(out));
+                  }));
     auto make_dict = [](bool ns) {
       return [ns](CallArgs& a) -> Result<Value> {
         Dict d;

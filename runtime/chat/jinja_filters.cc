@@ -13,18 +13,17 @@ namespace floe::jinja {
 namespace {
 
 constexpr const char* kFilters[] = {
-    "abs",    "attr",   "capitalize", "count",  "d",       "default",   "first",
-    "float",  "indent", "int",        "items",  "join",    "last",      "length",
-    "list",   "lower",  "map",        "max",    "min",     "reject",    "rejectattr",
-    "replace", "reverse", "safe",     "select", "selectattr", "sort",   "string",
-    "sum",    "title",  "tojson",     "trim",   "unique",  "upper",     "wordcount",
-    "e",      "escape", "round",      "batch",  "dictsort"};
+    "abs",    "attr",       "capitalize", "count",  "d",          "default", "first",   "float",
+    "indent", "int",        "items",      "join",   "last",       "length",  "list",    "lower",
+    "map",    "max",        "min",        "reject", "rejectattr", "replace", "reverse", "safe",
+    "select", "selectattr", "sort",       "string", "sum",        "title",   "tojson",  "trim",
+    "unique", "upper",      "wordcount",  "e",      "escape",     "round",   "batch",   "dictsort"};
 constexpr const char* kTests[] = {
-    "defined", "undefined", "none",   "string", "mapping", "iterable", "sequence", "number",
-    "integer", "float",     "boolean", "true",  "false",   "callable", "equalto",  "eq",
-    "==",      "ne",        "!=",     "lt",     "<",       "le",       "<=",       "gt",
-    ">",       "ge",        ">=",     "in",     "odd",     "even",     "divisibleby",
-    "lower",   "upper",     "sameas", "filter", "test",    "escaped"};
+    "defined", "undefined", "none",    "string", "mapping", "iterable", "sequence",    "number",
+    "integer", "float",     "boolean", "true",   "false",   "callable", "equalto",     "eq",
+    "==",      "ne",        "!=",      "lt",     "<",       "le",       "<=",          "gt",
+    ">",       "ge",        ">=",      "in",     "odd",     "even",     "divisibleby", "lower",
+    "upper",   "sameas",    "filter",  "test",   "escaped"};
 
 bool Known(std::string_view n, const char* const* b, size_t count) {
   for (size_t i = 0; i < count; ++i)
@@ -45,9 +44,8 @@ Result<Value> AttrPath(const Value& v, const std::string& path, const BuiltinLim
     if (dot == std::string::npos) dot = path.size();
     const std::string part = path.substr(start, dot - start);
     if (cur.is_undefined()) return Value::Undefined(part);
-    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(), [](char c) {
-      return c >= '0' && c <= '9';
-    });
+    const bool digits = !part.empty() && std::all_of(part.begin(), part.end(),
+                                                     [](char c) { return c >= '0' && c <= '9'; });
     if (digits && part.size() < 10) {
       FLOE_ASSIGN_OR_RETURN(cur, GetItem(cur, Value::Int(std::atoll(part.c_str())), limits));
     } else {
@@ -61,7 +59,8 @@ Result<Value> AttrPath(const Value& v, const std::string& path, const BuiltinLim
 Result<std::string> Indent(const std::string& s, const Value* width, bool first, bool blank,
                            const BuiltinLimits& limits) {
   std::string ind = "    ";
-  if (width && width->is_string()) ind = width->str();
+  if (width && width->is_string())
+    ind = width->str();
   else if (width && (width->is_int() || width->is_bool())) {
     const int64_t w = width->int_value();
     if (w < 0 || size_t(w) > limits.max_string_bytes)
@@ -165,7 +164,8 @@ Result<Value> MapFilter(const List& items, const CallArgs& a, const BuiltinLimit
     }
     return Value::MakeList(std::move(out));
   }
-  if (a.pos.empty() || !a.pos[0].is_string()) return Err("map", "needs a filter name or attribute=");
+  if (a.pos.empty() || !a.pos[0].is_string())
+    return Err("map", "needs a filter name or attribute=");
   const std::string f = a.pos[0].str();
   if (!IsKnownFilter(f) || f == "map") return Err("map", "no filter named '" + f + "'");
   CallArgs fargs;
@@ -283,11 +283,16 @@ Result<Value> ApplyFilter(std::string_view name, const Value& v, const CallArgs&
   }
   if (name == "length" || name == "count") {
     switch (v.kind()) {
-      case Value::Kind::kUndefined: return Value::Int(0);
-      case Value::Kind::kString: return Value::Int(int64_t(CountCodePoints(v.str())));
-      case Value::Kind::kList: return Value::Int(int64_t(v.list().size()));
-      case Value::Kind::kDict: return Value::Int(int64_t(v.dict().items.size()));
-      default: return Err(name, std::string("object of type '") + v.TypeName() + "' has no len()");
+      case Value::Kind::kUndefined:
+        return Value::Int(0);
+      case Value::Kind::kString:
+        return Value::Int(int64_t(CountCodePoints(v.str())));
+      case Value::Kind::kList:
+        return Value::Int(int64_t(v.list().size()));
+      case Value::Kind::kDict:
+        return Value::Int(int64_t(v.dict().items.size()));
+      default:
+        return Err(name, std::string("object of type '") + v.TypeName() + "' has no len()");
     }
   }
   if (name == "default" || name == "d") {
@@ -332,7 +337,8 @@ Result<Value> ApplyFilter(std::string_view name, const Value& v, const CallArgs&
   if (name == "float") return ToFloat(v, a.Get(0, "default"));
   if (name == "abs") {
     if (v.is_float()) return Value::Float(std::fabs(v.number()));
-    if (v.is_int() || v.is_bool()) return Value::Int(v.int_value() < 0 ? -v.int_value() : v.int_value());
+    if (v.is_int() || v.is_bool())
+      return Value::Int(v.int_value() < 0 ? -v.int_value() : v.int_value());
     return Err(name, std::string("bad operand type '") + v.TypeName() + "'");
   }
   if (name == "round") {
@@ -345,13 +351,15 @@ Result<Value> ApplyFilter(std::string_view name, const Value& v, const CallArgs&
     if (v.is_undefined()) return Value::MakeList();
     if (!v.is_dict()) return Err(name, "can only process mappings");
     List out;
-    for (const auto& [k, x] : v.dict().items) out.push_back(Value::MakeList({Value::String(k), x}));
+    for (const auto& [k, x] : v.dict().items)
+      out.push_back(Value::MakeTuple({Value::String(k), x}));
     return Value::MakeList(std::move(out));
   }
   if (name == "dictsort") {
     if (!v.is_dict()) return Err(name, "can only process mappings");
     List out;
-    for (const auto& [k, x] : v.dict().items) out.push_back(Value::MakeList({Value::String(k), x}));
+    for (const auto& [k, x] : v.dict().items)
+      out.push_back(Value::MakeTuple({Value::String(k), x}));
     std::stable_sort(out.begin(), out.end(), [](const Value& p, const Value& q) {
       return Lower(p.list()[0].str()) < Lower(q.list()[0].str());
     });
@@ -474,7 +482,8 @@ Result<bool> ApplyTest(std::string_view name, const Value& v, const CallArgs& a)
     return name == "lower" ? Lower(v.str()) == v.str() : Upper(v.str()) == v.str();
   }
   if (name == "odd" || name == "even") {
-    if (!v.is_int() && !v.is_bool()) return InvalidArgument("test '" + std::string(name) + "' needs an integer");
+    if (!v.is_int() && !v.is_bool())
+      return InvalidArgument("test '" + std::string(name) + "' needs an integer");
     return (v.int_value() % 2 != 0) == (name == "odd");
   }
   FLOE_RETURN_IF_ERROR(need_arg());

@@ -9,7 +9,9 @@ namespace floe::jinja {
 
 namespace {
 
-bool IsWs(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
+bool IsWs(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
 bool IsIdStart(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
@@ -50,17 +52,38 @@ std::string DecodeEscapes(std::string_view body) {
     }
     const char e = body[++i];
     switch (e) {
-      case 'n': out += '\n'; break;
-      case 't': out += '\t'; break;
-      case 'r': out += '\r'; break;
-      case 'a': out += '\a'; break;
-      case 'b': out += '\b'; break;
-      case 'f': out += '\f'; break;
-      case 'v': out += '\v'; break;
-      case '\\': out += '\\'; break;
-      case '\'': out += '\''; break;
-      case '"': out += '"'; break;
-      case '\n': break;  // line continuation
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'a':
+        out += '\a';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '\'':
+        out += '\'';
+        break;
+      case '"':
+        out += '"';
+        break;
+      case '\n':
+        break;  // line continuation
       case 'x':
       case 'u':
       case 'U': {
@@ -135,7 +158,8 @@ class Lexer {
       Advance(open + 2 + ((sign == '-' || sign == '+') ? 1 : 0));
       if (type == '#') {
         size_t close = s_.find("#}", pos_);
-        if (close == std::string::npos) return Error(tag_line, "unclosed comment ('{#' without '#}')");
+        if (close == std::string::npos)
+          return Error(tag_line, "unclosed comment ('{#' without '#}')");
         const bool strip = close > pos_ && s_[close - 1] == '-';
         Advance(close + 2);
         line_starting = AfterClose(strip, /*block=*/true);
@@ -216,13 +240,13 @@ class Lexer {
         size_t e = pos_ + 1;
         while (e < s_.size() && s_[e] != c) e += s_[e] == '\\' ? 2 : 1;
         if (e >= s_.size()) return Error(line_, "unclosed string literal");
-        Push(Token::Kind::kString, DecodeEscapes(std::string_view(s_).substr(pos_ + 1, e - pos_ - 1)),
-             line_);
+        Push(Token::Kind::kString,
+             DecodeEscapes(std::string_view(s_).substr(pos_ + 1, e - pos_ - 1)), line_);
         Advance(e + 1);
       } else {
-        static const char* kOps[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*", "/", "%",
-                                     "~",  "<",  ">",  "(",  ")",  "[",  "]", "{", "}", ",", ".",
-                                     ":",  "|",  "=",  ";"};
+        static const char* kOps[] = {"//", "**", "==", "!=", "<=", ">=", "+", "-", "*",
+                                     "/",  "%",  "~",  "<",  ">",  "(",  ")", "[", "]",
+                                     "{",  "}",  ",",  ".",  ":",  "|",  "=", ";"};
         bool found = false;
         for (const char* op : kOps) {
           const std::string_view o(op);
@@ -245,7 +269,8 @@ class Lexer {
   Status LexNumber() {
     size_t e = pos_;
     auto digits = [&] {
-      while (e < s_.size() && (IsDigit(s_[e]) || (s_[e] == '_' && e + 1 < s_.size() && IsDigit(s_[e + 1]))))
+      while (e < s_.size() &&
+             (IsDigit(s_[e]) || (s_[e] == '_' && e + 1 < s_.size() && IsDigit(s_[e + 1]))))
         ++e;
     };
     digits();

@@ -57,7 +57,8 @@ Result<bool> AffixMatch(const std::string& s, const Value* arg, bool prefix, con
     if (!x.is_string()) return TypeError(std::string(method) + "() argument must be str or tuple");
     const std::string& a = x.str();
     if (a.size() > s.size()) return false;
-    return prefix ? s.compare(0, a.size(), a) == 0 : s.compare(s.size() - a.size(), a.size(), a) == 0;
+    return prefix ? s.compare(0, a.size(), a) == 0
+                  : s.compare(s.size() - a.size(), a.size(), a) == 0;
   };
   if (arg->is_list()) {
     for (const Value& x : arg->list()) {
@@ -119,7 +120,8 @@ Result<std::string> Format(const std::string& f, const CallArgs& a, size_t max_b
       if (field.empty()) {
         v = auto_index < a.pos.size() ? &a.pos[auto_index] : nullptr;
         ++auto_index;
-      } else if (std::all_of(field.begin(), field.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      } else if (std::all_of(field.begin(), field.end(),
+                             [](char c) { return c >= '0' && c <= '9'; })) {
         const size_t k = size_t(std::stoul(field.substr(0, 9)));
         v = k < a.pos.size() ? &a.pos[k] : nullptr;
       } else {
@@ -158,15 +160,17 @@ Result<Value> StringMethod(const std::string& s, const std::string& name, const 
     return Value::MakeList(Split(s, sep, m && m->is_int() ? m->int_value() : -1));
   }
   if (name == "startswith" || name == "endswith") {
-    FLOE_ASSIGN_OR_RETURN(bool r, AffixMatch(s, a.Get(0, "prefix"), name == "startswith", name.c_str()));
+    FLOE_ASSIGN_OR_RETURN(bool r,
+                          AffixMatch(s, a.Get(0, "prefix"), name == "startswith", name.c_str()));
     return Value::Bool(r);
   }
   if (name == "replace") {
     FLOE_ASSIGN_OR_RETURN(std::string from, StrArg(a, 0, "old", "replace"));
     FLOE_ASSIGN_OR_RETURN(std::string to, StrArg(a, 1, "new", "replace"));
     const Value* c = a.Get(2, "count");
-    FLOE_ASSIGN_OR_RETURN(std::string r, Replace(s, from, to, c && c->is_int() ? c->int_value() : -1,
-                                                 limits.max_string_bytes));
+    FLOE_ASSIGN_OR_RETURN(
+        std::string r,
+        Replace(s, from, to, c && c->is_int() ? c->int_value() : -1, limits.max_string_bytes));
     return Value::String(std::move(r));
   }
   if (name == "count" || name == "find") {
@@ -203,11 +207,16 @@ Result<Value> StringMethod(const std::string& s, const std::string& name, const 
     const std::vector<uint32_t> cps = DecodeUtf8(s);
     bool r = !cps.empty();
     for (uint32_t c : cps) {
-      if (name == "isdigit") r = r && c >= '0' && c <= '9';
-      else if (name == "isalpha") r = r && IsAlnumCp(c) && !(c >= '0' && c <= '9');
-      else if (name == "isspace") r = r && IsSpaceCp(c);
-      else if (name == "islower") r = r && ToUpperCp(c) == c ? (r && !IsCasedLetter(c)) : r;
-      else r = r && (ToLowerCp(c) == c ? !IsCasedLetter(c) : true);
+      if (name == "isdigit")
+        r = r && c >= '0' && c <= '9';
+      else if (name == "isalpha")
+        r = r && IsAlnumCp(c) && !(c >= '0' && c <= '9');
+      else if (name == "isspace")
+        r = r && IsSpaceCp(c);
+      else if (name == "islower")
+        r = r && ToUpperCp(c) == c ? (r && !IsCasedLetter(c)) : r;
+      else
+        r = r && (ToLowerCp(c) == c ? !IsCasedLetter(c) : true);
     }
     return Value::Bool(r);
   }
@@ -215,10 +224,10 @@ Result<Value> StringMethod(const std::string& s, const std::string& name, const 
 }
 
 bool IsStringMethod(const std::string& n) {
-  static const char* kNames[] = {"strip", "lstrip", "rstrip", "upper", "lower", "title",
-                                 "capitalize", "split", "startswith", "endswith", "replace",
-                                 "count", "find", "join", "format", "isdigit", "isalpha",
-                                 "isspace", "islower", "isupper"};
+  static const char* kNames[] = {"strip",   "lstrip",     "rstrip",  "upper",      "lower",
+                                 "title",   "capitalize", "split",   "startswith", "endswith",
+                                 "replace", "count",      "find",    "join",       "format",
+                                 "isdigit", "isalpha",    "isspace", "islower",    "isupper"};
   for (const char* k : kNames)
     if (n == k) return true;
   return false;
@@ -235,9 +244,12 @@ Result<Value> DictMethod(const Value& d, const std::string& name, const CallArgs
   }
   List out;
   for (const auto& [k, v] : d.dict().items) {
-    if (name == "keys") out.push_back(Value::String(k));
-    else if (name == "values") out.push_back(v);
-    else out.push_back(Value::MakeList({Value::String(k), v}));
+    if (name == "keys")
+      out.push_back(Value::String(k));
+    else if (name == "values")
+      out.push_back(v);
+    else
+      out.push_back(Value::MakeTuple({Value::String(k), v}));
   }
   return Value::MakeList(std::move(out));
 }
@@ -256,27 +268,27 @@ int64_t SliceIndex(const Value& v, int64_t def, int64_t len, int64_t step) {
 Result<Value> GetAttr(const Value& obj, const std::string& name, const BuiltinLimits& limits) {
   switch (obj.kind()) {
     case Value::Kind::kUndefined:
-      return InvalidArgument(
-          (obj.str().empty() ? std::string("value") : "'" + obj.str() + "'") +
-          " is undefined (reading its attribute '" + name + "')");
+      return InvalidArgument((obj.str().empty() ? std::string("value") : "'" + obj.str() + "'") +
+                             " is undefined (reading its attribute '" + name + "')");
     case Value::Kind::kString:
       if (IsStringMethod(name)) {
         const std::string s = obj.str();
         const BuiltinLimits l = limits;
-        return Value::Function("str." + name, [s, name, l](CallArgs& a) {
-          return StringMethod(s, name, a, l);
-        });
+        return Value::Function("str." + name,
+                               [s, name, l](CallArgs& a) { return StringMethod(s, name, a, l); });
       }
       return Value::Undefined(name);
     case Value::Kind::kDict:
       if (!obj.dict().is_namespace &&
           (name == "get" || name == "items" || name == "keys" || name == "values")) {
         const Value d = obj;
-        return Value::Function("dict." + name, [d, name](CallArgs& a) { return DictMethod(d, name, a); });
+        return Value::Function("dict." + name,
+                               [d, name](CallArgs& a) { return DictMethod(d, name, a); });
       }
       if (const Value* v = obj.dict().Find(name)) return *v;
       return Value::Undefined(name);
-    default: return Value::Undefined(name);
+    default:
+      return Value::Undefined(name);
   }
 }
 
@@ -313,7 +325,8 @@ Result<Value> GetItem(const Value& obj, const Value& key, const BuiltinLimits& l
       }
       if (key.is_string()) return GetAttr(obj, key.str(), limits);
       return Value::Undefined();
-    default: return Value::Undefined();
+    default:
+      return Value::Undefined();
   }
 }
 
@@ -345,8 +358,10 @@ Result<Value> SliceOf(const Value& obj, const Value& start, const Value& stop, c
 
 Result<List> Iterate(const Value& v) {
   switch (v.kind()) {
-    case Value::Kind::kUndefined: return List{};
-    case Value::Kind::kList: return v.list();
+    case Value::Kind::kUndefined:
+      return List{};
+    case Value::Kind::kList:
+      return v.list();
     case Value::Kind::kDict: {
       List keys;
       for (const auto& [k, x] : v.dict().items) keys.push_back(Value::String(k));

@@ -12,8 +12,7 @@ using K = Token::Kind;
 
 class Parser {
  public:
-  Parser(std::vector<Token> tokens, int max_depth)
-      : t_(std::move(tokens)), max_depth_(max_depth) {}
+  Parser(std::vector<Token> tokens, int max_depth) : t_(std::move(tokens)), max_depth_(max_depth) {}
 
   Result<Template> Run() {
     Template tpl;
@@ -46,14 +45,21 @@ class Parser {
   }
   std::string Describe() const {
     switch (Cur().kind) {
-      case K::kEof: return "end of template";
-      case K::kBlockEnd: return "'%}'";
-      case K::kVarEnd: return "'}}'";
-      case K::kText: return "text";
-      case K::kString: return "a string";
+      case K::kEof:
+        return "end of template";
+      case K::kBlockEnd:
+        return "'%}'";
+      case K::kVarEnd:
+        return "'}}'";
+      case K::kText:
+        return "text";
+      case K::kString:
+        return "a string";
       case K::kInt:
-      case K::kFloat: return "a number";
-      default: return "'" + Cur().value + "'";
+      case K::kFloat:
+        return "a number";
+      default:
+        return "'" + Cur().value + "'";
     }
   }
   Status ExpectOp(std::string_view op) {
@@ -218,7 +224,8 @@ class Parser {
     } else if (tag == "break" || tag == "continue") {
       n->kind = tag == "break" ? Node::Kind::kBreak : Node::Kind::kContinue;
     } else {
-      return InvalidArgument("template line " + std::to_string(line) + ": unknown tag '" + tag + "'");
+      return InvalidArgument("template line " + std::to_string(line) + ": unknown tag '" + tag +
+                             "'");
     }
     // Closing tags may repeat the name ({% endmacro name %}) in jinja2; only the tag is checked.
     if (n->kind == Node::Kind::kMacro && Cur().kind == K::kName) Next();
@@ -303,8 +310,9 @@ class Parser {
     ExprPtr cmp;
     while (true) {
       std::string op;
-      if (Cur().kind == K::kOp && (Cur().value == "==" || Cur().value == "!=" || Cur().value == "<" ||
-                                   Cur().value == "<=" || Cur().value == ">" || Cur().value == ">=")) {
+      if (Cur().kind == K::kOp &&
+          (Cur().value == "==" || Cur().value == "!=" || Cur().value == "<" ||
+           Cur().value == "<=" || Cur().value == ">" || Cur().value == ">=")) {
         op = Cur().value;
         Next();
       } else if (IsName("in")) {
@@ -405,9 +413,12 @@ class Parser {
       case K::kName: {
         const std::string& n = tok.value;
         auto e = Make(Expr::Kind::kLiteral, line);
-        if (n == "true" || n == "True") e->literal = Value::Bool(true);
-        else if (n == "false" || n == "False") e->literal = Value::Bool(false);
-        else if (n == "none" || n == "None") e->literal = Value::None();
+        if (n == "true" || n == "True")
+          e->literal = Value::Bool(true);
+        else if (n == "false" || n == "False")
+          e->literal = Value::Bool(false);
+        else if (n == "none" || n == "None")
+          e->literal = Value::None();
         else {
           e->kind = Expr::Kind::kName;
           e->name = n;
@@ -428,7 +439,8 @@ class Parser {
       case K::kInt:
       case K::kFloat: {
         auto e = Make(Expr::Kind::kLiteral, line);
-        e->literal = tok.kind == K::kInt ? Value::Int(tok.int_value) : Value::Float(tok.float_value);
+        e->literal =
+            tok.kind == K::kInt ? Value::Int(tok.int_value) : Value::Float(tok.float_value);
         Next();
         return e;
       }
@@ -466,7 +478,8 @@ class Parser {
           return e;
         }
         break;
-      default: break;
+      default:
+        break;
     }
     return Err("unexpected " + Describe() + " in an expression");
   }

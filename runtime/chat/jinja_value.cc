@@ -72,6 +72,11 @@ Value Value::MakeList(List items) {
   v.list_ = std::make_shared<List>(std::move(items));
   return v;
 }
+Value Value::MakeTuple(List items) {
+  Value v = MakeList(std::move(items));
+  v.b_ = true;
+  return v;
+}
 Value Value::MakeDict(Dict d) {
   Value v;
   v.kind_ = Kind::kDict;
@@ -89,10 +94,14 @@ Value Value::Function(std::string name, std::function<Result<Value>(CallArgs&)> 
 
 Value Value::FromJson(const JsonValue& j) {
   switch (j.type()) {
-    case JsonValue::Type::kNull: return None();
-    case JsonValue::Type::kBool: return Bool(j.bool_value());
-    case JsonValue::Type::kNumber: return j.is_int() ? Int(j.int_value()) : Float(j.number_value());
-    case JsonValue::Type::kString: return String(j.string_value());
+    case JsonValue::Type::kNull:
+      return None();
+    case JsonValue::Type::kBool:
+      return Bool(j.bool_value());
+    case JsonValue::Type::kNumber:
+      return j.is_int() ? Int(j.int_value()) : Float(j.number_value());
+    case JsonValue::Type::kString:
+      return String(j.string_value());
     case JsonValue::Type::kArray: {
       List items;
       items.reserve(j.items().size());
@@ -111,29 +120,46 @@ Value Value::FromJson(const JsonValue& j) {
 bool Value::Truthy() const {
   switch (kind_) {
     case Kind::kUndefined:
-    case Kind::kNone: return false;
-    case Kind::kBool: return b_;
-    case Kind::kInt: return i_ != 0;
-    case Kind::kFloat: return f_ != 0;
-    case Kind::kString: return !s_.empty();
-    case Kind::kList: return !list_->empty();
-    case Kind::kDict: return !dict_->items.empty();
-    case Kind::kCallable: return true;
+    case Kind::kNone:
+      return false;
+    case Kind::kBool:
+      return b_;
+    case Kind::kInt:
+      return i_ != 0;
+    case Kind::kFloat:
+      return f_ != 0;
+    case Kind::kString:
+      return !s_.empty();
+    case Kind::kList:
+      return !list_->empty();
+    case Kind::kDict:
+      return !dict_->items.empty();
+    case Kind::kCallable:
+      return true;
   }
   return false;
 }
 
 const char* Value::TypeName() const {
   switch (kind_) {
-    case Kind::kUndefined: return "undefined";
-    case Kind::kNone: return "NoneType";
-    case Kind::kBool: return "bool";
-    case Kind::kInt: return "int";
-    case Kind::kFloat: return "float";
-    case Kind::kString: return "str";
-    case Kind::kList: return "list";
-    case Kind::kDict: return dict_->is_namespace ? "Namespace" : "dict";
-    case Kind::kCallable: return "function";
+    case Kind::kUndefined:
+      return "undefined";
+    case Kind::kNone:
+      return "NoneType";
+    case Kind::kBool:
+      return "bool";
+    case Kind::kInt:
+      return "int";
+    case Kind::kFloat:
+      return "float";
+    case Kind::kString:
+      return "str";
+    case Kind::kList:
+      return "list";
+    case Kind::kDict:
+      return dict_->is_namespace ? "Namespace" : "dict";
+    case Kind::kCallable:
+      return "function";
   }
   return "?";
 }
@@ -149,8 +175,10 @@ std::string FloatRepr(double d) {
   std::string digits;
   bool neg = false;
   for (size_t i = 0; i < e; ++i) {
-    if (sci[i] == '-') neg = true;
-    else if (sci[i] != '.') digits += sci[i];
+    if (sci[i] == '-')
+      neg = true;
+    else if (sci[i] != '.')
+      digits += sci[i];
   }
   std::string out = neg ? "-" : "";
   if (exp < -4 || exp >= 16) {  // Python's repr switches to exponent form here
@@ -165,7 +193,8 @@ std::string FloatRepr(double d) {
   }
   if (exp < 0) return out + "0." + std::string(size_t(-exp - 1), '0') + digits;
   const size_t int_digits = size_t(exp) + 1;
-  if (digits.size() <= int_digits) return out + digits + std::string(int_digits - digits.size(), '0') + ".0";
+  if (digits.size() <= int_digits)
+    return out + digits + std::string(int_digits - digits.size(), '0') + ".0";
   return out + digits.substr(0, int_digits) + "." + digits.substr(int_digits);
 }
 
@@ -204,13 +233,27 @@ void JsonString(const std::string& s, std::string* out) {
   for (char ch : s) {
     const unsigned char c = static_cast<unsigned char>(ch);
     switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
+      case '"':
+        *out += "\\\"";
+        break;
+      case '\\':
+        *out += "\\\\";
+        break;
+      case '\n':
+        *out += "\\n";
+        break;
+      case '\r':
+        *out += "\\r";
+        break;
+      case '\t':
+        *out += "\\t";
+        break;
+      case '\b':
+        *out += "\\b";
+        break;
+      case '\f':
+        *out += "\\f";
+        break;
       default:
         if (c < 0x20) {
           char b[8];
@@ -231,14 +274,17 @@ namespace {
 void ReprInto(const Value& v, std::string* out, size_t cap) {
   if (out->size() > cap) return;
   switch (v.kind()) {
-    case Value::Kind::kString: *out += StrRepr(v.str()); return;
+    case Value::Kind::kString:
+      *out += StrRepr(v.str());
+      return;
     case Value::Kind::kList: {
-      *out += '[';
+      *out += v.is_tuple() ? '(' : '[';
       for (size_t i = 0; i < v.list().size() && out->size() <= cap; ++i) {
         if (i) *out += ", ";
         ReprInto(v.list()[i], out, cap);
       }
-      *out += ']';
+      if (v.is_tuple() && v.list().size() == 1) *out += ',';
+      *out += v.is_tuple() ? ')' : ']';
       return;
     }
     case Value::Kind::kDict: {
@@ -255,7 +301,8 @@ void ReprInto(const Value& v, std::string* out, size_t cap) {
       *out += ns ? "}>" : "}";
       return;
     }
-    default: *out += v.ToString(cap);
+    default:
+      *out += v.ToString(cap);
   }
 }
 
@@ -269,15 +316,23 @@ std::string Value::Repr(size_t cap) const {
 
 std::string Value::ToString(size_t cap) const {
   switch (kind_) {
-    case Kind::kUndefined: return "";
-    case Kind::kNone: return "None";
-    case Kind::kBool: return b_ ? "True" : "False";
-    case Kind::kInt: return std::to_string(i_);
-    case Kind::kFloat: return FloatRepr(f_);
-    case Kind::kString: return s_;
+    case Kind::kUndefined:
+      return "";
+    case Kind::kNone:
+      return "None";
+    case Kind::kBool:
+      return b_ ? "True" : "False";
+    case Kind::kInt:
+      return std::to_string(i_);
+    case Kind::kFloat:
+      return FloatRepr(f_);
+    case Kind::kString:
+      return s_;
     case Kind::kList:
-    case Kind::kDict: return Repr(cap);
-    case Kind::kCallable: return "<function " + fn_->name + ">";
+    case Kind::kDict:
+      return Repr(cap);
+    case Kind::kCallable:
+      return "<function " + fn_->name + ">";
   }
   return "";
 }
@@ -290,10 +345,12 @@ bool Equals(const Value& a, const Value& b) {
   if (a.kind() != b.kind()) return false;
   switch (a.kind()) {
     case Value::Kind::kUndefined:
-    case Value::Kind::kNone: return true;
-    case Value::Kind::kString: return a.str() == b.str();
+    case Value::Kind::kNone:
+      return true;
+    case Value::Kind::kString:
+      return a.str() == b.str();
     case Value::Kind::kList: {
-      if (a.list().size() != b.list().size()) return false;
+      if (a.list().size() != b.list().size() || a.is_tuple() != b.is_tuple()) return false;
       for (size_t i = 0; i < a.list().size(); ++i)
         if (!Equals(a.list()[i], b.list()[i])) return false;
       return true;
@@ -306,8 +363,10 @@ bool Equals(const Value& a, const Value& b) {
       }
       return true;
     }
-    case Value::Kind::kCallable: return &a.callable() == &b.callable();
-    default: return false;
+    case Value::Kind::kCallable:
+      return &a.callable() == &b.callable();
+    default:
+      return false;
   }
 }
 
@@ -332,7 +391,8 @@ Result<bool> Less(const Value& a, const Value& b) {
 
 Result<bool> Contains(const Value& container, const Value& item) {
   switch (container.kind()) {
-    case Value::Kind::kUndefined: return false;
+    case Value::Kind::kUndefined:
+      return false;
     case Value::Kind::kString:
       if (!item.is_string())
         return InvalidArgument(std::string("'in <string>' requires string as left operand, not ") +
@@ -342,7 +402,8 @@ Result<bool> Contains(const Value& container, const Value& item) {
       for (const Value& v : container.list())
         if (Equals(v, item)) return true;
       return false;
-    case Value::Kind::kDict: return item.is_string() && container.dict().Find(item.str()) != nullptr;
+    case Value::Kind::kDict:
+      return item.is_string() && container.dict().Find(item.str()) != nullptr;
     default:
       return InvalidArgument(std::string("argument of type '") + container.TypeName() +
                              "' is not iterable");
@@ -358,16 +419,25 @@ Status ToJson(const Value& v, int indent, std::string* out, size_t cap, int dept
     out->append(size_t(indent) * size_t(d), ' ');
   };
   switch (v.kind()) {
-    case Value::Kind::kNone: *out += "null"; return Status::Ok();
-    case Value::Kind::kBool: *out += v.bool_value() ? "true" : "false"; return Status::Ok();
-    case Value::Kind::kInt: *out += std::to_string(v.int_value()); return Status::Ok();
+    case Value::Kind::kNone:
+      *out += "null";
+      return Status::Ok();
+    case Value::Kind::kBool:
+      *out += v.bool_value() ? "true" : "false";
+      return Status::Ok();
+    case Value::Kind::kInt:
+      *out += std::to_string(v.int_value());
+      return Status::Ok();
     case Value::Kind::kFloat: {
       const double d = v.number();
-      *out += std::isnan(d) ? "NaN" : std::isinf(d) ? (d < 0 ? "-Infinity" : "Infinity")
-                                                    : FloatRepr(d);
+      *out += std::isnan(d)   ? "NaN"
+              : std::isinf(d) ? (d < 0 ? "-Infinity" : "Infinity")
+                              : FloatRepr(d);
       return Status::Ok();
     }
-    case Value::Kind::kString: JsonString(v.str(), out); return Status::Ok();
+    case Value::Kind::kString:
+      JsonString(v.str(), out);
+      return Status::Ok();
     case Value::Kind::kList: {
       if (v.list().empty()) {
         *out += "[]";

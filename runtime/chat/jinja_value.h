@@ -54,6 +54,8 @@ class Value {
   static Value Float(double d);
   static Value String(std::string s);
   static Value MakeList(List items = {});
+  // A tuple: a list that prints as Python's tuple ("(1, 2)", "(1,)") and is never equal to a list.
+  static Value MakeTuple(List items);
   static Value MakeDict(Dict d = {});
   static Value Function(std::string name, std::function<Result<Value>(CallArgs&)> fn);
   // JSON -> Value: objects become dicts in document order; integral numbers become ints.
@@ -68,6 +70,7 @@ class Value {
   bool is_number() const { return kind_ == Kind::kInt || kind_ == Kind::kFloat || is_bool(); }
   bool is_string() const { return kind_ == Kind::kString; }
   bool is_list() const { return kind_ == Kind::kList; }
+  bool is_tuple() const { return kind_ == Kind::kList && b_; }
   bool is_dict() const { return kind_ == Kind::kDict; }
   bool is_callable() const { return kind_ == Kind::kCallable; }
 

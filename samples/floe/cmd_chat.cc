@@ -71,7 +71,10 @@ std::string EndOfTurnText(const std::string& tpl, const ChatTemplateInputs& base
 class Chat {
  public:
   Chat(const ChatFlags& f, const Model& model, std::unique_ptr<Session> session)
-      : f_(f), model_(model), tok_(*model.tokenizer()), session_(std::move(session)),
+      : f_(f),
+        model_(model),
+        tok_(*model.tokenizer()),
+        session_(std::move(session)),
         sampler_(f.sampler) {
     for (const auto& [k, v] : model.metadata())
       if (k == "tokenizer.chat_template") template_ = v;
@@ -266,7 +269,8 @@ Verb AddChat(CLI::App& floe) {
   app->add_option("--system", f->system, "a system message to start the conversation with");
   app->add_option("-n,--max-tokens", f->max_tokens, "tokens per reply at most")
       ->check(IntAtLeast(1));
-  app->add_flag("--stats", f->stats, "after each reply, a line on stderr: tokens evaluated, reused");
+  app->add_flag("--stats", f->stats,
+                "after each reply, a line on stderr: tokens evaluated, reused");
   AddThreadsFlag(app, &f->session.threads);
   AddContextFlag(app, &f->session.context_length, "context length, 0 = the model's");
   AddKvFlag(app, &f->session.kv_dtype);

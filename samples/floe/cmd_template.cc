@@ -73,8 +73,8 @@ Verb AddTemplate(CLI::App& floe) {
   render->add_option("--template", f->template_path, "the template file (Jinja); empty = ChatML")
       ->required()
       ->check(ExistingInputFile());
-  render->add_option("--messages", f->messages_path,
-                     "JSON array of {\"role\", \"content\"} messages")
+  render
+      ->add_option("--messages", f->messages_path, "JSON array of {\"role\", \"content\"} messages")
       ->required()
       ->check(ExistingInputFile());
   render->add_option("--bos-token", f->bos_token, "the template variable bos_token");

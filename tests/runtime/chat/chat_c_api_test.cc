@@ -8,7 +8,8 @@
 
 TEST_CASE("floe_chat_render: a template with bos/eos and no generation prompt", "[chat]") {
   const char* tpl =
-      "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor %}"
+      "{{ bos_token }}{% for m in messages %}[{{ m.role }}]{{ m.content }}{{ eos_token }}{% endfor "
+      "%}"
       "{% if add_generation_prompt %}[assistant]{% endif %}{{ strftime_now('%Y') }}";
   const char* msgs = R"([{"role":"user","content":"hi"}])";
   floe_chat_params p = floe_chat_default_params();

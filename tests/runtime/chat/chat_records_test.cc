@@ -45,7 +45,8 @@ TEST_CASE("chat records: all 44 templates render as jinja2 does", "[chat]") {
     const floe::JsonValue* messages = r.Find("messages");
     REQUIRE(messages);
     auto out = floe::RenderChatTemplate(r.GetString("template").value(), *messages, in);
-    if (!out.ok()) FAIL_CHECK("error: " << out.status().ToString());
+    if (!out.ok())
+      FAIL_CHECK("error: " << out.status().ToString());
     else {
       CHECK(*out == r.GetString("expected").value());
       exact += *out == r.GetString("expected").value();

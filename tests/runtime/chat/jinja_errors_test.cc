@@ -30,7 +30,8 @@ TEST_CASE("jinja errors: syntax", "[chat]") {
   CHECK_THAT(ErrorOf("{{ 'abc }}"), Catch::Contains("unclosed string"));
   CHECK_THAT(ErrorOf("{% endfor %}"), Catch::Contains("unknown tag 'endfor'"));
   CHECK_THAT(ErrorOf("{% include 'x' %}"), Catch::Contains("unknown tag 'include'"));
-  CHECK_THAT(ErrorOf("{{ x|no_such_filter }}"), Catch::Contains("no filter named 'no_such_filter'"));
+  CHECK_THAT(ErrorOf("{{ x|no_such_filter }}"),
+             Catch::Contains("no filter named 'no_such_filter'"));
   CHECK_THAT(ErrorOf("{{ x is no_such_test }}"), Catch::Contains("no test named 'no_such_test'"));
   CHECK_THAT(ErrorOf("{{ (1 }}"), Catch::Contains("unexpected '}'"));
   CHECK_THAT(ErrorOf("{{ (1, 2 ] }}"), Catch::Contains("expected ')'"));
@@ -72,17 +73,21 @@ TEST_CASE("jinja limits: nesting, steps, output, macro recursion, sizes", "[chat
              Catch::Contains("macro calls nested deeper"));
   small.max_string_bytes = 1000;
   CHECK_THAT(ErrorOf("{{ 'x' * 100000000000 }}", small), Catch::Contains("larger than the limit"));
-  CHECK_THAT(ErrorOf("{% set s = namespace(v='ab') %}{% for i in range(40) %}{% set s.v = s.v + s.v %}"
-                     "{% endfor %}", small),
-             Catch::Contains("longer than the limit"));
+  CHECK_THAT(
+      ErrorOf("{% set s = namespace(v='ab') %}{% for i in range(40) %}{% set s.v = s.v + s.v %}"
+              "{% endfor %}",
+              small),
+      Catch::Contains("longer than the limit"));
   small.max_list_items = 1000;
   CHECK_THAT(ErrorOf("{{ range(10000000000) }}", small), Catch::Contains("range() longer"));
   CHECK_THAT(ErrorOf("{{ [1] * 100000000000 }}", small), Catch::Contains("longer than the limit"));
   small.max_value_depth = 10;
   CHECK_THAT(ErrorOf("{% set ns = namespace(v=[]) %}{% for i in range(50) %}{% set ns.v = [ns.v] %}"
-                     "{% endfor %}", small),
+                     "{% endfor %}",
+                     small),
              Catch::Contains("nested deeper"));
-  CHECK_THAT(ErrorOf("{% set ns = namespace() %}{% set ns.x = ns %}"), Catch::Contains("namespace"));
+  CHECK_THAT(ErrorOf("{% set ns = namespace() %}{% set ns.x = ns %}"),
+             Catch::Contains("namespace"));
   small.max_template_bytes = 10;
   CHECK_THAT(ErrorOf("{{ 'more than ten bytes' }}", small), Catch::Contains("more than the limit"));
 }
