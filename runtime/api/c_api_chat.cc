@@ -3,7 +3,7 @@
 #include <string>
 
 #include "runtime/api/c_api_internal.h"
-#include "runtime/chat/chatml.h"
+#include "runtime/chat/chat_template.h"
 #include "runtime/formats/checkpoint/json.h"
 
 using namespace floe::capi;
@@ -35,12 +35,13 @@ floe_status floe_chat_render(const char* template_text, const char* messages_jso
     }
     auto messages = floe::ParseJson(messages_json);
     if (!messages.ok())
-      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
-                  "messages: " + messages.status().message());
-    if (template_text && *template_text)
-      return Fail(nullptr, FLOE_ERR_UNSUPPORTED,
-                  "floe_chat_render: Jinja chat templates are not supported yet");
-    auto text = floe::RenderChatML(*messages, p.add_generation_prompt != 0);
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "messages: " + messages.status().message());
+    floe::ChatTemplateInputs inputs;
+    if (p.bos_token) inputs.bos_token = p.bos_token;
+    if (p.eos_token) inputs.eos_token = p.eos_token;
+    inputs.add_generation_prompt = p.add_generation_prompt != 0;
+    if (p.strftime_now) inputs.strftime_now = std::string(p.strftime_now);
+    auto text = floe::RenderChatTemplate(template_text ? template_text : "", *messages, inputs);
     if (!text.ok()) return Report(nullptr, text.status());
     *n_bytes = text->size();
     if (capacity < text->size()) {

@@ -7,7 +7,7 @@ Result<std::string> ChatContentText(const JsonValue& content) {
   if (content.is_string()) return content.string_value();
   if (!content.is_array())
     return InvalidArgument(std::string("content: expected a string or an array, got ") +
-                                   JsonValue::TypeName(content.type()));
+                           JsonValue::TypeName(content.type()));
   std::string text;
   for (const JsonValue& part : content.items()) {
     if (!part.is_object()) return InvalidArgument("content: a part is not an object");

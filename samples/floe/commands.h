@@ -29,5 +29,7 @@ Verb AddQuantize(CLI::App& floe);
 Verb AddCompare(CLI::App& floe);
 Verb AddLongdoc(CLI::App& floe);  // samples/longdoc
 Verb AddServe(CLI::App& floe);
+Verb AddTemplate(CLI::App& floe);
+Verb AddChat(CLI::App& floe);
 
 }  // namespace floe::cli

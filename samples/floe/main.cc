@@ -54,7 +54,8 @@ int main(int argc, char** argv) {
       floe::cli::AddConvert(floe),       floe::cli::AddInspect(floe),
       floe::cli::AddMakeModel(floe),     floe::cli::AddQuantize(floe),
       floe::cli::AddCompare(floe),       floe::cli::AddLongdoc(floe),
-      floe::cli::AddServe(floe),
+      floe::cli::AddServe(floe),         floe::cli::AddTemplate(floe),
+      floe::cli::AddChat(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {

@@ -123,37 +123,26 @@ void Api::Register(httplib::Server& svr) {
   });
 }
 
+// The conversation through the model's chat template (ChatML when it has none). A template
+// error, including the template's own raise_exception (e.g. roles that do not alternate), is
+// the request's problem: the caller answers 400 with the message.
 bool Api::RenderChat(const std::string& messages_json, std::string* prompt, std::string* error) {
   floe_chat_params params = floe_chat_default_params();
   const char* tmpl = config_.chat_template.empty() ? nullptr : config_.chat_template.c_str();
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    std::string out(4096, '\0');
-    size_t n = 0;
-    floe_status st =
-        floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
-    if (st == FLOE_ERR_OUT_OF_RANGE) {
-      out.assign(n + 1, '\0');
-      st = floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
-    }
-    if (st == FLOE_OK) {
-      out.resize(n);
-      *prompt = std::move(out);
-      return true;
-    }
-    if (st == FLOE_ERR_UNSUPPORTED && tmpl != nullptr) {
-      // Until the Jinja renderer lands: the model's template is not rendered yet; use ChatML.
-      if (!warned_template_.exchange(true))
-        std::fprintf(stderr,
-                     "floe-serve: warning: the model's chat template cannot be rendered "
-                     "(%s); using ChatML\n",
-                     floe_last_error());
-      tmpl = nullptr;
-      continue;
-    }
+  std::string out(4096, '\0');
+  size_t n = 0;
+  floe_status st = floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
+  if (st == FLOE_ERR_OUT_OF_RANGE) {
+    out.assign(n + 1, '\0');
+    st = floe_chat_render(tmpl, messages_json.c_str(), &params, out.data(), out.size(), &n);
+  }
+  if (st != FLOE_OK) {
     *error = floe_last_error();
     return false;
   }
-  return false;
+  out.resize(n);
+  *prompt = std::move(out);
+  return true;
 }
 
 void Api::Completions(const httplib::Request& req, httplib::Response& res, bool chat) {

@@ -38,7 +38,6 @@ class Api {
   Scheduler* scheduler_;
   Metrics* metrics_;
   const ApiConfig config_;
-  std::atomic<bool> warned_template_{false};
   std::atomic<uint64_t> next_id_{0};
 };
 
