@@ -42,8 +42,8 @@ Result<BoundNetwork> FromCheckpoint(const TensorSet& tensors, CheckpointLayout,
 Status WriteGguf(const CausalLm& model, const TensorSet&, ModelWriter& out) {
   const auto* lm = dynamic_cast<const BlockTransformerModel*>(&model);
   if (lm == nullptr)
-    return InvalidArgument("not a Block Transformer model (architecture " +
-                           model.architecture() + ")");
+    return InvalidArgument("not a Block Transformer model (architecture " + model.architecture() +
+                           ")");
   return WriteBlockTransformerGguf(lm->config(), lm->weights(), out);
 }
 

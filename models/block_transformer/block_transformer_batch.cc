@@ -98,7 +98,8 @@ Status BlockTransformerModel::ForwardEach(std::span<SequenceState* const> base,
       head_row[i] = r++;
     }
   }
-  if (rows > 0) NeoxForward(c.token, w.token, rows, xt.data(), caches.data(), pos.data(), ts, threads);
+  if (rows > 0)
+    NeoxForward(c.token, w.token, rows, xt.data(), caches.data(), pos.data(), ts, threads);
 
   // One head product over the rows that predict, scattered to each sequence's logits row.
   size_t nh = 0;

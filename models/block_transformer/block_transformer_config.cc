@@ -53,8 +53,9 @@ Status ExpectFlag(const MetadataView& m, const std::string& key, bool want) {
 
 Status CheckNeox(const NeoxConfig& c, const std::string& name) {
   if (c.hidden == 0 || c.layers == 0 || c.heads == 0 || c.ffn == 0)
-    return ConfigError(name + ": hidden_size, num_hidden_layers, num_attention_heads and "
-                              "intermediate_size must be positive");
+    return ConfigError(name +
+                       ": hidden_size, num_hidden_layers, num_attention_heads and "
+                       "intermediate_size must be positive");
   if (c.hidden % c.heads != 0)
     return ConfigError(name + ": num_attention_heads " + std::to_string(c.heads) +
                        " does not divide hidden_size " + std::to_string(c.hidden));

@@ -32,13 +32,13 @@ struct NeoxConfig {
 };
 
 struct BlockTransformerConfig {
-  size_t vocab_size = 0;    // embedder and token decoder share it (no token mapper)
-  size_t block_length = 0;  // L_B
-  size_t embedder_dim = 0;  // lookup width; block embedding = L_B lookups concatenated
-  size_t expansion_ratio = 0;  // P: prefix vectors per block (n_embedding_tokens = 1)
+  size_t vocab_size = 0;         // embedder and token decoder share it (no token mapper)
+  size_t block_length = 0;       // L_B
+  size_t embedder_dim = 0;       // lookup width; block embedding = L_B lookups concatenated
+  size_t expansion_ratio = 0;    // P: prefix vectors per block (n_embedding_tokens = 1)
   size_t context_length = 2048;  // tokens (max_position_embeddings is per decoder)
-  NeoxConfig block;  // block decoder: hidden = L_B * embedder_dim
-  NeoxConfig token;  // token decoder
+  NeoxConfig block;              // block decoder: hidden = L_B * embedder_dim
+  NeoxConfig token;              // token decoder
 
   // Tokens of local (token-decoder) cache a sequence ever holds: the P prefix vectors plus the
   // block's tokens (the last token of a block is never fed: it completes the block).

@@ -200,8 +200,8 @@ Result<BlockTransformerNetwork> BlockTransformerFromGguf(const MetadataView& f,
   return net;
 }
 
-Status WriteBlockTransformerGguf(const BlockTransformerConfig& c,
-                                 const BlockTransformerWeights& w, ModelWriter& out) {
+Status WriteBlockTransformerGguf(const BlockTransformerConfig& c, const BlockTransformerWeights& w,
+                                 ModelWriter& out) {
   const std::string k = kK;
   out.SetUint32(k + "context_length", uint32_t(c.context_length));
   out.SetUint32(k + "block_length", uint32_t(c.block_length));

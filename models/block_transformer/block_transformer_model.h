@@ -5,10 +5,10 @@
 //   tokens are grouped into blocks of L_B from position 0 (block b = positions b L_B ...);
 //   block embedding e_b = concat(lookup[t] for the L_B tokens of block b)     (embedder/lookup.py)
 //   g_b = BlockDecoder(e_0..e_b)[b]   causal over blocks, own KV cache, block positions 0, 1, ..
-//   prefix_b = reshape(W_exp g_b + b_exp, P x D_t)           (Conv1d kernel 1, expand_block_embeddings)
-//   block b+1's token decoder reads [prefix_b, embed_in(t_0 .. t_{L_B-2})] at local positions
-//   0 .. P + L_B - 2 (forward()'s position ids); output P-1 predicts t_0, output P+k predicts
-//   t_{k+1}; logits = embed_out(LN_final(.)).
+//   prefix_b = reshape(W_exp g_b + b_exp, P x D_t)           (Conv1d kernel 1,
+//   expand_block_embeddings) block b+1's token decoder reads [prefix_b, embed_in(t_0 .. t_{L_B-2})]
+//   at local positions 0 .. P + L_B - 2 (forward()'s position ids); output P-1 predicts t_0, output
+//   P+k predicts t_{k+1}; logits = embed_out(LN_final(.)).
 //
 // Position convention: forward()'s (the prefix at positions 0..P-1, token k of a block at P+k),
 // which logits.f32 and step_logits.f32 of the reference follow. The official generate() gives

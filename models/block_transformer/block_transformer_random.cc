@@ -26,8 +26,9 @@ Result<std::unique_ptr<RandomBlockTransformer>> MakeRandomBlockTransformer(
   };
   const uint64_t V = c.vocab_size, E = c.embedder_dim, P = c.expansion_ratio;
   matrix("embedder.embeddings.weight", V, E, kUniform);
-  for (const auto& [stack, n] : {std::pair<const char*, const NeoxConfig*>{"block_decoder", &c.block},
-                                 std::pair<const char*, const NeoxConfig*>{"token_decoder", &c.token}}) {
+  for (const auto& [stack, n] :
+       {std::pair<const char*, const NeoxConfig*>{"block_decoder", &c.block},
+        std::pair<const char*, const NeoxConfig*>{"token_decoder", &c.token}}) {
     const uint64_t D = n->hidden, F = n->ffn;
     const std::string p = std::string(stack) + ".gpt_neox.";
     for (size_t l = 0; l < n->layers; ++l) {
@@ -52,8 +53,7 @@ Result<std::unique_ptr<RandomBlockTransformer>> MakeRandomBlockTransformer(
   matrix("token_decoder.gpt_neox.embed_in.weight", V, Dt, kUniform);
   matrix("token_decoder.embed_out.weight", V, Dt, kUniform);
   // BaseTokenDecoder._init_expansion_layer: N(0, in_channels^-0.5).
-  matrix("token_decoder.expansion_layer.weight", P * Dt, Db,
-         1.7320508f / std::sqrt(float(Db)));
+  matrix("token_decoder.expansion_layer.weight", P * Dt, Db, 1.7320508f / std::sqrt(float(Db)));
   vec("token_decoder.expansion_layer.bias", P * Dt, 0.0f, 0.02f);
   out->tensors.Index();
   return out;

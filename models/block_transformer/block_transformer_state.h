@@ -31,8 +31,16 @@ class BlockTransformerModel::State final : public SequenceState {
     std::fill(pending.begin(), pending.end(), 0);
   }
   std::vector<uint64_t> Shape() const {
-    return {c.vocab_size,    c.block_length, c.expansion_ratio, c.embedder_dim, c.block.hidden,
-            c.block.layers,  c.block.heads,  c.token.hidden,    c.token.layers, c.token.heads,
+    return {c.vocab_size,
+            c.block_length,
+            c.expansion_ratio,
+            c.embedder_dim,
+            c.block.hidden,
+            c.block.layers,
+            c.block.heads,
+            c.token.hidden,
+            c.token.layers,
+            c.token.heads,
             uint64_t(options.kv_dtype)};
   }
   Status Save(std::vector<uint8_t>* out) const override {

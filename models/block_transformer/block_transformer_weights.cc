@@ -131,8 +131,7 @@ Result<BlockTransformerNetwork> BindBlockTransformer(const BlockTransformerConfi
                          ", block decoder hidden_size " + std::to_string(Db);
   FLOE_ASSIGN_OR_RETURN(w.expand, b.Matrix("token_decoder.expansion_layer.weight",
                                            {{P * Dt, Db, 1}, {P * Dt, Db}}, P * Dt, Db, ex));
-  FLOE_ASSIGN_OR_RETURN(w.expand_b,
-                        b.Floats("token_decoder.expansion_layer.bias", P * Dt, ex));
+  FLOE_ASSIGN_OR_RETURN(w.expand_b, b.Floats("token_decoder.expansion_layer.bias", P * Dt, ex));
   return net;
 }
 

@@ -12,7 +12,8 @@ namespace {
 
 // transformers' ACT2FN["gelu"] = GELUActivation: 0.5 x (1 + erf(x / sqrt(2))).
 void GeluErf(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+  for (size_t i = 0; i < n; ++i)
+    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
 }
 
 }  // namespace

@@ -35,12 +35,10 @@ struct NeoxScratch {
 // stored there before attention, so rows of one cache at consecutive positions see each other
 // causally. Positions must be < the cache's capacity.
 void NeoxForward(const NeoxConfig& c, const NeoxWeights& w, size_t n, float* x,
-                 KvCache* const* caches, const size_t* pos, NeoxScratch& s,
-                 ThreadContext& threads);
+                 KvCache* const* caches, const size_t* pos, NeoxScratch& s, ThreadContext& threads);
 
 // torch.nn.LayerNorm over n values (mean and variance accumulated in double). out may alias x.
-void NeoxLayerNorm(const float* x, const float* w, const float* b, size_t n, float eps,
-                   float* out);
+void NeoxLayerNorm(const float* x, const float* w, const float* b, size_t n, float eps, float* out);
 // y = W x + b for n rows (MatVec for one row, MatMul otherwise).
 void NeoxLinear(const TensorView& w, const float* bias, const float* x, size_t n, float* y,
                 ThreadContext& threads);

@@ -1,4 +1,4 @@
-// Parity with the official Block Transformer code (itsnamgyu/block-transformer): 
+// Parity with the official Block Transformer code (itsnamgyu/block-transformer):
 // ../shared/data/reference/block_transformer holds a small random-weight model (L_B = 4, two
 // prefix vectors), 64 tokens, the logits of BlockTransformer.forward() (logits.f32, row r
 // predicts tokens[4 + r]) and of the cached block-by-block / token-by-token path
@@ -70,9 +70,10 @@ void CheckParity(const Model& m, const std::string& what) {
     REQUIRE(s->Eval(tokens, /*all_logits=*/true).ok());
     const auto rows = Predicted(s->all_logits());
     const float d = MaxAbsDiff(rows, seq), ds = MaxAbsDiff(rows, step);
-    std::printf("block-transformer %s chunk %zu: max |logits - forward| = %.3g, "
-                "|logits - step| = %.3g\n",
-                what.c_str(), batch, double(d), double(ds));
+    std::printf(
+        "block-transformer %s chunk %zu: max |logits - forward| = %.3g, "
+        "|logits - step| = %.3g\n",
+        what.c_str(), batch, double(d), double(ds));
     CHECK(d <= 1e-4f);
     CHECK(ds <= 1e-4f);
     // The first block predicts nothing: zero rows.
@@ -87,9 +88,10 @@ void CheckParity(const Model& m, const std::string& what) {
   }
   const auto pr = Predicted(rows);
   const float d = MaxAbsDiff(pr, step), df = MaxAbsDiff(pr, seq);
-  std::printf("block-transformer %s token by token: max |logits - step| = %.3g, "
-              "|logits - forward| = %.3g\n",
-              what.c_str(), double(d), double(df));
+  std::printf(
+      "block-transformer %s token by token: max |logits - step| = %.3g, "
+      "|logits - forward| = %.3g\n",
+      what.c_str(), double(d), double(df));
   CHECK(d <= 1e-4f);
   CHECK(df <= 1e-4f);
   // Greedy: 16 tokens after the prompt, each the argmax of the logits so far.
@@ -110,4 +112,16 @@ TEST_CASE("Block Transformer model.safetensors matches the official logits", "[m
   auto m = Load(DataPath(kDir + "model.safetensors"));
   CHECK(m->format() == ModelFormat::kSafetensors);
   CheckParity(*m, "model.safetensors");
+}
+
+TEST_CASE("Block Transformer model.safetensors -> GGUF -> the official logits", "[model]") {
+  auto source = Load(DataPath(kDir + "model.safetensors"));
+  const std::string out = floe::testing::TempPath("block_transformer", "ref.gguf");
+  floe::testing::Cleanup cleanup{out};
+  const Status st = ConvertModelToGguf(*source, "block-transformer-ref", out);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  auto m = Load(out);
+  CHECK(m->format() == ModelFormat::kGguf);
+  CheckParity(*m, "GGUF");
 }
