@@ -59,12 +59,75 @@ Status BlockTransformerModel::Forward(SequenceState& base, std::span<const int32
   State* s = dynamic_cast<State*>(&base);
   if (s == nullptr)
     return InvalidArgument("sequence state does not belong to a Block Transformer model");
+  const size_t L = net_.config.block_length;
+  if (mode != LogitsMode::kAll && !tokens.empty()) {
+    // Only the last complete block's prefix and the tokens after it need the token decoder.
+    FLOE_RETURN_IF_ERROR(ForwardInChunks(tokens, LogitsMode::kNone, nullptr, net_.config.vocab_size,
+                                         s->pos, s->cap, tokens.size(),
+                                         [](const int32_t*, size_t, LogitsMode, float*) {
+                                           return Status::Ok();
+                                         }));  // argument checks only
+    const size_t end = s->pos + tokens.size();
+    const size_t keep_from = end / L * L;
+    if (keep_from > s->pos) {
+      const size_t m = keep_from - s->pos;
+      const bool last = m == tokens.size() && mode == LogitsMode::kLast;
+      FLOE_RETURN_IF_ERROR(
+          PrefillBlocks(*s, tokens.data(), m, last ? logits : nullptr, threads, cancel));
+      tokens = tokens.subspan(m);
+      if (tokens.empty()) return Status::Ok();
+    }
+  }
   return ForwardInChunks(tokens, mode, logits, net_.config.vocab_size, s->pos, s->cap, s->batch,
                          [&](const int32_t* t, size_t n, LogitsMode m, float* out) -> Status {
                            if (cancel && cancel->load(std::memory_order_relaxed))
                              return Cancelled("evaluation cancelled");
                            return ForwardChunk(*s, t, n, m, out, threads);
                          });
+}
+
+Status BlockTransformerModel::PrefillBlocks(State& s, const int32_t* tokens, size_t n,
+                                            float* last_logits, ThreadContext& threads,
+                                            const std::atomic<bool>* cancel) const {
+  const BlockTransformerConfig& c = net_.config;
+  const BlockTransformerWeights& w = net_.weights;
+  const size_t L = c.block_length, P = c.expansion_ratio, Db = c.block.hidden, Dt = c.token.hidden;
+  const size_t R = State::kBlockRows;
+  std::vector<KvCache*> caches(std::max(R, P), &s.blocks);
+  std::vector<size_t> positions(std::max(R, P));
+  size_t i = 0, rows = 0;
+  float* last_out = nullptr;  // block-decoder output of the last complete block
+  // Cancellation only before any change: a state between blocks without its prefix would not
+  // be one the official model can be in.
+  if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
+  while (i < n) {
+    // Up to R blocks: embeddings of the blocks these tokens complete.
+    rows = 0;
+    const size_t first_block = s.pos / L;
+    while (i < n && rows < R) {
+      const size_t take = L - s.pos % L;  // tokens to the block's end (n ends on a boundary)
+      for (size_t j = 0; j < take; ++j) s.pending[s.pos % L + j] = tokens[i + j];
+      EmbedBlock(s, s.xb.data() + rows * Db);
+      positions[rows] = first_block + rows;
+      ++rows;
+      s.pos += take;
+      i += take;
+    }
+    NeoxForward(c.block, w.block, rows, s.xb.data(), caches.data(), positions.data(), s.bs,
+                threads);
+    last_out = s.xb.data() + (rows - 1) * Db;
+  }
+  // The last block's prefix refills the local cache (positions 0..P-1).
+  NeoxLinear(w.expand, w.expand_b, last_out, 1, s.xt.data(), threads);
+  for (size_t j = 0; j < P; ++j) {
+    caches[j] = &s.local;
+    positions[j] = j;
+  }
+  NeoxForward(c.token, w.token, P, s.xt.data(), caches.data(), positions.data(), s.ts, threads);
+  s.local_len = P;
+  if (last_logits != nullptr)
+    NeoxLinear(w.head, nullptr, s.xt.data() + (P - 1) * Dt, 1, last_logits, threads);
+  return Status::Ok();
 }
 
 Status BlockTransformerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,

@@ -67,6 +67,13 @@ class BlockTransformerModel final : public CausalLm {
   explicit BlockTransformerModel(BlockTransformerNetwork n) : net_(std::move(n)) {}
   Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
                       ThreadContext& threads) const;
+  // Prefill without per-token logits: reads tokens that complete blocks, runs the block decoder
+  // over the complete blocks kBlockRows at a time, and the token decoder only for the last
+  // complete block's prefix (the local caches of earlier blocks would be dropped unread, as the
+  // paper notes for prompts, section 2.3). pos + n must be a block boundary. With `last_logits`
+  // writes the logits of the last token (prefix row P - 1).
+  Status PrefillBlocks(State& s, const int32_t* tokens, size_t n, float* last_logits,
+                       ThreadContext& threads, const std::atomic<bool>* cancel) const;
   // Block embedding of the state's pending block into x (D_b floats).
   void EmbedBlock(const State& s, float* x) const;
 

@@ -108,12 +108,16 @@ class BlockTransformerModel::State final : public SequenceState {
     return local.Init(c.token.layers, c.token.heads, c.token.head_dim(), c.local_capacity(),
                       opts.kv_dtype);
   }
+  // Blocks per block-decoder pass in prefill (bounds the block scratch).
+  static constexpr size_t kBlockRows = 16;
+
   Status Init(const BlockTransformerConfig& config, const StateOptions& opts, size_t n) {
     FLOE_RETURN_IF_ERROR(InitCaches(config, opts, n));
     const size_t rows = c.local_capacity();
-    FLOE_RETURN_IF_ERROR(bs.Init(c.block, 1));
+    FLOE_RETURN_IF_ERROR(bs.Init(c.block, kBlockRows));
     FLOE_RETURN_IF_ERROR(ts.Init(c.token, rows));
-    FLOE_RETURN_IF_ERROR(xb.Resize(std::max(c.block.hidden, rows * c.token.hidden)));
+    FLOE_RETURN_IF_ERROR(
+        xb.Resize(std::max(kBlockRows * c.block.hidden, c.expansion_ratio * c.token.hidden)));
     return xt.Resize(rows * c.token.hidden);
   }
 

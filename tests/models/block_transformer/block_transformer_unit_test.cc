@@ -24,6 +24,29 @@ TEST_CASE("Block Transformer chunked prefill equals token-by-token decode", "[un
       INFO("chunk " << batch);
       CHECK(MaxAbs(RunChunked(*f.model, tokens, batch), step) <= 1e-5f);
     }
+    // Prompts read without per-token logits (the block-decoder-only prefill path) give the
+    // same last row and the same continuation.
+    ThreadContext threads(2);
+    const size_t V = c.vocab_size;
+    for (size_t n = 1; n + 1 < tokens.size(); n += 3) {
+      INFO("prompt " << n);
+      auto s = f.model->NewState({});
+      REQUIRE(s.ok());
+      std::vector<float> row(V);
+      REQUIRE(f.model
+                  ->Forward(**s, std::span<const int32_t>(tokens.data(), n), LogitsMode::kLast,
+                            row.data(), threads, nullptr)
+                  .ok());
+      CHECK(MaxAbs(row, std::span<const float>(step).subspan((n - 1) * V, V)) <= 1e-5f);
+      REQUIRE(f.model
+                  ->Forward(**s, std::span<const int32_t>(tokens.data() + n, 1), LogitsMode::kLast,
+                            row.data(), threads, nullptr)
+                  .ok());
+      CHECK(MaxAbs(row, std::span<const float>(step).subspan(n * V, V)) <= 1e-5f);
+      auto local = f.model->LocalCacheLength(**s);
+      REQUIRE(local.ok());
+      CHECK(*local == (n + 1 < block ? 0 : c.expansion_ratio + (n + 1) % block));
+    }
   }
 }
 
