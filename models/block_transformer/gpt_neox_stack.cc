@@ -1,22 +1,12 @@
 #include "models/block_transformer/gpt_neox_stack.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "attention/dense/dense_attention.h"
+#include "platform/kernels/layer_norm.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
-
-namespace {
-
-// transformers' ACT2FN["gelu"] = GELUActivation: 0.5 x (1 + erf(x / sqrt(2))).
-void GeluErf(float* x, size_t n) {
-  for (size_t i = 0; i < n; ++i)
-    x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
-}
-
-}  // namespace
 
 Status NeoxScratch::Init(const NeoxConfig& c, size_t n) {
   rows = n;
@@ -39,20 +29,6 @@ Status NeoxScratch::Init(const NeoxConfig& c, size_t n) {
   return Status::Ok();
 }
 
-void NeoxLayerNorm(const float* x, const float* w, const float* b, size_t n, float eps,
-                   float* out) {
-  double sum = 0.0;
-  for (size_t i = 0; i < n; ++i) sum += x[i];
-  const double mean = sum / double(n);
-  double sq = 0.0;
-  for (size_t i = 0; i < n; ++i) {
-    const double d = double(x[i]) - mean;
-    sq += d * d;
-  }
-  const double inv = 1.0 / std::sqrt(sq / double(n) + double(eps));
-  for (size_t i = 0; i < n; ++i) out[i] = float((double(x[i]) - mean) * inv) * w[i] + b[i];
-}
-
 void NeoxLinear(const TensorView& w, const float* bias, const float* x, size_t n, float* y,
                 ThreadContext& threads) {
   if (n == 1)
@@ -70,8 +46,7 @@ void NeoxForward(const NeoxConfig& c, const NeoxWeights& w, size_t n, float* x,
   for (size_t l = 0; l < c.layers; ++l) {
     const NeoxLayerWeights& L = w.layers[l];
     // Attention branch on LN1(x).
-    for (size_t r = 0; r < n; ++r)
-      NeoxLayerNorm(x + r * D, L.ln1_w, L.ln1_b, D, c.ln_eps, s.h + r * D);
+    for (size_t r = 0; r < n; ++r) LayerNorm(x + r * D, L.ln1_w, L.ln1_b, D, c.ln_eps, s.h + r * D);
     NeoxLinear(L.qkv, L.qkv_b, s.h, n, s.qkv, threads);
     for (size_t r = 0; r < n; ++r) {
       // _split_heads: the fused rows are [head][q|k|v][head_dim].
@@ -107,16 +82,14 @@ void NeoxForward(const NeoxConfig& c, const NeoxWeights& w, size_t n, float* x,
       });
     NeoxLinear(L.out, L.out_b, s.att, n, s.tmp, threads);
     // MLP branch on LN2(x), from the same x (parallel residual).
-    for (size_t r = 0; r < n; ++r)
-      NeoxLayerNorm(x + r * D, L.ln2_w, L.ln2_b, D, c.ln_eps, s.h + r * D);
+    for (size_t r = 0; r < n; ++r) LayerNorm(x + r * D, L.ln2_w, L.ln2_b, D, c.ln_eps, s.h + r * D);
     NeoxLinear(L.up, L.up_b, s.h, n, s.ffn, threads);
     GeluErf(s.ffn, n * F);
     NeoxLinear(L.down, L.down_b, s.ffn, n, s.att, threads);
     // hidden = mlp_output + attn_output + hidden (GPTNeoXLayer.forward).
     for (size_t i = 0; i < n * D; ++i) x[i] = s.att[i] + s.tmp[i] + x[i];
   }
-  for (size_t r = 0; r < n; ++r)
-    NeoxLayerNorm(x + r * D, w.final_w, w.final_b, D, c.ln_eps, x + r * D);
+  for (size_t r = 0; r < n; ++r) LayerNorm(x + r * D, w.final_w, w.final_b, D, c.ln_eps, x + r * D);
 }
 
 }  // namespace floe

@@ -8,7 +8,7 @@
 //           softmax(q k^T / sqrt(head_dim)) v over the row's cache, then W_o . + b_o
 //     MLP:  W_down gelu(W_up h + b_up) + b_down            (GPTNeoXMLP, exact erf gelu)
 //   out = LN_final(x)
-// LayerNorm is torch.nn.LayerNorm (biased variance, eps inside the square root).
+// LayerNorm and GeluErf are platform/kernels/layer_norm.h's (torch.nn.LayerNorm's arithmetic).
 #pragma once
 
 #include <cstddef>
@@ -37,8 +37,6 @@ struct NeoxScratch {
 void NeoxForward(const NeoxConfig& c, const NeoxWeights& w, size_t n, float* x,
                  KvCache* const* caches, const size_t* pos, NeoxScratch& s, ThreadContext& threads);
 
-// torch.nn.LayerNorm over n values (mean and variance accumulated in double). out may alias x.
-void NeoxLayerNorm(const float* x, const float* w, const float* b, size_t n, float eps, float* out);
 // y = W x + b for n rows (MatVec for one row, MatMul otherwise).
 void NeoxLinear(const TensorView& w, const float* bias, const float* x, size_t n, float* y,
                 ThreadContext& threads);
