@@ -100,6 +100,10 @@ class CausalLm {
   virtual std::string architecture() const = 0;
   virtual size_t vocab_size() const = 0;
   virtual size_t context_length() const = 0;
+  // The first position whose logits row predicts the next token. 0 for every model that
+  // predicts from the first token on; a Block Transformer predicts nothing inside its first
+  // block (L_B - 1), and Forward writes zero rows before that position.
+  virtual size_t first_predicted_position() const { return 0; }
   virtual Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const = 0;
   // Consumes `tokens` at positions state.position() onwards and advances the state. Writes
   // logits (one row of vocab_size floats per produced position: 1 row for kLast, n for kAll)

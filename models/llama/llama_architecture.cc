@@ -48,11 +48,24 @@ constexpr ModelPreset kPresets[] = {
     {"110m", "dim 768, 12 layers, 12 heads, ffn 2048, vocab 32000 (stories110M's shape)", 32000},
     {"1b", "dim 2048, 16 layers, 32 heads (8 KV), ffn 8192, vocab 32000 (Llama-3.2-1B-like)",
      32000},
+    // Vanilla partners of the Block Transformer b4 presets: Pythia's widths, depths and
+    // non-embedding parameters (SwiGLU ffn ~ 8/3 D) in the Llama block, vocabulary 50304.
+    {"p70m", "dim 512, 6 layers, 8 heads, ffn 1376, vocab 50304 (19M non-embedding: pythia-70m)",
+     50304},
+    {"p160m",
+     "dim 768, 12 layers, 12 heads, ffn 2048, vocab 50304 (85M non-embedding: pythia-160m)",
+     50304},
+    {"p410m",
+     "dim 1024, 24 layers, 16 heads, ffn 2736, vocab 50304 (302M non-embedding: pythia-410m)",
+     50304},
 };
 constexpr Shape kShapes[] = {
     {256, 4, 8, 4, 768, 32000, 32768},
     {768, 12, 12, 12, 2048, 32000, 32768},
     {2048, 16, 32, 8, 8192, 32000, 32768},
+    {512, 6, 8, 8, 1376, 50304, 2048},
+    {768, 12, 12, 12, 2048, 50304, 2048},
+    {1024, 24, 16, 16, 2736, 50304, 2048},
 };
 constexpr DType kRandomTypes[] = {DType::kF32, DType::kF16, DType::kQ8_0, DType::kQ4_0};
 

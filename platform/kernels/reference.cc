@@ -307,4 +307,19 @@ void RowDistances16(const float* x, const float* blocks, const float* sq, size_t
     }
 }
 
+void LayerNorm(const float* x, const float* w, const float* b, size_t n, float eps, float* out) {
+  double sum = 0.0;
+  for (size_t i = 0; i < n; ++i) sum += x[i];
+  const double mean = sum / double(n);
+  double sq = 0.0;
+  for (size_t i = 0; i < n; ++i) sq += (double(x[i]) - mean) * (double(x[i]) - mean);
+  const double inv = 1.0 / std::sqrt(sq / double(n) + double(eps));
+  for (size_t i = 0; i < n; ++i) out[i] = float((double(x[i]) - mean) * inv) * w[i] + b[i];
+}
+
+void GeluErf(float* x, size_t n) {
+  for (size_t i = 0; i < n; ++i)
+    x[i] = float(0.5 * double(x[i]) * (1.0 + std::erf(double(x[i]) / std::sqrt(2.0))));
+}
+
 }  // namespace floe::reference

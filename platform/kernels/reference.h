@@ -19,6 +19,9 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y,
             ThreadContext* tc = nullptr);
 
 void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out);
+// layer_norm.h: mean and variance accumulated in double.
+void LayerNorm(const float* x, const float* w, const float* b, size_t n, float eps, float* out);
+void GeluErf(float* x, size_t n);
 void Softmax(float* x, size_t n);
 void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
                      float freq_base);

@@ -1,5 +1,6 @@
 #include "runtime/engine/architectures.h"
 
+#include "models/block_transformer/block_transformer_architecture.h"
 #include "models/goldfinch/goldfinch_architecture.h"
 #include "models/llama/llama_architecture.h"
 #include "models/mamba/mamba_architecture.h"
@@ -16,6 +17,7 @@ std::span<const Architecture* const> Architectures() {
       &Rwkv6Architecture(),
       &TransnormerArchitecture(),
       &MambaArchitecture(),
+      &BlockTransformerArchitecture(),
   };
   return kAll;
 }

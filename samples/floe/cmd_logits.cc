@@ -97,15 +97,25 @@ int Run(const LogitsFlags& f) {
     std::fprintf(stderr, "floe logits: %s\n", st.ToString().c_str());
     return 1;
   }
-  const auto& logits = (*session)->all_logits();
+  const auto& all = (*session)->all_logits();
+  // Models that predict nothing for their first positions (a Block Transformer's first block)
+  // get rows from their first predicted position on.
+  const size_t V = (*session)->vocab_size();
+  const size_t first = std::min((*model)->lm().first_predicted_position(), ids.size());
+  const size_t rows = ids.size() - first;
   std::FILE* out = std::fopen(f.out_path.c_str(), "wb");
-  if (!out || std::fwrite(logits.data(), sizeof(float), logits.size(), out) != logits.size() ||
+  if (!out ||
+      (rows > 0 && std::fwrite(all.data() + first * V, sizeof(float), rows * V, out) != rows * V) ||
       std::fclose(out) != 0) {
     std::fprintf(stderr, "floe logits: cannot write '%s'\n", f.out_path.c_str());
     return 1;
   }
-  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", ids.size(), (*session)->vocab_size(),
-               f.out_path.c_str());
+  if (first > 0)
+    std::fprintf(stderr,
+                 "%s predicts nothing before position %zu: rows are positions %zu..%zu (row r "
+                 "predicts token %zu + r + 1)\n",
+                 (*model)->lm().architecture().c_str(), first, first, ids.size() - 1, first);
+  std::fprintf(stderr, "wrote %zu x %zu logits to %s\n", rows, V, f.out_path.c_str());
   return 0;
 }
 
