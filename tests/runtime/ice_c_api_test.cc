@@ -181,17 +181,61 @@ TEST_CASE("C API: faiss sessions covering the whole context give the dense logit
   floe_model_free(m);
 }
 
-TEST_CASE("C API: a caller built before the FAISS fields gets the FAISS defaults", "[unit]") {
+// The FAISS fields hold values other than the defaults beyond the caller's struct: if they
+// were read, the session would search another graph (M 2, efSearch 1) and its logits differ.
+static floe_session_params OldFaissCaller() {
+  floe_session_params p = floe_session_default_params();
+  p.struct_size = uint32_t(offsetof(floe_session_params, faiss_kind));
+  p.attention = FLOE_ATTENTION_FAISS;
+  p.context_length = 300;
+  p.knn_dense_below = 0;  // the kNN path from the first positions
+  p.knn_k = 8;
+  p.knn_window = 16;
+  p.knn_sinks = 2;
+  p.faiss_kind = FLOE_FAISS_HNSW;
+  p.faiss_hnsw_m = 2;
+  p.faiss_ef_search = 1;
+  p.faiss_ef_construction = 8;
+  return p;
+}
+
+TEST_CASE("C API: a caller built before the FAISS fields gets the FAISS defaults' logits",
+          "[unit]") {
+  floe_model* m = Load();
+  std::vector<floe_token> ids(300);
+  for (size_t i = 0; i < ids.size(); ++i) ids[i] = floe_token(i == 0 ? 1 : 3 + (i * 37) % 500);
+  const floe_session_params old_caller = OldFaissCaller();
+  floe_session_params defaults = floe_session_default_params();
+  defaults.attention = FLOE_ATTENTION_FAISS;
+  defaults.context_length = 300;
+  defaults.knn_dense_below = 0;
+  defaults.knn_k = 8;
+  defaults.knn_window = 16;
+  defaults.knn_sinks = 2;
+  floe_session_params read = old_caller;  // the same values, inside the struct
+  read.struct_size = sizeof(floe_session_params);
+  const auto old_logits = EvalLogits(m, old_caller, ids);
+  CHECK(old_logits == EvalLogits(m, defaults, ids));
+  CHECK(old_logits != EvalLogits(m, read, ids));  // the fields' values do change the logits
+  floe_model_free(m);
+}
+#endif
+
+#ifndef FLOE_TEST_WITH_FAISS
+TEST_CASE("C API: built without FAISS, a caller built before the FAISS fields gets unsupported",
+          "[unit]") {
   floe_model* m = Load();
   floe_session_params p = floe_session_default_params();
   p.struct_size = uint32_t(offsetof(floe_session_params, faiss_kind));
   p.attention = FLOE_ATTENTION_FAISS;
   p.context_length = 300;
-  p.faiss_hnsw_m = 0;  // beyond the caller's struct: must not be read
   floe_session* s = nullptr;
-  INFO(floe_last_error());
-  REQUIRE(floe_session_create(m, &p, &s) == FLOE_OK);
-  floe_session_free(s);
+  CHECK(floe_session_create(m, &p, &s) == FLOE_ERR_UNSUPPORTED);
+  CHECK(s == nullptr);
+  CHECK(std::string(floe_last_error()) ==
+        "unsupported: attention backend 'faiss': floe was built without FAISS "
+        "(FLOE_WITH_FAISS=OFF); use "
+        "dense or ice");
   floe_model_free(m);
 }
 #endif

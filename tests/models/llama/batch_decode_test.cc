@@ -100,14 +100,17 @@ TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that ch
   floe_model* model = nullptr;
   REQUIRE(floe_model_load(DataPath("models/llama2c/stories260K.bin").c_str(), &mp, &model) ==
           FLOE_OK);
-  floe_session *a = nullptr, *b = nullptr, *c = nullptr;
+  // c and d are the references: a's and b's sequences evaluated alone.
+  floe_session *a = nullptr, *b = nullptr, *c = nullptr, *d = nullptr;
   REQUIRE(floe_session_create(model, nullptr, &a) == FLOE_OK);
   REQUIRE(floe_session_create(model, nullptr, &b) == FLOE_OK);
   REQUIRE(floe_session_create(model, nullptr, &c) == FLOE_OK);
+  REQUIRE(floe_session_create(model, nullptr, &d) == FLOE_OK);
   const floe_token pa[] = {1, 400, 30}, pb[] = {1, 77};
   REQUIRE(floe_session_eval(a, pa, 3) == FLOE_OK);
   REQUIRE(floe_session_eval(b, pb, 2) == FLOE_OK);
   REQUIRE(floe_session_eval(c, pa, 3) == FLOE_OK);
+  REQUIRE(floe_session_eval(d, pb, 2) == FLOE_OK);
   const floe_token ta = 100, tb = 200;
   const floe_token* toks[] = {&ta, &tb};
   const size_t ns[] = {1, 1};
@@ -115,7 +118,11 @@ TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that ch
   size_t failed = 99;
   REQUIRE(floe_eval_batch(both, toks, ns, 2, 2, &failed) == FLOE_OK);
   REQUIRE(floe_session_eval(c, &ta, 1) == FLOE_OK);
+  REQUIRE(floe_session_eval(d, &tb, 1) == FLOE_OK);
+  // f32 weights, one row per session: the batched step runs each row through the same kernels
+  // as a lone decode step, so both sessions' logits are equal bit for bit.
   CHECK(std::memcmp(floe_session_logits(a), floe_session_logits(c), 512 * sizeof(float)) == 0);
+  CHECK(std::memcmp(floe_session_logits(b), floe_session_logits(d), 512 * sizeof(float)) == 0);
   CHECK(floe_session_position(a) == 4);
   CHECK(floe_session_position(b) == 3);
   // A token outside the vocabulary: nothing advances.
@@ -125,8 +132,11 @@ TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that ch
   CHECK(failed == 2);
   CHECK(floe_session_position(a) == 4);
   CHECK(floe_session_position(b) == 3);
+  CHECK(std::memcmp(floe_session_logits(a), floe_session_logits(c), 512 * sizeof(float)) == 0);
+  CHECK(std::memcmp(floe_session_logits(b), floe_session_logits(d), 512 * sizeof(float)) == 0);
   floe_session_free(a);
   floe_session_free(b);
   floe_session_free(c);
+  floe_session_free(d);
   floe_model_free(model);
 }

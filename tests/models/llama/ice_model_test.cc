@@ -95,13 +95,24 @@ TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run
     CHECK(MaxAbsDiff(run.token_by_token, run.whole) <= 1e-4f);
   }
   // A dense session's state restores into an ice session (the index is rebuilt from keys).
+  // The reference holds the same keys without a restore: an ice session whose queries attend
+  // densely while they see at most a.size() keys (dense_below = a.size() + 1), so a's keys are
+  // the dense run's, and sparsely over b, as the restored session does.
   auto dense = NewSession(*model, SessionParams{});
   REQUIRE(dense->Eval(a).ok());
   std::vector<uint8_t> bytes;
   REQUIRE(dense->SaveState(&bytes).ok());
   auto ice = NewSession(*model, SparseIce());
   REQUIRE(ice->RestoreState(bytes).ok());
-  REQUIRE(ice->Eval(b).ok());
+  REQUIRE(ice->Eval(b, true).ok());
+  SessionParams late = SparseIce();
+  late.attention.dense_below = a.size() + 1;
+  auto reference = NewSession(*model, late);
+  REQUIRE(reference->Eval(a).ok());
+  REQUIRE(reference->Eval(b, true).ok());
+  // Exact: ice's dense path and the dense backend compute a's keys with the same kernels, the
+  // rebuilt index equals the streamed one, and both runs make the same searches over b.
+  CHECK(ice->all_logits() == reference->all_logits());
 }
 
 TEST_CASE("ice: the shared candidates of a saved state are checked like the rest of it",
@@ -150,14 +161,31 @@ TEST_CASE("ice: the shared candidates of a saved state are checked like the rest
   REQUIRE(target->RestoreState(bytes).ok());
   REQUIRE(target->Eval(b).ok());
   CHECK(Logits(*target) == Logits(*whole));
+  // The keys without the section: a dense session saves no candidates.
+  auto dense = NewSession(*model, SessionParams{});
+  REQUIRE(dense->RestoreState(bytes).ok());
+  std::vector<uint8_t> keys_only;
+  REQUIRE(dense->SaveState(&keys_only).ok());
+  REQUIRE(std::search(keys_only.begin(), keys_only.end(), tag, tag + 8) == keys_only.end());
   SessionParams other = SparseIce();
   other.attention.search_block = 8;
   auto eight = NewSession(*model, other);
   REQUIRE(eight->RestoreState(bytes).ok());
   REQUIRE(eight->Eval(b).ok());
-  auto dense = NewSession(*model, SessionParams{});
-  REQUIRE(dense->RestoreState(bytes).ok());
+  auto eight_keys_only = NewSession(*model, other);
+  REQUIRE(eight_keys_only->RestoreState(keys_only).ok());
+  REQUIRE(eight_keys_only->Eval(b).ok());
+  CHECK(Logits(*eight) == Logits(*eight_keys_only));  // skipped: same keys, same searches
+  // The dense continuation over the restored keys equals an ice session whose k covers every
+  // key (block 8, so it skips the section too): both attend to all keys; the sums differ only
+  // in order, the bound of the first test case above (a few ulps of logits of magnitude ~10).
   REQUIRE(dense->Eval(b).ok());
+  SessionParams covering = other;
+  covering.attention.k = ids.size();
+  auto all = NewSession(*model, covering);
+  REQUIRE(all->RestoreState(bytes).ok());
+  REQUIRE(all->Eval(b).ok());
+  CHECK(MaxAbsDiff(Logits(*dense), Logits(*all)) <= 1e-5f);
 }
 
 TEST_CASE("ice: a chunk interrupted between layers leaves no stale keys in the index", "[model]") {
