@@ -1,15 +1,14 @@
 // The C API through the C++ wrapper (floe.hpp, compiled here with -Werror): concurrency on one
 // model, state save/restore and fork, cancellation of a long prefill, metadata, and misuse.
 #include <atomic>
-#include <chrono>
 #include <cstddef>
 #include <cstring>
-#include <filesystem>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "floe/floe.hpp"
+#include "temp_files.h"
 #include "test_data.h"
 
 using floe::testing::DataPath;
@@ -90,8 +89,8 @@ TEST_CASE("C API state save/load and fork reproduce logits exactly", "[unit]") {
   CHECK(std::vector<float>(fork.Logits(V).begin(), fork.Logits(V).end()) == want);
 
   // Through a file, after the saving session is gone.
-  const std::string path =
-      (std::filesystem::temp_directory_path() / "floe_c_api_cpp_test_state.bin").string();
+  const std::string path = floe::testing::TempPath("c_api_cpp_test", "state.bin");
+  const floe::testing::Cleanup cleanup{path};
   {
     floe::Session t(model);
     t.Eval(a);
@@ -101,7 +100,6 @@ TEST_CASE("C API state save/load and fork reproduce logits exactly", "[unit]") {
   REQUIRE(floe_session_state_load_file(from_file.get(), path.c_str()) == FLOE_OK);
   from_file.Eval(b);
   CHECK(std::vector<float>(from_file.Logits(V).begin(), from_file.Logits(V).end()) == want);
-  std::remove(path.c_str());
 }
 
 namespace {
@@ -109,16 +107,22 @@ namespace {
 struct PrefillProbe {
   std::atomic<int> chunks{0};
   int stop_after = 0;  // 0: never stop from the callback
+  // Cancels `session` from another thread while the report of chunk `cancel_after` runs, and
+  // waits for that call to finish: the cancel lands at a known point of the eval.
+  int cancel_after = 0;  // 0: never
+  floe_session* session = nullptr;
   static int OnProgress(float, void* user) {
     auto* p = static_cast<PrefillProbe*>(user);
     const int n = ++p->chunks;
+    if (n == p->cancel_after) std::thread([p] { floe_session_cancel(p->session); }).join();
     return p->stop_after == 0 || n < p->stop_after;
   }
 };
 
 }  // namespace
 
-TEST_CASE("cancelling a long prefill returns promptly and leaves the session usable", "[unit]") {
+TEST_CASE("cancelling a long prefill stops it in the next chunk, the session stays usable",
+          "[unit]") {
   floe_model_params p = floe_model_default_params();
   const std::string tok = DataPath("models/llama2c/tok512.bin");
   p.tokenizer_path = tok.c_str();
@@ -133,19 +137,19 @@ TEST_CASE("cancelling a long prefill returns promptly and leaves the session usa
   sp.progress_user_data = &probe;
   floe::Session s(model, sp);
 
-  SECTION("floe_session_cancel from another thread") {
-    std::thread canceller([&] {
-      while (probe.chunks.load() == 0) std::this_thread::yield();  // prefill under way
-      s.Cancel();
-    });
-    const floe_status st = floe_session_eval(s.get(), ids.data(), ids.size());
-    canceller.join();
-    CHECK(st == FLOE_ERR_CANCELLED);
+  SECTION("floe_session_cancel from another thread, after the third chunk") {
+    probe.session = s.get();
+    probe.cancel_after = 3;
+    CHECK(floe_session_eval(s.get(), ids.data(), ids.size()) == FLOE_ERR_CANCELLED);
+    // Seen at the fourth chunk's first layer boundary: that chunk is dropped, none reported.
+    CHECK(s.position() == 3 * 16);
+    CHECK(probe.chunks.load() == 3);
   }
   SECTION("the progress callback returns 0") {
     probe.stop_after = 3;
     CHECK(floe_session_eval(s.get(), ids.data(), ids.size()) == FLOE_ERR_CANCELLED);
     CHECK(s.position() == 3 * 16);
+    CHECK(probe.chunks.load() == 3);
   }
   const size_t pos = s.position();
   CHECK(pos > 0);
