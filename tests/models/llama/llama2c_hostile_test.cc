@@ -45,13 +45,18 @@ TEST_CASE("the real stories260K checkpoint parses with the documented shape", "[
 
 TEST_CASE("truncated checkpoints are rejected at every length", "[unit]") {
   const auto bytes = ReadBytes(DataPath("models/llama2c/stories260K.bin"));
-  for (size_t n : {size_t(0), size_t(3), size_t(27), size_t(28), size_t(1000), bytes.size() / 2,
-                   bytes.size() - 1}) {
+  // Every prefix, 0 .. size - 1 bytes (about a million parses of a view: no copies).
+  size_t accepted = 0, other_code = 0, first_bad = bytes.size();
+  for (size_t n = 0; n < bytes.size(); ++n) {
     auto ck = ParseLlama2cCheckpoint(bytes.data(), n);
-    INFO("length " << n);
-    CHECK_FALSE(ck.ok());
-    CHECK(ck.status().code() == StatusCode::kCorruptData);
+    const bool bad = ck.ok() || ck.status().code() != StatusCode::kCorruptData;
+    accepted += ck.ok();
+    other_code += !ck.ok() && ck.status().code() != StatusCode::kCorruptData;
+    if (bad && first_bad == bytes.size()) first_bad = n;
   }
+  INFO("first length not refused as corrupt data: " << first_bad);
+  CHECK(accepted == 0);
+  CHECK(other_code == 0);
   auto extra = bytes;
   extra.push_back(0);
   CHECK_FALSE(ParseLlama2cCheckpoint(extra.data(), extra.size()).ok());

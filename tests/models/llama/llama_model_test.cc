@@ -148,12 +148,35 @@ TEST_CASE("f16 KV cache stays close to f32", "[model]") {
 TEST_CASE("cancellation stops an eval and leaves the session usable", "[model]") {
   auto model =
       LoadOrFail(DataPath("models/llama2c/stories260K.bin"), DataPath("models/llama2c/tok512.bin"));
-  auto s = Session::Create(*model, {});
-  REQUIRE(s.ok());
   const auto ids = model->tokenizer()->Encode("One day a cat sat on a mat.", true);
+  REQUIRE(ids.size() > 8);
+  // A cancel requested while the eval runs (from the progress report of the first 4-token
+  // chunk) stops it at the next chunk's first layer boundary: that chunk is dropped.
+  SessionParams p;
+  p.batch = 4;
+  Session* running = nullptr;
+  size_t reports = 0;
+  p.progress = [&](size_t, size_t) {
+    if (++reports == 1) running->RequestCancel();
+    return true;
+  };
+  auto c = Session::Create(*model, p);
+  REQUIRE(c.ok());
+  running = c->get();
+  CHECK((*c)->Eval(ids).code() == StatusCode::kCancelled);
+  CHECK((*c)->position() == 4);
+  CHECK(reports == 1);
+  // Usable: the rest of the prompt gives the logits of an uninterrupted run.
+  REQUIRE((*c)->Eval(std::span<const int32_t>(ids).subspan(4)).ok());
+  SessionParams q;
+  q.batch = 4;  // the same chunks: the same arithmetic
+  auto s = Session::Create(*model, q);
+  REQUIRE(s.ok());
   (*s)->RequestCancel();  // cleared at the start of Eval: must not cancel this one
   REQUIRE((*s)->Eval(ids).ok());
   CHECK((*s)->position() == ids.size());
+  CHECK(std::vector<float>((*c)->logits().begin(), (*c)->logits().end()) ==
+        std::vector<float>((*s)->logits().begin(), (*s)->logits().end()));
   // A context overflow is an error, not a crash, and the session stays usable.
   std::vector<int32_t> too_many((*s)->capacity(), 5);
   Status st = (*s)->Eval(too_many);
