@@ -94,7 +94,7 @@ TEST_CASE("rwkv.cpp loader rejects damaged files with clear errors", "[unit]") {
     std::memcpy(&b[24], &dims, 4);
     CHECK_THAT(LoadError(b), Catch::Contains("dimensions"));
   }
-  SECTION("truncated anywhere") {
+  SECTION("truncated at 6 places, header to the last byte") {
     for (size_t cut :
          {size_t(3), size_t(20), size_t(30), size_t(100), good.size() / 2, good.size() - 1}) {
       std::vector<uint8_t> b(good.begin(), good.begin() + std::ptrdiff_t(cut));
