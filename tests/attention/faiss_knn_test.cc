@@ -136,7 +136,7 @@ TEST_CASE("faiss knn: HNSW stays in range and finds most of the top-k", "[unit]"
   CHECK(recall / 200 >= 0.9);
 }
 
-TEST_CASE("faiss knn: chunked, one-by-one and rebuilt indexes answer the same; Truncate; Clone",
+TEST_CASE("faiss knn: chunked, one-by-one and rebuilt indexes answer the same, Truncate, Clone",
           "[unit]") {
   const Keys k(900);
   for (FaissKind kind : {FaissKind::kFlat, FaissKind::kHnsw}) {

@@ -281,7 +281,7 @@ TEST_CASE("DCI: truncation equals an index of the remaining keys", "[unit]") {
   CHECK(full.Insert(300, keys.data()).ok());
 }
 
-TEST_CASE("DCI: same seed, same directions and answers; another seed differs", "[unit]") {
+TEST_CASE("DCI: same seed, same directions and answers, another seed differs", "[unit]") {
   const size_t dim = 8, n = 300;
   std::mt19937 rng(6);
   const auto keys = Gaussian(rng, n * dim);

@@ -127,7 +127,7 @@ TEST_CASE("every huge-page mode maps the file's bytes unchanged", "[unit]") {
   CHECK_FALSE(f->refaulted());
 }
 
-TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages; kAdvise leaves it",
+TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages, kAdvise leaves it",
           "[unit]") {
   const std::string path = TempPath("refault.bin");
   Cleanup cleanup{path};

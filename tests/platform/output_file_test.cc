@@ -101,7 +101,7 @@ TEST_CASE("output file: devices, FIFOs and directories are refused, not replaced
   CHECK(Entries(t.dir) == 1);
 }
 
-TEST_CASE("output file: a symbolic link is written through; a dangling one is refused", "[unit]") {
+TEST_CASE("output file: a symbolic link is written through, a dangling one is refused", "[unit]") {
   TempDir t;
   const fs::path target = t.dir / "real.gguf", link = t.dir / "link.gguf";
   REQUIRE(WriteAll(target.string(), "old").ok());

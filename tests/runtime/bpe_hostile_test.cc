@@ -99,7 +99,7 @@ TEST_CASE("BPE: ignore_merges (llama3) emits a whole-word token first", "[unit]"
   CHECK(llama3.add_bos_by_default());                         // llama3 family default
 }
 
-TEST_CASE("BPE: user-defined tokens are cut out; control and end-of-turn ones are text", "[unit]") {
+TEST_CASE("BPE: user-defined tokens are cut out, control and end-of-turn ones are text", "[unit]") {
   using V = std::vector<int32_t>;
   // 256 "<tag>", 257 "<tag>x", 258 "<|eot_id|>" (control), 259 "<|im_end|>" (stored as
   // user-defined: an end-of-turn marker, so llama.cpp makes it control).

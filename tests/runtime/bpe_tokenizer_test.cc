@@ -78,7 +78,7 @@ TEST_CASE("BPE: BOS/EOS, special tokens as plain text, token bytes, end of gener
   CHECK(bpe->type(50256) == TokenType::kControl);
 }
 
-TEST_CASE("BPE: every single byte has a token; ill-formed UTF-8 round-trips", "[unit]") {
+TEST_CASE("BPE: every single byte has a token, ill-formed UTF-8 round-trips", "[unit]") {
   const auto tok = LoadGpt2Tokenizer();
   for (int b = 0; b < 256; ++b) {
     const std::string s(1, static_cast<char>(b));

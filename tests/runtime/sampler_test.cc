@@ -7,7 +7,7 @@
 
 using namespace floe;
 
-TEST_CASE("greedy sampling is the argmax; ties go to the lowest id", "[unit]") {
+TEST_CASE("greedy sampling is the argmax, ties go to the lowest id", "[unit]") {
   SamplerParams p;
   p.temperature = 0;
   Sampler s(p);

@@ -222,7 +222,7 @@ TEST_CASE("llama.cpp SPM test vectors (ggml-vocab-llama-spm.gguf)", "[unit]") {
   CHECK(tok.Encode("!!!!!!", false) == V{1738, 6824, 21004});
 }
 
-TEST_CASE("literal special-token text is ordinary text; ill-formed bytes fall back to bytes",
+TEST_CASE("literal special-token text is ordinary text, ill-formed bytes fall back to bytes",
           "[unit]") {
   const SpmTokenizer tok = MakeTokenizer(LoadGgufVocab());
   for (const char* s : {"<s>", "</s>", "<unk>", "<0x0A>", "a<s>b"}) {
@@ -249,7 +249,7 @@ TEST_CASE("literal special-token text is ordinary text; ill-formed bytes fall ba
   CHECK(tok.TokenId("no such piece") == -1);
 }
 
-TEST_CASE("tokenizer.bin and GGUF vocabularies agree; llama2.c test.c encodings", "[unit]") {
+TEST_CASE("tokenizer.bin and GGUF vocabularies agree, llama2.c test.c encodings", "[unit]") {
   SpmVocab gguf_vocab = LoadGgufVocab();
   SpmVocab bin_vocab = LoadBinVocab("tokenizers/llama2-tokenizer.bin", 32000);
   REQUIRE(bin_vocab.tokens.size() == 32000);
@@ -315,7 +315,7 @@ TEST_CASE("tokenizer.bin and GGUF vocabularies agree; llama2.c test.c encodings"
   CHECK(b.Decode({-5, 40000}).empty());
 }
 
-TEST_CASE("WriteSpmVocabToGguf round-trips; SpmVocabFromGguf checks what it reads", "[unit]") {
+TEST_CASE("WriteSpmVocabToGguf round-trips, SpmVocabFromGguf checks what it reads", "[unit]") {
   const SpmVocab tiny = LoadBinVocab("models/llama2c/tok512.bin", 512);
   // Serialize, parse back (the bytes outlive the GgufFile), read the vocabulary.
   const auto parse = [](const GgufWriter& w) -> Result<SpmVocab> {
@@ -725,7 +725,7 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
   }
 }
 
-TEST_CASE("SPM vocabulary: EOT from GGUF ends generation; a bad EOT id is an error", "[unit]") {
+TEST_CASE("SPM vocabulary: EOT from GGUF ends generation, a bad EOT id is an error", "[unit]") {
   auto f = floe::GgufFile::Open(floe::testing::DataPath("tokenizers/ggml-vocab-llama-spm.gguf"));
   REQUIRE(f.ok());
   auto vocab = floe::SpmVocabFromGguf(*f);

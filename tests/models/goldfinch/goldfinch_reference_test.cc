@@ -178,7 +178,7 @@ TEST_CASE("GoldFinch kLast prefill runs the GOLD layers for a constant number of
   CHECK(MaxAbsDiff(all, std::vector<float>(r.seq.begin() + 30 * kV, r.seq.end())) <= 1e-4f);
 }
 
-TEST_CASE("GoldFinch state: save, restore, clone continue identically; f16 cache", "[model]") {
+TEST_CASE("GoldFinch state: save, restore, clone continue identically, f16 cache", "[model]") {
   auto model = LoadReference();
   const Reference& r = Ref();
   ThreadContext threads(2);

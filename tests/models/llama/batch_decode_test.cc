@@ -92,7 +92,7 @@ TEST_CASE("batched decode on a quantized model equals per-session decode", "[mod
   std::filesystem::remove(o.output_path);
 }
 
-TEST_CASE("floe_eval_batch: a decode step is batched; misuse is an error that changes nothing",
+TEST_CASE("floe_eval_batch: a decode step is batched, misuse is an error that changes nothing",
           "[model]") {
   floe_model_params mp = floe_model_default_params();
   const std::string tok = DataPath("models/llama2c/tok512.bin");

@@ -24,7 +24,7 @@ TEST_CASE("floe_chat_render: a template with bos/eos and no generation prompt", 
   CHECK(buf[n] == '\0');
 }
 
-TEST_CASE("floe_chat_render: NULL template renders ChatML; small buffer", "[chat]") {
+TEST_CASE("floe_chat_render: NULL template renders ChatML, small buffer", "[chat]") {
   const char* msgs = R"([{"role":"user","content":"hi"}])";
   const std::string want = "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n";
   size_t n = 0;
