@@ -215,7 +215,7 @@ async function main() {
     body: JSON.stringify({ prompt: c0.prompt, max_tokens: 460, temperature: 0 }) });
   ctl2.abort();  // headers came with the first token; the body is still being generated
   await res2.text().catch(() => {});
-  for (let i = 0; i < 100 && (await metric("floe_active_sessions")) > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  for (let i = 0; i < 400 && (await metric("floe_active_sessions")) > 0; i++) await new Promise((r) => setTimeout(r, 50));
   assert.equal(await metric("floe_active_sessions"), 0);
   const cancelledCount = await metric("floe_cancelled_total");
   console.log(`disconnects: ${cancelledCount} generations cancelled`);

@@ -58,7 +58,7 @@ curl -sN -H "Authorization: Bearer sekret" "$server_url/v1/completions" \
   -d '{"prompt": "Once upon a time", "max_tokens": 400, "stream": true, "temperature": 0}' \
   >"$tmp/drain.txt" &
 curl_pid=$!
-for _ in $(seq 1 50); do [[ -s $tmp/drain.txt ]] && break; sleep 0.05; done
+for _ in $(seq 1 400); do [[ -s $tmp/drain.txt ]] && break; sleep 0.05; done  # <= 20 s under load
 stop_server
 wait "$curl_pid"
 tail -c 200 "$tmp/drain.txt" | grep -q "data: \[DONE\]" || { echo "stream cut by SIGTERM"; tail -c 400 "$tmp/drain.txt"; exit 1; }
