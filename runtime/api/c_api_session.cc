@@ -41,6 +41,7 @@ floe_session_params floe_session_default_params(void) {
   p.knn_search_scale = a.search_scale;
   p.knn_levels = uint32_t(a.dci.levels);
   p.knn_fanout = uint32_t(a.dci.fanout);
+  p.history_limit = 0;
   return p;
 }
 
@@ -86,6 +87,7 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.search_scale = p.knn_search_scale;
     sp.attention.dci.levels = p.knn_levels;
     sp.attention.dci.fanout = p.knn_fanout;
+    sp.history_limit = p.history_limit;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;
@@ -122,6 +124,20 @@ floe_status floe_session_eval(floe_session* s, const floe_token* tokens, size_t 
     if (tokens == nullptr || n == 0)
       return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_eval: no tokens");
     return Report(&s->last_error, s->session->Eval(std::span<const int32_t>(tokens, n)));
+  });
+}
+
+floe_status floe_session_score(floe_session* s, const floe_token* tokens, size_t n,
+                               double* nll_out) {
+  if (s == nullptr)
+    return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT, "floe_session_score: session is NULL");
+  return Guard(&s->last_error, [&]() -> floe_status {
+    if (tokens == nullptr || n == 0)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_score: no tokens");
+    if (nll_out == nullptr)
+      return Fail(&s->last_error, FLOE_ERR_INVALID_ARGUMENT, "floe_session_score: nll_out is NULL");
+    return Report(&s->last_error, s->session->Score(std::span<const int32_t>(tokens, n),
+                                                    std::span<double>(nll_out, n)));
   });
 }
 

@@ -1,8 +1,8 @@
 #include "runtime/engine/session.h"
 
-#include <new>
-
 #include <algorithm>
+#include <cmath>
+#include <new>
 #include <string>
 
 #include "platform/base/state_io.h"
@@ -79,11 +79,18 @@ Status Session::RestoreState(std::span<const uint8_t> sealed) {
   FLOE_RETURN_IF_ERROR(r.TakeU64(&inner, r.remaining(), "model state size"));
   if (inner != r.remaining()) return InvalidArgument("session state has trailing bytes");
   FLOE_RETURN_IF_ERROR(state_->Restore(bytes.subspan(bytes.size() - inner)));
-  if (state_->position() != n) {
+  const size_t limit = params_.history_limit;
+  if (state_->position() != n && (limit == 0 || n > state_->position())) {
+    const bool partial = n < state_->position();
     state_->Reset();
     tokens_.clear();
-    return InvalidArgument("session state: token count does not match the model state");
+    return InvalidArgument(
+        partial ? "session state holds only the last " + std::to_string(n) + " of its tokens " +
+                      "(saved with a history limit): restore it into a session with a limit"
+                : std::string("session state: token count does not match the model state"));
   }
+  if (limit != 0 && tokens.size() > limit)
+    tokens.erase(tokens.begin(), tokens.end() - std::ptrdiff_t(limit));
   tokens_ = std::move(tokens);
   logits_ = std::move(logits);
   all_logits_.clear();
@@ -112,7 +119,7 @@ Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const in
   for (size_t i = 0; i < sessions.size(); ++i) {
     Session& s = *sessions[i];
     std::copy(logits + i * V, logits + (i + 1) * V, s.logits_.begin());
-    s.tokens_.push_back(tokens[i]);
+    s.AppendHistory(tokens.subspan(i, 1));
     s.all_logits_.clear();
   }
   return Status::Ok();
@@ -180,7 +187,81 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   }
   if (st.ok() && all_logits) std::copy(all_logits_.end() - V, all_logits_.end(), logits_.begin());
   // Keep the token history in step with what the state actually consumed.
-  tokens_.insert(tokens_.end(), tokens.begin(), tokens.begin() + (position() - before));
+  AppendHistory(tokens.first(position() - before));
+  return st;
+}
+
+void Session::AppendHistory(std::span<const int32_t> tokens) {
+  const size_t limit = params_.history_limit;
+  if (limit != 0 && tokens.size() >= limit) {
+    tokens_.assign(tokens.end() - std::ptrdiff_t(limit), tokens.end());
+    return;
+  }
+  if (limit != 0 && tokens_.size() + tokens.size() > limit)
+    tokens_.erase(tokens_.begin(),
+                  tokens_.begin() + std::ptrdiff_t(tokens_.size() + tokens.size() - limit));
+  tokens_.insert(tokens_.end(), tokens.begin(), tokens.end());
+}
+
+namespace {
+
+// -log softmax(row)[target], in double (max-shifted).
+double NegLogLikelihood(const float* row, size_t vocab, int32_t target) {
+  double m = row[0];
+  for (size_t i = 1; i < vocab; ++i) m = std::max(m, double(row[i]));
+  double sum = 0;
+  for (size_t i = 0; i < vocab; ++i) sum += std::exp(double(row[i]) - m);
+  return std::log(sum) + m - double(row[target]);
+}
+
+}  // namespace
+
+Status Session::Score(std::span<const int32_t> tokens, std::span<double> nll) {
+  cancel_.store(false);
+  if (tokens.empty()) return InvalidArgument("no tokens to score");
+  if (nll.size() != tokens.size())
+    return InvalidArgument("Score: " + std::to_string(tokens.size()) + " tokens but room for " +
+                           std::to_string(nll.size()) + " values");
+  if (position() == 0)
+    return InvalidArgument(
+        "Score: the session holds no token, so nothing predicts the first one: evaluate at "
+        "least one token (e.g. BOS) first");
+  const size_t V = vocab_size();
+  for (size_t i = 0; i < tokens.size(); ++i)
+    if (tokens[i] < 0 || size_t(tokens[i]) >= V)
+      return InvalidArgument("token " + std::to_string(tokens[i]) + " at " + std::to_string(i) +
+                             " is outside the vocabulary (" + std::to_string(V) + ")");
+  FLOE_RETURN_IF_ERROR(CheckContextRoom(position(), tokens.size(), capacity()));
+  const size_t chunk = std::min(std::max<size_t>(params_.batch, 1), tokens.size());
+  try {
+    all_logits_.resize(chunk * V);
+  } catch (const std::bad_alloc&) {
+    return OutOfMemory("Score: cannot allocate the logits of a chunk of " + std::to_string(chunk) +
+                       " tokens");
+  }
+  Status st;
+  for (size_t done = 0; done < tokens.size();) {
+    const size_t n = std::min(chunk, tokens.size() - done);
+    const auto part = tokens.subspan(done, n);
+    const size_t before = position();
+    st = model_.lm().Forward(*state_, part, LogitsMode::kAll, all_logits_.data(), threads_,
+                             &cancel_);
+    const size_t consumed = position() - before;
+    for (size_t j = 0; j < consumed; ++j) {
+      const float* prev = j == 0 ? logits_.data() : all_logits_.data() + (j - 1) * V;
+      nll[done + j] = NegLogLikelihood(prev, V, part[j]);
+    }
+    if (consumed > 0)
+      std::copy_n(all_logits_.data() + (consumed - 1) * V, V, logits_.begin());
+    AppendHistory(part.first(consumed));
+    if (!st.ok()) break;
+    done += n;
+    if (params_.progress && !params_.progress(done, tokens.size()) && done < tokens.size()) {
+      st = Cancelled("scoring stopped by the progress callback");
+      break;
+    }
+  }
+  all_logits_.clear();
   return st;
 }
 

@@ -28,6 +28,10 @@ struct SessionParams {
   // Called on the evaluating thread after each prefill chunk with (tokens done, total) of the
   // current Eval; returning false stops it (kCancelled, state at that chunk). May be empty.
   std::function<bool(size_t done, size_t total)> progress;
+  // Token history kept by the session (tokens(), saved with the state): 0 = every token; N =
+  // only the last N, so a long stream through a recurrent model holds constant memory. A state
+  // saved with a limit holds only those tokens and restores only into a session with a limit.
+  size_t history_limit = 0;
 };
 
 enum class StopReason { kMaxTokens, kEndOfText, kCallback, kContextFull, kCancelled };
@@ -47,6 +51,14 @@ class Session {
   // On error (kCancelled, kOutOfRange for a full context, bad ids) the session stays usable:
   // its position reflects the chunks that completed.
   Status Eval(std::span<const int32_t> tokens, bool all_logits = false);
+
+  // Appends tokens as Eval does and writes nll[i] = -log p(tokens[i] | everything before it),
+  // in nats, computed in double from the logits row that precedes tokens[i] (for i = 0 the
+  // session's current logits: the session must hold at least one token). Rows come from chunked
+  // prefill, `batch` tokens at a time; memory is bounded by one chunk of logits whatever the
+  // length. nll.size() must equal tokens.size(). On error the session stays usable and
+  // position() tells how many tokens were consumed; their nll values are written.
+  Status Score(std::span<const int32_t> tokens, std::span<double> nll);
 
   // One decode step for several sessions of the same model: tokens[i] is appended to
   // *sessions[i] and its logits() updated, as Eval of one token would, but the model reads
@@ -94,6 +106,7 @@ class Session {
 
  private:
   Status EvalUncleared(std::span<const int32_t> tokens, bool all_logits);
+  void AppendHistory(std::span<const int32_t> tokens);
   Session(const Model& model, const SessionParams& params)
       : model_(model), params_(params), threads_(params.threads) {}
   const Model& model_;

@@ -169,6 +169,11 @@ typedef struct floe_session_params {
    * above and only the top level is searched by DCI (docs/attention/ice.md). */
   uint32_t knn_levels; /* default 2 (1..4) */
   uint32_t knn_fanout; /* expected children per node; default 32 (2..4096) */
+  /* Token history (added later, same struct_size rule): 0 (default) = the session keeps every
+   * token it read (saved with its state); N = only the last N, so a long stream through a
+   * recurrent model holds constant memory. A state saved with a limit restores only into a
+   * session with a limit. */
+  uint32_t history_limit;
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
@@ -178,6 +183,14 @@ void floe_session_free(floe_session* session);
 const char* floe_session_last_error(const floe_session* session);
 /* Append tokens (chunked prefill). Afterwards floe_session_logits gives the next-token logits. */
 floe_status floe_session_eval(floe_session* session, const floe_token* tokens, size_t n);
+/* Append tokens as floe_session_eval does, and write nll_out[i] (n doubles) = -log p(tokens[i] |
+ * everything before it), in nats: for i = 0 from the session's current logits (the session must
+ * hold at least one token, e.g. BOS), for i > 0 from the row after tokens[i-1]. Rows come from
+ * chunked prefill (params.batch tokens at a time): prefill speed, memory bounded by one chunk of
+ * logits whatever n. On error floe_session_position tells how many tokens were consumed; their
+ * values are written. Afterwards floe_session_logits follows the last token, as after eval. */
+floe_status floe_session_score(floe_session* session, const floe_token* tokens, size_t n,
+                               double* nll_out);
 /* vocab_size floats after the last evaluated token; valid until the next eval/reset/free. */
 const float* floe_session_logits(const floe_session* session);
 size_t floe_session_position(const floe_session* session);
