@@ -34,6 +34,9 @@ floe_session_params ToSessionParams(const SessionParams& s) {
   p.knn_search_scale = a.search_scale;
   p.knn_levels = uint32_t(a.dci.levels);
   p.knn_fanout = uint32_t(a.dci.fanout);
+  // longdoc never reads the token history back (windows restart from the document, checkpoints
+  // restore into a session made the same way): keep one token, so memory does not grow.
+  p.history_limit = 1;
   return p;
 }
 

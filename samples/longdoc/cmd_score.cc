@@ -11,12 +11,12 @@
 #include "checks.h"
 #include "doc_result.h"
 #include "doc_stats.h"
+#include "doc_tokens.h"
 #include "durable_file.h"
 #include "longdoc.h"
 #include "mpi_ranks.h"
 #include "progress.h"
 #include "run_flags.h"
-#include "runner.h"
 
 namespace floe::longdoc {
 
@@ -46,6 +46,12 @@ std::string Settings(const ScoreFlags& f) {
          std::to_string(f.span_tokens) + "|per_token=" + std::to_string(f.per_token);
 }
 
+// The first token of the window that predicts position p (0 when the document is carried).
+size_t WindowStart(size_t p, const DocInfo& info) {
+  if (info.window == 0 || p < info.window) return 0;
+  return ((p - info.window) / info.stride + 1) * info.stride;
+}
+
 int Fail(const std::string& what) {
   std::fprintf(stderr, "floe longdoc score: %s\n", what.c_str());
   return 1;
@@ -61,30 +67,66 @@ class Scorer {
         results_(results),
         ckpt_(checkpoints),
         progress_(progress),
-        vocab_(floe_model_vocab_size(model)),
         context_(SessionContext(model, f.run.session)) {}
 
   // Scores document `index`, resuming from `resume` when it is non-null. False: a failure that
   // stops the run (writing results or checkpoints); per-document problems are result lines.
+  //
+  // Positions are scored with floe_session_score in chunks aligned to multiples of the session's
+  // batch (and cut at window ends), so an uninterrupted and a resumed run compute the same
+  // chunks; checkpoints fall on chunk ends. A document the session carries whatever its length
+  // (recurrent models) is streamed (DocTokens), so memory does not grow with it.
   bool Score(size_t index, const DocumentRef& ref, const Checkpoint* resume, std::string* error) {
-    std::string text, why;
-    if (!ReadDocument(ref, f_.run.corpus, &text, &why)) return Report(ref, why, error);
-    std::vector<floe_token> tokens;
-    if (!Tokenize(model_, text, &tokens, &why)) return Report(ref, why, error);
-    DocInfo info{&ref, text.size(), floe_model_bos(model_) >= 0 ? size_t(1) : size_t(0), 0, 0};
-    if (tokens.size() < 2)
-      return Report(
-          ref, "empty document: no token to predict (" + std::to_string(text.size()) + " bytes)",
-          error);
-    if (!PlanWindows(tokens.size(), context_, f_.run.stride, &info.window, &info.stride, &why))
-      return Report(ref, why, error);
-    Runner runner(session_, tokens, info.window, info.stride);
+    std::string why;
+    DocTokens doc;
+    // Tokens never outnumber bytes + 2 (BOS, a dummy prefix): such a document cannot slide.
+    const bool stream = context_ >= ref.size + 2;
+    if (!doc.Open(model_, ref, f_.run.corpus, stream, &why)) return Report(ref, why, error);
+    DocInfo info{&ref, doc.bytes(), floe_model_bos(model_) >= 0 ? size_t(1) : size_t(0), 0, 0};
+    if (doc.whole()) {
+      if (doc.tokens().size() < 2)
+        return Report(ref,
+                      "empty document: no token to predict (" + std::to_string(doc.bytes()) +
+                          " bytes)",
+                      error);
+      if (!PlanWindows(doc.tokens().size(), context_, f_.run.stride, &info.window, &info.stride,
+                       &why))
+        return Report(ref, why, error);
+    }
+    // The tokens: all of a whole document; [lo, lo + buf.size()) of a streamed one.
+    std::vector<floe_token> buf;
+    size_t lo = 0;
+    bool ended = doc.whole();
+    auto total = [&] { return doc.whole() ? doc.tokens().size() : lo + buf.size(); };
+    auto load = [&](size_t q) {  // makes tokens [.., q) present where the document has them
+      floe_token t;
+      while (!ended && lo + buf.size() < q) {
+        if (doc.Next(&t, &why))
+          buf.push_back(t);
+        else if (why.empty())
+          ended = true;
+        else
+          return false;
+      }
+      return true;
+    };
+    auto at = [&](size_t i) { return doc.whole() ? &doc.tokens()[i] : &buf[i - lo]; };
+    auto drop = [&](size_t p) {  // a streamed document's tokens before p are not needed again
+      if (!doc.whole() && p > lo) {
+        buf.erase(buf.begin(), buf.begin() + std::ptrdiff_t(p - lo));
+        lo = p;
+      }
+    };
+
     DocStats stats(f_.top_spans, f_.span_tokens, f_.per_token);
-    size_t p = 1;
+    ByteTracker bytes(model_, info.first);
+    size_t p = 1, base = 0;
+    bool started = false;
     if (resume) {
-      if (resume->next < 1 || resume->next > tokens.size() || resume->base > resume->next) {
+      if (!load(resume->next)) return Report(ref, why, error);
+      if (resume->next < 1 || resume->next > total() || resume->base > resume->next) {
         *error = "the checkpoint (next token " + std::to_string(resume->next) + ") does not fit " +
-                 ref.id + " (" + std::to_string(tokens.size()) +
+                 ref.id + " (" + std::to_string(total()) + (ended ? "" : "+") +
                  " tokens): did the document change? Remove the state folder to restart it";
         return false;
       }
@@ -93,24 +135,64 @@ class Scorer {
         return false;
       }
       if (!ckpt_->Restore(session_, *resume, error)) return false;
-      runner.Restored(resume->base);
+      base = resume->base;
+      started = true;
       p = resume->next;
-      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu of %zu\n", ref.id.c_str(),
-                   p - info.first, tokens.size() - info.first);
+      std::fprintf(stderr, "floe longdoc score: resuming %s at token %zu\n", ref.id.c_str(),
+                   p - info.first);
     }
-    progress_->StartDocument(text.size(), tokens.size());
-    for (; p < tokens.size(); ++p) {
-      const float* logits = nullptr;
-      if (!runner.Logits(p, &logits, &why)) return Report(ref, why, error);
-      stats.Add(p, TokenNll(logits, vocab_, tokens[p]));
-      progress_->Tokens(p);
-      if (f_.checkpoint_every && p % f_.checkpoint_every == 0 && p + 1 < tokens.size()) {
-        Checkpoint c{settings_, index, ref.id, p + 1, runner.base(), "", stats.Save()};
+    if (!load(p)) return Report(ref, why, error);
+    for (size_t i = 0; i < p && i < total(); ++i) bytes.Push(*at(i));
+    if (started) drop(p);  // a restored session holds them; a fresh one evaluates token 0 next
+
+    progress_->StartDocument(doc.bytes(), doc.whole() ? doc.tokens().size() : 0);
+    const size_t chunk = std::max<size_t>(f_.run.session.batch, 1);
+    std::vector<double> nll;
+    for (;;) {
+      if (!load(p + 1)) return Report(ref, why, error);
+      if (p >= total()) break;
+      const size_t start = WindowStart(p, info);
+      if (!started || start != base) {  // a new window (or the first): its context at once
+        floe_session_reset(session_);
+        base = start;
+        started = true;
+        if (floe_session_eval(session_, at(start), p - start) != FLOE_OK)
+          return Report(ref, "evaluating tokens " + std::to_string(start) + ".." +
+                                 std::to_string(p) + ": " + floe_session_last_error(session_),
+                        error);
+      }
+      size_t q = (p / chunk + 1) * chunk;
+      if (info.window) q = std::min(q, start + info.window);
+      if (!load(q)) return Report(ref, why, error);
+      q = std::min(q, total());
+      nll.resize(q - p);
+      if (floe_session_score(session_, at(p), q - p, nll.data()) != FLOE_OK)
+        return Report(ref, "scoring tokens " + std::to_string(p) + ".." + std::to_string(q) +
+                               ": " + floe_session_last_error(session_),
+                      error);
+      for (size_t i = p; i < q; ++i) {
+        const uint64_t offset = bytes.Offset();
+        bytes.Push(*at(i));
+        stats.Add(i, nll[i - p], offset);
+      }
+      progress_->Tokens(q - 1, bytes.Offset());
+      const size_t from = p;
+      p = q;
+      if (info.window == 0) drop(p);
+      if (!load(p + 1)) return Report(ref, why, error);
+      if (f_.checkpoint_every && (p - 1) / f_.checkpoint_every != (from - 1) / f_.checkpoint_every &&
+          p < total()) {
+        Checkpoint c{settings_, index, ref.id, p, base, "", stats.Save()};
         if (!ckpt_->Save(session_, std::move(c), error)) return false;
       }
     }
-    stats.Finish();
-    const bool ok = results_->Append(Dump(ResultJson(model_, info, tokens, text, stats)), error);
+    if (total() < 2)
+      return Report(ref,
+                    "empty document: no token to predict (" + std::to_string(doc.bytes()) +
+                        " bytes)",
+                    error);
+    stats.Finish(bytes.Offset());
+    const bool ok = results_->Append(Dump(ResultJson(info, total(), stats, doc)), error);
     if (ok && f_.checkpoint_every) ckpt_->Clear();
     progress_->EndDocument();
     return ok;
@@ -137,7 +219,6 @@ class Scorer {
   ResultsFile* results_;
   CheckpointDir* ckpt_;
   ScoreProgress* progress_;
-  int vocab_;
   size_t context_;
   std::string settings_;
 };

@@ -1,12 +1,12 @@
 // One document's result line of floe longdoc score (docs/longdoc.md lists the fields).
 #pragma once
 
-#include <span>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "doc_stats.h"
+#include "doc_tokens.h"
 #include "documents.h"
 #include "floe/floe.h"
 
@@ -22,10 +22,10 @@ struct DocInfo {
 // The fields every line has: "document", "path", and "line" for a JSONL record.
 nlohmann::ordered_json DocumentJson(const DocumentRef& ref);
 nlohmann::ordered_json ErrorJson(const DocumentRef& ref, const std::string& error);
-// tokens: what the session read (BOS first when the model has one); text: the document.
-nlohmann::ordered_json ResultJson(floe_model* model, const DocInfo& info,
-                                  std::span<const floe_token> tokens, const std::string& text,
-                                  const DocStats& stats);
+// tokens: how many the session read (BOS first when the model has one); span texts are read
+// from `doc`.
+nlohmann::ordered_json ResultJson(const DocInfo& info, size_t tokens, const DocStats& stats,
+                                  const DocTokens& doc);
 // One line, invalid UTF-8 replaced by U+FFFD.
 std::string Dump(const nlohmann::ordered_json& j);
 

@@ -16,31 +16,32 @@ bool HeapLess(const Span& a, const Span& b) { return Above(a, b); }
 
 }  // namespace
 
-double TokenNll(const float* logits, int vocab, int target) {
-  double m = logits[0];
-  for (int i = 1; i < vocab; ++i) m = std::max(m, double(logits[i]));
-  double sum = 0;
-  for (int i = 0; i < vocab; ++i) sum += std::exp(double(logits[i]) - m);
-  return std::log(sum) + m - double(logits[target]);
-}
-
-void DocStats::Add(size_t p, double nll) {
+void DocStats::Add(size_t p, double nll, uint64_t byte) {
   nll_sum_ += nll;
   ++count_;
   if (per_token_) token_nll_.push_back(float(nll));
   if (k_ == 0) return;
-  if (block_.end == 0) block_ = {p, p, 0};
+  if (closed_.end != 0) {  // token p starts where the closed block's bytes end
+    closed_.byte1 = byte;
+    Offer(closed_);
+    closed_ = {};
+  }
+  if (block_.end == 0) block_ = {p, p, 0, byte, 0};
   block_.nll += nll;
   block_.end = p + 1;
   if (block_.end - block_.first == span_tokens_) {
-    Offer(block_);
+    closed_ = block_;
     block_ = {};
   }
 }
 
-void DocStats::Finish() {
-  if (block_.end != 0) Offer(block_);
-  block_ = {};
+void DocStats::Finish(uint64_t end_byte) {
+  for (Span* s : {&closed_, &block_})
+    if (s->end != 0) {
+      s->byte1 = end_byte;
+      Offer(*s);
+      *s = {};
+    }
 }
 
 void DocStats::Offer(const Span& s) {
@@ -62,10 +63,14 @@ std::vector<Span> DocStats::TopSpans() const {
 
 nlohmann::json DocStats::Save() const {
   nlohmann::json spans = nlohmann::json::array();
-  for (const Span& s : heap_) spans.push_back({s.first, s.end, s.nll});
+  auto row = [](const Span& s) {
+    return nlohmann::json::array({s.first, s.end, s.nll, s.byte0, s.byte1});
+  };
+  for (const Span& s : heap_) spans.push_back(row(s));
   return {{"nll_sum", nll_sum_},
           {"count", count_},
-          {"block", {block_.first, block_.end, block_.nll}},
+          {"block", row(block_)},
+          {"closed", row(closed_)},
           {"spans", spans},
           {"token_nll", token_nll_}};
 }
@@ -74,11 +79,14 @@ bool DocStats::Load(const nlohmann::json& j) {
   try {
     nll_sum_ = j.at("nll_sum").get<double>();
     count_ = j.at("count").get<size_t>();
-    const auto& b = j.at("block");
-    block_ = {b.at(0).get<size_t>(), b.at(1).get<size_t>(), b.at(2).get<double>()};
+    auto span = [](const nlohmann::json& s) {
+      return Span{s.at(0).get<size_t>(), s.at(1).get<size_t>(), s.at(2).get<double>(),
+                  s.at(3).get<uint64_t>(), s.at(4).get<uint64_t>()};
+    };
+    block_ = span(j.at("block"));
+    closed_ = span(j.at("closed"));
     heap_.clear();
-    for (const auto& s : j.at("spans"))
-      heap_.push_back({s.at(0).get<size_t>(), s.at(1).get<size_t>(), s.at(2).get<double>()});
+    for (const auto& s : j.at("spans")) heap_.push_back(span(s));
     std::make_heap(heap_.begin(), heap_.end(), HeapLess);
     token_nll_ = j.at("token_nll").get<std::vector<float>>();
   } catch (const nlohmann::json::exception&) {

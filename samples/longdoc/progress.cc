@@ -38,10 +38,12 @@ void ScoreProgress::StartDocument(uint64_t bytes, size_t tokens) {
   doc_bytes_ = bytes;
   doc_tokens_ = tokens;
   doc_done_ = 0;
+  doc_bytes_done_ = 0;
 }
 
-void ScoreProgress::Tokens(size_t done) {
+void ScoreProgress::Tokens(size_t done, uint64_t bytes_done) {
   doc_done_ = done;
+  doc_bytes_done_ = bytes_done;
   if ((!live_ && every_ <= 0) || (++tick_ & 255) != 0) return;
   Report(false);
 }
@@ -52,7 +54,7 @@ void ScoreProgress::EndDocument(bool skipped) {
     bytes_skipped_ += doc_bytes_;
   } else {
     bytes_done_ += doc_bytes_;
-    tokens_done_ += doc_tokens_;
+    tokens_done_ += std::max(doc_tokens_, doc_done_);
   }
   doc_bytes_ = 0;
   doc_tokens_ = doc_done_ = 0;
@@ -65,7 +67,9 @@ void ScoreProgress::Report(bool final) {
   if (!final && since_last < (live_ ? 0.2 : every_)) return;
   last_ = now;
   const double secs = std::max(1e-9, std::chrono::duration<double>(now - start_).count());
-  const double frac = doc_tokens_ ? double(doc_done_) / double(doc_tokens_) : 0.0;
+  const double frac = doc_tokens_  ? double(doc_done_) / double(doc_tokens_)
+                      : doc_bytes_ ? double(doc_bytes_done_) / double(doc_bytes_)
+                                   : 0.0;
   const double bytes = double(bytes_done_) + frac * double(doc_bytes_);
   const double tokens = double(tokens_done_ + doc_done_);
   const double left = double(bytes_total_ - bytes_skipped_) - bytes;

@@ -22,8 +22,9 @@ class ScoreProgress {
 
   // A document of `bytes` bytes and `tokens` tokens begins.
   void StartDocument(uint64_t bytes, size_t tokens);
-  // `done` of its tokens are done (cheap: reads the clock every 256 calls).
-  void Tokens(size_t done);
+  // `done` of its tokens are done, `bytes_done` of its bytes (used for the fraction when its
+  // token count is not known: a streamed document). Cheap: reads the clock every 256 calls.
+  void Tokens(size_t done, uint64_t bytes_done = 0);
   // The document finished (or was skipped: counted, its bytes left out of the rate).
   void EndDocument(bool skipped = false);
   // Erases the live line; prints a final log line in log mode.
@@ -39,6 +40,7 @@ class ScoreProgress {
   size_t docs_total_, docs_done_ = 0;
   uint64_t bytes_total_, bytes_done_ = 0, bytes_skipped_ = 0;
   uint64_t doc_bytes_ = 0;
+  uint64_t doc_bytes_done_ = 0;
   size_t doc_tokens_ = 0, doc_done_ = 0;
   uint64_t tokens_done_ = 0;  // completed documents
   unsigned tick_ = 0;
