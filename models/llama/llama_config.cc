@@ -1,5 +1,6 @@
 #include "models/llama/llama_config.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace floe {
@@ -34,6 +35,14 @@ RopeScaling LlamaConfig::rope_scaling() const {
   s.original_context = f.original_context != 0 ? f.original_context : context_length;
   s.freq_factors = f.freq_factors;
   return s;
+}
+
+size_t LlamaConfig::usable_context() const {
+  const LlamaRopeScaling& f = rope_file;
+  if (f.type != RopeScalingType::kYarn || !(f.factor > 1.0f)) return context_length;
+  const size_t orig = f.original_context != 0 ? f.original_context : context_length;
+  const double extended = std::min(double(orig) * double(f.factor), double(size_t{1} << 26));
+  return std::max(context_length, size_t(extended));
 }
 
 Status LlamaConfig::Validate() const {

@@ -58,6 +58,10 @@ struct LlamaConfig {
   // context parameters): freq_scale = 1/factor unless the type is none; YaRN's ext_factor 1,
   // beta_fast 32, beta_slow 1 and original context (default: context_length); the attn factor.
   RopeScaling rope_scaling() const;
+  // The context a session may use: context_length, or with YaRN factor s > 1 the window it
+  // extends to, s * original context (Peng et al. 2023: s = L' / L), when that is longer (a
+  // Qwen2 file converted with YaRN keeps context_length = original_context_length).
+  size_t usable_context() const;
   size_t q_dim() const { return n_heads * head_dim; }
   size_t kv_dim() const { return n_kv_heads * head_dim; }
   // InvalidArgument naming the inconsistent field (e.g. n_heads not a multiple of n_kv_heads).

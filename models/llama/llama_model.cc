@@ -110,7 +110,7 @@ class LlamaModel::State final : public SequenceState {
     config = c;
     options = o;
     batch = std::max<size_t>(1, o.max_batch);
-    const size_t ctx = o.context_length ? o.context_length : c.context_length;
+    const size_t ctx = o.context_length ? o.context_length : c.usable_context();
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
     ice = o.attention.backend == AttentionBackend::kIce ||
@@ -149,10 +149,10 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config
 }
 
 Result<std::unique_ptr<SequenceState>> LlamaModel::NewState(const StateOptions& options) const {
-  if (options.context_length > config_.context_length)
+  if (options.context_length > context_length())
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds the model's trained context " +
-                           std::to_string(config_.context_length));
+                           std::to_string(context_length()));
   auto state = std::make_unique<State>();
   FLOE_RETURN_IF_ERROR(state->Init(config_, options));
   return std::unique_ptr<SequenceState>(std::move(state));

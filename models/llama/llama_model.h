@@ -25,7 +25,7 @@ class LlamaModel final : public CausalLm {
 
   std::string architecture() const override { return config_.arch; }
   size_t vocab_size() const override { return config_.vocab_size; }
-  size_t context_length() const override { return config_.context_length; }
+  size_t context_length() const override { return config_.usable_context(); }
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
 

@@ -43,12 +43,12 @@ std::vector<int32_t> Tokens() {
 
 // A tiny f32 file carrying the scaling (make-model's --rope-* flags).
 std::string MakeFile(const std::string& arch, const RandomRopeScaling& rope,
-                     const std::string& stem) {
+                     const std::string& stem, size_t context = kContext) {
   MakeModelOptions o;
   o.arch = arch;
   o.preset = "tiny";
   o.seed = 3;
-  o.context_length = kContext;
+  o.context_length = context;
   o.rope = rope;
   o.output_path = TempPath("rope", stem + ".gguf");
   const Status st = MakeModelGguf(o);
@@ -149,6 +149,29 @@ TEST_CASE("RoPE scaling type none and an absent type with no factor rotate as un
   REQUIRE(a.ok());
   REQUIRE(b.ok());
   CHECK(FloeLogits(**a, tokens, 64) == FloeLogits(**b, tokens, 64));
+}
+
+TEST_CASE("YaRN extends the usable context to factor x the original context", "[model]") {
+  // As a Qwen2 file converted with YaRN: context_length == original_context_length.
+  RandomRopeScaling yarn;
+  yarn.type = "yarn";
+  yarn.factor = 4.0f;
+  yarn.original_context = kOrigContext;
+  const std::string y = MakeFile("qwen2", yarn, "yarn-ctx", kOrigContext);
+  Cleanup c1{y};
+  auto m = Model::Load(y);
+  REQUIRE(m.ok());
+  CHECK((*m)->lm().context_length() == 4 * kOrigContext);
+  CHECK(FloeLogits(**m, Tokens(), 64).size() == kTokens * 32000);  // 96 > 32 tokens run
+  // Linear scaling keeps the file's context (its converters write the extended one).
+  RandomRopeScaling linear;
+  linear.type = "linear";
+  linear.factor = 4.0f;
+  const std::string l = MakeFile("llama", linear, "linear-ctx", kOrigContext);
+  Cleanup c2{l};
+  auto n = Model::Load(l);
+  REQUIRE(n.ok());
+  CHECK((*n)->lm().context_length() == kOrigContext);
 }
 
 namespace {
