@@ -20,6 +20,7 @@
 #include "runtime/engine/session.h"
 #include "runtime/formats/gguf/gguf_reader.h"
 #include "runtime/formats/gguf/gguf_writer.h"
+#include "runtime/tools/convert_model.h"
 #include "runtime/tools/make_model.h"
 #include "temp_files.h"
 
@@ -172,6 +173,34 @@ TEST_CASE("YaRN extends the usable context to factor x the original context", "[
   auto n = Model::Load(l);
   REQUIRE(n.ok());
   CHECK((*n)->lm().context_length() == kOrigContext);
+}
+
+TEST_CASE("floe convert keeps a file's RoPE scaling", "[model]") {
+  const auto tokens = Tokens();
+  RandomRopeScaling yarn;
+  yarn.type = "yarn";
+  yarn.factor = 4.0f;
+  yarn.original_context = kOrigContext;
+  yarn.attn_factor = 1.5f;
+  RandomRopeScaling llama3;
+  llama3.type = "llama3";
+  llama3.factor = 8.0f;
+  llama3.original_context = kOrigContext;
+  for (const RandomRopeScaling& r : {yarn, llama3}) {
+    INFO(r.type);
+    const std::string in = MakeFile("llama", r, "convert-in");
+    Cleanup c1{in};
+    auto m = Model::Load(in);
+    REQUIRE(m.ok());
+    const std::string out = TempPath("rope", "convert-out.gguf");
+    Cleanup c2{out};
+    const Status st = ConvertModelToGguf(**m, "converted", out);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    auto back = Model::Load(out);
+    REQUIRE(back.ok());
+    CHECK(FloeLogits(**m, tokens, 64) == FloeLogits(**back, tokens, 64));
+  }
 }
 
 namespace {
