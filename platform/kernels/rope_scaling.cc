@@ -8,7 +8,7 @@ namespace floe {
 namespace {
 
 // The pair index whose wavelength completes `rotations` turns over `context` positions, in
-// float (YaRN eq. 20 solved for the dimension).
+// float (YaRN's wavelength ratio r = context / wavelength solved for the dimension).
 float CorrDim(size_t rot_dim, size_t context, float rotations, float base) {
   constexpr float kPi = 3.14159265358979323846f;
   return float(rot_dim) * std::log(float(context) / (rotations * 2.0f * kPi)) /

@@ -1,8 +1,8 @@
 // RoPE frequency scaling as llama.cpp applies it (ggml_rope_ext): linear position interpolation
 // (Chen et al. 2023, "Extending Context Window of Large Language Models via Positional
 // Interpolation"), YaRN (Peng et al. 2023, "YaRN: Efficient Context Window Extension of Large
-// Language Models", eqs. 17-23: NTK-by-parts ramp between the correction dims, and the
-// attention temperature 0.1 ln(s) + 1 folded into cos and sin), and per-pair frequency divisors
+// Language Models": the NTK-by-parts ramp between the correction dims, and the attention
+// temperature 0.1 ln(s) + 1 folded into cos and sin), and per-pair frequency divisors
 // (Llama 3.1's "llama3" rope type, stored in GGUF as the rope_freqs tensor).
 //
 // For pair i of rot_dim/2 at position p, with theta_i = freq_base^(-2i / rot_dim):
