@@ -52,11 +52,25 @@ struct ModelPreset {
   size_t vocab_size;        // the runtime writes a synthetic vocabulary of this size
 };
 
+// RoPE scaling written into a random model's file (make-model --rope-*), for architectures whose
+// Architecture::rope_scaling is set: "linear" and "yarn" as {arch}.rope.scaling.* keys, "llama3"
+// as the rope_freqs.weight tensor that convert_hf_to_gguf.py computes from Llama 3.1's
+// rope_scaling (factor, low_freq_factor, high_freq_factor, original_max_position_embeddings).
+struct RandomRopeScaling {
+  std::string type;             // empty: no scaling; "none", "linear", "yarn" or "llama3"
+  float factor = 0.0f;          // > 0 for linear, yarn and llama3
+  size_t original_context = 0;  // yarn: 0 writes no key (llama.cpp then uses the context);
+                                // llama3: 0 means convert_hf_to_gguf.py's default 8192
+  float attn_factor = 0.0f;     // > 0 writes rope.scaling.attn_factor
+  float low_freq_factor = 1.0f, high_freq_factor = 4.0f;  // llama3
+};
+
 struct RandomModelOptions {
   std::string preset;
   DType type = DType::kF32;  // weight matrices; one of the architecture's random_types
   uint64_t seed = 1;
   size_t context_length = 0;  // 0: the preset's; metadata only, the weights do not depend on it
+  RandomRopeScaling rope;     // only where Architecture::rope_scaling
 };
 
 struct Architecture {
@@ -86,6 +100,8 @@ struct Architecture {
   std::span<const DType> random_types;
   Status (*make_random)(const RandomModelOptions& options, ModelWriter& out,
                         const std::function<Status()>& finish);
+  // make_random writes RandomModelOptions::rope (others refuse it in the runtime).
+  bool rope_scaling = false;
 };
 
 }  // namespace floe

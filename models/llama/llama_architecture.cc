@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "models/llama/llama3_rope_factors.h"
 #include "models/llama/llama_gguf.h"
 #include "models/llama/llama_model.h"
 #include "platform/quant/encode_rows.h"
@@ -86,6 +87,38 @@ void RandomValues(uint64_t seed, uint64_t id, size_t n, float std_dev, float* ou
   }
 }
 
+// make-model --rope-*: the keys (linear, yarn, none) or the rope_freqs tensor (llama3) a
+// converter writes for that scaling; `factors` keeps the tensor's data until the file is written.
+Status WriteRandomRopeScaling(const std::string& k, const RandomRopeScaling& r, size_t rot_dim,
+                              float base, ModelWriter& w, std::vector<float>* factors) {
+  if (r.type.empty()) return Status::Ok();
+  auto bad = [](const std::string& m) { return InvalidArgument("make-model: " + m); };
+  const bool none = r.type == "none";
+  if (!none && r.type != "linear" && r.type != "yarn" && r.type != "llama3")
+    return bad("unknown RoPE scaling '" + r.type + "' (none, linear, yarn, llama3)");
+  if (!none && !(r.factor > 0.0f && std::isfinite(r.factor)))
+    return bad("RoPE scaling " + r.type + " needs a factor > 0 (--rope-factor)");
+  if (!(r.attn_factor >= 0.0f && std::isfinite(r.attn_factor)))
+    return bad("the RoPE attn factor must be > 0");
+  if (r.original_context > (size_t(1) << 24))
+    return bad("RoPE original context " + std::to_string(r.original_context) + " is too large");
+  if (r.attn_factor > 0.0f) w.SetFloat32(k + "rope.scaling.attn_factor", r.attn_factor);
+  if (r.type == "llama3") {
+    // As convert_hf_to_gguf.py: no scaling keys, the factors as a tensor.
+    FLOE_ASSIGN_OR_RETURN(*factors, Llama3RopeFactors(rot_dim, base, r.factor, r.low_freq_factor,
+                                                      r.high_freq_factor,
+                                                      r.original_context ? r.original_context
+                                                                         : 8192));
+    return w.AddTensor(llama_names::kRopeFreqs, {factors->size()}, DType::kF32, factors->data(),
+                       factors->size() * sizeof(float));
+  }
+  w.SetString(k + "rope.scaling.type", r.type);
+  if (!none) w.SetFloat32(k + "rope.scaling.factor", r.factor);
+  if (r.original_context > 0)
+    w.SetUint32(k + "rope.scaling.original_context_length", uint32_t(r.original_context));
+  return Status::Ok();
+}
+
 // Weights uniform with std 0.02 (the usual init scale: activations stay finite over long
 // contexts), RMSNorm weights 1. The float values depend only on the preset and seed (tensors
 // are drawn in a fixed order), so files of one seed in different types quantize one model.
@@ -110,6 +143,9 @@ Status MakeRandom(const std::string& arch, const RandomModelOptions& o, ModelWri
   w.SetUint32(k + "vocab_size", uint32_t(p.vocab));
 
   std::vector<std::unique_ptr<std::vector<uint8_t>>> keep;  // data must live until finish()
+  std::vector<float> rope_factors;
+  FLOE_RETURN_IF_ERROR(
+      WriteRandomRopeScaling(k, o.rope, p.dim / p.heads, 10000.0f, w, &rope_factors));
   std::vector<float> scratch;
   uint64_t id = 0;
   auto matrix = [&](const std::string& name, size_t rows, size_t cols) -> Status {
@@ -176,6 +212,7 @@ const Architecture& LlamaArchitecture() {
       .presets = kPresets,
       .random_types = kRandomTypes,
       .make_random = MakeRandomLlama,
+      .rope_scaling = true,
   };
   return a;
 }

@@ -1,5 +1,8 @@
 #include "models/llama/llama_config.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace floe {
 
 namespace llama_names {
@@ -10,6 +13,37 @@ std::string LayerBias(size_t layer, const char* suffix) {
   return "blk." + std::to_string(layer) + "." + suffix + ".bias";
 }
 }  // namespace llama_names
+
+const char* RopeScalingTypeName(RopeScalingType t) {
+  switch (t) {
+    case RopeScalingType::kNone:
+      return "none";
+    case RopeScalingType::kLinear:
+      return "linear";
+    case RopeScalingType::kYarn:
+      return "yarn";
+  }
+  return "?";
+}
+
+RopeScaling LlamaConfig::rope_scaling() const {
+  RopeScaling s;
+  const LlamaRopeScaling& f = rope_file;
+  if (f.type != RopeScalingType::kNone && f.factor != 0.0f) s.freq_scale = 1.0f / f.factor;
+  s.ext_factor = f.type == RopeScalingType::kYarn ? 1.0f : 0.0f;
+  s.attn_factor = f.attn_factor;
+  s.original_context = f.original_context != 0 ? f.original_context : context_length;
+  s.freq_factors = f.freq_factors;
+  return s;
+}
+
+size_t LlamaConfig::usable_context() const {
+  const LlamaRopeScaling& f = rope_file;
+  if (f.type != RopeScalingType::kYarn || !(f.factor > 1.0f)) return context_length;
+  const size_t orig = f.original_context != 0 ? f.original_context : context_length;
+  const double extended = std::min(double(orig) * double(f.factor), double(size_t{1} << 26));
+  return std::max(context_length, size_t(extended));
+}
 
 Status LlamaConfig::Validate() const {
   auto bad = [](const std::string& m) { return InvalidArgument("llama config: " + m); };
@@ -31,6 +65,25 @@ Status LlamaConfig::Validate() const {
                std::to_string(head_dim));
   if (!(rope_freq_base > 0.0f) || !(rms_eps > 0.0f) || !(rms_eps < 1.0f))
     return bad("rope freq base and rms eps must be positive");
+  const LlamaRopeScaling& r = rope_file;
+  if (!(r.factor >= 0.0f) || !std::isfinite(r.factor) || (r.factor != 0.0f && r.factor < 1e-6f))
+    return bad("rope scaling factor " + std::to_string(r.factor) +
+               " must be a positive finite number");
+  if (!(r.attn_factor > 0.0f) || !std::isfinite(r.attn_factor))
+    return bad("rope scaling attn factor " + std::to_string(r.attn_factor) +
+               " must be a positive finite number");
+  if (r.original_context > (size_t{1} << 26))
+    return bad("rope scaling original context " + std::to_string(r.original_context) +
+               " is implausibly large");
+  if (!r.freq_factors.empty()) {
+    if (r.freq_factors.size() != rope_dim / 2)
+      return bad("rope_freqs has " + std::to_string(r.freq_factors.size()) +
+                 " values, expected rope dimension / 2 = " + std::to_string(rope_dim / 2));
+    for (size_t i = 0; i < r.freq_factors.size(); ++i)
+      if (!(r.freq_factors[i] > 0.0f) || !std::isfinite(r.freq_factors[i]))
+        return bad("rope_freqs[" + std::to_string(i) + "] = " +
+                   std::to_string(r.freq_factors[i]) + " must be a positive finite number");
+  }
   return Status::Ok();
 }
 

@@ -8,12 +8,31 @@
 
 #include "platform/base/status.h"
 #include "platform/base/tensor.h"
+#include "platform/kernels/rope_scaling.h"
 
 namespace floe {
 
 enum class RopeStyle {
   kInterleaved,  // pairs (x[2i], x[2i+1]): llama2.c, llama.cpp LLAMA_ROPE_TYPE_NORM
   kHalfSplit,    // pairs (x[i], x[i+d/2]): GPT-NeoX, llama.cpp LLAMA_ROPE_TYPE_NEOX
+};
+
+// {arch}.rope.scaling.type values llama.cpp runs for these architectures.
+enum class RopeScalingType { kNone, kLinear, kYarn };
+const char* RopeScalingTypeName(RopeScalingType t);  // "none", "linear", "yarn"
+
+// RoPE scaling as the GGUF file states it (llama.cpp's keys and defaults, llama-model.cpp
+// load_hparams); LlamaConfig::rope_scaling() turns it into the rotation's parameters.
+struct LlamaRopeScaling {
+  // {arch}.rope.scaling.type. llama.cpp reads an absent key as "linear", which without a factor
+  // scales nothing.
+  RopeScalingType type = RopeScalingType::kLinear;
+  float factor = 0.0f;  // {arch}.rope.scaling.factor (or the older rope.scale_linear); 0: absent
+  float attn_factor = 1.0f;     // {arch}.rope.scaling.attn_factor
+  size_t original_context = 0;  // {arch}.rope.scaling.original_context_length; 0: absent
+  // The rope_freqs.weight tensor (Llama 3.1's "llama3" rope type, as convert_hf_to_gguf.py
+  // writes it): empty, or rope_dim/2 values > 0 that divide the pairs' frequencies.
+  std::vector<float> freq_factors;
 };
 
 struct LlamaConfig {
@@ -33,7 +52,16 @@ struct LlamaConfig {
   float rope_freq_base = 10000.0f;
   float rms_eps = 1e-5f;
   RopeStyle rope_style = RopeStyle::kInterleaved;
+  LlamaRopeScaling rope_file;  // as the file states it
 
+  // What llama.cpp's context derives from the file (llama_init_from_model with default
+  // context parameters): freq_scale = 1/factor unless the type is none; YaRN's ext_factor 1,
+  // beta_fast 32, beta_slow 1 and original context (default: context_length); the attn factor.
+  RopeScaling rope_scaling() const;
+  // The context a session may use: context_length, or with YaRN factor s > 1 the window it
+  // extends to, s * original context (Peng et al. 2023: s = L' / L), when that is longer (a
+  // Qwen2 file converted with YaRN keeps context_length = original_context_length).
+  size_t usable_context() const;
   size_t q_dim() const { return n_heads * head_dim; }
   size_t kv_dim() const { return n_kv_heads * head_dim; }
   // InvalidArgument naming the inconsistent field (e.g. n_heads not a multiple of n_kv_heads).
@@ -64,6 +92,7 @@ namespace llama_names {
 inline const char* kTokenEmbd = "token_embd.weight";
 inline const char* kOutputNorm = "output_norm.weight";
 inline const char* kOutput = "output.weight";
+inline const char* kRopeFreqs = "rope_freqs.weight";  // optional: LlamaRopeScaling::freq_factors
 std::string Layer(size_t layer, const char* suffix);  // Layer(3, "attn_q") = "blk.3.attn_q.weight"
 std::string LayerBias(size_t layer, const char* suffix);  // "blk.3.attn_q.bias"
 }  // namespace llama_names

@@ -110,7 +110,7 @@ class LlamaModel::State final : public SequenceState {
     config = c;
     options = o;
     batch = std::max<size_t>(1, o.max_batch);
-    const size_t ctx = o.context_length ? o.context_length : c.context_length;
+    const size_t ctx = o.context_length ? o.context_length : c.usable_context();
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
     ice = o.attention.backend == AttentionBackend::kIce ||
@@ -135,6 +135,12 @@ class LlamaModel::State final : public SequenceState {
   size_t batch = 1;
 };
 
+LlamaModel::LlamaModel(const LlamaConfig& c, LlamaWeights w) : config_(c), weights_(std::move(w)) {
+  const RopeScaling scaling = c.rope_scaling();
+  rope_scaled_ = !scaling.identity();
+  if (rope_scaled_) rope_ = RopeFrequencies(c.rope_dim, c.rope_freq_base, scaling);
+}
+
 Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config,
                                                        LlamaWeights weights) {
   FLOE_RETURN_IF_ERROR(config.Validate());
@@ -143,10 +149,10 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config
 }
 
 Result<std::unique_ptr<SequenceState>> LlamaModel::NewState(const StateOptions& options) const {
-  if (options.context_length > config_.context_length)
+  if (options.context_length > context_length())
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds the model's trained context " +
-                           std::to_string(config_.context_length));
+                           std::to_string(context_length()));
   auto state = std::make_unique<State>();
   FLOE_RETURN_IF_ERROR(state->Init(config_, options));
   return std::unique_ptr<SequenceState>(std::move(state));
@@ -314,13 +320,7 @@ Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threa
         Add(L.bk.f32(), k, KVD);
         Add(L.bv.f32(), v, KVD);
       }
-      if (c.rope_style == RopeStyle::kInterleaved) {
-        RopeInterleaved(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-        RopeInterleaved(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-      } else {
-        RopeHalfSplit(q, c.n_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-        RopeHalfSplit(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos, c.rope_freq_base);
-      }
+      ApplyRope(q, k, pos);
       seq.state->cache.Store(l, pos, k, v);
     }
   }
@@ -328,6 +328,25 @@ Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threa
   Project(L.wo, b.att, b.n, b.xb, threads);
   Add(b.xb, b.x, b.n * D);
   return Status::Ok();
+}
+
+void LlamaModel::ApplyRope(float* q, float* k, size_t pos) const {
+  const LlamaConfig& c = config_;
+  const bool inter = c.rope_style == RopeStyle::kInterleaved;
+  if (!rope_scaled_) {
+    (inter ? RopeInterleaved : RopeHalfSplit)(q, c.n_heads, c.head_dim, c.rope_dim, pos,
+                                              c.rope_freq_base);
+    (inter ? RopeInterleaved : RopeHalfSplit)(k, c.n_kv_heads, c.head_dim, c.rope_dim, pos,
+                                              c.rope_freq_base);
+    return;
+  }
+  // rope_dim <= head_dim <= 1024 (LlamaConfig::Validate): the tables fit on the stack.
+  float cs[512], sn[512];
+  rope_.CosSin(pos, cs, sn);
+  (inter ? RopeInterleavedCosSin : RopeHalfSplitCosSin)(q, c.n_heads, c.head_dim, c.rope_dim, cs,
+                                                        sn);
+  (inter ? RopeInterleavedCosSin : RopeHalfSplitCosSin)(k, c.n_kv_heads, c.head_dim, c.rope_dim,
+                                                        cs, sn);
 }
 
 Status LlamaModel::AttendEach(size_t l, const Batch& b, ThreadContext& threads) const {

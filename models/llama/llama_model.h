@@ -13,6 +13,7 @@
 #include "models/causal_lm.h"
 #include "models/llama/llama_config.h"
 #include "platform/base/aligned_buffer.h"
+#include "platform/kernels/rope_scaling.h"
 
 namespace floe {
 
@@ -24,7 +25,7 @@ class LlamaModel final : public CausalLm {
 
   std::string architecture() const override { return config_.arch; }
   size_t vocab_size() const override { return config_.vocab_size; }
-  size_t context_length() const override { return config_.context_length; }
+  size_t context_length() const override { return config_.usable_context(); }
   const LlamaConfig& config() const { return config_; }
   const LlamaWeights& weights() const { return weights_; }
 
@@ -39,7 +40,7 @@ class LlamaModel final : public CausalLm {
                      const std::atomic<bool>* cancel) const override;
 
  private:
-  LlamaModel(const LlamaConfig& c, LlamaWeights w) : config_(c), weights_(std::move(w)) {}
+  LlamaModel(const LlamaConfig& c, LlamaWeights w);
   class State;
   struct SeqRows;  // rows of a batch that are consecutive tokens of one sequence
   struct Batch;    // rows of one or more sequences and their activations
@@ -68,8 +69,14 @@ class LlamaModel final : public CausalLm {
   Status Attend(State& s, size_t layer, size_t n, const float* q, float* out,
                 ThreadContext* threads) const;
 
+  // RoPE(q), RoPE(k) in place for one row at `pos`: llama2.c's RoPE when the file scales
+  // nothing, else the scaled frequencies (rope_scaling.h).
+  void ApplyRope(float* q, float* k, size_t pos) const;
+
   LlamaConfig config_;
   LlamaWeights weights_;
+  bool rope_scaled_ = false;   // config_.rope_scaling() changes the rotation
+  RopeFrequencies rope_;       // rope_scaled_ only
 };
 
 }  // namespace floe

@@ -322,9 +322,11 @@ HWY_INLINE void RopeCosSin(size_t i, size_t rot_dim, size_t pos, float freq_base
   *s = std::sin(angle);
 }
 
-template <class DF>
-HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
-                                 size_t pos, float freq_base) {
+// Rotates the first rot_dim dims of each head with the pairs' cos and sin from
+// cos_sin(i, &c, &s) (pair i < rot_dim/2), tabulated kRopeChunk pairs at a time.
+template <class DF, class CosSinOf>
+HWY_INLINE void RopeInterleavedWithT(DF df, float* x, size_t n_heads, size_t head_dim,
+                                     size_t rot_dim, const CosSinOf& cos_sin) {
   const size_t N = hn::Lanes(df);
   const size_t pairs = rot_dim / 2;
   // cos2 = [c0, c0, c1, c1, ...], sin2 = [-s0, s0, -s1, s1, ...]:
@@ -335,7 +337,7 @@ HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_di
     const size_t np = pairs - p0 < kRopeChunk ? pairs - p0 : kRopeChunk;
     for (size_t i = 0; i < np; ++i) {
       float c, s;
-      RopeCosSin(p0 + i, rot_dim, pos, freq_base, &c, &s);
+      cos_sin(p0 + i, &c, &s);
       cos2[2 * i] = cos2[2 * i + 1] = c;
       sin2[2 * i] = -s;
       sin2[2 * i + 1] = s;
@@ -361,16 +363,16 @@ HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_di
   }
 }
 
-template <class DF>
-HWY_INLINE void RopeHalfSplitT(DF df, float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
-                               size_t pos, float freq_base) {
+template <class DF, class CosSinOf>
+HWY_INLINE void RopeHalfSplitWithT(DF df, float* x, size_t n_heads, size_t head_dim,
+                                   size_t rot_dim, const CosSinOf& cos_sin) {
   const size_t N = hn::Lanes(df);
   const size_t half = rot_dim / 2;
   HWY_ALIGN float cs[kRopeChunk];
   HWY_ALIGN float sn[kRopeChunk];
   for (size_t p0 = 0; p0 < half; p0 += kRopeChunk) {
     const size_t np = half - p0 < kRopeChunk ? half - p0 : kRopeChunk;
-    for (size_t i = 0; i < np; ++i) RopeCosSin(p0 + i, rot_dim, pos, freq_base, cs + i, sn + i);
+    for (size_t i = 0; i < np; ++i) cos_sin(p0 + i, cs + i, sn + i);
     for (size_t h = 0; h < n_heads; ++h) {
       float* lo = x + h * head_dim + p0;
       float* hi = lo + half;
@@ -390,6 +392,41 @@ HWY_INLINE void RopeHalfSplitT(DF df, float* x, size_t n_heads, size_t head_dim,
       }
     }
   }
+}
+
+template <class DF>
+HWY_INLINE void RopeInterleavedT(DF df, float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                                 size_t pos, float freq_base) {
+  RopeInterleavedWithT(df, x, n_heads, head_dim, rot_dim, [&](size_t i, float* c, float* s) {
+    RopeCosSin(i, rot_dim, pos, freq_base, c, s);
+  });
+}
+
+template <class DF>
+HWY_INLINE void RopeHalfSplitT(DF df, float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                               size_t pos, float freq_base) {
+  RopeHalfSplitWithT(df, x, n_heads, head_dim, rot_dim, [&](size_t i, float* c, float* s) {
+    RopeCosSin(i, rot_dim, pos, freq_base, c, s);
+  });
+}
+
+// Given tables: cos[i], sin[i] for pair i.
+template <class DF>
+HWY_INLINE void RopeInterleavedCosSinT(DF df, float* x, size_t n_heads, size_t head_dim,
+                                       size_t rot_dim, const float* cos, const float* sin) {
+  RopeInterleavedWithT(df, x, n_heads, head_dim, rot_dim, [&](size_t i, float* c, float* s) {
+    *c = cos[i];
+    *s = sin[i];
+  });
+}
+
+template <class DF>
+HWY_INLINE void RopeHalfSplitCosSinT(DF df, float* x, size_t n_heads, size_t head_dim,
+                                     size_t rot_dim, const float* cos, const float* sin) {
+  RopeHalfSplitWithT(df, x, n_heads, head_dim, rot_dim, [&](size_t i, float* c, float* s) {
+    *c = cos[i];
+    *s = sin[i];
+  });
 }
 
 // ------------------------------ decayed products (linear-attention / WKV chunk forms)

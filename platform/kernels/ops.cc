@@ -78,6 +78,14 @@ void RopeHalfSplitImpl(float* x, size_t n_heads, size_t head_dim, size_t rot_dim
                        float freq_base) {
   RopeHalfSplitT(hn::ScalableTag<float>(), x, n_heads, head_dim, rot_dim, pos, freq_base);
 }
+void RopeInterleavedCosSinImpl(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                               const float* cos, const float* sin) {
+  RopeInterleavedCosSinT(hn::ScalableTag<float>(), x, n_heads, head_dim, rot_dim, cos, sin);
+}
+void RopeHalfSplitCosSinImpl(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                             const float* cos, const float* sin) {
+  RopeHalfSplitCosSinT(hn::ScalableTag<float>(), x, n_heads, head_dim, rot_dim, cos, sin);
+}
 void SiluImpl(float* x, size_t n) { SiluT(hn::ScalableTag<float>(), x, n); }
 void SwiGluImpl(float* gate, const float* up, size_t n) {
   SwiGluT(hn::ScalableTag<float>(), gate, up, n);
@@ -183,6 +191,8 @@ HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(SoftmaxImpl);
 HWY_EXPORT(RopeInterleavedImpl);
 HWY_EXPORT(RopeHalfSplitImpl);
+HWY_EXPORT(RopeInterleavedCosSinImpl);
+HWY_EXPORT(RopeHalfSplitCosSinImpl);
 HWY_EXPORT(SiluImpl);
 HWY_EXPORT(SwiGluImpl);
 HWY_EXPORT(ArgmaxImpl);
@@ -407,6 +417,18 @@ void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, si
                    float freq_base) {
   assert(rot_dim % 2 == 0 && rot_dim <= head_dim);
   HWY_DYNAMIC_DISPATCH(RopeHalfSplitImpl)(x, n_heads, head_dim, rot_dim, pos, freq_base);
+}
+
+void RopeInterleavedCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                           const float* cos, const float* sin) {
+  assert(rot_dim % 2 == 0 && rot_dim <= head_dim);
+  HWY_DYNAMIC_DISPATCH(RopeInterleavedCosSinImpl)(x, n_heads, head_dim, rot_dim, cos, sin);
+}
+
+void RopeHalfSplitCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                         const float* cos, const float* sin) {
+  assert(rot_dim % 2 == 0 && rot_dim <= head_dim);
+  HWY_DYNAMIC_DISPATCH(RopeHalfSplitCosSinImpl)(x, n_heads, head_dim, rot_dim, cos, sin);
 }
 
 void Silu(float* x, size_t n) { HWY_DYNAMIC_DISPATCH(SiluImpl)(x, n); }

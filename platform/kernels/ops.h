@@ -72,6 +72,13 @@ void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, 
                      float freq_base);
 void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
                    float freq_base);
+// The same two pairings with each pair's cos and sin given (cos[i], sin[i], i < rot_dim/2; any
+// magnitude included, e.g. RopeFrequencies::CosSin for scaled RoPE, rope_scaling.h):
+// (x0, x1) -> (x0 cos[i] - x1 sin[i], x0 sin[i] + x1 cos[i]).
+void RopeInterleavedCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                           const float* cos, const float* sin);
+void RopeHalfSplitCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                         const float* cos, const float* sin);
 
 // x = x * sigmoid(x), in place.
 void Silu(float* x, size_t n);

@@ -102,6 +102,31 @@ void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, si
   }
 }
 
+void RopeInterleavedCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                           const float* cos, const float* sin) {
+  for (size_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (size_t i = 0; i < rot_dim / 2; ++i) {
+      const float v0 = v[2 * i], v1 = v[2 * i + 1];
+      v[2 * i] = v0 * cos[i] - v1 * sin[i];
+      v[2 * i + 1] = v0 * sin[i] + v1 * cos[i];
+    }
+  }
+}
+
+void RopeHalfSplitCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                         const float* cos, const float* sin) {
+  const size_t half = rot_dim / 2;
+  for (size_t h = 0; h < n_heads; ++h) {
+    float* v = x + h * head_dim;
+    for (size_t i = 0; i < half; ++i) {
+      const float v0 = v[i], v1 = v[i + half];
+      v[i] = v0 * cos[i] - v1 * sin[i];
+      v[i + half] = v0 * sin[i] + v1 * cos[i];
+    }
+  }
+}
+
 void Silu(float* x, size_t n) {
   for (size_t i = 0; i < n; ++i)
     x[i] = static_cast<float>(double(x[i]) / (1.0 + std::exp(-double(x[i]))));

@@ -27,6 +27,10 @@ void RopeInterleaved(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, 
                      float freq_base);
 void RopeHalfSplit(float* x, size_t n_heads, size_t head_dim, size_t rot_dim, size_t pos,
                    float freq_base);
+void RopeInterleavedCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                           const float* cos, const float* sin);
+void RopeHalfSplitCosSin(float* x, size_t n_heads, size_t head_dim, size_t rot_dim,
+                         const float* cos, const float* sin);
 void Silu(float* x, size_t n);
 void SwiGlu(float* gate, const float* up, size_t n);
 size_t Argmax(const float* x, size_t n);

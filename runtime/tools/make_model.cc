@@ -94,6 +94,8 @@ Status MakeModelGguf(const MakeModelOptions& o) {
     return InvalidArgument("make-model writes " + o.arch + " weights as " + types + ", not " +
                            DTypeName(o.type));
   if (o.output_path.empty()) return InvalidArgument("make-model: no output path");
+  if (!o.rope.type.empty() && !arch->rope_scaling)
+    return InvalidArgument("make-model: " + o.arch + " has no RoPE scaling (--rope-scaling)");
   constexpr size_t kMaxContext = size_t(1) << 24;
   if (o.context_length > kMaxContext)
     return InvalidArgument("make-model: context length " + std::to_string(o.context_length) +
@@ -109,6 +111,7 @@ Status MakeModelGguf(const MakeModelOptions& o) {
   r.type = o.type;
   r.seed = o.seed;
   r.context_length = o.context_length;
+  r.rope = o.rope;
   // A valid SentencePiece vocabulary of the preset's size, so the file runs prompts.
   try {
     return arch->make_random(r, out, [&]() -> Status {

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string>
 
+#include "models/architecture.h"
 #include "platform/base/dtype.h"
 #include "platform/base/status.h"
 
@@ -26,6 +27,8 @@ struct MakeModelOptions {
   // the weights depend on the preset and seed alone, so a long-context file of one seed is the
   // same model (benchmarks at depths past 32k, e.g. IceFormer at 64k).
   size_t context_length = 0;
+  // RoPE scaling written into the file (llama and qwen2): see RandomRopeScaling.
+  RandomRopeScaling rope;
   std::string output_path;
 };
 

@@ -45,6 +45,18 @@ Verb AddMakeModel(CLI::App& floe) {
   app->add_option("-s,--seed", o->seed, "random seed")->check(IntAtLeast(0));
   app->add_option("--context", o->context_length, "context length, 0 = the preset's")
       ->check(IntAtLeast(0));
+  app->add_option("--rope-scaling", o->rope.type,
+                  "RoPE scaling written to the file (llama, qwen2): none|linear|yarn|llama3 "
+                  "(llama3: the rope_freqs tensor, as convert_hf_to_gguf.py writes it)");
+  app->add_option("--rope-factor", o->rope.factor, "RoPE scaling factor (> 0)");
+  app->add_option("--rope-orig-ctx", o->rope.original_context,
+                  "original context: yarn's rope.scaling.original_context_length (0: no key), "
+                  "llama3's original_max_position_embeddings (0: 8192)")
+      ->check(IntAtLeast(0));
+  app->add_option("--rope-attn-factor", o->rope.attn_factor,
+                  "rope.scaling.attn_factor (0: no key)");
+  app->add_option("--rope-low-freq-factor", o->rope.low_freq_factor, "llama3 low_freq_factor");
+  app->add_option("--rope-high-freq-factor", o->rope.high_freq_factor, "llama3 high_freq_factor");
   AddOutputFlag(app, &o->output_path, "GGUF file to write");
   return {app, [o] { return Run(*o); }};
 }
