@@ -41,6 +41,7 @@ floe_session_params floe_session_default_params(void) {
   p.knn_search_scale = a.search_scale;
   p.knn_levels = uint32_t(a.dci.levels);
   p.knn_fanout = uint32_t(a.dci.fanout);
+  p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
   return p;
 }
 
@@ -86,6 +87,7 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.search_scale = p.knn_search_scale;
     sp.attention.dci.levels = p.knn_levels;
     sp.attention.dci.fanout = p.knn_fanout;
+    sp.attention.gold_kv_cache = p.gold_kv_cache != 0;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

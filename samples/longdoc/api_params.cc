@@ -34,6 +34,7 @@ floe_session_params ToSessionParams(const SessionParams& s) {
   p.knn_search_scale = a.search_scale;
   p.knn_levels = uint32_t(a.dci.levels);
   p.knn_fanout = uint32_t(a.dci.fanout);
+  p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
   return p;
 }
 

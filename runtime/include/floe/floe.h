@@ -169,6 +169,11 @@ typedef struct floe_session_params {
    * above and only the top level is searched by DCI (docs/attention/ice.md). */
   uint32_t knn_levels; /* default 2 (1..4) */
   uint32_t knn_fanout; /* expected children per node; default 32 (2..4096) */
+  /* GoldFinch field (added later, same struct_size rule): nonzero keeps the GOLD layers' keys
+   * and values materialised beside the compressed TokenCat cache (a speed cache of
+   * 2 x GOLD layers x n_embd floats per token) instead of rebuilding them at every decode step.
+   * ICE and FAISS on GoldFinch imply it. Other models ignore it. */
+  int32_t gold_kv_cache; /* default 0 */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
