@@ -2,8 +2,9 @@
 // the TokenCat cache and rebuilds every GOLD layer's keys and values from it): the rebuilt keys
 // and values themselves, one row per token and GOLD layer, kept in a KvCache (layer = GOLD
 // layer index, one KV head per attention head, f32) so that the dense and kNN attention kernels
-// read them directly. It grows with the sequence: the capacity doubles when a row does not fit
-// (amortised O(1) per token), never beyond the sequence's own capacity.
+// read them directly. It grows with the sequence: by half when a row does not fit (amortised
+// O(1) per token, at most 1.5x the rows in use after a fill), never beyond the sequence's own
+// capacity.
 #pragma once
 
 #include <cstddef>

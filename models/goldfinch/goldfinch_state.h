@@ -114,9 +114,8 @@ class GoldfinchModel::State final : public SequenceState {
         cache.raw_values().subspan(0, pos * cache.dim() * DTypeBytes(cache.dtype(), 1))));
     copy->pos = pos;
     copy->gold_pos[copy->cur] = gold_pos[cur];
-    if (kv_on) {
-      const size_t rows = std::min(kv_rows, pos);
-      FLOE_RETURN_IF_ERROR(copy->kv.Reserve(std::max<size_t>(rows, 1), 0));
+    if (const size_t rows = std::min(kv_rows, pos); kv_on && rows > 0) {
+      FLOE_RETURN_IF_ERROR(copy->kv.Reserve(rows, 0));
       FLOE_RETURN_IF_ERROR(copy->kv.kv().CopyPrefixFrom(kv.kv(), rows));
       copy->kv_rows = rows;
     }

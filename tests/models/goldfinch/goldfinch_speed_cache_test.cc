@@ -136,6 +136,8 @@ TEST_CASE("GoldFinch speed cache: save, restore (rebuilt), fork", "[model]") {
   REQUIRE(restored.ok());
   REQUIRE((*restored)->Restore(saved).ok());
   CHECK(GoldfinchModel::speed_cache_bytes(**restored) == 0);  // rebuilt by the next Forward
+  auto fork_of_restored = (*restored)->Clone();  // before that Forward: nothing to copy yet
+  REQUIRE(fork_of_restored.ok());
   auto into_plain = lm.NewState({});  // and a state saved with it restores into one without
   REQUIRE(into_plain.ok());
   REQUIRE((*into_plain)->Restore(saved).ok());
@@ -145,6 +147,10 @@ TEST_CASE("GoldFinch speed cache: save, restore (rebuilt), fork", "[model]") {
   REQUIRE(lm.Forward(**fork, rest, LogitsMode::kAll, rb.data(), threads, nullptr).ok());
   REQUIRE(lm.Forward(**restored, rest, LogitsMode::kAll, rc.data(), threads, nullptr).ok());
   REQUIRE(lm.Forward(**into_plain, rest, LogitsMode::kAll, rd.data(), threads, nullptr).ok());
+  std::vector<float> re(n * kV);
+  REQUIRE(
+      lm.Forward(**fork_of_restored, rest, LogitsMode::kAll, re.data(), threads, nullptr).ok());
+  CHECK(re == rc);
   CHECK(ra == rb);  // the fork copied the rows
   CHECK(MaxAbsDiff(ra, rc) <= 1e-5f);
   CHECK(MaxAbsDiff(ra, rd) <= 1e-5f);
