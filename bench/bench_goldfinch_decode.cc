@@ -15,6 +15,7 @@
 //
 // usage: bench_goldfinch_decode --llama FILE [--shape small] [--type f16] [-d 1024,16384,65536]
 //                               [-n 8] [--rebuild-steps 2] [-t 0] [-b 256] [--kv f16]
+//                               [--models goldfinch,llama]   (one of them: the other's columns 0)
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -112,6 +113,9 @@ Status RunModel(const char* label, const CausalLm& lm, const StateOptions& ice,
 
 int main(int argc, char** argv) {
   const std::string llama_path = Arg(argc, argv, "--llama", "");
+  const std::string models = Arg(argc, argv, "--models", "goldfinch,llama");
+  const bool run_gf = models.find("goldfinch") != std::string::npos;
+  const bool run_llama = models.find("llama") != std::string::npos;
   if (llama_path.empty()) {
     std::fprintf(stderr,
                  "usage: bench_goldfinch_decode --llama FILE [--shape small] [--type f16] "
@@ -166,16 +170,19 @@ int main(int argc, char** argv) {
       2 * c.n_layer * c.n_embd * DTypeBytes(base.kv_dtype, 1), DTypeName(base.kv_dtype));
   std::fflush(stdout);
 
-  std::vector<std::vector<Figure>> g, l;
-  if (Status st = RunModel("goldfinch", gf, ice,
-                           {{"rebuild", base, rebuild_steps}, {"dense", cached, steps}}, depths,
-                           steps, batch, threads, &g);
-      !st.ok())
-    return Fail(st);
-  if (Status st = RunModel("llama", ll, ice, {{"dense", base, steps}}, depths, steps, batch,
-                           threads, &l);
-      !st.ok())
-    return Fail(st);
+  std::vector<std::vector<Figure>> g(3, std::vector<Figure>(depths.size())),
+      l(2, std::vector<Figure>(depths.size()));
+  if (run_gf)
+    if (Status st = RunModel("goldfinch", gf, ice,
+                             {{"rebuild", base, rebuild_steps}, {"dense", cached, steps}}, depths,
+                             steps, batch, threads, &g);
+        !st.ok())
+      return Fail(st);
+  if (run_llama)
+    if (Status st = RunModel("llama", ll, ice, {{"dense", base, steps}}, depths, steps, batch,
+                             threads, &l);
+        !st.ok())
+      return Fail(st);
 
   std::printf("\n| depth | GoldFinch rebuild | GoldFinch dense (speed cache) | GoldFinch ice | "
               "Llama dense | Llama ice | state MiB: GoldFinch rebuild / dense / ice | "
