@@ -196,8 +196,8 @@ TEST_CASE("GoldFinch ice: decode token by token and a restored state equal the w
   for (auto* s : {&*a, &*fork, &*restored}) {
     std::vector<float> rows(rest.size() * kV);
     for (size_t t = 0; t < rest.size(); ++t)
-      REQUIRE(lm.Forward(**s, rest.subspan(t, 1), LogitsMode::kLast, rows.data() + t * kV,
-                         threads, nullptr)
+      REQUIRE(lm.Forward(**s, rest.subspan(t, 1), LogitsMode::kLast, rows.data() + t * kV, threads,
+                         nullptr)
                   .ok());
     // Decode and prefill differ only by the score kernels' rounding.
     CHECK(MaxAbsDiff(rows, whole_rest) <= 1e-4f);
@@ -217,12 +217,12 @@ TEST_CASE("GoldFinch ice: decode token by token and a restored state equal the w
   for (auto* s : {&*late, &*dense})
     REQUIRE(m.model->Forward(**s, head, LogitsMode::kLast, x.data(), threads, nullptr).ok());
   for (size_t t = 0; t < rest.size(); ++t) {
-    REQUIRE(m.model->Forward(**late, rest.subspan(t, 1), LogitsMode::kLast, x.data(), threads,
-                             nullptr)
-                .ok());
-    REQUIRE(m.model->Forward(**dense, rest.subspan(t, 1), LogitsMode::kLast, y.data(), threads,
-                             nullptr)
-                .ok());
+    REQUIRE(
+        m.model->Forward(**late, rest.subspan(t, 1), LogitsMode::kLast, x.data(), threads, nullptr)
+            .ok());
+    REQUIRE(
+        m.model->Forward(**dense, rest.subspan(t, 1), LogitsMode::kLast, y.data(), threads, nullptr)
+            .ok());
     max_diff = std::max(max_diff, MaxAbsDiff(x, y));
   }
   WARN("kLast prefill of " << P << " then decode, ice vs dense: max |logit diff| " << max_diff);
@@ -267,9 +267,7 @@ TEST_CASE("GoldFinch ice: a chunk interrupted between GOLD layers leaves no stal
   std::vector<float> x(a.size() * kV), want(other.size() * kV), got(other.size() * kV);
   auto clean = lm.NewState(o);
   REQUIRE(clean.ok());
-  REQUIRE(lm.Forward(**clean, a, LogitsMode::kAll, x.data(),
-                     threads, nullptr)
-              .ok());
+  REQUIRE(lm.Forward(**clean, a, LogitsMode::kAll, x.data(), threads, nullptr).ok());
   REQUIRE(lm.Forward(**clean, other, LogitsMode::kAll, want.data(), threads, nullptr).ok());
   std::atomic<bool> cancel{false};
   CancelAfterFirstGold probe;
@@ -289,8 +287,7 @@ TEST_CASE("GoldFinch ice: a chunk interrupted between GOLD layers leaves no stal
   CHECK(got == want);
 }
 
-TEST_CASE("GoldFinch ice: the index and speed cache are counted in the state's memory",
-          "[model]") {
+TEST_CASE("GoldFinch ice: the index and speed cache are counted in the state's memory", "[model]") {
   auto model = LoadReference();
   const auto ids = TextBytes(800);
   ThreadContext threads(2);

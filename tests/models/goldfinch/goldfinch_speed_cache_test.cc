@@ -43,9 +43,9 @@ std::vector<float> Decode(const CausalLm& lm, const StateOptions& o,
   auto s = lm.NewState(o);
   REQUIRE(s.ok());
   std::vector<float> rows((tokens.size() - prefill + 1) * kV);
-  REQUIRE(lm.Forward(**s, tokens.subspan(0, prefill), LogitsMode::kLast, rows.data(), threads,
-                     nullptr)
-              .ok());
+  REQUIRE(
+      lm.Forward(**s, tokens.subspan(0, prefill), LogitsMode::kLast, rows.data(), threads, nullptr)
+          .ok());
   for (size_t t = prefill; t < tokens.size(); ++t)
     REQUIRE(lm.Forward(**s, tokens.subspan(t, 1), LogitsMode::kLast,
                        rows.data() + (t - prefill + 1) * kV, threads, nullptr)
@@ -107,8 +107,7 @@ TEST_CASE("GoldFinch speed cache: decode equals the rebuild and the official ste
     REQUIRE(lm.Forward(**s, tokens, LogitsMode::kNone, nullptr, threads, nullptr).ok());
   CHECK(GoldfinchModel::speed_cache_bytes(**on) >= kT * gf->speed_cache_bytes_per_token());
   CHECK(GoldfinchModel::speed_cache_bytes(**off) == 0);
-  CHECK((*on)->memory_bytes() >=
-        (*off)->memory_bytes() + GoldfinchModel::speed_cache_bytes(**on));
+  CHECK((*on)->memory_bytes() >= (*off)->memory_bytes() + GoldfinchModel::speed_cache_bytes(**on));
 }
 
 TEST_CASE("GoldFinch speed cache: save, restore (rebuilt), fork", "[model]") {
@@ -148,8 +147,7 @@ TEST_CASE("GoldFinch speed cache: save, restore (rebuilt), fork", "[model]") {
   REQUIRE(lm.Forward(**restored, rest, LogitsMode::kAll, rc.data(), threads, nullptr).ok());
   REQUIRE(lm.Forward(**into_plain, rest, LogitsMode::kAll, rd.data(), threads, nullptr).ok());
   std::vector<float> re(n * kV);
-  REQUIRE(
-      lm.Forward(**fork_of_restored, rest, LogitsMode::kAll, re.data(), threads, nullptr).ok());
+  REQUIRE(lm.Forward(**fork_of_restored, rest, LogitsMode::kAll, re.data(), threads, nullptr).ok());
   CHECK(re == rc);
   CHECK(ra == rb);  // the fork copied the rows
   CHECK(MaxAbsDiff(ra, rc) <= 1e-5f);
