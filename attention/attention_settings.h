@@ -110,6 +110,12 @@ struct AttentionSettings {
   float search_scale = 1.25f;  // 1..64
   DciParams dci;               // ice backend
   FaissParams faiss;           // faiss backend
+  // GoldFinch (docs/models/goldfinch.md): keep the keys and values of every GOLD layer, which
+  // are otherwise rebuilt from the compressed TokenCat cache at each step, materialised as a
+  // speed cache (f32, 2 x GOLD layers x D values per token, built during prefill). Implied by
+  // the kNN backends on GOLD layers, whose index is built from these keys. Models whose keys are
+  // not rebuilt ignore it.
+  bool gold_kv_cache = false;
 
   // Checks the settings for a sequence of `context_length` positions. kInvalidArgument for an
   // unknown backend, k = 0, a window or sink count larger than the context, or DCI parameters

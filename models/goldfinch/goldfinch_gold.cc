@@ -4,6 +4,8 @@
 #include <cstring>
 #include <limits>
 
+#include "attention/dense/dense_attention.h"
+#include "attention/knn/ice_attention.h"
 #include "models/goldfinch/goldfinch_model.h"
 #include "models/goldfinch/goldfinch_state.h"
 #include "models/rwkv6/rwkv6_blocks.h"
@@ -94,44 +96,70 @@ void GoldfinchModel::GoldKeysValues(State& s, size_t l, size_t j0, size_t j1,
   }
 }
 
-// Queries with token shift and LoRA, then softmax attention of each query at position t over
-// the keys [0, t] (lower-right causal: a query sees the whole cache up to itself, however the
-// prompt was chunked), computed key block by key block with a running max and sum so memory
-// does not grow with the context. Then LN_x over the whole width and the output projection.
-void GoldfinchModel::GoldTimeMix(State& s, size_t l, float* x, size_t first, size_t n,
-                                 const float* shift_in, float* shift_out,
-                                 ThreadContext& threads) const {
-  const GoldfinchConfig& c = net_.config;
-  const GoldfinchLayerWeights& LW = net_.weights.layers[l];
-  const GoldWeights& L = LW.gold;
-  const size_t C = c.n_embd, H = c.n_head, N = c.head_size, Rq = c.gold_lora_mix;
-  for (size_t t = 0; t < n; ++t)
-    RwkvLayerNorm(x + t * C, LW.ln1_w, LW.ln1_b, C, c.ln_eps, s.gxa + t * C);
-  for (size_t t = 0; t < n; ++t) {
-    const float* prev = t ? s.gxa + (t - 1) * C : shift_in;
-    const float* cur = s.gxa + t * C;
-    float* sx = s.gsx + t * C;
-    float* xx = s.gtmp + t * C;
-    for (size_t i = 0; i < C; ++i) {
-      sx[i] = prev[i] - cur[i];
-      xx[i] = cur[i] + sx[i] * L.maa_x[i];
+// The speed cache: the keys and values GoldKeysValues rebuilds, for positions [kv_rows, end)
+// of every GOLD layer (after a restore kv_rows is 0: the whole context, once).
+Status GoldfinchModel::FillSpeedCache(State& s, size_t end, ThreadContext& threads) const {
+  const size_t F = net_.config.first_gold_layer, G = net_.config.n_gold();
+  const size_t begin = std::min(s.kv_rows, s.pos);
+  if (begin >= end) return Status::Ok();
+  FLOE_RETURN_IF_ERROR(s.kv.Reserve(end, begin));
+  const size_t C = net_.config.n_embd;
+  for (size_t g = 0; g < G; ++g)
+    for (size_t j0 = begin; j0 < end; j0 += State::kKeyBlock) {
+      const size_t j1 = std::min(j0 + State::kKeyBlock, end);
+      GoldKeysValues(s, F + g, j0, j1, threads);
+      for (size_t j = j0; j < j1; ++j)
+        s.kv.kv().Store(g, j, s.kbuf + (j - j0) * C, s.vbuf + (j - j0) * C);
     }
-  }
-  std::memcpy(shift_out, s.gxa + (n - 1) * C, C * sizeof(float));
-  // mq = q_w2 tanh(q_w1 xxx); xq = x + sx * (maa_q + mq); q = LN_q(W_q xq).
-  RwkvProject(L.q_w1, s.gtmp, n, s.gh, threads);
-  TanhInPlace(s.gh, n * Rq);
-  RwkvProject(L.q_w2, s.gh, n, s.gtmp, threads);
-  for (size_t t = 0; t < n; ++t) {
-    const float *xa = s.gxa + t * C, *sx = s.gsx + t * C;
-    float* m = s.gtmp + t * C;
-    for (size_t i = 0; i < C; ++i) m[i] = xa[i] + sx[i] * (L.maa_q[i] + m[i]);
-  }
-  RwkvProject(L.query, s.gtmp, n, s.gq, threads);
-  for (size_t t = 0; t < n; ++t)
-    RwkvLayerNorm(s.gq + t * C, L.ln_q_w, L.ln_q_b, C, c.ln_eps, s.gq + t * C);
+  s.kv_rows = end;
+  return Status::Ok();
+}
 
-  // Attention, F.scaled_dot_product_attention with scale 1/sqrt(N).
+// Attention of s.gq over GOLD layer l's materialised keys and values: the dense kernels (one
+// KV head per head, scale 1/sqrt(N), the GOLD scale), or IceFormer's kNN attention, whose index
+// over layer l's keys grows as its searches need (ice::IndexLimit).
+Status GoldfinchModel::GoldAttendCached(State& s, size_t l, size_t first, size_t n,
+                                        ThreadContext& threads) const {
+  const size_t g = l - net_.config.first_gold_layer;
+  if (!s.knn) {
+    DenseAttentionArgs a;
+    a.cache = &s.kv.kv();
+    a.layer = g;
+    a.n_heads = net_.config.n_head;
+    a.n_tokens = n;
+    a.first_pos = first;
+    a.q = s.gq;
+    a.out = s.gatt;
+    DenseAttention(a, &threads);
+    return Status::Ok();
+  }
+  // Keys and candidates an interrupted call left past what positions [0, first) need belong
+  // to tokens that were replaced: dropped (GOLD queries only move forward: first >= every
+  // earlier call's queries).
+  FLOE_RETURN_IF_ERROR(s.index.Truncate(g, ice::IndexLimit(s.options.attention, first)));
+  s.shared.DropFrom(g, first);
+  IceAttentionArgs a;
+  a.cache = &s.kv.kv();
+  a.index = &s.index;
+  a.settings = &s.options.attention;
+  a.layer = g;
+  a.n_heads = net_.config.n_head;
+  a.n_tokens = n;
+  a.first_pos = first;
+  a.q = s.gq;
+  a.out = s.gatt;
+  a.scratch = &s.ice_scratch;
+  a.shared = &s.shared;
+  return IceAttention(a, &threads);
+}
+
+// Without the speed cache: the keys and values of positions [0, first + n) rebuilt from the
+// TokenCat cache block by block (GoldKeysValues), each query's softmax kept as a running max
+// and sum (online softmax), so nothing of context length is allocated.
+void GoldfinchModel::RebuildAndAttend(State& s, size_t l, size_t first, size_t n,
+                                      ThreadContext& threads) const {
+  const GoldfinchConfig& c = net_.config;
+  const size_t C = c.n_embd, H = c.n_head, N = c.head_size;
   const float scale = 1.0f / std::sqrt(float(N));
   std::fill(s.gm, s.gm + n * H, -std::numeric_limits<float>::infinity());
   std::fill(s.gl, s.gl + n * H, 0.0f);
@@ -167,6 +195,53 @@ void GoldfinchModel::GoldTimeMix(State& s, size_t l, float* x, size_t first, siz
   }
   for (size_t t = 0; t < n; ++t)
     for (size_t h = 0; h < H; ++h) Scale(s.gatt + t * C + h * N, 1.0f / s.gl[t * H + h], N);
+}
+
+// Queries with token shift and LoRA, then softmax attention of each query at position t over
+// the keys [0, t] (lower-right causal: a query sees the whole cache up to itself, however the
+// prompt was chunked). Without the speed cache the keys and values are rebuilt key block by key
+// block with a running max and sum, so memory does not grow with the context; with it, the
+// attention kernels read them (GoldAttendCached). Then LN_x over the whole width and the output
+// projection.
+Status GoldfinchModel::GoldTimeMix(State& s, size_t l, float* x, size_t first, size_t n,
+                                   const float* shift_in, float* shift_out,
+                                   ThreadContext& threads) const {
+  const GoldfinchConfig& c = net_.config;
+  const GoldfinchLayerWeights& LW = net_.weights.layers[l];
+  const GoldWeights& L = LW.gold;
+  const size_t C = c.n_embd, H = c.n_head, N = c.head_size, Rq = c.gold_lora_mix;
+  for (size_t t = 0; t < n; ++t)
+    RwkvLayerNorm(x + t * C, LW.ln1_w, LW.ln1_b, C, c.ln_eps, s.gxa + t * C);
+  for (size_t t = 0; t < n; ++t) {
+    const float* prev = t ? s.gxa + (t - 1) * C : shift_in;
+    const float* cur = s.gxa + t * C;
+    float* sx = s.gsx + t * C;
+    float* xx = s.gtmp + t * C;
+    for (size_t i = 0; i < C; ++i) {
+      sx[i] = prev[i] - cur[i];
+      xx[i] = cur[i] + sx[i] * L.maa_x[i];
+    }
+  }
+  std::memcpy(shift_out, s.gxa + (n - 1) * C, C * sizeof(float));
+  // mq = q_w2 tanh(q_w1 xxx); xq = x + sx * (maa_q + mq); q = LN_q(W_q xq).
+  RwkvProject(L.q_w1, s.gtmp, n, s.gh, threads);
+  TanhInPlace(s.gh, n * Rq);
+  RwkvProject(L.q_w2, s.gh, n, s.gtmp, threads);
+  for (size_t t = 0; t < n; ++t) {
+    const float *xa = s.gxa + t * C, *sx = s.gsx + t * C;
+    float* m = s.gtmp + t * C;
+    for (size_t i = 0; i < C; ++i) m[i] = xa[i] + sx[i] * (L.maa_q[i] + m[i]);
+  }
+  RwkvProject(L.query, s.gtmp, n, s.gq, threads);
+  for (size_t t = 0; t < n; ++t)
+    RwkvLayerNorm(s.gq + t * C, L.ln_q_w, L.ln_q_b, C, c.ln_eps, s.gq + t * C);
+
+  // Attention, F.scaled_dot_product_attention with scale 1/sqrt(N).
+  if (s.kv_on) {
+    FLOE_RETURN_IF_ERROR(GoldAttendCached(s, l, first, n, threads));
+  } else {
+    RebuildAndAttend(s, l, first, n, threads);
+  }
   if (AttentionProbe* probe = s.options.attention_probe) {
     for (size_t t = 0; t < n; ++t)
       for (size_t h = 0; h < H; ++h)
@@ -184,6 +259,7 @@ void GoldfinchModel::GoldTimeMix(State& s, size_t l, float* x, size_t first, siz
     RwkvLayerNorm(s.gatt + t * C, L.ln_x_w, L.ln_x_b, C, c.ln_eps, s.gatt + t * C);
   RwkvProject(L.output, s.gatt, n, s.gtmp, threads);
   Add(s.gtmp, x, n * C);
+  return Status::Ok();
 }
 
 }  // namespace floe

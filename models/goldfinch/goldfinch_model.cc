@@ -26,6 +26,15 @@ Status GoldfinchModel::State::Init(const GoldfinchConfig& config, const StateOpt
   }
   gold_pos[0] = gold_pos[1] = 0;
   FLOE_RETURN_IF_ERROR(cache.Init(c.kv_a_dim, o.kv_dtype));
+  knn = o.attention.backend != AttentionBackend::kDense;
+  kv_on = o.attention.gold_kv_cache || knn;
+  kv_rows = 0;
+  if (kv_on) FLOE_RETURN_IF_ERROR(kv.Init(G, H, N, cap));
+  if (knn) {
+    FLOE_RETURN_IF_ERROR(o.attention.Validate(cap));
+    FLOE_RETURN_IF_ERROR(index.Init(G, H, N, o.attention));
+    shared.Init(G, H, o.attention.search_block);
+  }
   wkv_scratch = Wkv6ChunkScratch(batch, N);
   const size_t B = batch, M = batch + window, KB = kKeyBlock, K1 = KB + 1;
   gold_rows = M;
@@ -101,14 +110,19 @@ size_t GoldfinchModel::cache_bytes_per_token(DType kv_dtype) const {
   return sizeof(int32_t) + net_.config.kv_a_dim * DTypeBytes(kv_dtype, 1);
 }
 
+size_t GoldfinchModel::speed_cache_bytes_per_token() const {
+  return 2 * net_.config.n_gold() * net_.config.n_embd * sizeof(float);
+}
+
+size_t GoldfinchModel::speed_cache_bytes(const SequenceState& state) {
+  const State* s = dynamic_cast<const State*>(&state);
+  return s ? s->speed_cache_bytes() : 0;
+}
+
 Result<std::unique_ptr<SequenceState>> GoldfinchModel::NewState(const StateOptions& options) const {
   if (options.context_length > kMaxPositions)
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds floe's position limit " + std::to_string(kMaxPositions));
-  if (options.attention.backend != AttentionBackend::kDense)
-    return InvalidArgument(std::string("attention backend '") +
-                           AttentionBackendName(options.attention.backend) +
-                           "' is not implemented for goldfinch's GOLD layers (use dense)");
   if (options.kv_dtype != DType::kF32 && options.kv_dtype != DType::kF16)
     return InvalidArgument("goldfinch stores its TokenCat cache as f32 or f16");
   auto s = std::make_unique<State>();
@@ -155,6 +169,7 @@ Status GoldfinchModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, L
       return st;
     }
   }
+  if (s.kv_on) FLOE_RETURN_IF_ERROR(FillSpeedCache(s, p + n, threads));
   // GOLD shifts and the ring carry over unless written below.
   std::memcpy(s.Out(F), s.In(F), (s.fixed[0].size() - s.LayerOffset(F)) * sizeof(float));
   size_t gold_pos = s.gold_pos[s.cur];
@@ -178,7 +193,7 @@ Status GoldfinchModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, L
       // Without an exact starting state, layer g's first 2g rows are not exact and not needed.
       const size_t off = exact ? 0 : 2 * g;
       float* x = s.gx + off * C;
-      GoldTimeMix(s, l, x, start + off, m - off, s.In(l), s.Out(l), threads);
+      FLOE_RETURN_IF_ERROR(GoldTimeMix(s, l, x, start + off, m - off, s.In(l), s.Out(l), threads));
       ChannelMix(s, l, x, m - off, s.In(l) + C, s.Out(l) + C, threads);
     }
     gold_pos = end + 1;

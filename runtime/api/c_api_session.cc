@@ -42,6 +42,7 @@ floe_session_params floe_session_default_params(void) {
   p.knn_levels = uint32_t(a.dci.levels);
   p.knn_fanout = uint32_t(a.dci.fanout);
   p.history_limit = 0;
+  p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
   return p;
 }
 
@@ -88,6 +89,7 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.dci.levels = p.knn_levels;
     sp.attention.dci.fanout = p.knn_fanout;
     sp.history_limit = p.history_limit;
+    sp.attention.gold_kv_cache = p.gold_kv_cache != 0;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

@@ -49,6 +49,9 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& p
   };
   for (const Count& c : faiss)
     app->add_option(flag(c.flag), *c.value, c.help)->check(IntAtLeast(0))->group(group);
+  app->add_flag(flag("--gold-kv-cache"), s->gold_kv_cache,
+                "GoldFinch: keep the GOLD layers' keys and values (a speed cache for decode)")
+      ->group(group);
 }
 
 }  // namespace floe::cli

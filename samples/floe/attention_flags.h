@@ -6,6 +6,7 @@
 //   --knn-simple M  --knn-composite L  --knn-candidates C   (Prioritized DCI m, L, k1 / k)
 //   --knn-levels N  --knn-fanout F   (multi-level DCI: levels, expected children per node)
 //   --faiss-kind flat|hnsw  --faiss-m M  --faiss-ef-search E  --faiss-ef-construction C
+//   --gold-kv-cache   (GoldFinch: materialise the GOLD layers' keys and values; ice implies it)
 // Counts must be integers >= 0 and the backend / FAISS kind one of the names (checked while
 // parsing); the ranges that depend on each other or on the context are
 // AttentionSettings::Validate's, reported when the session is created.

@@ -37,6 +37,7 @@ floe_session_params ToSessionParams(const SessionParams& s) {
   // longdoc never reads the token history back (windows restart from the document, checkpoints
   // restore into a session made the same way): keep one token, so memory does not grow.
   p.history_limit = 1;
+  p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
   return p;
 }
 

@@ -174,6 +174,11 @@ typedef struct floe_session_params {
    * recurrent model holds constant memory. A state saved with a limit restores only into a
    * session with a limit. */
   uint32_t history_limit;
+  /* GoldFinch field (added later, same struct_size rule): nonzero keeps the GOLD layers' keys
+   * and values materialised beside the compressed TokenCat cache (a speed cache of
+   * 2 x GOLD layers x n_embd floats per token) instead of rebuilding them at every decode step.
+   * ICE and FAISS on GoldFinch imply it. Other models ignore it. */
+  int32_t gold_kv_cache; /* default 0 */
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
