@@ -17,6 +17,7 @@
 #include "mpi_ranks.h"
 #include "progress.h"
 #include "run_flags.h"
+#include "runner.h"
 
 namespace floe::longdoc {
 
@@ -44,12 +45,6 @@ std::string Settings(const ScoreFlags& f) {
          "|dense_below=" + std::to_string(s.attention.dense_below) +
          "|kv=" + DTypeName(s.kv_dtype) + "|spans=" + std::to_string(f.top_spans) + "x" +
          std::to_string(f.span_tokens) + "|per_token=" + std::to_string(f.per_token);
-}
-
-// The first token of the window that predicts position p (0 when the document is carried).
-size_t WindowStart(size_t p, const DocInfo& info) {
-  if (info.window == 0 || p < info.window) return 0;
-  return ((p - info.window) / info.stride + 1) * info.stride;
 }
 
 int Fail(const std::string& what) {
@@ -151,7 +146,7 @@ class Scorer {
     for (;;) {
       if (!load(p + 1)) return Report(ref, why, error);
       if (p >= total()) break;
-      const size_t start = WindowStart(p, info);
+      const size_t start = WindowStartOf(p, info.window, info.stride);
       if (!started || start != base) {  // a new window (or the first): its context at once
         floe_session_reset(session_);
         base = start;

@@ -2,10 +2,12 @@
 
 namespace floe::longdoc {
 
-size_t Runner::WindowStart(size_t p) const {
-  if (window_ == 0 || p < window_) return 0;
-  return ((p - window_) / stride_ + 1) * stride_;
+size_t WindowStartOf(size_t p, size_t window, size_t stride) {
+  if (window == 0 || p < window) return 0;
+  return ((p - window) / stride + 1) * stride;
 }
+
+size_t Runner::WindowStart(size_t p) const { return WindowStartOf(p, window_, stride_); }
 
 bool Runner::Eval(size_t from, size_t to, std::string* error) {
   if (to <= from) return true;

@@ -20,6 +20,9 @@
 
 namespace floe::longdoc {
 
+// The first token of the window that predicts position p (window 0: carried, always 0).
+size_t WindowStartOf(size_t p, size_t window, size_t stride);
+
 class Runner {
  public:
   Runner(floe_session* session, std::span<const floe_token> tokens, size_t window, size_t stride)
