@@ -68,7 +68,7 @@ TEST_CASE("parity report lines: fixed columns, OK / FAIL and the error") {
   CHECK(header.find("impl") == ok.find("cuda"));
 }
 
-TEST_CASE("parity: the fake backend passes every op; the CPU passes on every target") {
+TEST_CASE("parity: the fake backend passes every op, and the CPU on every target") {
   auto fake = LoadFake();
   CHECK(fake->name() == "fake-cpu");
   floe::ParityOptions o;
