@@ -4,7 +4,8 @@
 # Uses the given (or build/samples/) floe and libfloe_cuda.so when they exist: floe has no
 # runtime dependencies, so binaries built on another machine can be carried over. Otherwise it
 # builds them in build-gpu (needs build-deps/prefix from .ci/static-deps, and nvcc).
-# Writes parity-ops.txt (the full table) in the current directory; exits 1 on any mismatch.
+# Writes parity-ops.txt (the full table) to $OUT (else the repository root); exits 1 on any
+# mismatch or when the GPU is unusable.
 # `floe parity model` does not exist yet (docs/gpu-parity.md): the model checks are skipped.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,12 +23,13 @@ if [ ! -x "$floe" ] || [ ! -f "$module" ]; then
   floe=build-gpu/samples/floe module=build-gpu/samples/libfloe_cuda.so
 fi
 echo "== floe parity ops (CPU targets and GPU): $floe, $module"
+table=${OUT:-.}/parity-ops.txt
 start=$(date +%s)
-"$floe" parity ops --backend "$module" >parity-ops.txt 2>&1
+"$floe" parity ops --backend "$module" >"$table" 2>&1
 rc=$?
-grep -E '^(backend|cpu targets):' parity-ops.txt
-grep -E 'FAIL' parity-ops.txt | head -40
-tail -1 parity-ops.txt
-echo "(parity ops took $(( $(date +%s) - start )) s; table in parity-ops.txt)"
+grep -E '^(backend|cpu targets):' "$table"
+grep -E 'FAIL' "$table" | head -40
+tail -1 "$table"
+echo "(parity ops took $(( $(date +%s) - start )) s; table in $table)"
 echo "== floe parity model: not implemented yet (docs/gpu-parity.md, 'Model parity'): skipped"
 exit $rc
