@@ -12,7 +12,8 @@
  * nonzero value on failure, with a message for last_error(). No function may abort or exit.
  *
  * Layouts are dense and row-major; "[a][b]" lists dimensions outermost first. Element types
- * use floe's / ggml's DType numbers (F32 0, F16 1, Q4_0 2, Q8_0 8, Q4_K 12, Q6_K 14, BF16 30)
+ * use floe's / ggml's DType numbers (F32 0, F16 1, Q4_0 2, Q5_0 6, Q8_0 8, Q2_K 10, Q3_K 11,
+ * Q4_K 12, Q6_K 14, BF16 30)
  * and quantized weights are ggml's blocks, byte for byte (platform/quant/quant.h).
  * The arithmetic each op must reproduce is the scalar reference named beside it. */
 #ifndef FLOE_PLATFORM_GPU_BACKEND_ABI_H_
@@ -85,7 +86,8 @@ typedef struct floe_gpu_backend {
   /* y[t][r] = sum_c W[r][c] x[t][c]: W rows x cols of dtype; x [n_tokens][cols],
    * y [n_tokens][rows]. F32/F16/BF16: float products (reference::MatMul). Quantized: each
    * token's x quantized to 8-bit blocks as QuantizeActivations (Q8_0 blocks of 32 for
-   * Q4_0/Q8_0, Q8_K blocks of 256 for Q4_K/Q6_K), rows dotted as QuantizedRowDotReference. */
+   * Q4_0/Q5_0/Q8_0, Q8_K blocks of 256 for the K-quants), rows dotted as
+   * QuantizedRowDotReference. */
   int (*matmul)(uint32_t dtype, const void* w, size_t rows, size_t cols, const float* x,
                 size_t n_tokens, float* y);
   /* Per row of n: RmsNorm / LayerNorm of ops.h / layer_norm.h (out may equal x). */

@@ -23,8 +23,8 @@
 namespace floe::gpu {
 
 // DType numbers of the ABI (platform/base/dtype.h).
-inline constexpr uint32_t kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ8_0 = 8, kQ4_K = 12, kQ6_K = 14,
-                          kBF16 = 30;
+inline constexpr uint32_t kF32 = 0, kF16 = 1, kQ4_0 = 2, kQ5_0 = 6, kQ8_0 = 8, kQ2_K = 10,
+                          kQ3_K = 11, kQ4_K = 12, kQ6_K = 14, kBF16 = 30;
 
 FLOE_GPU_FN float BitsToFloat(uint32_t b) {
   float f;
@@ -84,7 +84,10 @@ FLOE_GPU_FN size_t RowBytes(uint32_t dtype, size_t cols) {
     case kF16:
     case kBF16: return cols * 2;
     case kQ4_0: return cols / 32 * sizeof(BlockQ4_0);
+    case kQ5_0: return cols / 32 * sizeof(BlockQ5_0);
     case kQ8_0: return cols / 32 * sizeof(BlockQ8_0);
+    case kQ2_K: return cols / 256 * sizeof(BlockQ2_K);
+    case kQ3_K: return cols / 256 * sizeof(BlockQ3_K);
     case kQ4_K: return cols / 256 * sizeof(BlockQ4_K);
     case kQ6_K: return cols / 256 * sizeof(BlockQ6_K);
     default: return 0;
@@ -92,9 +95,40 @@ FLOE_GPU_FN size_t RowBytes(uint32_t dtype, size_t cols) {
 }
 // Elements per block of the weights (1 for plain types), and per activation block.
 FLOE_GPU_FN size_t BlockElems(uint32_t dtype) {
-  return dtype == kQ4_0 || dtype == kQ8_0 ? 32 : dtype == kQ4_K || dtype == kQ6_K ? 256 : 1;
+  switch (dtype) {
+    case kQ4_0:
+    case kQ5_0:
+    case kQ8_0: return 32;
+    case kQ2_K:
+    case kQ3_K:
+    case kQ4_K:
+    case kQ6_K: return 256;
+    default: return 1;
+  }
 }
 FLOE_GPU_FN bool IsQuantizedType(uint32_t dtype) { return BlockElems(dtype) > 1; }
+
+// Q5_0's 5-bit code (0..31) of element j of a block (as quant.h's Q5_0Code).
+FLOE_GPU_FN int Q5Code(const BlockQ5_0& b, int j) {
+  const uint32_t qh = uint32_t(b.qh[0]) | uint32_t(b.qh[1]) << 8 | uint32_t(b.qh[2]) << 16 |
+                      uint32_t(b.qh[3]) << 24;
+  const int lo = j < 16 ? (b.qs[j] & 0xF) : (b.qs[j - 16] >> 4);
+  return lo | int((qh >> j) & 1) << 4;
+}
+
+// Q3_K's scale (-32..31) of sub-block i (0..15), as quant.h's Q3KScales unpacks it.
+FLOE_GPU_FN int Q3Scale(const uint8_t* s, int i) {
+  int v;
+  if (i < 4)
+    v = (s[i] & 0xF) | (s[i + 8] & 3) << 4;
+  else if (i < 8)
+    v = (s[i] & 0xF) | ((s[i + 4] >> 2) & 3) << 4;
+  else if (i < 12)
+    v = (s[i - 8] >> 4) | ((s[i] >> 4) & 3) << 4;
+  else
+    v = (s[i - 8] >> 4) | ((s[i - 4] >> 6) & 3) << 4;
+  return v - 32;
+}
 
 // Element c of a weight row, as DequantizeRow (platform/quant/quant.cc) computes it.
 FLOE_GPU_FN float WeightElem(uint32_t dtype, const uint8_t* row, size_t c) {
@@ -111,6 +145,24 @@ FLOE_GPU_FN float WeightElem(uint32_t dtype, const uint8_t* row, size_t c) {
     case kQ8_0: {
       const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(row)[c / 32];
       return float(b.qs[c % 32]) * HalfToFloat(b.d);
+    }
+    case kQ5_0: {
+      const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(row)[c / 32];
+      return float(Q5Code(b, int(c % 32)) - 16) * HalfToFloat(b.d);
+    }
+    case kQ2_K: {
+      const BlockQ2_K& b = reinterpret_cast<const BlockQ2_K*>(row)[c / 256];
+      const int e = int(c % 256), half = e / 128, r = e % 128, j = r / 32, l = r % 32;
+      const int q = (b.qs[32 * half + l] >> (2 * j)) & 3;
+      const uint8_t sc = b.scales[e / 16];
+      return HalfToFloat(b.d) * float(sc & 0xF) * float(q) - HalfToFloat(b.dmin) * float(sc >> 4);
+    }
+    case kQ3_K: {
+      const BlockQ3_K& b = reinterpret_cast<const BlockQ3_K*>(row)[c / 256];
+      const int e = int(c % 256), half = e / 128, r = e % 128, j = r / 32, l = r % 32;
+      const int q = (b.qs[32 * half + l] >> (2 * j)) & 3;
+      const bool high = (b.hmask[l] >> (4 * half + j)) & 1;
+      return HalfToFloat(b.d) * float(Q3Scale(b.scales, e / 16)) * float(q - (high ? 0 : 4));
     }
     case kQ4_K: {
       const BlockQ4_K& b = reinterpret_cast<const BlockQ4_K*>(row)[c / 256];
@@ -166,7 +218,7 @@ FLOE_GPU_FN void QuantizeBlockQ8_K(const float* x, int8_t* q, float* d) {
 }
 
 // Elements 32u .. 32u+31 of a quantized row times the quantized activations (xq codes, xd one
-// scale per 32), as QuantizedRowDotReference: Q4_0/Q8_0 an exact integer sum times both scales,
+// scale per 32), as QuantizedRowDotReference: Q4_0/Q5_0/Q8_0 an exact integer sum times both scales,
 // K-quants each dequantized weight times its activation's scale and code.
 FLOE_GPU_FN float QuantDot32(uint32_t dtype, const uint8_t* row, size_t u, const int8_t* xq,
                              const float* xd) {
@@ -182,6 +234,12 @@ FLOE_GPU_FN float QuantDot32(uint32_t dtype, const uint8_t* row, size_t u, const
     const BlockQ8_0& b = reinterpret_cast<const BlockQ8_0*>(row)[u];
     int32_t s = 0;
     for (int j = 0; j < 32; ++j) s += b.qs[j] * q[j];
+    return HalfToFloat(b.d) * xd[u] * float(s);
+  }
+  if (dtype == kQ5_0) {
+    const BlockQ5_0& b = reinterpret_cast<const BlockQ5_0*>(row)[u];
+    int32_t s = 0;
+    for (int j = 0; j < 32; ++j) s += (Q5Code(b, j) - 16) * q[j];
     return HalfToFloat(b.d) * xd[u] * float(s);
   }
   float acc = 0.0f;

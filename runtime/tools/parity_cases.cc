@@ -22,8 +22,8 @@ namespace {
 // --- matmul ---
 
 // Random weights of type t: floats encoded (F32/F16/BF16, Q8_0/Q4_0 with llama.cpp's reference
-// quantizer), or random K-quant blocks with small scales (every bit pattern of their codes and
-// packed sub-block scales is a valid block).
+// quantizer), or random Q5_0 / K-quant blocks with small scales (every bit pattern of their
+// codes and packed sub-block scales is a valid block).
 std::vector<uint8_t> RandomWeights(DType t, size_t rows, size_t cols, Rng& rng) {
   const std::vector<float> f = rng.Floats(rows * cols);
   std::vector<uint8_t> w(rows * DTypeBytes(t, cols));
@@ -44,24 +44,28 @@ std::vector<uint8_t> RandomWeights(DType t, size_t rows, size_t cols, Rng& rng) 
     case DType::kQ4_0:
       QuantizeRowQ4_0(f.data(), f.size(), reinterpret_cast<BlockQ4_0*>(w.data()));
       break;
-    case DType::kQ4_K:
-    case DType::kQ6_K: {
+    default: {  // Q5_0 and the K-quants: random codes, small scales
       for (uint8_t& b : w) b = rng.Byte();
-      const size_t n_blocks = rows * cols / 256;
-      const std::vector<float> scales = rng.Floats(2 * n_blocks, 1e-4f, 2e-3f);
+      const size_t n_blocks = rows * cols / DTypeBlockElems(t);
+      const std::vector<float> sc = rng.Floats(2 * n_blocks, 0.2f, 1.0f);
       for (size_t i = 0; i < n_blocks; ++i) {
-        if (t == DType::kQ4_K) {
-          auto* b = reinterpret_cast<BlockQ4_K*>(w.data()) + i;
-          b->d = F32ToF16(scales[2 * i]);
-          b->dmin = F32ToF16(scales[2 * i + 1]);
-        } else {
-          reinterpret_cast<BlockQ6_K*>(w.data())[i].d = F32ToF16(scales[2 * i] / 8);
+        uint8_t* blk = w.data() + i * DTypeBlockBytes(t);
+        const uint16_t d = F32ToF16(sc[2 * i] / 32), dmin = F32ToF16(sc[2 * i + 1] / 64);
+        if (t == DType::kQ5_0) {
+          reinterpret_cast<BlockQ5_0*>(blk)->d = d;
+        } else if (t == DType::kQ2_K) {
+          reinterpret_cast<BlockQ2_K*>(blk)->d = d, reinterpret_cast<BlockQ2_K*>(blk)->dmin = dmin;
+        } else if (t == DType::kQ3_K) {
+          reinterpret_cast<BlockQ3_K*>(blk)->d = F32ToF16(sc[2 * i] / 128);
+        } else if (t == DType::kQ4_K) {
+          reinterpret_cast<BlockQ4_K*>(blk)->d = F32ToF16(sc[2 * i] / 512);
+          reinterpret_cast<BlockQ4_K*>(blk)->dmin = F32ToF16(sc[2 * i + 1] / 512);
+        } else if (t == DType::kQ6_K) {
+          reinterpret_cast<BlockQ6_K*>(blk)->d = F32ToF16(sc[2 * i] / 4096);
         }
       }
       break;
     }
-    default:
-      break;
   }
   return w;
 }
@@ -296,7 +300,7 @@ std::vector<Case> AttentionCases(DType kv, uint64_t seed) {
 
 std::vector<Case> CasesOf(const std::string& name, uint64_t seed) {
   for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0,
-                  DType::kQ4_K, DType::kQ6_K})
+                  DType::kQ5_0, DType::kQ2_K, DType::kQ3_K, DType::kQ4_K, DType::kQ6_K})
     if (name == std::string("matmul_") + DTypeName(t)) return MatMulCases(t, seed);
   if (name == "rms_norm" || name == "layer_norm" || name == "softmax") return RowCases(name, seed);
   if (name == "rope_norm" || name == "rope_neox") return RopeCases(name == "rope_neox", seed);

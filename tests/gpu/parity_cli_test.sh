@@ -10,7 +10,7 @@ trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAILED: $*"; cat "$tmp/out" "$tmp/err" 2>/dev/null; exit 1; }
 
 "$floe" parity ops --list >"$tmp/out" 2>"$tmp/err" || fail "--list exited $?"
-[ "$(tail -n +2 "$tmp/out" | wc -l)" -eq 17 ] || fail "--list does not list 17 ops"
+[ "$(tail -n +2 "$tmp/out" | wc -l)" -eq 20 ] || fail "--list does not list 20 ops"
 grep -q '^matmul_q4_K ' "$tmp/out" && grep -q '^selective_scan ' "$tmp/out" || fail "--list names"
 
 "$floe" parity ops --backend "$fake" --filter rope >"$tmp/out" 2>"$tmp/err" || fail "clean run exited $?"

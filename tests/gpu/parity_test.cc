@@ -43,7 +43,7 @@ TEST_CASE("parity op list: every backend op, unique names, tolerances that catch
     CHECK_FALSE(op.what.empty());
   }
   for (const char* n : {"matmul_f32", "matmul_f16", "matmul_bf16", "matmul_q8_0", "matmul_q4_0",
-                        "matmul_q4_K", "matmul_q6_K", "rms_norm", "layer_norm", "softmax",
+                        "matmul_q5_0", "matmul_q2_K", "matmul_q3_K", "matmul_q4_K", "matmul_q6_K", "rms_norm", "layer_norm", "softmax",
                         "rope_norm", "rope_neox", "attention_f32", "attention_f16", "wkv6",
                         "lightning", "selective_scan"})
     CHECK(names.count(n) == 1);
