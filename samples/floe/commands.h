@@ -31,5 +31,6 @@ Verb AddLongdoc(CLI::App& floe);  // samples/longdoc
 Verb AddServe(CLI::App& floe);
 Verb AddTemplate(CLI::App& floe);
 Verb AddChat(CLI::App& floe);
+Verb AddParity(CLI::App& floe);  // floe parity ops
 
 }  // namespace floe::cli
