@@ -2,11 +2,11 @@
 // real text, then measures it on held-out text beside dense and uniform IceFormer attention.
 //   1. Recency of every KV head on a calibration window (head_stats.h): the heads whose
 //      attention sits most on recent keys are tried first.
-//   2. Greedy: for each head in that order, the modes cheaper than dense (window 16/64/256/1024,
+//   2. Greedy: for each head in that order, the modes cheaper than dense (window 16 to 1536,
 //      knn with a 64 or 256 window) are tried from the cheapest estimated decode cost at
-//      --context; the first that keeps top-1 agreement with dense >= --min-top1 and the
-//      perplexity within --max-ppl-delta of dense on the calibration window (with every head
-//      already moved) is kept; else the head stays dense.
+//      --context; the first that keeps top-1 agreement with dense >= --min-top1 + --margin and
+//      the perplexity within (1 - margin) --max-ppl-delta of dense on the calibration window
+//      (with every head already moved) is kept; else the head stays dense.
 //   3. On held-out text (the last --heldout-frac of the file's bytes, never calibrated on):
 //      top-1 agreement and perplexity of the plan and of uniform ice (its defaults) against
 //      dense, their cache bytes per token and decode speed at --context, same run; with
@@ -39,6 +39,7 @@ struct PlanHeadsFlags {
   std::string text_path, out_path;
   double min_top1 = 0.99;
   double max_ppl_delta = 0.01;
+  double margin = 0.003;  // calibration keeps top-1 >= min_top1 + margin (held-out text differs)
   size_t context = 2048;
   double heldout = 0.05;
   long eval_windows = 1;
@@ -190,7 +191,7 @@ int Run(const PlanHeadsFlags& f) {
   AttentionSettings knn = f.knn;
   knn.backend = AttentionBackend::kIce;
   std::vector<HeadSpec> ladder;
-  for (size_t w : {16, 64, 256, 1024})
+  for (size_t w : {16, 64, 256, 512, 1024, 1536})
     if (w < N) ladder.push_back({HeadMode::kWindow, 32, w, 4});
   for (size_t w : {64, 256})
     if (w + knn.sinks < N) ladder.push_back({HeadMode::kKnn, knn.k, w, knn.sinks});
@@ -201,7 +202,7 @@ int Run(const PlanHeadsFlags& f) {
   HeadPlan plan;
   std::vector<HeadSpec> chosen(L * G);
   size_t tries = 0;
-  Agreement calib_agree;
+  Agreement calib_agree{1.0, 1.0};  // no head moved: the plan is dense
   for (size_t i : order) {
     const size_t layer = i / G, head = i % G;
     for (const HeadSpec& cand : ladder) {
@@ -217,7 +218,8 @@ int Run(const PlanHeadsFlags& f) {
       const Agreement a = Compare(*dense_calib, *pred);
       std::fprintf(stderr, "  layer %zu head %zu %-26s calibration top-1 %.4f ppl %+.3f%%\n",
                    layer, head, cand.ToString().c_str(), a.top1, 100 * (a.ppl_ratio - 1));
-      if (a.top1 >= f.min_top1 && std::fabs(a.ppl_ratio - 1) <= f.max_ppl_delta) {
+      if (a.top1 >= std::min(1.0, f.min_top1 + f.margin) &&
+          std::fabs(a.ppl_ratio - 1) <= f.max_ppl_delta * (1 - f.margin)) {
         plan = trial;
         chosen[i] = cand;
         calib_agree = a;
@@ -281,9 +283,9 @@ int Run(const PlanHeadsFlags& f) {
 
   std::printf("model: %s\n", f.model.model.c_str());
   std::printf("calibration: %zu tokens before byte %zu of %s; %zu trials; targets top-1 >= %.4f, "
-              "|ppl delta| <= %.2f%%\n",
+              "|ppl delta| <= %.2f%% (calibrated with margin %.4f: top-1 %.4f, ppl %+.3f%%)\n",
               calib.size(), heldout_begin, f.text_path.c_str(), tries, f.min_top1,
-              100 * f.max_ppl_delta);
+              100 * f.max_ppl_delta, f.margin, calib_agree.top1, 100 * (calib_agree.ppl_ratio - 1));
   std::printf("plan: %zu dense, %zu knn, %zu window heads of %zu\n",
               resolved->count(HeadMode::kDense), resolved->count(HeadMode::kKnn),
               resolved->count(HeadMode::kWindow), resolved->specs.size());
@@ -352,6 +354,10 @@ Verb AddPlanHeads(CLI::App& floe) {
       ->check(RealRange(0, 1));
   app->add_option("--max-ppl-delta", f->max_ppl_delta, "relative perplexity change to allow")
       ->check(RealRange(0, 10));
+  app->add_option("--margin", f->margin,
+                  "calibration keeps top-1 >= --min-top1 + this (and the ppl delta within "
+                  "(1 - this) x --max-ppl-delta), a margin for text it has not seen")
+      ->check(RealRange(0, 1));
   app->add_option("--context", f->context, "context length planned for and measured at")
       ->check(IntAtLeast(64));
   app->add_option("--heldout-frac", f->heldout, "the file's last fraction, held out")
