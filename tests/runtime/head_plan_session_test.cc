@@ -296,3 +296,28 @@ TEST_CASE("C API: head_plan_json", "[unit]") {
   floe_session_free(s);
   floe_model_free(model);
 }
+
+TEST_CASE("planned sessions decode in one batch as they do one by one", "[unit]") {
+  auto m = StoriesLong();
+  const auto ids = Text(*m, 200);
+  SessionParams p;
+  p.context_length = 256;
+  p.attention.dense_below = 32;
+  p.head_plan = Parse(kMixed);
+  auto a = New(*m, p), b = New(*m, p), a1 = New(*m, p), b1 = New(*m, p);
+  const std::span<const int32_t> pa(ids.data(), 120), pb(ids.data() + 50, 90);
+  REQUIRE(a->Eval(pa).ok());
+  REQUIRE(a1->Eval(pa).ok());
+  REQUIRE(b->Eval(pb).ok());
+  REQUIRE(b1->Eval(pb).ok());
+  for (size_t step = 0; step < 20; ++step) {
+    const int32_t ta = ids[120 + step], tb = ids[140 + step];
+    Session* both[] = {a.get(), b.get()};
+    const int32_t toks[] = {ta, tb};
+    REQUIRE(Session::EvalBatch(both, toks, a->threads()).ok());
+    REQUIRE(a1->Eval(std::vector<int32_t>{ta}).ok());
+    REQUIRE(b1->Eval(std::vector<int32_t>{tb}).ok());
+    CHECK(MaxDiff(Logits(*a), Logits(*a1)) < 1e-4f);
+    CHECK(MaxDiff(Logits(*b), Logits(*b1)) < 1e-4f);
+  }
+}
