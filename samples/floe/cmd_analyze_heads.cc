@@ -40,6 +40,21 @@ std::string Shade(double v) {
   return buf;
 }
 
+// Text for an SVG element: &, <, > and quotes escaped (titles carry file paths).
+std::string XmlText(const std::string& s) {
+  std::string o;
+  for (char c : s) {
+    switch (c) {
+      case '&': o += "&amp;"; break;
+      case '<': o += "&lt;"; break;
+      case '>': o += "&gt;"; break;
+      case '"': o += "&quot;"; break;
+      default: o += c;
+    }
+  }
+  return o;
+}
+
 std::string Svg(const HeadStatsTable& t, const std::string& title) {
   const int cell = 36, gap = 40, left = 60, top = 60;
   const int panel_w = int(t.n_heads) * cell;
@@ -49,7 +64,8 @@ std::string Svg(const HeadStatsTable& t, const std::string& title) {
                   "\" height=\"" + std::to_string(height) +
                   "\" font-family=\"sans-serif\" font-size=\"11\">\n";
   o += "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n";
-  o += "<text x=\"" + std::to_string(left) + "\" y=\"18\" font-size=\"13\">" + title + "</text>\n";
+  o += "<text x=\"" + std::to_string(left) + "\" y=\"18\" font-size=\"13\">" + XmlText(title) +
+       "</text>\n";
   for (size_t w = 0; w < kRecentWindows.size(); ++w) {
     const int x0 = left + int(w) * (panel_w + gap);
     o += "<text x=\"" + std::to_string(x0) + "\" y=\"" + std::to_string(top - 22) +
@@ -149,7 +165,8 @@ int Run(const AnalyzeHeadsFlags& f) {
   }
   if (!f.svg_path.empty()) {
     std::ofstream out(f.svg_path, std::ios::binary);
-    out << Svg(*t, "attention mass on recent keys by layer and head: " + f.model.model);
+    const std::string name = f.model.model.substr(f.model.model.find_last_of('/') + 1);
+    out << Svg(*t, "attention mass on recent keys, by layer and head: " + name);
     if (!out) {
       std::fprintf(stderr, "floe analyze-heads: cannot write '%s'\n", f.svg_path.c_str());
       return 1;
