@@ -56,6 +56,7 @@ int main(int argc, char** argv) {
       floe::cli::AddCompare(floe),       floe::cli::AddLongdoc(floe),
       floe::cli::AddServe(floe),         floe::cli::AddTemplate(floe),
       floe::cli::AddChat(floe),          floe::cli::AddParity(floe),
+      floe::cli::AddAnalyzeHeads(floe),  floe::cli::AddPlanHeads(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {
