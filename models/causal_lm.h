@@ -42,6 +42,14 @@ class SequenceState {
   virtual size_t position() const = 0;      // tokens consumed so far
   virtual size_t capacity() const = 0;      // max tokens this state can hold
   virtual size_t memory_bytes() const = 0;  // cache + scratch owned by this state
+  // What the state would hold (cache, index, recurrent state, scratch) once it holds
+  // `positions` tokens: the session's memory budget is checked against it before an eval
+  // allocates. Caches count the rows of the positions held (the pages an allocation touches),
+  // a kNN index the keys it would add. States of constant size return memory_bytes().
+  virtual size_t memory_bytes_at(size_t positions) const {
+    (void)positions;
+    return memory_bytes();
+  }
   virtual void Reset() = 0;                 // back to an empty sequence
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent

@@ -179,6 +179,13 @@ typedef struct floe_session_params {
    * 2 x GOLD layers x n_embd floats per token) instead of rebuilding them at every decode step.
    * ICE and FAISS on GoldFinch imply it. Other models ignore it. */
   int32_t gold_kv_cache; /* default 0 */
+  /* Memory budget (added later, same struct_size rule): the most bytes the session's sequence
+   * state may hold (KV cache rows, kNN index, recurrent state, scratch); 0 (default) = no limit.
+   * An eval or score that would pass it fails with FLOE_ERR_OUT_OF_MEMORY and a message naming
+   * the bytes needed and the budget, before anything is computed or allocated; the session
+   * stays usable (a shorter eval may follow). floe_session_create fails the same way when even
+   * an empty state exceeds it. */
+  uint64_t memory_budget;
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
