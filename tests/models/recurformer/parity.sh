@@ -21,5 +21,9 @@ for batch in 64 5 1; do
   "$floe" logits -m "$dir/rf.gguf" --tokens "$dir/tokens.txt" --batch "$batch" -t 2 \
     -o "$dir/floe_$batch.f32"
 done
+# floe convert round-trips the file: identical logits.
+"$floe" convert "$dir/rf.gguf" -o "$dir/rf2.gguf"
+"$floe" logits -m "$dir/rf2.gguf" --tokens "$dir/tokens.txt" -t 2 -o "$dir/converted.f32"
+cmp "$dir/converted.f32" "$dir/floe_64.f32"
 "$python" "$here/recurformer_reference.py" "$dir/rf.gguf" "$dir/tokens.txt" \
   --floe "$dir/floe_64.f32" "$dir/floe_5.f32" "$dir/floe_1.f32" --tol 1e-4
