@@ -51,6 +51,14 @@ class SequenceState {
   // The part of memory_bytes() that holds the sequence (KV cache, kNN index, recurrent state),
   // without scratch; states that do not tell it apart report memory_bytes().
   virtual size_t cache_bytes() const { return memory_bytes(); }
+  // What the state would hold (cache, index, recurrent state, scratch) once it holds
+  // `positions` tokens: the session's memory budget is checked against it before an eval
+  // allocates. Caches count the rows of the positions held (the pages an allocation touches),
+  // a kNN index the keys it would add. States of constant size return memory_bytes().
+  virtual size_t memory_bytes_at(size_t positions) const {
+    (void)positions;
+    return memory_bytes();
+  }
   virtual void Reset() = 0;                 // back to an empty sequence
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent

@@ -51,6 +51,20 @@ class LlamaModel::State final : public SequenceState {
     return cache.bytes() + (ice ? index.bytes() + shared.bytes() : 0) +
            (planned ? planned->bytes() : 0);
   }
+  size_t memory_bytes_at(size_t positions) const override {
+    const size_t n = std::min(positions, cache.capacity());
+    size_t bytes = 2 * cache.n_layers() * cache.prefix_bytes(n) + scratch.size() * sizeof(float);
+    // The index holds a copy of each indexed key (and its projections): estimated from the
+    // bytes per key it holds now, or one f32 key per position before it holds any.
+    if (ice) {
+      const size_t keys = cache.n_layers() * cache.n_kv_heads();
+      const size_t per_key = pos > 0 && index.bytes() > 0
+                                 ? (index.bytes() + shared.bytes()) / (pos * keys) + 1
+                                 : cache.head_dim() * sizeof(float);
+      bytes += index.bytes() + shared.bytes() + (n > pos ? (n - pos) * keys * per_key : 0);
+    }
+    return bytes;
+  }
   void Reset() override {
     pos = 0;
     index.Clear();

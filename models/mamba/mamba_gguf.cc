@@ -146,6 +146,29 @@ Result<MambaNetwork> MambaFromGguf(const MetadataView& f, const TensorSet& gguf)
   return net;
 }
 
+const MambaMixerNames kGgufMixerNames = {
+    "ssm_in.weight", "ssm_conv1d.weight", "ssm_conv1d.bias", "ssm_x.weight",  "ssm_dt.weight",
+    "ssm_dt.bias",   "ssm_a",             "ssm_d",           "ssm_out.weight"};
+
+Status WriteMambaMixerGguf(const MambaConfig& c, const MambaLayerWeights& L,
+                           const std::string& prefix, ModelWriter& out) {
+  const uint64_t Di = c.d_inner, K = c.d_conv;
+  const MambaMixerNames& n = kGgufMixerNames;
+  FLOE_RETURN_IF_ERROR(Mat(out, prefix + n.in_proj, L.in_proj));
+  // The kernel back to [Di][K] (the binder keeps it tap-major).
+  float* conv = static_cast<float*>(out.Keep(Di * K * sizeof(float)));
+  for (size_t d = 0; d < Di; ++d)
+    for (size_t k = 0; k < K; ++k) conv[d * K + k] = L.conv_t[k * Di + d];
+  FLOE_RETURN_IF_ERROR(Vec(out, prefix + n.conv_w, conv, {Di, K}));
+  FLOE_RETURN_IF_ERROR(Vec(out, prefix + n.conv_b, L.conv_b, {Di}));
+  FLOE_RETURN_IF_ERROR(Mat(out, prefix + n.x_proj, L.x_proj));
+  FLOE_RETURN_IF_ERROR(Mat(out, prefix + n.dt_w, L.dt_proj));
+  FLOE_RETURN_IF_ERROR(Vec(out, prefix + n.dt_b, L.dt_bias, {Di}));
+  FLOE_RETURN_IF_ERROR(Vec(out, prefix + n.a, L.A, {Di, c.d_state}));
+  FLOE_RETURN_IF_ERROR(Vec(out, prefix + n.d, L.D, {Di}));
+  return Mat(out, prefix + n.out_proj, L.out_proj);
+}
+
 Status WriteMambaGguf(const MambaConfig& c, const MambaWeights& w, ModelWriter& out) {
   const uint64_t D = c.d_model, Di = c.d_inner, K = c.d_conv;
   out.SetUint32("mamba.context_length", 1048576);  // no trained limit; as llama.cpp's converter
@@ -165,19 +188,7 @@ Status WriteMambaGguf(const MambaConfig& c, const MambaWeights& w, ModelWriter& 
   for (size_t l = 0; l < c.n_layer; ++l) {
     const MambaLayerWeights& L = w.layers[l];
     FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "attn_norm.weight"), L.norm, {D}));
-    FLOE_RETURN_IF_ERROR(Mat(out, LayerName(l, "ssm_in.weight"), L.in_proj));
-    // The kernel back to [Di][K] (the binder keeps it tap-major).
-    float* conv = static_cast<float*>(out.Keep(Di * K * sizeof(float)));
-    for (size_t d = 0; d < Di; ++d)
-      for (size_t k = 0; k < K; ++k) conv[d * K + k] = L.conv_t[k * Di + d];
-    FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "ssm_conv1d.weight"), conv, {Di, K}));
-    FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "ssm_conv1d.bias"), L.conv_b, {Di}));
-    FLOE_RETURN_IF_ERROR(Mat(out, LayerName(l, "ssm_x.weight"), L.x_proj));
-    FLOE_RETURN_IF_ERROR(Mat(out, LayerName(l, "ssm_dt.weight"), L.dt_proj));
-    FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "ssm_dt.bias"), L.dt_bias, {Di}));
-    FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "ssm_a"), L.A, {Di, c.d_state}));
-    FLOE_RETURN_IF_ERROR(Vec(out, LayerName(l, "ssm_d"), L.D, {Di}));
-    FLOE_RETURN_IF_ERROR(Mat(out, LayerName(l, "ssm_out.weight"), L.out_proj));
+    FLOE_RETURN_IF_ERROR(WriteMambaMixerGguf(c, L, "blk." + std::to_string(l) + ".", out));
   }
   return Status::Ok();
 }

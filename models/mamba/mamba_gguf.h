@@ -20,12 +20,18 @@
 // The vocabulary size is the embedding's row count.
 #pragma once
 
+#include <string>
+
 #include "models/mamba/mamba_weights.h"
 #include "platform/base/metadata_view.h"
 #include "platform/base/model_writer.h"
 #include "platform/base/tensor_set.h"
 
 namespace floe {
+
+// One mixer's GGUF tensor names (after "blk.N."); "ssm_a" holds A = -exp(A_log)
+// (MambaAForm::kNegExp).
+extern const MambaMixerNames kGgufMixerNames;
 
 // `tensors` are the GGUF's tensors under their GGUF names; views point into the file, which
 // must outlive the network.
@@ -34,5 +40,8 @@ Result<MambaNetwork> MambaFromGguf(const MetadataView& metadata, const TensorSet
 // The keys and tensors above from a bound network: matrices keep their type, vectors, the conv
 // kernel and A are f32.
 Status WriteMambaGguf(const MambaConfig& config, const MambaWeights& weights, ModelWriter& out);
+// One mixer's tensors under prefix + kGgufMixerNames (e.g. "blk.3.ssm_in.weight").
+Status WriteMambaMixerGguf(const MambaConfig& config, const MambaLayerWeights& layer,
+                           const std::string& prefix, ModelWriter& out);
 
 }  // namespace floe

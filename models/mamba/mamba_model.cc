@@ -1,10 +1,9 @@
 #include "models/mamba/mamba_model.h"
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 
-#include "attention/linear/selective_scan.h"
+#include "models/mamba/mamba_mixer.h"
 #include "platform/base/aligned_buffer.h"
 #include "platform/base/state_io.h"
 #include "platform/kernels/ops.h"
@@ -20,12 +19,6 @@ void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadCont
     MatMul(w, x, n, y, &threads);
 }
 
-// torch.nn.functional.softplus with its default threshold: x above 20 is returned unchanged.
-float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
-
-// Channels per parallel task of the conv and the scan (a multiple of every vector width).
-constexpr size_t kChannelGrain = 64;
-
 }  // namespace
 
 // The recurrent state (double-buffered, see ForwardChunk) + the scratch of one chunk. Per
@@ -36,7 +29,7 @@ class MambaModel::State final : public SequenceState {
   size_t position() const override { return pos; }
   size_t capacity() const override { return cap; }
   size_t memory_bytes() const override {
-    return (buf[0].size() + buf[1].size() + scratch.size()) * sizeof(float);
+    return (buf[0].size() + buf[1].size() + scratch.size()) * sizeof(float) + mixer.bytes();
   }
   void Reset() override {
     pos = 0;
@@ -88,27 +81,13 @@ class MambaModel::State final : public SequenceState {
       FLOE_RETURN_IF_ERROR(b.Resize(per_layer * c.n_layer));
       std::fill(b.data(), b.data() + b.size(), 0.0f);
     }
-    const size_t B = batch, D = c.d_model, Di = c.d_inner, K = c.d_conv, R = c.dt_rank,
-                 N = c.d_state;
-    xdbl_stride = R + 2 * N;
-    const size_t floats = B * (3 * D + 2 * Di + 3 * Di + xdbl_stride + R) + (K - 1 + B) * Di;
-    FLOE_RETURN_IF_ERROR(scratch.Resize(floats));
-    float* p = scratch.data();
-    auto take = [&](size_t n) {
-      float* r = p;
-      p += n;
-      return r;
-    };
-    x = take(B * D);
-    xn = take(B * D);
-    tmp = take(B * D);
-    xz = take(B * 2 * Di);
-    u = take(B * Di);
-    delta = take(B * Di);
-    y = take(B * Di);
-    xdbl = take(B * xdbl_stride);
-    dt = take(B * R);
-    window = take((K - 1 + B) * Di);
+    shape = MambaMixerShape{c.d_model, c.d_inner, c.d_state, c.d_conv, c.dt_rank, c.d_model};
+    FLOE_RETURN_IF_ERROR(mixer.Init(shape, batch));
+    const size_t B = batch, D = c.d_model;
+    FLOE_RETURN_IF_ERROR(scratch.Resize(3 * B * D));
+    x = scratch.data();
+    xn = x + B * D;
+    tmp = xn + B * D;
     return Status::Ok();
   }
 
@@ -117,12 +96,13 @@ class MambaModel::State final : public SequenceState {
 
   MambaConfig c;
   StateOptions options;
-  size_t cap = 0, batch = 1, pos = 0, per_layer = 0, xdbl_stride = 0;
+  size_t cap = 0, batch = 1, pos = 0, per_layer = 0;
   AlignedBuffer<float> buf[2];
   int cur = 0;
-  AlignedBuffer<float> scratch;
-  float *x = nullptr, *xn = nullptr, *tmp = nullptr, *xz = nullptr, *u = nullptr, *delta = nullptr,
-        *y = nullptr, *xdbl = nullptr, *dt = nullptr, *window = nullptr;
+  MambaMixerShape shape;
+  MambaMixerScratch mixer;
+  AlignedBuffer<float> scratch;  // x, xn, tmp: batch rows of d_model each
+  float *x = nullptr, *xn = nullptr, *tmp = nullptr;
 };
 
 Result<std::unique_ptr<MambaModel>> MambaModel::Create(MambaNetwork network) {
@@ -181,66 +161,9 @@ Status MambaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
 void MambaModel::Mixer(State& s, size_t l, size_t n, ThreadContext& threads) const {
   const MambaConfig& c = net_.config;
   const MambaLayerWeights& L = net_.weights.layers[l];
-  const size_t D = c.d_model, Di = c.d_inner, K = c.d_conv, N = c.d_state, R = c.dt_rank;
+  const size_t D = c.d_model;
   for (size_t t = 0; t < n; ++t) RmsNorm(s.x + t * D, L.norm, D, c.norm_eps, s.xn + t * D);
-  Project(L.in_proj, s.xn, n, s.xz, threads);  // per token: xi | z
-
-  // Causal depthwise conv over [conv window; this chunk's xi] (nn.Conv1d with padding K - 1,
-  // truncated to the sequence; Mamba.step's rolled conv_state), then SiLU.
-  const float* conv_in = s.In(l);
-  float* conv_out = s.Out(l);
-  float* win = s.window;
-  std::memcpy(win, conv_in, (K - 1) * Di * sizeof(float));
-  for (size_t t = 0; t < n; ++t)
-    std::memcpy(win + (K - 1 + t) * Di, s.xz + t * 2 * Di, Di * sizeof(float));
-  std::memcpy(conv_out, win + n * Di, (K - 1) * Di * sizeof(float));
-  threads.ParallelFor(Di, kChannelGrain, [&](size_t d0, size_t d1) {
-    for (size_t t = 0; t < n; ++t) {
-      float* u = s.u + t * Di;
-      for (size_t d = d0; d < d1; ++d) u[d] = L.conv_b[d];
-      for (size_t k = 0; k < K; ++k) {
-        const float* wk = L.conv_t + k * Di;
-        const float* in = win + (t + k) * Di;
-        for (size_t d = d0; d < d1; ++d) u[d] += wk[d] * in[d];
-      }
-      Silu(u + d0, d1 - d0);
-    }
-  });
-
-  // dt, B, C = x_proj(u); delta = softplus(dt_proj(dt) + dt_bias).
-  Project(L.x_proj, s.u, n, s.xdbl, threads);
-  for (size_t t = 0; t < n; ++t)
-    std::memcpy(s.dt + t * R, s.xdbl + t * s.xdbl_stride, R * sizeof(float));
-  Project(L.dt_proj, s.dt, n, s.delta, threads);
-  for (size_t t = 0; t < n; ++t) {
-    float* dl = s.delta + t * Di;
-    for (size_t d = 0; d < Di; ++d) dl[d] = Softplus(dl[d] + L.dt_bias[d]);
-  }
-
-  // The scan continues the layer's SSM state (copied to the write buffer, updated in place).
-  float* ssm = conv_out + (K - 1) * Di;
-  std::memcpy(ssm, conv_in + (K - 1) * Di, N * Di * sizeof(float));
-  SelectiveScanArgs a;
-  a.d_inner = Di;
-  a.d_state = N;
-  a.u = s.u;
-  a.u_stride = Di;
-  a.delta = s.delta;
-  a.delta_stride = Di;
-  a.B = s.xdbl + R;
-  a.C = s.xdbl + R + N;
-  a.bc_stride = s.xdbl_stride;
-  a.z = s.xz + Di;
-  a.z_stride = 2 * Di;
-  a.A = L.A_t;
-  a.D = L.D;
-  a.state = ssm;
-  a.y = s.y;
-  a.y_stride = Di;
-  threads.ParallelFor(Di, kChannelGrain,
-                      [&](size_t d0, size_t d1) { SelectiveScan(a, n, d0, d1); });
-
-  Project(L.out_proj, s.y, n, s.tmp, threads);
+  MambaMixerForward(L, s.shape, s.xn, n, s.In(l), s.Out(l), s.mixer, s.tmp, threads);
   Add(s.tmp, s.x, n * D);
 }
 

@@ -75,6 +75,48 @@ class Binder {
 
 }  // namespace
 
+const MambaMixerNames kOfficialMixerNames = {
+    "in_proj.weight", "conv1d.weight", "conv1d.bias", "x_proj.weight",  "dt_proj.weight",
+    "dt_proj.bias",   "A_log",         "D",           "out_proj.weight"};
+
+Status BindMambaMixer(const MambaConfig& c, const TensorSet& set, const std::string& m,
+                      const MambaMixerNames& names, MambaAForm a_form, size_t d_out,
+                      const char* source, MambaWeights* w, MambaLayerWeights* out) {
+  Binder b(set, source, w);
+  MambaLayerWeights& L = *out;
+  const uint64_t D = c.d_model, Di = c.d_inner, N = c.d_state, K = c.d_conv, R = c.dt_rank;
+  const std::string dm = "d_model " + std::to_string(D);
+  const std::string di = "d_inner " + std::to_string(Di);
+  const std::string dn = di + ", d_state " + std::to_string(N);
+  FLOE_ASSIGN_OR_RETURN(L.in_proj, b.Matrix(m + names.in_proj, 2 * Di, D, "2 x " + di + ", " + dm));
+  FLOE_ASSIGN_OR_RETURN(float* conv, b.Floats(m + names.conv_w, {{Di, 1, K}, {Di, K}},
+                                              di + ", d_conv " + std::to_string(K)));
+  float* conv_t = b.Own(K * Di);
+  for (size_t d = 0; d < Di; ++d)
+    for (size_t k = 0; k < K; ++k) conv_t[k * Di + d] = conv[d * K + k];
+  L.conv_t = conv_t;
+  FLOE_ASSIGN_OR_RETURN(L.conv_b, b.Floats(m + names.conv_b, {{Di}}, di));
+  FLOE_ASSIGN_OR_RETURN(L.x_proj, b.Matrix(m + names.x_proj, R + 2 * N, Di,
+                                           "dt_rank " + std::to_string(R) + " + 2 x d_state " +
+                                               std::to_string(N) + ", " + di));
+  FLOE_ASSIGN_OR_RETURN(L.dt_proj,
+                        b.Matrix(m + names.dt_w, Di, R, di + ", dt_rank " + std::to_string(R)));
+  FLOE_ASSIGN_OR_RETURN(L.dt_bias, b.Floats(m + names.dt_b, {{Di}}, di));
+  FLOE_ASSIGN_OR_RETURN(float* A, b.Floats(m + names.a, {{Di, N}}, dn));
+  if (a_form == MambaAForm::kALog)
+    for (size_t i = 0; i < Di * N; ++i) A[i] = -std::exp(A[i]);  // A = -torch.exp(A_log)
+  float* A_t = b.Own(N * Di);
+  for (size_t d = 0; d < Di; ++d)
+    for (size_t n = 0; n < N; ++n) A_t[n * Di + d] = A[d * N + n];
+  L.A = A;
+  L.A_t = A_t;
+  FLOE_ASSIGN_OR_RETURN(L.D, b.Floats(m + names.d, {{Di}}, di));
+  const std::string out_why =
+      d_out == D ? dm + ", " + di : "output width " + std::to_string(d_out) + ", " + di;
+  FLOE_ASSIGN_OR_RETURN(L.out_proj, b.Matrix(m + names.out_proj, d_out, Di, out_why));
+  return Status::Ok();
+}
+
 bool LooksLikeMamba(const TensorSet& tensors) {
   return tensors.Find("backbone.layers.0.mixer.A_log") != nullptr;
 }
@@ -86,12 +128,9 @@ Result<MambaNetwork> BindMamba(const MambaConfig& c, const TensorSet& set, Mamba
   net.config = c;
   MambaWeights& w = net.weights;
   Binder b(set, source, &w);
-  const uint64_t V = c.vocab_size, D = c.d_model, Di = c.d_inner, N = c.d_state, K = c.d_conv,
-                 R = c.dt_rank;
+  const uint64_t V = c.vocab_size, D = c.d_model;
   const std::string vs = "vocab_size " + std::to_string(V) + " x d_model " + std::to_string(D);
   const std::string dm = "d_model " + std::to_string(D);
-  const std::string di = "d_inner " + std::to_string(Di);
-  const std::string dn = di + ", d_state " + std::to_string(N);
   FLOE_ASSIGN_OR_RETURN(w.embed, b.Matrix("backbone.embedding.weight", V, D, vs));
   if (c.tie_embeddings) {
     w.lm_head = w.embed;  // MambaLMHeadModel.tie_weights(); a stored copy is ignored
@@ -107,33 +146,9 @@ Result<MambaNetwork> BindMamba(const MambaConfig& c, const TensorSet& set, Mamba
   for (size_t l = 0; l < c.n_layer; ++l) {
     MambaLayerWeights& L = w.layers[l];
     const std::string p = "backbone.layers." + std::to_string(l) + ".";
-    const std::string m = p + "mixer.";
     FLOE_ASSIGN_OR_RETURN(L.norm, b.Floats(p + "norm.weight", {{D}}, dm));
-    FLOE_ASSIGN_OR_RETURN(L.in_proj,
-                          b.Matrix(m + "in_proj.weight", 2 * Di, D, "2 x " + di + ", " + dm));
-    FLOE_ASSIGN_OR_RETURN(float* conv, b.Floats(m + "conv1d.weight", {{Di, 1, K}, {Di, K}},
-                                                di + ", d_conv " + std::to_string(K)));
-    float* conv_t = b.Own(K * Di);
-    for (size_t d = 0; d < Di; ++d)
-      for (size_t k = 0; k < K; ++k) conv_t[k * Di + d] = conv[d * K + k];
-    L.conv_t = conv_t;
-    FLOE_ASSIGN_OR_RETURN(L.conv_b, b.Floats(m + "conv1d.bias", {{Di}}, di));
-    FLOE_ASSIGN_OR_RETURN(L.x_proj, b.Matrix(m + "x_proj.weight", R + 2 * N, Di,
-                                             "dt_rank " + std::to_string(R) + " + 2 x d_state " +
-                                                 std::to_string(N) + ", " + di));
-    FLOE_ASSIGN_OR_RETURN(
-        L.dt_proj, b.Matrix(m + "dt_proj.weight", Di, R, di + ", dt_rank " + std::to_string(R)));
-    FLOE_ASSIGN_OR_RETURN(L.dt_bias, b.Floats(m + "dt_proj.bias", {{Di}}, di));
-    FLOE_ASSIGN_OR_RETURN(float* A, b.Floats(m + "A_log", {{Di, N}}, dn));
-    if (a_form == MambaAForm::kALog)
-      for (size_t i = 0; i < Di * N; ++i) A[i] = -std::exp(A[i]);  // A = -torch.exp(A_log)
-    float* A_t = b.Own(N * Di);
-    for (size_t d = 0; d < Di; ++d)
-      for (size_t n = 0; n < N; ++n) A_t[n * Di + d] = A[d * N + n];
-    L.A = A;
-    L.A_t = A_t;
-    FLOE_ASSIGN_OR_RETURN(L.D, b.Floats(m + "D", {{Di}}, di));
-    FLOE_ASSIGN_OR_RETURN(L.out_proj, b.Matrix(m + "out_proj.weight", D, Di, dm + ", " + di));
+    FLOE_RETURN_IF_ERROR(
+        BindMambaMixer(c, set, p + "mixer.", kOfficialMixerNames, a_form, D, source, &w, &L));
   }
   return net;
 }

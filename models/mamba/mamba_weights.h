@@ -58,6 +58,20 @@ struct MambaNetwork {
 // How the set stores A: the official A_log, or llama.cpp's A = -exp(A_log).
 enum class MambaAForm { kALog, kNegExp };
 
+// The names of one mixer's tensors after a prefix: the official ones ("in_proj.weight", ...)
+// or another file's (RecurFormer's GGUF uses llama.cpp's "ssm_in.weight", ...).
+struct MambaMixerNames {
+  const char *in_proj, *conv_w, *conv_b, *x_proj, *dt_w, *dt_b, *a, *d, *out_proj;
+};
+extern const MambaMixerNames kOfficialMixerNames;
+
+// Binds one mixer's tensors, named prefix + names.*, into *out: in_proj [2 Di x d_model],
+// conv1d, x_proj, dt_proj, A, D as in BindMamba, and out_proj [d_out x Di]. Owned arrays go to
+// w->owned and the bytes to w->bytes.
+Status BindMambaMixer(const MambaConfig& config, const TensorSet& tensors,
+                      const std::string& prefix, const MambaMixerNames& names, MambaAForm a_form,
+                      size_t d_out, const char* source, MambaWeights* w, MambaLayerWeights* out);
+
 // True when the set holds official Mamba tensors (backbone.layers.0.mixer.A_log).
 bool LooksLikeMamba(const TensorSet& tensors);
 

@@ -45,6 +45,7 @@ floe_session_params floe_session_default_params(void) {
   p.history_limit = 0;
   p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
   p.head_plan_json = nullptr;
+  p.memory_budget = 0;
   return p;
 }
 
@@ -97,6 +98,10 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
       if (!plan.ok()) return Report(nullptr, plan.status());
       sp.head_plan = std::move(plan).value();
     }
+    if (p.memory_budget > SIZE_MAX)
+      return Fail(nullptr, FLOE_ERR_INVALID_ARGUMENT,
+                  "floe_session_create: memory_budget exceeds this platform's size_t");
+    sp.memory_budget = size_t(p.memory_budget);
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

@@ -4,6 +4,7 @@
 #include "models/goldfinch/goldfinch_architecture.h"
 #include "models/llama/llama_architecture.h"
 #include "models/mamba/mamba_architecture.h"
+#include "models/recurformer/recurformer_architecture.h"
 #include "models/rwkv6/rwkv6_architecture.h"
 #include "models/transnormer/transnormer_architecture.h"
 
@@ -17,6 +18,7 @@ std::span<const Architecture* const> Architectures() {
       &Rwkv6Architecture(),
       &TransnormerArchitecture(),
       &MambaArchitecture(),
+      &RecurformerArchitecture(),
       &BlockTransformerArchitecture(),
   };
   return kAll;

@@ -46,8 +46,28 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   auto state = model.lm().NewState(o);
   if (!state.ok()) return state.status();
   s->state_ = std::move(state).value();
+  if (params.memory_budget != 0 && s->state_->memory_bytes_at(0) > params.memory_budget)
+    return OutOfMemory("an empty sequence state needs " +
+                       std::to_string(s->state_->memory_bytes_at(0)) +
+                       " bytes (scratch for a prefill chunk of " + std::to_string(params.batch) +
+                       " tokens), more than the memory budget of " +
+                       std::to_string(params.memory_budget) +
+                       " bytes: raise the budget or lower the batch");
   s->logits_.assign(model.lm().vocab_size(), 0.0f);
   return s;
+}
+
+Status Session::CheckBudget(size_t more) const {
+  const size_t budget = params_.memory_budget;
+  if (budget == 0) return Status::Ok();
+  const size_t at = position() + std::min(more, capacity() - position());
+  const size_t need = state_->memory_bytes_at(at);
+  if (need <= budget) return Status::Ok();
+  return OutOfMemory(std::to_string(more) + " more tokens need " + std::to_string(need) +
+                     " bytes of cache, index and state (at position " + std::to_string(at) +
+                     "), over the session's memory budget of " + std::to_string(budget) +
+                     " bytes: evaluate fewer tokens, reset or fork a shorter sequence, or raise "
+                     "the budget");
 }
 
 Status Session::SaveState(std::vector<uint8_t>* out) const {
@@ -115,6 +135,7 @@ Status Session::EvalBatch(std::span<Session* const> sessions, std::span<const in
     if (&sessions[i]->model_ != &sessions[0]->model_)
       return InvalidArgument("EvalBatch: sessions belong to different models");
     states[i] = sessions[i]->state_.get();
+    FLOE_RETURN_IF_ERROR(sessions[i]->CheckBudget(1));
   }
   const CausalLm& lm = sessions[0]->model_.lm();
   const size_t V = lm.vocab_size();
@@ -157,6 +178,7 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   // Checked before anything is sized by the input: a token list longer than the room left is
   // the model's "context full" error, without first allocating its logits.
   FLOE_RETURN_IF_ERROR(CheckContextRoom(before, tokens.size(), capacity()));
+  FLOE_RETURN_IF_ERROR(CheckBudget(tokens.size()));
   Status st;
   if (all_logits) {
     if (tokens.size() > all_logits_.max_size() / V)
@@ -237,6 +259,7 @@ Status Session::Score(std::span<const int32_t> tokens, std::span<double> nll) {
       return InvalidArgument("token " + std::to_string(tokens[i]) + " at " + std::to_string(i) +
                              " is outside the vocabulary (" + std::to_string(V) + ")");
   FLOE_RETURN_IF_ERROR(CheckContextRoom(position(), tokens.size(), capacity()));
+  FLOE_RETURN_IF_ERROR(CheckBudget(tokens.size()));
   const size_t chunk = std::min(std::max<size_t>(params_.batch, 1), tokens.size());
   try {
     all_logits_.resize(chunk * V);

@@ -37,6 +37,11 @@ struct SessionParams {
   // only the last N, so a long stream through a recurrent model holds constant memory. A state
   // saved with a limit holds only those tokens and restores only into a session with a limit.
   size_t history_limit = 0;
+  // Bytes the sequence state may hold (KV cache rows, kNN index, recurrent state, scratch;
+  // SequenceState::memory_bytes_at); 0 = no limit. An eval, score or batch step that would take
+  // the state past it fails with kOutOfMemory before anything is computed or allocated, and the
+  // session stays usable; Create fails when even an empty state exceeds it.
+  size_t memory_budget = 0;
 };
 
 enum class StopReason { kMaxTokens, kEndOfText, kCallback, kContextFull, kCancelled };
@@ -113,6 +118,8 @@ class Session {
 
  private:
   Status EvalUncleared(std::span<const int32_t> tokens, bool all_logits);
+  // kOutOfMemory when `more` tokens would take the state past params_.memory_budget.
+  Status CheckBudget(size_t more) const;
   void AppendHistory(std::span<const int32_t> tokens);
   Session(const Model& model, const SessionParams& params)
       : model_(model), params_(params), threads_(params.threads) {}

@@ -95,6 +95,7 @@ Verb AddGenerate(CLI::App& floe) {
   AddThreadsFlag(app, &f->session.threads);
   AddContextFlag(app, &f->session.context_length, "context length, 0 = the model's");
   AddKvFlag(app, &f->session.kv_dtype);
+  AddMemoryBudgetFlag(app, &f->session.memory_budget);
   const char* sampling = "Sampling";
   SamplerParams& s = f->sampler;
   app->add_option("--temp", s.temperature, "temperature (>= 0), 0 = greedy")

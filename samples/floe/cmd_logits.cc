@@ -134,6 +134,7 @@ Verb AddLogits(CLI::App& floe) {
   prompt->excludes(tokens);
   AddOutputFlag(app, &f->out_path, "logits file to write");
   AddThreadsFlag(app, &f->session.threads);
+  AddMemoryBudgetFlag(app, &f->session.memory_budget);
   app->add_option("--batch", f->session.batch,
                   "prefill chunk in tokens; 1 evaluates token by token (the decode path)")
       ->check(IntAtLeast(1));

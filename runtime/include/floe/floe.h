@@ -187,6 +187,13 @@ typedef struct floe_session_params {
    * model lacks, a window of 0, recurrent heads in a model without recurrent blocks, or an
    * architecture without attention heads: FLOE_ERR_INVALID_ARGUMENT and a message. */
   const char* head_plan_json;
+  /* Memory budget (added later, same struct_size rule): the most bytes the session's sequence
+   * state may hold (KV cache rows, kNN index, recurrent state, scratch); 0 (default) = no limit.
+   * An eval or score that would pass it fails with FLOE_ERR_OUT_OF_MEMORY and a message naming
+   * the bytes needed and the budget, before anything is computed or allocated; the session
+   * stays usable (a shorter eval may follow). floe_session_create fails the same way when even
+   * an empty state exceeds it. */
+  uint64_t memory_budget;
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);
