@@ -194,3 +194,17 @@ TEST_CASE("a prefill batch over 65536 tokens is refused when the session is made
     CHECK(s.status().message().find("over the limit of 65536") != std::string::npos);
   }
 }
+
+TEST_CASE("a state saved before any token restores (empty token list)", "[unit]") {
+  // fuzz_state_restore: restoring zero tokens passed the empty vector's null data() to memcpy
+  // (UBSan: "null pointer passed as argument 1").
+  auto m = Stories260K();
+  auto s = NewSession(*m);
+  std::vector<uint8_t> state;
+  REQUIRE(s->SaveState(&state).ok());
+  auto t = NewSession(*m);
+  REQUIRE(t->Eval(std::vector<int32_t>{1, 2}).ok());
+  REQUIRE(t->RestoreState(state).ok());
+  CHECK(t->tokens().empty());
+  CHECK(t->position() == 0);
+}
