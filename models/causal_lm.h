@@ -9,12 +9,14 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "attention/attention_probe.h"
 #include "attention/attention_settings.h"
+#include "attention/head_plan.h"
 #include "platform/base/dtype.h"
 #include "platform/base/status.h"
 #include "platform/base/thread_context.h"
@@ -31,6 +33,10 @@ struct StateOptions {
   // Attention backend for attention models (dense or IceFormer kNN); validated by NewState.
   // Models without attention (RWKV) accept only the dense default.
   AttentionSettings attention;
+  // Optional per-head attention plan (attention/head_plan.h): each (layer, KV head) its own mode
+  // and only the storage that mode needs; knn heads take their other kNN parameters from
+  // `attention`. Models whose accepts_head_plan() is false refuse a state with one.
+  std::optional<HeadPlan> head_plan;
   // Optional observer of individual attention queries (measurement tools); must outlive the
   // state and its clones. Thread-safe (see attention/attention_probe.h).
   AttentionProbe* attention_probe = nullptr;
@@ -42,6 +48,9 @@ class SequenceState {
   virtual size_t position() const = 0;      // tokens consumed so far
   virtual size_t capacity() const = 0;      // max tokens this state can hold
   virtual size_t memory_bytes() const = 0;  // cache + scratch owned by this state
+  // The part of memory_bytes() that holds the sequence (KV cache, kNN index, recurrent state),
+  // without scratch; states that do not tell it apart report memory_bytes().
+  virtual size_t cache_bytes() const { return memory_bytes(); }
   virtual void Reset() = 0;                 // back to an empty sequence
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent
@@ -105,6 +114,11 @@ class CausalLm {
   // block (L_B - 1), and Forward writes zero rows before that position.
   virtual size_t first_predicted_position() const { return 0; }
   virtual Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const = 0;
+  // Whether NewState takes StateOptions::head_plan (models with attention heads to plan), and
+  // whether the plan may name `recurrent` heads (a model with recurrent blocks in place of
+  // attention heads, as RecurFormer's). Models without attention heads refuse any plan.
+  virtual bool accepts_head_plan() const { return false; }
+  virtual bool has_recurrent_heads() const { return false; }
   // Consumes `tokens` at positions state.position() onwards and advances the state. Writes
   // logits (one row of vocab_size floats per produced position: 1 row for kLast, n for kAll)
   // to `logits` unless mode is kNone. `cancel` (may be null) is checked between layers; on

@@ -46,6 +46,12 @@ void KvCache::Store(size_t layer, size_t pos, const float* k, const float* v) {
   }
 }
 
+void KvCache::StoreRows(size_t layer, size_t pos, size_t kv_head, const void* key,
+                        const void* value) {
+  std::memcpy(Row(0, layer, pos, kv_head), key, row_bytes());
+  std::memcpy(Row(1, layer, pos, kv_head), value, row_bytes());
+}
+
 Status KvCache::CopyPrefixFrom(const KvCache& other, size_t n) {
   if (other.n_layers_ != n_layers_ || other.n_kv_heads_ != n_kv_heads_ ||
       other.head_dim_ != head_dim_ || other.dtype_ != dtype_ || n > capacity_ ||

@@ -29,6 +29,10 @@ class KvCache {
 
   // Stores the kv_dim = n_kv_heads*head_dim floats of k and v for (layer, pos). pos < capacity.
   void Store(size_t layer, size_t pos, const float* k, const float* v);
+  // Writes one head's key and value rows as stored (row_bytes() each, the cache's dtype), e.g.
+  // rows read back from a saved state. pos < capacity, kv_head < n_kv_heads.
+  void StoreRows(size_t layer, size_t pos, size_t kv_head, const void* key, const void* value);
+  size_t row_bytes() const { return head_dim_ * DTypeSize(dtype_); }
 
   // Copies positions [0, n) of every layer from `other`, which must have the same layers,
   // heads, head_dim and dtype and capacity >= n (a fork; kInvalidArgument otherwise).
@@ -51,7 +55,6 @@ class KvCache {
   size_t pos_stride_bytes() const { return row_bytes(); }
 
  private:
-  size_t row_bytes() const { return head_dim_ * DTypeSize(dtype_); }
   uint8_t* Row(int which, size_t layer, size_t pos, size_t kv_head) {
     return const_cast<uint8_t*>(static_cast<const KvCache*>(this)->Row(which, layer, pos, kv_head));
   }

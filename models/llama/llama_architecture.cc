@@ -120,7 +120,7 @@ Status WriteRandomRopeScaling(const std::string& k, const RandomRopeScaling& r, 
 }
 
 // Weights uniform with std 0.02 (the usual init scale: activations stay finite over long
-// contexts), RMSNorm weights 1. The float values depend only on the preset and seed (tensors
+// contexts), RMSNorm weights 1 + uniform with std 0.2. The float values depend only on the preset and seed (tensors
 // are drawn in a fixed order), so files of one seed in different types quantize one model.
 Status MakeRandom(const std::string& arch, const RandomModelOptions& o, ModelWriter& w,
                   const std::function<Status()>& finish) {
@@ -160,10 +160,14 @@ Status MakeRandom(const std::string& arch, const RandomModelOptions& o, ModelWri
     RandomValues(o.seed, id++, n, 0.02f, reinterpret_cast<float*>(keep.back()->data()));
     return w.AddTensor(name, {n}, DType::kF32, keep.back()->data(), n * sizeof(float));
   };
-  const std::vector<float> ones(p.dim, 1.0f);
+  // RMSNorm weights 1 + uniform(std 0.2): not all ones, so that a forward (or a reference)
+  // that ignored them would be seen (issue 29 item 2).
   auto norm = [&](const std::string& name) {
-    ++id;
-    return w.AddTensor(name, {p.dim}, DType::kF32, ones.data(), ones.size() * sizeof(float));
+    keep.push_back(std::make_unique<std::vector<uint8_t>>(p.dim * sizeof(float)));
+    float* g = reinterpret_cast<float*>(keep.back()->data());
+    RandomValues(o.seed, id++, p.dim, 0.2f, g);
+    for (size_t i = 0; i < p.dim; ++i) g[i] += 1.0f;
+    return w.AddTensor(name, {p.dim}, DType::kF32, g, p.dim * sizeof(float));
   };
   const size_t hd = p.dim / p.heads;
   using llama_names::Layer;

@@ -9,6 +9,7 @@
 #include "attention/dense/dense_attention.h"
 #include "attention/knn/ice_attention.h"
 #include "attention/knn/knn_index_set.h"
+#include "attention/planned/planned_attention.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
@@ -40,15 +41,28 @@ struct LlamaModel::Batch {
 class LlamaModel::State final : public SequenceState {
  public:
   size_t position() const override { return pos; }
-  size_t capacity() const override { return cache.capacity(); }
+  size_t capacity() const override { return planned ? planned->capacity() : cache.capacity(); }
   size_t memory_bytes() const override {
     return cache.bytes() + scratch.size() * sizeof(float) +
-           (ice ? index.bytes() + shared.bytes() : 0);
+           (ice ? index.bytes() + shared.bytes() : 0) +
+           (planned ? planned->bytes() + planned->scratch_bytes() : 0);
+  }
+  size_t cache_bytes() const override {
+    return cache.bytes() + (ice ? index.bytes() + shared.bytes() : 0) +
+           (planned ? planned->bytes() : 0);
   }
   void Reset() override {
     pos = 0;
     index.Clear();
     shared.Clear();
+    if (planned) planned->Clear();
+  }
+  // Key and value of (layer, pos) into the cache, or each head's part as its plan needs.
+  void StoreKv(size_t layer, size_t p, const float* k, const float* v) {
+    if (planned)
+      planned->Store(layer, p, k, v);
+    else
+      cache.Store(layer, p, k, v);
   }
 
   // Header fingerprint: everything the saved bytes' layout depends on. Capacity is not part of
@@ -56,13 +70,21 @@ class LlamaModel::State final : public SequenceState {
   // The kNN index is not saved: Restore rebuilds it from the restored keys, which gives the
   // very index the original sequence had (KnnIndex: DCI and FAISS indexes depend only on the
   // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes.
-  // So a state saved with any backend restores into a session with any backend. An ice state ends
+  // So a state saved with any backend restores into a session with any backend, and into a
+  // session with a head plan (which keeps of it what each head needs; the other way round is
+  // refused: a planned state lacks keys a plain cache needs). An ice state ends
   // with the candidates its heads share in their current blocks (ice::SharedCandidates), so a
   // restored sequence ranks what the uninterrupted one would; other backends skip that section.
   std::vector<uint64_t> Shape() const {
-    return {cache.n_layers(), cache.n_kv_heads(), cache.head_dim(), uint64_t(cache.dtype())};
+    return {config.n_layers, config.n_kv_heads, config.head_dim, uint64_t(options.kv_dtype)};
   }
   Status Save(std::vector<uint8_t>* out) const override {
+    if (planned) {  // another layout, another header: no mix-up with plain llama states
+      StateWriter w(out, "llama+head-plan", planned->Shape());
+      w.PutU64(pos);
+      planned->Save(pos, w);
+      return Status::Ok();
+    }
     const auto shape = Shape();
     StateWriter w(out, "llama", shape);
     w.PutU64(pos);
@@ -73,6 +95,17 @@ class LlamaModel::State final : public SequenceState {
   Status Restore(std::span<const uint8_t> bytes) override {
     // Everything is checked before the cache is written, so a bad state changes nothing.
     StateReader r(bytes);
+    if (planned) {
+      // A state saved under this plan, or (converted) one saved without a plan.
+      const bool dense = StateReader(bytes).ReadHeader("llama", Shape()).ok();
+      if (!dense) FLOE_RETURN_IF_ERROR(r.ReadHeader("llama+head-plan", planned->Shape()));
+      if (dense) FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
+      uint64_t n = 0;
+      FLOE_RETURN_IF_ERROR(r.TakeU64(&n, planned->capacity(), "position"));
+      FLOE_RETURN_IF_ERROR(dense ? planned->RestoreFromDense(n, r) : planned->Restore(n, r));
+      pos = n;
+      return Status::Ok();
+    }
     FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
@@ -99,6 +132,11 @@ class LlamaModel::State final : public SequenceState {
   Result<std::unique_ptr<SequenceState>> Clone() const override {
     auto c = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(c->Init(config, options));
+    if (planned) {
+      FLOE_RETURN_IF_ERROR(c->planned->CopyFrom(*planned, pos));
+      c->pos = pos;
+      return std::unique_ptr<SequenceState>(std::move(c));
+    }
     FLOE_RETURN_IF_ERROR(c->cache.CopyPrefixFrom(cache, pos));
     FLOE_RETURN_IF_ERROR(c->index.CopyFrom(index));
     c->shared = shared;
@@ -112,6 +150,17 @@ class LlamaModel::State final : public SequenceState {
     batch = std::max<size_t>(1, o.max_batch);
     const size_t ctx = o.context_length ? o.context_length : c.usable_context();
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
+    if (o.head_plan) {
+      if (o.kv_dtype != DType::kF32 && o.kv_dtype != DType::kF16)
+        return InvalidArgument("KV cache type must be f32 or f16");
+      FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,
+                            o.head_plan->Resolve(c.n_layers, c.n_kv_heads, ctx,
+                                                 /*allow_recurrent=*/false));
+      planned = std::make_unique<PlannedAttention>();
+      FLOE_RETURN_IF_ERROR(
+          planned->Init(plan, c.n_heads, c.head_dim, ctx, batch, o.kv_dtype, o.attention));
+      return scratch.Resize(batch * Batch::FloatsPerRow(c));
+    }
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));
     ice = o.attention.backend == AttentionBackend::kIce ||
           o.attention.backend == AttentionBackend::kFaiss;
@@ -130,6 +179,7 @@ class LlamaModel::State final : public SequenceState {
   KnnIndexSet index;           // kNN only: keys [sinks, IndexLimit(pos)) of every (layer, kv head)
   IceScratchPool ice_scratch;  // ice only: per-thread search memory, reused across steps
   ice::SharedCandidates shared;  // ice only: candidates of each head's current block
+  std::unique_ptr<PlannedAttention> planned;  // a head plan: per-head storage (cache unused)
   AlignedBuffer<float> scratch;  // the activations of `batch` rows (Batch)
   size_t pos = 0;
   size_t batch = 1;
@@ -171,6 +221,7 @@ Status LlamaModel::Forward(SequenceState& base, std::span<const int32_t> tokens,
 
 Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, float* out,
                           ThreadContext* threads) const {
+  if (s.planned) return s.planned->Attend(layer, n, s.pos, q, out, threads);
   if (!s.ice) {
     DenseAttentionArgs args;
     args.cache = &s.cache;
@@ -321,7 +372,7 @@ Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threa
         Add(L.bv.f32(), v, KVD);
       }
       ApplyRope(q, k, pos);
-      seq.state->cache.Store(l, pos, k, v);
+      seq.state->StoreKv(l, pos, k, v);
     }
   }
   FLOE_RETURN_IF_ERROR(AttendEach(l, b, threads));

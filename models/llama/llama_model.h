@@ -30,6 +30,7 @@ class LlamaModel final : public CausalLm {
   const LlamaWeights& weights() const { return weights_; }
 
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
+  bool accepts_head_plan() const override { return true; }
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                  float* logits, ThreadContext& threads,
                  const std::atomic<bool>* cancel) const override;

@@ -10,6 +10,7 @@
 #include "platform/base/output_file.h"
 #include "platform/base/thread_context.h"
 #include "runtime/api/c_api_internal.h"
+#include "runtime/engine/head_plan_json.h"
 
 using namespace floe::capi;
 
@@ -43,6 +44,7 @@ floe_session_params floe_session_default_params(void) {
   p.knn_fanout = uint32_t(a.dci.fanout);
   p.history_limit = 0;
   p.gold_kv_cache = a.gold_kv_cache ? 1 : 0;
+  p.head_plan_json = nullptr;
   return p;
 }
 
@@ -90,6 +92,11 @@ floe_status floe_session_create(floe_model* model, const floe_session_params* pa
     sp.attention.dci.fanout = p.knn_fanout;
     sp.history_limit = p.history_limit;
     sp.attention.gold_kv_cache = p.gold_kv_cache != 0;
+    if (p.head_plan_json) {
+      auto plan = floe::ParseHeadPlanJson(p.head_plan_json);
+      if (!plan.ok()) return Report(nullptr, plan.status());
+      sp.head_plan = std::move(plan).value();
+    }
     if (p.progress) {
       const floe_progress_callback cb = p.progress;
       void* user = p.progress_user_data;

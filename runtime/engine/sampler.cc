@@ -31,8 +31,12 @@ int32_t Sampler::Sample(std::span<const float> logits, std::span<const int32_t> 
     work_.assign(logits.begin(), logits.end());
     const size_t from =
         recent.size() > size_t(params_.repeat_last_n) ? recent.size() - params_.repeat_last_n : 0;
-    for (size_t i = from; i < recent.size(); ++i) {
-      const int32_t t = recent[i];
+    // Each distinct token of the window once, however often it occurs (llama.cpp's
+    // penalty_repeat: applied when its count is > 0).
+    penalised_.assign(recent.begin() + std::ptrdiff_t(from), recent.end());
+    std::sort(penalised_.begin(), penalised_.end());
+    penalised_.erase(std::unique(penalised_.begin(), penalised_.end()), penalised_.end());
+    for (const int32_t t : penalised_) {
       if (t < 0 || size_t(t) >= n) continue;
       float& v = work_[size_t(t)];
       v = v > 0 ? v / params_.repeat_penalty : v * params_.repeat_penalty;

@@ -37,6 +37,7 @@ class Sampler {
   SamplerParams params_;
   std::mt19937_64 rng_;
   std::vector<float> work_;
+  std::vector<int32_t> penalised_;  // the distinct tokens of the penalty window
   struct Candidate {
     float logit;
     int32_t id;

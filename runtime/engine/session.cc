@@ -40,6 +40,10 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
                            std::to_string(kMaxSessionBatch) + " tokens per prefill chunk");
   if (params.kv_dtype != DType::kF32 && params.kv_dtype != DType::kF16)
     return InvalidArgument("KV cache type must be f32 or f16");
+  if (params.head_plan && !model.lm().accepts_head_plan())
+    return InvalidArgument("architecture '" + model.lm().architecture() +
+                           "' does not take a head plan: its layers have no attention heads to "
+                           "plan (drop --head-plan / head_plan_json)");
   std::unique_ptr<Session> s(new Session(model, params));
   StateOptions o;
   o.context_length = params.context_length;
@@ -47,6 +51,7 @@ Result<std::unique_ptr<Session>> Session::Create(const Model& model, const Sessi
   o.max_batch = params.batch;
   o.attention = params.attention;
   o.attention_probe = params.attention_probe;
+  o.head_plan = params.head_plan;
   auto state = model.lm().NewState(o);
   if (!state.ok()) return state.status();
   s->state_ = std::move(state).value();

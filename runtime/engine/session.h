@@ -6,6 +6,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,10 @@ struct SessionParams {
   // Attention backend (dense, or IceFormer kNN attention for long contexts) and its
   // parameters; see attention/attention_settings.h. Checked by Create.
   AttentionSettings attention;
+  // Optional per-head attention plan (docs/attention/head-plans.md; JSON: head_plan_json.h):
+  // every (layer, KV head) its own mode (dense, knn, window, recurrent) and only the cache that
+  // mode needs. Checked by Create: architectures without attention heads refuse it.
+  std::optional<HeadPlan> head_plan;
   // Optional observer of attention queries (eval tools); shared by forks; must outlive them.
   AttentionProbe* attention_probe = nullptr;
   // Called on the evaluating thread after each prefill chunk with (tokens done, total) of the
@@ -75,6 +80,8 @@ class Session {
   size_t capacity() const { return state_->capacity(); }
   // Memory the sequence state holds: KV cache, scratch, and a kNN attention index.
   size_t state_bytes() const { return state_->memory_bytes(); }
+  // The part of state_bytes() that holds the sequence (KV cache, kNN index), without scratch.
+  size_t cache_bytes() const { return state_->cache_bytes(); }
   size_t vocab_size() const { return model_.lm().vocab_size(); }
   const Model& model() const { return model_; }
   ThreadContext& threads() { return threads_; }

@@ -1,6 +1,7 @@
 #include "attention_flags.h"
 
 #include "checks.h"
+#include "runtime/engine/head_plan_json.h"
 
 namespace floe::cli {
 
@@ -51,6 +52,19 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& p
     app->add_option(flag(c.flag), *c.value, c.help)->check(IntAtLeast(0))->group(group);
   app->add_flag(flag("--gold-kv-cache"), s->gold_kv_cache,
                 "GoldFinch: keep the GOLD layers' keys and values (a speed cache for decode)")
+      ->group(group);
+}
+
+void AddHeadPlanFlag(CLI::App* app, std::optional<HeadPlan>* plan, const std::string& group) {
+  app->add_option_function<std::string>(
+         "--head-plan",
+         [plan](const std::string& path) {
+           auto p = LoadHeadPlanFile(path);
+           if (!p.ok()) throw CLI::ValidationError("--head-plan", p.status().message());
+           *plan = std::move(p).value();
+         },
+         "per-head attention plan (JSON; floe plan-heads writes one)")
+      ->type_name("FILE")
       ->group(group);
 }
 

@@ -12,11 +12,13 @@
 // AttentionSettings::Validate's, reported when the session is created.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
 
 #include "attention/attention_settings.h"
+#include "attention/head_plan.h"
 
 namespace floe::cli {
 
@@ -25,5 +27,11 @@ namespace floe::cli {
 // --b-attention, --b-knn-k, ...; floe longdoc compare) in the help group `group`.
 void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& prefix = "",
                        const std::string& group = "Attention");
+
+// --head-plan FILE: a head-plan JSON file (docs/attention/head-plans.md), read and checked while
+// parsing (a bad file is a usage error naming it); whether its heads exist in the model is
+// checked when the session is created.
+void AddHeadPlanFlag(CLI::App* app, std::optional<HeadPlan>* plan,
+                     const std::string& group = "Attention");
 
 }  // namespace floe::cli

@@ -62,6 +62,7 @@ struct BenchFlags {
   DType kv = DType::kF16;  // KV cache type; f16 as llama-bench
   long n_seqs = 1;         // > 1: batched decode of this many sequences
   AttentionSettings attention;
+  std::optional<HeadPlan> head_plan;
 };
 
 int Run(const BenchFlags& f) {
@@ -92,7 +93,7 @@ int Run(const BenchFlags& f) {
         "model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s "
         "%10s\n",
         model_path.c_str(), type.c_str(), m.weight_bytes() / 1e9,
-        AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
+        f.head_plan ? "head plan" : AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
         pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
   }
   for (long th : f.threads) {
@@ -100,6 +101,7 @@ int Run(const BenchFlags& f) {
     sp.threads = int(th);
     sp.kv_dtype = f.kv;
     sp.attention = attention;
+    sp.head_plan = f.head_plan;
     std::vector<Result> results;
     auto fail = [&](const Status& st) {
       std::fprintf(stderr, "floe bench: %s\n", st.ToString().c_str());
@@ -250,6 +252,7 @@ Verb AddBench(CLI::App& floe) {
       ->check(IntAtLeast(1));
   app->add_flag("--json", f->json, "one JSON object per test instead of the table");
   AddAttentionFlags(app, &f->attention);
+  AddHeadPlanFlag(app, &f->head_plan);
   return {app, [f] { return Run(*f); }};
 }
 

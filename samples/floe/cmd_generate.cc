@@ -113,6 +113,7 @@ Verb AddGenerate(CLI::App& floe) {
       ->group(sampling);
   app->add_option("-s,--seed", s.seed, "random seed")->check(IntAtLeast(0))->group(sampling);
   AddAttentionFlags(app, &f->session.attention);
+  AddHeadPlanFlag(app, &f->session.head_plan);
   return {app, [f] { return Run(*f); }};
 }
 

@@ -138,6 +138,7 @@ Verb AddLogits(CLI::App& floe) {
                   "prefill chunk in tokens; 1 evaluates token by token (the decode path)")
       ->check(IntAtLeast(1));
   AddAttentionFlags(app, &f->session.attention);
+  AddHeadPlanFlag(app, &f->session.head_plan);
   // Exactly one input: -p or --tokens (the excludes above refuses both).
   app->callback([prompt, tokens] {
     if (prompt->count() == 0 && tokens->count() == 0)

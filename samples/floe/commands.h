@@ -31,5 +31,8 @@ Verb AddLongdoc(CLI::App& floe);  // samples/longdoc
 Verb AddServe(CLI::App& floe);
 Verb AddTemplate(CLI::App& floe);
 Verb AddChat(CLI::App& floe);
+Verb AddParity(CLI::App& floe);  // floe parity ops
+Verb AddAnalyzeHeads(CLI::App& floe);
+Verb AddPlanHeads(CLI::App& floe);
 
 }  // namespace floe::cli

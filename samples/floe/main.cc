@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
       floe::cli::AddMakeModel(floe),     floe::cli::AddQuantize(floe),
       floe::cli::AddCompare(floe),       floe::cli::AddLongdoc(floe),
       floe::cli::AddServe(floe),         floe::cli::AddTemplate(floe),
-      floe::cli::AddChat(floe),
+      floe::cli::AddChat(floe),          floe::cli::AddParity(floe),
+      floe::cli::AddAnalyzeHeads(floe),  floe::cli::AddPlanHeads(floe),
   };
   floe.footer("Run 'floe VERB --help' for a verb's flags.");  // after the verbs: they copy it
   if (argc < 2) {

@@ -4,7 +4,8 @@
 # cancellation) builds out of tree against the installed package and generates the same greedy
 # text as the floe CLI; the linked apps need no shared library beyond libc/libm/libstdc++/libgcc,
 # and, when floe is built with FAISS (bundled in libfloe.a), FAISS's BLAS, LAPACK and OpenMP
-# runtime (libblas3, liblapack3, libgomp1: see docs/packaging.md).
+# runtime (libblas3, liblapack3, libgomp1: see docs/packaging.md). No CUDA NEEDED entry or symbol
+# in libfloe.a, the floe CLI or the apps, with or without the CUDA module (docs/gpu-parity.md).
 # Usage: package_test.sh BUILD_DIR SOURCE_DIR FLOE_CLI DATA_DIR
 set -euo pipefail
 build=$1 src=$2 floe=$3 data=$4
@@ -63,4 +64,29 @@ for app in "$tmp/embed/embed_c" "$tmp/embed/embed_cpp" "$tmp/embed_pc"; do
   done
   if ldd "$app" | grep -Eq "tbb|hwy|mimalloc|faiss|not found"; then echo "$app: ldd shows a dependency"; ldd "$app"; exit 1; fi
 done
+
+# No CUDA anywhere in what applications link or run (docs/gpu-parity.md): libfloe.a defines and
+# references no CUDA symbol, and neither the floe CLI nor the apps need a CUDA library, whether
+# or not the build made the CUDA module (-DFLOE_CUDA=ON). The module itself, when built, links
+# the CUDA runtime statically and needs only the C/C++ runtime (it opens the driver at init).
+if nm -A "$tmp/prefix/lib/libfloe.a" 2>/dev/null | grep -Eq ' [UTtDdBbRr] _*(cuda|cu[A-Z])'; then
+  echo "libfloe.a has CUDA symbols"; nm -A "$tmp/prefix/lib/libfloe.a" | grep -E ' _*(cuda|cu[A-Z])' | head; exit 1
+fi
+for app in "$floe" "$tmp/embed/embed_c" "$tmp/embed/embed_cpp" "$tmp/embed_pc"; do
+  if readelf -d "$app" | grep -Eiq 'Shared library: \[lib(cuda|cudart|cublas|nvrtc)'; then
+    echo "$app has a CUDA NEEDED entry"; readelf -d "$app" | grep NEEDED; exit 1
+  fi
+done
+echo "floe NEEDED: $(readelf -d "$floe" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p' | tr '\n' ' ')(no CUDA)"
+module=$(dirname "$floe")/libfloe_cuda.so
+if [ -f "$module" ]; then
+  needed=$(readelf -d "$module" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p')
+  echo "libfloe_cuda.so NEEDED: $(echo $needed)"
+  for lib in $needed; do
+    case "$lib" in
+      libc.so.6|libm.so.6|libstdc++.so.6|libgcc_s.so.1|ld-linux-x86-64.so.2|libdl.so.2|librt.so.1|libpthread.so.0) ;;
+      *) echo "libfloe_cuda.so needs $lib"; exit 1 ;;
+    esac
+  done
+fi
 echo "package checks passed"

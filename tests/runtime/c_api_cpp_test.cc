@@ -305,3 +305,86 @@ TEST_CASE("C API misuse returns error codes", "[unit]") {
   CHECK(floe_session_eval(orphan, &bos, 1) == FLOE_OK);
   floe_session_free(orphan);
 }
+
+// Issue 29 item 7: floe_generate's two documented early stops, checked against a loop written
+// here with floe_session_eval and the argmax of floe_session_logits (greedy = argmax, ties to
+// the lowest id).
+namespace {
+
+floe_token ArgMax(std::span<const float> logits) {
+  size_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best]) best = i;
+  return floe_token(best);
+}
+
+struct StopCounter {
+  size_t calls = 0, stop_after = 0;
+  std::vector<floe_token> tokens;
+};
+
+int CountAndStop(floe_token token, const char*, size_t, void* user) {
+  auto* c = static_cast<StopCounter*>(user);
+  if (token >= 0) c->tokens.push_back(token);
+  return ++c->calls == c->stop_after ? 0 : 1;
+}
+
+}  // namespace
+
+TEST_CASE("floe_generate stops where greedy decoding reaches end of text (EOS or BOS)", "[unit]") {
+  floe::Model model = Stories260K();
+  const int vocab = floe_model_vocab_size(model.get());
+  const floe_token bos = floe_model_bos(model.get()), eos = floe_model_eos(model.get());
+  const size_t limit = 400;
+  // Find a prompt whose greedy continuation ends within `limit` tokens, by hand.
+  bool found = false;
+  for (const char* prompt : {"The end.", "Once upon a time", "Lily and Ben", "One day",
+                             "They were happy.", "The cat"}) {
+    floe::Session manual(model);
+    std::vector<floe_token> expected;
+    manual.Eval(model.Tokenize(prompt, true));
+    bool ended = false;
+    while (expected.size() < limit && manual.position() < 500) {
+      const floe_token next = ArgMax(manual.Logits(vocab));
+      if (next == eos || next == bos) {
+        ended = true;
+        break;
+      }
+      expected.push_back(next);
+      manual.Eval(std::span<const floe_token>(&next, 1));
+    }
+    if (!ended) continue;
+    found = true;
+    INFO("prompt \"" << prompt << "\" ends after " << expected.size() << " tokens");
+    floe::Session s(model);
+    floe::Sampler greedy = Greedy();
+    StopCounter c;
+    size_t n = 0;
+    REQUIRE(floe_generate(s.get(), prompt, 1, limit, greedy.get(), CountAndStop, &c, &n) ==
+            FLOE_OK);
+    CHECK(n == expected.size());
+    CHECK(c.tokens == expected);
+    break;
+  }
+  REQUIRE(found);  // no prompt reached end of text: the check above never ran
+}
+
+TEST_CASE("a token callback returning 0 stops floe_generate after that token", "[unit]") {
+  floe::Model model = Stories260K();
+  for (size_t stop_after : {size_t{1}, size_t{5}, size_t{17}}) {
+    floe::Session s(model);
+    floe::Sampler greedy = Greedy();
+    StopCounter c;
+    c.stop_after = stop_after;
+    size_t n = 0;
+    REQUIRE(floe_generate(s.get(), "Once upon a time", 1, 100, greedy.get(), CountAndStop, &c,
+                          &n) == FLOE_OK);
+    CHECK(c.calls == stop_after);
+    CHECK(n == stop_after);
+    // The session goes on from where the stop left it: a later generate continues the story.
+    StopCounter more;
+    more.stop_after = 3;
+    REQUIRE(floe_generate(s.get(), "", 0, 100, greedy.get(), CountAndStop, &more, &n) == FLOE_OK);
+    CHECK(n == 3);
+  }
+}

@@ -1,20 +1,21 @@
 #!/usr/bin/env bash
 # The official `openai` npm package (installed at test time into NPM_DIR, a folder of the build
-# tree) drives floe-serve on stories260K and on tiny RWKV-6. Skipped (exit 77, with the reason)
-# when node or npm is missing or the npm registry cannot be reached.
+# tree) drives floe-serve on stories260K and on tiny RWKV-6. When node or npm is missing or the
+# npm registry cannot be reached it fails, unless FLOE_TEST_ALLOW_SKIP allows the skip
+# (tests/common/skip.sh).
 # Usage: openai_client.sh FLOE_SERVE FLOE_CLI DATA_DIR NPM_DIR
 set -euo pipefail
+source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3 npm_dir=$(realpath -m "$4")
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
-command -v npm >/dev/null || { echo "SKIP: npm is not installed"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+command -v node >/dev/null || floe_skip node "node is not installed"
+command -v npm >/dev/null || floe_skip npm "npm is not installed"
+command -v curl >/dev/null || floe_skip curl "curl is not installed"
 if [[ ! -f $npm_dir/node_modules/openai/package.json ]]; then
   mkdir -p "$npm_dir"
   [[ -f $npm_dir/package.json ]] || echo '{"private": true}' >"$npm_dir/package.json"
   if ! (cd "$npm_dir" && timeout 120 npm install openai@4 --no-audit --no-fund --loglevel=error); then
-    echo "SKIP: npm install openai failed (is the npm registry reachable?)"
-    exit 77
+    floe_skip npm-registry "npm install openai failed (is the npm registry reachable?)"
   fi
 fi
 source "$here/server_lib.sh"

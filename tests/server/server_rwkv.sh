@@ -3,10 +3,11 @@
 # and 4 concurrent streams, each equal to `floe generate --temp 0` of its prompt.
 # Usage: server_rwkv.sh FLOE_SERVE FLOE_CLI DATA_DIR
 set -euo pipefail
+source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+command -v node >/dev/null || floe_skip node "node is not installed"
+command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
 serve_cmd=("$serve")
 tmp=$(mktemp -d)

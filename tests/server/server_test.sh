@@ -8,6 +8,7 @@
 # libgcc (package_test.sh's check of the embedding samples).
 # Usage: server_test.sh FLOE_SERVE FLOE_CLI DATA_DIR [static|none]
 set -euo pipefail
+source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3 deps_check=${4:-none}
 if [[ $deps_check == static ]]; then
   for lib in $(readelf -d "$serve" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
@@ -18,8 +19,8 @@ if [[ $deps_check == static ]]; then
   done
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || { echo "SKIP: node is not installed"; exit 77; }
-command -v curl >/dev/null || { echo "SKIP: curl is not installed"; exit 77; }
+command -v node >/dev/null || floe_skip node "node is not installed"
+command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
 serve_cmd=("$serve")
 tmp=$(mktemp -d)

@@ -179,6 +179,14 @@ typedef struct floe_session_params {
    * 2 x GOLD layers x n_embd floats per token) instead of rebuilding them at every decode step.
    * ICE and FAISS on GoldFinch imply it. Other models ignore it. */
   int32_t gold_kv_cache; /* default 0 */
+  /* Head plan (added later, same struct_size rule): NULL (default) = every head attends as
+   * `attention` says; else the text of a head-plan JSON document (docs/attention/head-plans.md)
+   * giving each (layer, KV head) its mode (dense, knn, window, recurrent) and keeping only the
+   * cache that mode needs; knn heads take the other knn_* fields above. Read during
+   * floe_session_create only (the string need not outlive it). A malformed plan, heads the
+   * model lacks, a window of 0, recurrent heads in a model without recurrent blocks, or an
+   * architecture without attention heads: FLOE_ERR_INVALID_ARGUMENT and a message. */
+  const char* head_plan_json;
 } floe_session_params;
 
 floe_session_params floe_session_default_params(void);

@@ -6,8 +6,10 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 
+#include "attention/knn/ice_reference.h"
 #include "knn_model_test_util.h"
 #include "runtime/engine/model.h"
 #include "platform/base/state_io.h"
@@ -53,16 +55,107 @@ TEST_CASE("ice: stories260K logits equal dense when k + W + S covers the context
   }
 }
 
-TEST_CASE("ice: the kNN path changes the logits a little, not a lot", "[model]") {
+// Every query that took the kNN path, checked against the arithmetic of truncated softmax. The
+// query attended A = sinks [0, S) + the retrieved keys + the window [W0, p]. Exact attention over
+// A (double) is S_A; dense over [0, p] is D; m is the softmax mass of the keys outside A. Since
+// D = (1 - m) S_A + m V_miss (V_miss: the mass-weighted mean of the missed values),
+// |D_i - S_A_i| = m |V_miss_i - S_A_i| <= m (max_{j not in A} |v_ji| + |S_A_i|). So the check is:
+// (1) the output used equals S_A within f32 rounding (a worst-case (|A| + 16) x 2^-23 of the
+// largest |value| in A: f32 sums over |A| weighted values plus the softmax's own rounding), and
+// (2) it is within that bound of dense.
+namespace {
+
+struct TruncationProbe : AttentionProbe {
+  std::mutex mu;
+  size_t n = 0, exact_fail = 0, bound_fail = 0;
+  double worst_exact = 0, worst_ratio = 0, mass_sum = 0;
+  bool Wants(size_t, size_t, size_t) const override { return true; }
+  void Record(const AttentionProbeEvent& e) override {
+    if (!e.sparse) return;
+    const KvCache& c = *e.cache;
+    const size_t hd = c.head_dim(), p = e.position;
+    std::vector<uint32_t> attended;
+    std::vector<bool> in(p + 1, false);
+    auto add = [&](uint32_t j) {
+      if (!in[j]) attended.push_back(j);
+      in[j] = true;
+    };
+    for (size_t j = 0; j < e.eligible_begin; ++j) add(uint32_t(j));
+    for (uint32_t j : e.retrieved) add(j);
+    for (size_t j = e.eligible_end; j <= p; ++j) add(uint32_t(j));
+    std::vector<float> sa(hd), d(hd);
+    ice::reference::SparseAttend(c, e.layer, e.kv_head, e.q, attended, sa.data());
+    ice::reference::DenseAttend(c, e.layer, e.kv_head, e.q, p + 1, d.data());
+    // Softmax mass outside A, and the largest |value| inside and outside A, per dimension.
+    const double scale = 1.0 / std::sqrt(double(hd));
+    std::vector<double> score(p + 1);
+    double mx = -INFINITY;
+    for (size_t j = 0; j <= p; ++j) {
+      double dot = 0;
+      for (size_t i = 0; i < hd; ++i) {
+        dot += double(e.q[i]) * ice::reference::KeyAt(c, e.layer, j, e.kv_head, i);
+      }
+      mx = std::max(mx, score[j] = dot * scale);
+    }
+    double total = 0, missed = 0;
+    std::vector<double> vmax_in(hd, 0), vmax_out(hd, 0);
+    for (size_t j = 0; j <= p; ++j) {
+      const double w = std::exp(score[j] - mx);
+      total += w;
+      if (!in[j]) missed += w;
+      for (size_t i = 0; i < hd; ++i) {
+        const double v = std::fabs(ice::reference::ValueAt(c, e.layer, j, e.kv_head, i));
+        auto& m = in[j] ? vmax_in[i] : vmax_out[i];
+        m = std::max(m, v);
+      }
+    }
+    const double m = missed / total;
+    bool exact_ok = true, bound_ok = true;
+    double worst_e = 0, worst_r = 0;
+    for (size_t i = 0; i < hd; ++i) {
+      const double rounding = double(attended.size() + 16) * std::ldexp(vmax_in[i], -23) + 1e-30;
+      const double err = std::fabs(double(e.out[i]) - sa[i]);
+      worst_e = std::max(worst_e, err / rounding);
+      exact_ok = exact_ok && err <= rounding;
+      const double bound = m * (vmax_out[i] + std::fabs(sa[i])) + 2 * rounding;
+      const double dev = std::fabs(double(e.out[i]) - d[i]);
+      worst_r = std::max(worst_r, dev / bound);
+      bound_ok = bound_ok && dev <= bound;
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    ++n;
+    mass_sum += m;
+    exact_fail += !exact_ok;
+    bound_fail += !bound_ok;
+    worst_exact = std::max(worst_exact, worst_e);
+    worst_ratio = std::max(worst_ratio, worst_r);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("ice: every kNN query is exact attention over its keys, within the truncation bound",
+          "[model]") {
   auto model = Stories260K();
   const auto ids = StoryTokens(*model, 300);
-  auto a = NewSession(*model, SessionParams{});
-  auto b = NewSession(*model, SparseIce());
-  REQUIRE(a->Eval(ids, true).ok());
-  REQUIRE(b->Eval(ids, true).ok());
-  const float d = MaxAbsDiff(a->all_logits(), b->all_logits());
-  CHECK(d > 0.0f);  // the sparse path did run
-  CHECK(d < 5.0f);
+  for (DType kv : {DType::kF32, DType::kF16}) {
+    INFO((kv == DType::kF16 ? "f16" : "f32") << " cache");
+    TruncationProbe probe;
+    SessionParams p = SparseIce();
+    p.kv_dtype = kv;
+    p.attention_probe = &probe;
+    auto a = NewSession(*model, SessionParams{});
+    auto b = NewSession(*model, p);
+    REQUIRE(a->Eval(ids, true).ok());
+    REQUIRE(b->Eval(ids, true).ok());
+    INFO(probe.n << " sparse queries, mean missed mass " << probe.mass_sum / double(probe.n)
+                 << ", worst |out - exact over A| / rounding " << probe.worst_exact
+                 << ", worst |out - dense| / bound " << probe.worst_ratio);
+    REQUIRE(probe.n > 1000);  // the kNN path ran
+    CHECK(probe.exact_fail == 0);
+    CHECK(probe.bound_fail == 0);
+    CHECK(MaxAbsDiff(a->all_logits(), b->all_logits()) > 0.0f);  // and changed the logits
+  }
 }
 
 TEST_CASE("ice: save -> restore -> continue and fork equal the uninterrupted run", "[model]") {

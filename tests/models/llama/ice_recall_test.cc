@@ -3,6 +3,7 @@
 // (brute force over the same eligible keys [S, p - W] of the same cache) that the search
 // retrieved. Default DCI parameters; dense_below = 0 so every position past the window is
 // searched. The same for the FAISS HNSW backend (when built with FAISS).
+#include <cmath>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -23,17 +24,53 @@ struct RecallProbe : AttentionProbe {
   std::mutex mu;
   double sum = 0, sum_late = 0;
   size_t n = 0, n_late = 0;
+  // Missed keys of the exact top-k that are not near-ties: a miss is a near-tie when its exact
+  // score is within the f32 rounding of two dot products (2 x head_dim x 2^-24 x sum |q_i k_i|)
+  // of the lowest-scoring key the search returned, so that f32 and double can order them
+  // differently. A search that scores every eligible key must have none.
+  size_t real_misses = 0;
+  static size_t RealMisses(const AttentionProbeEvent& e, const std::vector<uint32_t>& exact,
+                           const std::set<uint32_t>& got) {
+    const size_t hd = e.cache->head_dim();
+    auto score = [&](uint32_t j, double* abs_sum) {
+      double dot = 0, a = 0;
+      for (size_t i = 0; i < hd; ++i) {
+        const double t = double(e.q[i]) * ice::reference::KeyAt(*e.cache, e.layer, j, e.kv_head, i);
+        dot += t;
+        a += std::fabs(t);
+      }
+      if (abs_sum != nullptr) *abs_sum = a;
+      return dot;
+    };
+    double lowest = INFINITY, lowest_abs = 0;
+    for (uint32_t j : e.retrieved) {
+      double a = 0;
+      const double sc = score(j, &a);
+      if (sc < lowest) lowest = sc, lowest_abs = a;
+    }
+    size_t real = 0;
+    for (uint32_t id : exact) {
+      if (got.count(id)) continue;
+      double a = 0;
+      const double sc = score(id, &a);
+      const double tol = 2.0 * double(hd) * std::ldexp(std::max(a, lowest_abs), -24);
+      real += sc > lowest + tol;
+    }
+    return real;
+  }
   bool Wants(size_t, size_t, size_t pos) const override { return pos % every == 1; }
   void Record(const AttentionProbeEvent& e) override {
     if (!e.sparse) return;
     const auto exact = ice::reference::TopKInnerProduct(*e.cache, e.layer, e.kv_head, e.q,
                                                         e.eligible_begin, e.eligible_end, k);
     const std::set<uint32_t> got(e.retrieved.begin(), e.retrieved.end());
-    size_t hit = 0;
+    size_t hit = 0, real = 0;
     for (uint32_t id : exact) hit += got.count(id);
+    if (hit < exact.size()) real = RealMisses(e, exact, got);
     const double r = double(hit) / double(exact.size());
     std::lock_guard<std::mutex> lock(mu);
     sum += r;
+    real_misses += real;
     ++n;
     if (e.position >= 1023) {
       sum_late += r;
@@ -88,7 +125,7 @@ TEST_CASE("ice recall: stories260K on TinyStories, 512 context", "[model]") {
   Run("models/llama2c/stories260K.bin", text, 512, Defaults(), &probe);
   REQUIRE(probe.n > 1000);
   INFO("recall " << probe.sum / double(probe.n) << " over " << probe.n << " queries");
-  CHECK(probe.sum / double(probe.n) >= 0.9);
+  CHECK(probe.real_misses == 0);  // every miss is an f32 near-tie
   // A 32-key window leaves up to 476 eligible keys: a real search.
   AttentionSettings narrow = Defaults();
   narrow.window = 32;
@@ -137,8 +174,19 @@ TEST_CASE("ice recall: single-level and multi-level DCI on stories-long-2k, each
   p2.every = 8;
   Run("models/llama2c/stories-long-2k.bin", text, 2048, two, &p2);
   REQUIRE(p2.n > 1000);
-  INFO("two levels, candidates 2 x k: recall " << p2.sum / double(p2.n));
-  CHECK(p2.sum / double(p2.n) >= 0.7);  // eval-attention: 0.738 (single level at 2 x k: 0.564)
+  // The claim of docs/attention/ice.md checked in the same run: at the same candidate budget
+  // (2 x k per composite index) the two-level index finds more of the exact top-k than one
+  // level does.
+  AttentionSettings one_small = one;
+  one_small.dci.candidates_per_k = 2;
+  RecallProbe p3;
+  p3.every = 8;
+  Run("models/llama2c/stories-long-2k.bin", text, 2048, one_small, &p3);
+  REQUIRE(p3.n == p2.n);
+  INFO("two levels, candidates 2 x k: recall " << p2.sum / double(p2.n)
+                                              << "; one level, candidates 2 x k: "
+                                              << p3.sum / double(p3.n));
+  CHECK(p2.sum / double(p2.n) > p3.sum / double(p3.n));
 }
 
 #ifdef FLOE_TEST_WITH_FAISS

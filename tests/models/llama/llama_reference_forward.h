@@ -1,6 +1,7 @@
 // Test helper: a plain scalar Llama / Qwen2 forward written from the equations (double
-// accumulation, no floe kernels), over a GGUF's tensors (make-model files: norm weights 1).
-// RoPE is unscaled (theta 10000) unless the caller passes each pair's frequency and magnitude.
+// accumulation, no floe kernels), over a GGUF's tensors and keys: norm weights, the RMSNorm
+// epsilon and the RoPE base are read from the file. RoPE is unscaled unless the caller passes each
+// pair's frequency and magnitude.
 #pragma once
 
 #include <cmath>
@@ -32,12 +33,14 @@ inline std::vector<double> MatVecD(const std::vector<float>& w, size_t rows, siz
   return y;
 }
 
-inline std::vector<double> RmsNormD(const std::vector<double>& x, double eps) {
+inline std::vector<double> RmsNormD(const std::vector<double>& x, double eps,
+                                    const std::vector<float>& weight) {
   double ss = 0.0;
   for (double v : x) ss += v * v;
   const double s = 1.0 / std::sqrt(ss / double(x.size()) + eps);
   std::vector<double> y(x.size());
-  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * s;  // norm weights are 1 in make-model files
+  REQUIRE(weight.size() == x.size());
+  for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] * s * double(weight[i]);
   return y;
 }
 
@@ -58,7 +61,7 @@ inline void RopeD(std::vector<double>& v, size_t heads, size_t hd, size_t pos, b
 
 // The rotation of each pair: unscaled RoPE with theta 10000 unless given.
 struct RopeParamsD {
-  std::vector<double> inv_freq;  // empty: 10000^(-2i/hd)
+  std::vector<double> inv_freq;  // empty: base^(-2i/hd), base = the file's rope.freq_base
   double mscale = 1.0;
 };
 
@@ -77,24 +80,34 @@ inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<
   const size_t heads = key("llama.attention.head_count"),
                kvh = key("llama.attention.head_count_kv");
   const size_t hd = dim / heads, group = heads / kvh;
-  if (rope.inv_freq.empty())
+  auto eps_key = f.GetFloat(*arch + ".attention.layer_norm_rms_epsilon");
+  REQUIRE(eps_key.ok());
+  const double eps = *eps_key;
+  if (rope.inv_freq.empty()) {
+    auto base = f.GetFloat(*arch + ".rope.freq_base");
+    REQUIRE(base.ok());
     for (size_t i = 0; i < hd / 2; ++i)
-      rope.inv_freq.push_back(std::pow(10000.0, -double(2 * i) / double(hd)));
+      rope.inv_freq.push_back(std::pow(*base, -double(2 * i) / double(hd)));
+  }
   REQUIRE(rope.inv_freq.size() == hd / 2);
   size_t r, c;
   const auto emb = Weights(f, "token_embd.weight", &r, &c);
   const auto out_w = Weights(f, "output.weight", &r, &c);
   const size_t vocab = r;
+  size_t norm_rows = 0, norm_cols = 0;
+  const auto out_norm = Weights(f, "output_norm.weight", &norm_rows, &norm_cols);
   std::vector<std::vector<std::vector<double>>> K(layers), Vv(layers);
   std::vector<float> logits;
   struct L {
-    std::vector<float> q, k, v, o, g, u, d, bq, bk, bv;
+    std::vector<float> q, k, v, o, g, u, d, bq, bk, bv, attn_norm, ffn_norm;
     size_t qr, kr, ff;
   };
   std::vector<L> ws(layers);
   for (size_t l = 0; l < layers; ++l) {
     const std::string p = "blk." + std::to_string(l) + ".";
     size_t rr, cc;
+    ws[l].attn_norm = Weights(f, p + "attn_norm.weight", &rr, &cc);
+    ws[l].ffn_norm = Weights(f, p + "ffn_norm.weight", &rr, &cc);
     ws[l].q = Weights(f, p + "attn_q.weight", &ws[l].qr, &cc);
     ws[l].k = Weights(f, p + "attn_k.weight", &ws[l].kr, &cc);
     ws[l].v = Weights(f, p + "attn_v.weight", &rr, &cc);
@@ -113,7 +126,7 @@ inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<
     for (size_t i = 0; i < dim; ++i) x[i] = emb[size_t(tokens[pos]) * dim + i];
     for (size_t l = 0; l < layers; ++l) {
       const L& w = ws[l];
-      auto xn = RmsNormD(x, 1e-5);
+      auto xn = RmsNormD(x, eps, w.attn_norm);
       auto q = MatVecD(w.q, w.qr, dim, xn), k = MatVecD(w.k, w.kr, dim, xn),
            v = MatVecD(w.v, w.kr, dim, xn);
       if (qwen2) {
@@ -143,14 +156,14 @@ inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<
       }
       const auto o = MatVecD(w.o, dim, dim, att);
       for (size_t i = 0; i < dim; ++i) x[i] += o[i];
-      xn = RmsNormD(x, 1e-5);
+      xn = RmsNormD(x, eps, w.ffn_norm);
       auto gate = MatVecD(w.g, w.ff, dim, xn);
       const auto up = MatVecD(w.u, w.ff, dim, xn);
       for (size_t i = 0; i < w.ff; ++i) gate[i] = gate[i] / (1.0 + std::exp(-gate[i])) * up[i];
       const auto down = MatVecD(w.d, dim, w.ff, gate);
       for (size_t i = 0; i < dim; ++i) x[i] += down[i];
     }
-    const auto lg = MatVecD(out_w, vocab, dim, RmsNormD(x, 1e-5));
+    const auto lg = MatVecD(out_w, vocab, dim, RmsNormD(x, eps, out_norm));
     for (double v : lg) logits.push_back(float(v));
   }
   return logits;

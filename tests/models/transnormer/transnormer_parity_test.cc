@@ -45,6 +45,17 @@ float MaxAbsDiff(std::span<const float> a, std::span<const float> b) {
   return m;
 }
 
+// Both sides compute in f32 (the official run is float32 throughout) and differ only in the
+// order of their sums. f32 rounds to 2^-24 relative; a logit ends a chain of about 20 reductions
+// (3 layers x norm, qkvu, attention, out projection, the 3 GLU matrices; then the head), each
+// over at most 176 terms, whose rounding errors add like a random walk: about
+// 20 x sqrt(176) x 2^-24 ~ 1.6e-5 of the largest logit (|logit| <= ~4.2 here), i.e. ~7e-5.
+float Tolerance(std::span<const float> want) {
+  float scale = 0.0f;
+  for (float v : want) scale = std::max(scale, std::fabs(v));
+  return 20.0f * std::sqrt(176.0f) * std::ldexp(1.0f, -24) * std::max(1.0f, scale);
+}
+
 std::unique_ptr<Session> NewSession(const Model& m, size_t batch) {
   SessionParams p;
   p.batch = batch;
@@ -83,7 +94,7 @@ void CheckParity(const std::string& file, ModelFormat format) {
     const float d = MaxAbsDiff(s->all_logits(), seq);
     std::printf("transnormer %s chunk %zu: max |logits - official| = %.3g\n", file.c_str(), batch,
                 double(d));
-    CHECK(d <= 1e-4f);
+    CHECK(d <= Tolerance(seq));
   }
   // Token by token against the official recurrent path.
   {
@@ -96,7 +107,7 @@ void CheckParity(const std::string& file, ModelFormat format) {
     const float d = MaxAbsDiff(rows, step);
     std::printf("transnormer %s token by token: max |logits - official step| = %.3g\n",
                 file.c_str(), double(d));
-    CHECK(d <= 1e-4f);
+    CHECK(d <= Tolerance(step));
   }
   // Greedy continuation: the prompt in one chunk, then one token at a time.
   {
@@ -114,7 +125,7 @@ void CheckParity(const std::string& file, ModelFormat format) {
     }
     std::printf("transnormer %s greedy 16 tokens: max |logits - official| = %.3g\n", file.c_str(),
                 double(worst));
-    CHECK(worst <= 1e-4f);
+    CHECK(worst <= Tolerance(gen_logits));
   }
 }
 

@@ -1,0 +1,106 @@
+// Attention by a head plan (attention/head_plan.h): the keys, values and kNN indexes of one
+// sequence, stored per (layer, KV head) as that head's mode needs, and the attention of each head
+// by its own mode:
+//   dense      all keys and values of the context (a one-head KvCache); DenseAttention
+//   knn        all keys and values + the head's kNN index and shared candidates; IceAttention
+//              with the head's k, window and sinks (other kNN parameters: the session's
+//              AttentionSettings, the DCI seed mixed with the head's place)
+//   window W   a ring buffer of R = W + max_rows - 1 rows (max_rows: the most query rows of one
+//              call), so a call can store all its keys before its first query reads its window
+//              (p - W, p]; the softmax over those W keys is ice::SparseAttendOne's
+//   recurrent  nothing here: the model computes those heads' outputs itself; Attend writes
+//              zeros in their slots
+// The cache bytes of a window head are constant in the context; dense and knn heads grow with it.
+// No attention probe: per-head storage does not match the probe's whole-layer KvCache.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "attention/attention_settings.h"
+#include "attention/dense/kv_cache.h"
+#include "attention/head_plan.h"
+#include "attention/knn/ice_attention.h"
+#include "attention/knn/knn_index_set.h"
+#include "attention/knn/shared_candidates.h"
+#include "platform/base/aligned_buffer.h"
+#include "platform/base/state_io.h"
+#include "platform/base/status.h"
+#include "platform/base/thread_context.h"
+
+namespace floe {
+
+class PlannedAttention {
+ public:
+  PlannedAttention() = default;
+  PlannedAttention(const PlannedAttention&) = delete;
+  PlannedAttention& operator=(const PlannedAttention&) = delete;
+
+  // Storage for `plan` (resolved for this model and `capacity`), heads of head_dim, kv dtype
+  // kF32 or kF16, calls of at most max_rows query rows of n_heads query heads (a multiple of the
+  // plan's KV heads). `knn` gives the kNN parameters the plan's knn heads do not set (backend:
+  // faiss keeps faiss, anything else is ice). kOutOfMemory / kInvalidArgument on failure.
+  Status Init(const ResolvedHeadPlan& plan, size_t n_heads, size_t head_dim, size_t capacity,
+              size_t max_rows, DType dtype, const AttentionSettings& knn);
+
+  const ResolvedHeadPlan& plan() const { return plan_; }
+  size_t capacity() const { return capacity_; }
+  // Cache rows, kNN indexes and shared candidates (not the call scratch).
+  size_t bytes() const;
+  size_t scratch_bytes() const { return scratch_.size() * sizeof(float); }
+  void Clear();  // an empty sequence (indexes and candidates emptied; rows are overwritten)
+
+  // Stores the n_kv_heads * head_dim floats of k and v of (layer, pos), each head's part as its
+  // mode needs (recurrent heads: nothing). pos < capacity.
+  void Store(size_t layer, size_t pos, const float* k, const float* v);
+
+  // Attention of n query rows (q: n x n_heads * head_dim, RoPE applied) at positions
+  // first_pos.. over what Store kept (keys up to first_pos + n - 1 stored), into out (same
+  // shape). n <= max_rows. Errors are the kNN index's.
+  Status Attend(size_t layer, size_t n, size_t first_pos, const float* q, float* out,
+                ThreadContext* threads);
+
+  // The fingerprint of the storage layout (for a state header): heads, dtype and every spec.
+  std::vector<uint64_t> Shape() const;
+  // Positions [0, n): per (layer, head) in order: dense/knn heads their keys then values of
+  // [0, n), window heads those of their last min(W, n) positions, then each knn head's shared
+  // candidates (length-prefixed).
+  void Save(size_t n, StateWriter& w) const;
+  // Reads what Save wrote for n positions into a fresh copy, rebuilds the kNN indexes, and
+  // replaces this storage only when all of it succeeded and no byte is left (else unchanged,
+  // kInvalidArgument).
+  Status Restore(size_t n, StateReader& r);
+  // Reads what KvCache::SavePrefix wrote for n positions of a whole-layer cache of the same
+  // heads and dtype (a state saved without a plan) and keeps of it what each head needs, kNN
+  // indexes rebuilt: a dense sequence continued under a plan. Unchanged on error.
+  Status RestoreFromDense(size_t n, StateReader& r);
+  // A deep copy of `other`'s first n positions (same plan and shape).
+  Status CopyFrom(const PlannedAttention& other, size_t n);
+
+ private:
+  struct Head {
+    HeadSpec spec;
+    KvCache kv;  // 1 layer x 1 head: capacity rows (dense, knn) or a ring (window)
+    AttentionSettings settings;  // knn heads
+    std::unique_ptr<KnnIndexSet> index;
+    ice::SharedCandidates shared;
+    IceScratchPool pool;
+    std::vector<float> scores;   // window heads: SparseAttendOne scratch
+    std::vector<uint32_t> slots;
+  };
+  Head& at(size_t layer, size_t h) { return heads_[layer * plan_.n_kv_heads + h]; }
+  const Head& at(size_t layer, size_t h) const { return heads_[layer * plan_.n_kv_heads + h]; }
+  Status AttendHead(Head& head, size_t n, size_t first_pos, const float* q, float* out,
+                    ThreadContext* threads);
+
+  ResolvedHeadPlan plan_;
+  size_t n_heads_ = 0, head_dim_ = 0, capacity_ = 0, max_rows_ = 1;
+  DType dtype_ = DType::kF32;
+  AttentionSettings knn_;
+  std::vector<Head> heads_;
+  AlignedBuffer<float> scratch_;  // gathered q and out rows of one layer's heads
+};
+
+}  // namespace floe
