@@ -5,6 +5,15 @@
 #include <cstring>
 
 namespace floe {
+namespace {
+// Rounds to the nearest int8 in [-127, 127], clamping in float first: converting a NaN or an
+// out-of-range float to int is undefined behaviour (NaN activations come from weights a file
+// made NaN; they quantize to 0).
+inline int8_t ToInt8Clamped(float v) {
+  if (!(v == v)) return 0;
+  return int8_t(std::nearbyint(std::clamp(v, -127.0f, 127.0f)));
+}
+}  // namespace
 
 void DequantizeRow(DType t, const void* blocks, size_t n, float* out) {
   switch (t) {
@@ -147,7 +156,7 @@ void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d) {
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     d[b] = F16ToF32(F32ToF16(amax / 127.0f));
     for (int j = 0; j < 32; ++j)
-      q[32 * b + j] = int8_t(std::clamp(int(std::nearbyint(xb[j] * id)), -127, 127));
+      q[32 * b + j] = ToInt8Clamped(xb[j] * id);
   }
 }
 
@@ -163,7 +172,7 @@ void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d) 
     }
     const float iscale = amax != 0.0f ? -127.0f / max : 0.0f;
     for (int j = 0; j < 256; ++j)
-      q[256 * b + j] = int8_t(std::clamp(int(std::nearbyint(iscale * xb[j])), -127, 127));
+      q[256 * b + j] = ToInt8Clamped(iscale * xb[j]);
     const float db = amax != 0.0f ? 1.0f / iscale : 0.0f;
     for (int k = 0; k < 8; ++k) d[8 * b + k] = db;
   }

@@ -26,9 +26,18 @@ const char* StopReasonName(StopReason r) {
   return "?";
 }
 
+namespace {
+constexpr size_t kMaxSessionBatch = size_t(1) << 16;
+}  // namespace
+
 Result<std::unique_ptr<Session>> Session::Create(const Model& model, const SessionParams& params) {
   if (params.threads < 0) return InvalidArgument("threads must be >= 0 (0 = physical cores)");
   if (params.batch == 0) return InvalidArgument("batch must be >= 1");
+  // Models size their scratch as batch x (floats per row): a cap keeps that product far from
+  // overflow and from asking for memory no prefill chunk needs.
+  if (params.batch > kMaxSessionBatch)
+    return InvalidArgument("batch " + std::to_string(params.batch) + " is over the limit of " +
+                           std::to_string(kMaxSessionBatch) + " tokens per prefill chunk");
   if (params.kv_dtype != DType::kF32 && params.kv_dtype != DType::kF16)
     return InvalidArgument("KV cache type must be f32 or f16");
   if (params.head_plan && !model.lm().accepts_head_plan())

@@ -65,6 +65,10 @@ int32_t RwkvWorldTokenizer::Child(int32_t node, uint8_t byte) const {
   return -1;
 }
 
+namespace {
+constexpr size_t kMaxRwkvTokenBytes = 1024;
+}  // namespace
+
 Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(
     const std::vector<std::string>& tokens, int32_t bos, int32_t eos, int32_t eot) {
   if (tokens.empty()) return InvalidArgument("RWKV world vocabulary is empty");
@@ -86,6 +90,12 @@ Result<std::unique_ptr<RwkvWorldTokenizer>> RwkvWorldTokenizer::Create(
       return InvalidArgument(named(id) + " has a malformed escape: '" +
                              tokens[size_t(id)].substr(0, 64) + "'");
     const std::string& b = t->bytes_.back();
+    // The trie costs a node per byte of every token: a cap keeps it a small multiple of the
+    // vocabulary's size (the world vocabulary's longest token is 128 bytes).
+    if (b.size() > kMaxRwkvTokenBytes)
+      return InvalidArgument(named(id) + " is " + std::to_string(b.size()) +
+                             " bytes long; tokens are at most " +
+                             std::to_string(kMaxRwkvTokenBytes));
     if (b.empty()) {
       if (id == bos || id == eos || id == eot) continue;
       return InvalidArgument(named(id) + " is empty");

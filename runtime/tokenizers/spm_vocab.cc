@@ -91,6 +91,13 @@ Result<SpmVocab> LoadLlama2cTokenizer(const uint8_t* data, size_t size,
   SpmVocab v;
   while (r.remaining() > 0) {
     const size_t id = v.tokens.size();
+    // Stop at the model's count: a file of tiny records must not be read to the end first.
+    if (expected_vocab_size > 0 && id == expected_vocab_size) {
+      return CorruptData("tokenizer.bin holds more than the model's " +
+                         std::to_string(expected_vocab_size) + " tokens (" +
+                         std::to_string(r.remaining()) + " bytes follow token " +
+                         std::to_string(id - 1) + ")");
+    }
     const std::string where = "tokenizer.bin token " + std::to_string(id);
     float score = 0;
     int32_t len = 0;

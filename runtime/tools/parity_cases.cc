@@ -127,7 +127,10 @@ std::vector<Case> RowCases(const std::string& op, uint64_t seed) {
   std::vector<Case> cases;
   Rng rng(seed);
   const float eps = 1e-5f;
-  for (const auto& [rows, n] : shapes) {
+  for (const auto& shape : shapes) {
+    // Plain copies, not structured bindings: the lambda below captures them, which clang
+    // before 16 (the fuzz build's clang-14) refuses.
+    const size_t rows = shape.first, n = shape.second;
     auto x = std::make_shared<std::vector<float>>(rng.Floats(rows * n, -4.0f, 4.0f));
     auto w = std::make_shared<std::vector<float>>(rng.Floats(n));
     auto bias = std::make_shared<std::vector<float>>(rng.Floats(n));

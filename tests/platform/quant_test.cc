@@ -335,3 +335,22 @@ TEST_CASE("MatMulMany equals one MatMul per matrix, bit for bit", "[unit]") {
     }
   }
 }
+
+TEST_CASE("NaN and infinite activations quantize to defined values (no UB casts)",
+          "[quant][hostile]") {
+  // fuzz_model_load: a GoldFinch file whose weights made activations NaN reached
+  // int(nearbyint(NaN)) here (UBSan: "-nan is outside the range of representable values").
+  std::vector<float> x(256, 1.0f);
+  x[3] = std::nanf("");
+  x[7] = INFINITY;
+  x[9] = -INFINITY;
+  std::vector<int8_t> q(256);
+  std::vector<float> d(8);
+  floe::QuantizeActivationBlocksQ8K(x.data(), x.size(), q.data(), d.data());
+  CHECK(q[3] == 0);
+  for (int8_t v : q) CHECK((v >= -127 && v <= 127));
+  std::vector<float> d32(8);
+  floe::QuantizeActivationBlocks(x.data(), x.size(), q.data(), d32.data());
+  CHECK(q[3] == 0);
+  for (int8_t v : q) CHECK((v >= -127 && v <= 127));
+}

@@ -358,6 +358,14 @@ TEST_CASE("gguf: hostile headers", "[gguf][hostile]") {
     CHECK(code(Bytes().Header(0, uint64_t(1) << 60)) == StatusCode::kCorruptData);
     CHECK(code(Bytes().Header(~uint64_t{0}, ~uint64_t{0})) == StatusCode::kCorruptData);
   }
+  SECTION("counts the bytes could hold but no file has are capped at 2^20") {
+    // 2^20 + 1 one-byte kvs fit in ~14 MB; before the cap each cost ~200 B of index.
+    Bytes b;
+    b.Header(0, (uint64_t(1) << 20) + 1).Zeros(((uint64_t(1) << 20) + 1) * 13);
+    const Status st = ParseStatus(b.b);
+    CHECK(st.code() == StatusCode::kCorruptData);
+    CHECK_THAT(st.message(), Contains("at most 1048576"));
+  }
   SECTION("string lengths") {
     CHECK(code(Bytes().Header(0, 1).U64(uint64_t(1) << 62).Zeros(16)) == StatusCode::kCorruptData);
     const Status st =

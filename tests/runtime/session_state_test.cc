@@ -177,3 +177,34 @@ TEST_CASE("bad state bytes are rejected and leave the session unchanged", "[unit
     CHECK(small->position() == 0);
   }
 }
+
+TEST_CASE("a prefill batch over 65536 tokens is refused when the session is made", "[unit]") {
+  // Issue 27 (allocation audit): models size their scratch as batch x floats per row, with no
+  // cap on batch; a size_t batch near 2^64 could wrap that product to a small buffer.
+  auto m = Stories260K();
+  SessionParams p;
+  p.threads = 1;
+  p.batch = size_t(1) << 16;
+  CHECK(Session::Create(*m, p).ok());
+  for (size_t batch : {(size_t(1) << 16) + 1, ~size_t{0} / 4 + 1, ~size_t{0}}) {
+    p.batch = batch;
+    auto s = Session::Create(*m, p);
+    REQUIRE_FALSE(s.ok());
+    CHECK(s.status().code() == StatusCode::kInvalidArgument);
+    CHECK(s.status().message().find("over the limit of 65536") != std::string::npos);
+  }
+}
+
+TEST_CASE("a state saved before any token restores (empty token list)", "[unit]") {
+  // fuzz_state_restore: restoring zero tokens passed the empty vector's null data() to memcpy
+  // (UBSan: "null pointer passed as argument 1").
+  auto m = Stories260K();
+  auto s = NewSession(*m);
+  std::vector<uint8_t> state;
+  REQUIRE(s->SaveState(&state).ok());
+  auto t = NewSession(*m);
+  REQUIRE(t->Eval(std::vector<int32_t>{1, 2}).ok());
+  REQUIRE(t->RestoreState(state).ok());
+  CHECK(t->tokens().empty());
+  CHECK(t->position() == 0);
+}

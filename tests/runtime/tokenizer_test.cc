@@ -687,10 +687,24 @@ TEST_CASE("hostile tokenizer.bin files give a clear error, never a crash", "[uni
     }
   }
   // Wrong count.
-  for (const size_t expected : {size_t{511}, size_t{513}, size_t{32000}}) {
+  for (const size_t expected : {size_t{513}, size_t{32000}}) {
     const auto r = LoadLlama2cTokenizer(good.data(), good.size(), expected);
     REQUIRE(!r.ok());
     CHECK(r.status().message().find("512") != std::string::npos);
+  }
+  {
+    const auto r = LoadLlama2cTokenizer(good.data(), good.size(), 511);
+    REQUIRE(!r.ok());
+    CHECK(r.status().message().find("more than the model's 511 tokens") != std::string::npos);
+  }
+  // Records past the model's count are not read: a million empty 8-byte records after the
+  // real 512 stop at the first (before, all were read and kept, ~10x the file in memory).
+  {
+    std::vector<uint8_t> b = good;
+    b.resize(b.size() + (size_t(1) << 20) * 8, 0);
+    const auto r = LoadLlama2cTokenizer(b.data(), b.size(), 512);
+    REQUIRE(!r.ok());
+    CHECK(r.status().message().find("bytes follow token 511") != std::string::npos);
   }
   // A NaN score loads (it is just bytes) but the tokenizer refuses it.
   {

@@ -25,6 +25,11 @@ constexpr uint64_t kInt64Max = static_cast<uint64_t>(std::numeric_limits<int64_t
 // anything is allocated: a kv is key length (8) + type (4) + a 1-byte value; a tensor info is
 // name length (8) + n_dims (4) + one ne (8) + type (4) + offset (8).
 constexpr uint64_t kMinKvBytes = 13;
+// Counts beyond any real file (llama.cpp's largest have a few thousand tensors and a few dozen
+// keys): each entry costs ~200 B of index, so the caps bound it at ~200 MiB per table whatever
+// the file's size.
+constexpr uint64_t kMaxKvCount = uint64_t(1) << 20;
+constexpr uint64_t kMaxTensorCount = uint64_t(1) << 20;
 constexpr uint64_t kMinTensorInfoBytes = 32;
 
 std::string Quote(std::string_view s) {
@@ -301,6 +306,11 @@ Status GgufFile::ParseImpl(const uint8_t* data, size_t size) {
   uint64_t tensor_count = 0, kv_count = 0;
   FLOE_RETURN_IF_ERROR(r.Read(&tensor_count, "tensor count"));
   FLOE_RETURN_IF_ERROR(r.Read(&kv_count, "metadata count"));
+  if (kv_count > kMaxKvCount || tensor_count > kMaxTensorCount) {
+    return CorruptData("header claims " + std::to_string(kv_count) + " metadata entries and " +
+                       std::to_string(tensor_count) + " tensors; at most " +
+                       std::to_string(kMaxKvCount) + " of each are read");
+  }
   const uint64_t left = r.remaining();
   if (kv_count > left / kMinKvBytes || tensor_count > left / kMinTensorInfoBytes ||
       kv_count * kMinKvBytes + tensor_count * kMinTensorInfoBytes > left) {

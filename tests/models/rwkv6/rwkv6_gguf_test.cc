@@ -174,3 +174,15 @@ TEST_CASE("RWKV world tokenizer: malformed, empty and duplicate tokens are error
   // A special id may be empty (floe's converter writes BOS/EOS that way).
   CHECK(RwkvWorldTokenizer::Create({"", "a", "b"}, 0, -1, -1).ok());
 }
+
+TEST_CASE("RWKV world tokenizer: a token longer than 1 KiB is refused (trie size)", "[unit]") {
+  // One trie node per token byte: an unbounded token made the trie ~64-100x the file's size.
+  CHECK(RwkvWorldTokenizer::Create({"a", std::string(1024, 'b')}, -1, -1, -1).ok());
+  auto t = RwkvWorldTokenizer::Create({"a", std::string(1025, 'b')}, -1, -1, -1);
+  REQUIRE_FALSE(t.ok());
+  CHECK_THAT(t.status().ToString(), Catch::Contains("token 1 is 1025 bytes long"));
+  // Escapes count as the bytes they stand for.
+  std::string escaped;
+  for (int i = 0; i < 1025; ++i) escaped += "\\x41";
+  CHECK_FALSE(RwkvWorldTokenizer::Create({"a", escaped}, -1, -1, -1).ok());
+}

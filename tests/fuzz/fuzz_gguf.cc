@@ -1,0 +1,25 @@
+// GGUF header, metadata and tensor table: parse, read every key with every typed getter, view
+// every tensor, and format the file as `floe inspect` does.
+#include <cstddef>
+#include <cstdint>
+
+#include "runtime/formats/gguf/gguf_inspect.h"
+#include "runtime/formats/gguf/gguf_reader.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  auto f = floe::GgufFile::ParseBytes(data, size);
+  if (!f.ok()) return 0;
+  for (const auto& [key, value] : f->metadata()) {
+    (void)f->GetUint(key);
+    (void)f->GetInt(key);
+    (void)f->GetFloat(key);
+    (void)f->GetBool(key);
+    (void)f->GetString(key);
+    (void)f->GetStringArray(key);
+    (void)f->GetFloatArray(key);
+    (void)f->GetInt32Array(key);
+  }
+  for (const auto& t : f->tensors()) (void)f->GetTensorView(t.name);
+  (void)floe::FormatGgufSummary(*f, 4);
+  return 0;
+}
