@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..",
-                                "tools", "recurformer"))
+                                "samples", "recurformer"))
 import gguf_io  # noqa: E402
 
 T64 = torch.float64

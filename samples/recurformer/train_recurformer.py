@@ -14,7 +14,7 @@
 
 Debian's python3-torch and python3-numpy only; runs on CPU (--device cuda where there is one).
 
-  /usr/bin/python3 tools/recurformer/train_recurformer.py \
+  /usr/bin/python3 samples/recurformer/train_recurformer.py \
       --model ../shared/data/models/llama2c/stories-long-2k.bin \
       --tokenizer ../shared/data/models/llama2c/tok512.bin \
       --text ../shared/data/corpora/war-and-peace.txt --out /tmp/recurformer.gguf --minutes 18
