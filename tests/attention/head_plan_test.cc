@@ -162,7 +162,7 @@ TEST_CASE("planned attention: every mode against the reference, in chunks and to
   }
 }
 
-TEST_CASE("planned attention: recurrent heads write zeros; bad shapes are refused", "[unit]") {
+TEST_CASE("planned attention: recurrent heads write zeros, and bad shapes are refused", "[unit]") {
   const Data d;
   PlannedAttention pa;
   REQUIRE(pa.Init(Mixed(d, true), d.heads, d.hd, d.n, 8, DType::kF32, {}).ok());

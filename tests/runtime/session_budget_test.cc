@@ -116,7 +116,7 @@ TEST_CASE("an eval past the memory budget fails cleanly and a shorter one contin
   CHECK(floe_session_eval(probe.s, tokens.data() + pos - 1, 1) == FLOE_ERR_OUT_OF_MEMORY);
 }
 
-TEST_CASE("a budget below an empty state fails at create; a recurrent state stays constant",
+TEST_CASE("a budget below an empty state fails at create, and a recurrent state stays constant",
           "[unit]") {
   {
     ModelHandle model(DataPath("models/llama2c/stories-long-2k.bin"),

@@ -67,7 +67,7 @@ float MaxAbs(const std::vector<float>& a, const std::vector<float>& b) {
 
 }  // namespace
 
-TEST_CASE("RecurFormer chunked prefill equals token by token; state round-trips", "[model]") {
+TEST_CASE("RecurFormer chunked prefill equals token by token, and its state round-trips", "[model]") {
   WithTiny([](ModelCollector& out) {
     auto lm = Load(out);
     const auto tokens = Tokens(70);
