@@ -273,13 +273,6 @@ Status LlamaModel::Attend(State& s, size_t layer, size_t n, const float* q, floa
 namespace {
 
 // Y = W X for n rows of X: matrix-vector for one token, tiled matrix-matrix otherwise.
-void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
-}
-
 // Several projections of the same rows (q/k/v, gate/up) in one pass over the threads.
 void ProjectMany(std::initializer_list<const TensorView*> ws, const float* x, size_t n,
                  std::initializer_list<float*> ys, ThreadContext& threads) {
@@ -390,7 +383,7 @@ Status LlamaModel::AttentionBlock(size_t l, const Batch& b, ThreadContext& threa
     }
   }
   FLOE_RETURN_IF_ERROR(AttendEach(l, b, threads));
-  Project(L.wo, b.att, b.n, b.xb, threads);
+  MatMulTokens(L.wo, b.att, b.n, b.xb, threads);
   Add(b.xb, b.x, b.n * D);
   return Status::Ok();
 }
@@ -439,7 +432,7 @@ void LlamaModel::FeedForwardBlock(size_t l, const Batch& b, ThreadContext& threa
     RmsNorm(b.x + t * D, L.ffn_norm.f32(), D, c.rms_eps, b.xb + t * D);
   ProjectMany({&L.ffn_gate, &L.ffn_up}, b.xb, b.n, {b.gate, b.up}, threads);
   SwiGlu(b.gate, b.up, b.n * c.ffn_dim);
-  Project(L.ffn_down, b.gate, b.n, b.xb, threads);
+  MatMulTokens(L.ffn_down, b.gate, b.n, b.xb, threads);
   Add(b.xb, b.x, b.n * D);
 }
 
@@ -448,7 +441,7 @@ void LlamaModel::OutputLogits(const Batch& b, size_t first, float* logits,
   const size_t D = config_.dim;
   for (size_t t = first; t < b.n; ++t)
     RmsNorm(b.x + t * D, weights_.output_norm.f32(), D, config_.rms_eps, b.xb + (t - first) * D);
-  Project(weights_.output, b.xb, b.n - first, logits, threads);
+  MatMulTokens(weights_.output, b.xb, b.n - first, logits, threads);
 }
 
 }  // namespace floe

@@ -10,13 +10,6 @@ namespace floe {
 
 namespace {
 
-void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
-}
-
 // torch.nn.functional.softplus with its default threshold: x above 20 is returned unchanged.
 float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
@@ -50,7 +43,7 @@ void MambaMixerForward(const MambaLayerWeights& L, const MambaMixerShape& c, con
                        size_t n, const float* conv_in, float* conv_out, MambaMixerScratch& s,
                        float* out, ThreadContext& threads) {
   const size_t Di = c.d_inner, K = c.d_conv, N = c.d_state, R = c.dt_rank;
-  Project(L.in_proj, h, n, s.xz_, threads);  // per token: xi | z
+  MatMulTokens(L.in_proj, h, n, s.xz_, threads);  // per token: xi | z
 
   // Causal depthwise conv over [conv window; this chunk's xi] (nn.Conv1d with padding K - 1,
   // truncated to the sequence; Mamba.step's rolled conv_state), then SiLU.
@@ -73,10 +66,10 @@ void MambaMixerForward(const MambaLayerWeights& L, const MambaMixerShape& c, con
   });
 
   // dt, B, C = x_proj(u); delta = softplus(dt_proj(dt) + dt_bias).
-  Project(L.x_proj, s.u_, n, s.xdbl_, threads);
+  MatMulTokens(L.x_proj, s.u_, n, s.xdbl_, threads);
   for (size_t t = 0; t < n; ++t)
     std::memcpy(s.dt_ + t * R, s.xdbl_ + t * s.xdbl_stride_, R * sizeof(float));
-  Project(L.dt_proj, s.dt_, n, s.delta_, threads);
+  MatMulTokens(L.dt_proj, s.dt_, n, s.delta_, threads);
   for (size_t t = 0; t < n; ++t) {
     float* dl = s.delta_ + t * Di;
     for (size_t d = 0; d < Di; ++d) dl[d] = Softplus(dl[d] + L.dt_bias[d]);
@@ -105,7 +98,7 @@ void MambaMixerForward(const MambaLayerWeights& L, const MambaMixerShape& c, con
   threads.ParallelFor(Di, kChannelGrain,
                       [&](size_t d0, size_t d1) { SelectiveScan(a, n, d0, d1); });
 
-  Project(L.out_proj, s.y_, n, out, threads);
+  MatMulTokens(L.out_proj, s.y_, n, out, threads);
 }
 
 }  // namespace floe

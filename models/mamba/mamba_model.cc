@@ -10,17 +10,6 @@
 
 namespace floe {
 
-namespace {
-
-void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
-}
-
-}  // namespace
-
 // The recurrent state (double-buffered, see ForwardChunk) + the scratch of one chunk. Per
 // layer the state holds the conv window [K - 1][Di] (oldest input first) then the SSM state
 // [N][Di].
@@ -154,7 +143,7 @@ Status MambaModel::ForwardChunk(State& s, const int32_t* tokens, size_t n, Logit
   const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
   for (size_t t = first; t < n; ++t)
     RmsNorm(s.x + t * D, w.norm_f, D, c.norm_eps, s.xn + (t - first) * D);
-  Project(w.lm_head, s.xn, n - first, logits, threads);
+  MatMulTokens(w.lm_head, s.xn, n - first, logits, threads);
   return Status::Ok();
 }
 

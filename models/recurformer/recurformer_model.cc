@@ -13,17 +13,6 @@
 
 namespace floe {
 
-namespace {
-
-void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
-}
-
-}  // namespace
-
 // Per layer: a KV cache of the kept KV heads (none when every head is replaced) and, where the
 // layer has a mixer, its state (double-buffered); the activations of one chunk.
 class RecurformerModel::State final : public SequenceState {
@@ -211,7 +200,7 @@ Status RecurformerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   for (size_t l = 0; l < c.n_layers; ++l) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
     Heads(s, l, n, threads);
-    Project(w.layers[l].wo, s.att, n, s.xb, threads);
+    MatMulTokens(w.layers[l].wo, s.att, n, s.xb, threads);
     Add(s.xb, s.x, n * D);
     FeedForward(s, l, n, threads);
   }
@@ -221,7 +210,7 @@ Status RecurformerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
   for (size_t t = first; t < n; ++t)
     RmsNorm(s.x + t * D, w.output_norm.f32(), D, c.rms_eps, s.xb + (t - first) * D);
-  Project(w.output, s.xb, n - first, logits, threads);
+  MatMulTokens(w.output, s.xb, n - first, logits, threads);
   return Status::Ok();
 }
 
@@ -288,7 +277,7 @@ void RecurformerModel::FeedForward(State& s, size_t l, size_t n, ThreadContext& 
   float* ys[] = {s.gate, s.up};
   MatMulMany(ws, s.xb, n, ys, &threads);
   SwiGlu(s.gate, s.up, n * c.ffn_dim);
-  Project(L.ffn_down, s.gate, n, s.xb, threads);
+  MatMulTokens(L.ffn_down, s.gate, n, s.xb, threads);
   Add(s.xb, s.x, n * D);
 }
 

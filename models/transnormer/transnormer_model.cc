@@ -22,13 +22,6 @@ void SimpleRmsNorm(const float* x, size_t n, float eps, float* out) {
   for (size_t i = 0; i < n; ++i) out[i] = x[i] * inv;
 }
 
-void Project(const TensorView& w, const float* x, size_t n, float* y, ThreadContext& threads) {
-  if (n == 1)
-    MatVec(w, x, y, &threads);
-  else
-    MatMul(w, x, n, y, &threads);
-}
-
 // The q/k feature map (utils.get_activation_fn), in place.
 void Activate(TransnormerActivation act, float* x, size_t n) {
   switch (act) {
@@ -225,7 +218,7 @@ Status TransnormerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   const size_t first = mode == LogitsMode::kLast ? n - 1 : 0;
   for (size_t t = first; t < n; ++t)
     SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + (t - first) * D);
-  Project(w.lm_head, s.xn, n - first, logits, threads);
+  MatMulTokens(w.lm_head, s.xn, n - first, logits, threads);
   return Status::Ok();
 }
 
@@ -235,7 +228,7 @@ void TransnormerModel::TokenMixer(State& s, size_t l, size_t n, ThreadContext& t
   const size_t D = c.embed_dim, Hd = c.hidden_dim, H = c.n_heads, dh = c.head_dim(),
                dk = c.key_dim(l);
   for (size_t t = 0; t < n; ++t) SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + t * D);
-  Project(L.qkvu, s.xn, n, s.qkvu, threads);  // per token: q | k | v | u, each H x d_h
+  MatMulTokens(L.qkvu, s.xn, n, s.qkvu, threads);  // per token: q | k | v | u, each H x d_h
   // q, k = act(q), act(k); on LRPE layers [x cos(theta p), x sin(theta p)] per head, p the
   // absolute position (Lrpe.forward with offset = tokens already consumed).
   for (size_t t = 0; t < n; ++t) {
@@ -290,7 +283,7 @@ void TransnormerModel::TokenMixer(State& s, size_t l, size_t n, ThreadContext& t
     SimpleRmsNorm(o, Hd, c.norm_eps, o);
     for (size_t i = 0; i < Hd; ++i) o[i] *= u[i];
   }
-  Project(L.out, s.o, n, s.tmp, threads);
+  MatMulTokens(L.out, s.o, n, s.tmp, threads);
   Add(s.tmp, s.x, n * D);
 }
 
@@ -299,10 +292,10 @@ void TransnormerModel::ChannelMixer(State& s, size_t l, size_t n, ThreadContext&
   const TransnormerLayerWeights& L = net_.weights.layers[l];
   const size_t D = c.embed_dim, G = c.glu_dim;
   for (size_t t = 0; t < n; ++t) SimpleRmsNorm(s.x + t * D, D, c.norm_eps, s.xn + t * D);
-  Project(L.l1, s.xn, n, s.g1, threads);
-  Project(L.l2, s.xn, n, s.g2, threads);
+  MatMulTokens(L.l1, s.xn, n, s.g1, threads);
+  MatMulTokens(L.l2, s.xn, n, s.g2, threads);
   for (size_t i = 0; i < n * G; ++i) s.g1[i] *= s.g2[i];
-  Project(L.l3, s.g1, n, s.tmp, threads);
+  MatMulTokens(L.l3, s.g1, n, s.tmp, threads);
   Add(s.tmp, s.x, n * D);
 }
 

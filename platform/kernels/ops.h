@@ -43,6 +43,14 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
 // (more tokens of K-quants, or CPUs without VNNI) the weights are dequantized into the panels
 // and meet float activations, differing from MatVec by about the activation quantization error.
 void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc);
+// The projection of n_tokens rows of x: MatVec for one token (decode), MatMul for more.
+inline void MatMulTokens(const TensorView& w, const float* x, size_t n_tokens, float* y,
+                         ThreadContext& threads) {
+  if (n_tokens == 1)
+    MatVec(w, x, y, &threads);
+  else
+    MatMul(w, x, n_tokens, y, &threads);
+}
 // Several products of one input: ys[i] = MatMul(*ws[i], x, n_tokens), bit for bit, with the
 // activations quantized once and the rows of all products in one parallel pass where MatMul
 // would take the 8-bit activation path (or, for float weights, MatVec's path) for every one
