@@ -2,7 +2,10 @@
 // JSON lines, resumable after a kill (results appended per document, the document in progress
 // checkpointed every N tokens).
 #include <cstdio>
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -234,10 +237,9 @@ bool CheckDone(const std::string& out, const std::vector<std::string>& done,
   return true;
 }
 
-uint64_t TotalBytes(const std::vector<DocumentRef>& docs, int rank, int ranks) {
+uint64_t TotalBytes(const std::vector<DocumentRef>& docs) {
   uint64_t bytes = 0;
-  for (size_t i = 0; i < docs.size(); ++i)
-    if (int(i % size_t(ranks)) == rank) bytes += docs[i].size;
+  for (const DocumentRef& d : docs) bytes += d.size;
   return bytes;
 }
 
@@ -249,6 +251,9 @@ int Run(const ScoreFlags& f) {
   if (!session) return Fail(error);
 
   const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
+  if (f.resume && f.run.out != "-" && std::filesystem::exists(f.run.out + ".rank0"))
+    return Fail("'" + f.run.out + ".rank0' exists: the run was started under mpirun; resume it " +
+                "with the same mpirun -np");
   ResultsFile results;
   std::vector<std::string> done;
   if (!results.Open(f.run.out, f.resume, &done, &error)) return Fail(error);
@@ -277,7 +282,7 @@ int Run(const ScoreFlags& f) {
   }
 
   ScoreProgress progress(f.run.model.progress, f.run.progress_every, docs.size(),
-                         TotalBytes(docs, 0, 1));
+                         TotalBytes(docs));
   for (size_t i = 0; i < done.size(); ++i) {
     progress.StartDocument(docs[i].size, 0);
     progress.EndDocument(/*skipped=*/true);
@@ -295,65 +300,162 @@ int Run(const ScoreFlags& f) {
   return 0;
 }
 
-// Under mpirun: rank r scores documents r, r + N, r + 2N, ... into OUT.rank<r>; when every rank
-// succeeded, rank 0 merges the parts into OUT in input order and removes them.
+// Under mpirun (docs/longdoc.md): documents are handed out largest first from a counter shared
+// by the ranks (SharedCounter), so a rank takes the next one the moment it finishes one. Rank r
+// appends its results to OUT.rank<r> and checkpoints its document in progress in
+// STATE/rank<r>; when every rank succeeded, rank 0 merges the parts into OUT in input order and
+// removes them. --resume continues a killed run started with the same number of ranks: every
+// rank first finishes the document its own checkpoint holds, then documents no part has and no
+// checkpoint holds.
 int RunRanks(const ScoreFlags& f, const MpiRanks& mpi) {
   const int rank = mpi.rank(), ranks = mpi.size();
-  if (f.run.out == "-" || f.resume || f.checkpoint_every)
-    return Fail(
-        "under mpirun: --out FILE is needed; --resume and --checkpoint-every are not "
-        "supported yet");
+  if (f.run.out == "-") return Fail("under mpirun --out FILE is needed (the ranks write parts of it)");
+  const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
+  {  // the merge and the shared bookkeeping identify documents by id
+    std::set<std::string> ids;
+    for (const DocumentRef& d : docs)
+      if (!ids.insert(d.id).second)
+        return Fail("under mpirun every document must appear once; '" + d.id + "' is listed twice");
+  }
+  auto part_of = [&](int r) { return f.run.out + ".rank" + std::to_string(r); };
+  const std::string state_root = f.state_dir.empty() ? f.run.out + ".state" : f.state_dir;
+  auto state_of = [&](int r) { return state_root + "/rank" + std::to_string(r); };
+  const std::string settings = Settings(f);
+
+  // 1. Every rank opens its part (resume: keeping its complete lines) and its checkpoint folder.
   std::string error;
   bool ok = true;
-  const std::vector<DocumentRef> docs = ListDocuments(f.run.inputs, f.run.corpus);
-  const std::string part = f.run.out + ".rank" + std::to_string(rank);
   ModelPtr model = LoadModel(f.run.model, &error);
   SessionPtr session = model ? CreateSession(model.get(), f.run.session, &error) : nullptr;
-  ResultsFile results;
-  std::vector<std::string> none;
-  std::remove(part.c_str());
-  ok = session && results.Open(part, false, &none, &error);
+  ok = session != nullptr;
   if (ok && rank == 0 && std::filesystem::exists(f.run.out)) {
     ok = false;
     error = "'" + f.run.out + "' exists; remove it first";
   }
-  if (ok) {
-    std::fprintf(stderr, "floe longdoc score: rank %d of %d: %zu of %zu documents\n", rank, ranks,
-                 (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks), docs.size());
-    CheckpointDir no_checkpoints("");
-    ScoreProgress progress(rank == 0 ? f.run.model.progress : cli::ProgressMode::kOff,
-                           rank == 0 ? f.run.progress_every : 0,
-                           (docs.size() + size_t(ranks - 1 - rank)) / size_t(ranks),
-                           TotalBytes(docs, rank, ranks));
-    Scorer scorer(f, model.get(), session.get(), &results, &no_checkpoints, &progress);
-    for (size_t i = size_t(rank); ok && i < docs.size(); i += size_t(ranks))
-      ok = scorer.Score(i, docs[i], nullptr, &error);
-    progress.Finish();
+  if (ok && rank == 0 && f.resume && std::filesystem::exists(part_of(ranks))) {
+    ok = false;
+    error = "'" + part_of(ranks) + "' exists: the run was started with more ranks; resume it with "
+            "the same mpirun -np";
+  }
+  if (ok && !f.resume) std::remove(part_of(rank).c_str());
+  ResultsFile results;
+  std::vector<std::string> mine;
+  ok = ok && results.Open(part_of(rank), f.resume, &mine, &error);
+  CheckpointDir ckpt(state_of(rank));
+  if (ok && f.checkpoint_every) ok = ckpt.Create(&error);
+  if (!ok) std::fprintf(stderr, "floe longdoc score: rank %d: %s\n", rank, error.c_str());
+  if (!mpi.AllOk(ok)) return 1;
+
+  // 2. What is done (any part) and what a checkpoint holds (any rank's), read while nobody writes.
+  std::vector<char> taken(docs.size(), 0);
+  std::map<std::string, size_t> index_of;
+  for (size_t i = 0; i < docs.size(); ++i) index_of[docs[i].id] = i;
+  for (int r = 0; ok && r < ranks; ++r) {
+    std::vector<ResultLine> lines;
+    uint64_t complete = 0;
+    if (!std::filesystem::exists(part_of(r))) continue;
+    ok = ReadResultLines(part_of(r), &lines, &complete, &error);
+    for (const ResultLine& l : lines) {
+      auto it = index_of.find(l.document);
+      if (it == index_of.end()) {
+        ok = false;
+        error = "'" + part_of(r) + "' holds document '" + l.document + "', which is not an input";
+      } else {
+        taken[it->second] = 1;
+      }
+    }
+  }
+  Checkpoint own;
+  bool have_own = false;
+  for (int r = 0; ok && f.resume && f.checkpoint_every && r < ranks; ++r) {
+    Checkpoint c;
+    std::string why;
+    if (!CheckpointDir(state_of(r)).Load(&c, &why)) {
+      if (!why.empty()) ok = false, error = why;
+      continue;
+    }
+    if (c.settings != settings) {
+      ok = false;
+      error = "the checkpoint in '" + state_of(r) + "' was made with other settings (" +
+              c.settings + ")";
+      continue;
+    }
+    // Stale (its document completed before the checkpoint was cleared) or not of these inputs.
+    if (c.doc_index >= docs.size() || docs[c.doc_index].id != c.document || taken[c.doc_index])
+      continue;
+    taken[c.doc_index] = 1;  // the rank that made it finishes it
+    if (r == rank) own = std::move(c), have_own = true;
   }
   if (!ok) std::fprintf(stderr, "floe longdoc score: rank %d: %s\n", rank, error.c_str());
   if (!mpi.AllOk(ok)) return 1;
+  if (f.checkpoint_every && !have_own) ckpt.Clear();  // stale, or of an earlier run
+
+  // 3. Score: the own checkpoint first, then documents from the shared counter, largest first.
+  std::vector<size_t> order(docs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return docs[a].size > docs[b].size; });
+  uint64_t left_bytes = 0;
+  size_t left_docs = 0;
+  for (size_t i = 0; i < docs.size(); ++i)
+    if (!taken[i] || (have_own && i == own.doc_index)) left_bytes += docs[i].size, ++left_docs;
+  std::fprintf(stderr,
+               "floe longdoc score: rank %d of %d: %zu documents left, handed out largest first\n",
+               rank, ranks, left_docs);
+  // Rank 0 shows its progress against an even share of what is left.
+  ScoreProgress progress(rank == 0 ? f.run.model.progress : cli::ProgressMode::kOff,
+                         rank == 0 ? f.run.progress_every : 0,
+                         (left_docs + size_t(ranks) - 1) / size_t(ranks),
+                         left_bytes / uint64_t(ranks));
+  Scorer scorer(f, model.get(), session.get(), &results, &ckpt, &progress);
+  scorer.set_settings(settings);
+  size_t scored = 0;
+  if (have_own) {
+    ok = scorer.Score(own.doc_index, docs[own.doc_index], &own, &error);
+    ++scored;
+  }
+  SharedCounter counter(mpi);
+  while (ok) {
+    const size_t k = counter.Next();
+    if (k >= order.size()) break;
+    if (taken[order[k]]) continue;
+    ok = scorer.Score(order[k], docs[order[k]], nullptr, &error);
+    ++scored;
+  }
+  counter.Close();
+  progress.Finish();
+  if (ok)
+    std::fprintf(stderr, "floe longdoc score: rank %d of %d scored %zu documents\n", rank, ranks,
+                 scored);
+  else
+    std::fprintf(stderr, "floe longdoc score: rank %d: %s\n", rank, error.c_str());
+  if (!mpi.AllOk(ok)) return 1;
   if (rank != 0) return 0;
-  // Rank 0: document i is line i / N of part i % N.
-  std::vector<std::FILE*> parts;
+
+  // 4. Rank 0 merges the parts in input order.
+  std::map<std::string, std::string> line_of;
   for (int r = 0; r < ranks; ++r) {
-    const std::string p = f.run.out + ".rank" + std::to_string(r);
-    parts.push_back(std::fopen(p.c_str(), "rb"));
-    if (!parts.back()) return Fail("cannot read '" + p + "' (the ranks must share the folder)");
+    std::vector<ResultLine> lines;
+    uint64_t complete = 0;
+    if (!ReadResultLines(part_of(r), &lines, &complete, &error))
+      return Fail(error + " (the ranks must share the folder)");
+    for (ResultLine& l : lines) line_of.emplace(std::move(l.document), std::move(l.text));
   }
   ResultsFile merged;
+  std::vector<std::string> none;
   if (!merged.Open(f.run.out, false, &none, &error)) return Fail(error);
-  std::string line;
-  for (size_t i = 0; ok && i < docs.size(); ++i) {
-    line.clear();
-    int c;
-    while ((c = std::fgetc(parts[i % size_t(ranks)])) != EOF && c != '\n') line += char(c);
-    ok = c == '\n' ? merged.Append(line, &error) : (error = "a part file ended early", false);
+  for (const DocumentRef& d : docs) {
+    auto it = line_of.find(d.id);
+    if (it == line_of.end()) return Fail("no rank has a result for '" + d.id + "'");
+    if (!merged.Append(it->second, &error)) return Fail(error);
   }
+  std::error_code ec;
   for (int r = 0; r < ranks; ++r) {
-    std::fclose(parts[size_t(r)]);
-    if (ok) std::remove((f.run.out + ".rank" + std::to_string(r)).c_str());
+    std::remove(part_of(r).c_str());
+    if (f.checkpoint_every) std::filesystem::remove_all(state_of(r), ec);
   }
-  return ok ? 0 : Fail(error);
+  if (f.checkpoint_every) std::filesystem::remove(state_root, ec);  // only when empty
+  return 0;
 }
 
 int RunAny(const ScoreFlags& f) {

@@ -47,6 +47,30 @@ ResultsFile::~ResultsFile() {
   if (own_ && fd_ >= 0) ::close(fd_);
 }
 
+bool ReadResultLines(const std::string& path, std::vector<ResultLine>* lines, uint64_t* complete,
+                     std::string* error) {
+  std::string data;
+  if (!ReadWholeFile(path, &data)) {
+    *error = "cannot read '" + path + "'";
+    return false;
+  }
+  size_t end = data.rfind('\n');
+  end = end == std::string::npos ? 0 : end + 1;
+  *complete = end;
+  std::istringstream in(data.substr(0, end));
+  std::string line;
+  for (size_t n = 1; std::getline(in, line); ++n) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("document")) {
+      *error = path + ":" + std::to_string(n) + ": not a floe longdoc result line";
+      return false;
+    }
+    const auto& d = j["document"];
+    lines->push_back({d.is_string() ? d.get<std::string>() : d.dump(), line});
+  }
+  return true;
+}
+
 bool ResultsFile::Open(const std::string& path, bool resume, std::vector<std::string>* done,
                        std::string* error) {
   path_ = path;
@@ -65,25 +89,11 @@ bool ResultsFile::Open(const std::string& path, bool resume, std::vector<std::st
     return false;
   }
   if (exists) {
-    std::string data;
-    if (!ReadWholeFile(path, &data)) {
-      *error = "cannot read '" + path + "'";
-      return false;
-    }
-    size_t complete = data.rfind('\n');
-    complete = complete == std::string::npos ? 0 : complete + 1;
-    std::istringstream lines(data.substr(0, complete));
-    std::string line;
-    for (size_t n = 1; std::getline(lines, line); ++n) {
-      auto j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_discarded() || !j.is_object() || !j.contains("document")) {
-        *error = path + ":" + std::to_string(n) + ": not a floe longdoc result line";
-        return false;
-      }
-      const auto& d = j["document"];
-      done->push_back(d.is_string() ? d.get<std::string>() : d.dump());
-    }
-    if (complete < data.size() && ::truncate(path.c_str(), off_t(complete)) != 0) {
+    std::vector<ResultLine> lines;
+    uint64_t complete = 0;
+    if (!ReadResultLines(path, &lines, &complete, error)) return false;
+    for (const ResultLine& l : lines) done->push_back(l.document);
+    if (::truncate(path.c_str(), off_t(complete)) != 0) {
       *error = "cannot cut the partial last line of '" + path + "': " + Errno();
       return false;
     }

@@ -3,6 +3,7 @@
 // (temporary file, fsync, rename, fsync of the folder).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,17 @@ class ResultsFile {
   bool own_ = false;
   std::string path_;
 };
+
+// One complete line of a results file, and the document it is about.
+struct ResultLine {
+  std::string document;  // its "document" value
+  std::string text;      // the line, without its '\n'
+};
+// The complete lines of a results file (a partial last line, cut short by a kill, is left out;
+// *complete is the byte count of the complete ones). False when the file cannot be read or a
+// line is not a result line.
+bool ReadResultLines(const std::string& path, std::vector<ResultLine>* lines, uint64_t* complete,
+                     std::string* error);
 
 // Writes `data` to `path` atomically (temp + fsync + rename + fsync of the folder).
 bool WriteFileAtomically(const std::string& path, const std::string& data, std::string* error);

@@ -41,4 +41,51 @@ bool MpiRanks::AllOk(bool ok) const {
   return ok;
 }
 
+SharedCounter::SharedCounter(const MpiRanks& ranks) {
+#ifdef FLOE_WITH_MPI
+  if (ranks.size() > 1) {
+    MPI_Win win;
+    const MPI_Aint bytes = ranks.rank() == 0 ? MPI_Aint(sizeof(long long)) : 0;
+    if (MPI_Win_allocate(bytes, sizeof(long long), MPI_INFO_NULL, MPI_COMM_WORLD, &base_, &win) ==
+        MPI_SUCCESS) {
+      if (ranks.rank() == 0) *base_ = 0;
+      MPI_Barrier(MPI_COMM_WORLD);  // the counter is zero before anyone draws
+      window_ = new MPI_Win(win);
+      shared_ = true;
+    }
+  }
+#else
+  (void)ranks;
+#endif
+}
+
+SharedCounter::~SharedCounter() { Close(); }
+
+size_t SharedCounter::Next() {
+#ifdef FLOE_WITH_MPI
+  if (shared_) {
+    const long long one = 1;
+    long long got = 0;
+    MPI_Win win = *static_cast<MPI_Win*>(window_);
+    MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, win);
+    MPI_Fetch_and_op(&one, &got, MPI_LONG_LONG, 0, 0, MPI_SUM, win);
+    MPI_Win_unlock(0, win);
+    return size_t(got);
+  }
+#endif
+  return local_++;
+}
+
+void SharedCounter::Close() {
+#ifdef FLOE_WITH_MPI
+  if (shared_) {
+    MPI_Win* win = static_cast<MPI_Win*>(window_);
+    MPI_Win_free(win);
+    delete win;
+    window_ = nullptr;
+    shared_ = false;
+  }
+#endif
+}
+
 }  // namespace floe::longdoc
