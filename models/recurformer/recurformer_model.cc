@@ -167,6 +167,10 @@ class RecurformerModel::State final : public SequenceState {
     const MambaConfig& m = config.ssm;
     shape = MambaMixerShape{m.d_model, m.d_inner, m.d_state, m.d_conv, m.dt_rank, 0};
     if (o.head_plan) {
+      if (o.attention_probe)
+        return InvalidArgument(
+            "an attention probe (eval-attention, analyze-heads) does not see planned heads: "
+            "measure without the head plan");
       FLOE_RETURN_IF_ERROR(o.attention.Validate(cap));
       FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,
                             o.head_plan->Resolve(lc.n_layers, lc.n_kv_heads, cap,
