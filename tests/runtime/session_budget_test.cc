@@ -137,7 +137,7 @@ TEST_CASE("a budget below an empty state fails at create, and a recurrent state 
   CHECK(floe_session_eval(s.s, bytes.data(), bytes.size()) == FLOE_OK);
 }
 
-TEST_CASE("a saved state larger than the budget is refused at restore; the session goes on",
+TEST_CASE("a saved state larger than the budget is refused at restore, and the session goes on",
           "[unit]") {
   ModelHandle model(DataPath("models/llama2c/stories-long-2k.bin"),
                     DataPath("models/llama2c/tok512.bin"));
