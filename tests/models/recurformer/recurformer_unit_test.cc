@@ -287,6 +287,16 @@ TEST_CASE("RecurFormer refuses plans that contradict its file", "[model]") {
     // The plan's other checks still apply.
     expect(TinyPlan(HeadSpec{HeadMode::kDense}, {{4, 0, HeadSpec{HeadMode::kDense}}}),
            "the model has 4 layers");
+    // An attention probe does not see planned heads: refused, not silently partial.
+    struct AnyProbe : AttentionProbe {
+      bool Wants(size_t, size_t, size_t) const override { return true; }
+      void Record(const AttentionProbeEvent&) override {}
+    } probe;
+    StateOptions probed;
+    probed.head_plan = TinyPlan(HeadSpec{HeadMode::kDense});
+    probed.attention_probe = &probe;
+    CHECK(lm->NewState(probed).status().message().find("does not see planned heads") !=
+          std::string::npos);
     // Without a plan, the kept heads are dense only.
     StateOptions ice;
     ice.attention.backend = AttentionBackend::kIce;
