@@ -63,6 +63,8 @@ class SequenceState {
 
   // Serialises everything needed to continue the sequence (position, KV cache / recurrent
   // state; not scratch) into *out, replacing its contents, in the platform/base/state_io.h format.
+  // The payload starts with the position (u64): SavedStatePosition reads it without a restore
+  // (a session checks a state against its memory budget before restoring it).
   virtual Status Save(std::vector<uint8_t>* out) const = 0;
   // Restores a state saved by Save from the same model with the same StateOptions; anything
   // else (another architecture or shape, truncated or trailing bytes) is kInvalidArgument and

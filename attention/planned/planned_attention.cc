@@ -80,6 +80,19 @@ size_t PlannedAttention::bytes() const {
   return b;
 }
 
+size_t PlannedAttention::bytes_at(size_t pos, size_t n) const {
+  n = std::min(n, capacity_);
+  size_t b = 0;
+  for (const Head& h : heads_) {
+    if (h.kv.n_layers() > 0) b += 2 * h.kv.prefix_bytes(std::min(n, h.kv.capacity()));
+    if (!h.index) continue;
+    const size_t held = h.index->bytes() + h.shared.bytes();
+    const size_t per_key = pos > 0 && held > 0 ? held / pos + 1 : head_dim_ * sizeof(float);
+    b += held + (n > pos ? (n - pos) * per_key : 0);
+  }
+  return b;
+}
+
 void PlannedAttention::Clear() {
   for (Head& h : heads_)
     if (h.index) {

@@ -49,6 +49,12 @@ class PlannedAttention {
   size_t capacity() const { return capacity_; }
   // Cache rows, kNN indexes and shared candidates (not the call scratch).
   size_t bytes() const;
+  // What the storage holds once it holds `n` positions, `pos` (<= n) being held now: the rows
+  // those positions touch (dense and knn heads n rows of keys and values, window heads
+  // min(n, ring) rows; recurrent heads none), and each kNN index and its candidates as they are
+  // now plus the keys still to come, at the bytes per key the index holds now (one f32 key per
+  // position before it holds any). What a session's memory budget is checked against.
+  size_t bytes_at(size_t pos, size_t n) const;
   size_t scratch_bytes() const { return scratch_.size() * sizeof(float); }
   void Clear();  // an empty sequence (indexes and candidates emptied; rows are overwritten)
 

@@ -25,6 +25,17 @@ class BlockTransformerModel::State final : public SequenceState {
     return blocks.bytes() + local.bytes() +
            (bs.buf.size() + ts.buf.size() + xb.size() + xt.size()) * sizeof(float);
   }
+  // What the state holds at `positions` tokens, for the session's memory budget: scratch, the
+  // block cache's rows of the complete blocks, and the local cache's rows used so far (none in
+  // the first block, then the P prefix rows and up to L_B - 1 tokens); not the preallocation.
+  size_t memory_bytes_at(size_t positions) const override {
+    const size_t n = std::min(positions, cap), L = c.block_length;
+    const size_t local_rows =
+        n < L ? 0 : std::min(c.local_capacity(), c.expansion_ratio + std::min(n - L, L - 1));
+    return 2 * blocks.n_layers() * blocks.prefix_bytes(n / L) +
+           2 * local.n_layers() * local.prefix_bytes(local_rows) +
+           (bs.buf.size() + ts.buf.size() + xb.size() + xt.size()) * sizeof(float);
+  }
   void Reset() override {
     pos = 0;
     local_len = 0;

@@ -40,6 +40,22 @@ class GoldfinchModel::State final : public SequenceState {
     return (fixed[0].size() + fixed[1].size() + scratch.size()) * sizeof(float) +
            cache.memory_bytes() + speed_cache_bytes() + (knn ? index.bytes() + shared.bytes() : 0);
   }
+  // What the state holds at `positions` tokens, for the session's memory budget: the fixed part
+  // and scratch, the TokenCat cache's rows (or the capacity it holds now, if more), the speed
+  // cache's rows when on, and a kNN index as it is plus the keys still to come (at its bytes per
+  // key now, one f32 key per position before it holds any). Not the speed cache's reserve.
+  size_t memory_bytes_at(size_t positions) const override {
+    const size_t n = std::min(positions, cap);
+    size_t bytes = (fixed[0].size() + fixed[1].size() + scratch.size()) * sizeof(float) +
+                   std::max(cache.memory_bytes(), n * cache.bytes_per_token());
+    if (kv_on) bytes += n * kv.bytes_per_token();
+    if (knn) {
+      const size_t keys = c.n_gold() * c.n_head, held = index.bytes() + shared.bytes();
+      const size_t per_key = pos > 0 && held > 0 ? held / (pos * keys) + 1 : c.head_size * sizeof(float);
+      bytes += held + (n > pos ? (n - pos) * keys * per_key : 0);
+    }
+    return bytes;
+  }
   // Bytes held by the GOLD key/value speed cache (its capacity; 0 when off).
   size_t speed_cache_bytes() const { return kv.bytes(); }
   void Reset() override {

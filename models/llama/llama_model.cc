@@ -52,6 +52,9 @@ class LlamaModel::State final : public SequenceState {
            (planned ? planned->bytes() : 0);
   }
   size_t memory_bytes_at(size_t positions) const override {
+    if (planned)  // each head's rows as its mode keeps them (window heads: at most a ring)
+      return planned->bytes_at(pos, std::min(positions, planned->capacity())) +
+             planned->scratch_bytes() + scratch.size() * sizeof(float);
     const size_t n = std::min(positions, cache.capacity());
     size_t bytes = 2 * cache.n_layers() * cache.prefix_bytes(n) + scratch.size() * sizeof(float);
     // The index holds a copy of each indexed key (and its projections): estimated from the
@@ -165,6 +168,11 @@ class LlamaModel::State final : public SequenceState {
     const size_t ctx = o.context_length ? o.context_length : c.usable_context();
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     if (o.head_plan) {
+      if (o.attention_probe)
+        return InvalidArgument(
+            "an attention probe (eval-attention, analyze-heads) does not see planned heads: "
+            "measure without the head plan (a plan's effect: floe plan-heads' held-out report, "
+            "or top-1 agreement of its logits with dense)");
       if (o.kv_dtype != DType::kF32 && o.kv_dtype != DType::kF16)
         return InvalidArgument("KV cache type must be f32 or f16");
       FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,

@@ -6,6 +6,7 @@
 
 #include "attention/dense/dense_attention.h"
 #include "attention/dense/kv_cache.h"
+#include "attention/planned/planned_attention.h"
 #include "models/mamba/mamba_mixer.h"
 #include "platform/base/aligned_buffer.h"
 #include "platform/base/state_io.h"
@@ -13,28 +14,89 @@
 
 namespace floe {
 
+namespace {
+
+// "layer 0: 1; layer 2: 0, 3": the file's replaced KV heads.
+std::string RecurrentHeadList(const RecurformerConfig& c) {
+  std::string s;
+  for (size_t l = 0; l < c.recurrent.size(); ++l) {
+    if (c.recurrent[l].empty()) continue;
+    s += (s.empty() ? "layer " : "; layer ") + std::to_string(l) + ":";
+    for (size_t i = 0; i < c.recurrent[l].size(); ++i)
+      s += (i ? ", " : " ") + std::to_string(c.recurrent[l][i]);
+  }
+  return s.empty() ? "none" : s;
+}
+
+// A plan's recurrent heads must be exactly the heads the file replaces by Mamba blocks.
+Status CheckPlanMatchesFile(const ResolvedHeadPlan& plan, const RecurformerConfig& c) {
+  for (size_t l = 0; l < plan.n_layers; ++l)
+    for (size_t g = 0; g < plan.n_kv_heads; ++g) {
+      const bool planned = plan.at(l, g).mode == HeadMode::kRecurrent;
+      const bool file = c.is_recurrent(l, g);
+      const std::string who = "head plan, layer " + std::to_string(l) + " head " + std::to_string(g);
+      if (planned && !file)
+        return InvalidArgument(who + ": mode 'recurrent', but this head is an attention head in "
+                               "the file (its recurrent heads: " + RecurrentHeadList(c) +
+                               "): use dense, knn or window");
+      if (!planned && file)
+        return InvalidArgument(who + ": the file replaces this head by a Mamba block, so the "
+                               "plan must name it {\"layer\": " + std::to_string(l) +
+                               ", \"head\": " + std::to_string(g) +
+                               ", \"mode\": \"recurrent\"}, not mode '" +
+                               HeadModeName(plan.at(l, g).mode) +
+                               "' (the file's recurrent heads: " + RecurrentHeadList(c) + ")");
+    }
+  return Status::Ok();
+}
+
+}  // namespace
+
 // Per layer: a KV cache of the kept KV heads (none when every head is replaced) and, where the
-// layer has a mixer, its state (double-buffered); the activations of one chunk.
+// layer has a mixer, its state (double-buffered); the activations of one chunk. Under a head
+// plan, the kept heads' keys and values live in `planned` instead (each head as its mode needs;
+// the replaced heads are the plan's `recurrent` heads and store nothing) and `caches` is unused.
 class RecurformerModel::State final : public SequenceState {
  public:
   size_t position() const override { return pos; }
   size_t capacity() const override { return cap; }
-  size_t memory_bytes() const override { return memory_bytes_at(0) + CacheBytes(); }
+  size_t memory_bytes() const override {
+    return FixedBytes() + CacheBytes() +
+           (planned ? planned->bytes() + planned->scratch_bytes() : 0);
+  }
   size_t memory_bytes_at(size_t positions) const override {
-    size_t bytes = (ssm[0].size() + ssm[1].size() + scratch.size()) * sizeof(float) + mixer.bytes();
+    const size_t n = std::min(positions, cap);
+    size_t bytes = FixedBytes();
+    if (planned) return bytes + planned->bytes_at(pos, n) + planned->scratch_bytes();
     for (const KvCache& k : caches)
-      if (k.n_kv_heads() > 0) bytes += 2 * k.prefix_bytes(std::min(positions, cap));
+      if (k.n_kv_heads() > 0) bytes += 2 * k.prefix_bytes(n);
     return bytes;
   }
   void Reset() override {
     pos = 0;
     std::fill(ssm[cur].data(), ssm[cur].data() + ssm[cur].size(), 0.0f);
+    if (planned) planned->Clear();
   }
   std::vector<uint64_t> Shape() const {
     const LlamaConfig& l = c->llama;
     return {l.n_layers, l.n_kv_heads, l.head_dim, uint64_t(options.kv_dtype), ssm[0].size()};
   }
+  // Under a plan, another header ("recurformer+head-plan": the plan's storage layout and the
+  // mixers' state size), the position, the mixers' state, then each head's part as the plan
+  // keeps it (PlannedAttention::Save). Plain and planned states do not restore into each other.
+  std::vector<uint64_t> PlannedShape() const {
+    std::vector<uint64_t> shape = planned->Shape();
+    shape.push_back(ssm[0].size());
+    return shape;
+  }
   Status Save(std::vector<uint8_t>* out) const override {
+    if (planned) {
+      StateWriter w(out, "recurformer+head-plan", PlannedShape());
+      w.PutU64(pos);
+      w.PutRaw(ssm[cur].data(), ssm[cur].size() * sizeof(float));
+      planned->Save(pos, w);
+      return Status::Ok();
+    }
     const auto shape = Shape();
     StateWriter w(out, "recurformer", shape);
     w.PutU64(pos);
@@ -45,6 +107,20 @@ class RecurformerModel::State final : public SequenceState {
   }
   Status Restore(std::span<const uint8_t> bytes) override {
     StateReader r(bytes);
+    if (planned) {
+      FLOE_RETURN_IF_ERROR(r.ReadHeader("recurformer+head-plan", PlannedShape()));
+      uint64_t n = 0;
+      FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
+      const size_t ssm_bytes = ssm[cur].size() * sizeof(float);
+      if (r.remaining() < ssm_bytes)
+        return InvalidArgument("RecurFormer state: truncated recurrent state");
+      // Into the buffer not in use; it becomes current only when the heads restored too.
+      FLOE_RETURN_IF_ERROR(r.TakeRaw(ssm[cur ^ 1].data(), ssm_bytes, "recurrent state"));
+      FLOE_RETURN_IF_ERROR(planned->Restore(n, r));
+      cur ^= 1;
+      pos = n;
+      return Status::Ok();
+    }
     FLOE_RETURN_IF_ERROR(r.ReadHeader("recurformer", Shape()));
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
@@ -68,6 +144,7 @@ class RecurformerModel::State final : public SequenceState {
   Result<std::unique_ptr<SequenceState>> Clone() const override {
     auto copy = std::make_unique<State>();
     FLOE_RETURN_IF_ERROR(copy->Init(*c, options));
+    if (planned) FLOE_RETURN_IF_ERROR(copy->planned->CopyFrom(*planned, pos));
     for (size_t l = 0; l < caches.size(); ++l)
       if (caches[l].n_kv_heads() > 0)
         FLOE_RETURN_IF_ERROR(copy->caches[l].CopyPrefixFrom(caches[l], pos));
@@ -89,8 +166,22 @@ class RecurformerModel::State final : public SequenceState {
     size_t ssm_floats = 0;
     const MambaConfig& m = config.ssm;
     shape = MambaMixerShape{m.d_model, m.d_inner, m.d_state, m.d_conv, m.dt_rank, 0};
+    if (o.head_plan) {
+      if (o.attention_probe)
+        return InvalidArgument(
+            "an attention probe (eval-attention, analyze-heads) does not see planned heads: "
+            "measure without the head plan");
+      FLOE_RETURN_IF_ERROR(o.attention.Validate(cap));
+      FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,
+                            o.head_plan->Resolve(lc.n_layers, lc.n_kv_heads, cap,
+                                                 /*allow_recurrent=*/true));
+      FLOE_RETURN_IF_ERROR(CheckPlanMatchesFile(plan, config));
+      planned = std::make_unique<PlannedAttention>();
+      FLOE_RETURN_IF_ERROR(planned->Init(plan, lc.n_heads, lc.head_dim, cap, batch, o.kv_dtype,
+                                         o.attention));
+    }
     for (size_t l = 0; l < lc.n_layers; ++l) {
-      if (config.kept_kv_heads(l) > 0)
+      if (config.kept_kv_heads(l) > 0 && !planned)
         FLOE_RETURN_IF_ERROR(
             caches[l].Init(1, config.kept_kv_heads(l), lc.head_dim, cap, o.kv_dtype));
       if (config.has_mixer(l)) {
@@ -134,6 +225,7 @@ class RecurformerModel::State final : public SequenceState {
   StateOptions options;
   size_t cap = 0, batch = 1, pos = 0;
   std::vector<KvCache> caches;     // per layer, the kept KV heads (0 heads: none kept)
+  std::unique_ptr<PlannedAttention> planned;  // a head plan: the heads' storage (caches unused)
   std::vector<size_t> ssm_offset;  // per layer with a mixer: where its state starts
   AlignedBuffer<float> ssm[2];
   int cur = 0;
@@ -148,6 +240,9 @@ class RecurformerModel::State final : public SequenceState {
         *up = nullptr;
 
  private:
+  size_t FixedBytes() const {
+    return (ssm[0].size() + ssm[1].size() + scratch.size()) * sizeof(float) + mixer.bytes();
+  }
   size_t CacheBytes() const {
     size_t b = 0;
     for (const KvCache& k : caches) b += k.bytes();
@@ -171,9 +266,10 @@ Result<std::unique_ptr<SequenceState>> RecurformerModel::NewState(
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds the model's trained context " +
                            std::to_string(context_length()));
-  if (options.attention.backend != AttentionBackend::kDense)
+  if (options.attention.backend != AttentionBackend::kDense && !options.head_plan)
     return InvalidArgument(
-        "RecurFormer runs its kept heads with dense attention only: choose the dense backend");
+        "RecurFormer runs its kept heads with dense attention unless a head plan gives them "
+        "other modes: choose the dense backend, or pass a plan (--head-plan) with knn heads");
   auto s = std::make_unique<State>();
   FLOE_RETURN_IF_ERROR(s->Init(net_.config, options));
   return std::unique_ptr<SequenceState>(std::move(s));
@@ -199,7 +295,7 @@ Status RecurformerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   for (size_t t = 0; t < n; ++t) ToF32(w.token_embd, size_t(tokens[t]) * D, D, s.x + t * D);
   for (size_t l = 0; l < c.n_layers; ++l) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return Cancelled("evaluation cancelled");
-    Heads(s, l, n, threads);
+    FLOE_RETURN_IF_ERROR(Heads(s, l, n, threads));
     MatMulTokens(w.layers[l].wo, s.att, n, s.xb, threads);
     Add(s.xb, s.x, n * D);
     FeedForward(s, l, n, threads);
@@ -214,7 +310,7 @@ Status RecurformerModel::ForwardChunk(State& s, const int32_t* tokens, size_t n,
   return Status::Ok();
 }
 
-void RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& threads) const {
+Status RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& threads) const {
   const RecurformerConfig& rc = net_.config;
   const LlamaConfig& c = rc.llama;
   const LlamaLayerWeights& L = net_.weights.llama.layers[l];
@@ -223,6 +319,34 @@ void RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& thread
     RmsNorm(s.x + t * D, L.attn_norm.f32(), D, c.rms_eps, s.xb + t * D);
 
   const size_t kept_kv = rc.kept_kv_heads(l), kept_q = kept_kv * G;
+  if (s.planned) {
+    // Every head's q, k, v; the plan stores and attends the kept heads by their modes and
+    // leaves zeros in the recurrent heads' slots, which the mixer fills below.
+    if (kept_kv > 0) {
+      const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
+      float* ys[] = {s.q, s.k, s.v};
+      MatMulMany(ws, s.xb, n, ys, &threads);
+      for (size_t t = 0; t < n; ++t) {
+        float *q = s.q + t * QD, *k = s.k + t * KVD;
+        RopeInterleaved(q, c.n_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+        RopeInterleaved(k, c.n_kv_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+        s.planned->Store(l, s.pos + t, k, s.v + t * KVD);
+      }
+      FLOE_RETURN_IF_ERROR(s.planned->Attend(l, n, s.pos, s.q, s.att, &threads));
+    }
+    const size_t mixed = rc.mixer_out(l);
+    if (mixed == 0) return Status::Ok();
+    MambaMixerForward(net_.weights.mamba.layers[l], s.shape, s.xb, n, s.In(l), s.Out(l), s.mixer,
+                      s.mo, threads);
+    const size_t gw = G * hd;
+    for (size_t t = 0; t < n; ++t) {
+      size_t rec = 0;
+      for (size_t g = 0; g < c.n_kv_heads; ++g)
+        if (rc.is_recurrent(l, g))
+          std::memcpy(s.att + t * QD + g * gw, s.mo + t * mixed + (rec++) * gw, gw * sizeof(float));
+    }
+    return Status::Ok();
+  }
   if (kept_kv > 0) {
     const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
     float* ys[] = {s.q, s.k, s.v};
@@ -266,6 +390,7 @@ void RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& thread
       std::memcpy(s.att + t * QD + g * gw, src, gw * sizeof(float));
     }
   }
+  return Status::Ok();
 }
 
 void RecurformerModel::FeedForward(State& s, size_t l, size_t n, ThreadContext& threads) const {

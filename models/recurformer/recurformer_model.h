@@ -6,8 +6,9 @@
 //   x  += Wo · att
 //   x  += Wdown · (silu(Wgate·rms(x)) * Wup·rms(x))
 // Prompts go through in chunks of up to StateOptions::max_batch tokens; the mixers' state is
-// double-buffered (models/mamba/mamba_mixer.h), so a cancelled chunk leaves it intact. Only
-// dense attention applies to the kept heads.
+// double-buffered (models/mamba/mamba_mixer.h), so a cancelled chunk leaves it intact. The kept
+// heads use dense attention, or each its own mode under a head plan (attention/head_plan.h)
+// whose `recurrent` heads are exactly the heads the file replaces.
 #pragma once
 
 #include <memory>
@@ -26,6 +27,10 @@ class RecurformerModel final : public CausalLm {
   size_t vocab_size() const override { return net_.config.llama.vocab_size; }
   size_t context_length() const override { return net_.config.llama.context_length; }
   const RecurformerConfig& config() const { return net_.config; }
+  // A plan must name the replaced heads `recurrent` and give the kept heads dense, knn or
+  // window; NewState refuses anything else, naming the head.
+  bool accepts_head_plan() const override { return true; }
+  bool has_recurrent_heads() const override { return true; }
   const RecurformerWeights& weights() const { return net_.weights; }
 
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
@@ -39,7 +44,7 @@ class RecurformerModel final : public CausalLm {
   Status ForwardChunk(State& s, const int32_t* tokens, size_t n, LogitsMode mode, float* logits,
                       ThreadContext& threads, const std::atomic<bool>* cancel) const;
   // att (n rows of q_dim) for layer l: the kept heads' attention and the mixer's slots.
-  void Heads(State& s, size_t l, size_t n, ThreadContext& threads) const;
+  Status Heads(State& s, size_t l, size_t n, ThreadContext& threads) const;
   void FeedForward(State& s, size_t l, size_t n, ThreadContext& threads) const;
 
   RecurformerNetwork net_;

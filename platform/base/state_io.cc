@@ -66,6 +66,39 @@ void StateWriter::PutRaw(const void* data, size_t n) {
   std::memcpy(out_->data() + old, data, n);
 }
 
+Status StateReader::SkipHeader() {
+  char magic[4] = {};
+  if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)
+    return InvalidArgument("not a floe session state (bad magic)");
+  uint32_t version = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&version, "state version")));
+  if (version != kStateVersion)
+    return InvalidArgument("session state version " + std::to_string(version) +
+                           " is not supported (expected " + std::to_string(kStateVersion) + ")");
+  uint32_t n = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&n, "state architecture length")));
+  if (n > 256) return InvalidArgument("session state: absurd architecture name length");
+  std::string arch;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, &arch, "state architecture")));
+  uint32_t ns = 0;
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
+  if (ns > 1 << 20 || ns > r_.remaining() / sizeof(uint64_t))
+    return InvalidArgument("session state: truncated shape");
+  for (size_t i = 0; i < ns; ++i) {
+    uint64_t v = 0;
+    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
+  }
+  return Status::Ok();
+}
+
+Result<uint64_t> SavedStatePosition(std::span<const uint8_t> bytes) {
+  StateReader r(bytes);
+  FLOE_RETURN_IF_ERROR(r.SkipHeader());
+  uint64_t pos = 0;
+  FLOE_RETURN_IF_ERROR(r.TakeU64(&pos, UINT64_MAX, "position"));
+  return pos;
+}
+
 Status StateReader::ReadHeader(std::string_view architecture, std::span<const uint64_t> shape) {
   char magic[4] = {};
   if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)

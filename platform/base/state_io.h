@@ -27,6 +27,11 @@ inline constexpr uint32_t kStateVersion = 2;
 
 // Appends the u64 (little-endian) XXH3-64 checksum of *bytes to *bytes.
 void SealState(std::vector<uint8_t>* bytes);
+// The position a state saved by SequenceState::Save holds (the first u64 of its payload, after
+// the header of whatever architecture and shape), read without restoring it; kInvalidArgument
+// for bytes that are not such a state. (Unsealed bytes: the model's part of a session state.)
+Result<uint64_t> SavedStatePosition(std::span<const uint8_t> bytes);
+
 // Checks that `bytes` is a floe state of this version ending with the checksum of everything
 // before it; sets *body to the bytes without the checksum. kInvalidArgument otherwise, naming
 // the cause (not a state, unsupported version, truncated or modified).
@@ -49,6 +54,8 @@ class StateReader {
   explicit StateReader(std::span<const uint8_t> bytes) : r_(bytes.data(), bytes.size()) {}
   // Checks magic, version, architecture and shape; kInvalidArgument naming the mismatch.
   Status ReadHeader(std::string_view architecture, std::span<const uint64_t> shape);
+  // Checks magic and version and skips the architecture and shape, whatever they are.
+  Status SkipHeader();
   // Reads a u64 the header did not pin (e.g. a position); it must be <= max.
   Status TakeU64(uint64_t* v, uint64_t max, const char* what);
   Status TakeRaw(void* dst, size_t n, const char* what);

@@ -112,7 +112,19 @@ Status Session::RestoreState(std::span<const uint8_t> sealed) {
   uint64_t inner = 0;
   FLOE_RETURN_IF_ERROR(r.TakeU64(&inner, r.remaining(), "model state size"));
   if (inner != r.remaining()) return InvalidArgument("session state has trailing bytes");
-  FLOE_RETURN_IF_ERROR(state_->Restore(bytes.subspan(bytes.size() - inner)));
+  const auto model_bytes = bytes.subspan(bytes.size() - inner);
+  if (params_.memory_budget != 0) {
+    // Checked before the state is touched: a state the budget cannot hold changes nothing.
+    FLOE_ASSIGN_OR_RETURN(const uint64_t at, SavedStatePosition(model_bytes));
+    const size_t need = state_->memory_bytes_at(size_t(std::min<uint64_t>(at, capacity())));
+    if (need > params_.memory_budget)
+      return OutOfMemory("the saved state holds " + std::to_string(at) + " positions, which need " +
+                         std::to_string(need) + " bytes of cache, index and state, over the "
+                         "session's memory budget of " + std::to_string(params_.memory_budget) +
+                         " bytes: restore it into a session with a larger budget (or a head "
+                         "plan that keeps less); this session is unchanged");
+  }
+  FLOE_RETURN_IF_ERROR(state_->Restore(model_bytes));
   const size_t limit = params_.history_limit;
   if (state_->position() != n && (limit == 0 || n > state_->position())) {
     const bool partial = n < state_->position();

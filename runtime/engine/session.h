@@ -40,7 +40,8 @@ struct SessionParams {
   // Bytes the sequence state may hold (KV cache rows, kNN index, recurrent state, scratch;
   // SequenceState::memory_bytes_at); 0 = no limit. An eval, score or batch step that would take
   // the state past it fails with kOutOfMemory before anything is computed or allocated, and the
-  // session stays usable; Create fails when even an empty state exceeds it.
+  // session stays usable; so does RestoreState of a saved state that would hold more than the
+  // budget (the session unchanged); Create fails when even an empty state exceeds it.
   size_t memory_budget = 0;
 };
 

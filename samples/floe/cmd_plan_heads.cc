@@ -149,6 +149,12 @@ int Run(const PlanHeadsFlags& f) {
   if (!m.lm().accepts_head_plan())
     return Fail(InvalidArgument("architecture '" + m.lm().architecture() +
                                 "' does not take a head plan"));
+  if (m.lm().has_recurrent_heads())
+    return Fail(InvalidArgument(
+        "architecture '" + m.lm().architecture() +
+        "' has recurrent heads, which plan-heads does not calibrate: write its plan by hand "
+        "(its recurrent heads 'recurrent', the others dense, knn or window; "
+        "docs/attention/head-plans.md)"));
   const Tokenizer* tok = m.tokenizer();
   if (!tok) return Fail(InvalidArgument("the model has no vocabulary; pass -z"));
   const size_t N = f.context, per = N - 1;

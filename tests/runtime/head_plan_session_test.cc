@@ -321,3 +321,74 @@ TEST_CASE("planned sessions decode in one batch as they do one by one", "[unit]"
     CHECK(MaxDiff(Logits(*b), Logits(*b1)) < 1e-4f);
   }
 }
+
+TEST_CASE("a plan and a memory budget: the budget counts the planned cache", "[unit]") {
+  auto m = StoriesLong();
+  const auto ids = Text(*m, 2048);
+  // 850 kB: scratch, the window heads' rings and about 1700 tokens of one dense head's keys and
+  // values; a dense session needs 4 layers x 2 heads x 256 bytes = 2 kB per token.
+  constexpr size_t kBudget = 850000;
+  constexpr size_t kDenseHeadBytesPerToken = 2 * 32 * sizeof(float);  // K + V, head_dim 32, f32
+  SessionParams dense;
+  dense.context_length = 2048;
+  dense.batch = 32;
+  dense.memory_budget = kBudget;
+  auto d = New(*m, dense);
+  const std::span<const int32_t> prompt(ids.data(), 1200);
+  const Status refused = d->Eval(prompt);
+  CHECK(refused.code() == StatusCode::kOutOfMemory);
+  CHECK(d->position() == 0);
+
+  // One dense head, the other seven keep their last 64 keys: the same prompt fits.
+  SessionParams planned = dense;
+  planned.head_plan = Parse(R"({"default": {"mode": "window", "window": 64},
+                                "heads": [{"layer": 0, "head": 0, "mode": "dense"}]})");
+  auto p = New(*m, planned);
+  REQUIRE(p->Eval(prompt).ok());
+  SessionParams unlimited = planned;
+  unlimited.memory_budget = 0;
+  auto u = New(*m, unlimited);
+  REQUIRE(u->Eval(prompt).ok());
+  CHECK(MaxDiff(Logits(*p), Logits(*u)) == 0.0f);
+
+  // The budget still binds: only the dense head grows, so one token at a time the session stops
+  // where its 256 bytes per token no longer fit, one token earlier with 256 bytes less budget.
+  size_t pos = p->position();
+  while (pos < ids.size() && p->Eval(std::span<const int32_t>(&ids[pos], 1)).ok()) ++pos;
+  INFO("stopped at " << pos);
+  CHECK(pos > 1200);
+  CHECK(pos < 2048);
+  const Status st = p->Eval(std::span<const int32_t>(&ids[pos], 1));
+  CHECK(st.code() == StatusCode::kOutOfMemory);
+  CHECK(p->position() == pos);
+  SessionParams less = planned;
+  less.memory_budget = kBudget - kDenseHeadBytesPerToken;
+  auto l = New(*m, less);
+  REQUIRE(l->Eval(std::span<const int32_t>(ids.data(), pos - 1)).ok());
+  CHECK(l->Eval(std::span<const int32_t>(&ids[pos - 1], 1)).code() == StatusCode::kOutOfMemory);
+  // A planned state restores into a planned session whose budget holds it, not into a smaller.
+  std::vector<uint8_t> bytes;
+  REQUIRE(p->SaveState(&bytes).ok());
+  auto l2 = New(*m, less);
+  CHECK(l2->RestoreState(bytes).code() == StatusCode::kOutOfMemory);
+  auto p2 = New(*m, planned);
+  CHECK(p2->RestoreState(bytes).ok());
+}
+
+struct CountingProbe : AttentionProbe {
+  bool Wants(size_t, size_t, size_t) const override { return true; }
+  void Record(const AttentionProbeEvent&) override {}
+};
+
+TEST_CASE("an attention probe and a head plan: refused, naming the way out", "[unit]") {
+  auto m = StoriesLong();
+  CountingProbe probe;
+  SessionParams p;
+  p.context_length = 256;
+  p.attention_probe = &probe;
+  p.head_plan = Parse(kMixed);
+  auto s = Session::Create(*m, p);
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.status().code() == StatusCode::kInvalidArgument);
+  CHECK(s.status().message().find("does not see planned heads") != std::string::npos);
+}

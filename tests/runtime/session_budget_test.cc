@@ -136,3 +136,53 @@ TEST_CASE("a budget below an empty state fails at create, and a recurrent state 
   CHECK(floe_session_eval(s.s, bytes.data(), bytes.size()) == FLOE_OK);
   CHECK(floe_session_eval(s.s, bytes.data(), bytes.size()) == FLOE_OK);
 }
+
+TEST_CASE("a saved state larger than the budget is refused at restore, and the session goes on",
+          "[unit]") {
+  ModelHandle model(DataPath("models/llama2c/stories-long-2k.bin"),
+                    DataPath("models/llama2c/tok512.bin"));
+  const std::vector<floe_token> tokens = Text(model.m, 800);
+  const int V = floe_model_vocab_size(model.m);
+  auto save = [](floe_session* s) {
+    size_t size = 0;
+    REQUIRE(floe_session_state_size(s, &size) == FLOE_OK);
+    std::vector<uint8_t> bytes(size);
+    REQUIRE(floe_session_state_save(s, bytes.data(), bytes.size(), &size) == FLOE_OK);
+    bytes.resize(size);
+    return bytes;
+  };
+  // States of 700 and 150 tokens, saved by a session without a budget.
+  SessionHandle free(model.m, 0);
+  REQUIRE(floe_session_eval(free.s, tokens.data(), 150) == FLOE_OK);
+  const std::vector<uint8_t> short_state = save(free.s);
+  REQUIRE(floe_session_eval(free.s, tokens.data() + 150, 550) == FLOE_OK);
+  const std::vector<uint8_t> long_state = save(free.s);
+
+  // 1 MiB: scratch and about 300 tokens of cache (700 tokens need 1.4 MB of keys and values).
+  constexpr uint64_t kBudget = 1 << 20;
+  static_assert(700 * kKvBytesPerToken > kBudget && 150 * kKvBytesPerToken < kBudget / 2);
+  SessionHandle budgeted(model.m, kBudget);
+  REQUIRE(budgeted.created == FLOE_OK);
+  REQUIRE(floe_session_eval(budgeted.s, tokens.data(), 100) == FLOE_OK);
+  CHECK(floe_session_state_load(budgeted.s, long_state.data(), long_state.size()) ==
+        FLOE_ERR_OUT_OF_MEMORY);
+  const std::string msg = floe_session_last_error(budgeted.s);
+  INFO(msg);
+  CHECK(msg.find("the saved state holds 700 positions") != std::string::npos);
+  CHECK(msg.find("memory budget of 1048576 bytes") != std::string::npos);
+  // Unchanged: still 100 tokens, and it continues as a session that never saw the state.
+  CHECK(floe_session_position(budgeted.s) == 100);
+  SessionHandle check(model.m, 0);
+  REQUIRE(floe_session_eval(check.s, tokens.data(), 110) == FLOE_OK);
+  REQUIRE(floe_session_eval(budgeted.s, tokens.data() + 100, 10) == FLOE_OK);
+  for (int i = 0; i < V; ++i)
+    REQUIRE(floe_session_logits(budgeted.s)[i] == floe_session_logits(check.s)[i]);
+  // A state within the budget restores and continues exactly as the session that saved it.
+  REQUIRE(floe_session_state_load(budgeted.s, short_state.data(), short_state.size()) == FLOE_OK);
+  CHECK(floe_session_position(budgeted.s) == 150);
+  SessionHandle again(model.m, 0);
+  REQUIRE(floe_session_eval(again.s, tokens.data(), 160) == FLOE_OK);
+  REQUIRE(floe_session_eval(budgeted.s, tokens.data() + 150, 10) == FLOE_OK);
+  for (int i = 0; i < V; ++i)
+    REQUIRE(floe_session_logits(budgeted.s)[i] == floe_session_logits(again.s)[i]);
+}

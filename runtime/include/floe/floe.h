@@ -191,8 +191,9 @@ typedef struct floe_session_params {
    * state may hold (KV cache rows, kNN index, recurrent state, scratch); 0 (default) = no limit.
    * An eval or score that would pass it fails with FLOE_ERR_OUT_OF_MEMORY and a message naming
    * the bytes needed and the budget, before anything is computed or allocated; the session
-   * stays usable (a shorter eval may follow). floe_session_create fails the same way when even
-   * an empty state exceeds it. */
+   * stays usable (a shorter eval may follow). floe_session_state_load(_file) of a state that
+   * would hold more than the budget fails the same way, the session unchanged.
+   * floe_session_create fails the same way when even an empty state exceeds it. */
   uint64_t memory_budget;
 } floe_session_params;
 

@@ -162,3 +162,44 @@ TEST_CASE("Block Transformer batched decode (Session::EvalBatch) matches the off
   std::printf("block-transformer batched decode: max |logits - step| = %.3g\n", double(worst));
   CHECK(worst <= 1e-4f);
 }
+
+TEST_CASE("Block Transformer memory budget: the block rows a sequence holds, not the "
+          "preallocation", "[model]") {
+  auto m = Load(DataPath(kDir + "model.safetensors"));
+  // config.json: block_length 4, expansion_ratio 2, block decoder 2 layers of hidden 64 (one
+  // K + V row of 64 f32 per layer per block), token decoder 2 layers of hidden 64.
+  constexpr size_t kPerBlock = 2 * 2 * 64 * 4, kLocalRow = 2 * 2 * 64 * 4;
+  StateOptions o;
+  o.context_length = 2048;
+  auto s = m->lm().NewState(o);
+  REQUIRE(s.ok());
+  const SequenceState& st = **s;
+  CHECK(st.memory_bytes_at(1200) - st.memory_bytes_at(400) == 200 * kPerBlock);
+  // The local cache: none in the first block, then 2 prefix rows and up to 3 tokens' rows.
+  CHECK(st.memory_bytes_at(4) - st.memory_bytes_at(3) == kPerBlock + 2 * kLocalRow);
+  CHECK(st.memory_bytes_at(7) - st.memory_bytes_at(4) == 3 * kLocalRow);
+  // 2048 / 4 + 1 blocks are preallocated; an empty state holds none of them.
+  CHECK(st.memory_bytes() - st.memory_bytes_at(0) >= 513 * kPerBlock);
+
+  // A budget of an empty state plus 100 blocks: created (the preallocation is over it), and
+  // evals are admitted and refused by the blocks they fill.
+  SessionParams p;
+  p.threads = 1;
+  p.context_length = 2048;
+  p.memory_budget = st.memory_bytes_at(0) + 5 * kLocalRow + 100 * kPerBlock;
+  REQUIRE(p.memory_budget < st.memory_bytes());
+  auto b = Session::Create(*m, p);
+  INFO(b.status().ToString());
+  REQUIRE(b.ok());
+  Session& session = **b;
+  std::vector<int32_t> tokens(800);
+  for (size_t i = 0; i < tokens.size(); ++i) tokens[i] = int32_t((i * 7919 + 13) % 512);
+  CHECK(session.Eval(std::span<const int32_t>(tokens).first(600)).code() ==
+        StatusCode::kOutOfMemory);
+  CHECK(session.position() == 0);
+  REQUIRE(session.Eval(std::span<const int32_t>(tokens).first(396)).ok());
+  REQUIRE(session.Eval(std::span<const int32_t>(tokens).subspan(396, 7)).ok());  // block 100
+  CHECK(session.Eval(std::span<const int32_t>(tokens).subspan(403, 1)).code() ==
+        StatusCode::kOutOfMemory);  // the 101st block
+  CHECK(session.position() == 403);
+}

@@ -9,6 +9,7 @@
 #include "logits_files.h"
 #include "models/goldfinch/goldfinch_model.h"
 #include "runtime/engine/model.h"
+#include "runtime/engine/session.h"
 #include "test_data.h"
 
 using namespace floe;
@@ -159,4 +160,47 @@ TEST_CASE("GoldFinch speed cache: save, restore (rebuilt), fork", "[model]") {
   std::vector<float> again(kT * kV);
   REQUIRE(lm.Forward(**a, tokens, LogitsMode::kAll, again.data(), threads, nullptr).ok());
   CHECK(MaxAbsDiff(again, seq) <= 1e-4f);
+}
+
+TEST_CASE("GoldFinch memory budget: the TokenCat and speed cache rows a sequence holds", "[model]") {
+  auto model = LoadReference();
+  const CausalLm& lm = model->lm();
+  // config.json: kv_cache_a_dim 4 (TokenCat: 4-byte id + 4 f32 values per token), GOLD layers
+  // 4 and 5 of 6, 2 heads x head_size 32 (speed cache: K + V, f32).
+  constexpr size_t kTokenCat = 4 + 4 * 4, kSpeed = 2 * 2 * 2 * 32 * 4;
+  StateOptions plain;
+  plain.context_length = 4096;
+  auto s = lm.NewState(plain);
+  REQUIRE(s.ok());
+  CHECK((*s)->memory_bytes_at(1000) - (*s)->memory_bytes_at(500) == 500 * kTokenCat);
+  StateOptions speed = WithSpeedCache();
+  speed.context_length = 4096;
+  auto f = lm.NewState(speed);
+  REQUIRE(f.ok());
+  CHECK((*f)->memory_bytes_at(1000) - (*f)->memory_bytes_at(500) == 500 * (kTokenCat + kSpeed));
+
+  // A session's budget: an empty state plus 300 tokens of both caches.
+  std::vector<int32_t> text(600);
+  for (size_t i = 0; i < text.size(); ++i) text[i] = int32_t("War and Peace, Book One. "[i % 25]);
+  SessionParams p;
+  p.threads = 1;
+  p.context_length = 4096;
+  p.attention.gold_kv_cache = true;
+  auto probe = Session::Create(*model, p);
+  REQUIRE(probe.ok());
+  p.memory_budget = (*probe)->state_bytes() + 300 * (kTokenCat + kSpeed);
+  auto b = Session::Create(*model, p);
+  REQUIRE(b.ok());
+  auto& session = **b;
+  CHECK(session.Eval(std::span<const int32_t>(text).first(400)).code() ==
+        StatusCode::kOutOfMemory);
+  CHECK(session.position() == 0);
+  REQUIRE(session.Eval(std::span<const int32_t>(text).first(250)).ok());
+  CHECK(session.Eval(std::span<const int32_t>(text).subspan(250, 100)).code() ==
+        StatusCode::kOutOfMemory);
+  CHECK(session.position() == 250);
+  REQUIRE(session.Eval(std::span<const int32_t>(text).subspan(250, 50)).ok());
+  CHECK(session.position() == 300);
+  CHECK(session.Eval(std::span<const int32_t>(text).subspan(300, 1)).code() ==
+        StatusCode::kOutOfMemory);
 }
