@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,9 +66,29 @@ struct RopeParamsD {
   double mscale = 1.0;
 };
 
-// Logits for every position of `tokens`, from the GGUF's tensors.
+// x rounded to float32, then to IEEE binary16 (11 significant bits, round to nearest even;
+// subnormals below 2^-14 in steps of 2^-24): what an f16 KV cache stores of a float32 value.
+// Written from the format's definition, not with floe's conversion.
+inline double RoundToF16D(double x) {
+  const double f = double(float(x));
+  if (f == 0.0 || !std::isfinite(f)) return f;
+  if (std::fabs(f) < std::ldexp(1.0, -14)) return std::nearbyint(std::ldexp(f, 24)) / 16777216.0;
+  int e = 0;
+  const double m = std::frexp(f, &e);  // |m| in [0.5, 1): m * 2^11 holds the 11 significant bits
+  return std::ldexp(std::nearbyint(std::ldexp(m, 11)), e - 11);
+}
+
+// Keys (after RoPE) and values stored as binary16, as in a session with an f16 KV cache: each
+// element x becomes RoundToF16D(x * (1 + nudge)). A nudge of a few float32 ulps gives another
+// admissible rounding (a float32 computation of x in another order lands that far away).
+struct F16KvD {
+  double nudge = 0.0;
+};
+
+// Logits for every position of `tokens`, from the GGUF's tensors; f16_kv: see F16KvD.
 inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<int32_t>& tokens,
-                                           RopeParamsD rope = {}) {
+                                           RopeParamsD rope = {},
+                                           std::optional<F16KvD> f16_kv = std::nullopt) {
   auto arch = f.GetString("general.architecture");
   REQUIRE(arch.ok());
   const bool qwen2 = *arch == "qwen2";
@@ -92,7 +113,9 @@ inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<
   REQUIRE(rope.inv_freq.size() == hd / 2);
   size_t r, c;
   const auto emb = Weights(f, "token_embd.weight", &r, &c);
-  const auto out_w = Weights(f, "output.weight", &r, &c);
+  // No output.weight: the classifier is tied to the embedding (llama.cpp's rule).
+  const bool tied = !f.GetTensorView("output.weight").ok();
+  const auto out_w = Weights(f, tied ? "token_embd.weight" : "output.weight", &r, &c);
   const size_t vocab = r;
   size_t norm_rows = 0, norm_cols = 0;
   const auto out_norm = Weights(f, "output_norm.weight", &norm_rows, &norm_cols);
@@ -136,6 +159,10 @@ inline std::vector<float> ReferenceForward(const GgufFile& f, const std::vector<
       }
       RopeD(q, heads, hd, pos, qwen2, rope.inv_freq, rope.mscale);
       RopeD(k, kvh, hd, pos, qwen2, rope.inv_freq, rope.mscale);
+      if (f16_kv) {
+        for (double& e : k) e = RoundToF16D(e * (1.0 + f16_kv->nudge));
+        for (double& e : v) e = RoundToF16D(e * (1.0 + f16_kv->nudge));
+      }
       K[l].push_back(k);
       Vv[l].push_back(v);
       std::vector<double> att(dim, 0.0);
