@@ -1,5 +1,5 @@
 // Element types of tensors. Numeric values match ggml_type so GGUF tensor types map directly.
-// F32/F16/BF16 are plain element types; Q4_0, Q8_0, Q4_K, Q6_K are llama.cpp's block-quantized
+// F32/F16/BF16 are plain element types; the Q types are llama.cpp's block-quantized
 // formats (platform/quant/quant.h): a row of `cols` elements is cols / block elements blocks of
 // block_bytes each, and cols must be a multiple of the block.
 #pragma once
@@ -14,11 +14,14 @@ enum class DType : uint32_t {
   kF32 = 0,
   kF16 = 1,
   kQ4_0 = 2,
+  kQ4_1 = 3,
   kQ5_0 = 6,
+  kQ5_1 = 7,
   kQ8_0 = 8,
   kQ2_K = 10,
   kQ3_K = 11,
   kQ4_K = 12,
+  kQ5_K = 13,
   kQ6_K = 14,
   kBF16 = 30,
 };
@@ -33,8 +36,12 @@ inline const char* DTypeName(DType t) {
       return "bf16";
     case DType::kQ4_0:
       return "q4_0";
+    case DType::kQ4_1:
+      return "q4_1";
     case DType::kQ5_0:
       return "q5_0";
+    case DType::kQ5_1:
+      return "q5_1";
     case DType::kQ8_0:
       return "q8_0";
     case DType::kQ2_K:
@@ -43,32 +50,34 @@ inline const char* DTypeName(DType t) {
       return "q3_K";
     case DType::kQ4_K:
       return "q4_K";
+    case DType::kQ5_K:
+      return "q5_K";
     case DType::kQ6_K:
       return "q6_K";
   }
   return "?";
 }
 
-inline bool IsQuantized(DType t) {
-  return t == DType::kQ4_0 || t == DType::kQ5_0 || t == DType::kQ8_0 || t == DType::kQ2_K ||
-         t == DType::kQ3_K || t == DType::kQ4_K || t == DType::kQ6_K;
-}
 // Elements per block (1 for plain types) and bytes per block.
 inline size_t DTypeBlockElems(DType t) {
   switch (t) {
     case DType::kQ4_0:
+    case DType::kQ4_1:
     case DType::kQ5_0:
+    case DType::kQ5_1:
     case DType::kQ8_0:
       return 32;
     case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K:
       return 256;
     default:
       return 1;
   }
 }
+inline bool IsQuantized(DType t) { return DTypeBlockElems(t) > 1; }
 inline size_t DTypeBlockBytes(DType t) {
   switch (t) {
     case DType::kF32:
@@ -78,8 +87,12 @@ inline size_t DTypeBlockBytes(DType t) {
       return 2;
     case DType::kQ4_0:
       return 18;
+    case DType::kQ4_1:
+      return 20;
     case DType::kQ5_0:
       return 22;
+    case DType::kQ5_1:
+      return 24;
     case DType::kQ8_0:
       return 34;
     case DType::kQ2_K:
@@ -88,6 +101,8 @@ inline size_t DTypeBlockBytes(DType t) {
       return 110;
     case DType::kQ4_K:
       return 144;
+    case DType::kQ5_K:
+      return 176;
     case DType::kQ6_K:
       return 210;
   }

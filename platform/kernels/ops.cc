@@ -35,8 +35,8 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
   }
 }
 
-void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d) {
-  QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d);
+void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d, float* d_f32) {
+  QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d, d_f32);
 }
 
 void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, size_t n_tokens,
@@ -253,10 +253,12 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage,
                                              ActivationQuant kind) {
   if (kind == ActivationQuant::kQ8_K)  // one pass over 256 values: the scalar code suffices
-    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
-  else
+    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
+                                ActivationUnroundedScales(n, storage));
+  else  // Q8_0 and Q8_1: the same codes and d
     HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)
-    (x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+    (x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
+     ActivationUnroundedScales(n, storage));
   return FinishQuantizedActivations(n, storage);
 }
 

@@ -158,15 +158,63 @@ HWY_INLINE float RowDotQ3_KGeneric(const BlockQ3_K* b, const QuantizedActivation
   return acc;
 }
 
+// Q4_1 and Q5_1 with Q8_1 activations (llama.cpp's ggml_vec_dot_q4_1_q8_1 / q5_1_q8_1): per
+// block the exact integer dot product of the unsigned codes, scaled by d_w x d_a; the min m
+// enters as m x s (Q8_1's fp16 d' x sum of codes), summed apart and added at the end.
+template <bool kFive, class Block>
+HWY_INLINE float RowDotQx_1Generic(const Block* b, const QuantizedActivations& x) {
+  float acc = 0.0f, mins = 0.0f;
+  for (size_t i = 0; i < x.n / 32; ++i) {
+    const int8_t* xq = x.q + 32 * i;
+    int32_t s = 0;
+    if constexpr (kFive) {
+      for (int j = 0; j < 32; ++j) s += Q5Code(b[i].qh, b[i].qs, j) * xq[j];
+    } else {
+      for (int j = 0; j < 16; ++j)
+        s += int32_t(b[i].qs[j] & 0xF) * xq[j] + int32_t(b[i].qs[j] >> 4) * xq[j + 16];
+    }
+    acc += float(s) * (F16ToF32(b[i].d) * x.d[i]);
+    mins += F16ToF32(b[i].m) * x.s[i];
+  }
+  return acc + mins;
+}
+
+// Q5_K with Q8_K activations (llama.cpp's ggml_vec_dot_q5_K_q8_K): per block the scale x code
+// products and the mins x activation sums in int32 (at most 8 x 32 x 31 x 127 x 63 < 2^31),
+// each scaled once in float.
+HWY_INLINE float RowDotQ5_KGeneric(const BlockQ5_K* b, const QuantizedActivations& x) {
+  float acc = 0.0f, mins = 0.0f;
+  for (size_t i = 0; i < x.n / 256; ++i) {
+    const int8_t* xq = x.q + 256 * i;
+    int32_t isum = 0, msum = 0;
+    for (int j = 0; j < 8; ++j) {
+      uint8_t sc, m;
+      Q4KScaleMin(b[i].scales, j, &sc, &m);
+      const uint8_t* qs = b[i].qs + 32 * (j / 2);
+      const int shift = 4 * (j % 2);
+      int32_t s = 0;
+      for (int l = 0; l < 32; ++l)
+        s += (((qs[l] >> shift) & 0xF) | ((b[i].qh[l] >> j) & 1) << 4) * xq[32 * j + l];
+      isum += int32_t(sc) * s;
+      msum += int32_t(m) * (x.sum16[16 * i + 2 * size_t(j)] + x.sum16[16 * i + 2 * size_t(j) + 1]);
+    }
+    const float da = x.d[8 * i];
+    acc += (da * F16ToF32(b[i].d)) * float(isum);
+    mins += (da * F16ToF32(b[i].dmin)) * float(msum);
+  }
+  return acc - mins;
+}
+
 // ------------------------------ activation quantization
 
 // QuantizeActivationBlocks (platform/quant/quant.h) with vectors: the same float operations
 // (|x| max, x * (127 / max), round to nearest even), so identical codes and scales for finite x.
 template <class DF>
 HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, size_t n,
-                                          int8_t* HWY_RESTRICT q, float* HWY_RESTRICT d) {
+                                          int8_t* HWY_RESTRICT q, float* HWY_RESTRICT d,
+                                          float* HWY_RESTRICT d_f32) {
   const size_t N = hn::Lanes(df);
-  if (N > 32 || 32 % N != 0) return QuantizeActivationBlocks(x, n, q, d);
+  if (N > 32 || 32 % N != 0) return QuantizeActivationBlocks(x, n, q, d, d_f32);
   const hn::RebindToSigned<DF> di;
   const hn::Rebind<int8_t, DF> d8;
   const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
@@ -177,6 +225,7 @@ HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, si
     const float amax = hn::GetLane(hn::MaxOfLanes(df, m));
     const auto id = hn::Set(df, amax != 0.0f ? 127.0f / amax : 0.0f);
     d[b] = F16ToF32(F32ToF16(amax / 127.0f));
+    if (d_f32 != nullptr) d_f32[b] = amax / 127.0f;
     for (size_t e = 0; e < 32; e += N) {
       const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + e), id)), lo), hi);
       hn::StoreU(hn::DemoteTo(d8, v), d8, q + 32 * b + e);
@@ -546,6 +595,15 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
           break;
         case DType::kQ3_K:
           v = RowDotQ3_KGeneric(reinterpret_cast<const BlockQ3_K*>(row), x[tok]);
+          break;
+        case DType::kQ4_1:
+          v = RowDotQx_1Generic<false>(reinterpret_cast<const BlockQ4_1*>(row), x[tok]);
+          break;
+        case DType::kQ5_1:
+          v = RowDotQx_1Generic<true>(reinterpret_cast<const BlockQ5_1*>(row), x[tok]);
+          break;
+        case DType::kQ5_K:
+          v = RowDotQ5_KGeneric(reinterpret_cast<const BlockQ5_K*>(row), x[tok]);
           break;
         default:
           break;

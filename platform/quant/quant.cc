@@ -1,6 +1,7 @@
 #include "platform/quant/quant.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstring>
 
@@ -105,6 +106,38 @@ void DequantizeRow(DType t, const void* blocks, size_t n, float* out) {
       }
       return;
     }
+    case DType::kQ4_1: {
+      const auto* b = static_cast<const BlockQ4_1*>(blocks);
+      for (size_t i = 0; i < n / 32; ++i, out += 32) {
+        const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
+        for (int j = 0; j < 16; ++j) {
+          out[j] = float(b[i].qs[j] & 0x0F) * d + m;
+          out[j + 16] = float(b[i].qs[j] >> 4) * d + m;
+        }
+      }
+      return;
+    }
+    case DType::kQ5_1: {
+      const auto* b = static_cast<const BlockQ5_1*>(blocks);
+      for (size_t i = 0; i < n / 32; ++i, out += 32) {
+        const float d = F16ToF32(b[i].d), m = F16ToF32(b[i].m);
+        for (int j = 0; j < 32; ++j) out[j] = float(Q5_1Code(b[i], j)) * d + m;
+      }
+      return;
+    }
+    case DType::kQ5_K: {
+      const auto* b = static_cast<const BlockQ5_K*>(blocks);
+      for (size_t i = 0; i < n / 256; ++i, out += 256) {
+        const float d = F16ToF32(b[i].d), dmin = F16ToF32(b[i].dmin);
+        for (int j = 0; j < 8; ++j) {
+          uint8_t sc, m;
+          Q4KScaleMin(b[i].scales, j, &sc, &m);
+          const float d1 = d * sc, m1 = dmin * m;
+          for (int l = 0; l < 32; ++l) out[32 * j + l] = d1 * float(Q5KCode(b[i], 32 * j + l)) - m1;
+        }
+      }
+      return;
+    }
     default:
       return;
   }
@@ -141,26 +174,79 @@ void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out) {
   }
 }
 
+namespace {
+// quantize_row_q4_1_ref / quantize_row_q5_1_ref's min/max scaling of one block of 32.
+inline void MinMaxScale(const float* x, int levels, float* d, float* min, float* id) {
+  float lo = FLT_MAX, hi = -FLT_MAX;
+  for (int j = 0; j < 32; ++j) {
+    lo = std::min(lo, x[j]);
+    hi = std::max(hi, x[j]);
+  }
+  *d = (hi - lo) / float(levels);
+  *id = *d != 0.0f ? 1.0f / *d : 0.0f;
+  *min = lo;
+}
+// (v - min) * id + 0.5 truncated toward zero, as llama.cpp's casts; NaN and out-of-range values
+// (a NaN or infinite input) give 0 instead of undefined behaviour.
+inline int TruncCode(float v) {
+  return v >= 0.0f && v < 256.0f ? int(v) : 0;
+}
+}  // namespace
+
+void QuantizeRowQ4_1(const float* x, size_t n, BlockQ4_1* out) {
+  for (size_t i = 0; i < n / 32; ++i, x += 32) {
+    float d, min, id;
+    MinMaxScale(x, 15, &d, &min, &id);
+    out[i].d = F32ToF16(d);
+    out[i].m = F32ToF16(min);
+    for (int j = 0; j < 16; ++j) {
+      const int lo = std::min(15, TruncCode((x[j] - min) * id + 0.5f));
+      const int hi = std::min(15, TruncCode((x[j + 16] - min) * id + 0.5f));
+      out[i].qs[j] = uint8_t(lo | hi << 4);
+    }
+  }
+}
+
+void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out) {
+  for (size_t i = 0; i < n / 32; ++i, x += 32) {
+    float d, min, id;
+    MinMaxScale(x, 31, &d, &min, &id);
+    out[i].d = F32ToF16(d);
+    out[i].m = F32ToF16(min);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = TruncCode((x[j] - min) * id + 0.5f);
+      const int hi = TruncCode((x[j + 16] - min) * id + 0.5f);
+      out[i].qs[j] = uint8_t((lo & 0x0F) | (hi & 0x0F) << 4);
+      qh |= uint32_t((lo & 0x10) >> 4) << j;
+      qh |= uint32_t((hi & 0x10) >> 4) << (j + 16);
+    }
+    for (int k = 0; k < 4; ++k) out[i].qh[k] = uint8_t(qh >> (8 * k));
+  }
+}
+
 size_t QuantizedActivationsFloats(size_t n) {
   // Byte arrays (q, q4: n each), then 4-byte arrays: d n/32, sum16 n/16, sum4 n/4, d4 and c4
-  // n/8 each, d8 and c8 n/4 each. Whole 64-byte lines.
-  const size_t bytes = 2 * n + 4 * (n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4));
+  // n/8 each, d8 and c8 n/4 each, unrounded d and s n/32 each. Whole 64-byte lines.
+  const size_t bytes =
+      2 * n + 4 * (n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4) + 2 * (n / 32));
   return (bytes + 63) / 64 * 16;
 }
 
-void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d) {
+void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d, float* d_f32) {
   for (size_t b = 0; b < n / 32; ++b) {
     const float* xb = x + 32 * b;
     float amax = 0.0f;
     for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(xb[j]));
     const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
     d[b] = F16ToF32(F32ToF16(amax / 127.0f));
+    if (d_f32 != nullptr) d_f32[b] = amax / 127.0f;
     for (int j = 0; j < 32; ++j)
       q[32 * b + j] = ToInt8Clamped(xb[j] * id);
   }
 }
 
-void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d) {
+void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d, float* d_f32) {
   for (size_t b = 0; b < n / 256; ++b) {
     const float* xb = x + 256 * b;
     float amax = 0.0f, max = 0.0f;
@@ -175,6 +261,8 @@ void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d) 
       q[256 * b + j] = ToInt8Clamped(iscale * xb[j]);
     const float db = amax != 0.0f ? 1.0f / iscale : 0.0f;
     for (int k = 0; k < 8; ++k) d[8 * b + k] = db;
+    if (d_f32 != nullptr)
+      for (int k = 0; k < 8; ++k) d_f32[8 * b + k] = db;
   }
 }
 
@@ -190,6 +278,8 @@ QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
   int32_t* c4 = reinterpret_cast<int32_t*>(d4 + n / 8);
   float* d8 = reinterpret_cast<float*>(c4 + n / 8);
   int32_t* c8 = reinterpret_cast<int32_t*>(d8 + n / 4);
+  float* d_f32 = reinterpret_cast<float*>(c8 + n / 4);
+  float* s = d_f32 + n / 32;
   for (size_t g = 0; g < n / 4; ++g) {
     const int8_t* qg = q + 4 * g;
     sum4[g] = qg[0] + qg[1] + qg[2] + qg[3];
@@ -213,8 +303,11 @@ QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
       c8[16 * g + l] = -128 * sum4[16 * g + l];
     }
   }
+  for (size_t b = 0; b < n / 32; ++b)  // Q8_1: fp16(d' * sum), as llama.cpp's x86 quantizer
+    s[b] = F16ToF32(F32ToF16(d_f32[b] * float(sums[2 * b] + sums[2 * b + 1])));
   a.q = q;
   a.d = d;
+  a.s = s;
   a.sum16 = sums;
   a.sum4 = sum4;
   a.q4 = q4;
@@ -229,13 +322,19 @@ int8_t* ActivationCodes(size_t, float* storage) { return reinterpret_cast<int8_t
 float* ActivationScales(size_t n, float* storage) {
   return reinterpret_cast<float*>(reinterpret_cast<int8_t*>(storage) + 2 * n);
 }
+float* ActivationUnroundedScales(size_t n, float* storage) {
+  // After d, sum16, sum4, d4, c4, d8, c8 (FinishQuantizedActivations' layout).
+  return ActivationScales(n, storage) + n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4);
+}
 
 QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storage,
                                          ActivationQuant kind) {
   if (kind == ActivationQuant::kQ8_K)
-    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
+                                ActivationUnroundedScales(n, storage));
   else
-    QuantizeActivationBlocks(x, n, ActivationCodes(n, storage), ActivationScales(n, storage));
+    QuantizeActivationBlocks(x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
+                             ActivationUnroundedScales(n, storage));
   return FinishQuantizedActivations(n, storage);
 }
 
@@ -272,9 +371,32 @@ float QuantizedRowDotReference(DType t, const void* row, const QuantizedActivati
       }
       break;
     }
+    case DType::kQ4_1:
+    case DType::kQ5_1: {
+      // Exact integer dot product of the codes, times d_w d_a, plus the min times Q8_1's s.
+      const size_t bb = DTypeBlockBytes(t);
+      for (size_t i = 0; i < x.n / 32; ++i) {
+        const uint8_t* blk = static_cast<const uint8_t*>(row) + i * bb;
+        int32_t s = 0;
+        for (int j = 0; j < 32; ++j) {
+          const int code =
+              t == DType::kQ4_1
+                  ? (j < 16 ? reinterpret_cast<const BlockQ4_1*>(blk)->qs[j] & 0xF
+                            : reinterpret_cast<const BlockQ4_1*>(blk)->qs[j - 16] >> 4)
+                  : Q5_1Code(*reinterpret_cast<const BlockQ5_1*>(blk), j);
+          s += code * xq[32 * i + j];
+        }
+        uint16_t dh, mh;  // d and m lead both layouts
+        std::memcpy(&dh, blk, 2);
+        std::memcpy(&mh, blk + 2, 2);
+        acc += double(F16ToF32(dh)) * double(x.d[i]) * s + double(F16ToF32(mh)) * double(x.s[i]);
+      }
+      break;
+    }
     case DType::kQ2_K:
     case DType::kQ3_K:
     case DType::kQ4_K:
+    case DType::kQ5_K:
     case DType::kQ6_K: {
       // Through the exact dequantized values: the K-quant scales make every element a small
       // integer times a per-sub-block float, which the kernels accumulate per sub-block.

@@ -17,12 +17,21 @@
 //         codes, f16 d, f16 dmin; x = d * sc * q - dmin * m.
 //   Q3_K  256 elements: 32 bytes of high bits, 64 bytes of 2-bit codes, 12 bytes of 6-bit scales
 //         (one per 16 elements, stored + 32), f16 d; x = d * (sc - 32) * (q - 4 * !high bit).
+//   Q4_1  32 elements: f16 d, f16 m, 16 bytes of nibbles; x[j] = d * (qs[j] & 15) + m,
+//         x[j + 16] = d * (qs[j] >> 4) + m.
+//   Q5_1  32 elements: f16 d, f16 m, 4 bytes of fifth bits, 16 bytes of nibbles; x = d * q + m
+//         with q the 5-bit code as in Q5_0 (0..31).
+//   Q5_K  256 elements: f16 d, f16 dmin, 12 bytes of 6-bit (scale, min) pairs as Q4_K, 32 bytes
+//         of fifth bits, 128 bytes of nibbles; element l (0..31) of sub-block j (0..7) is nibble
+//         j % 2 of qs[32 (j / 2) + l] with bit j of qh[l] as its fifth bit; x = d * sc * q - dmin * m.
 //
 // Activations (llama.cpp's vec_dot_type of each weight type, x86 arithmetic): Q4_0, Q5_0 and
 // Q8_0 weights multiply Q8_0 activations (blocks of 32: d = fp16(max|x| / 127),
-// q = round-half-even(x * 127 / max|x|)); the K-quants multiply Q8_K activations (blocks of 256:
-// m = the element of largest |x|, the first on ties; q = min(127, round-half-even(x * -127 / m)),
-// d = 1 / (-127 / m) in f32).
+// q = round-half-even(x * 127 / max|x|)); Q4_1 and Q5_1 multiply Q8_1 activations (the Q8_0
+// codes and d, plus s = fp16(d' * sum of the block's q) with d' = max|x| / 127 before its fp16
+// rounding, which carries the weights' min m); the K-quants multiply Q8_K activations (blocks of
+// 256: m = the element of largest |x|, the first on ties; q = min(127, round-half-even(x * -127 /
+// m)), d = 1 / (-127 / m) in f32).
 #pragma once
 
 #include <cstddef>
@@ -69,17 +78,46 @@ struct BlockQ3_K {
   uint8_t scales[12];
   uint16_t d;
 };
+struct BlockQ4_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qs[16];
+};
+struct BlockQ5_1 {
+  uint16_t d;
+  uint16_t m;
+  uint8_t qh[4];
+  uint8_t qs[16];
+};
+struct BlockQ5_K {
+  uint16_t d;
+  uint16_t dmin;
+  uint8_t scales[12];
+  uint8_t qh[32];
+  uint8_t qs[128];
+};
 static_assert(sizeof(BlockQ4_0) == 18 && sizeof(BlockQ8_0) == 34 && sizeof(BlockQ4_K) == 144 &&
                   sizeof(BlockQ6_K) == 210 && sizeof(BlockQ5_0) == 22 &&
-                  sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110,
+                  sizeof(BlockQ2_K) == 84 && sizeof(BlockQ3_K) == 110 &&
+                  sizeof(BlockQ4_1) == 20 && sizeof(BlockQ5_1) == 24 && sizeof(BlockQ5_K) == 176,
               "ggml block layouts");
 
-// Q5_0's 5-bit code of element j (0..31) of a block, 0..31 (the -16 offset not applied).
-inline int Q5_0Code(const BlockQ5_0& b, int j) {
-  const uint32_t qh = uint32_t(b.qh[0]) | uint32_t(b.qh[1]) << 8 | uint32_t(b.qh[2]) << 16 |
-                      uint32_t(b.qh[3]) << 24;
-  const int lo = j < 16 ? (b.qs[j] & 0xF) : (b.qs[j - 16] >> 4);
+// The 5-bit code (0..31) of element j (0..31) of a Q5_0 / Q5_1 block: nibble of qs[j % 16]
+// (low for j < 16), fifth bit = bit j of the little-endian 32-bit qh.
+inline int Q5Code(const uint8_t* qh4, const uint8_t* qs, int j) {
+  const uint32_t qh = uint32_t(qh4[0]) | uint32_t(qh4[1]) << 8 | uint32_t(qh4[2]) << 16 |
+                      uint32_t(qh4[3]) << 24;
+  const int lo = j < 16 ? (qs[j] & 0xF) : (qs[j - 16] >> 4);
   return lo | int((qh >> j) & 1) << 4;
+}
+// Q5_0's 5-bit code of element j (0..31) of a block, 0..31 (the -16 offset not applied).
+inline int Q5_0Code(const BlockQ5_0& b, int j) { return Q5Code(b.qh, b.qs, j); }
+inline int Q5_1Code(const BlockQ5_1& b, int j) { return Q5Code(b.qh, b.qs, j); }
+// Q5_K's 5-bit code (0..31) of element e (0..255) of a block.
+inline int Q5KCode(const BlockQ5_K& b, int e) {
+  const int j = e / 32, l = e % 32;
+  const int lo = (b.qs[32 * (j / 2) + l] >> (4 * (j % 2))) & 0xF;
+  return lo | ((b.qh[l] >> j) & 1) << 4;
 }
 
 // Q3_K's 16 scales (sub-blocks of 16 elements, in element order), with the +32 removed:
@@ -128,11 +166,16 @@ void DequantizeRow(DType t, const void* blocks, size_t n, float* out);
 // llama.cpp-compatible reference quantization of `n` floats (multiple of 32) into blocks.
 void QuantizeRowQ8_0(const float* x, size_t n, BlockQ8_0* out);
 void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out);
+// quantize_row_q4_1_ref / quantize_row_q5_1_ref: d = (max - min) / 15 (31), m = min, codes
+// (x - min) / d + 0.5 truncated (Q4_1 clamped to 15; Q5_1 as llama.cpp, unclamped to 5 bits).
+void QuantizeRowQ4_1(const float* x, size_t n, BlockQ4_1* out);
+void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out);
 
 // How a weight type's activations are quantized (llama.cpp's vec_dot_type; see the top).
-enum class ActivationQuant { kQ8_0, kQ8_K };
+enum class ActivationQuant { kQ8_0, kQ8_1, kQ8_K };
 inline ActivationQuant ActivationQuantOf(DType t) {
-  return DTypeBlockElems(t) == 256 ? ActivationQuant::kQ8_K : ActivationQuant::kQ8_0;
+  if (DTypeBlockElems(t) == 256) return ActivationQuant::kQ8_K;
+  return t == DType::kQ4_1 || t == DType::kQ5_1 ? ActivationQuant::kQ8_1 : ActivationQuant::kQ8_0;
 }
 
 // Activations for the integer dot-product kernels: each block of 32 floats as int8 q with one
@@ -160,6 +203,9 @@ struct QuantizedActivations {
   const int32_t* c4 = nullptr;  // n / 128 * 16
   const float* d8 = nullptr;    // n / 64 * 16
   const int32_t* c8 = nullptr;  // n / 64 * 16
+  // Q8_1's s per block of 32 (meaningful for kQ8_1 codes): fp16(d' * (sum of the block's q)),
+  // d' = max|x| / 127 in f32 (d before its fp16 rounding), as a float.
+  const float* s = nullptr;  // n / 32
   size_t n = 0;
 };
 // Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).
@@ -174,12 +220,18 @@ QuantizedActivations QuantizeActivations(const float* x, size_t n, float* storag
 // 1. the codes and scales of each block of 32 (Q8_0 as at the top: q = clamp(nearbyint(x * id),
 //    -127, 127) with id = 127 / max|x|, d = fp16(max|x| / 127); max|x| = 0 gives q = 0, d = 0),
 //    written to ActivationCodes(n, storage) (n bytes) and ActivationScales(n, storage) (n / 32
-//    floats); QuantizeActivationBlocksQ8K the same for Q8_K (n a multiple of 256);
-void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d);
-void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d);
+//    floats), and, when d_f32 is given, max|x| / 127 unrounded (for Q8_1's s) to d_f32 (n / 32:
+//    ActivationUnroundedScales(n, storage)); QuantizeActivationBlocksQ8K the same for Q8_K (n a
+//    multiple of 256; d_f32 = d);
+void QuantizeActivationBlocks(const float* x, size_t n, int8_t* q, float* d,
+                              float* d_f32 = nullptr);
+void QuantizeActivationBlocksQ8K(const float* x, size_t n, int8_t* q, float* d,
+                                 float* d_f32 = nullptr);
 int8_t* ActivationCodes(size_t n, float* storage);
 float* ActivationScales(size_t n, float* storage);
-// 2. the sums and the kernels' reordered copies, derived from those codes and scales.
+float* ActivationUnroundedScales(size_t n, float* storage);
+// 2. the sums, Q8_1's s and the kernels' reordered copies, derived from those codes and scales
+//    (s from the unrounded scales, so step 1 must have written them).
 QuantizedActivations FinishQuantizedActivations(size_t n, float* storage);
 
 // Reference dot product of one quantized row (n elements) with quantized activations, in the

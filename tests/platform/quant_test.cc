@@ -94,6 +94,55 @@ TEST_CASE("Q6_K block: 4+2-bit codes, int8 scales per 16", "[unit]") {
   }
 }
 
+TEST_CASE("Q4_1 and Q5_1 blocks dequantize as ggml defines them", "[unit]") {
+  // ggml dequantize_row_q4_1: y[j] = (qs[j] & 15) * d + m, y[j + 16] = (qs[j] >> 4) * d + m.
+  BlockQ4_1 q4;
+  q4.d = F32ToF16(0.5f);
+  q4.m = F32ToF16(-2.0f);
+  for (int j = 0; j < 16; ++j) q4.qs[j] = uint8_t(j | ((15 - j) << 4));
+  float out[32];
+  DequantizeRow(DType::kQ4_1, &q4, 32, out);
+  CHECK(out[0] == -2.0f);
+  CHECK(out[15] == 5.5f);   // 15 * 0.5 - 2
+  CHECK(out[16] == 5.5f);   // high nibble of qs[0] = 15
+  CHECK(out[31] == -2.0f);
+  // ggml dequantize_row_q5_1: fifth bit of element j is bit j of qh (little-endian uint32).
+  BlockQ5_1 q5;
+  q5.d = F32ToF16(0.25f);
+  q5.m = F32ToF16(1.0f);
+  for (int j = 0; j < 16; ++j) q5.qs[j] = uint8_t(3 | (12 << 4));
+  const uint32_t qh = 0x80000001u;  // elements 0 and 31 get +16
+  std::memcpy(q5.qh, &qh, 4);
+  DequantizeRow(DType::kQ5_1, &q5, 32, out);
+  CHECK(out[0] == 19 * 0.25f + 1.0f);
+  CHECK(out[1] == 3 * 0.25f + 1.0f);
+  CHECK(out[16] == 12 * 0.25f + 1.0f);
+  CHECK(out[31] == 28 * 0.25f + 1.0f);
+}
+
+TEST_CASE("Q5_K block: Q4_K's scales, fifth bits in qh", "[unit]") {
+  BlockQ5_K b;
+  b.d = F32ToF16(1.0f);
+  b.dmin = F32ToF16(0.5f);
+  // The same packed scales as the Q4_K case: (sc, m) = (1,5) (2,6) (3,7) (4,8) (17,34) (3,4)
+  // (5,6) (7,8).
+  const uint8_t scales[12] = {1 | 0x40, 2, 3, 4, 5 | 0x80, 6, 7, 8, 0x21, 0x43, 0x65, 0x87};
+  std::memcpy(b.scales, scales, 12);
+  const float sc[8] = {1, 2, 3, 4, 17, 3, 5, 7}, mn[8] = {5, 6, 7, 8, 34, 4, 6, 8};
+  for (int i = 0; i < 128; ++i) b.qs[i] = uint8_t(0x93);  // low nibble 3, high nibble 9
+  // ggml dequantize_row_q5_K: for the 64 elements j*64.., the low nibbles take bit 2j of qh[l]
+  // (u1 = 1 << 2j), the high nibbles bit 2j + 1 (u2 = 2 << 2j). qh[l] = l: bits vary with l.
+  for (int l = 0; l < 32; ++l) b.qh[l] = uint8_t(l * 37);
+  float out[256];
+  DequantizeRow(DType::kQ5_K, &b, 256, out);
+  for (int e = 0; e < 256; ++e) {
+    const int s = e / 32, l = e % 32;
+    const float q = (s % 2 == 0 ? 3.0f : 9.0f) + (((l * 37) & 0xFF) >> s & 1 ? 16.0f : 0.0f);
+    INFO("element " << e);
+    CHECK(out[e] == 1.0f * sc[s] * q - 0.5f * mn[s]);
+  }
+}
+
 TEST_CASE("activations quantize by llama.cpp's Q8_0 and Q8_K rules", "[unit]") {
   // Q8_0 (blocks of 32): id = 127 / max|x|, codes rounded half to even, d = fp16(max|x| / 127).
   std::vector<float> x(256, 0.0f);
@@ -110,6 +159,10 @@ TEST_CASE("activations quantize by llama.cpp's Q8_0 and Q8_K rules", "[unit]") {
   CHECK(a.d[0] == F16ToF32(F32ToF16(1.0f / 127.0f)));
   CHECK(a.d[0] != 1.0f / 127.0f);  // the fp16 rounding is visible
   CHECK(a.d[1] == 0.0f);           // an all-zero block
+  // Q8_1 (for Q4_1 / Q5_1): s = fp16(d' * sum q) with d' = max|x| / 127 before fp16 rounding.
+  const int sum0 = 127 - 64 + 32;
+  CHECK(a.s[0] == F16ToF32(F32ToF16(1.0f / 127.0f * float(sum0))));
+  CHECK(a.s[1] == 0.0f);
   // Q8_K (blocks of 256): m = the element of largest |x| (the first on ties), iscale = -127 / m,
   // q = min(127, round(iscale * x)), d = 1 / iscale in f32, one d for the 256.
   x[5] = -2.0f;
@@ -122,6 +175,9 @@ TEST_CASE("activations quantize by llama.cpp's Q8_0 and Q8_K rules", "[unit]") {
   for (int b = 0; b < 8; ++b) CHECK(a.d[b] == 1.0f / 63.5f);
   CHECK(ActivationQuantOf(DType::kQ4_0) == ActivationQuant::kQ8_0);
   CHECK(ActivationQuantOf(DType::kQ5_0) == ActivationQuant::kQ8_0);
+  CHECK(ActivationQuantOf(DType::kQ4_1) == ActivationQuant::kQ8_1);
+  CHECK(ActivationQuantOf(DType::kQ5_1) == ActivationQuant::kQ8_1);
+  CHECK(ActivationQuantOf(DType::kQ5_K) == ActivationQuant::kQ8_K);
   CHECK(ActivationQuantOf(DType::kQ2_K) == ActivationQuant::kQ8_K);
   CHECK(ActivationQuantOf(DType::kQ6_K) == ActivationQuant::kQ8_K);
 }
@@ -158,11 +214,43 @@ TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[u
   }
 }
 
+TEST_CASE("Q4_1 / Q5_1 quantize round trip within the format's error bound", "[unit]") {
+  std::mt19937 rng(6);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(32 * 64);
+  for (auto& v : x) v = dist(rng);
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);   // an all-zero block: d = 0
+  std::fill(x.begin() + 128, x.begin() + 160, 3.0f);  // a constant block
+  std::vector<BlockQ4_1> q4(64);
+  std::vector<BlockQ5_1> q5(64);
+  QuantizeRowQ4_1(x.data(), x.size(), q4.data());
+  QuantizeRowQ5_1(x.data(), x.size(), q5.data());
+  std::vector<float> d4(x.size()), d5(x.size());
+  DequantizeRow(DType::kQ4_1, q4.data(), x.size(), d4.data());
+  DequantizeRow(DType::kQ5_1, q5.data(), x.size(), d5.data());
+  for (size_t b = 0; b < 64; ++b) {
+    float lo = x[32 * b], hi = x[32 * b];
+    for (int j = 0; j < 32; ++j) {
+      lo = std::min(lo, x[32 * b + j]);
+      hi = std::max(hi, x[32 * b + j]);
+    }
+    // Codes 0..15 (0..31) over [min, max]: step (max - min) / 15 (31), rounding to nearest; d
+    // and m stored as f16 (relative error <= 2^-11 each, times a code <= 31).
+    const float amax = std::max(std::fabs(lo), std::fabs(hi));
+    for (int j = 0; j < 32; ++j) {
+      const size_t i = 32 * b + j;
+      INFO("block " << b << " element " << j << " x " << x[i]);
+      CHECK(std::fabs(d4[i] - x[i]) <= 0.5f * (hi - lo) / 15.0f + 2.0f * amax * 0x1p-10f);
+      CHECK(std::fabs(d5[i] - x[i]) <= 0.5f * (hi - lo) / 31.0f + 2.0f * amax * 0x1p-10f);
+    }
+  }
+}
+
 TEST_CASE("quantized MatVec and MatMul match the references on every target", "[unit]") {
   std::mt19937 rng(9);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   for (DType t : {DType::kQ8_0, DType::kQ4_0, DType::kQ5_0, DType::kQ2_K, DType::kQ3_K,
-                  DType::kQ4_K, DType::kQ6_K}) {
+                  DType::kQ4_K, DType::kQ6_K, DType::kQ4_1, DType::kQ5_1, DType::kQ5_K}) {
     // 224 and 96: a partial group of blocks for the 512-bit kernels (4 blocks per Q4_0 step,
     // 2 per Q8_0 step); K-quants need whole 256-element super-blocks.
     for (size_t cols : {256, 512, 1280, 224, 96}) {
@@ -187,7 +275,8 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
           put(80), put(82);
         else
           put(0);
-        if (t == DType::kQ4_K) put(2);
+        if (t == DType::kQ4_K || t == DType::kQ4_1 || t == DType::kQ5_1 || t == DType::kQ5_K)
+          put(2);  // dmin / m
       }
       TensorView w;
       w.dtype = t;
@@ -272,6 +361,7 @@ TEST_CASE("SIMD activation quantization equals the scalar reference on every tar
       CHECK(std::memcmp(s.q4, ref.q4, n / 128 * 128) == 0);
       CHECK(std::memcmp(s.c4, ref.c4, n / 128 * 16 * sizeof(int32_t)) == 0);
       CHECK(std::memcmp(s.c8, ref.c8, n / 64 * 16 * sizeof(int32_t)) == 0);
+      CHECK(std::memcmp(s.s, ref.s, n / 32 * sizeof(float)) == 0);
     });
   }
 }

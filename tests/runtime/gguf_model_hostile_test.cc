@@ -161,7 +161,7 @@ TEST_CASE("an unknown tensor type is named", "[unit]") {
   CHECK(st.ToString().find(name) != std::string::npos);
 }
 
-TEST_CASE("a ggml type floe does not compute (q4_1) is named with the supported list", "[unit]") {
+TEST_CASE("a ggml type floe does not compute (iq4_nl) is named with the supported list", "[unit]") {
   auto src = GgufFile::Open(ValidGguf());
   REQUIRE(src.ok());
   GgufWriter w;
@@ -170,8 +170,8 @@ TEST_CASE("a ggml type floe does not compute (q4_1) is named with the supported 
   for (const GgufTensorInfo& t : src->tensors()) {
     if (t.name == "blk.1.ffn_up.weight") {
       REQUIRE(t.ne[0] % 32 == 0);
-      q4_1.assign(t.ne[1] * (t.ne[0] / 32) * 20, 0);  // q4_1: 20 bytes per 32 elements
-      REQUIRE(w.AddTensor(t.name, t.ne, /*GGML_TYPE_Q4_1=*/3, q4_1.data(), q4_1.size()).ok());
+      q4_1.assign(t.ne[1] * (t.ne[0] / 32) * 18, 0);  // iq4_nl: 18 bytes per 32 elements
+      REQUIRE(w.AddTensor(t.name, t.ne, /*GGML_TYPE_IQ4_NL=*/20, q4_1.data(), q4_1.size()).ok());
     } else {
       REQUIRE(w.AddTensor(t.name, t.ne, t.type, t.data, t.nbytes).ok());
     }
@@ -182,6 +182,6 @@ TEST_CASE("a ggml type floe does not compute (q4_1) is named with the supported 
   INFO(st.ToString());
   CHECK(st.code() == StatusCode::kUnsupported);
   CHECK(st.ToString().find("blk.1.ffn_up.weight") != std::string::npos);
-  CHECK(st.ToString().find("q4_1") != std::string::npos);
+  CHECK(st.ToString().find("iq4_nl") != std::string::npos);
   CHECK(st.ToString().find("q4_0") != std::string::npos);
 }

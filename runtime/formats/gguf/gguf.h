@@ -120,17 +120,21 @@ inline size_t GgmlTypeBlockBytes(uint32_t type) {  // 0 if unknown
   return t ? t->block_bytes : 0;
 }
 // The DType floe computes with for a ggml type (the values coincide: f32 0, f16 1, q4_0 2,
-// q5_0 6, q8_0 8, q2_K 10, q3_K 11, q4_K 12, q6_K 14, bf16 30); false for every other type.
+// q4_1 3, q5_0 6, q5_1 7, q8_0 8, q2_K 10, q3_K 11, q4_K 12, q5_K 13, q6_K 14, bf16 30); false
+// for every other type.
 inline bool DTypeOfGgmlType(uint32_t type, DType* out) {
   switch (type) {
     case 0:
     case 1:
     case 2:
+    case 3:
     case 6:
+    case 7:
     case 8:
     case 10:
     case 11:
     case 12:
+    case 13:
     case 14:
     case 30:
       *out = static_cast<DType>(type);
@@ -139,6 +143,10 @@ inline bool DTypeOfGgmlType(uint32_t type, DType* out) {
       return false;
   }
 }
+
+// The types DTypeOfGgmlType accepts, for error messages.
+inline constexpr const char kComputedGgmlTypes[] =
+    "f32, f16, bf16, q4_0, q4_1, q5_0, q5_1, q8_0, q2_K, q3_K, q4_K, q5_K and q6_K";
 
 inline const char* GgmlTypeName(uint32_t type) {  // "f32", "q4_0", ...; "unknown" otherwise
   const GgmlTypeTraits* t = FindGgmlType(type);

@@ -551,8 +551,7 @@ Result<TensorView> GgufFile::GetTensorView(std::string_view name) const {
   TensorView v;
   if (!DTypeOfGgmlType(t->type, &v.dtype))
     return Unsupported("tensor " + Quote(name) + " has type " + GgmlTypeName(t->type) +
-                       "; floe computes with f32, f16, bf16, q4_0, q5_0, q8_0, q2_K, q3_K, q4_K "
-                       "and q6_K");
+                       "; floe computes with " + kComputedGgmlTypes);
   if (t->ne.empty() || t->ne[0] % DTypeBlockElems(v.dtype) != 0)
     return CorruptData("tensor " + Quote(name) + ": row length is not a multiple of the " +
                        GgmlTypeName(t->type) + " block");

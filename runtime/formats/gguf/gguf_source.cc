@@ -9,8 +9,7 @@ TensorSet GgufTensors(const GgufFile& file) {
     DType dtype;
     if (!DTypeOfGgmlType(info.type, &dtype)) {
       set.unusable.emplace_back(info.name, "has type " + std::string(GgmlTypeName(info.type)) +
-                                               "; floe computes with f32, f16, bf16, q4_0, "
-                                               "q5_0, q8_0, q2_K, q3_K, q4_K and q6_K");
+                                               "; floe computes with " + kComputedGgmlTypes);
       continue;
     }
     NamedTensor t;
