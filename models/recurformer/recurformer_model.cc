@@ -319,19 +319,25 @@ Status RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& thre
     RmsNorm(s.x + t * D, L.attn_norm.f32(), D, c.rms_eps, s.xb + t * D);
 
   const size_t kept_kv = rc.kept_kv_heads(l), kept_q = kept_kv * G;
+  // Every head's q, k, v for the n tokens, RoPE applied; then `store(t, q, k)` per token.
+  auto project = [&](auto&& store) {
+    const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
+    float* ys[] = {s.q, s.k, s.v};
+    MatMulMany(ws, s.xb, n, ys, &threads);
+    for (size_t t = 0; t < n; ++t) {
+      float *q = s.q + t * QD, *k = s.k + t * KVD;
+      RopeInterleaved(q, c.n_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+      RopeInterleaved(k, c.n_kv_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+      store(t, q, k);
+    }
+  };
   if (s.planned) {
-    // Every head's q, k, v; the plan stores and attends the kept heads by their modes and
-    // leaves zeros in the recurrent heads' slots, which the mixer fills below.
+    // The plan stores and attends the kept heads by their modes and leaves zeros in the
+    // recurrent heads' slots, which the mixer fills below.
     if (kept_kv > 0) {
-      const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
-      float* ys[] = {s.q, s.k, s.v};
-      MatMulMany(ws, s.xb, n, ys, &threads);
-      for (size_t t = 0; t < n; ++t) {
-        float *q = s.q + t * QD, *k = s.k + t * KVD;
-        RopeInterleaved(q, c.n_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
-        RopeInterleaved(k, c.n_kv_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+      project([&](size_t t, const float*, const float* k) {
         s.planned->Store(l, s.pos + t, k, s.v + t * KVD);
-      }
+      });
       FLOE_RETURN_IF_ERROR(s.planned->Attend(l, n, s.pos, s.q, s.att, &threads));
     }
     const size_t mixed = rc.mixer_out(l);
@@ -348,13 +354,7 @@ Status RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& thre
     return Status::Ok();
   }
   if (kept_kv > 0) {
-    const TensorView* ws[] = {&L.wq, &L.wk, &L.wv};
-    float* ys[] = {s.q, s.k, s.v};
-    MatMulMany(ws, s.xb, n, ys, &threads);
-    for (size_t t = 0; t < n; ++t) {
-      float *q = s.q + t * QD, *k = s.k + t * KVD;
-      RopeInterleaved(q, c.n_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
-      RopeInterleaved(k, c.n_kv_heads, hd, c.rope_dim, s.pos + t, c.rope_freq_base);
+    project([&](size_t t, const float* q, const float* k) {
       // The kept heads, compacted in head order: KV head g's query heads g*G .. g*G + G - 1.
       size_t j = 0;
       for (size_t g = 0; g < c.n_kv_heads; ++g) {
@@ -365,7 +365,7 @@ Status RecurformerModel::Heads(State& s, size_t l, size_t n, ThreadContext& thre
         ++j;
       }
       s.caches[l].Store(0, s.pos + t, s.kc + t * kept_kv * hd, s.vc + t * kept_kv * hd);
-    }
+    });
     DenseAttentionArgs a;
     a.cache = &s.caches[l];
     a.layer = 0;

@@ -66,7 +66,7 @@ void StateWriter::PutRaw(const void* data, size_t n) {
   std::memcpy(out_->data() + old, data, n);
 }
 
-Status StateReader::SkipHeader() {
+Status StateReader::ReadMagicAndArchitecture(std::string* arch) {
   char magic[4] = {};
   if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)
     return InvalidArgument("not a floe session state (bad magic)");
@@ -78,8 +78,13 @@ Status StateReader::SkipHeader() {
   uint32_t n = 0;
   FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&n, "state architecture length")));
   if (n > 256) return InvalidArgument("session state: absurd architecture name length");
+  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, arch, "state architecture")));
+  return Status::Ok();
+}
+
+Status StateReader::SkipHeader() {
   std::string arch;
-  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, &arch, "state architecture")));
+  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
   uint32_t ns = 0;
   FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
   if (ns > 1 << 20 || ns > r_.remaining() / sizeof(uint64_t))
@@ -100,19 +105,8 @@ Result<uint64_t> SavedStatePosition(std::span<const uint8_t> bytes) {
 }
 
 Status StateReader::ReadHeader(std::string_view architecture, std::span<const uint64_t> shape) {
-  char magic[4] = {};
-  if (!r_.Read(&magic, "state magic").ok() || std::memcmp(magic, "FLST", 4) != 0)
-    return InvalidArgument("not a floe session state (bad magic)");
-  uint32_t version = 0;
-  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&version, "state version")));
-  if (version != kStateVersion)
-    return InvalidArgument("session state version " + std::to_string(version) +
-                           " is not supported (expected " + std::to_string(kStateVersion) + ")");
-  uint32_t n = 0;
-  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&n, "state architecture length")));
-  if (n > 256) return InvalidArgument("session state: absurd architecture name length");
   std::string arch;
-  FLOE_RETURN_IF_ERROR(AsArgument(r_.ReadString(n, &arch, "state architecture")));
+  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
   if (arch != architecture)
     return InvalidArgument("session state was saved by a '" + arch + "' model, not '" +
                            std::string(architecture) + "'");

@@ -64,6 +64,8 @@ class StateReader {
   Status Finish() const;
 
  private:
+  // The magic, the version and the architecture name: the part of the header both readers check.
+  Status ReadMagicAndArchitecture(std::string* arch);
   ByteReader r_;
 };
 
