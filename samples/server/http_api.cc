@@ -274,7 +274,7 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
           sink.done();
           return true;
         },
-        [job](bool success) {
+        [job, open = OpenResponse()](bool success) {
           if (!success) job->Cancel();
         });
     return;
@@ -346,9 +346,29 @@ void Api::Completions(const httplib::Request& req, httplib::Response& res, bool 
         sink.done();
         return true;
       },
-      [job](bool success) {
+      [job, open = OpenResponse()](bool success) {
         if (!success) job->Cancel();
       });
+}
+
+std::shared_ptr<void> Api::OpenResponse() {
+  {
+    std::lock_guard<std::mutex> lock(open_->mu);
+    ++open_->n;
+  }
+  // The guard holds the counter, not the Api: safe whichever of the two goes first.
+  return std::shared_ptr<void>(nullptr, [open = open_](void*) {
+    {
+      std::lock_guard<std::mutex> lock(open->mu);
+      --open->n;
+    }
+    open->cv.notify_all();
+  });
+}
+
+bool Api::WaitForOpenResponses(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(open_->mu);
+  return open_->cv.wait_for(lock, timeout, [&] { return open_->n == 0; });
 }
 
 }  // namespace floe::serve

@@ -4,7 +4,11 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include <httplib.h>
@@ -28,8 +32,23 @@ class Api {
  public:
   Api(floe_model* model, Scheduler* scheduler, Metrics* metrics, ApiConfig config);
   void Register(httplib::Server& server);
+  // Waits until every chunked response (streams, and long non-streamed replies) has been written
+  // out to its end, or the timeout passes; true when none is left. Drain calls it after the
+  // scheduler is idle: httplib's stop() cuts a chunked response that has not ended yet, so a
+  // client would lose the last chunk ([DONE]) of a generation that did finish.
+  bool WaitForOpenResponses(std::chrono::milliseconds timeout);
 
  private:
+  // Chunked responses not yet written out: counted up when one is set, down in its releaser
+  // (httplib calls it when the Response goes away, after the last chunk was written).
+  struct OpenResponses {
+    std::mutex mu;
+    std::condition_variable cv;
+    size_t n = 0;
+  };
+  // Marks one response open; the returned guard's release (in the provider's releaser) closes it.
+  std::shared_ptr<void> OpenResponse();
+
   void Completions(const httplib::Request& req, httplib::Response& res, bool chat);
   // Renders the chat messages (JSON text) into the prompt; false with *error set on failure.
   bool RenderChat(const std::string& messages_json, std::string* prompt, std::string* error);
@@ -39,6 +58,7 @@ class Api {
   Metrics* metrics_;
   const ApiConfig config_;
   std::atomic<uint64_t> next_id_{0};
+  std::shared_ptr<OpenResponses> open_ = std::make_shared<OpenResponses>();
 };
 
 }  // namespace floe::serve

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -132,8 +133,15 @@ int Serve(const Flags& f) {
       if (sig == SIGUSR1) return;
       std::fprintf(stderr, "floe-serve: %s: draining\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
       const auto timeout = std::chrono::milliseconds(long(f.drain_timeout * 1000));
+      const auto start = std::chrono::steady_clock::now();
       if (!scheduler.Drain(timeout))
         std::fprintf(stderr, "floe-serve: drain timed out; cancelled what was left\n");
+      // The generations are over; let their responses write their last chunks (a cancelled one
+      // ends within a provider poll). At least a second, whatever the drain took.
+      const auto spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::chrono::steady_clock::now() - start);
+      if (!api.WaitForOpenResponses(std::max(timeout - spent, std::chrono::milliseconds(1000))))
+        std::fprintf(stderr, "floe-serve: a response was still being written; cut it\n");
       svr.stop();
     });
     std::fflush(stderr);

@@ -9,7 +9,7 @@ set -euo pipefail
 floe=$1 data=$2
 tmp=$(mktemp -d)
 pid=
-trap '[[ -n $pid ]] && kill -9 $pid 2>/dev/null; rm -rf "$tmp"' EXIT
+trap '[[ -n $pid ]] && { kill -9 $pid 2>/dev/null || true; }; rm -rf "$tmp"' EXIT
 model=$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin
 # 60 kB of War and Peace: about four 16 KiB pieces.
 head -c 100000 "$data/corpora/war-and-peace.txt" | tail -c 60000 >"$tmp/doc.txt"

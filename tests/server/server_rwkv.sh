@@ -12,8 +12,10 @@ source "$here/server_lib.sh"
 serve_cmd=("$serve")
 tmp=$(mktemp -d)
 server_pid=
-trap 'rc=$?; [[ -n $server_pid ]] && kill -9 "$server_pid" 2>/dev/null
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log; rm -rf "$tmp"' EXIT
+# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
+trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
+      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")
 {
