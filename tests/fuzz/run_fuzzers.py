@@ -1,20 +1,27 @@
 #!/usr/bin/env python3
 """Runs the libFuzzer harnesses one after another and prints a table of what each reached.
 
-Usage: run_fuzzers.py BUILD_DIR CORPUS_DIR SECONDS [HARNESS ...]
+Usage: run_fuzzers.py [-j N] BUILD_DIR CORPUS_DIR SECONDS [HARNESS ...]
 
 CORPUS_DIR holds the seeds of make_corpora.py (one folder per harness); each harness fuzzes
 into CORPUS_DIR/<harness> (new inputs are added there), with a 10 s per-input timeout and a
 2 GiB RSS / malloc limit. Crashing inputs go to CORPUS_DIR/crashes/. Prints one markdown row per
 harness: total execs, coverage (cov: edges, ft: features) and corpus size from libFuzzer's last
 status line, and whether it crashed. Exit status 1 when any harness crashed.
+-j N runs N harnesses at a time (default 1; each libFuzzer process is single-threaded), the rows
+still in name order.
 """
+import concurrent.futures
 import pathlib
 import re
 import subprocess
 import sys
 import time
 
+jobs = 1
+if len(sys.argv) > 2 and sys.argv[1] == "-j":
+    jobs = max(1, int(sys.argv[2]))
+    del sys.argv[1:3]
 build = pathlib.Path(sys.argv[1]).resolve()
 corpus = pathlib.Path(sys.argv[2]).resolve()
 seconds = int(sys.argv[3])
@@ -31,10 +38,9 @@ uses_dict = {"fuzz_gguf", "fuzz_gguf_tokenizer", "fuzz_model_load"}
 crashes = corpus / "crashes"
 crashes.mkdir(parents=True, exist_ok=True)
 
-print("| harness | seconds | execs | cov | ft | corpus | crashes |")
-print("|---|---|---|---|---|---|---|")
-failed = False
-for b in binaries:
+
+def fuzz(b):
+    """Runs harness B for SECONDS; returns its table row and whether it crashed."""
     work = corpus / b.name
     work.mkdir(parents=True, exist_ok=True)
     largest = max((p.stat().st_size for p in work.iterdir() if p.is_file()), default=0)
@@ -54,8 +60,16 @@ for b in binaries:
     status = re.findall(r"^#\d+\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", log, re.M)
     cov, ft, corp = status[-1] if status else ("?", "?", "?")
     crashed = p.returncode != 0
-    failed |= crashed
     note = "0" if not crashed else f"**1** (exit {p.returncode}; see {b.name}.log)"
-    print(f"| {b.name} | {took:.0f} | {execs[-1] if execs else '?'} | {cov} | {ft} | {corp} | {note} |",
-          flush=True)
+    row = f"| {b.name} | {took:.0f} | {execs[-1] if execs else '?'} | {cov} | {ft} | {corp} | {note} |"
+    return row, crashed
+
+
+print("| harness | seconds | execs | cov | ft | corpus | crashes |")
+print("|---|---|---|---|---|---|---|")
+failed = False
+with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+    for row, crashed in pool.map(fuzz, binaries):  # in order, as each finishes
+        failed |= crashed
+        print(row, flush=True)
 sys.exit(1 if failed else 0)
