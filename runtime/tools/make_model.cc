@@ -130,8 +130,7 @@ Status MakeModelGguf(const MakeModelOptions& o) {
 }
 
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type) {
-  if (type != DType::kQ8_0 && type != DType::kQ4_0 && type != DType::kQ4_1 &&
-      type != DType::kQ5_1)
+  if (type != DType::kQ8_0 && type != DType::kQ4_0 && type != DType::kQ4_1 && type != DType::kQ5_1)
     return InvalidArgument(std::string("quantize supports q8_0, q4_0, q4_1 and q5_1, not ") +
                            DTypeName(type));
   FLOE_ASSIGN_OR_RETURN(GgufFile in, GgufFile::Open(input_path));

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -143,6 +144,75 @@ TEST_CASE("Q5_K block: Q4_K's scales, fifth bits in qh", "[unit]") {
     const float q = (s % 2 == 0 ? 3.0f : 9.0f) + (((l * 37) & 0xFF) >> s & 1 ? 16.0f : 0.0f);
     INFO("element " << e);
     CHECK(out[e] == 1.0f * sc[s] * q - 0.5f * mn[s]);
+  }
+}
+
+TEST_CASE("Q5_K block: every code byte in its place (hand-computed)", "[unit]") {
+  // The case above sets every code byte alike, so it cannot see the order of qs; MatVec's
+  // per-target test cannot either where the kernel and DequantizeRow read qs the same wrong way.
+  // Here every byte differs: qs[k] = k (low nibble k % 16, high nibble k / 16) and qh[l] = 37 l
+  // (mod 256). ggml-common.h's block_q5_K: qs holds 4 groups of 32 bytes; group g gives
+  // sub-block 2g its low nibbles and sub-block 2g + 1 its high nibbles, element l of a sub-block
+  // taking byte l of the group; qh[l] bit j is the fifth bit of element l of sub-block j.
+  BlockQ5_K b;
+  b.d = F32ToF16(1.0f);
+  b.dmin = F32ToF16(0.5f);
+  const uint8_t scales[12] = {1 | 0x40, 2, 3, 4, 5 | 0x80, 6, 7, 8, 0x21, 0x43, 0x65, 0x87};
+  std::memcpy(b.scales, scales, 12);  // (sc, m) per sub-block as in the Q4_K case
+  for (int k = 0; k < 128; ++k) b.qs[k] = uint8_t(k);
+  for (int l = 0; l < 32; ++l) b.qh[l] = uint8_t(l * 37);
+  float out[256];
+  DequantizeRow(DType::kQ5_K, &b, 256, out);
+  // Worked by hand, x = 1 * sc * code - 0.5 * m:
+  // element 5: sub 0, l 5: qs[5] = 0x05, low nibble 5; qh[5] = 185 = 0b10111001, bit 0 = 1:
+  //   code 21, (sc, m) = (1, 5): 21 - 2.5 = 18.5.
+  CHECK(out[5] == 18.5f);
+  // element 40: sub 1, l 8: qs[8] = 0x08, high nibble 0; qh[8] = 40 = 0b101000, bit 1 = 0:
+  //   code 0, (2, 6): -3.
+  CHECK(out[40] == -3.0f);
+  // element 100: sub 3, l 4: group 1, qs[36] = 0x24, high nibble 2; qh[4] = 148 = 0b10010100,
+  //   bit 3 = 0: code 2, (4, 8): 8 - 4 = 4.
+  CHECK(out[100] == 4.0f);
+  // element 150: sub 4, l 22: group 2, qs[86] = 0x56, low nibble 6; qh[22] = 46 = 0b101110,
+  //   bit 4 = 0: code 6, (17, 34): 102 - 17 = 85.
+  CHECK(out[150] == 85.0f);
+  // element 230: sub 7, l 6: group 3, qs[102] = 0x66, high nibble 6; qh[6] = 222 = 0b11011110,
+  //   bit 7 = 1: code 22, (7, 8): 154 - 4 = 150.
+  CHECK(out[230] == 150.0f);
+  // element 255: sub 7, l 31: qs[127] = 0x7F, high nibble 7; qh[31] = 123, bit 7 = 0: code 7,
+  //   49 - 4 = 45.
+  CHECK(out[255] == 45.0f);
+  // Every element, walking the layout as ggml-common.h states it (group by group).
+  const float sc[8] = {1, 2, 3, 4, 17, 3, 5, 7}, mn[8] = {5, 6, 7, 8, 34, 4, 6, 8};
+  for (int g = 0; g < 4; ++g) {
+    for (int l = 0; l < 32; ++l) {
+      const int byte = 32 * g + l, low = byte & 0xF, high = byte >> 4;
+      const int qh = (l * 37) & 0xFF;
+      const int five_lo = qh >> (2 * g) & 1, five_hi = qh >> (2 * g + 1) & 1;
+      INFO("group " << g << " byte " << l);
+      CHECK(out[64 * g + l] == sc[2 * g] * float(low + 16 * five_lo) - 0.5f * mn[2 * g]);
+      CHECK(out[64 * g + 32 + l] ==
+            sc[2 * g + 1] * float(high + 16 * five_hi) - 0.5f * mn[2 * g + 1]);
+    }
+  }
+  // The kernels read qs themselves: MatVec of the block with one-hot activations picks out one
+  // element (Q8_K codes -127 with d = -1 / 127), on every target, against the values above.
+  TensorView w;
+  w.dtype = DType::kQ5_K;
+  w.data = &b;
+  w.rows = 1;
+  w.cols = 256;
+  const std::pair<int, float> by_hand[] = {{5, 18.5f},   {40, -3.0f},   {100, 4.0f},
+                                           {150, 85.0f}, {230, 150.0f}, {255, 45.0f}};
+  for (const auto& [e, want] : by_hand) {
+    std::vector<float> x(256, 0.0f);
+    x[e] = 1.0f;
+    ForEachTarget([&] {
+      float y = 0.0f;
+      MatVec(w, x.data(), &y, nullptr);
+      INFO("element " << e);
+      CHECK(std::fabs(y - want) <= 1e-5f * std::fabs(want));
+    });
   }
 }
 
