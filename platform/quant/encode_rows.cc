@@ -38,6 +38,12 @@ Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vec
       case DType::kQ4_0:
         QuantizeRowQ4_0(row, cols, reinterpret_cast<BlockQ4_0*>(p));
         break;
+      case DType::kQ4_1:
+        QuantizeRowQ4_1(row, cols, reinterpret_cast<BlockQ4_1*>(p));
+        break;
+      case DType::kQ5_1:
+        QuantizeRowQ5_1(row, cols, reinterpret_cast<BlockQ5_1*>(p));
+        break;
       default:
         return InvalidArgument(std::string("cannot write weights as ") + DTypeName(type));
     }

@@ -50,6 +50,10 @@ uint32_t FileType(DType t) {
       return 1;
     case DType::kQ4_0:
       return 2;
+    case DType::kQ4_1:  // llama.cpp's LLAMA_FTYPE_MOSTLY_Q4_1
+      return 3;
+    case DType::kQ5_1:  // LLAMA_FTYPE_MOSTLY_Q5_1
+      return 9;
     case DType::kQ8_0:
       return 7;
     case DType::kBF16:
@@ -62,12 +66,13 @@ uint32_t FileType(DType t) {
 }  // namespace
 
 Result<DType> ParseDType(const std::string& name) {
-  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_K,
-                  DType::kQ6_K})
+  for (DType t : {DType::kF32, DType::kF16, DType::kBF16, DType::kQ8_0, DType::kQ4_0, DType::kQ4_1,
+                  DType::kQ5_1, DType::kQ4_K, DType::kQ6_K})
     if (name == DTypeName(t) || (name == "q4_k" && t == DType::kQ4_K) ||
         (name == "q6_k" && t == DType::kQ6_K))
       return t;
-  return InvalidArgument("unknown type '" + name + "' (f32, f16, bf16, q8_0, q4_0)");
+  return InvalidArgument("unknown type '" + name +
+                         "' (f32, f16, bf16, q8_0, q4_0, q4_1, q5_1, q4_K, q6_K)");
 }
 
 Status MakeModelGguf(const MakeModelOptions& o) {
@@ -125,8 +130,9 @@ Status MakeModelGguf(const MakeModelOptions& o) {
 }
 
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type) {
-  if (type != DType::kQ8_0 && type != DType::kQ4_0)
-    return InvalidArgument(std::string("quantize supports q8_0 and q4_0, not ") + DTypeName(type));
+  if (type != DType::kQ8_0 && type != DType::kQ4_0 && type != DType::kQ4_1 && type != DType::kQ5_1)
+    return InvalidArgument(std::string("quantize supports q8_0, q4_0, q4_1 and q5_1, not ") +
+                           DTypeName(type));
   FLOE_ASSIGN_OR_RETURN(GgufFile in, GgufFile::Open(input_path));
   GgufWriter w;
   for (const auto& [key, value] : in.metadata()) w.SetValue(key, value);

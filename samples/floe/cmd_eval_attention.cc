@@ -23,6 +23,7 @@
 #include "checks.h"
 #include "load_flags.h"
 #include "session_flags.h"
+#include "token_file.h"
 #include "commands.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
@@ -95,6 +96,7 @@ std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p, cons
 struct EvalAttentionFlags {
   ModelFlags model;
   std::string text_path;
+  std::string tokens_path;  // instead of text_path: token ids, one per line
   size_t ctx = 0;
   double skip = 0.0;
   long windows = 1;
@@ -129,26 +131,43 @@ int Run(const EvalAttentionFlags& f) {
     std::fprintf(stderr, "floe eval-attention: the model has no vocabulary; pass -z\n");
     return 1;
   }
-  std::ifstream in(text_path, std::ios::binary);
-  if (!in) {
-    std::fprintf(stderr, "floe eval-attention: cannot open '%s'\n", text_path.c_str());
-    return 1;
+  std::vector<int32_t> ids;
+  size_t start = 0;
+  if (!f.tokens_path.empty()) {
+    std::string err;
+    if (!ReadTokenFile(f.tokens_path, &ids, &err)) {
+      std::fprintf(stderr, "floe eval-attention: %s\n", err.c_str());
+      return 1;
+    }
+    const size_t vocab = (*model)->lm().vocab_size();
+    for (int32_t id : ids)
+      if (size_t(id) >= vocab) {
+        std::fprintf(stderr, "floe eval-attention: token id %d is outside the vocabulary (%zu)\n",
+                     id, vocab);
+        return 1;
+      }
+  } else {
+    std::ifstream in(text_path, std::ios::binary);
+    if (!in) {
+      std::fprintf(stderr, "floe eval-attention: cannot open '%s'\n", text_path.c_str());
+      return 1;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    // Start after --skip-frac of the bytes, at the next line; read only what the windows need.
+    start = size_t(skip * double(text.size()));
+    if (start > 0) {
+      const size_t nl = text.find('\n', start);
+      start = nl == std::string::npos ? text.size() : nl + 1;
+    }
+    text = text.substr(start, size_t(ctx) * size_t(windows) * 24);
+    ids = tok->Encode(text, /*add_bos=*/false);
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
-  // Start after --skip-frac of the bytes, at the next line; read only what the windows need.
-  size_t start = size_t(skip * double(text.size()));
-  if (start > 0) {
-    const size_t nl = text.find('\n', start);
-    start = nl == std::string::npos ? text.size() : nl + 1;
-  }
-  text = text.substr(start, size_t(ctx) * size_t(windows) * 24);
-  const std::vector<int32_t> ids = tok->Encode(text, /*add_bos=*/false);
   const size_t per = size_t(ctx) - 1;  // each window: BOS + ctx - 1 text tokens
   if (ids.size() < per * size_t(windows)) {
-    std::fprintf(stderr, "floe eval-attention: the text gives %zu tokens, %zu needed\n", ids.size(),
-                 per * size_t(windows));
+    std::fprintf(stderr, "floe eval-attention: the %s gives %zu tokens, %zu needed\n",
+                 f.tokens_path.empty() ? "text" : "token file", ids.size(), per * size_t(windows));
     return 1;
   }
   base.context_length = ice.context_length = size_t(ctx);
@@ -204,8 +223,11 @@ int Run(const EvalAttentionFlags& f) {
   const double ppl_d = std::exp(nll_dense / double(n_pred)),
                ppl_i = std::exp(nll_ice / double(n_pred));
   std::printf("model: %s\n", model_path.c_str());
-  std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start,
-              text_path.c_str());
+  if (f.tokens_path.empty())
+    std::printf("tokens: %ld window(s) x %ld (text from byte %zu of %s)\n", windows, ctx, start,
+                text_path.c_str());
+  else
+    std::printf("tokens: %ld window(s) x %ld (ids from %s)\n", windows, ctx, f.tokens_path.c_str());
   if (s.backend == AttentionBackend::kFaiss)
     std::printf(
         "faiss settings: k %zu, window %zu, sinks %zu, dense_below %zu, search block %zu x %.2f, "
@@ -260,10 +282,16 @@ Verb AddEvalAttention(CLI::App& floe) {
       "eval-attention",
       "the same text through dense and kNN attention: recall, output error, KL, perplexity");
   AddModelFlags(app, &f->model);
-  app->add_option("-f,--file", f->text_path, "text to evaluate")
-      ->required()
-      ->check(ExistingInputFile())
-      ->type_name("FILE");
+  CLI::Option* file = app->add_option("-f,--file", f->text_path, "text to evaluate")
+                          ->check(ExistingInputFile())
+                          ->type_name("FILE");
+  CLI::Option* tokens =
+      app->add_option("--tokens", f->tokens_path,
+                      "token ids to evaluate instead of -f, one per line (each window: BOS + "
+                      "the next ctx - 1 ids)")
+          ->check(ExistingInputFile())
+          ->type_name("FILE");
+  file->excludes(tokens);
   AddContextFlag(app, &f->ctx, "tokens per window (BOS + ctx - 1 text tokens)")
       ->required()
       ->check(IntAtLeast(2));
@@ -275,6 +303,11 @@ Verb AddEvalAttention(CLI::App& floe) {
       ->check(IntAtLeast(0));
   AddThreadsFlag(app, &f->threads);
   AddAttentionFlags(app, &f->attention);
+  // Exactly one input: -f or --tokens (the excludes above refuses both).
+  app->callback([file, tokens] {
+    if (file->count() == 0 && tokens->count() == 0)
+      throw CLI::RequiredError("-f FILE or --tokens FILE");
+  });
   return {app, [f] { return Run(*f); }};
 }
 

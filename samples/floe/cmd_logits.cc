@@ -2,15 +2,14 @@
 // The hook every parity check is built on.
 #include <algorithm>
 #include <cstdio>
-#include <fstream>
 #include <memory>
-#include <sstream>
 
 #include "attention_flags.h"
 #include "checks.h"
 #include "commands.h"
 #include "load_flags.h"
 #include "session_flags.h"
+#include "token_file.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 
@@ -25,32 +24,6 @@ struct LogitsFlags {
   std::string out_path;
   SessionParams session;
 };
-
-// One token id per line (blank lines ignored). Errors name the line.
-bool ReadTokenFile(const std::string& path, std::vector<int32_t>* ids, std::string* err) {
-  std::ifstream in(path);
-  if (!in) {
-    *err = "cannot open token file '" + path + "'";
-    return false;
-  }
-  std::string line;
-  for (size_t lineno = 1; std::getline(in, line); ++lineno) {
-    std::istringstream ss(line);
-    long long v;
-    std::string rest;
-    if (!(ss >> v)) {
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      *err = path + ":" + std::to_string(lineno) + ": not a token id: '" + line + "'";
-      return false;
-    }
-    if (ss >> rest || v < 0 || v > INT32_MAX) {
-      *err = path + ":" + std::to_string(lineno) + ": expected one non-negative id per line";
-      return false;
-    }
-    ids->push_back(int32_t(v));
-  }
-  return true;
-}
 
 int Run(const LogitsFlags& f) {
   ProgressLine progress(f.model.progress);

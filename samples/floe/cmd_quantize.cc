@@ -1,4 +1,4 @@
-// floe quantize: a llama GGUF's float matrices to q8_0 or q4_0.
+// floe quantize: a llama GGUF's float matrices to q8_0, q4_0, q4_1 or q5_1.
 #include <memory>
 
 #include "checks.h"
@@ -31,8 +31,8 @@ Verb AddQuantize(CLI::App& floe) {
       ->type_name("FILE");
   app->add_option("OUT", f->output, "GGUF file to write")->required()->type_name("FILE");
   AddParsed<DType>(
-      app, "--type", &f->type, [](const std::string& v) { return ParseDType(v); }, "q8_0|q4_0",
-      DTypeName(f->type), "quantized type");
+      app, "--type", &f->type, [](const std::string& v) { return ParseDType(v); },
+      "q8_0|q4_0|q4_1|q5_1", DTypeName(f->type), "quantized type");
   return {app, [f] { return Run(*f); }};
 }
 

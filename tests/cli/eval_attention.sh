@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# floe eval-attention on stories260K (small context): it runs and prints every field; the
+# floe eval-attention on stories260K (small context): it runs and prints every field, its
+# perplexity / KL / top-1 values equal an independent recomputation from the logits, and the
 # attention flags reject bad values with a clear message and a non-zero exit.
 # Usage: eval_attention.sh FLOE_BINARY DATA_DIR
 set -euo pipefail
@@ -16,6 +17,60 @@ for field in "top-k recall: [01]\." "recall by layer:" "keys scored per kNN quer
              "top-1 agreement: [01]\." "perplexity: dense [0-9.]*, ice [0-9.]*" "prefill time:"; do
   grep -q "$field" "$tmp/out.txt" || { echo "missing: $field"; exit 1; }
 done
+# The values, not only the fields: the same ids through eval-attention and through `floe logits`
+# (dense, and ice with the same flags: the same sessions, so the same logits), with perplexity,
+# mean KL and top-1 agreement recomputed here from the logits files in Python (float64, its own
+# softmax). ids: 159 arithmetic ids among the vocabulary's pieces (259..511, after the byte
+# tokens); the window is BOS (1) + the ids.
+python3 -c 'print("\n".join(str((37 * i + 11) % 253 + 259) for i in range(159)))' >"$tmp/ids.txt"
+knn=(--knn-k 8 --knn-window 16 --knn-sinks 2 --knn-dense-below 0 --threads 1)
+"$floe" eval-attention -m "$model" -z "$tok" --tokens "$tmp/ids.txt" --ctx 160 "${knn[@]}" \
+  >"$tmp/ids_out.txt"
+cat "$tmp/ids_out.txt"
+{ echo 1; cat "$tmp/ids.txt"; } >"$tmp/window.txt"
+"$floe" logits -m "$model" --tokens "$tmp/window.txt" -o "$tmp/dense.f32" --threads 1
+"$floe" logits -m "$model" --tokens "$tmp/window.txt" -o "$tmp/ice.f32" --attention ice "${knn[@]}"
+python3 - "$tmp/window.txt" "$tmp/dense.f32" "$tmp/ice.f32" "$tmp/ids_out.txt" <<'PY'
+import math, re, struct, sys
+ids = [int(l) for l in open(sys.argv[1])]
+V = 512
+def rows(path):
+    b = open(path, "rb").read()
+    assert len(b) == 4 * V * len(ids), (path, len(b))
+    f = struct.unpack("<%df" % (len(b) // 4), b)
+    return [f[r * V:(r + 1) * V] for r in range(len(ids))]
+dense, ice = rows(sys.argv[2]), rows(sys.argv[3])
+def log_softmax(x):
+    m = max(x)
+    z = m + math.log(sum(math.exp(v - m) for v in x))
+    return [v - z for v in x]
+nll_d = nll_i = kl = 0.0
+agree = 0
+n = len(ids) - 1  # row t predicts ids[t + 1]
+for t in range(n):
+    ld, li = log_softmax(dense[t]), log_softmax(ice[t])
+    nll_d -= ld[ids[t + 1]]
+    nll_i -= li[ids[t + 1]]
+    kl += sum(math.exp(a) * (a - b) for a, b in zip(ld, li))
+    agree += dense[t].index(max(dense[t])) == ice[t].index(max(ice[t]))  # first max, as C++
+out = open(sys.argv[4]).read()
+got_kl, got_n = re.search(r"mean KL\(dense \|\| ice\): ([0-9.]+) nats over (\d+) positions", out).groups()
+got_top1 = re.search(r"top-1 agreement: ([0-9.]+)", out).group(1)
+got_pd, got_pi = re.search(r"perplexity: dense ([0-9.]+), ice ([0-9.]+)", out).groups()
+want = {"positions": (n, int(got_n), 0), "mean KL": (kl / n, float(got_kl), 5e-7),
+        "top-1": (agree / n, float(got_top1), 5e-5),
+        "perplexity dense": (math.exp(nll_d / n), float(got_pd), 5e-5),
+        "perplexity ice": (math.exp(nll_i / n), float(got_pi), 5e-5)}
+print("recomputed: " + ", ".join("%s %.6g (printed %s)" % (k, v[0], v[1]) for k, v in want.items()))
+# Tolerance: half a unit of the printed digit (%.6f, %.4f), plus 1e-9 relative for the order of
+# float64 sums (C++ and Python add the same float32 logits in the same order, in float64).
+bad = [k for k, (w, g, tol) in want.items() if abs(w - g) > tol + 1e-9 * abs(w)]
+assert not bad, ("eval-attention's values differ from the recomputed ones", bad, want)
+assert kl > 0 and agree < n, "the kNN run should differ from dense here (k 8, window 16)"
+PY
+printf '5\n512\n' >"$tmp/bad_ids.txt"
+if "$floe" eval-attention -m "$model" -z "$tok" --tokens "$tmp/bad_ids.txt" --ctx 3 2>"$tmp/e0.txt"; then exit 1; fi
+grep -q "token id 512 is outside the vocabulary (512)" "$tmp/e0.txt"
 # With the window covering everything the two runs agree exactly.
 "$floe" eval-attention -m "$model" -z "$tok" -f "$text" --ctx 160 --knn-window 160 --threads 1 >"$tmp/same.txt"
 grep -q "top-1 agreement: 1.0000" "$tmp/same.txt"

@@ -70,10 +70,13 @@ inline float MaxAbsDiff(const std::vector<float>& a, const std::vector<float>& b
 }
 
 // Save -> restore -> continue and fork after prefix `a` reproduce the uninterrupted run over
-// a then b bit for bit; returns the logits of `whole` and of a session restored from the saved
-// state that decodes b token by token (the caller bounds their difference).
+// a then b bit for bit; returns the last logits of `whole` and of a session restored from the
+// saved state that decodes b token by token, and every row of b in both (whole_rows: a then b
+// in two chunks with all logits; token_rows: the restored session's logits after each token of
+// b), b.size() x vocabulary each (the caller bounds their difference).
 struct RestoreRun {
   std::vector<float> whole, token_by_token;
+  std::vector<float> whole_rows, token_rows;
 };
 inline RestoreRun CheckRestoreAndFork(const Model& model, const SessionParams& p,
                                       std::span<const int32_t> a, std::span<const int32_t> b) {
@@ -96,8 +99,19 @@ inline RestoreRun CheckRestoreAndFork(const Model& model, const SessionParams& p
   // Token by token from the restored state too (decode steps insert one key each).
   auto third = NewSession(model, p);
   REQUIRE(third->RestoreState(bytes).ok());
-  for (int32_t t : b) REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
-  return {Logits(*whole), Logits(*third)};
+  RestoreRun run;
+  for (int32_t t : b) {
+    REQUIRE(third->Eval(std::span<const int32_t>(&t, 1)).ok());
+    run.token_rows.insert(run.token_rows.end(), third->logits().begin(), third->logits().end());
+  }
+  auto rows = NewSession(model, p);
+  REQUIRE(rows->Eval(a).ok());
+  REQUIRE(rows->Eval(b, /*all_logits=*/true).ok());
+  run.whole_rows = rows->all_logits();
+  REQUIRE(run.whole_rows.size() == run.token_rows.size());
+  run.whole = Logits(*whole);
+  run.token_by_token = Logits(*third);
+  return run;
 }
 
 // Cancels its session from inside layer 2 once armed (for a position >= from).

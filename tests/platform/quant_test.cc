@@ -1,10 +1,13 @@
 // Block-quantized weights: dequantization of hand-computed blocks (the ggml layouts), the
 // quantize round trip within each format's error bound, and the quantized MatVec / MatMul on
 // every compiled Highway target against scalar references.
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <random>
+#include <utility>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -15,6 +18,7 @@
 #include "platform/quant/quant.h"
 #include "platform/base/tensor.h"
 #include "platform/base/thread_context.h"
+#include "quant_bounds.h"
 
 using namespace floe;
 
@@ -143,6 +147,75 @@ TEST_CASE("Q5_K block: Q4_K's scales, fifth bits in qh", "[unit]") {
   }
 }
 
+TEST_CASE("Q5_K block: every code byte in its place (hand-computed)", "[unit]") {
+  // The case above sets every code byte alike, so it cannot see the order of qs; MatVec's
+  // per-target test cannot either where the kernel and DequantizeRow read qs the same wrong way.
+  // Here every byte differs: qs[k] = k (low nibble k % 16, high nibble k / 16) and qh[l] = 37 l
+  // (mod 256). ggml-common.h's block_q5_K: qs holds 4 groups of 32 bytes; group g gives
+  // sub-block 2g its low nibbles and sub-block 2g + 1 its high nibbles, element l of a sub-block
+  // taking byte l of the group; qh[l] bit j is the fifth bit of element l of sub-block j.
+  BlockQ5_K b;
+  b.d = F32ToF16(1.0f);
+  b.dmin = F32ToF16(0.5f);
+  const uint8_t scales[12] = {1 | 0x40, 2, 3, 4, 5 | 0x80, 6, 7, 8, 0x21, 0x43, 0x65, 0x87};
+  std::memcpy(b.scales, scales, 12);  // (sc, m) per sub-block as in the Q4_K case
+  for (int k = 0; k < 128; ++k) b.qs[k] = uint8_t(k);
+  for (int l = 0; l < 32; ++l) b.qh[l] = uint8_t(l * 37);
+  float out[256];
+  DequantizeRow(DType::kQ5_K, &b, 256, out);
+  // Worked by hand, x = 1 * sc * code - 0.5 * m:
+  // element 5: sub 0, l 5: qs[5] = 0x05, low nibble 5; qh[5] = 185 = 0b10111001, bit 0 = 1:
+  //   code 21, (sc, m) = (1, 5): 21 - 2.5 = 18.5.
+  CHECK(out[5] == 18.5f);
+  // element 40: sub 1, l 8: qs[8] = 0x08, high nibble 0; qh[8] = 40 = 0b101000, bit 1 = 0:
+  //   code 0, (2, 6): -3.
+  CHECK(out[40] == -3.0f);
+  // element 100: sub 3, l 4: group 1, qs[36] = 0x24, high nibble 2; qh[4] = 148 = 0b10010100,
+  //   bit 3 = 0: code 2, (4, 8): 8 - 4 = 4.
+  CHECK(out[100] == 4.0f);
+  // element 150: sub 4, l 22: group 2, qs[86] = 0x56, low nibble 6; qh[22] = 46 = 0b101110,
+  //   bit 4 = 0: code 6, (17, 34): 102 - 17 = 85.
+  CHECK(out[150] == 85.0f);
+  // element 230: sub 7, l 6: group 3, qs[102] = 0x66, high nibble 6; qh[6] = 222 = 0b11011110,
+  //   bit 7 = 1: code 22, (7, 8): 154 - 4 = 150.
+  CHECK(out[230] == 150.0f);
+  // element 255: sub 7, l 31: qs[127] = 0x7F, high nibble 7; qh[31] = 123, bit 7 = 0: code 7,
+  //   49 - 4 = 45.
+  CHECK(out[255] == 45.0f);
+  // Every element, walking the layout as ggml-common.h states it (group by group).
+  const float sc[8] = {1, 2, 3, 4, 17, 3, 5, 7}, mn[8] = {5, 6, 7, 8, 34, 4, 6, 8};
+  for (int g = 0; g < 4; ++g) {
+    for (int l = 0; l < 32; ++l) {
+      const int byte = 32 * g + l, low = byte & 0xF, high = byte >> 4;
+      const int qh = (l * 37) & 0xFF;
+      const int five_lo = qh >> (2 * g) & 1, five_hi = qh >> (2 * g + 1) & 1;
+      INFO("group " << g << " byte " << l);
+      CHECK(out[64 * g + l] == sc[2 * g] * float(low + 16 * five_lo) - 0.5f * mn[2 * g]);
+      CHECK(out[64 * g + 32 + l] ==
+            sc[2 * g + 1] * float(high + 16 * five_hi) - 0.5f * mn[2 * g + 1]);
+    }
+  }
+  // The kernels read qs themselves: MatVec of the block with one-hot activations picks out one
+  // element (Q8_K codes -127 with d = -1 / 127), on every target, against the values above.
+  TensorView w;
+  w.dtype = DType::kQ5_K;
+  w.data = &b;
+  w.rows = 1;
+  w.cols = 256;
+  const std::pair<int, float> by_hand[] = {{5, 18.5f},   {40, -3.0f},   {100, 4.0f},
+                                           {150, 85.0f}, {230, 150.0f}, {255, 45.0f}};
+  for (const auto& [e, want] : by_hand) {
+    std::vector<float> x(256, 0.0f);
+    x[e] = 1.0f;
+    ForEachTarget([&] {
+      float y = 0.0f;
+      MatVec(w, x.data(), &y, nullptr);
+      INFO("element " << e);
+      CHECK(std::fabs(y - want) <= 1e-5f * std::fabs(want));
+    });
+  }
+}
+
 TEST_CASE("activations quantize by llama.cpp's Q8_0 and Q8_K rules", "[unit]") {
   // Q8_0 (blocks of 32): id = 127 / max|x|, codes rounded half to even, d = fp16(max|x| / 127).
   std::vector<float> x(256, 0.0f);
@@ -214,36 +287,82 @@ TEST_CASE("Q8_0 / Q4_0 quantize round trip within the format's error bound", "[u
   }
 }
 
+TEST_CASE("Q4_1 / Q5_1 quantize hand-computed blocks as llama.cpp's reference", "[unit]") {
+  // Values chosen so that quantize_row_q4_1_ref / q5_1_ref's arithmetic is exact: min -1 and
+  // max 14 (Q4_1) or 30 (Q5_1) make d = 1, so element j's code is trunc(x + 1 + 0.5).
+  float x[32];
+  for (int j = 0; j < 32; ++j) x[j] = float(j) - 1.0f;  // Q5_1: codes 0..31 = j
+  BlockQ5_1 q5;
+  QuantizeRowQ5_1(x, 32, &q5);
+  CHECK(q5.d == 0x3C00);  // fp16 1.0
+  CHECK(q5.m == 0xBC00);  // fp16 -1.0
+  // qs[j]: low nibble = code j (element j), high nibble = code of element j + 16 = j (mod 16);
+  // qh: bit j = fifth bit of element j's code, set for j >= 16: 0xFFFF0000 little-endian.
+  for (int j = 0; j < 16; ++j) CHECK(q5.qs[j] == uint8_t(j | j << 4));
+  CHECK(q5.qh[0] == 0x00);
+  CHECK(q5.qh[1] == 0x00);
+  CHECK(q5.qh[2] == 0xFF);
+  CHECK(q5.qh[3] == 0xFF);
+  // Q4_1 on [-1, 14]: element 0 = -1 (the min, code 0), element 15 = 14 (the max, code 15);
+  // element j in 1..14 is j - 0.6, so x + 1 + 0.5 = j + 0.9 truncates to code j; element 16 + j
+  // (j < 15) is j - 0.4: j + 1.1, code j + 1; element 31 = 13.6: 15.1, code 15.
+  for (int j = 0; j < 16; ++j) {
+    x[j] = j == 0 ? -1.0f : j == 15 ? 14.0f : float(j) - 0.6f;
+    x[j + 16] = j == 15 ? 13.6f : float(j) - 0.4f;
+  }
+  BlockQ4_1 q4;
+  QuantizeRowQ4_1(x, 32, &q4);
+  CHECK(q4.d == 0x3C00);
+  CHECK(q4.m == 0xBC00);
+  for (int j = 0; j < 16; ++j) {
+    INFO("byte " << j);
+    const int hi = std::min(15, j + 1);
+    CHECK(q4.qs[j] == uint8_t(j | hi << 4));
+  }
+}
+
 TEST_CASE("Q4_1 / Q5_1 quantize round trip within the format's error bound", "[unit]") {
   std::mt19937 rng(6);
   std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> x(32 * 64);
+  std::vector<float> x(32 * 256);
   for (auto& v : x) v = dist(rng);
-  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);   // an all-zero block: d = 0
+  std::fill(x.begin() + 64, x.begin() + 96, 0.0f);    // an all-zero block: d = 0
   std::fill(x.begin() + 128, x.begin() + 160, 3.0f);  // a constant block
-  std::vector<BlockQ4_1> q4(64);
-  std::vector<BlockQ5_1> q5(64);
+  for (int j = 0; j < 32; ++j) x[192 + j] = 1000.0f + 1e-3f * float(j);  // far from 0, narrow
+  for (int j = 0; j < 32; ++j) x[224 + j] = 1e-6f * float(j);  // d below fp16's normal range
+  std::vector<BlockQ4_1> q4(x.size() / 32);
+  std::vector<BlockQ5_1> q5(x.size() / 32);
   QuantizeRowQ4_1(x.data(), x.size(), q4.data());
   QuantizeRowQ5_1(x.data(), x.size(), q5.data());
   std::vector<float> d4(x.size()), d5(x.size());
   DequantizeRow(DType::kQ4_1, q4.data(), x.size(), d4.data());
   DequantizeRow(DType::kQ5_1, q5.data(), x.size(), d5.data());
-  for (size_t b = 0; b < 64; ++b) {
+  double worst4 = 0.0, worst5 = 0.0;  // max |error| / (d / 2) over the random blocks
+  for (size_t b = 0; b < x.size() / 32; ++b) {
     float lo = x[32 * b], hi = x[32 * b];
     for (int j = 0; j < 32; ++j) {
       lo = std::min(lo, x[32 * b + j]);
       hi = std::max(hi, x[32 * b + j]);
     }
-    // Codes 0..15 (0..31) over [min, max]: step (max - min) / 15 (31), rounding to nearest; d
-    // and m stored as f16 (relative error <= 2^-11 each, times a code <= 31).
-    const float amax = std::max(std::fabs(lo), std::fabs(hi));
+    // The bound per block is derived in tests/common/quant_bounds.h: half a step (d / 2), the
+    // fp16 rounding of d (times a code <= 15 / 31) and of m, and f32 arithmetic.
+    const float bound4 = floe::testing::MinMaxBlockBound(lo, hi, 15);
+    const float bound5 = floe::testing::MinMaxBlockBound(lo, hi, 31);
     for (int j = 0; j < 32; ++j) {
       const size_t i = 32 * b + j;
       INFO("block " << b << " element " << j << " x " << x[i]);
-      CHECK(std::fabs(d4[i] - x[i]) <= 0.5f * (hi - lo) / 15.0f + 2.0f * amax * 0x1p-10f);
-      CHECK(std::fabs(d5[i] - x[i]) <= 0.5f * (hi - lo) / 31.0f + 2.0f * amax * 0x1p-10f);
+      CHECK(std::fabs(d4[i] - x[i]) <= bound4);
+      CHECK(std::fabs(d5[i] - x[i]) <= bound5);
+      if (b >= 8) {
+        worst4 = std::max(worst4, std::fabs(double(d4[i]) - x[i]) / (0.5 * (hi - lo) / 15.0));
+        worst5 = std::max(worst5, std::fabs(double(d5[i]) - x[i]) / (0.5 * (hi - lo) / 31.0));
+      }
     }
   }
+  // The bound is not loose: on random blocks some element lands nearly half a step away.
+  std::printf("Q4_1 worst |error| / (d/2): %.4f, Q5_1: %.4f\n", worst4, worst5);
+  CHECK(worst4 > 0.9);
+  CHECK(worst5 > 0.9);
 }
 
 TEST_CASE("quantized MatVec and MatMul match the references on every target", "[unit]") {

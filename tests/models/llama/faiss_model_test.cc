@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -87,12 +88,35 @@ TEST_CASE("faiss: save -> restore -> continue and fork equal the uninterrupted r
     INFO(FaissKindName(kind));
     SessionParams p = SparseFaiss(kind);
     p.batch = 48;
-    // Flat is exact. An HNSW search for position p also walks the graph edges of keys indexed
-    // after p (a prefill chunk's later keys, filtered out of the results but not out of the
-    // graph), so decoding token by token answers a little differently from a chunked prefill.
+    // Every row of b, decoded token by token from the restored state vs prefilled in chunks of
+    // 48, must agree to float32 rounding (1e-4 absolute): both sessions retrieve the same keys,
+    // so they do the same arithmetic up to the order of float summation in the matrix kernels
+    // (a prefill tile vs one token), whose differences (~2^-24 relative per addition) stay far
+    // below 1e-4 on logits of a 5-layer model of width 64.
+    // Flat is exact top-k. For HNSW the index holds at most 260 keys and efSearch is 512 >= 260:
+    // faiss's level-0 beam is a heap of efSearch candidates that stops only once efSearch
+    // candidates lie below the one popped, so with fewer keys than efSearch it never stops
+    // early or evicts; it visits every key reachable from the entry point and returns the exact
+    // top-k of a connected graph, whatever keys after p (a prefill chunk's later keys, filtered
+    // out of the results) the graph holds. With a beam smaller than the index the two runs
+    // may retrieve different keys, and no bound follows from the arithmetic.
+    p.attention.faiss.ef_search = 512;
     const auto run = floe::testing::CheckRestoreAndFork(*model, p, a, b);
     const auto &lt = run.token_by_token, &lw = run.whole;
-    CHECK(MaxAbsDiff(lt, lw) <= (kind == FaissKind::kFlat ? 1e-4f : 0.5f));
+    CHECK(MaxAbsDiff(lt, lw) <= 1e-4f);
+    const size_t V = model->lm().vocab_size();
+    float worst = 0.0f;
+    for (size_t r = 0; r < b.size(); ++r) {
+      const auto row = [&](const std::vector<float>& all) {
+        return std::vector<float>(all.begin() + r * V, all.begin() + (r + 1) * V);
+      };
+      const float d = MaxAbsDiff(row(run.token_rows), row(run.whole_rows));
+      INFO("row " << r);
+      CHECK(d <= 1e-4f);
+      worst = std::max(worst, d);
+    }
+    std::printf("faiss %s: token by token vs chunked prefill, %zu rows, max |d| %g\n",
+                FaissKindName(kind), b.size(), double(worst));
     CHECK(std::max_element(lt.begin(), lt.end()) - lt.begin() ==
           std::max_element(lw.begin(), lw.end()) - lw.begin());
   }
