@@ -1,6 +1,19 @@
 # Helpers for the floe-serve script tests (sourced). start_server LOG ARGS... starts
 # ${serve_cmd[@]} (floe-serve, or floe serve) on a free port (--port 0), waits for its
 # "on http://HOST:PORT/" line and for /health, and sets $server_pid and $server_url.
+
+# server_test_init: serve_cmd=($serve), a scratch folder $tmp (removed at exit), no server yet.
+# On a failure the failing line is printed, a running server killed and the tails of
+# $tmp/*.log shown. (set -e holds in traps too: every command there must succeed, or the logs
+# would not be shown.)
+server_test_init() {
+  serve_cmd=("$serve")
+  tmp=$(mktemp -d)
+  server_pid=
+  trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+  trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
+        [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+}
 start_server() {
   local log=$1
   shift

@@ -9,13 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || floe_skip node "node is not installed"
 command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
-serve_cmd=("$serve")
-tmp=$(mktemp -d)
-server_pid=
-# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
-trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+server_test_init
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")
 {

@@ -23,13 +23,7 @@ if [[ ! -f $npm_dir/node_modules/puppeteer-core/package.json ]]; then
   fi
 fi
 source "$here/server_lib.sh"
-serve_cmd=("$serve")
-tmp=$(mktemp -d)
-server_pid=
-# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
-trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+server_test_init
 m=(-m "$data/models/llama2c/stories260K.bin" -z "$data/models/llama2c/tok512.bin")
 content="Tell me a story about a cat" max_tokens=120
 chatml=$'<|im_start|>user\n'"$content"$'<|im_end|>\n<|im_start|>assistant\n'
