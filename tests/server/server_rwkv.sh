@@ -12,14 +12,7 @@ source "$here/server_lib.sh"
 server_test_init
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")
-{
-  echo "{\"completions\": ["
-  for i in "${!prompts[@]}"; do
-    greedy_text "${prompts[$i]}" 40 "${m[@]}" >"$tmp/greedy.txt"
-    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
-  done
-  echo "]}"
-} >"$tmp/expected.json"
+{ echo "{\"completions\": "; completions_json 40 "${m[@]}"; echo "}"; } >"$tmp/expected.json"
 start_server "$tmp/rwkv.log" "${m[@]}" --parallel 4
 node "$here/server_test.mjs" rwkv "$server_url" "$tmp/expected.json"
 stop_server

@@ -30,14 +30,12 @@ m=(-m "$model" -z "$tok")
 prompts=("Once upon a time" "The cat" "Tom had a big red ball" "Lily wanted to" "One day, a little bird"
          "The sun was" "Ben and Mia went to the park" "There was a dog")
 {
-  echo "{\"completions\": ["
-  for i in "${!prompts[@]}"; do
-    greedy_text "${prompts[$i]}" 48 "${m[@]}" >"$tmp/greedy.txt"
-    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
-  done
+  echo "{\"completions\": "
+  completions_json 48 "${m[@]}"
+  echo ","
   chatml=$'<|im_start|>user\nTell me a story<|im_end|>\n<|im_start|>assistant\n'
   greedy_text "$chatml" 40 "${m[@]}" >"$tmp/greedy.txt"
-  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")},"
+  echo "\"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")},"
   greedy_text "Once upon a time, there was" 24 "${m[@]}" >"$tmp/greedy.txt"
   echo "\"cached\": {\"prompt\": \"Once upon a time, there was\", \"text\": $(json_file "$tmp/greedy.txt")}}"
 } >"$tmp/expected.json"
