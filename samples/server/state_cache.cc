@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <new>
 
 // Header-only use (Debian libxxhash-dev), as in platform/base/state_io.cc: nothing to link.
 #define XXH_INLINE_ALL
@@ -202,11 +203,19 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
       drop("its tokens are not the prefix its name says");
       continue;
     }
-    if (!ReadU64(f.f, &m_bytes) || m_bytes != size - 24 - n * sizeof(floe_token)) {
+    // The file may have changed since it was indexed: check its size again before subtracting.
+    if (size < 24 + n * sizeof(floe_token) || !ReadU64(f.f, &m_bytes) ||
+        m_bytes != size - 24 - n * sizeof(floe_token)) {
       drop("the state size does not match the file's");
       continue;
     }
-    std::vector<uint8_t> state(m_bytes);
+    std::vector<uint8_t> state;
+    try {
+      state.resize(m_bytes);
+    } catch (const std::bad_alloc&) {
+      drop("no memory for its " + std::to_string(m_bytes) + " bytes");
+      continue;
+    }
     if (std::fread(state.data(), 1, m_bytes, f.f) != m_bytes) {
       drop("truncated");
       continue;
@@ -248,9 +257,14 @@ void StateCache::Save(floe_session* session, const std::vector<floe_token>& toke
       if (p.hash == hash) return;
   }
   size_t size = 0, written = 0;
-  Pending p{hash, tokens, {}};
   if (floe_session_state_size(session, &size) != FLOE_OK) return;
-  p.state.resize(size);
+  Pending p;
+  try {
+    p = Pending{hash, tokens, std::vector<uint8_t>(size)};
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "floe-serve: cache: no memory to save a state of %zu bytes\n", size);
+    return;
+  }
   if (floe_session_state_save(session, p.state.data(), size, &written) != FLOE_OK) return;
   p.state.resize(written);
   {
