@@ -210,6 +210,8 @@ void Scheduler::Step(std::vector<Slot*>& active) {
     s->text = std::make_unique<TextStream>(s->job->params.stop);
     s->prev = s->job->params.prompt.back();
     metrics_->AddPromptTokens(s->job->params.prompt.size());
+    // A saved state of the whole prompt holds its logits: nothing to prefill.
+    if (s->prefilled == s->job->params.prompt.size()) SampleNext(*s);
   }
 
   // Decode: every sequence with a sampled token takes one step in one batched forward.

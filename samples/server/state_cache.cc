@@ -150,7 +150,7 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [hash, e] : index_)
-      if (e.n_tokens > longer_than && e.n_tokens < prompt.size()) lengths.push_back(e.n_tokens);
+      if (e.n_tokens > longer_than && e.n_tokens <= prompt.size()) lengths.push_back(e.n_tokens);
   }
   if (lengths.empty()) return 0;
   std::sort(lengths.begin(), lengths.end());

@@ -53,9 +53,10 @@ class StateCache {
   StateCache(const StateCache&) = delete;
   StateCache& operator=(const StateCache&) = delete;
 
-  // Scheduler thread. Restores into `session` the longest saved history that is a proper prefix
-  // of `prompt` and longer than `longer_than` tokens; returns its length, or 0 when there is none
-  // or the file is refused (the session is then unchanged).
+  // Scheduler thread. Restores into `session` the longest saved history that is a prefix of
+  // `prompt` (or all of it: the state holds the logits after its last token) and longer than
+  // `longer_than` tokens; returns its length, or 0 when there is none or every candidate file is
+  // refused (the session is then unchanged, or reset when a state loaded with another length).
   size_t Restore(floe_session* session, const std::vector<floe_token>& prompt,
                  size_t longer_than);
   // Scheduler thread. Serialises the session's state now and queues it for writing, keyed by

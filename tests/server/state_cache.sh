@@ -2,7 +2,8 @@
 # floe-serve --cache-dir on stories-long-2k (context 2048): a server reads a long document and
 # stops; a new server on the same folder answers the document extended by a few sentences by
 # restoring the saved state (/metrics: restored tokens, and only the extension prefilled), and its
-# greedy reply equals `floe generate --temp 0` of the whole prompt and a server without a cache.
+# greedy reply equals `floe generate --temp 0` of the whole prompt and a server without a cache;
+# the same document again restores all of it and prefills nothing, the reply unchanged.
 # Then hostile files (a garbage file under a state's name, a state with a flipped byte) are
 # refused with a log line, the request still answered exactly; and --cache-max-mb evicts the
 # least recently used state.
@@ -57,7 +58,7 @@ cmp "$tmp/fresh.txt" "$tmp/expected.txt"
 # Read the document, stop: its state is on disk.
 cache=$tmp/cache
 start_server "$tmp/first.log" "${m[@]}" --cache-dir "$cache"
-complete "$tmp/doc.txt" 4 >/dev/null
+complete "$tmp/doc.txt" 4 >"$tmp/doc-reply.txt"
 doc_tokens=$(metric floe_prompt_tokens_total)
 stop_server
 ls "$cache"/*.fstate >/dev/null
@@ -71,6 +72,11 @@ restored=$(metric floe_state_cache_restored_tokens_total)
 prompt=$(metric floe_prompt_tokens_total) prefill=$(metric floe_prefill_tokens_total)
 echo "restart: prompt $prompt tokens, $restored restored, $prefill prefilled"
 [[ $restored -eq $doc_tokens && $prefill -eq $((prompt - restored)) ]]
+# The same document again: its whole state is restored (logits included), nothing prefilled.
+complete "$tmp/doc.txt" 4 >"$tmp/doc-again.txt"
+cmp "$tmp/doc-again.txt" "$tmp/doc-reply.txt"
+[[ $(metric floe_state_cache_restored_tokens_total) -eq $((restored + doc_tokens)) &&
+   $(metric floe_prefill_tokens_total) -eq $prefill ]]
 stop_server
 
 # Hostile files: garbage under a state's name, then every saved state with a byte flipped in
