@@ -23,10 +23,10 @@ try {
   const page = await browser.newPage();
   const pageErrors = [];
   page.on("pageerror", (e) => pageErrors.push(String(e)));
-  await page.goto(url + "/", { waitUntil: "load", timeout: 15000 });
+  await page.goto(url + "/", { waitUntil: "load", timeout: 30000 });
   // The page asks /v1/models for the model id on load.
   await page.waitForFunction(() => document.getElementById("model").textContent !== "...",
-                             { timeout: 10000 });
+                             { timeout: 30000 });
   const model = await page.$eval("#model", (e) => e.textContent);
   assert.equal(model, expected.model);
 
@@ -55,7 +55,7 @@ try {
   // Done when the Send button is enabled again and the reply exists.
   await page.waitForFunction(
       () => !document.getElementById("send").disabled && document.querySelector("#log .msg + .msg"),
-      { timeout: 15000, polling: 20 });
+      { timeout: 30000, polling: 20 });
   const user = await page.$eval("#log .user", (e) => e.textContent);
   const cls = await page.$eval("#log .msg + .msg", (e) => e.className);
   const reply = await page.$eval("#log .msg + .msg", (e) => e.textContent);
