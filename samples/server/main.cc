@@ -240,12 +240,12 @@ int main(int argc, char** argv) {
   app.add_option("--drain-timeout", f.drain_timeout, "seconds SIGTERM waits for running requests")
       ->check(CLI::Range(0.0, 3600.0));
   app.add_option("--cache-dir", f.cache_dir,
-                 "save finished requests' session states here; a prompt that extends one "
-                 "restores it (survives restarts)")
+                 "save requests' session states here (prompt read, request done); a prompt "
+                 "that extends or equals one restores it, across restarts")
       ->type_name("DIR");
   app.add_option("--cache-max-mb", f.cache_max_mb,
                  "--cache-dir size at most, MiB (least recently used states deleted)")
-      ->check(IntAtLeast(1));
+      ->check(CLI::Range(size_t(1), size_t(1) << 30));
   app.add_option("--cache-min-tokens", f.cache_min_tokens,
                  "--cache-dir: histories shorter than this are not saved")
       ->check(IntAtLeast(1));
