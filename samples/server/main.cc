@@ -6,9 +6,11 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <cinttypes>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <string>
 #include <thread>
 
@@ -26,7 +28,8 @@
 namespace {
 
 struct Flags {
-  std::string model, tokenizer, host = "127.0.0.1", alias, api_key;
+  std::string model, tokenizer, host = "127.0.0.1", alias, api_key, cache_dir;
+  size_t cache_max_mb = 1024, cache_min_tokens = 32;
   int port = 8080;
   size_t parallel = 4, queue = 16, ctx = 0, batch = 64, max_body = 1 << 20, max_tokens = 2048;
   int threads = 0, top_k = 40;
@@ -97,7 +100,33 @@ int Serve(const Flags& f) {
   api_config.top_k = f.top_k;
   api_config.chat_template = ModelMeta(model, "tokenizer.chat_template");
 
+  std::unique_ptr<floe::serve::StateCache> state_cache;
+  if (!f.cache_dir.empty()) {
+    floe::serve::StateCacheOptions co;
+    co.dir = f.cache_dir;
+    co.max_bytes = uint64_t(f.cache_max_mb) << 20;
+    co.min_tokens = f.cache_min_tokens;
+    // States of another model (or another KV type or context) never match this one's names.
+    std::error_code ec;
+    co.model_identity = std::filesystem::path(f.model).filename().string() + "|" +
+                        std::to_string(std::filesystem::file_size(f.model, ec)) + "|" +
+                        floe_model_architecture(model) + "|" +
+                        std::to_string(floe_model_vocab_size(model)) + "|" +
+                        std::to_string(f.ctx) + "|" + std::to_string(f.kv) + "|" + f.tokenizer;
+    std::string error;
+    state_cache = floe::serve::StateCache::Open(co, &error);
+    if (!state_cache) {
+      std::fprintf(stderr, "floe-serve: %s\n", error.c_str());
+      floe_model_free(model);
+      return 1;
+    }
+    const auto st = state_cache->stats();
+    std::fprintf(stderr, "floe-serve: cache: %s holds %" PRIu64 " states (%" PRIu64 " bytes)\n",
+                 f.cache_dir.c_str(), st.files, st.bytes);
+    so.state_cache = state_cache.get();
+  }
   floe::serve::Metrics metrics;
+  if (state_cache) metrics.SetStateCacheSource([c = state_cache.get()] { return c->stats(); });
   int rc = 0;
   {
     floe::serve::Scheduler scheduler(model, so, &metrics);
@@ -210,6 +239,16 @@ int main(int argc, char** argv) {
       ->check(IntAtLeast(1));
   app.add_option("--drain-timeout", f.drain_timeout, "seconds SIGTERM waits for running requests")
       ->check(CLI::Range(0.0, 3600.0));
+  app.add_option("--cache-dir", f.cache_dir,
+                 "save requests' session states here (prompt read, request done); a prompt "
+                 "that extends or equals one restores it, across restarts")
+      ->type_name("DIR");
+  app.add_option("--cache-max-mb", f.cache_max_mb,
+                 "--cache-dir size at most, MiB (least recently used states deleted)")
+      ->check(CLI::Range(size_t(1), size_t(1) << 30));
+  app.add_option("--cache-min-tokens", f.cache_min_tokens,
+                 "--cache-dir: histories shorter than this are not saved")
+      ->check(IntAtLeast(1));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -82,6 +82,32 @@ std::string Metrics::Render() {
   Value(&o, "floe_decode_batch_size_last", double(last_batch_));
   Line(&o, "floe_tokens_per_second", "gauge", "tokens generated per second, last 10 s");
   Value(&o, "floe_tokens_per_second", tps);
+  if (state_cache_) {
+    const StateCacheStats c = state_cache_();
+    const struct {
+      const char* name;
+      const char* type;
+      const char* help;
+      uint64_t v;
+    } rows[] = {
+        {"floe_state_cache_saved_total", "counter", "session states written to --cache-dir",
+         c.saved},
+        {"floe_state_cache_restored_total", "counter", "requests that restored a saved state",
+         c.restored},
+        {"floe_state_cache_restored_tokens_total", "counter",
+         "prompt tokens restored from saved states (not evaluated)", c.restored_tokens},
+        {"floe_state_cache_refused_total", "counter",
+         "state files refused (bad header, tokens or state)", c.refused},
+        {"floe_state_cache_evicted_total", "counter", "states deleted to stay under the cap",
+         c.evicted},
+        {"floe_state_cache_bytes", "gauge", "bytes of the saved states", c.bytes},
+        {"floe_state_cache_files", "gauge", "saved states", c.files},
+    };
+    for (const auto& r : rows) {
+      Line(&o, r.name, r.type, r.help);
+      Value(&o, r.name, double(r.v));
+    }
+  }
   Line(&o, "floe_decode_batch_size", "histogram", "sequences per batched decode step");
   std::lock_guard<std::mutex> lock(mu_);
   uint64_t cum = 0;

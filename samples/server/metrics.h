@@ -5,10 +5,13 @@
 #include <chrono>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <utility>
+
+#include "state_cache.h"
 
 namespace floe::serve {
 
@@ -27,6 +30,10 @@ class Metrics {
   void SetActiveSessions(size_t n) { active_ = n; }
   void CountRejected() { rejected_ += 1; }
   void CountCancelled() { cancelled_ += 1; }
+  // --cache-dir: rendered as floe_state_cache_* when set (before any thread renders).
+  void SetStateCacheSource(std::function<StateCacheStats()> source) {
+    state_cache_ = std::move(source);
+  }
 
   // Generated tokens per second over the last kWindow.
   double TokensPerSecond();
@@ -47,6 +54,7 @@ class Metrics {
   uint64_t batch_sum_ = 0, batch_n_ = 0;
   std::deque<std::pair<Clock::time_point, uint64_t>> window_;
   const Clock::time_point start_ = Clock::now();
+  std::function<StateCacheStats()> state_cache_;
 };
 
 }  // namespace floe::serve

@@ -187,8 +187,21 @@ void Scheduler::Step(std::vector<Slot*>& active) {
       floe_session_reset(s->session);
       s->history.clear();
     }
-    s->prefilled = s->cached;
     metrics_->AddCachedTokens(s->cached);
+    if (opt_.state_cache) {
+      const auto& prompt = s->job->params.prompt;
+      const size_t restored = opt_.state_cache->Restore(s->session, prompt, s->cached);
+      if (restored > 0) {
+        s->cached = restored;
+        s->history.assign(prompt.begin(), prompt.begin() + ptrdiff_t(restored));
+      } else if (floe_session_position(s->session) != s->cached) {
+        // A refused file left the session elsewhere than its live history: start over.
+        floe_session_reset(s->session);
+        s->history.clear();
+        s->cached = 0;
+      }
+    }
+    s->prefilled = s->cached;
     if (floe_sampler_create(&s->job->params.sampler, &s->sampler) != FLOE_OK) {
       s->sampler = nullptr;
       Release(*s, Finish::kError, std::string("bad sampling settings: ") + floe_last_error());
@@ -197,6 +210,8 @@ void Scheduler::Step(std::vector<Slot*>& active) {
     s->text = std::make_unique<TextStream>(s->job->params.stop);
     s->prev = s->job->params.prompt.back();
     metrics_->AddPromptTokens(s->job->params.prompt.size());
+    // A saved state of the whole prompt holds its logits: nothing to prefill.
+    if (s->prefilled == s->job->params.prompt.size()) SampleNext(*s);
   }
 
   // Decode: every sequence with a sampled token takes one step in one batched forward.
@@ -257,7 +272,12 @@ void Scheduler::Step(std::vector<Slot*>& active) {
     s.history.insert(s.history.end(), tt[i], tt[i] + nn[i]);
     s.prefilled += nn[i];
     metrics_->ObservePrefillTokens(nn[i]);
-    if (s.prefilled == s.job->params.prompt.size()) SampleNext(s);
+    if (s.prefilled == s.job->params.prompt.size()) {
+      // The prompt's state: what a later prompt extending this one (a longer document, the next
+      // turn of a chat) restores.
+      if (opt_.state_cache) opt_.state_cache->Save(s.session, s.history);
+      SampleNext(s);
+    }
   }
 }
 
@@ -299,6 +319,9 @@ void Scheduler::Release(Slot& s, Finish finish, const std::string& error) {
     job = std::move(s.job);
   }
   if (job) job->Publish(std::move(rest), finish, error);
+  // Saved after the reply is complete: the client does not wait for it.
+  if (opt_.state_cache && s.session && (finish == Finish::kStop || finish == Finish::kLength))
+    opt_.state_cache->Save(s.session, s.history);
   floe_sampler_free(s.sampler);
   s.sampler = nullptr;
   s.text.reset();

@@ -10,7 +10,10 @@
 // A long prompt therefore advances one chunk per iteration while the others keep decoding.
 // Prompt caching: a slot's session keeps its token history after its job ends; a new job goes to
 // the free slot whose history is the longest proper prefix of its prompt, and only the rest of
-// the prompt is evaluated (otherwise to the least recently used slot, reset).
+// the prompt is evaluated (otherwise to the least recently used slot, reset). With a StateCache
+// (--cache-dir), a job whose prompt extends a saved state longer than that restores it instead;
+// a job saves its session's state there when its prompt is read and when it ends (stop or
+// length), so that both a longer prompt and the next turn of a chat find it.
 // Greedy results equal a lone session's: floe_eval_batch's batched decode is bit-exact with
 // separate decodes, and prefill chunks start at the same positions as floe_session_eval's.
 #pragma once
@@ -28,6 +31,7 @@
 
 #include "floe/floe.h"
 #include "metrics.h"
+#include "state_cache.h"
 
 namespace floe::serve {
 
@@ -80,6 +84,7 @@ struct SchedulerOptions {
   size_t prefill_chunk = 64;  // prompt tokens per job per iteration
   int32_t threads = 0;        // floe_eval_batch threads (0 = physical cores)
   floe_session_params session{};
+  StateCache* state_cache = nullptr;  // --cache-dir; outlives the scheduler
 };
 
 class Scheduler {

@@ -19,13 +19,7 @@ if [[ ! -f $npm_dir/node_modules/openai/package.json ]]; then
   fi
 fi
 source "$here/server_lib.sh"
-serve_cmd=("$serve")
-tmp=$(mktemp -d)
-server_pid=
-# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
-trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+server_test_init
 run() {  # run NAME MODEL_ARGS...: greedy text from the CLI, then the client against the server
   local name=$1
   shift

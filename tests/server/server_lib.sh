@@ -1,6 +1,20 @@
 # Helpers for the floe-serve script tests (sourced). start_server LOG ARGS... starts
 # ${serve_cmd[@]} (floe-serve, or floe serve) on a free port (--port 0), waits for its
 # "on http://HOST:PORT/" line and for /health, and sets $server_pid and $server_url.
+
+# server_test_init: serve_cmd=($serve), a scratch folder $tmp (removed at exit), no server yet.
+# At exit $server_pid and every process in $extra_pids are killed; on a failure the failing line
+# is printed and the tails of $tmp/*.log shown. (set -e holds in traps too: every command there must succeed, or the logs
+# would not be shown.)
+server_test_init() {
+  serve_cmd=("$serve")
+  tmp=$(mktemp -d)
+  server_pid=
+  extra_pids=()
+  trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
+  trap 'rc=$?; for p in $server_pid "${extra_pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+        [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+}
 start_server() {
   local log=$1
   shift
@@ -42,4 +56,17 @@ greedy_text() {
 # json_file FILE: the file's text as a JSON string (NUL bytes survive, unlike in $(...)).
 json_file() {
   node -e 'process.stdout.write(JSON.stringify(require("fs").readFileSync(process.argv[1], "utf8")))' "$1"
+}
+
+# completions_json N ARGS...: a JSON array [{"prompt", "text"}] with, for every entry of the
+# array $prompts, its greedy text of N tokens from the CLI (ARGS: the model flags).
+completions_json() {
+  local n=$1 i
+  shift
+  echo "["
+  for i in "${!prompts[@]}"; do
+    greedy_text "${prompts[$i]}" "$n" "$@" >"$tmp/greedy.txt"
+    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
+  done
+  echo "]"
 }

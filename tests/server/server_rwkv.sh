@@ -9,23 +9,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || floe_skip node "node is not installed"
 command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
-serve_cmd=("$serve")
-tmp=$(mktemp -d)
-server_pid=
-# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
-trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+server_test_init
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")
-{
-  echo "{\"completions\": ["
-  for i in "${!prompts[@]}"; do
-    greedy_text "${prompts[$i]}" 40 "${m[@]}" >"$tmp/greedy.txt"
-    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
-  done
-  echo "]}"
-} >"$tmp/expected.json"
+{ echo "{\"completions\": "; completions_json 40 "${m[@]}"; echo "}"; } >"$tmp/expected.json"
 start_server "$tmp/rwkv.log" "${m[@]}" --parallel 4
 node "$here/server_test.mjs" rwkv "$server_url" "$tmp/expected.json"
 stop_server

@@ -22,13 +22,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v node >/dev/null || floe_skip node "node is not installed"
 command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
-serve_cmd=("$serve")
-tmp=$(mktemp -d)
-server_pid=
-# set -e holds in traps too: every command here must succeed, or the logs would not be shown.
-trap 'echo "failed (exit $?) at line $LINENO: $BASH_COMMAND"' ERR
-trap 'rc=$?; [[ -n $server_pid ]] && { kill -9 "$server_pid" 2>/dev/null || true; }
-      [[ $rc -ne 0 ]] && tail -n 20 "$tmp"/*.log || true; rm -rf "$tmp"' EXIT
+server_test_init
 model=$data/models/llama2c/stories260K.bin tok=$data/models/llama2c/tok512.bin
 m=(-m "$model" -z "$tok")
 
@@ -36,14 +30,12 @@ m=(-m "$model" -z "$tok")
 prompts=("Once upon a time" "The cat" "Tom had a big red ball" "Lily wanted to" "One day, a little bird"
          "The sun was" "Ben and Mia went to the park" "There was a dog")
 {
-  echo "{\"completions\": ["
-  for i in "${!prompts[@]}"; do
-    greedy_text "${prompts[$i]}" 48 "${m[@]}" >"$tmp/greedy.txt"
-    echo "$([[ $i -gt 0 ]] && echo ,){\"prompt\": \"${prompts[$i]}\", \"text\": $(json_file "$tmp/greedy.txt")}"
-  done
+  echo "{\"completions\": "
+  completions_json 48 "${m[@]}"
+  echo ","
   chatml=$'<|im_start|>user\nTell me a story<|im_end|>\n<|im_start|>assistant\n'
   greedy_text "$chatml" 40 "${m[@]}" >"$tmp/greedy.txt"
-  echo "], \"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")},"
+  echo "\"chat\": {\"content\": \"Tell me a story\", \"text\": $(json_file "$tmp/greedy.txt")},"
   greedy_text "Once upon a time, there was" 24 "${m[@]}" >"$tmp/greedy.txt"
   echo "\"cached\": {\"prompt\": \"Once upon a time, there was\", \"text\": $(json_file "$tmp/greedy.txt")}}"
 } >"$tmp/expected.json"
