@@ -52,8 +52,14 @@ HWY_INLINE void ScanBlock(const SelectiveScanArgs& a, size_t T, size_t d, size_t
   // exp(-88) is below every float the state could hold beside it.
   const auto lo = hn::Set(df, -88.0f), hi = hn::Set(df, 88.0f), one = hn::Set(df, 1.0f);
   const auto dskip = a.D ? io.Load(a.D + d) : hn::Zero(df);
+  const auto dbias = a.delta_bias ? io.Load(a.delta_bias + d) : hn::Zero(df);
+  const auto twenty = hn::Set(df, 20.0f);
   for (size_t t = 0; t < T; ++t) {
-    const auto dl = io.Load(a.delta + t * a.delta_stride + d);
+    auto dl = hn::Add(io.Load(a.delta + t * a.delta_stride + d), dbias);
+    if (a.delta_softplus) {  // x > 20: x; else log1p(exp(x)), exp's argument clamped as below
+      const auto sp = hn::Log1p(df, hn::Exp(df, hn::Min(hn::Max(dl, lo), twenty)));
+      dl = hn::IfThenElse(hn::Gt(dl, twenty), dl, sp);
+    }
     const auto u = io.Load(a.u + t * a.u_stride + d);
     const auto du = hn::Mul(dl, u);
     const float* B = a.B + t * a.bc_stride;
@@ -104,7 +110,8 @@ void SelectiveScanReference(const SelectiveScanArgs& a, size_t T, size_t d0, siz
   const size_t Di = a.d_inner, N = a.d_state;
   for (size_t d = d0; d < d1; ++d) {
     for (size_t t = 0; t < T; ++t) {
-      const float dl = a.delta[t * a.delta_stride + d];
+      float dl = a.delta[t * a.delta_stride + d] + (a.delta_bias ? a.delta_bias[d] : 0.0f);
+      if (a.delta_softplus) dl = dl > 20.0f ? dl : std::log1p(std::exp(dl));
       const float u = a.u[t * a.u_stride + d];
       const float du = dl * u;
       const float* B = a.B + t * a.bc_stride;

@@ -4,7 +4,8 @@
 // selective_scan_ref computes it, for T tokens and a range of channels d:
 //   h_t[n][d] = exp(delta_t[d] * A[n][d]) * h_{t-1}[n][d] + (delta_t[d] * u_t[d]) * B_t[n]
 //   y_t[d]    = (sum_n h_t[n][d] * C_t[n] + D[d] * u_t[d]) * silu(z_t[d])
-// delta is already discretised by the caller (softplus(dt + dt_bias)); the gate z is optional.
+// delta is either the step size itself or, as the official selective_scan_fn's delta_bias and
+// delta_softplus options compute it, softplus(delta + delta_bias); the gate z is optional.
 // The state h is d_state x d_inner fp32, channel-minor (a token's update is a vector operation
 // over channels), updated in place; A is stored the same way (A[n][d], i.e. -exp(A_log)
 // transposed). Channels are independent, so callers may split [0, d_inner) among threads.
@@ -22,6 +23,10 @@ struct SelectiveScanArgs {
   size_t u_stride = 0;
   const float* delta = nullptr;  // step sizes, > 0 in practice (any float is valid)
   size_t delta_stride = 0;
+  // Optional: the step size used is delta + delta_bias[d] (null: delta), then, with
+  // delta_softplus, softplus of that (torch's default: x above 20 unchanged, else log1p(exp(x))).
+  const float* delta_bias = nullptr;  // [d_inner]
+  bool delta_softplus = false;
   const float* B = nullptr;  // token t's B: d_state floats at B + t * bc_stride
   const float* C = nullptr;  // token t's C: d_state floats at C + t * bc_stride
   size_t bc_stride = 0;
@@ -39,7 +44,7 @@ struct SelectiveScanArgs {
 void SelectiveScanReference(const SelectiveScanArgs& a, size_t T, size_t d0, size_t d1);
 
 // The same, vectorised over channels with Highway (dispatched once per call to this CPU's best
-// target; exp is Highway's, within a few ulp of std::exp). No heap allocation.
+// target; exp and log1p are Highway's, within a few ulp of std's). No heap allocation.
 void SelectiveScan(const SelectiveScanArgs& a, size_t T, size_t d0, size_t d1);
 
 }  // namespace floe

@@ -1,6 +1,5 @@
 #include "models/mamba/mamba_mixer.h"
 
-#include <cmath>
 #include <cstring>
 
 #include "attention/linear/selective_scan.h"
@@ -9,9 +8,6 @@
 namespace floe {
 
 namespace {
-
-// torch.nn.functional.softplus with its default threshold: x above 20 is returned unchanged.
-float Softplus(float x) { return x > 20.0f ? x : std::log1p(std::exp(x)); }
 
 // Channels per parallel task of the conv and the scan (a multiple of every vector width).
 constexpr size_t kChannelGrain = 64;
@@ -65,15 +61,12 @@ void MambaMixerForward(const MambaLayerWeights& L, const MambaMixerShape& c, con
     }
   });
 
-  // dt, B, C = x_proj(u); delta = softplus(dt_proj(dt) + dt_bias).
+  // dt, B, C = x_proj(u); delta = dt_proj(dt), to which the scan adds dt_bias and applies
+  // softplus (the official selective_scan_fn's delta_bias, delta_softplus=True).
   MatMulTokens(L.x_proj, s.u_, n, s.xdbl_, threads);
   for (size_t t = 0; t < n; ++t)
     std::memcpy(s.dt_ + t * R, s.xdbl_ + t * s.xdbl_stride_, R * sizeof(float));
   MatMulTokens(L.dt_proj, s.dt_, n, s.delta_, threads);
-  for (size_t t = 0; t < n; ++t) {
-    float* dl = s.delta_ + t * Di;
-    for (size_t d = 0; d < Di; ++d) dl[d] = Softplus(dl[d] + L.dt_bias[d]);
-  }
 
   // The scan continues the SSM state (copied to the write buffer, updated in place).
   float* ssm = conv_out + (K - 1) * Di;
@@ -85,6 +78,8 @@ void MambaMixerForward(const MambaLayerWeights& L, const MambaMixerShape& c, con
   a.u_stride = Di;
   a.delta = s.delta_;
   a.delta_stride = Di;
+  a.delta_bias = L.dt_bias;
+  a.delta_softplus = true;
   a.B = s.xdbl_ + R;
   a.C = s.xdbl_ + R + N;
   a.bc_stride = s.xdbl_stride_;

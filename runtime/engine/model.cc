@@ -104,6 +104,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
     return InvalidArgument("tokenizer has " + std::to_string(m->tokenizer_->vocab_size()) +
                            " tokens but the model's vocabulary is " + std::to_string(vocab_size));
   m->weight_bytes_ = net->weight_bytes;
+  m->weight_type_ = net->weight_type;
   m->lm_ = std::move(net->lm);
   m->architecture_ = m->lm_->architecture();
   if (m->gguf_) {

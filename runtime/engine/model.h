@@ -48,6 +48,9 @@ class Model {
   // The GGUF file, when the model came from one (for metadata queries); else nullptr.
   const GgufFile* gguf() const { return gguf_ ? &*gguf_ : nullptr; }
   size_t weight_bytes() const { return weight_bytes_; }
+  // The type of the model's weights as the file stores them: that of its largest weight family
+  // (runtime/engine/weight_families.h), e.g. "f16" or "q8_0"; "?" when unknown.
+  const std::string& weight_type() const { return weight_type_; }
   // The model file as loaded (its huge_page_bytes() tells how much of it 2 MiB pages map).
   const MappedFile& file() const { return gguf_ ? gguf_->file() : raw_; }
   const std::string& architecture() const { return architecture_; }
@@ -65,6 +68,7 @@ class Model {
   std::unique_ptr<CausalLm> lm_;
   std::unique_ptr<Tokenizer> tokenizer_;
   size_t weight_bytes_ = 0;
+  std::string weight_type_ = "?";
   std::string architecture_;
   std::vector<std::pair<std::string, std::string>> metadata_;
 };

@@ -5,6 +5,7 @@
 
 #include "platform/base/metadata_map.h"
 #include "runtime/engine/architectures.h"
+#include "runtime/engine/weight_families.h"
 #include "runtime/formats/checkpoint/json_metadata.h"
 #include "runtime/formats/checkpoint/llama2c_checkpoint.h"
 #include "runtime/formats/checkpoint/rwkv_cpp_file.h"
@@ -71,7 +72,9 @@ Result<LoadedNetwork> FromGgufLayout(const MetadataView& metadata, const TensorS
                        "supported: " +
                        ArchitectureNames());
   FLOE_ASSIGN_OR_RETURN(BoundNetwork bound, arch->from_gguf(metadata, tensors));
-  return FromBound(std::move(bound));
+  LoadedNetwork net = FromBound(std::move(bound));
+  net.weight_type = LargestWeightFamilyType(tensors);
+  return net;
 }
 
 }  // namespace
@@ -101,7 +104,9 @@ Result<LoadedNetwork> FromCheckpoint(const TensorSet& set, CheckpointLayout layo
                        "'); floe reads the official layouts of: " + supported);
   }
   FLOE_ASSIGN_OR_RETURN(BoundNetwork bound, arch->from_checkpoint(set, layout, config));
-  return FromBound(std::move(bound));
+  LoadedNetwork net = FromBound(std::move(bound));
+  net.weight_type = LargestWeightFamilyType(set);
+  return net;
 }
 
 }  // namespace

@@ -28,6 +28,9 @@ const char* ModelFormatName(ModelFormat f);
 struct LoadedNetwork {
   std::unique_ptr<CausalLm> lm;
   size_t weight_bytes = 0;  // bytes of weights the network reads per token (mapped or owned)
+  // The file's type for the model's weights: that of its largest weight family
+  // (LargestWeightFamilyType), e.g. "f16"; "?" when unknown.
+  std::string weight_type = "?";
   // The vocabulary the format implies when the file carries none (rwkv.cpp's byte-level tiny
   // models); null otherwise.
   std::unique_ptr<Tokenizer> implied_tokenizer;

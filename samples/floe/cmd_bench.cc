@@ -78,11 +78,7 @@ int Run(const BenchFlags& f) {
   }
   const Model& m = **model;
   const size_t vocab = m.lm().vocab_size();
-  std::string type = "?";
-  if (const GgufFile* g = m.gguf()) {
-    auto v = g->GetTensorView("blk.0.ffn_up.weight");
-    if (v.ok()) type = DTypeName(v->dtype);
-  }
+  const std::string& type = m.weight_type();  // of the largest weight family
   // Bytes of the model file mapped by 2 MiB pages (-1: not measured; see --huge-pages).
   const long long huge_bytes =
       m.file().huge_page_bytes() ? (long long)*m.file().huge_page_bytes() : -1;

@@ -125,3 +125,38 @@ TEST_CASE("selective scan in chunks equals one scan over the whole sequence", "[
   CHECK(y_chunk == y_one);  // same arithmetic per token, whatever the chunking
   CHECK(s_chunk == s_one);
 }
+
+TEST_CASE("selective scan adds delta_bias and applies softplus as torch does", "[unit]") {
+  // The reference against the step sizes worked out beforehand with torch's softplus
+  // (threshold 20), then the vector kernel against the reference on every target.
+  const size_t T = 9, Di = 37, N = 16;
+  Inputs in = Random(T, Di, N, 29);
+  std::vector<float> bias(Di);
+  for (size_t d = 0; d < Di; ++d) bias[d] = -30.0f + 55.0f * float(d) / float(Di - 1);  // -30..25
+  for (size_t i = 0; i < in.delta.size(); ++i) in.delta[i] = 4.0f * in.delta[i] - 2.0f;
+  Inputs pre = in;  // softplus(delta + bias) computed here
+  for (size_t t = 0; t < T; ++t)
+    for (size_t d = 0; d < Di; ++d) {
+      const float x = in.delta[t * Di + d] + bias[d];
+      pre.delta[t * Di + d] = x > 20.0f ? x : std::log1p(std::exp(x));
+    }
+  std::vector<float> s_pre = in.state, y_pre(T * Di);
+  SelectiveScanReference(Args(pre, s_pre.data(), y_pre.data(), true), T, 0, Di);
+  std::vector<float> s_ref = in.state, y_ref(T * Di);
+  SelectiveScanArgs r = Args(in, s_ref.data(), y_ref.data(), true);
+  r.delta_bias = bias.data();
+  r.delta_softplus = true;
+  SelectiveScanReference(r, T, 0, Di);
+  CHECK(y_ref == y_pre);
+  CHECK(s_ref == s_pre);
+  ForEachTarget([&] {
+    std::vector<float> s_vec = in.state, y_vec(T * Di, -1.0f);
+    SelectiveScanArgs v = Args(in, s_vec.data(), y_vec.data(), true);
+    v.delta_bias = bias.data();
+    v.delta_softplus = true;
+    SelectiveScan(v, T, 0, 20);
+    SelectiveScan(v, T, 20, Di);
+    CHECK(MaxRel(y_ref, y_vec) <= 1e-5f);
+    CHECK(MaxRel(s_ref, s_vec) <= 1e-5f);
+  });
+}
