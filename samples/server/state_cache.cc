@@ -1,5 +1,7 @@
 #include "state_cache.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,6 +33,22 @@ struct File {
     if (f) std::fclose(f);
   }
 };
+
+// Opens PATH for reading only if it is a regular file: a FIFO or device planted in the cache
+// folder must not block the scheduler thread in open() (O_NONBLOCK) nor be read.
+std::FILE* OpenRegular(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return nullptr;
+  struct stat st;
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    errno = EINVAL;
+    return nullptr;
+  }
+  std::FILE* f = ::fdopen(fd, "rb");
+  if (!f) ::close(fd);
+  return f;
+}
 
 bool ReadU64(std::FILE* f, uint64_t* v) { return std::fread(v, sizeof *v, 1, f) == 1; }
 
@@ -117,7 +135,7 @@ bool StateCache::Index(std::string* error) {
     if (!ParseName(name, &hash) || !it->is_regular_file(ec)) continue;
     const std::string path = it->path().string();
     const uint64_t size = it->file_size(ec);
-    File f{std::fopen(path.c_str(), "rb")};
+    File f{OpenRegular(path)};
     char magic[8];
     uint64_t n = 0;
     if (ec || !f.f || std::fread(magic, 1, 8, f.f) != 8 || std::memcmp(magic, kMagic, 8) ||
@@ -183,9 +201,10 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
         stats_.files = index_.size();
       }
     };
-    File f{std::fopen(path.c_str(), "rb")};
+    File f{OpenRegular(path)};
     if (!f.f) {
-      drop(std::string("cannot open: ") + std::strerror(errno));
+      drop(errno == EINVAL ? std::string("not a regular file")
+                           : std::string("cannot open: ") + std::strerror(errno));
       continue;
     }
     std::error_code ec;

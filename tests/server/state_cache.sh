@@ -4,8 +4,8 @@
 # restoring the saved state (/metrics: restored tokens, and only the extension prefilled), and its
 # greedy reply equals `floe generate --temp 0` of the whole prompt and a server without a cache;
 # the same document again restores all of it and prefills nothing, the reply unchanged.
-# Then hostile files (a garbage file under a state's name, a state with a flipped byte) are
-# refused with a log line, the request still answered exactly; and --cache-max-mb evicts the
+# Then hostile files (a garbage file under a state's name, a state with a flipped byte, a FIFO)
+# are refused with a log line, the request still answered exactly; and --cache-max-mb evicts the
 # least recently used state.
 # Usage: state_cache.sh FLOE_SERVE FLOE_CLI DATA_DIR
 set -euo pipefail
@@ -94,6 +94,20 @@ cmp "$tmp/hostile.txt" "$tmp/expected.txt"
 grep -q "cache: refusing .*does not load" "$tmp/hostile.log"
 [[ $(metric floe_state_cache_restored_total) -eq 0 && $(metric floe_state_cache_refused_total) -ge 2 ]]
 stop_server
+
+# A FIFO put in place of an indexed state (after the server listed the folder) must not block the
+# scheduler in open(): refused as not a regular file, the request prefilled and answered exactly.
+start_server "$tmp/fifo.log" "${m[@]}" --cache-dir "$cache"
+for f in "$cache"/[0-9a-f]*.fstate; do
+  (($(stat -c %s "$f") > 1000)) || continue
+  rm "$f"
+  mkfifo "$f"
+done
+timeout 60 bash -c "$(declare -f complete); server_url=$server_url complete $tmp/ext.txt 24" >"$tmp/fifo.txt"
+cmp "$tmp/fifo.txt" "$tmp/expected.txt"
+grep -q "cache: refusing .*: not a regular file" "$tmp/fifo.log"
+stop_server
+find "$cache" -type p -delete
 
 # A cap of 4 MiB holds one document's state (~2.8 MiB: 1365 tokens x 4 layers x K,V x 64 floats)
 # but not two: the older is deleted (max_tokens 1: one state per request, the prompt's).
