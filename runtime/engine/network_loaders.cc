@@ -18,9 +18,11 @@ namespace floe {
 
 namespace {
 
-LoadedNetwork FromBound(BoundNetwork bound) {
+// `tensors`: the file's tensors the network was bound from (their largest family names the type).
+LoadedNetwork FromBound(BoundNetwork bound, const TensorSet& tensors) {
   LoadedNetwork net;
   net.weight_bytes = bound.weight_bytes;
+  net.weight_type = LargestWeightFamilyType(tensors);
   net.lm = std::move(bound.lm);
   // A 256-token vocabulary with no tokenizer in the file means bytes (rwkv.cpp's tiny models).
   if (net.lm->vocab_size() == 256) net.implied_tokenizer = std::make_unique<ByteTokenizer>();
@@ -72,9 +74,7 @@ Result<LoadedNetwork> FromGgufLayout(const MetadataView& metadata, const TensorS
                        "supported: " +
                        ArchitectureNames());
   FLOE_ASSIGN_OR_RETURN(BoundNetwork bound, arch->from_gguf(metadata, tensors));
-  LoadedNetwork net = FromBound(std::move(bound));
-  net.weight_type = LargestWeightFamilyType(tensors);
-  return net;
+  return FromBound(std::move(bound), tensors);
 }
 
 }  // namespace
@@ -104,9 +104,7 @@ Result<LoadedNetwork> FromCheckpoint(const TensorSet& set, CheckpointLayout layo
                        "'); floe reads the official layouts of: " + supported);
   }
   FLOE_ASSIGN_OR_RETURN(BoundNetwork bound, arch->from_checkpoint(set, layout, config));
-  LoadedNetwork net = FromBound(std::move(bound));
-  net.weight_type = LargestWeightFamilyType(set);
-  return net;
+  return FromBound(std::move(bound), set);
 }
 
 }  // namespace

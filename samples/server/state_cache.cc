@@ -52,6 +52,14 @@ std::FILE* OpenRegular(const std::string& path) {
 
 bool ReadU64(std::FILE* f, uint64_t* v) { return std::fread(v, sizeof *v, 1, f) == 1; }
 
+// Reads the magic and the token count n of a state file of `size` bytes; false unless the magic
+// is ours and n tokens fit in the file after the 24 header bytes.
+bool ReadHeader(std::FILE* f, uint64_t size, uint64_t* n) {
+  char magic[8];
+  return size >= 24 && std::fread(magic, 1, 8, f) == 8 && !std::memcmp(magic, kMagic, 8) &&
+         ReadU64(f, n) && *n <= (size - 24) / sizeof(floe_token);
+}
+
 // "0123456789abcdef.fstate" -> the hash; false for any other name.
 bool ParseName(const std::string& name, uint64_t* hash) {
   if (name.size() != 16 + std::strlen(kSuffix) || name.compare(16, std::string::npos, kSuffix))
@@ -136,10 +144,8 @@ bool StateCache::Index(std::string* error) {
     const std::string path = it->path().string();
     const uint64_t size = it->file_size(ec);
     File f{OpenRegular(path)};
-    char magic[8];
     uint64_t n = 0;
-    if (ec || !f.f || std::fread(magic, 1, 8, f.f) != 8 || std::memcmp(magic, kMagic, 8) ||
-        !ReadU64(f.f, &n) || size < 24 || n > (size - 24) / sizeof(floe_token)) {
+    if (ec || !f.f || !ReadHeader(f.f, size, &n)) {
       Refuse(path, "not a floe-serve state file (bad header or size)");
       ec.clear();
       continue;
@@ -156,7 +162,6 @@ bool StateCache::Index(std::string* error) {
     index_[x.hash] = x.entry;
     stats_.bytes += x.entry.bytes;
   }
-  stats_.files = index_.size();
   EvictLocked();
   return true;
 }
@@ -198,7 +203,6 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
       if (it != index_.end()) {
         stats_.bytes -= it->second.bytes;
         index_.erase(it);
-        stats_.files = index_.size();
       }
     };
     File f{OpenRegular(path)};
@@ -209,10 +213,8 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
     }
     std::error_code ec;
     const uint64_t size = fs::file_size(path, ec);
-    char magic[8];
     uint64_t n = 0, m_bytes = 0;
-    if (ec || size < 24 || std::fread(magic, 1, 8, f.f) != 8 || std::memcmp(magic, kMagic, 8) ||
-        !ReadU64(f.f, &n) || n != len) {
+    if (ec || !ReadHeader(f.f, size, &n) || n != len) {
       drop("bad header");
       continue;
     }
@@ -222,9 +224,8 @@ size_t StateCache::Restore(floe_session* session, const std::vector<floe_token>&
       drop("its tokens are not the prefix its name says");
       continue;
     }
-    // The file may have changed since it was indexed: check its size again before subtracting.
-    if (size < 24 + n * sizeof(floe_token) || !ReadU64(f.f, &m_bytes) ||
-        m_bytes != size - 24 - n * sizeof(floe_token)) {
+    // ReadHeader bounded n by this file's size (read just now), so this cannot wrap.
+    if (!ReadU64(f.f, &m_bytes) || m_bytes != size - 24 - n * sizeof(floe_token)) {
       drop("the state size does not match the file's");
       continue;
     }
@@ -346,7 +347,6 @@ void StateCache::Write(Pending& p) {
   stats_.bytes += bytes;
   stats_.saved += 1;
   EvictLocked();
-  stats_.files = index_.size();
 }
 
 void StateCache::EvictLocked() {
@@ -360,12 +360,13 @@ void StateCache::EvictLocked() {
     stats_.evicted += 1;
     index_.erase(oldest);
   }
-  stats_.files = index_.size();
 }
 
 StateCacheStats StateCache::stats() {
   std::lock_guard<std::mutex> lock(mu_);
-  return stats_;
+  StateCacheStats s = stats_;
+  s.files = index_.size();
+  return s;
 }
 
 void StateCache::Flush() {

@@ -40,7 +40,7 @@ struct StateCacheOptions {
 
 struct StateCacheStats {
   uint64_t saved = 0, restored = 0, restored_tokens = 0, refused = 0, evicted = 0, bytes = 0,
-           files = 0;
+           files = 0;  // files: the index size, filled in by stats()
 };
 
 class StateCache {

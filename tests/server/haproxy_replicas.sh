@@ -12,9 +12,8 @@ source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3 cfg=$4
 here=$(cd "$(dirname "$0")" && pwd)
 command -v haproxy >/dev/null || floe_skip haproxy "haproxy is not installed (apt-get install haproxy)"
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
+require_tools node curl
 server_test_init
 m=(-m "$data/models/llama2c/stories260K.bin" -z "$data/models/llama2c/tok512.bin")
 prompts=("Once upon a time" "The cat" "Tom had a big red ball" "Lily wanted to" "One day, a little bird"

@@ -8,17 +8,9 @@ set -euo pipefail
 source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3 npm_dir=$(realpath -m "$4")
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v npm >/dev/null || floe_skip npm "npm is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
-if [[ ! -f $npm_dir/node_modules/openai/package.json ]]; then
-  mkdir -p "$npm_dir"
-  [[ -f $npm_dir/package.json ]] || echo '{"private": true}' >"$npm_dir/package.json"
-  if ! (cd "$npm_dir" && timeout 120 npm install openai@4 --no-audit --no-fund --loglevel=error); then
-    floe_skip npm-registry "npm install openai failed (is the npm registry reachable?)"
-  fi
-fi
 source "$here/server_lib.sh"
+require_tools node npm curl
+npm_package "$npm_dir" openai openai@4
 server_test_init
 run() {  # run NAME MODEL_ARGS...: greedy text from the CLI, then the client against the server
   local name=$1

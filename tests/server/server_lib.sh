@@ -2,6 +2,24 @@
 # ${serve_cmd[@]} (floe-serve, or floe serve) on a free port (--port 0), waits for its
 # "on http://HOST:PORT/" line and for /health, and sets $server_pid and $server_url.
 
+# require_tools TOOL...: skips the test (tests/common/skip.sh, sourced before) unless every TOOL
+# is installed.
+require_tools() {
+  local t
+  for t in "$@"; do command -v "$t" >/dev/null || floe_skip "$t" "$t is not installed"; done
+}
+
+# npm_package DIR NAME SPEC: npm-installs SPEC (NAME@VERSION) into DIR unless DIR/node_modules/NAME
+# is there; skips (npm-registry) when npm cannot install it.
+npm_package() {
+  local dir=$1 name=$2 spec=$3
+  [[ -f $dir/node_modules/$name/package.json ]] && return 0
+  mkdir -p "$dir"
+  [[ -f $dir/package.json ]] || echo '{"private": true}' >"$dir/package.json"
+  (cd "$dir" && timeout 120 npm install "$spec" --no-audit --no-fund --loglevel=error) ||
+    floe_skip npm-registry "npm install $name failed (is the npm registry reachable?)"
+}
+
 # server_test_init: serve_cmd=($serve), a scratch folder $tmp (removed at exit), no server yet.
 # At exit $server_pid and every process in $extra_pids are killed; on a failure the failing line
 # is printed and the tails of $tmp/*.log shown. (set -e holds in traps too: every command there must succeed, or the logs

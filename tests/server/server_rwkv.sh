@@ -6,9 +6,8 @@ set -euo pipefail
 source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
+require_tools node curl
 server_test_init
 m=(-m "$data/models/rwkv/tiny-rwkv-6v0-1m-FP32.bin")
 prompts=("Once upon a time" "The cat" "In the" "Hello")

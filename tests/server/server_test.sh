@@ -19,9 +19,8 @@ if [[ $deps_check == static ]]; then
   done
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
+require_tools node curl
 server_test_init
 model=$data/models/llama2c/stories260K.bin tok=$data/models/llama2c/tok512.bin
 m=(-m "$model" -z "$tok")

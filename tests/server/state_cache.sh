@@ -12,9 +12,8 @@ set -euo pipefail
 source "$(dirname "$0")/../common/skip.sh"
 serve=$1 floe=$2 data=$3
 here=$(cd "$(dirname "$0")" && pwd)
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
 source "$here/server_lib.sh"
+require_tools node curl
 server_test_init
 m=(-m "$data/models/llama2c/stories-long-2k.bin" -z "$data/models/llama2c/tok512.bin")
 corpus=$data/corpora/frankenstein.txt

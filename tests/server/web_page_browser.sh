@@ -12,17 +12,9 @@ serve=$1 floe=$2 data=$3 npm_dir=$(realpath -m "$4")
 here=$(cd "$(dirname "$0")" && pwd)
 chromium=${FLOE_CHROMIUM:-$(command -v chromium || true)}
 [[ -n $chromium && -x $chromium ]] || floe_skip chromium "chromium is not installed (apt-get install chromium)"
-command -v node >/dev/null || floe_skip node "node is not installed"
-command -v npm >/dev/null || floe_skip npm "npm is not installed"
-command -v curl >/dev/null || floe_skip curl "curl is not installed"
-if [[ ! -f $npm_dir/node_modules/puppeteer-core/package.json ]]; then
-  mkdir -p "$npm_dir"
-  [[ -f $npm_dir/package.json ]] || echo '{"private": true}' >"$npm_dir/package.json"
-  if ! (cd "$npm_dir" && timeout 120 npm install puppeteer-core@24 --no-audit --no-fund --loglevel=error); then
-    floe_skip npm-registry "npm install puppeteer-core failed (is the npm registry reachable?)"
-  fi
-fi
 source "$here/server_lib.sh"
+require_tools node npm curl
+npm_package "$npm_dir" puppeteer-core puppeteer-core@24
 server_test_init
 m=(-m "$data/models/llama2c/stories260K.bin" -z "$data/models/llama2c/tok512.bin")
 content="Tell me a story about a cat" max_tokens=120
