@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 #include "platform/base/dtype.h"
 #include "platform/quant/quant.h"
@@ -34,9 +35,17 @@ float WeightAt(const TensorView& w, size_t r, size_t c) {
 }
 
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* /*tc*/) {
+  // A quantized row is dequantized once (WeightAt per element would decode its block again
+  // for every element); the values are the same.
+  std::vector<float> row(IsQuantized(w.dtype) ? w.cols : 0);
   for (size_t r = 0; r < w.rows; ++r) {
+    if (!row.empty())
+      DequantizeRow(w.dtype, w.row(r), w.cols, row.data());
     double sum = 0.0;
-    for (size_t c = 0; c < w.cols; ++c) sum += double(WeightAt(w, r, c)) * double(x[c]);
+    for (size_t c = 0; c < w.cols; ++c) {
+      const float wc = row.empty() ? WeightAt(w, r, c) : row[c];
+      sum += double(wc) * double(x[c]);
+    }
     y[r] = static_cast<float>(sum);
   }
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "floe/floe.h"
+#include "sanitizer_scale.h"
 #include "test_data.h"
 
 using floe::testing::DataPath;
@@ -131,7 +132,7 @@ TEST_CASE("a budget below an empty state fails at create, and a recurrent state 
   // A budget just large enough for the (constant) state admits any length.
   SessionHandle s(rwkv.m, 64u << 20, 0);
   REQUIRE(s.created == FLOE_OK);
-  std::vector<floe_token> bytes(5000);
+  std::vector<floe_token> bytes(floe::testing::ReleaseOrSanitized(5000, 1500));
   for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = floe_token('a' + i % 26);
   CHECK(floe_session_eval(s.s, bytes.data(), bytes.size()) == FLOE_OK);
   CHECK(floe_session_eval(s.s, bytes.data(), bytes.size()) == FLOE_OK);
