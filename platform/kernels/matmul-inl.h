@@ -73,6 +73,44 @@ HWY_INLINE void MatVecRowsT(DF df, const typename W::T* HWY_RESTRICT w, size_t c
   for (; r < r1; ++r) RowsDot<1, W>(df, w + r * cols, cols, x, y + r);
 }
 
+// ------------------------------ Small-batch MatMul (batched decode)
+
+// Y[t][r] (rows y_stride apart) for rows w[0..kR) and tokens x[0..kT) (x_stride apart), with
+// the weights loaded and widened straight into registers, no panel: per column vector kR
+// weight loads meet kT token loads. The same per-output arithmetic as RowsDot (one accumulator,
+// MulAdd in column order, zero-padded tail, ReduceSum), so each Y[t][r] equals MatVec's bit for
+// bit. `prefetch_bytes` of the rows after this tile are prefetched (the first token group).
+template <size_t kR, size_t kT, class W, class DF>
+HWY_INLINE void RowsDotTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                              const float* HWY_RESTRICT x, size_t x_stride, float* HWY_RESTRICT y,
+                              size_t y_stride, size_t prefetch_bytes) {
+  const size_t N = hn::Lanes(df);
+  hn::Vec<DF> acc[kT][kR];
+  for (size_t t = 0; t < kT; ++t)
+    for (size_t r = 0; r < kR; ++r) acc[t][r] = hn::Zero(df);
+  NextTilePrefetch prefetch(w + kR * cols, prefetch_bytes, cols / N);
+  size_t c = 0;
+  for (; c + N <= cols; c += N) {
+    prefetch.Step();
+    hn::Vec<DF> wv[kR];
+    for (size_t r = 0; r < kR; ++r) wv[r] = LoadWeights<W>(df, w + r * cols + c);
+    for (size_t t = 0; t < kT; ++t) {
+      const auto xv = hn::LoadU(df, x + t * x_stride + c);
+      for (size_t r = 0; r < kR; ++r) acc[t][r] = hn::MulAdd(wv[r], xv, acc[t][r]);
+    }
+  }
+  if (c < cols) {
+    hn::Vec<DF> wv[kR];
+    for (size_t r = 0; r < kR; ++r) wv[r] = LoadPadded<W>(df, w + r * cols + c, cols - c);
+    for (size_t t = 0; t < kT; ++t) {
+      const auto xv = LoadPadded<F32Weights>(df, x + t * x_stride + c, cols - c);
+      for (size_t r = 0; r < kR; ++r) acc[t][r] = hn::MulAdd(wv[r], xv, acc[t][r]);
+    }
+  }
+  for (size_t t = 0; t < kT; ++t)
+    for (size_t r = 0; r < kR; ++r) y[t * y_stride + r] = ReduceSum(df, acc[t][r]);
+}
+
 // ------------------------------ MatMul
 
 constexpr size_t kMicroRows = 4;
@@ -83,6 +121,46 @@ constexpr size_t kMicroTokens = 2;
 #else
 constexpr size_t kMicroTokens = 4;
 #endif
+// Small-batch rows: kR rows x every token, kMicroTokens tokens per RowsDotTokens tile.
+template <size_t kR, class W, class DF>
+HWY_INLINE void RowsDotAllTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                                 const float* HWY_RESTRICT x, size_t n_tokens,
+                                 float* HWY_RESTRICT y, size_t y_stride) {
+  const size_t prefetch = kR * cols * sizeof(typename W::T);
+  size_t t = 0;
+  for (; t + kMicroTokens <= n_tokens; t += kMicroTokens)
+    RowsDotTokens<kR, kMicroTokens, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
+                                       t == 0 ? prefetch : 0);
+  switch (n_tokens - t) {
+    case 1:
+      return RowsDotTokens<kR, 1, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
+                                     t == 0 ? prefetch : 0);
+#if !(HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3)
+    case 2:
+      return RowsDotTokens<kR, 2, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
+                                     t == 0 ? prefetch : 0);
+    case 3:
+      return RowsDotTokens<kR, 3, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
+                                     t == 0 ? prefetch : 0);
+#endif
+    default:
+      return;
+  }
+}
+
+// Y[t][r] for r in [r0, r1) and every token t < n_tokens (Y rows y_stride apart, X rows cols
+// apart): rows outer in blocks of 4, so a block's weights come from memory once and from L1 for
+// the later token groups.
+template <class W, class DF>
+HWY_INLINE void MatMulSmallRowsT(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                                 const float* HWY_RESTRICT x, size_t n_tokens,
+                                 float* HWY_RESTRICT y, size_t y_stride, size_t r0, size_t r1) {
+  size_t r = r0;
+  for (; r + 4 <= r1; r += 4)
+    RowsDotAllTokens<4, W>(df, w + r * cols, cols, x, n_tokens, y + r, y_stride);
+  for (; r < r1; ++r) RowsDotAllTokens<1, W>(df, w + r * cols, cols, x, n_tokens, y + r, y_stride);
+}
+
 // Columns per chunk: a 4-row float panel of it (8 KiB) stays in L1 while it meets every token
 // of the group. Multiple of every lane count.
 constexpr size_t kChunkCols = 512;

@@ -35,6 +35,27 @@ void MatVecRowsImpl(const TensorView& w, const float* x, float* y, size_t r0, si
   }
 }
 
+// Y[t][r] for r in [r0, r1), t < n_tokens (Y rows w.rows apart) of F32/F16/BF16 weights:
+// MatVec's loop for one token, the small-batch rows for a few.
+void FloatMatMulRowsImpl(const TensorView& w, const float* x, size_t n_tokens, float* y,
+                         size_t r0, size_t r1) {
+  if (n_tokens == 1) return MatVecRowsImpl(w, x, y, r0, r1);
+  const hn::ScalableTag<float> df;
+  switch (w.dtype) {
+    case DType::kF32:
+      return MatMulSmallRowsT<F32Weights>(df, static_cast<const float*>(w.data), w.cols, x,
+                                          n_tokens, y, w.rows, r0, r1);
+    case DType::kF16:
+      return MatMulSmallRowsT<F16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x,
+                                          n_tokens, y, w.rows, r0, r1);
+    case DType::kBF16:
+      return MatMulSmallRowsT<BF16Weights>(df, static_cast<const uint16_t*>(w.data), w.cols, x,
+                                           n_tokens, y, w.rows, r0, r1);
+    default:
+      return;
+  }
+}
+
 void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d, float* d_f32) {
   QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d, d_f32);
 }
@@ -183,6 +204,7 @@ HWY_AFTER_NAMESPACE();
 namespace floe {
 
 HWY_EXPORT(MatVecRowsImpl);
+HWY_EXPORT(FloatMatMulRowsImpl);
 HWY_EXPORT(QuantMatMulRowsImpl);
 HWY_EXPORT(IntegerQuantMatMulImpl);
 HWY_EXPORT(QuantizeActivationBlocksImpl);
@@ -223,6 +245,10 @@ constexpr size_t kMatMulTileTokens = 32;
 // batched decode) on every target; more tokens take it in row x token tiles where the target
 // has fast 8-bit products (IntegerQuantMatMulT), else float panels.
 constexpr size_t kQuantSmallBatch = 16;
+// Float weights with at most this many tokens take the small-batch rows (FloatMatMulMany);
+// more take the panel tiles, whose widened weights are reused by enough tokens to pay for the
+// panel (the crossover in bench_matvec --tokens; docs/results/batched-decode.md).
+constexpr size_t kFloatSmallBatch = 16;
 // MatMulMany fuses at most this many products into one pass.
 constexpr size_t kMaxProducts = 8;
 // A parallel chunk should carry at least this many multiply-adds to be worth a task.
@@ -334,15 +360,18 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
               });
 }
 
-// Float weights, one token: row blocks of all products in one parallel pass.
-void MatVecMany(std::span<const TensorView* const> ws, const float* x, std::span<float* const> ys,
-                ThreadContext* tc) {
-  const auto kernel = &HWY_DYNAMIC_DISPATCH(MatVecRowsImpl);  // dispatch once
+// Float weights, one token or a small batch (at most kFloatSmallBatch): row blocks of all
+// products in one parallel pass, rows outer, so each block of weight rows is read from memory
+// once for all tokens; weights are widened in registers, not into panels (whose fill costs as
+// much as the arithmetic of a few tokens).
+void FloatMatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
+                     std::span<float* const> ys, ThreadContext* tc) {
+  const auto kernel = &HWY_DYNAMIC_DISPATCH(FloatMatMulRowsImpl);  // dispatch once
   size_t items[kMaxProducts];
   for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
-  RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * ws[0]->cols,
+  RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * ws[0]->cols * n_tokens,
               [&](size_t p, size_t b0, size_t b1) {
-                kernel(*ws[p], x, ys[p], b0 * kMatVecBlockRows,
+                kernel(*ws[p], x, n_tokens, ys[p], b0 * kMatVecBlockRows,
                        std::min(b1 * kMatVecBlockRows, ws[p]->rows));
               });
 }
@@ -361,16 +390,16 @@ bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
 void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
                 std::span<float* const> ys, ThreadContext* tc) {
   if (ws.empty() || n_tokens == 0) return;
-  bool quant = true, vec = n_tokens == 1;
+  bool quant = true, small = n_tokens <= kFloatSmallBatch;
   for (const TensorView* w : ws) {
     quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols &&
              ActivationQuantOf(w->dtype) == ActivationQuantOf(ws[0]->dtype);
-    vec &= !IsQuantized(w->dtype);
+    small &= !IsQuantized(w->dtype) && w->cols == ws[0]->cols;
   }
   if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {
     if (quant) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
-    if (vec)
-      return MatVecMany(ws, x, ys, tc);  // same arithmetic as MatMul, better loop for one token
+    if (small)  // same arithmetic as MatMul's panels, better loop for a few tokens
+      return FloatMatMulMany(ws, x, n_tokens, ys, tc);
   }
   for (size_t p = 0; p < ws.size() && p < ys.size(); ++p) MatMul(*ws[p], x, n_tokens, ys[p], tc);
 }
@@ -379,7 +408,8 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
   if (w.rows == 0 || n_tokens == 0) return;
   const TensorView* ws[1] = {&w};
   float* ys[1] = {y};
-  if (n_tokens == 1 && !IsQuantized(w.dtype)) return MatVecMany(ws, x, ys, tc);
+  if (n_tokens <= kFloatSmallBatch && !IsQuantized(w.dtype))
+    return FloatMatMulMany(ws, x, n_tokens, ys, tc);
   if (MatMulQuantizesActivations(w.dtype, n_tokens))
     return QuantMatMulMany(ws, x, n_tokens, ys, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once

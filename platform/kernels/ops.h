@@ -34,7 +34,9 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
                                              ActivationQuant kind = ActivationQuant::kQ8_0);
 
 // Y[t][r] = sum_c W[r][c] * X[t][c]; X is n_tokens x W.cols, Y is n_tokens x W.rows (row-major).
-// Tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
+// Float weights with up to 16 tokens (batched decode): rows outer, each block of weight rows
+// read once and widened in registers for every token, parallel over row blocks. More tokens:
+// tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
 // reused across tokens), parallel over tiles. For F32/F16/BF16 weights Y[t] equals
 // MatVec(W, X[t]) bit for bit. Quantized weights: each token's activations are quantized to
 // 8-bit blocks as in MatVec and Y[t] equals MatVec(W, X[t]) bit for bit, for up to 16 tokens on

@@ -344,6 +344,8 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
       shapes.push_back({tokens % 2 ? size_t{7} : size_t{13}, cols, tokens});
     }
   }
+  shapes.push_back({21, 300, 16});  // the largest small batch (rows outer, registers)
+  shapes.push_back({21, 300, 17});  // the smallest batch that takes the panels
   shapes.push_back({70, 300, 37});  // several row tiles and token groups
   shapes.push_back({5, 1500, 33});  // several column chunks, ragged tiles everywhere
   for (const DType dt : kDTypes) {
