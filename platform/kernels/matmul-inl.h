@@ -31,55 +31,14 @@ namespace floe {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// ------------------------------ MatVec
-
-// y[0..kR) = rows w[0..kR) (row stride `cols`) dotted with x, per the contract above.
-template <size_t kR, class W, class DF>
-HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
-                        const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
-  const size_t N = hn::Lanes(df);
-  hn::Vec<DF> acc[kR];
-  for (size_t r = 0; r < kR; ++r) acc[r] = hn::Zero(df);
-  // 8-row tiles prefetch the next 8 rows (see tile_prefetch.h).
-  NextTilePrefetch prefetch(w + kR * cols, kR == 8 ? kR * cols * sizeof(typename W::T) : 0,
-                            cols / N);
-  size_t c = 0;
-  for (; c + N <= cols; c += N) {
-    prefetch.Step();
-    const auto xv = hn::LoadU(df, x + c);
-    for (size_t r = 0; r < kR; ++r)
-      acc[r] = hn::MulAdd(LoadWeights<W>(df, w + r * cols + c), xv, acc[r]);
-  }
-  if (c < cols) {
-    const auto xv = LoadPadded<F32Weights>(df, x + c, cols - c);
-    for (size_t r = 0; r < kR; ++r) {
-      acc[r] = hn::MulAdd(LoadPadded<W>(df, w + r * cols + c, cols - c), xv, acc[r]);
-    }
-  }
-  for (size_t r = 0; r < kR; ++r) y[r] = ReduceSum(df, acc[r]);
-}
-
-// y[r] for r in [r0, r1).
-template <class W, class DF>
-HWY_INLINE void MatVecRowsT(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
-                            const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t r0,
-                            size_t r1) {
-  size_t r = r0;
-  for (; r + 8 <= r1; r += 8) RowsDot<8, W>(df, w + r * cols, cols, x, y + r);
-  if (r + 4 <= r1) {
-    RowsDot<4, W>(df, w + r * cols, cols, x, y + r);
-    r += 4;
-  }
-  for (; r < r1; ++r) RowsDot<1, W>(df, w + r * cols, cols, x, y + r);
-}
-
-// ------------------------------ Small-batch MatMul (batched decode)
+// ------------------------------ MatVec and small-batch MatMul (batched decode)
 
 // Y[t][r] (rows y_stride apart) for rows w[0..kR) and tokens x[0..kT) (x_stride apart), with
 // the weights loaded and widened straight into registers, no panel: per column vector kR
-// weight loads meet kT token loads. The same per-output arithmetic as RowsDot (one accumulator,
-// MulAdd in column order, zero-padded tail, ReduceSum), so each Y[t][r] equals MatVec's bit for
-// bit. `prefetch_bytes` of the rows after this tile are prefetched (the first token group).
+// weight loads meet kT token loads. Per output, the arithmetic of the contract above (one
+// accumulator, MulAdd in column order, zero-padded tail, ReduceSum), whatever kR and kT, so
+// each Y[t][r] equals MatVec's (kT = 1) bit for bit. `prefetch_bytes` of the rows after this
+// tile are prefetched.
 template <size_t kR, size_t kT, class W, class DF>
 HWY_INLINE void RowsDotTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
                               const float* HWY_RESTRICT x, size_t x_stride, float* HWY_RESTRICT y,
@@ -109,6 +68,29 @@ HWY_INLINE void RowsDotTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t
   }
   for (size_t t = 0; t < kT; ++t)
     for (size_t r = 0; r < kR; ++r) y[t * y_stride + r] = ReduceSum(df, acc[t][r]);
+}
+
+// y[0..kR) = rows w[0..kR) (row stride `cols`) dotted with x, per the contract above: the
+// one-token tile. 8-row tiles prefetch the next 8 rows (see tile_prefetch.h).
+template <size_t kR, class W, class DF>
+HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                        const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
+  RowsDotTokens<kR, 1, W>(df, w, cols, x, 0, y, 0,
+                          kR == 8 ? kR * cols * sizeof(typename W::T) : 0);
+}
+
+// y[r] for r in [r0, r1).
+template <class W, class DF>
+HWY_INLINE void MatVecRowsT(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
+                            const float* HWY_RESTRICT x, float* HWY_RESTRICT y, size_t r0,
+                            size_t r1) {
+  size_t r = r0;
+  for (; r + 8 <= r1; r += 8) RowsDot<8, W>(df, w + r * cols, cols, x, y + r);
+  if (r + 4 <= r1) {
+    RowsDot<4, W>(df, w + r * cols, cols, x, y + r);
+    r += 4;
+  }
+  for (; r < r1; ++r) RowsDot<1, W>(df, w + r * cols, cols, x, y + r);
 }
 
 // ------------------------------ MatMul

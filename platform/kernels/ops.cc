@@ -394,7 +394,7 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
   for (const TensorView* w : ws) {
     quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols &&
              ActivationQuantOf(w->dtype) == ActivationQuantOf(ws[0]->dtype);
-    small &= !IsQuantized(w->dtype) && w->cols == ws[0]->cols;
+    small &= !IsQuantized(w->dtype);
   }
   if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {
     if (quant) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
