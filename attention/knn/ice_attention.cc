@@ -265,7 +265,10 @@ void Record(const IceAttentionArgs& a, size_t head, size_t kv_head, size_t pos,
   e.position = pos;
   e.q = q;
   e.cache = a.cache;
+  e.cache_layer = a.layer;
+  e.cache_kv_head = kv_head;
   e.sparse = r.sparse;
+  e.k = a.settings->k;
   if (r.sparse) {
     e.retrieved = retrieved;
     e.candidates = n_candidates;

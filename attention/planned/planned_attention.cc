@@ -113,8 +113,35 @@ void PlannedAttention::Store(size_t layer, size_t pos, const float* k, const flo
   }
 }
 
-Status PlannedAttention::AttendHead(Head& h, size_t n, size_t first_pos, const float* q,
-                                    float* out, ThreadContext* threads) {
+namespace {
+
+// A knn head's IceAttention runs on a one-layer, one-head store and numbers its queries 0..G-1:
+// this passes them on to the session's probe in the model's numbers.
+class HeadProbe final : public AttentionProbe {
+ public:
+  HeadProbe(AttentionProbe* inner, size_t layer, size_t kv_head, size_t group)
+      : inner_(inner), layer_(layer), kv_head_(kv_head), group_(group) {}
+  bool Wants(size_t, size_t head, size_t position) const override {
+    return inner_->Wants(layer_, kv_head_ * group_ + head, position);
+  }
+  void Record(const AttentionProbeEvent& e) override {
+    AttentionProbeEvent m = e;  // cache_layer and cache_kv_head stay the store's (0, 0)
+    m.layer = layer_;
+    m.head = kv_head_ * group_ + e.head;
+    m.kv_head = kv_head_;
+    inner_->Record(m);
+  }
+
+ private:
+  AttentionProbe* inner_;
+  size_t layer_, kv_head_, group_;
+};
+
+}  // namespace
+
+Status PlannedAttention::AttendHead(size_t layer, size_t kv_head, size_t n, size_t first_pos,
+                                    const float* q, float* out, ThreadContext* threads) {
+  Head& h = at(layer, kv_head);
   const size_t group = n_heads_ / plan_.n_kv_heads;
   switch (h.spec.mode) {
     case HeadMode::kDense: {
@@ -143,6 +170,8 @@ Status PlannedAttention::AttendHead(Head& h, size_t n, size_t first_pos, const f
       a.out = out;
       a.scratch = &h.pool;
       a.shared = &h.shared;
+      HeadProbe probe(probe_, layer, kv_head, group);
+      if (probe_) a.probe = &probe;
       return IceAttention(a, threads);
     }
     case HeadMode::kWindow: {
@@ -189,8 +218,8 @@ Status PlannedAttention::Attend(size_t layer, size_t n, size_t first_pos, const 
   // with each head's work spread over the threads.
   const bool across = threads && G >= size_t(threads->num_threads());
   auto run = [&](size_t g, ThreadContext* inner) {
-    status[g] = AttendHead(at(layer, g), n, first_pos, qs + g * max_rows_ * gw,
-                           os + g * max_rows_ * gw, inner);
+    status[g] =
+        AttendHead(layer, g, n, first_pos, qs + g * max_rows_ * gw, os + g * max_rows_ * gw, inner);
   };
   if (across) {
     threads->ParallelFor(G, 1, [&](size_t g0, size_t g1) {
@@ -272,6 +301,117 @@ Status PlannedAttention::Restore(size_t n, StateReader& r) {
     FLOE_RETURN_IF_ERROR(h.index->Rebuild(h.kv, n, nullptr));
   }
   FLOE_RETURN_IF_ERROR(r.Finish());
+  heads_ = std::move(fresh.heads_);
+  return Status::Ok();
+}
+
+size_t SavedHeadLayout::kept(size_t i, size_t n) const {
+  const HeadSpec& s = specs[i];
+  if (KeepsAll(s.mode)) return n;
+  return s.mode == HeadMode::kWindow ? std::min(s.window, n) : 0;
+}
+
+Result<SavedHeadLayout> ParseSavedHeadLayout(std::span<const uint64_t> shape) {
+  auto bad = [](const std::string& why) {
+    return InvalidArgument("session state: head-plan layout " + why);
+  };
+  if (shape.size() < 4) return bad("is truncated");
+  constexpr uint64_t kMax = uint64_t(1) << 32;
+  for (uint64_t v : shape)
+    if (v > kMax) return bad("holds a value beyond 2^32");
+  SavedHeadLayout l;
+  l.n_layers = size_t(shape[0]);
+  l.n_kv_heads = size_t(shape[1]);
+  l.head_dim = size_t(shape[2]);
+  if (shape[3] != uint64_t(DType::kF32) && shape[3] != uint64_t(DType::kF16))
+    return bad("has a cache type other than f32 or f16");
+  l.dtype = DType(shape[3]);
+  const size_t heads = (shape.size() - 4) / 4;  // no product of input values: no overflow
+  if (l.n_layers == 0 || l.n_kv_heads == 0 || l.head_dim == 0 || (shape.size() - 4) % 4 != 0 ||
+      heads % l.n_layers != 0 || heads / l.n_layers != l.n_kv_heads)
+    return bad("does not match its layer and head counts");
+  l.specs.resize(l.n_layers * l.n_kv_heads);
+  for (size_t i = 0; i < l.specs.size(); ++i) {
+    const uint64_t* f = shape.data() + 4 + 4 * i;
+    if (f[0] > uint64_t(HeadMode::kRecurrent))
+      return bad("names an unknown mode " + std::to_string(f[0]));
+    HeadSpec& s = l.specs[i];
+    s.mode = HeadMode(f[0]);
+    s.window = size_t(f[1]);
+    s.k = size_t(f[2]);
+    s.sinks = size_t(f[3]);
+    if (s.mode == HeadMode::kWindow && s.window == 0) return bad("has a window head of 0 keys");
+  }
+  return l;
+}
+
+Status ReadSavedHeads(const SavedHeadLayout& layout, size_t n, StateReader& r,
+                      const SavedRowsSink& rows) {
+  const size_t rb = layout.head_dim * DTypeSize(layout.dtype);
+  std::vector<uint8_t> keys, values;
+  for (size_t i = 0; i < layout.specs.size(); ++i) {
+    const size_t c = layout.kept(i, n);
+    if (c == 0) continue;
+    if (r.remaining() / 2 / rb < c)
+      return InvalidArgument("session state: truncated head-plan cache");
+    keys.resize(c * rb);
+    values.resize(c * rb);
+    FLOE_RETURN_IF_ERROR(r.TakeRaw(keys.data(), keys.size(), "head keys"));
+    FLOE_RETURN_IF_ERROR(r.TakeRaw(values.data(), values.size(), "head values"));
+    if (rows)
+      FLOE_RETURN_IF_ERROR(
+          rows(i / layout.n_kv_heads, i % layout.n_kv_heads, n - c, c, keys.data(), values.data()));
+  }
+  std::vector<uint8_t> skipped;
+  for (const HeadSpec& s : layout.specs) {
+    if (s.mode != HeadMode::kKnn) continue;
+    uint64_t len = 0;
+    FLOE_RETURN_IF_ERROR(r.TakeU64(&len, r.remaining(), "candidates length"));
+    skipped.resize(len);
+    FLOE_RETURN_IF_ERROR(r.TakeRaw(skipped.data(), len, "candidates"));
+  }
+  return r.Finish();
+}
+
+Status PlannedAttention::RestoreFromPlan(const SavedHeadLayout& saved, size_t n, StateReader& r) {
+  if (n > capacity_) return InvalidArgument("session state: position exceeds the context");
+  if (saved.n_layers != plan_.n_layers || saved.n_kv_heads != plan_.n_kv_heads ||
+      saved.head_dim != head_dim_ || saved.dtype != dtype_)
+    return InvalidArgument(
+        "session state was saved with a different model configuration or KV cache type");
+  // Every head first: what the saved head kept must cover what this plan's head needs.
+  for (size_t i = 0; i < heads_.size(); ++i) {
+    const HeadSpec& want = heads_[i].spec;
+    const size_t need = KeepsAll(want.mode)              ? n
+                        : want.mode == HeadMode::kWindow ? std::min(want.window, n)
+                                                         : 0;
+    const bool recurrent_mismatch =
+        (want.mode == HeadMode::kRecurrent) != (saved.specs[i].mode == HeadMode::kRecurrent);
+    if (saved.kept(i, n) < need || recurrent_mismatch)
+      return InvalidArgument(
+          "session state: layer " + std::to_string(i / plan_.n_kv_heads) + " head " +
+          std::to_string(i % plan_.n_kv_heads) + " was saved as " + saved.specs[i].ToString() +
+          ", which keeps the last " + std::to_string(saved.kept(i, n)) + " of " +
+          std::to_string(n) + " positions; this session's " + want.ToString() + " needs " +
+          (recurrent_mismatch ? std::string("the same recurrent heads") : std::to_string(need)) +
+          ": restore it into a session whose plan keeps no more for that head");
+  }
+  PlannedAttention fresh;
+  FLOE_RETURN_IF_ERROR(fresh.Init(plan_, n_heads_, head_dim_, capacity_, max_rows_, dtype_, knn_));
+  const size_t rb = head_dim_ * DTypeSize(dtype_);
+  FLOE_RETURN_IF_ERROR(ReadSavedHeads(
+      saved, n, r,
+      [&](size_t layer, size_t g, size_t first, size_t count, const uint8_t* k,
+          const uint8_t* v) -> Status {
+        Head& h = fresh.at(layer, g);
+        if (h.spec.mode == HeadMode::kRecurrent) return Status::Ok();
+        const size_t from = h.spec.mode == HeadMode::kWindow ? n - std::min(h.spec.window, n) : 0;
+        for (size_t p = std::max(from, first); p < first + count; ++p)
+          h.kv.StoreRows(0, p % h.kv.capacity(), 0, k + (p - first) * rb, v + (p - first) * rb);
+        return Status::Ok();
+      }));
+  for (Head& h : fresh.heads_)
+    if (h.index) FLOE_RETURN_IF_ERROR(h.index->Rebuild(h.kv, n, nullptr));
   heads_ = std::move(fresh.heads_);
   return Status::Ok();
 }

@@ -11,14 +11,20 @@
 //   recurrent  nothing here: the model computes those heads' outputs itself; Attend writes
 //              zeros in their slots
 // The cache bytes of a window head are constant in the context; dense and knn heads grow with it.
-// No attention probe: per-head storage does not match the probe's whole-layer KvCache.
+// An attention probe (set_probe) sees the knn heads' queries, in the model's layer and head
+// numbers, their keys in the head's own store (AttentionProbeEvent::cache_layer/_kv_head 0, 0);
+// dense heads are not probed (nor is the dense backend), window and recurrent heads have no
+// search to measure.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <span>
 #include <vector>
 
+#include "attention/attention_probe.h"
 #include "attention/attention_settings.h"
 #include "attention/dense/kv_cache.h"
 #include "attention/head_plan.h"
@@ -31,6 +37,31 @@
 #include "platform/base/thread_context.h"
 
 namespace floe {
+
+// The storage layout a planned state was saved with: PlannedAttention::Shape() read back from
+// the state's header, so that a state restores into a session with another plan (or none).
+struct SavedHeadLayout {
+  size_t n_layers = 0, n_kv_heads = 0, head_dim = 0;
+  DType dtype = DType::kF32;
+  std::vector<HeadSpec> specs;  // [layer * n_kv_heads + head]: mode, and window, k, sinks
+  // How many of the last positions of a state of n positions head i holds: n (dense, knn),
+  // min(W, n) (window W) or 0 (recurrent).
+  size_t kept(size_t i, size_t n) const;
+};
+// Parses what Shape() wrote. The shape comes from a file: kInvalidArgument for a count that
+// does not match its dims, a dtype other than f32/f16, an unknown mode, a window head with
+// W = 0, values beyond 2^32.
+Result<SavedHeadLayout> ParseSavedHeadLayout(std::span<const uint64_t> shape);
+
+// Reads the payload PlannedAttention::Save wrote for n positions under `layout`, head by head
+// in (layer, KV head) order, passing each head's kept rows to `rows` (the first position they
+// hold, their count, then count key rows and count value rows of layout.head_dim values in
+// layout.dtype, position order), then skips the knn heads' saved candidates and checks that
+// every byte was read. `rows` may be empty (a check of the bytes only). Stops at the first error.
+using SavedRowsSink = std::function<Status(size_t layer, size_t head, size_t first, size_t count,
+                                           const uint8_t* keys, const uint8_t* values)>;
+Status ReadSavedHeads(const SavedHeadLayout& layout, size_t n, StateReader& r,
+                      const SavedRowsSink& rows);
 
 class PlannedAttention {
  public:
@@ -45,6 +76,8 @@ class PlannedAttention {
   Status Init(const ResolvedHeadPlan& plan, size_t n_heads, size_t head_dim, size_t capacity,
               size_t max_rows, DType dtype, const AttentionSettings& knn);
 
+  // Optional; called from worker threads (AttentionProbe's contract). Not part of a copy.
+  void set_probe(AttentionProbe* probe) { probe_ = probe; }
   const ResolvedHeadPlan& plan() const { return plan_; }
   size_t capacity() const { return capacity_; }
   // Cache rows, kNN indexes and shared candidates (not the call scratch).
@@ -82,6 +115,13 @@ class PlannedAttention {
   // heads and dtype (a state saved without a plan) and keeps of it what each head needs, kNN
   // indexes rebuilt: a dense sequence continued under a plan. Unchanged on error.
   Status RestoreFromDense(size_t n, StateReader& r);
+  // Reads a state of n positions saved under another plan (`saved`, from its header; same
+  // layers, KV heads, head_dim and dtype, else kInvalidArgument) and keeps of each head what
+  // this plan's mode needs, kNN indexes rebuilt, the saved kNN candidates dropped. A head whose
+  // mode needs positions the saved head did not keep (dense, knn or a wider window from a
+  // window head of a longer sequence; an attention head from a recurrent one) is
+  // kInvalidArgument naming the head. Unchanged on error.
+  Status RestoreFromPlan(const SavedHeadLayout& saved, size_t n, StateReader& r);
   // A deep copy of `other`'s first n positions (same plan and shape).
   Status CopyFrom(const PlannedAttention& other, size_t n);
 
@@ -98,13 +138,14 @@ class PlannedAttention {
   };
   Head& at(size_t layer, size_t h) { return heads_[layer * plan_.n_kv_heads + h]; }
   const Head& at(size_t layer, size_t h) const { return heads_[layer * plan_.n_kv_heads + h]; }
-  Status AttendHead(Head& head, size_t n, size_t first_pos, const float* q, float* out,
-                    ThreadContext* threads);
+  Status AttendHead(size_t layer, size_t kv_head, size_t n, size_t first_pos, const float* q,
+                    float* out, ThreadContext* threads);
 
   ResolvedHeadPlan plan_;
   size_t n_heads_ = 0, head_dim_ = 0, capacity_ = 0, max_rows_ = 1;
   DType dtype_ = DType::kF32;
   AttentionSettings knn_;
+  AttentionProbe* probe_ = nullptr;
   std::vector<Head> heads_;
   AlignedBuffer<float> scratch_;  // gathered q and out rows of one layer's heads
 };

@@ -88,8 +88,10 @@ class LlamaModel::State final : public SequenceState {
   // very index the original sequence had (KnnIndex: DCI and FAISS indexes depend only on the
   // keys and their order), at a cost of O(n m L log n) per (layer, kv head) instead of state bytes.
   // So a state saved with any backend restores into a session with any backend, and into a
-  // session with a head plan (which keeps of it what each head needs; the other way round is
-  // refused: a planned state lacks keys a plain cache needs). An ice state ends
+  // session with a head plan (which keeps of it what each head needs). A state saved under a
+  // plan restores into a session with another plan or none when each head of the saved plan
+  // kept what the new one needs (RestoreFromPlan, RestorePlanned): a window head that has
+  // dropped keys cannot become a dense one. An ice state ends
   // with the candidates its heads share in their current blocks (ice::SharedCandidates), so a
   // restored sequence ranks what the uninterrupted one would; other backends skip that section.
   std::vector<uint64_t> Shape() const {
@@ -112,17 +114,33 @@ class LlamaModel::State final : public SequenceState {
   Status Restore(std::span<const uint8_t> bytes) override {
     // Everything is checked before the cache is written, so a bad state changes nothing.
     StateReader r(bytes);
+    const bool plain_state = StateReader(bytes).ReadHeader("llama", Shape()).ok();
     if (planned) {
-      // A state saved under this plan, or (converted) one saved without a plan.
-      const bool dense = StateReader(bytes).ReadHeader("llama", Shape()).ok();
-      if (!dense) FLOE_RETURN_IF_ERROR(r.ReadHeader("llama+head-plan", planned->Shape()));
-      if (dense) FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
+      // A state saved under this plan, under another plan, or without a plan (converted).
+      if (plain_state) {
+        FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
+        uint64_t n = 0;
+        FLOE_RETURN_IF_ERROR(r.TakeU64(&n, planned->capacity(), "position"));
+        FLOE_RETURN_IF_ERROR(planned->RestoreFromDense(n, r));
+        pos = n;
+        return Status::Ok();
+      }
+      std::vector<uint64_t> shape;
+      FLOE_RETURN_IF_ERROR(r.ReadHeaderShape("llama+head-plan", &shape));
       uint64_t n = 0;
       FLOE_RETURN_IF_ERROR(r.TakeU64(&n, planned->capacity(), "position"));
-      FLOE_RETURN_IF_ERROR(dense ? planned->RestoreFromDense(n, r) : planned->Restore(n, r));
+      if (shape == planned->Shape()) {
+        FLOE_RETURN_IF_ERROR(planned->Restore(n, r));
+      } else {
+        FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
+        FLOE_RETURN_IF_ERROR(planned->RestoreFromPlan(saved, n, r));
+      }
       pos = n;
       return Status::Ok();
     }
+    std::vector<uint64_t> planned_shape;
+    if (!plain_state && StateReader(bytes).ReadHeaderShape("llama+head-plan", &planned_shape).ok())
+      return RestorePlanned(bytes);
     FLOE_RETURN_IF_ERROR(r.ReadHeader("llama", Shape()));
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
@@ -141,6 +159,50 @@ class LlamaModel::State final : public SequenceState {
     if (ice) {
       if (Status st = index.Rebuild(cache, n, nullptr); !st.ok()) {
         Reset();  // the cache was already replaced: fall back to an empty, consistent state
+        return st;
+      }
+    }
+    return Status::Ok();
+  }
+  // A state saved under a head plan, into this plain cache: every head must have kept every
+  // position (dense and knn heads; window heads only while the sequence fits their window).
+  // Checked in full before the cache is written.
+  Status RestorePlanned(std::span<const uint8_t> bytes) {
+    StateReader r(bytes);
+    std::vector<uint64_t> shape;
+    FLOE_RETURN_IF_ERROR(r.ReadHeaderShape("llama+head-plan", &shape));
+    FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
+    if (saved.n_layers != config.n_layers || saved.n_kv_heads != config.n_kv_heads ||
+        saved.head_dim != config.head_dim || saved.dtype != options.kv_dtype)
+      return InvalidArgument(
+          "session state was saved with a different model configuration or KV cache type");
+    uint64_t n = 0;
+    FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
+    for (size_t i = 0; i < saved.specs.size(); ++i)
+      if (saved.kept(i, n) < n)
+        return InvalidArgument(
+            "session state: layer " + std::to_string(i / saved.n_kv_heads) + " head " +
+            std::to_string(i % saved.n_kv_heads) + " was saved as " + saved.specs[i].ToString() +
+            ", which keeps the last " + std::to_string(saved.kept(i, n)) + " of its " +
+            std::to_string(n) +
+            " positions; a session without a head plan needs all of them: restore it into a "
+            "session with a plan that keeps no more for that head");
+    StateReader check = r;  // every byte checked before the cache is touched
+    FLOE_RETURN_IF_ERROR(ReadSavedHeads(saved, n, check, nullptr));
+    FLOE_RETURN_IF_ERROR(ReadSavedHeads(saved, n, r,
+                                        [&](size_t layer, size_t g, size_t first, size_t count,
+                                            const uint8_t* k, const uint8_t* v) -> Status {
+                                          const size_t rb = cache.row_bytes();
+                                          for (size_t p = first; p < first + count; ++p)
+                                            cache.StoreRows(layer, p, g, k + (p - first) * rb,
+                                                            v + (p - first) * rb);
+                                          return Status::Ok();
+                                        }));
+    pos = n;
+    if (ice) {
+      shared.Clear();  // the saved candidates belong to the plan's per-head layout
+      if (Status st = index.Rebuild(cache, n, nullptr); !st.ok()) {
+        Reset();
         return st;
       }
     }
@@ -168,11 +230,6 @@ class LlamaModel::State final : public SequenceState {
     const size_t ctx = o.context_length ? o.context_length : c.usable_context();
     FLOE_RETURN_IF_ERROR(o.attention.Validate(ctx));
     if (o.head_plan) {
-      if (o.attention_probe)
-        return InvalidArgument(
-            "an attention probe (eval-attention, analyze-heads) does not see planned heads: "
-            "measure without the head plan (a plan's effect: floe plan-heads' held-out report, "
-            "or top-1 agreement of its logits with dense)");
       if (o.kv_dtype != DType::kF32 && o.kv_dtype != DType::kF16)
         return InvalidArgument("KV cache type must be f32 or f16");
       FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,
@@ -181,6 +238,7 @@ class LlamaModel::State final : public SequenceState {
       planned = std::make_unique<PlannedAttention>();
       FLOE_RETURN_IF_ERROR(
           planned->Init(plan, c.n_heads, c.head_dim, ctx, batch, o.kv_dtype, o.attention));
+      planned->set_probe(o.attention_probe);
       return scratch.Resize(batch * Batch::FloatsPerRow(c));
     }
     FLOE_RETURN_IF_ERROR(cache.Init(c.n_layers, c.n_kv_heads, c.head_dim, ctx, o.kv_dtype));

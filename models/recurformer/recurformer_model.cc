@@ -83,7 +83,9 @@ class RecurformerModel::State final : public SequenceState {
   }
   // Under a plan, another header ("recurformer+head-plan": the plan's storage layout and the
   // mixers' state size), the position, the mixers' state, then each head's part as the plan
-  // keeps it (PlannedAttention::Save). Plain and planned states do not restore into each other.
+  // keeps it (PlannedAttention::Save). A planned state restores into a session with another plan
+  // that needs no more of each head; plain and planned states do not restore into each other
+  // (the plain caches hold only the file's attention heads, in another layout).
   std::vector<uint64_t> PlannedShape() const {
     std::vector<uint64_t> shape = planned->Shape();
     shape.push_back(ssm[0].size());
@@ -108,7 +110,18 @@ class RecurformerModel::State final : public SequenceState {
   Status Restore(std::span<const uint8_t> bytes) override {
     StateReader r(bytes);
     if (planned) {
-      FLOE_RETURN_IF_ERROR(r.ReadHeader("recurformer+head-plan", PlannedShape()));
+      // Saved under this plan, or under another plan of the same file (the heads it keeps
+      // must cover what this plan's heads need: PlannedAttention::RestoreFromPlan).
+      std::vector<uint64_t> shape;
+      FLOE_RETURN_IF_ERROR(r.ReadHeaderShape("recurformer+head-plan", &shape));
+      if (shape.empty() || shape.back() != ssm[0].size())
+        return InvalidArgument("session state was saved with a different model configuration");
+      shape.pop_back();
+      const bool same_plan = shape == planned->Shape();
+      SavedHeadLayout saved;
+      if (!same_plan) {
+        FLOE_ASSIGN_OR_RETURN(saved, ParseSavedHeadLayout(shape));
+      }
       uint64_t n = 0;
       FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
       const size_t ssm_bytes = ssm[cur].size() * sizeof(float);
@@ -116,7 +129,8 @@ class RecurformerModel::State final : public SequenceState {
         return InvalidArgument("RecurFormer state: truncated recurrent state");
       // Into the buffer not in use; it becomes current only when the heads restored too.
       FLOE_RETURN_IF_ERROR(r.TakeRaw(ssm[cur ^ 1].data(), ssm_bytes, "recurrent state"));
-      FLOE_RETURN_IF_ERROR(planned->Restore(n, r));
+      FLOE_RETURN_IF_ERROR(same_plan ? planned->Restore(n, r)
+                                     : planned->RestoreFromPlan(saved, n, r));
       cur ^= 1;
       pos = n;
       return Status::Ok();
@@ -167,10 +181,6 @@ class RecurformerModel::State final : public SequenceState {
     const MambaConfig& m = config.ssm;
     shape = MambaMixerShape{m.d_model, m.d_inner, m.d_state, m.d_conv, m.dt_rank, 0};
     if (o.head_plan) {
-      if (o.attention_probe)
-        return InvalidArgument(
-            "an attention probe (eval-attention, analyze-heads) does not see planned heads: "
-            "measure without the head plan");
       FLOE_RETURN_IF_ERROR(o.attention.Validate(cap));
       FLOE_ASSIGN_OR_RETURN(const ResolvedHeadPlan plan,
                             o.head_plan->Resolve(lc.n_layers, lc.n_kv_heads, cap,
@@ -179,6 +189,7 @@ class RecurformerModel::State final : public SequenceState {
       planned = std::make_unique<PlannedAttention>();
       FLOE_RETURN_IF_ERROR(planned->Init(plan, lc.n_heads, lc.head_dim, cap, batch, o.kv_dtype,
                                          o.attention));
+      planned->set_probe(o.attention_probe);
     }
     for (size_t l = 0; l < lc.n_layers; ++l) {
       if (config.kept_kv_heads(l) > 0 && !planned)

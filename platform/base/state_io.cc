@@ -82,18 +82,31 @@ Status StateReader::ReadMagicAndArchitecture(std::string* arch) {
   return Status::Ok();
 }
 
-Status StateReader::SkipHeader() {
-  std::string arch;
-  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
+Status StateReader::ReadShape(std::vector<uint64_t>* shape) {
   uint32_t ns = 0;
   FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
   if (ns > 1 << 20 || ns > r_.remaining() / sizeof(uint64_t))
     return InvalidArgument("session state: truncated shape");
-  for (size_t i = 0; i < ns; ++i) {
-    uint64_t v = 0;
-    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
-  }
+  shape->assign(ns, 0);
+  for (size_t i = 0; i < ns; ++i)
+    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&(*shape)[i], "state shape")));
   return Status::Ok();
+}
+
+Status StateReader::ReadHeaderShape(std::string_view architecture, std::vector<uint64_t>* shape) {
+  std::string arch;
+  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
+  if (arch != architecture)
+    return InvalidArgument("session state was saved by a '" + arch + "' model, not '" +
+                           std::string(architecture) + "'");
+  return ReadShape(shape);
+}
+
+Status StateReader::SkipHeader() {
+  std::string arch;
+  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
+  std::vector<uint64_t> shape;
+  return ReadShape(&shape);
 }
 
 Result<uint64_t> SavedStatePosition(std::span<const uint8_t> bytes) {

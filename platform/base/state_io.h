@@ -54,6 +54,9 @@ class StateReader {
   explicit StateReader(std::span<const uint8_t> bytes) : r_(bytes.data(), bytes.size()) {}
   // Checks magic, version, architecture and shape; kInvalidArgument naming the mismatch.
   Status ReadHeader(std::string_view architecture, std::span<const uint64_t> shape);
+  // Checks magic, version and architecture and reads the shape, whatever it is (at most 2^20
+  // values), into *shape: for a layout the reader interprets itself.
+  Status ReadHeaderShape(std::string_view architecture, std::vector<uint64_t>* shape);
   // Checks magic and version and skips the architecture and shape, whatever they are.
   Status SkipHeader();
   // Reads a u64 the header did not pin (e.g. a position); it must be <= max.
@@ -66,6 +69,7 @@ class StateReader {
  private:
   // The magic, the version and the architecture name: the part of the header both readers check.
   Status ReadMagicAndArchitecture(std::string* arch);
+  Status ReadShape(std::vector<uint64_t>* shape);  // the count and the values
   ByteReader r_;
 };
 

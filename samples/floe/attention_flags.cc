@@ -55,13 +55,15 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& p
       ->group(group);
 }
 
-void AddHeadPlanFlag(CLI::App* app, std::optional<HeadPlan>* plan, const std::string& group) {
+void AddHeadPlanFlag(CLI::App* app, std::optional<HeadPlan>* plan, const std::string& group,
+                     std::string* path_out) {
   app->add_option_function<std::string>(
          "--head-plan",
-         [plan](const std::string& path) {
+         [plan, path_out](const std::string& path) {
            auto p = LoadHeadPlanFile(path);
            if (!p.ok()) throw CLI::ValidationError("--head-plan", p.status().message());
            *plan = std::move(p).value();
+           if (path_out) *path_out = path;
          },
          "per-head attention plan (JSON; floe plan-heads writes one)")
       ->type_name("FILE")

@@ -30,8 +30,8 @@ void AddAttentionFlags(CLI::App* app, AttentionSettings* s, const std::string& p
 
 // --head-plan FILE: a head-plan JSON file (docs/attention/head-plans.md), read and checked while
 // parsing (a bad file is a usage error naming it); whether its heads exist in the model is
-// checked when the session is created.
+// checked when the session is created. The file's path goes to *path_out when given.
 void AddHeadPlanFlag(CLI::App* app, std::optional<HeadPlan>* plan,
-                     const std::string& group = "Attention");
+                     const std::string& group = "Attention", std::string* path_out = nullptr);
 
 }  // namespace floe::cli

@@ -2,13 +2,17 @@
 // the mass on the last 16/64/256 keys (RecurFormer's recency measure), the entropy, and the mass
 // of the 32 largest weights; a table on stdout, JSON with --json, and an SVG heatmap of recency
 // by layer and head with --svg (written directly: one rect per cell, no plotting dependency).
+// --head-plan FILE shows, beside each head's measures, the mode that plan gives its KV head (the
+// measures stay those of exact attention: they are what a plan is chosen from).
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
+#include "attention_flags.h"
 #include "checks.h"
 #include "commands.h"
 #include "head_stats.h"
@@ -29,6 +33,7 @@ struct AnalyzeHeadsFlags {
   int threads = 0;
   bool json = false;
   std::string svg_path;
+  std::optional<HeadPlan> head_plan;
 };
 
 // White (0) to dark blue (1).
@@ -55,7 +60,14 @@ std::string XmlText(const std::string& s) {
   return o;
 }
 
-std::string Svg(const HeadStatsTable& t, const std::string& title) {
+// The mode of query head h's KV head in layer l, or "" without a plan.
+std::string PlannedMode(const std::optional<ResolvedHeadPlan>& plan, const HeadStatsTable& t,
+                        size_t l, size_t h) {
+  return plan ? plan->at(l, h / (t.n_heads / t.n_kv_heads)).ToString() : "";
+}
+
+std::string Svg(const HeadStatsTable& t, const std::optional<ResolvedHeadPlan>& plan,
+                const std::string& title) {
   const int cell = 36, gap = 40, left = 60, top = 60;
   const int panel_w = int(t.n_heads) * cell;
   const int width = left + 3 * panel_w + 2 * gap + 20;
@@ -87,7 +99,8 @@ std::string Svg(const HeadStatsTable& t, const std::string& title) {
         o += "<rect x=\"" + std::to_string(x) + "\" y=\"" + std::to_string(y) + "\" width=\"" +
              std::to_string(cell - 1) + "\" height=\"" + std::to_string(cell - 1) + "\" fill=\"" +
              Shade(v) + "\"><title>layer " + std::to_string(l) + " head " + std::to_string(h) +
-             ": " + val + "</title></rect>\n";
+             ": " + val + (plan ? ", plan: " + PlannedMode(plan, t, l, h) : "") +
+             "</title></rect>\n";
         o += "<text x=\"" + std::to_string(x + cell / 2) + "\" y=\"" +
              std::to_string(y + cell / 2 + 4) + "\" text-anchor=\"middle\" fill=\"" +
              (v > 0.55 ? "white" : "black") + "\">" + val + "</text>\n";
@@ -123,6 +136,16 @@ int Run(const AnalyzeHeadsFlags& f) {
     std::fprintf(stderr, "floe analyze-heads: %s\n", t.status().ToString().c_str());
     return 1;
   }
+  std::optional<ResolvedHeadPlan> plan;
+  if (f.head_plan) {
+    auto r = f.head_plan->Resolve(t->n_layers, t->n_kv_heads, f.ctx,
+                                  (*model)->lm().has_recurrent_heads());
+    if (!r.ok()) {
+      std::fprintf(stderr, "floe analyze-heads: --head-plan: %s\n", r.status().message().c_str());
+      return 1;
+    }
+    plan = std::move(r).value();
+  }
   if (f.json) {
     nlohmann::json j;
     j["model"] = f.model.model;
@@ -147,26 +170,27 @@ int Run(const AnalyzeHeadsFlags& f) {
                          {"entropy", s.entropy},
                          {"top32", s.top32},
                          {"queries", s.queries}});
+        if (plan) heads.back()["plan"] = PlannedMode(plan, *t, l, h);
       }
     j["heads"] = heads;
     std::printf("%s\n", j.dump(2).c_str());
   } else {
     std::printf("model: %s\ntext: %s, %ld window(s) of %zu tokens, every %ld-th position >= %zu\n",
                 f.model.model.c_str(), f.text_path.c_str(), f.windows, f.ctx, f.every, min_pos);
-    std::printf("%-6s %-5s %-4s %8s %8s %9s %8s %8s\n", "layer", "head", "kv", "last16", "last64",
-                "last256", "entropy", "top32");
+    std::printf("%-6s %-5s %-4s %8s %8s %9s %8s %8s%s\n", "layer", "head", "kv", "last16", "last64",
+                "last256", "entropy", "top32", plan ? "  plan" : "");
     for (size_t l = 0; l < t->n_layers; ++l)
       for (size_t h = 0; h < t->n_heads; ++h) {
         const HeadStats& s = t->at(l, h);
-        std::printf("%-6zu %-5zu %-4zu %8.3f %8.3f %9.3f %8.3f %8.3f\n", l, h,
+        std::printf("%-6zu %-5zu %-4zu %8.3f %8.3f %9.3f %8.3f %8.3f%s%s\n", l, h,
                     h / (t->n_heads / t->n_kv_heads), s.recent[0], s.recent[1], s.recent[2],
-                    s.entropy, s.top32);
+                    s.entropy, s.top32, plan ? "  " : "", PlannedMode(plan, *t, l, h).c_str());
       }
   }
   if (!f.svg_path.empty()) {
     std::ofstream out(f.svg_path, std::ios::binary);
     const std::string name = f.model.model.substr(f.model.model.find_last_of('/') + 1);
-    out << Svg(*t, "attention mass on recent keys, by layer and head: " + name);
+    out << Svg(*t, plan, "attention mass on recent keys, by layer and head: " + name);
     if (!out) {
       std::fprintf(stderr, "floe analyze-heads: cannot write '%s'\n", f.svg_path.c_str());
       return 1;
@@ -198,6 +222,7 @@ Verb AddAnalyzeHeads(CLI::App& floe) {
   app->add_flag("--json", f->json, "JSON instead of the table");
   app->add_option("--svg", f->svg_path, "also write a heatmap of recency by layer and head")
       ->type_name("FILE");
+  AddHeadPlanFlag(app, &f->head_plan, "Options");
   return {app, [f] { return Run(*f); }};
 }
 

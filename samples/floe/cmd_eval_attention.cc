@@ -8,6 +8,9 @@
 //     exact attention over all keys of the ice session's own cache: the same q, K, V);
 //   - mean KL(P_dense || P_ice) of the next-token distributions, top-1 agreement, and the
 //     perplexity of both on the text (every position predicts the next token).
+// With --head-plan FILE the second session runs under that plan instead (its knn heads' k,
+// window and sinks from the plan, the other kNN parameters from the flags): recall and output
+// error are those of the plan's knn heads, KL, top-1 and perplexity those of the whole plan.
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -15,8 +18,8 @@
 #include <fstream>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
-#include <sstream>
 
 #include "attention/knn/ice_reference.h"
 #include "attention_flags.h"
@@ -35,8 +38,7 @@ namespace {
 // Recall and output error of sampled queries, accumulated from worker threads.
 class RecallProbe final : public AttentionProbe {
  public:
-  RecallProbe(size_t every, size_t k, size_t n_layers)
-      : every_(every), k_(k), by_layer_(n_layers) {}
+  RecallProbe(size_t every, size_t n_layers) : every_(every), by_layer_(n_layers) {}
   bool Wants(size_t, size_t, size_t position) const override { return position % every_ == 0; }
   void Record(const AttentionProbeEvent& e) override {
     if (!e.sparse) {
@@ -44,15 +46,16 @@ class RecallProbe final : public AttentionProbe {
       ++dense_queries_;
       return;
     }
-    const auto exact = ice::reference::TopKInnerProduct(*e.cache, e.layer, e.kv_head, e.q,
-                                                        e.eligible_begin, e.eligible_end, k_);
+    const auto exact = ice::reference::TopKInnerProduct(*e.cache, e.cache_layer, e.cache_kv_head,
+                                                        e.q, e.eligible_begin, e.eligible_end, e.k);
     const std::set<uint32_t> got(e.retrieved.begin(), e.retrieved.end());
     size_t hit = 0;
     for (uint32_t id : exact) hit += got.count(id);
     const double recall = double(hit) / double(exact.size());
     const size_t hd = e.cache->head_dim();
     std::vector<float> ref(hd);
-    ice::reference::DenseAttend(*e.cache, e.layer, e.kv_head, e.q, e.position + 1, ref.data());
+    ice::reference::DenseAttend(*e.cache, e.cache_layer, e.cache_kv_head, e.q, e.position + 1,
+                                ref.data());
     double num = 0, den = 0;
     for (size_t d = 0; d < hd; ++d) {
       num += (double(e.out[d]) - ref[d]) * (double(e.out[d]) - ref[d]);
@@ -69,7 +72,7 @@ class RecallProbe final : public AttentionProbe {
     by_layer_[e.layer].second += 1;
   }
 
-  size_t every_, k_;
+  size_t every_;
   std::mutex mu_;
   size_t sparse_queries_ = 0, dense_queries_ = 0;
   double recall_sum_ = 0, rel_sum_ = 0, rel_max_ = 0, scored_sum_ = 0;
@@ -103,6 +106,8 @@ struct EvalAttentionFlags {
   long every = 4;  // 0: no probe (timing only)
   int threads = 0;
   AttentionSettings attention;  // of the kNN session: ice unless --attention faiss
+  std::optional<HeadPlan> head_plan;  // the second session's plan, if any
+  std::string head_plan_path;
   EvalAttentionFlags() { attention.backend = AttentionBackend::kIce; }
 };
 
@@ -118,7 +123,8 @@ int Run(const EvalAttentionFlags& f) {
   // --attention dense would compare dense to itself: ice unless faiss is asked for.
   if (ice.attention.backend != AttentionBackend::kFaiss)
     ice.attention.backend = AttentionBackend::kIce;
-  const char* knn_name = AttentionBackendName(ice.attention.backend);
+  ice.head_plan = f.head_plan;
+  const char* knn_name = f.head_plan ? "plan" : AttentionBackendName(ice.attention.backend);
   ProgressLine progress(f.model.progress);
   base.progress = ice.progress = progress.PrefillCallback();
   auto model = LoadModel(model_path, f.model.load, &progress);
@@ -152,16 +158,28 @@ int Run(const EvalAttentionFlags& f) {
       std::fprintf(stderr, "floe eval-attention: cannot open '%s'\n", text_path.c_str());
       return 1;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
-    // Start after --skip-frac of the bytes, at the next line; read only what the windows need.
-    start = size_t(skip * double(text.size()));
+    // Start after --skip-frac of the bytes, at the next line; read only what the windows need
+    // (at most ctx x windows x 24 bytes after the start, and 1 MiB to find that line): the
+    // file's size decides nothing else (docs/allocation-audit.md item 16).
+    in.seekg(0, std::ios::end);
+    const size_t file_size = size_t(std::max<std::streamoff>(0, in.tellg()));
+    const size_t want = size_t(ctx) * size_t(windows) * 24;
+    start = size_t(skip * double(file_size));
+    std::string text;
+    auto read_at = [&](size_t at, size_t n) {
+      in.clear();
+      in.seekg(std::streamoff(at));
+      std::string buf(std::min(n, file_size - std::min(at, file_size)), '\0');
+      in.read(buf.data(), std::streamsize(buf.size()));
+      buf.resize(size_t(std::max<std::streamsize>(0, in.gcount())));
+      return buf;
+    };
     if (start > 0) {
-      const size_t nl = text.find('\n', start);
-      start = nl == std::string::npos ? text.size() : nl + 1;
+      const std::string head = read_at(start, size_t(1) << 20);
+      const size_t nl = head.find('\n');
+      start = nl == std::string::npos ? start + head.size() : start + nl + 1;
     }
-    text = text.substr(start, size_t(ctx) * size_t(windows) * 24);
+    text = read_at(start, want);
     ids = tok->Encode(text, /*add_bos=*/false);
   }
   const size_t per = size_t(ctx) - 1;  // each window: BOS + ctx - 1 text tokens
@@ -171,7 +189,7 @@ int Run(const EvalAttentionFlags& f) {
     return 1;
   }
   base.context_length = ice.context_length = size_t(ctx);
-  RecallProbe probe(size_t(std::max(every, 1L)), ice.attention.k, 4096);  // <= 4096 layers
+  RecallProbe probe(size_t(std::max(every, 1L)), 4096);  // <= 4096 layers
   if (every > 0) ice.attention_probe = &probe;
 
   const size_t V = (*model)->lm().vocab_size();
@@ -241,8 +259,12 @@ int Run(const EvalAttentionFlags& f) {
         s.k, s.window, s.sinks, s.dense_below, s.search_block, double(s.search_scale),
         s.dci.simple_indices, s.dci.composite_indices, s.dci.candidates_per_k, s.dci.levels,
         s.dci.levels > 1 ? (" fanout " + std::to_string(s.dci.fanout)).c_str() : "");
-  std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position)\n",
-              probe.sparse_queries_, probe.dense_queries_, every);
+  if (f.head_plan)
+    std::printf("head plan: %s (knn heads: k, window and sinks their own; the rest above)\n",
+                f.head_plan_path.c_str());
+  std::printf("sampled queries: %zu kNN, %zu dense (every %ld-th position%s)\n",
+              probe.sparse_queries_, probe.dense_queries_, every,
+              f.head_plan ? "; the plan's knn heads only" : "");
   if (probe.sparse_queries_ > 0) {
     std::printf("top-k recall: %.4f\n", probe.recall_sum_ / double(probe.sparse_queries_));
     std::printf("recall by layer:");
@@ -303,6 +325,7 @@ Verb AddEvalAttention(CLI::App& floe) {
       ->check(IntAtLeast(0));
   AddThreadsFlag(app, &f->threads);
   AddAttentionFlags(app, &f->attention);
+  AddHeadPlanFlag(app, &f->head_plan, "Attention", &f->head_plan_path);
   // Exactly one input: -f or --tokens (the excludes above refuses both).
   app->callback([file, tokens] {
     if (file->count() == 0 && tokens->count() == 0)

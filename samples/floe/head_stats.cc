@@ -34,7 +34,7 @@ class StatsProbe final : public AttentionProbe {
     const double scale = 1.0 / std::sqrt(double(hd));
     double mx = -INFINITY;
     for (size_t s = 0; s < n; ++s) {
-      const float* k = static_cast<const float*>(c.Key(e.layer, s, e.kv_head));
+      const float* k = static_cast<const float*>(c.Key(e.cache_layer, s, e.cache_kv_head));
       w[s] = double(Dot(e.q, k, hd)) * scale;
       mx = std::max(mx, w[s]);
     }

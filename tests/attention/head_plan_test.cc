@@ -216,3 +216,35 @@ TEST_CASE("planned attention: save/restore and copies continue the sequence alik
   CHECK_FALSE(e.Restore(96, rc).ok());
   RunAndCheck(e, d, 16, 96);
 }
+
+TEST_CASE("planned attention: a saved layout parses back, and hostile ones are refused", "[unit]") {
+  auto resolved = With({{0, 1, Window(5)}, {1, 0, Knn(4, 8, 2)}}).Resolve(2, 2, 64, false);
+  REQUIRE(resolved.ok());
+  PlannedAttention a;
+  REQUIRE(a.Init(*resolved, 4, 8, 64, 3, DType::kF16, AttentionSettings{}).ok());
+  const auto shape = a.Shape();
+  auto layout = ParseSavedHeadLayout(shape);
+  INFO(layout.status().ToString());
+  REQUIRE(layout.ok());
+  CHECK(layout->n_layers == 2);
+  CHECK(layout->n_kv_heads == 2);
+  CHECK(layout->head_dim == 8);
+  CHECK(layout->dtype == DType::kF16);
+  CHECK(layout->specs[1].mode == HeadMode::kWindow);
+  CHECK(layout->kept(1, 3) == 3);
+  CHECK(layout->kept(1, 30) == 5);
+  CHECK(layout->kept(2, 30) == 30);  // knn keeps every position
+  auto broken = [&](size_t field, uint64_t value) {
+    auto s = shape;
+    s[field] = value;
+    return ParseSavedHeadLayout(s).status();
+  };
+  CHECK(broken(0, 3).message().find("layer and head counts") != std::string::npos);
+  CHECK(broken(1, 0).message().find("layer and head counts") != std::string::npos);
+  CHECK(broken(3, 99).message().find("f32 or f16") != std::string::npos);
+  CHECK(broken(4 + 4, 7).message().find("unknown mode 7") != std::string::npos);
+  CHECK(broken(4 + 4 + 1, 0).message().find("window head of 0") != std::string::npos);
+  CHECK(broken(2, uint64_t(1) << 40).message().find("beyond 2^32") != std::string::npos);
+  CHECK_FALSE(ParseSavedHeadLayout(std::span<const uint64_t>(shape.data(), 3)).ok());
+  CHECK_FALSE(ParseSavedHeadLayout(std::span<const uint64_t>(shape.data(), shape.size() - 1)).ok());
+}

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # floe analyze-heads and plan-heads on stories-long-2k and War and Peace (small context): the
 # table, JSON and SVG heatmap; a calibrated plan written, read back by generate/logits/bench;
+# a plan with a knn head measured by eval-attention and shown by analyze-heads;
 # bad plans and plans for a model without attention heads: clear errors, non-zero exits.
 # Usage: head_plans.sh FLOE_BINARY DATA_DIR
 set -euo pipefail
@@ -43,6 +44,31 @@ test -s "$tmp/gen.txt"
 printf '1\n403\n407\n' >"$tmp/tokens.txt"
 "$floe" logits -m "$model" --tokens "$tmp/tokens.txt" -o "$tmp/l.f32" --head-plan "$tmp/plan.json"
 test "$(stat -c %s "$tmp/l.f32")" -eq $((3 * 512 * 4))
+
+# A hand-written plan with a knn head: eval-attention measures it (recall of that head's
+# search, the plan's KL/top-1/perplexity), analyze-heads shows it beside the measures.
+cat >"$tmp/knn.json" <<'JSON'
+{"heads": [{"layer": 1, "head": 1, "mode": "knn", "k": 8, "window": 32, "sinks": 2},
+           {"layer": 0, "head": 0, "mode": "window", "window": 32}]}
+JSON
+"$floe" eval-attention -m "$model" -z "$tok" -f "$text" --skip-frac 0.9 --ctx 512 --threads 1 \
+  --knn-dense-below 64 --head-plan "$tmp/knn.json" >"$tmp/eval.txt"
+cat "$tmp/eval.txt"
+grep -q "^head plan: $tmp/knn.json" "$tmp/eval.txt"
+grep -Eq "^sampled queries: [1-9][0-9]* kNN, [0-9]+ dense .*the plan's knn heads only" "$tmp/eval.txt"
+grep -Eq "^recall by layer: [0-9.]+$" "$tmp/eval.txt"  # layer 1 only
+# At 512 tokens the search scores every eligible key, so it finds the exact top k of the head's
+# own k (8): recall near 1 (measured against the session's k of 32 it would read 0.25).
+awk '/^top-k recall:/ { found = 1; if ($3 < 0.9) { print "recall " $3; bad = 1 } }
+     END { exit (!found || bad) }' "$tmp/eval.txt"
+grep -Eq "^top-1 agreement: 0\.[0-9]+|^top-1 agreement: 1\.0000" "$tmp/eval.txt"
+grep -Eq "^perplexity: dense [0-9.]+, plan [0-9.]+" "$tmp/eval.txt"
+"$floe" analyze-heads -m "$model" -z "$tok" -f "$text" --ctx 512 --threads 1 \
+  --head-plan "$tmp/knn.json" >"$tmp/planned-table.txt"
+grep -q "top32  plan" "$tmp/planned-table.txt"
+test "$(grep -c ' window(32)$' "$tmp/planned-table.txt")" -eq 2  # layer 0: query heads 0 and 1
+test "$(grep -c ' knn(k=8,window=32,sinks=2)$' "$tmp/planned-table.txt")" -eq 2
+test "$(grep -c ' dense$' "$tmp/planned-table.txt")" -eq 12
 
 # Bad plans: clear errors.
 echo '{"heads": [{"layer": 0, "head": 0, "mode": "sliding"}]}' >"$tmp/bad1.json"

@@ -6,17 +6,22 @@
 //     plan for a model without attention heads (RWKV-6), through C++ and the C API;
 //   - an all-dense plan and a plan of windows that cover the context give dense's logits;
 //   - a mixed plan (dense, knn, window) keeps its state through save -> restore -> continue
-//     and fork exactly as the uninterrupted run; a planned state does not restore into a
-//     session without the plan, while a plain state continues under a plan (an all-dense plan
-//     exactly as dense); window heads shrink the cache.
+//     and fork exactly as the uninterrupted run; a plain state continues under a plan (an
+//     all-dense plan exactly as dense); a planned state continues without a plan or under
+//     another plan when its heads kept what the new modes need (as dense attention, and equal
+//     to converting through the plain state), and is refused, naming the head, when not;
+//     window heads shrink the cache.
 #include <cmath>
 #include <fstream>
+#include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
+#include "attention/knn/ice_reference.h"
 #include "floe/floe.h"
 #include "runtime/engine/head_plan_json.h"
 #include "runtime/engine/model.h"
@@ -221,14 +226,85 @@ TEST_CASE("a mixed plan: save -> restore -> continue and fork equal the uninterr
     CHECK(MaxDiff(Logits(*whole), Logits(**fork)) == 0.0f);
     CHECK(MaxDiff(Logits(*whole), Logits(*restored)) < 1e-4f);  // other chunking, same keys
 
-    // The planned state is not a plain llama state, and the other way round.
+    // Its window heads have dropped keys a session without a plan needs: refused, naming one.
     SessionParams plain = p;
     plain.head_plan.reset();
     auto no_plan = New(*m, plain);
     const Status st = no_plan->RestoreState(bytes);
     CHECK_FALSE(st.ok());
-    CHECK(st.message().find("llama+head-plan") != std::string::npos);
+    CHECK(st.message().find("layer 0 head 0 was saved as window(16)") != std::string::npos);
+    CHECK(no_plan->position() == 0);
   }
+}
+
+TEST_CASE("a planned state continues without the plan or under another plan", "[unit]") {
+  auto m = StoriesLong();
+  const auto ids = Text(*m, 400);
+  const std::span<const int32_t> a(ids.data(), 250), b(ids.data() + 250, 150);
+  SessionParams dense;
+  dense.context_length = 512;
+  dense.attention.dense_below = 64;
+  auto whole = New(*m, dense);
+  REQUIRE(whole->Eval(a).ok());
+  REQUIRE(whole->Eval(b).ok());
+  // Saved under a plan whose heads all keep every position so far (windows of 300 hold 250).
+  SessionParams keeps_all = dense;
+  keeps_all.head_plan = Parse(R"({"default": {"mode": "window", "window": 300},
+      "heads": [{"layer": 1, "head": 0, "mode": "dense"}, {"layer": 2, "head": 1, "mode": "knn"}]})");
+  auto saver = New(*m, keeps_all);
+  REQUIRE(saver->Eval(a).ok());
+  std::vector<uint8_t> planned_bytes;
+  REQUIRE(saver->SaveState(&planned_bytes).ok());
+
+  // Into a session without a plan: every key is there, so it continues as dense attention.
+  auto plain = New(*m, dense);
+  REQUIRE(plain->RestoreState(planned_bytes).ok());
+  CHECK(plain->position() == a.size());
+  std::vector<uint8_t> plain_bytes;
+  REQUIRE(plain->SaveState(&plain_bytes).ok());
+  REQUIRE(plain->Eval(b).ok());
+  CHECK(MaxDiff(Logits(*whole), Logits(*plain)) < 1e-4f);
+
+  // Into a plan with narrower windows and other modes: the same as converting through the
+  // plain state (two readers of the saved heads, one result).
+  SessionParams narrower = dense;
+  narrower.head_plan = Parse(kMixed);
+  auto direct = New(*m, narrower);
+  REQUIRE(direct->RestoreState(planned_bytes).ok());
+  auto via_plain = New(*m, narrower);
+  REQUIRE(via_plain->RestoreState(plain_bytes).ok());
+  REQUIRE(direct->Eval(b).ok());
+  REQUIRE(via_plain->Eval(b).ok());
+  CHECK(direct->position() == ids.size());
+  CHECK(MaxDiff(Logits(*direct), Logits(*via_plain)) == 0.0f);
+
+  // A window head saved with 16 keys cannot become a window of 32, nor a dense head: refused
+  // before anything changes, and the session goes on.
+  std::vector<uint8_t> mixed_bytes;
+  REQUIRE(direct->SaveState(&mixed_bytes).ok());
+  for (const char* head0 : {R"({"layer": 0, "head": 0, "mode": "window", "window": 32})",
+                            R"({"layer": 0, "head": 0, "mode": "dense"})"}) {
+    SessionParams wider = dense;
+    wider.head_plan = Parse(std::string(R"({"heads": [)") + head0 + "]}");
+    auto w = New(*m, wider);
+    REQUIRE(w->Eval(a).ok());
+    const Status st = w->RestoreState(mixed_bytes);
+    INFO(st.ToString());
+    CHECK(st.code() == StatusCode::kInvalidArgument);
+    CHECK(st.message().find("layer 0 head 0 was saved as window(16), which keeps the last 16 of "
+                            "400 positions") != std::string::npos);
+    CHECK(w->position() == a.size());
+    CHECK(w->Eval(b).ok());
+  }
+  // Narrower still: a window of 8 from the saved 16 restores.
+  SessionParams eight = dense;
+  eight.head_plan = Parse(R"({"heads": [{"layer": 0, "head": 0, "mode": "window", "window": 8},
+      {"layer": 1, "head": 1, "mode": "window", "window": 20},
+      {"layer": 2, "head": 0, "mode": "window", "window": 100},
+      {"layer": 3, "head": 1, "mode": "window", "window": 64}]})");
+  auto e = New(*m, eight);
+  REQUIRE(e->RestoreState(mixed_bytes).ok());
+  CHECK(e->position() == ids.size());
 }
 
 TEST_CASE("a state saved without a plan continues under one", "[unit]") {
@@ -375,20 +451,57 @@ TEST_CASE("a plan and a memory budget: the budget counts the planned cache", "[u
   CHECK(p2->RestoreState(bytes).ok());
 }
 
-struct CountingProbe : AttentionProbe {
+// Records what a probe sees of a planned session, checking each dense-path query's output
+// against exact attention over the keys the event points at.
+struct PlanProbe : AttentionProbe {
+  explicit PlanProbe(size_t group) : group(group) {}
   bool Wants(size_t, size_t, size_t) const override { return true; }
-  void Record(const AttentionProbeEvent&) override {}
+  void Record(const AttentionProbeEvent& e) override {
+    std::vector<float> ref(e.cache->head_dim());
+    ice::reference::DenseAttend(*e.cache, e.cache_layer, e.cache_kv_head, e.q, e.position + 1,
+                                ref.data());
+    float err = 0;
+    if (!e.sparse)
+      for (size_t d = 0; d < ref.size(); ++d) err = std::max(err, std::fabs(ref[d] - e.out[d]));
+    std::lock_guard<std::mutex> lock(mu);
+    seen.insert({e.layer, e.kv_head});
+    k_ok = k_ok && e.k == (e.layer == 1 ? 8u : 32u);  // each knn head's own k
+    numbering_ok = numbering_ok && e.head / group == e.kv_head;
+    ++(e.sparse ? sparse : dense_path);
+    max_err = std::max(max_err, err);
+  }
+  size_t group;
+  std::mutex mu;
+  std::set<std::pair<size_t, size_t>> seen;
+  bool numbering_ok = true, k_ok = true;
+  size_t sparse = 0, dense_path = 0;
+  float max_err = 0;
 };
 
-TEST_CASE("an attention probe and a head plan: refused, naming the way out", "[unit]") {
+TEST_CASE("an attention probe sees a plan's knn heads, in the model's numbers", "[unit]") {
   auto m = StoriesLong();
-  CountingProbe probe;
+  const auto ids = Text(*m, 400);
   SessionParams p;
-  p.context_length = 256;
-  p.attention_probe = &probe;
-  p.head_plan = Parse(kMixed);
-  auto s = Session::Create(*m, p);
-  REQUIRE_FALSE(s.ok());
-  CHECK(s.status().code() == StatusCode::kInvalidArgument);
-  CHECK(s.status().message().find("does not see planned heads") != std::string::npos);
+  p.context_length = 512;
+  p.attention.dense_below = 64;
+  p.head_plan = Parse(kMixed);  // knn heads: layer 1 KV head 1, layer 3 KV head 1
+  auto probe_session = [&](PlanProbe* probe) {
+    SessionParams q = p;
+    q.attention_probe = probe;
+    auto s = New(*m, q);
+    REQUIRE(s->Eval(ids).ok());
+    return s;
+  };
+  auto plain = New(*m, p);
+  REQUIRE(plain->Eval(ids).ok());
+  PlanProbe probe(/*group=*/2);  // stories-long-2k: 4 query heads on 2 KV heads
+  auto probed = probe_session(&probe);
+  CHECK(probe.seen == std::set<std::pair<size_t, size_t>>{{1, 1}, {3, 1}});
+  CHECK(probe.numbering_ok);
+  CHECK(probe.k_ok);
+  CHECK(probe.sparse > 0);
+  CHECK(probe.dense_path > 0);
+  CHECK(probe.max_err < 1e-4f);
+  // Probing changes nothing.
+  CHECK(MaxDiff(Logits(*plain), Logits(*probed)) == 0.0f);
 }

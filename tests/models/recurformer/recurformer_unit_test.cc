@@ -250,6 +250,25 @@ TEST_CASE("RecurFormer under a mixed plan: save -> restore -> continue and fork"
     std::vector<uint8_t> plain_bytes;
     REQUIRE(p->Save(&plain_bytes).ok());
     CHECK(b->Restore(plain_bytes).code() == StatusCode::kInvalidArgument);
+    // Another plan of the same file takes the state when its heads need no more than was kept.
+    StateOptions narrower = o;
+    narrower.head_plan =
+        TinyPlan(HeadSpec{HeadMode::kDense}, {{0, 0, HeadSpec{HeadMode::kWindow, 0, 6, 0}},
+                                              {1, 2, HeadSpec{HeadMode::kWindow, 0, 30, 0}},
+                                              {2, 1, HeadSpec{HeadMode::kWindow, 0, 40, 0}}});
+    auto n = NewState(*lm, narrower);
+    REQUIRE(n->Restore(saved).ok());
+    CHECK(n->position() == 70);
+    Run(*lm, *n, t.subspan(70), 16);
+    CHECK(n->position() == 120);
+    StateOptions wider = o;
+    wider.head_plan =
+        TinyPlan(HeadSpec{HeadMode::kDense}, {{0, 0, HeadSpec{HeadMode::kWindow, 0, 20, 0}}});
+    auto w = NewState(*lm, wider);
+    const Status st = w->Restore(saved);
+    CHECK(st.code() == StatusCode::kInvalidArgument);
+    CHECK(st.message().find("layer 0 head 0 was saved as window(12)") != std::string::npos);
+    CHECK(w->position() == 0);
     saved.resize(saved.size() - 4);
     CHECK(b->Restore(saved).code() == StatusCode::kInvalidArgument);
     CHECK(b->position() == 120);
@@ -287,7 +306,7 @@ TEST_CASE("RecurFormer refuses plans that contradict its file", "[model]") {
     // The plan's other checks still apply.
     expect(TinyPlan(HeadSpec{HeadMode::kDense}, {{4, 0, HeadSpec{HeadMode::kDense}}}),
            "the model has 4 layers");
-    // An attention probe does not see planned heads: refused, not silently partial.
+    // An attention probe is taken with a plan (it sees the plan's knn heads).
     struct AnyProbe : AttentionProbe {
       bool Wants(size_t, size_t, size_t) const override { return true; }
       void Record(const AttentionProbeEvent&) override {}
@@ -295,8 +314,7 @@ TEST_CASE("RecurFormer refuses plans that contradict its file", "[model]") {
     StateOptions probed;
     probed.head_plan = TinyPlan(HeadSpec{HeadMode::kDense});
     probed.attention_probe = &probe;
-    CHECK(lm->NewState(probed).status().message().find("does not see planned heads") !=
-          std::string::npos);
+    CHECK(lm->NewState(probed).ok());
     // Without a plan, the kept heads are dense only.
     StateOptions ice;
     ice.attention.backend = AttentionBackend::kIce;
