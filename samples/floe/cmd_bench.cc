@@ -109,9 +109,13 @@ int Run(const BenchFlags& f) {
     if (n_prompt > 0) {  // pp
       std::vector<double> v;
       ResetPeakRss();
-      const auto prompt = Tokens(size_t(n_prompt), vocab);
       auto s = Session::Create(m, sp);
       if (!s.ok()) return fail(s.status());
+      // Checked before the prompt is made: -p sizes it (docs/allocation-audit.md item 16).
+      if (size_t(n_prompt) > (*s)->capacity())
+        return fail(OutOfRange("-p " + std::to_string(n_prompt) + " exceeds the context of " +
+                               std::to_string((*s)->capacity()) + " tokens"));
+      const auto prompt = Tokens(size_t(n_prompt), vocab);
       for (long r = -1; r < reps; ++r) {  // r = -1: the warm-up
         (*s)->Reset();
         const auto t0 = std::chrono::steady_clock::now();
@@ -139,6 +143,10 @@ int Run(const BenchFlags& f) {
         auto made = Session::Create(m, with_progress);
         if (!made.ok()) return fail(made.status());
         base = std::move(made).value();
+        if (size_t(depth) + size_t(n_gen) > base->capacity())
+          return fail(OutOfRange("-d " + std::to_string(depth) + " plus -n " +
+                                 std::to_string(n_gen) + " exceeds the context of " +
+                                 std::to_string(base->capacity()) + " tokens"));
         progress.Start("context prefill d" + std::to_string(depth), double(depth), "tok");
         const Status st = base->Eval(Tokens(size_t(depth), vocab));
         progress.Finish();

@@ -29,4 +29,22 @@ expect_clean_error 1500000 "context full" \
 expect_clean_error 800000 "memory" \
   "$floe" make-model --arch llama --preset 1b --type f32 -o "$tmp/big.gguf"
 test ! -e "$tmp/big.gguf" || { echo "FAIL: a partial model file was left"; exit 1; }
+# Token counts from arguments are checked against the context before the tokens are made
+# (docs/allocation-audit.md item 16): 2e9 ids would be 8 GB.
+expect_clean_error 1500000 "exceeds the context" \
+  "$floe" bench -m "$model" -z "$tok" -p 2000000000 -n 0 -r 1
+expect_clean_error 1500000 "exceeds the context" \
+  "$floe" bench -m "$model" -z "$tok" -p 0 -n 4 -d 2000000000 -r 1
+# eval-attention reads only the bytes its windows use: a 3 GB text file (real text, then a
+# sparse tail) is evaluated under a 1.5 GB limit.
+cp "$data/corpora/war-and-peace.txt" "$tmp/big.txt"
+truncate -s 3G "$tmp/big.txt"
+(ulimit -v 1500000; "$floe" eval-attention -m "$model" -z "$tok" -f "$tmp/big.txt" --ctx 300 \
+   --threads 1) >"$tmp/eval.txt" 2>"$tmp/err.txt" || {
+  echo "FAIL: eval-attention on a 3 GB file under ulimit -v 1500000: exit $?"
+  cat "$tmp/err.txt"
+  exit 1
+}
+grep -q "^top-1 agreement" "$tmp/eval.txt"
+echo "ok: eval-attention read the part of a 3 GB file it uses"
 echo "memory limits: clean errors"

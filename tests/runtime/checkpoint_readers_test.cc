@@ -6,6 +6,7 @@
 #include <set>
 
 #include "runtime/formats/checkpoint/json.h"
+#include "runtime/formats/checkpoint/json_metadata.h"
 #include "runtime/formats/checkpoint/safetensors.h"
 #include "runtime/formats/checkpoint/torch_checkpoint.h"
 #include "checkpoint_test_util.h"
@@ -240,4 +241,36 @@ TEST_CASE("reference config.json files parse with the documented values", "[unit
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("model_type") != std::string::npos);
   CHECK(tn.GetInt("no_such_key").status().code() == StatusCode::kNotFound);
+}
+
+// docs/allocation-audit.md item 9: the JSON of a safetensors header and of a config stops at a
+// value count sized for such documents, well below the parser's tokenizer-sized default.
+TEST_CASE("safetensors headers and configs are cut at their own JSON value limits", "[unit]") {
+  auto array_of = [](size_t n) {
+    std::string s = "[";
+    for (size_t i = 0; i < n; ++i) s += i ? ",0" : "0";
+    return s + "]";
+  };
+  auto safetensors = [&](size_t n) {
+    const std::string header = "{\"__metadata__\": {}, \"x\": " + array_of(n) + "}";
+    std::vector<uint8_t> file(8 + header.size());
+    const uint64_t len = header.size();
+    std::memcpy(file.data(), &len, 8);
+    std::memcpy(file.data() + 8, header.data(), header.size());
+    return ReadSafetensors(file.data(), file.size()).status();
+  };
+  // Under the limit the header parses (and is then refused for what it holds, not its size).
+  CHECK(safetensors(1000).message().find("values") == std::string::npos);
+  const Status big = safetensors(kMaxSafetensorsHeaderValues + 10);
+  CHECK_FALSE(big.ok());
+  CHECK(big.message().find("more than " + std::to_string(kMaxSafetensorsHeaderValues) +
+                           " values") != std::string::npos);
+  // The parser's default still takes a document that size (tokenizer JSON).
+  CHECK(ParseJson(array_of(kMaxSafetensorsHeaderValues + 10)).ok());
+  const std::string config = "{\"n\": " + array_of(kMaxConfigJsonValues + 10) + "}";
+  const auto parsed = JsonMetadata::Parse(config, "config.json");
+  CHECK_FALSE(parsed.ok());
+  CHECK(parsed.status().message().find("more than " + std::to_string(kMaxConfigJsonValues)) !=
+        std::string::npos);
+  CHECK(JsonMetadata::Parse("{\"n\": " + array_of(1000) + "}", "config.json").ok());
 }

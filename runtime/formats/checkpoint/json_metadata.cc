@@ -5,7 +5,11 @@
 namespace floe {
 
 Result<JsonMetadata> JsonMetadata::Parse(std::string_view text, std::string source) {
-  auto parsed = ParseJson(text);
+  // A model config: tens of values. 2^18 bounds the parse at ~25 MB whatever the text
+  // (docs/allocation-audit.md item 9); tokenizer JSON keeps the parser's larger default.
+  JsonLimits limits;
+  limits.max_values = kMaxConfigJsonValues;
+  auto parsed = ParseJson(text, limits);
   if (!parsed.ok()) return Status(parsed.status()).WithContext(source);
   if (!parsed->is_object()) return InvalidArgument(source + ": top level is not an object");
   return JsonMetadata(std::move(parsed).value(), std::move(source));

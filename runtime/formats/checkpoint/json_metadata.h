@@ -12,6 +12,9 @@
 
 namespace floe {
 
+// JSON values in a config document (Parse); more is an error, not an allocation.
+inline constexpr size_t kMaxConfigJsonValues = size_t(1) << 18;
+
 class JsonMetadata final : public MetadataView {
  public:
   // Parses `text`; the parser's error naming `source` for malformed JSON, kInvalidArgument for

@@ -77,8 +77,12 @@ Result<TensorSet> ReadSafetensors(const uint8_t* data, size_t size) {
                    std::to_string(kMaxSafetensorsHeader) + "-byte limit");
   const uint8_t* header = nullptr;
   FLOE_RETURN_IF_ERROR(r.ReadBytes(size_t(header_len), &header, "safetensors header"));
-  auto json =
-      ParseJson(std::string_view(reinterpret_cast<const char*>(header), size_t(header_len)));
+  // About 10 values per tensor: 2^20 values is 100k tensors per file and bounds the parse at
+  // ~100 MB (docs/allocation-audit.md item 9).
+  JsonLimits limits;
+  limits.max_values = kMaxSafetensorsHeaderValues;
+  auto json = ParseJson(std::string_view(reinterpret_cast<const char*>(header), size_t(header_len)),
+                        limits);
   if (!json.ok()) return Corrupt("header: " + json.status().message());
   if (!json->is_object()) return Corrupt("header is not a JSON object");
   const uint8_t* section = data + r.offset();

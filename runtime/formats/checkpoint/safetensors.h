@@ -19,6 +19,8 @@
 namespace floe {
 
 inline constexpr uint64_t kMaxSafetensorsHeader = uint64_t(100) << 20;  // 100 MiB, as upstream
+// JSON values in a header (about 10 per tensor); more is an error, not an allocation.
+inline constexpr size_t kMaxSafetensorsHeaderValues = size_t(1) << 20;
 
 Result<TensorSet> ReadSafetensors(const uint8_t* data, size_t size);
 
