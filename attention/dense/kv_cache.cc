@@ -1,6 +1,7 @@
 #include "attention/dense/kv_cache.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -17,6 +18,16 @@ Status KvCache::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, size_t
                        double(capacity) * double(DTypeSize(dtype));
   if (bytes > double(size_t{1} << 46))
     return OutOfMemory("KV cache of " + std::to_string(bytes / (1 << 30)) + " GiB is too large");
+  // The capacity often comes from a file's context length (docs/allocation-audit.md item 4): a
+  // cache the machine could never hold is refused here, not reserved and failed when filled.
+  if (const size_t ram = PhysicalMemoryBytes(); ram > 0 && bytes > double(ram)) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "KV cache of %.1f GiB for a context of %zu positions exceeds this machine's "
+                  "memory (%.1f GiB): ask for a smaller context (context_length, --ctx)",
+                  bytes / double(1 << 30), capacity, double(ram) / double(1 << 30));
+    return OutOfMemory(msg);
+  }
   n_layers_ = n_layers;
   n_kv_heads_ = n_kv_heads;
   head_dim_ = head_dim;

@@ -2,6 +2,7 @@
 
 #include <mimalloc.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include <cstdint>
 
@@ -40,5 +41,10 @@ void* AlignedAllocHugePages(size_t bytes) {
   return p;
 }
 void AlignedFree(void* p) { mi_free(p); }
+
+size_t PhysicalMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
+}
 
 }  // namespace floe

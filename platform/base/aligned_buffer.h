@@ -15,6 +15,9 @@ void* AlignedAlloc(size_t bytes);  // nullptr on failure (never throws)
 // memory read at scattered places; nullptr on failure. Free with AlignedFree.
 void* AlignedAllocHugePages(size_t bytes);
 void AlignedFree(void* p);
+// The machine's physical memory in bytes (sysconf), or 0 where it cannot be read: the bound for
+// buffers sized by input, which would otherwise be reserved lazily and fail only when filled.
+size_t PhysicalMemoryBytes();
 
 template <class T>
 class AlignedBuffer {

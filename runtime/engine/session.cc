@@ -5,6 +5,7 @@
 #include <new>
 #include <string>
 
+#include "platform/base/aligned_buffer.h"
 #include "platform/base/state_io.h"
 #include "runtime/tokenizers/token_text.h"
 
@@ -202,9 +203,13 @@ Status Session::EvalUncleared(std::span<const int32_t> tokens, bool all_logits) 
   FLOE_RETURN_IF_ERROR(CheckBudget(tokens.size()));
   Status st;
   if (all_logits) {
-    if (tokens.size() > all_logits_.max_size() / V)
+    // Bounded by the machine too (docs/allocation-audit.md item 13): rows the memory could
+    // never hold are refused before anything is reserved; floe logits evaluates in chunks.
+    const size_t ram = PhysicalMemoryBytes();
+    if (tokens.size() > all_logits_.max_size() / V ||
+        (ram > 0 && tokens.size() > ram / sizeof(float) / V))
       return OutOfMemory("the logits of " + std::to_string(tokens.size()) + " tokens x " +
-                         std::to_string(V) + " do not fit in memory");
+                         std::to_string(V) + " do not fit in memory: evaluate them in chunks");
     try {
       all_logits_.resize(tokens.size() * V);
     } catch (const std::bad_alloc&) {

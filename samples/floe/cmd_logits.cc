@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <memory>
+#include <span>
 
 #include "attention_flags.h"
 #include "checks.h"
@@ -10,12 +11,16 @@
 #include "load_flags.h"
 #include "session_flags.h"
 #include "token_file.h"
+#include "platform/base/output_file.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 
 namespace floe::cli {
 
 namespace {
+
+// Logits held at once while writing: one chunk of rows (at least one prefill batch).
+constexpr size_t kChunkLogitsBytes = size_t(64) << 20;
 
 struct LogitsFlags {
   ModelFlags model;
@@ -52,7 +57,12 @@ int Run(const LogitsFlags& f) {
     return 1;
   }
   SessionParams params = f.session;
-  params.progress = progress.PrefillCallback();
+  // Progress over every chunk below: (tokens done before this chunk + done in it, all tokens).
+  size_t offset = 0;
+  params.progress = [cb = progress.PrefillCallback(), &offset, n = ids.size()](size_t done,
+                                                                                 size_t) {
+    return cb ? cb(offset + done, n) : true;
+  };
   // Just enough context for the tokens (and for the ice window and sinks, which must fit in it).
   size_t ctx = ids.size();
   if (params.attention.backend != AttentionBackend::kDense)
@@ -63,24 +73,45 @@ int Run(const LogitsFlags& f) {
     std::fprintf(stderr, "floe logits: %s\n", session.status().ToString().c_str());
     return 1;
   }
-  progress.Start("prefill", double(ids.size()), "tok");
-  const Status st = (*session)->Eval(ids, /*all_logits=*/true);
-  progress.Finish();
-  if (!st.ok()) {
+  // Written as they come, chunk by chunk, so memory holds one chunk's logits, not the tokens x
+  // vocab of the whole input (docs/allocation-audit.md item 13). A chunk is a multiple of the
+  // session's prefill batch, so the forward passes are those of one Eval of every token. The
+  // file appears only when all of it was written (OutputFile).
+  auto out = OutputFile::Create(f.out_path);
+  if (!out.ok()) {
+    std::fprintf(stderr, "floe logits: %s\n", out.status().ToString().c_str());
+    return 1;
+  }
+  // All tokens against the context first (the chunks below would each be checked alone).
+  if (Status st = CheckContextRoom(0, ids.size(), (*session)->capacity()); !st.ok()) {
     std::fprintf(stderr, "floe logits: %s\n", st.ToString().c_str());
     return 1;
   }
-  const auto& all = (*session)->all_logits();
+  const size_t V = (*session)->vocab_size();
+  const size_t batch = std::max<size_t>(1, params.batch);
+  const size_t chunk = std::max<size_t>(1, kChunkLogitsBytes / (V * sizeof(float)) / batch) * batch;
   // Models that predict nothing for their first positions (a Block Transformer's first block)
   // get rows from their first predicted position on.
-  const size_t V = (*session)->vocab_size();
   const size_t first = std::min((*model)->lm().first_predicted_position(), ids.size());
   const size_t rows = ids.size() - first;
-  std::FILE* out = std::fopen(f.out_path.c_str(), "wb");
-  if (!out ||
-      (rows > 0 && std::fwrite(all.data() + first * V, sizeof(float), rows * V, out) != rows * V) ||
-      std::fclose(out) != 0) {
-    std::fprintf(stderr, "floe logits: cannot write '%s'\n", f.out_path.c_str());
+  progress.Start("prefill", double(ids.size()), "tok");
+  for (offset = 0; offset < ids.size(); offset += chunk) {
+    const size_t n = std::min(chunk, ids.size() - offset);
+    Status st = (*session)->Eval(std::span<const int32_t>(ids.data() + offset, n),
+                                 /*all_logits=*/true);
+    if (st.ok() && offset + n > first) {
+      const size_t skip = first > offset ? first - offset : 0;
+      st = out->Write((*session)->all_logits().data() + skip * V, (n - skip) * V * sizeof(float));
+    }
+    if (!st.ok()) {
+      progress.Finish();
+      std::fprintf(stderr, "floe logits: %s\n", st.ToString().c_str());
+      return 1;
+    }
+  }
+  progress.Finish();
+  if (Status st = out->Commit(); !st.ok()) {
+    std::fprintf(stderr, "floe logits: %s\n", st.ToString().c_str());
     return 1;
   }
   if (first > 0)

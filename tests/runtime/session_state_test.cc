@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "knn_model_test_util.h"
+#include "platform/base/aligned_buffer.h"
 #include "platform/base/process_stats.h"
 #include "platform/base/state_io.h"
 #include "runtime/engine/model.h"
@@ -39,6 +40,28 @@ TEST_CASE("an over-long token list is refused before its logits are allocated", 
   CHECK(st.code() == StatusCode::kOutOfRange);
   CHECK(st.message().find("context full") != std::string::npos);
   CHECK(PeakRss() < rss + (size_t(256) << 20));  // nowhere near the 2 GiB of logits
+  CHECK(s->position() == 0);
+  REQUIRE(s->Eval(std::vector<int32_t>{1, 2, 3}, true).ok());  // still usable
+}
+
+TEST_CASE("all logits the machine could never hold are refused before any is reserved",
+          "[unit]") {
+  // docs/allocation-audit.md item 13: an RWKV-6 session's context is not what bounds its
+  // tokens x vocab logits; the machine's memory is, checked before the buffer is sized.
+  auto m = Model::Load(DataPath("models/rwkv/tiny-rwkv-6v0-1m-FP32.bin"));
+  REQUIRE(m.ok());
+  const size_t V = (*m)->lm().vocab_size();
+  const size_t n = PhysicalMemoryBytes() / sizeof(float) / V + 1;
+  SessionParams p;
+  p.context_length = n + 1;
+  auto s = NewSession(**m, p);
+  REQUIRE(ResetPeakRss());
+  const size_t rss = PeakRss();
+  const Status st = s->Eval(std::vector<int32_t>(n, 1), true);
+  INFO(st.ToString());
+  CHECK(st.code() == StatusCode::kOutOfMemory);
+  CHECK(st.message().find("evaluate them in chunks") != std::string::npos);
+  CHECK(PeakRss() < rss + (size_t(256) << 20));
   CHECK(s->position() == 0);
   REQUIRE(s->Eval(std::vector<int32_t>{1, 2, 3}, true).ok());  // still usable
 }
