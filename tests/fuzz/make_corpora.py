@@ -104,6 +104,20 @@ for i, b in enumerate(bodies):
 for i, b in enumerate(chats):
     seed("fuzz_openai_request", f"chat_{i}", b"\1" + b)
 
+# Head plans: the documented example, plans of every mode, and mistakes (first byte: context).
+plans = [
+    b'{"format": "floe-head-plan", "version": 1, "default": {"mode": "dense"}, "heads": ['
+    b'{"layer": 0, "head": 1, "mode": "window", "window": 64},'
+    b'{"layer": 2, "head": 0, "mode": "knn", "k": 32, "window": 256, "sinks": 4},'
+    b'{"layer": 3, "head": 1, "mode": "dense"}], "info": {"tool": "floe plan-heads"}}',
+    b'{"default": {"mode": "window", "window": 8}}',
+    b'{"default": {"mode": "knn", "k": 4, "window": 8, "sinks": 2}}',
+    b'{"heads": [{"layer": 4, "head": 3, "mode": "recurrent"}]}',
+    b'{"heads": [{"layer": 0, "head": 0, "mode": "window", "window": 0}]}',
+]
+for i, p in enumerate(plans):
+    seed("fuzz_head_plan", f"plan_{i}", bytes([16 + 8 * i]) + p)
+
 # Real saved states of every model the state harness loads (it writes them itself).
 d = out / "fuzz_state_restore"
 d.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,8 @@ CORPUS_DIR holds the seeds of make_corpora.py (one folder per harness); each har
 into CORPUS_DIR/<harness> (new inputs are added there), with a 10 s per-input timeout and a
 2 GiB RSS / malloc limit. Crashing inputs go to CORPUS_DIR/crashes/. Prints one markdown row per
 harness: total execs, coverage (cov: edges, ft: features) and corpus size from libFuzzer's last
-status line, and whether it crashed. Exit status 1 when any harness crashed.
+status line, the coverage when half the execs were done (a plateau: the two agree), and
+whether it crashed. Exit status 1 when any harness crashed.
 -j N runs N harnesses at a time (default 1; each libFuzzer process is single-threaded), the rows
 still in name order.
 """
@@ -57,16 +58,23 @@ def fuzz(b):
     log = p.stdout
     (corpus / f"{b.name}.log").write_text(log)
     execs = re.findall(r"stat::number_of_executed_units: (\d+)", log)
-    status = re.findall(r"^#\d+\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", log, re.M)
-    cov, ft, corp = status[-1] if status else ("?", "?", "?")
+    status = re.findall(r"^#(\d+)\s+\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", log, re.M)
+    _, cov, ft, corp = status[-1] if status else ("?", "?", "?", "?")
+    # Plateau: the coverage when half the executions were done (libFuzzer's status lines).
+    half = "?"
+    if status:
+        last = int(status[-1][0])
+        early = [c for n, c, _, _ in status if int(n) <= last // 2]
+        half = early[-1] if early else status[0][1]
     crashed = p.returncode != 0
     note = "0" if not crashed else f"**1** (exit {p.returncode}; see {b.name}.log)"
-    row = f"| {b.name} | {took:.0f} | {execs[-1] if execs else '?'} | {cov} | {ft} | {corp} | {note} |"
+    row = (f"| {b.name} | {took:.0f} | {execs[-1] if execs else '?'} | {half} | {cov} | {ft} | "
+           f"{corp} | {note} |")
     return row, crashed
 
 
-print("| harness | seconds | execs | cov | ft | corpus | crashes |")
-print("|---|---|---|---|---|---|---|")
+print("| harness | seconds | execs | cov at half the execs | cov | ft | corpus | crashes |")
+print("|---|---|---|---|---|---|---|---|")
 failed = False
 with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
     for row, crashed in pool.map(fuzz, binaries):  # in order, as each finishes
