@@ -176,6 +176,20 @@ Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(
   if (options.context_length > kMaxPositions)
     return InvalidArgument("context length " + std::to_string(options.context_length) +
                            " exceeds floe's position limit " + std::to_string(kMaxPositions));
+  // The state (two buffers of H d_k d_v floats per layer) is checked against the weights that
+  // describe it as well as the config's absolute cap (docs/allocation-audit.md item 5): a real
+  // model's qkvu projection alone (4 Hd x D) outweighs one buffer's Hd x d_k for d_k <= D, even
+  // at 4 bits, so a small file cannot make each new sequence allocate gigabytes.
+  const TransnormerConfig& c = net_.config;
+  size_t state_floats = 0;
+  for (size_t l = 0; l < c.n_layers; ++l) state_floats += c.hidden_dim * c.key_dim(l);
+  const size_t state_bytes = 2 * state_floats * sizeof(float);
+  const size_t allowed = std::max(4 * net_.weights.bytes, kStateFloorBytes);
+  if (state_bytes > allowed)
+    return InvalidArgument("the recurrent state (" + std::to_string(state_bytes >> 20) +
+                           " MiB per sequence) is out of proportion to the model's " +
+                           std::to_string(net_.weights.bytes >> 20) +
+                           " MiB of weights: the config or tensors are not a real model's");
   auto s = std::make_unique<State>();
   FLOE_RETURN_IF_ERROR(s->Init(net_.config, options));
   return std::unique_ptr<SequenceState>(std::move(s));

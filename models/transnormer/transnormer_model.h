@@ -30,6 +30,9 @@ class TransnormerModel final : public CausalLm {
  public:
   // No trained context limit; the position limit floe imposes (fits the C API's int32).
   static constexpr size_t kMaxPositions = 0x7fffffff;
+  // A sequence's state may take up to 4x the weight bytes, and at least this much, whatever
+  // the weights (tiny test models).
+  static constexpr size_t kStateFloorBytes = size_t(64) << 20;
 
   // The network's tensors (views into a file) must outlive the model.
   static Result<std::unique_ptr<TransnormerModel>> Create(TransnormerNetwork network);

@@ -271,3 +271,36 @@ TEST_CASE("TransNormerLLM: a truncated checkpoint beside a good config.json is a
                                          bytes.size(), config);
   CHECK(whole.ok());
 }
+
+TEST_CASE("TransNormerLLM: a state out of proportion to the weights is refused",
+          "[unit]") {
+  // docs/allocation-audit.md item 5: within the config's absolute cap (2^28 floats), a model of
+  // width 64 with 65536-wide attention (64 heads of 1024) describes a 1 GiB state per sequence
+  // (two buffers of 2 layers x 65536 x 1024 floats) with 64 MiB of f16 weights. The state is
+  // refused when a sequence is made, not zeroed.
+  TransnormerConfig c;
+  c.vocab_size = 4;
+  c.embed_dim = 64;
+  c.hidden_dim = 65536;
+  c.n_heads = 64;
+  c.n_layers = 2;
+  c.glu_dim = 2;
+  c.lrpe = {false, false};
+  c.tie_word_embeddings = true;
+  INFO(c.Validate().ToString());
+  REQUIRE(c.Validate().ok());
+  auto r = MakeRandomTransnormer(c, 1, DType::kF16);
+  REQUIRE(r.ok());
+  auto net = BindTransnormer(c, (*r)->tensors);
+  REQUIRE(net.ok());
+  auto lm = TransnormerModel::Create(std::move(net).value());
+  REQUIRE(lm.ok());
+  auto st = (*lm)->NewState(StateOptions{});
+  REQUIRE_FALSE(st.ok());
+  INFO(st.status().ToString());
+  CHECK(Mentions(st.status(), "(1024 MiB per sequence) is out of proportion"));
+  // The reference model (real proportions) still makes its sequences.
+  auto real = Model::Load(DataPath("reference/transnormer/model.safetensors"));
+  REQUIRE(real.ok());
+  CHECK((*real)->lm().NewState(StateOptions{}).ok());
+}
