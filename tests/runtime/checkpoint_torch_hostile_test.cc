@@ -238,3 +238,24 @@ TEST_CASE("torch: flipped bytes in the directory and pickle never crash", "[unit
     ReadInBounds(b);
   }
 }
+
+TEST_CASE("torch: a pickle's values are bounded by its size", "[unit]") {
+  // docs/allocation-audit.md item 6: one value per byte ('N' pushes None) would cost ~100 B of
+  // memory per byte of file; the reader allows one value per 4 bytes (state dicts make one per
+  // 6-8) beyond a floor, and refuses the rest before storing them.
+  PickleWriter p;
+  p.Proto();
+  for (int i = 0; i < 100000; ++i) p.Op('N');
+  p.Op('.');
+  const Status st = ReadStatus(TorchZip(p.bytes(), {}));
+  INFO(st.ToString());
+  CHECK(st.code() == StatusCode::kCorruptData);
+  CHECK(Mentions(st, "too many values"));
+  // The reference checkpoints (about one value per 6-8 bytes) read.
+  for (const char* rel : {"reference/rwkv6/model.pth", "reference/goldfinch/model.pth",
+                          "reference/mamba1/model.pth"}) {
+    const Bytes b = ReadFileBytes(DataPath(rel));
+    INFO(rel);
+    CHECK(ReadTorchCheckpoint(b.data(), b.size()).ok());
+  }
+}

@@ -23,6 +23,10 @@
 
 namespace floe {
 
+// The pickle may hold kTorchPickleMinValues + one value per 4 of its bytes (kCorruptData past
+// that): far more than a state dict needs, and memory in proportion to the file.
+inline constexpr size_t kTorchPickleMinValues = 4096;
+
 Result<TensorSet> ReadTorchCheckpoint(const uint8_t* data, size_t size);
 
 }  // namespace floe
