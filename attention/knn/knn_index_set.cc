@@ -53,17 +53,31 @@ Status KnnIndexSet::CopyFrom(const KnnIndexSet& other) {
 }
 
 Status KnnIndexSet::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim,
-                         const AttentionSettings& s) {
+                         const AttentionSettings& s, size_t max_bytes) {
   n_layers_ = n_layers;
   n_kv_heads_ = n_kv_heads;
   head_dim_ = head_dim;
   settings_ = s;
   indexes_.clear();
-  indexes_.reserve(n_layers * n_kv_heads);
+  const size_t count = n_layers * n_kv_heads;
   for (size_t l = 0; l < n_layers; ++l)
     for (size_t h = 0; h < n_kv_heads; ++h) {
       auto index = MakeKnnIndex(s, head_dim, l, h);
-      if (!index.ok()) return index.status();
+      if (!index.ok()) {
+        indexes_.clear();
+        return index.status();
+      }
+      if (indexes_.empty() && max_bytes > 0 && count > 0 &&
+          (*index)->bytes() > max_bytes / count) {
+        const double mib = double((*index)->bytes()) * double(count) / double(1 << 20);
+        return OutOfMemory("the kNN indexes of " + std::to_string(n_layers) + " layers x " +
+                           std::to_string(n_kv_heads) + " KV heads would take " +
+                           std::to_string(size_t(mib)) + " MiB empty, more than the " +
+                           std::to_string(max_bytes >> 20) +
+                           " MiB allowed beside the keys they index: lower --knn-simple / "
+                           "--knn-composite or use dense attention");
+      }
+      if (indexes_.empty()) indexes_.reserve(count);
       indexes_.push_back(std::move(index).value());
     }
   return Status::Ok();

@@ -20,6 +20,9 @@
 
 namespace floe {
 
+// The least a KnnIndexSet::Init caller allows its empty indexes, whatever the cache.
+inline constexpr size_t kKnnIndexFloorBytes = size_t(64) << 20;
+
 class KnnIndexSet {
  public:
   KnnIndexSet() = default;
@@ -31,8 +34,12 @@ class KnnIndexSet {
   Status CopyFrom(const KnnIndexSet& other);
 
   // One empty index per (layer, KV head) of backend s.backend (ice or faiss; errors as
-  // MakeKnnIndex's).
-  Status Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, const AttentionSettings& s);
+  // MakeKnnIndex's). With max_bytes > 0, kOutOfMemory (nothing kept) when the empty indexes
+  // would take more than that (the first one's bytes times their count, checked before the
+  // others are made): callers pass what the indexed cache may take, so the indexes of a file's
+  // heads never outgrow the keys they index (docs/allocation-audit.md item 10).
+  Status Init(size_t n_layers, size_t n_kv_heads, size_t head_dim, const AttentionSettings& s,
+              size_t max_bytes = 0);
   void Clear();
   size_t bytes() const;
   size_t sinks() const { return settings_.sinks; }

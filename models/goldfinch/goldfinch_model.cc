@@ -32,7 +32,12 @@ Status GoldfinchModel::State::Init(const GoldfinchConfig& config, const StateOpt
   if (kv_on) FLOE_RETURN_IF_ERROR(kv.Init(G, H, N, cap));
   if (knn) {
     FLOE_RETURN_IF_ERROR(o.attention.Validate(cap));
-    FLOE_RETURN_IF_ERROR(index.Init(G, H, N, o.attention));
+    // The empty indexes may take what the f32 keys and values they index would at this
+    // capacity (at least 64 MiB).
+    size_t kv_bytes = SIZE_MAX;
+    if (__builtin_mul_overflow(2 * G * H * N * sizeof(float), cap, &kv_bytes)) kv_bytes = SIZE_MAX;
+    FLOE_RETURN_IF_ERROR(
+        index.Init(G, H, N, o.attention, std::max(kv_bytes, kKnnIndexFloorBytes)));
     shared.Init(G, H, o.attention.search_block);
   }
   wkv_scratch = Wkv6ChunkScratch(batch, N);

@@ -245,7 +245,9 @@ class LlamaModel::State final : public SequenceState {
     ice = o.attention.backend == AttentionBackend::kIce ||
           o.attention.backend == AttentionBackend::kFaiss;
     if (ice) {
-      FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention));
+      // The empty indexes may take what the cache they index does (at least 64 MiB).
+      FLOE_RETURN_IF_ERROR(index.Init(c.n_layers, c.n_kv_heads, c.head_dim, o.attention,
+                                      std::max(cache.bytes(), kKnnIndexFloorBytes)));
       shared.Init(c.n_layers, c.n_kv_heads, o.attention.search_block);
     }
     FLOE_RETURN_IF_ERROR(scratch.Resize(batch * Batch::FloatsPerRow(c)));

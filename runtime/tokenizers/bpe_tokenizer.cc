@@ -70,6 +70,11 @@ Result<BpeTokenizer> BpeTokenizer::Create(BpeVocab vocab) {
     return CorruptData("BPE vocabulary has " + std::to_string(n) + " tokens but " +
                        std::to_string(vocab.types.size()) + " token types");
   }
+  for (size_t i = 0; i < n; ++i)
+    if (vocab.tokens[i].size() > kMaxTokenBytes)
+      return CorruptData("BPE vocabulary: token " + std::to_string(i) + " is " +
+                         std::to_string(vocab.tokens[i].size()) + " bytes long (at most " +
+                         std::to_string(kMaxTokenBytes) + ")");
   struct Special {
     const char* name;
     int32_t id;

@@ -82,6 +82,11 @@ Result<SpmTokenizer> SpmTokenizer::Create(SpmVocab vocab) {
     }
     return Status::Ok();
   };
+  for (size_t i = 0; i < n; ++i)
+    if (vocab.tokens[i].size() > kMaxTokenBytes)
+      return CorruptData("vocabulary: token " + std::to_string(i) + " is " +
+                         std::to_string(vocab.tokens[i].size()) + " bytes long (at most " +
+                         std::to_string(kMaxTokenBytes) + ")");
   FLOE_RETURN_IF_ERROR(check_id(vocab.bos, "BOS"));
   FLOE_RETURN_IF_ERROR(check_id(vocab.eos, "EOS"));
   FLOE_RETURN_IF_ERROR(check_id(vocab.unk, "unknown-token"));

@@ -13,6 +13,12 @@
 
 namespace floe {
 
+// The longest token text a vocabulary may hold (the RWKV world vocabulary allows 1 KiB). Real
+// vocabularies stay under a few hundred bytes; the cap makes every decode of n ids at most
+// n x 64 KiB, whatever file the vocabulary came from (docs/allocation-audit.md item 14).
+inline constexpr size_t kMaxTokenBytes = size_t(64) << 10;
+
+
 class Tokenizer {
  public:
   virtual ~Tokenizer() = default;

@@ -525,3 +525,21 @@ TEST_CASE("attention settings: bad values are clear errors", "[unit]") {
   CHECK(bad.status().message() ==
         "unknown attention backend 'sparse' (choose dense, ice or faiss)");
 }
+
+TEST_CASE("kNN index sets refuse empty indexes larger than their callers allow", "[unit]") {
+  // docs/allocation-audit.md item 10: every (layer, KV head) index is made when a session is;
+  // the caller's bound (the cache they index, or 64 MiB) is checked after the first one.
+  AttentionSettings s;
+  s.backend = AttentionBackend::kIce;
+  s.dci.simple_indices = 32;
+  s.dci.composite_indices = 32;  // 1024 directions of 65 floats per head: ~266 KiB each
+  KnnIndexSet small;
+  const Status st = small.Init(4, 4, 64, s, size_t(1) << 20);
+  INFO(st.ToString());
+  CHECK(st.code() == StatusCode::kOutOfMemory);
+  CHECK(st.message().find("4 layers x 4 KV heads") != std::string::npos);
+  KnnIndexSet enough;
+  REQUIRE(enough.Init(4, 4, 64, s, size_t(16) << 20).ok());
+  CHECK(enough.bytes() > (size_t(1) << 20));
+  CHECK(enough.bytes() <= (size_t(16) << 20));
+}

@@ -161,6 +161,14 @@ TEST_CASE("BPE vocabulary from GGUF: defaults and keys", "[unit]") {
   REQUIRE(t.ok());
 }
 
+TEST_CASE("a BPE token over 64 KiB is refused", "[unit]") {
+  // Audit item 14: each decoded id could cost that much.
+  const auto t = BpeTokenizer::Create(ToyVocab({std::string(kMaxTokenBytes + 1, 'a')}, {}));
+  REQUIRE_FALSE(t.ok());
+  CHECK(t.status().message().find("bytes long (at most 65536)") != std::string::npos);
+  CHECK(BpeTokenizer::Create(ToyVocab({std::string(kMaxTokenBytes, 'a')}, {})).ok());
+}
+
 TEST_CASE("hostile BPE vocabularies fail with clear errors", "[unit]") {
   const auto gguf_error = [](const std::function<void(GgufWriter*)>& edit, StatusCode code,
                              std::string_view mentions, bool with_merges = true) {

@@ -366,6 +366,19 @@ TEST_CASE("gguf: hostile headers", "[gguf][hostile]") {
     CHECK(st.code() == StatusCode::kCorruptData);
     CHECK_THAT(st.message(), Contains("at most 1048576"));
   }
+  SECTION("array elements in proportion to the file (audit item 8)") {
+    // 2M one-byte elements in a ~2 MB file would be ~200 MB of GgufValues: over the
+    // (64 MiB + 16 x 2 MB) / sizeof(GgufValue) allowed, though under the 2^22 absolute cap.
+    const uint64_t n = uint64_t(2) << 20;
+    const Status st =
+        ParseStatus(Bytes().Header(0, 1).Str("k.bytes").U32(9).U32(0).U64(n).Zeros(n).b);
+    CHECK(st.code() == StatusCode::kCorruptData);
+    CHECK_THAT(st.message(), Contains("this file's size allows"));
+    // 200k of them (a ~200 KB file) fit under the 64 MiB floor.
+    const uint64_t ok = 200000;
+    CHECK(ParseStatus(Bytes().Header(0, 1).Str("k.bytes").U32(9).U32(0).U64(ok).Zeros(ok).b)
+              .ok());
+  }
   SECTION("string lengths") {
     CHECK(code(Bytes().Header(0, 1).U64(uint64_t(1) << 62).Zeros(16)) == StatusCode::kCorruptData);
     const Status st =

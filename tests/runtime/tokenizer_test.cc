@@ -514,6 +514,14 @@ TEST_CASE("SpmTokenizer::Create rejects inconsistent vocabularies", "[unit]") {
   CHECK(SpmTokenizer::Create(good).ok());
   CHECK(!SpmTokenizer::Create(SpmVocab{}).ok());
   {
+    // Audit item 14: a token over 64 KiB (each decoded id could cost that much).
+    SpmVocab v = ToyVocab({{std::string(kMaxTokenBytes + 1, 'a'), -1}});
+    const auto t = SpmTokenizer::Create(v);
+    REQUIRE_FALSE(t.ok());
+    CHECK(t.status().message().find("bytes long (at most 65536)") != std::string::npos);
+    CHECK(SpmTokenizer::Create(ToyVocab({{std::string(kMaxTokenBytes, 'a'), -1}})).ok());
+  }
+  {
     SpmVocab v = good;
     v.scores.pop_back();
     CHECK(!SpmTokenizer::Create(v).ok());

@@ -183,8 +183,10 @@ Status ReadValue(ByteReader& r, GgufType type, int depth, uint64_t* budget, Gguf
                        " bytes each but only " + std::to_string(r.remaining()) + " bytes are left");
   }
   if (count > *budget) {
-    return CorruptData("metadata arrays hold more than " + std::to_string(kGgufMaxMetadataValues) +
-                       " elements in total");
+    return CorruptData("metadata arrays hold more elements in total than this " +
+                       std::string("file's size allows (at most ") +
+                       std::to_string(kGgufMaxMetadataValues) + ", and 16x the file's bytes " +
+                       "plus 64 MiB of memory)");
   }
   *budget -= count;
   out->elem_type = elem;
@@ -319,7 +321,13 @@ Status GgufFile::ParseImpl(const uint8_t* data, size_t size) {
                        " bytes follow");
   }
 
-  uint64_t budget = kGgufMaxMetadataValues;
+  // Elements in proportion to the file too (docs/allocation-audit.md item 8): each costs a
+  // GgufValue in memory (~100 B) however few bytes it takes in the file (1 for a u8). Real
+  // vocabularies cost about 14x their bytes; a small file of byte arrays may cost at most
+  // kGgufMetadataFloorBytes + 16x its size.
+  const uint64_t by_size =
+      (kGgufMetadataFloorBytes + 16 * uint64_t(r.size())) / uint64_t(sizeof(GgufValue));
+  uint64_t budget = std::min<uint64_t>(kGgufMaxMetadataValues, by_size);
   metadata_.reserve(static_cast<size_t>(std::min<uint64_t>(kv_count, 4096)));  // grows if true
   for (uint64_t k = 0; k < kv_count; ++k) {
     std::string key;

@@ -22,6 +22,9 @@ namespace floe {
 // At most this many array elements in all metadata together (~100 bytes each in memory; real
 // vocabularies hold well under 2M: tokens + scores + types + merges).
 inline constexpr uint64_t kGgufMaxMetadataValues = uint64_t(1) << 22;
+// And at most (this + 16 x the file's bytes) / sizeof(GgufValue) of them: memory in proportion
+// to the file whatever its element types.
+inline constexpr uint64_t kGgufMetadataFloorBytes = uint64_t(64) << 20;
 inline constexpr uint32_t kGgufMaxAlignment = uint32_t(1) << 30;
 
 class GgufFile {
