@@ -18,6 +18,12 @@ size_t RingRows(size_t window, size_t max_rows, size_t capacity) {
 
 bool KeepsAll(HeadMode m) { return m == HeadMode::kDense || m == HeadMode::kKnn; }
 
+// How many of the last positions of a sequence of n a head of this spec holds.
+size_t KeptPositions(const HeadSpec& s, size_t n) {
+  if (KeepsAll(s.mode)) return n;
+  return s.mode == HeadMode::kWindow ? std::min(s.window, n) : 0;
+}
+
 // splitmix64 finaliser: a distinct DCI seed per (layer, head) from the session's seed.
 uint64_t Mix(uint64_t x) {
   x += 0x9e3779b97f4a7c15ULL;
@@ -252,7 +258,7 @@ void PlannedAttention::Save(size_t n, StateWriter& w) const {
     if (KeepsAll(h.spec.mode)) {
       h.kv.SavePrefix(n, w);
     } else if (h.spec.mode == HeadMode::kWindow) {
-      const size_t c = std::min(h.spec.window, n), R = h.kv.capacity();
+      const size_t c = KeptPositions(h.spec, n), R = h.kv.capacity();
       for (size_t p = n - c; p < n; ++p) w.PutRaw(h.kv.Key(0, p % R, 0), h.kv.row_bytes());
       for (size_t p = n - c; p < n; ++p) w.PutRaw(h.kv.Value(0, p % R, 0), h.kv.row_bytes());
     }
@@ -269,46 +275,34 @@ void PlannedAttention::Save(size_t n, StateWriter& w) const {
 }
 
 Status PlannedAttention::Restore(size_t n, StateReader& r) {
-  if (n > capacity_) return InvalidArgument("session state: position exceeds the context");
-  PlannedAttention fresh;
-  FLOE_RETURN_IF_ERROR(fresh.Init(plan_, n_heads_, head_dim_, capacity_, max_rows_, dtype_, knn_));
-  std::vector<uint8_t> key, value;
-  for (Head& h : fresh.heads_) {
-    if (KeepsAll(h.spec.mode)) {
-      if (r.remaining() < 2 * h.kv.prefix_bytes(n))
-        return InvalidArgument("session state: truncated head-plan cache");
-      FLOE_RETURN_IF_ERROR(h.kv.RestorePrefix(n, r));
-    } else if (h.spec.mode == HeadMode::kWindow) {
-      const size_t c = std::min(h.spec.window, n), R = h.kv.capacity(), rb = h.kv.row_bytes();
-      if (r.remaining() / 2 / rb < c)
-        return InvalidArgument("session state: truncated head-plan window");
-      key.resize(c * rb);
-      value.resize(c * rb);
-      FLOE_RETURN_IF_ERROR(r.TakeRaw(key.data(), key.size(), "window keys"));
-      FLOE_RETURN_IF_ERROR(r.TakeRaw(value.data(), value.size(), "window values"));
-      for (size_t i = 0; i < c; ++i)
-        h.kv.StoreRows(0, (n - c + i) % R, 0, key.data() + i * rb, value.data() + i * rb);
-    }
-  }
-  std::vector<uint8_t> blob;
-  for (Head& h : fresh.heads_) {
-    if (h.spec.mode != HeadMode::kKnn) continue;
-    uint64_t len = 0;
-    FLOE_RETURN_IF_ERROR(r.TakeU64(&len, r.remaining(), "candidates length"));
-    blob.resize(len);
-    FLOE_RETURN_IF_ERROR(r.TakeRaw(blob.data(), len, "candidates"));
-    FLOE_RETURN_IF_ERROR(h.shared.Restore(blob, n));
-    FLOE_RETURN_IF_ERROR(h.index->Rebuild(h.kv, n, nullptr));
-  }
-  FLOE_RETURN_IF_ERROR(r.Finish());
-  heads_ = std::move(fresh.heads_);
+  FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout own, ParseSavedHeadLayout(Shape()));
+  return RestoreFromPlan(own, n, r);
+}
+
+size_t SavedHeadLayout::kept(size_t i, size_t n) const { return KeptPositions(specs[i], n); }
+
+Status SavedHeadLayout::CheckShape(size_t layers, size_t kv_heads, size_t dim, DType type) const {
+  if (n_layers != layers || n_kv_heads != kv_heads || head_dim != dim || dtype != type)
+    return InvalidArgument(
+        "session state was saved with a different model configuration or KV cache type");
   return Status::Ok();
 }
 
-size_t SavedHeadLayout::kept(size_t i, size_t n) const {
-  const HeadSpec& s = specs[i];
-  if (KeepsAll(s.mode)) return n;
-  return s.mode == HeadMode::kWindow ? std::min(s.window, n) : 0;
+Status SavedHeadLayout::CheckCovers(std::span<const HeadSpec> wanted, size_t n) const {
+  for (size_t i = 0; i < specs.size() && i < wanted.size(); ++i) {
+    const size_t need = KeptPositions(wanted[i], n);
+    const bool recurrent_mismatch =
+        (wanted[i].mode == HeadMode::kRecurrent) != (specs[i].mode == HeadMode::kRecurrent);
+    if (kept(i, n) < need || recurrent_mismatch)
+      return InvalidArgument(
+          "session state: layer " + std::to_string(i / n_kv_heads) + " head " +
+          std::to_string(i % n_kv_heads) + " was saved as " + specs[i].ToString() +
+          ", which keeps the last " + std::to_string(kept(i, n)) + " of " + std::to_string(n) +
+          " positions; this session's " + wanted[i].ToString() + " needs " +
+          (recurrent_mismatch ? std::string("the same recurrent heads") : std::to_string(need)) +
+          ": restore it into a session whose plan keeps no more for that head");
+  }
+  return Status::Ok();
 }
 
 Result<SavedHeadLayout> ParseSavedHeadLayout(std::span<const uint64_t> shape) {
@@ -346,7 +340,7 @@ Result<SavedHeadLayout> ParseSavedHeadLayout(std::span<const uint64_t> shape) {
 }
 
 Status ReadSavedHeads(const SavedHeadLayout& layout, size_t n, StateReader& r,
-                      const SavedRowsSink& rows) {
+                      const SavedRowsSink& rows, const SavedCandidatesSink& candidates) {
   const size_t rb = layout.head_dim * DTypeSize(layout.dtype);
   std::vector<uint8_t> keys, values;
   for (size_t i = 0; i < layout.specs.size(); ++i) {
@@ -362,40 +356,25 @@ Status ReadSavedHeads(const SavedHeadLayout& layout, size_t n, StateReader& r,
       FLOE_RETURN_IF_ERROR(
           rows(i / layout.n_kv_heads, i % layout.n_kv_heads, n - c, c, keys.data(), values.data()));
   }
-  std::vector<uint8_t> skipped;
-  for (const HeadSpec& s : layout.specs) {
-    if (s.mode != HeadMode::kKnn) continue;
+  std::vector<uint8_t> blob;
+  for (size_t i = 0; i < layout.specs.size(); ++i) {
+    if (layout.specs[i].mode != HeadMode::kKnn) continue;
     uint64_t len = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&len, r.remaining(), "candidates length"));
-    skipped.resize(len);
-    FLOE_RETURN_IF_ERROR(r.TakeRaw(skipped.data(), len, "candidates"));
+    blob.resize(len);
+    FLOE_RETURN_IF_ERROR(r.TakeRaw(blob.data(), len, "candidates"));
+    if (candidates) FLOE_RETURN_IF_ERROR(candidates(i, blob));
   }
   return r.Finish();
 }
 
 Status PlannedAttention::RestoreFromPlan(const SavedHeadLayout& saved, size_t n, StateReader& r) {
   if (n > capacity_) return InvalidArgument("session state: position exceeds the context");
-  if (saved.n_layers != plan_.n_layers || saved.n_kv_heads != plan_.n_kv_heads ||
-      saved.head_dim != head_dim_ || saved.dtype != dtype_)
-    return InvalidArgument(
-        "session state was saved with a different model configuration or KV cache type");
-  // Every head first: what the saved head kept must cover what this plan's head needs.
-  for (size_t i = 0; i < heads_.size(); ++i) {
-    const HeadSpec& want = heads_[i].spec;
-    const size_t need = KeepsAll(want.mode)              ? n
-                        : want.mode == HeadMode::kWindow ? std::min(want.window, n)
-                                                         : 0;
-    const bool recurrent_mismatch =
-        (want.mode == HeadMode::kRecurrent) != (saved.specs[i].mode == HeadMode::kRecurrent);
-    if (saved.kept(i, n) < need || recurrent_mismatch)
-      return InvalidArgument(
-          "session state: layer " + std::to_string(i / plan_.n_kv_heads) + " head " +
-          std::to_string(i % plan_.n_kv_heads) + " was saved as " + saved.specs[i].ToString() +
-          ", which keeps the last " + std::to_string(saved.kept(i, n)) + " of " +
-          std::to_string(n) + " positions; this session's " + want.ToString() + " needs " +
-          (recurrent_mismatch ? std::string("the same recurrent heads") : std::to_string(need)) +
-          ": restore it into a session whose plan keeps no more for that head");
-  }
+  FLOE_RETURN_IF_ERROR(saved.CheckShape(plan_.n_layers, plan_.n_kv_heads, head_dim_, dtype_));
+  FLOE_RETURN_IF_ERROR(saved.CheckCovers(plan_.specs, n));
+  // The saved candidates rank what this plan's knn heads would only under the same layout.
+  FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout own, ParseSavedHeadLayout(Shape()));
+  const bool same_layout = saved.specs == own.specs;
   PlannedAttention fresh;
   FLOE_RETURN_IF_ERROR(fresh.Init(plan_, n_heads_, head_dim_, capacity_, max_rows_, dtype_, knn_));
   const size_t rb = head_dim_ * DTypeSize(dtype_);
@@ -404,12 +383,14 @@ Status PlannedAttention::RestoreFromPlan(const SavedHeadLayout& saved, size_t n,
       [&](size_t layer, size_t g, size_t first, size_t count, const uint8_t* k,
           const uint8_t* v) -> Status {
         Head& h = fresh.at(layer, g);
-        if (h.spec.mode == HeadMode::kRecurrent) return Status::Ok();
-        const size_t from = h.spec.mode == HeadMode::kWindow ? n - std::min(h.spec.window, n) : 0;
-        for (size_t p = std::max(from, first); p < first + count; ++p)
+        for (size_t p = std::max(n - KeptPositions(h.spec, n), first); p < first + count; ++p)
           h.kv.StoreRows(0, p % h.kv.capacity(), 0, k + (p - first) * rb, v + (p - first) * rb);
         return Status::Ok();
-      }));
+      },
+      same_layout ? SavedCandidatesSink([&](size_t i, std::span<const uint8_t> bytes) {
+        return fresh.heads_[i].shared.Restore(bytes, n);
+      })
+                  : SavedCandidatesSink()));
   for (Head& h : fresh.heads_)
     if (h.index) FLOE_RETURN_IF_ERROR(h.index->Rebuild(h.kv, n, nullptr));
   heads_ = std::move(fresh.heads_);
@@ -430,9 +411,7 @@ Status PlannedAttention::RestoreFromDense(size_t n, StateReader& r) {
     FLOE_RETURN_IF_ERROR(r.TakeRaw(values.data(), layer_bytes, "values"));
     for (size_t g = 0; g < G; ++g) {
       Head& h = fresh.at(l, g);
-      if (h.spec.mode == HeadMode::kRecurrent) continue;
-      const size_t from = h.spec.mode == HeadMode::kWindow ? n - std::min(h.spec.window, n) : 0;
-      for (size_t p = from; p < n; ++p)
+      for (size_t p = n - KeptPositions(h.spec, n); p < n; ++p)
         h.kv.StoreRows(0, p % h.kv.capacity(), 0, keys.data() + (p * G + g) * rb,
                        values.data() + (p * G + g) * rb);
     }
@@ -454,8 +433,7 @@ Status PlannedAttention::CopyFrom(const PlannedAttention& other, size_t n) {
     if (KeepsAll(h.spec.mode)) FLOE_RETURN_IF_ERROR(h.kv.CopyPrefixFrom(o.kv, n));
     if (h.spec.mode == HeadMode::kWindow) {
       // Rings of equal size hold the same slots; else copy the window by position.
-      const size_t c = std::min(h.spec.window, n);
-      for (size_t p = n - c; p < n; ++p)
+      for (size_t p = n - KeptPositions(h.spec, n); p < n; ++p)
         h.kv.StoreRows(0, p % h.kv.capacity(), 0, o.kv.Key(0, p % o.kv.capacity(), 0),
                        o.kv.Value(0, p % o.kv.capacity(), 0));
     }

@@ -47,6 +47,13 @@ struct SavedHeadLayout {
   // How many of the last positions of a state of n positions head i holds: n (dense, knn),
   // min(W, n) (window W) or 0 (recurrent).
   size_t kept(size_t i, size_t n) const;
+  // kInvalidArgument unless the layout is one of these heads and this cache type.
+  Status CheckShape(size_t layers, size_t kv_heads, size_t dim, DType type) const;
+  // kInvalidArgument, naming the first head, unless every saved head kept, of a sequence of n
+  // positions, what the head of `wanted` (one spec per head, same order) needs: dense and knn
+  // every position, window W the last min(W, n), recurrent nothing (and only from a recurrent
+  // head).
+  Status CheckCovers(std::span<const HeadSpec> wanted, size_t n) const;
 };
 // Parses what Shape() wrote. The shape comes from a file: kInvalidArgument for a count that
 // does not match its dims, a dtype other than f32/f16, an unknown mode, a window head with
@@ -56,12 +63,14 @@ Result<SavedHeadLayout> ParseSavedHeadLayout(std::span<const uint64_t> shape);
 // Reads the payload PlannedAttention::Save wrote for n positions under `layout`, head by head
 // in (layer, KV head) order, passing each head's kept rows to `rows` (the first position they
 // hold, their count, then count key rows and count value rows of layout.head_dim values in
-// layout.dtype, position order), then skips the knn heads' saved candidates and checks that
-// every byte was read. `rows` may be empty (a check of the bytes only). Stops at the first error.
+// layout.dtype, position order), then each knn head's saved candidates to `candidates` (its
+// index in layout.specs and the bytes), and checks that every byte was read. Either sink may be
+// empty (rows: a check of the bytes only; candidates: skipped). Stops at the first error.
 using SavedRowsSink = std::function<Status(size_t layer, size_t head, size_t first, size_t count,
                                            const uint8_t* keys, const uint8_t* values)>;
+using SavedCandidatesSink = std::function<Status(size_t head, std::span<const uint8_t> bytes)>;
 Status ReadSavedHeads(const SavedHeadLayout& layout, size_t n, StateReader& r,
-                      const SavedRowsSink& rows);
+                      const SavedRowsSink& rows, const SavedCandidatesSink& candidates = {});
 
 class PlannedAttention {
  public:
@@ -109,18 +118,18 @@ class PlannedAttention {
   void Save(size_t n, StateWriter& w) const;
   // Reads what Save wrote for n positions into a fresh copy, rebuilds the kNN indexes, and
   // replaces this storage only when all of it succeeded and no byte is left (else unchanged,
-  // kInvalidArgument).
+  // kInvalidArgument). RestoreFromPlan with this storage's own layout.
   Status Restore(size_t n, StateReader& r);
   // Reads what KvCache::SavePrefix wrote for n positions of a whole-layer cache of the same
   // heads and dtype (a state saved without a plan) and keeps of it what each head needs, kNN
   // indexes rebuilt: a dense sequence continued under a plan. Unchanged on error.
   Status RestoreFromDense(size_t n, StateReader& r);
-  // Reads a state of n positions saved under another plan (`saved`, from its header; same
-  // layers, KV heads, head_dim and dtype, else kInvalidArgument) and keeps of each head what
-  // this plan's mode needs, kNN indexes rebuilt, the saved kNN candidates dropped. A head whose
-  // mode needs positions the saved head did not keep (dense, knn or a wider window from a
-  // window head of a longer sequence; an attention head from a recurrent one) is
-  // kInvalidArgument naming the head. Unchanged on error.
+  // Reads a state of n positions saved under a plan (`saved`, from its header; same layers, KV
+  // heads, head_dim and dtype, else kInvalidArgument) and keeps of each head what this plan's
+  // mode needs, kNN indexes rebuilt. The saved kNN candidates are restored when `saved` is this
+  // storage's own layout and dropped otherwise. A head whose mode needs positions the saved head
+  // did not keep is kInvalidArgument naming the head (SavedHeadLayout::CheckCovers). Unchanged
+  // on error.
   Status RestoreFromPlan(const SavedHeadLayout& saved, size_t n, StateReader& r);
   // A deep copy of `other`'s first n positions (same plan and shape).
   Status CopyFrom(const PlannedAttention& other, size_t n);

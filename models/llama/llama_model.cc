@@ -127,14 +127,10 @@ class LlamaModel::State final : public SequenceState {
       }
       std::vector<uint64_t> shape;
       FLOE_RETURN_IF_ERROR(r.ReadHeaderShape("llama+head-plan", &shape));
+      FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
       uint64_t n = 0;
       FLOE_RETURN_IF_ERROR(r.TakeU64(&n, planned->capacity(), "position"));
-      if (shape == planned->Shape()) {
-        FLOE_RETURN_IF_ERROR(planned->Restore(n, r));
-      } else {
-        FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
-        FLOE_RETURN_IF_ERROR(planned->RestoreFromPlan(saved, n, r));
-      }
+      FLOE_RETURN_IF_ERROR(planned->RestoreFromPlan(saved, n, r));
       pos = n;
       return Status::Ok();
     }
@@ -172,21 +168,12 @@ class LlamaModel::State final : public SequenceState {
     std::vector<uint64_t> shape;
     FLOE_RETURN_IF_ERROR(r.ReadHeaderShape("llama+head-plan", &shape));
     FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
-    if (saved.n_layers != config.n_layers || saved.n_kv_heads != config.n_kv_heads ||
-        saved.head_dim != config.head_dim || saved.dtype != options.kv_dtype)
-      return InvalidArgument(
-          "session state was saved with a different model configuration or KV cache type");
+    FLOE_RETURN_IF_ERROR(
+        saved.CheckShape(config.n_layers, config.n_kv_heads, config.head_dim, options.kv_dtype));
     uint64_t n = 0;
     FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cache.capacity(), "position"));
-    for (size_t i = 0; i < saved.specs.size(); ++i)
-      if (saved.kept(i, n) < n)
-        return InvalidArgument(
-            "session state: layer " + std::to_string(i / saved.n_kv_heads) + " head " +
-            std::to_string(i % saved.n_kv_heads) + " was saved as " + saved.specs[i].ToString() +
-            ", which keeps the last " + std::to_string(saved.kept(i, n)) + " of its " +
-            std::to_string(n) +
-            " positions; a session without a head plan needs all of them: restore it into a "
-            "session with a plan that keeps no more for that head");
+    // A plain cache is a dense head everywhere.
+    FLOE_RETURN_IF_ERROR(saved.CheckCovers(std::vector<HeadSpec>(saved.specs.size()), n));
     StateReader check = r;  // every byte checked before the cache is touched
     FLOE_RETURN_IF_ERROR(ReadSavedHeads(saved, n, check, nullptr));
     FLOE_RETURN_IF_ERROR(ReadSavedHeads(saved, n, r,

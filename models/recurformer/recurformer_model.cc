@@ -117,11 +117,7 @@ class RecurformerModel::State final : public SequenceState {
       if (shape.empty() || shape.back() != ssm[0].size())
         return InvalidArgument("session state was saved with a different model configuration");
       shape.pop_back();
-      const bool same_plan = shape == planned->Shape();
-      SavedHeadLayout saved;
-      if (!same_plan) {
-        FLOE_ASSIGN_OR_RETURN(saved, ParseSavedHeadLayout(shape));
-      }
+      FLOE_ASSIGN_OR_RETURN(const SavedHeadLayout saved, ParseSavedHeadLayout(shape));
       uint64_t n = 0;
       FLOE_RETURN_IF_ERROR(r.TakeU64(&n, cap, "position"));
       const size_t ssm_bytes = ssm[cur].size() * sizeof(float);
@@ -129,8 +125,7 @@ class RecurformerModel::State final : public SequenceState {
         return InvalidArgument("RecurFormer state: truncated recurrent state");
       // Into the buffer not in use; it becomes current only when the heads restored too.
       FLOE_RETURN_IF_ERROR(r.TakeRaw(ssm[cur ^ 1].data(), ssm_bytes, "recurrent state"));
-      FLOE_RETURN_IF_ERROR(same_plan ? planned->Restore(n, r)
-                                     : planned->RestoreFromPlan(saved, n, r));
+      FLOE_RETURN_IF_ERROR(planned->RestoreFromPlan(saved, n, r));
       cur ^= 1;
       pos = n;
       return Status::Ok();
