@@ -15,7 +15,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -26,6 +25,7 @@
 #include "checks.h"
 #include "load_flags.h"
 #include "session_flags.h"
+#include "text_file.h"
 #include "token_file.h"
 #include "commands.h"
 #include "runtime/engine/model.h"
@@ -84,6 +84,18 @@ double LogSumExp(const float* x, size_t n) {
   double s = 0;
   for (size_t i = 0; i < n; ++i) s += std::exp(double(x[i]) - mx);
   return mx + std::log(s);
+}
+
+// The `bytes` of the file after --skip-frac of them, from the next line on (*start: where),
+// read without the rest of the file (docs/allocation-audit.md item 16).
+Result<std::string> WindowText(const std::string& path, double skip, size_t bytes, size_t* start) {
+  FLOE_ASSIGN_OR_RETURN(const size_t size, TextFileSize(path));
+  *start = size_t(skip * double(size));
+  if (*start > 0) {
+    FLOE_ASSIGN_OR_RETURN(const size_t nl, FindNewline(path, *start));
+    *start = nl == size ? size : nl + 1;
+  }
+  return ReadTextRange(path, *start, bytes);
 }
 
 std::unique_ptr<Session> NewSession(const Model& m, const SessionParams& p, const char* what) {
@@ -153,34 +165,12 @@ int Run(const EvalAttentionFlags& f) {
         return 1;
       }
   } else {
-    std::ifstream in(text_path, std::ios::binary);
-    if (!in) {
-      std::fprintf(stderr, "floe eval-attention: cannot open '%s'\n", text_path.c_str());
+    auto text = WindowText(text_path, skip, size_t(ctx) * size_t(windows) * 24, &start);
+    if (!text.ok()) {
+      std::fprintf(stderr, "floe eval-attention: %s\n", text.status().message().c_str());
       return 1;
     }
-    // Start after --skip-frac of the bytes, at the next line; read only what the windows need
-    // (at most ctx x windows x 24 bytes after the start, and 1 MiB to find that line): the
-    // file's size decides nothing else (docs/allocation-audit.md item 16).
-    in.seekg(0, std::ios::end);
-    const size_t file_size = size_t(std::max<std::streamoff>(0, in.tellg()));
-    const size_t want = size_t(ctx) * size_t(windows) * 24;
-    start = size_t(skip * double(file_size));
-    std::string text;
-    auto read_at = [&](size_t at, size_t n) {
-      in.clear();
-      in.seekg(std::streamoff(at));
-      std::string buf(std::min(n, file_size - std::min(at, file_size)), '\0');
-      in.read(buf.data(), std::streamsize(buf.size()));
-      buf.resize(size_t(std::max<std::streamsize>(0, in.gcount())));
-      return buf;
-    };
-    if (start > 0) {
-      const std::string head = read_at(start, size_t(1) << 20);
-      const size_t nl = head.find('\n');
-      start = nl == std::string::npos ? start + head.size() : start + nl + 1;
-    }
-    text = read_at(start, want);
-    ids = tok->Encode(text, /*add_bos=*/false);
+    ids = tok->Encode(*text, /*add_bos=*/false);
   }
   const size_t per = size_t(ctx) - 1;  // each window: BOS + ctx - 1 text tokens
   if (ids.size() < per * size_t(windows)) {

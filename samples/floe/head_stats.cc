@@ -2,13 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <functional>
-#include <sstream>
 #include <map>
 #include <mutex>
 
 #include "attention/attention_probe.h"
+#include "text_file.h"
 #include "platform/kernels/ops.h"
 #include "runtime/engine/session.h"
 
@@ -73,19 +72,12 @@ class StatsProbe final : public AttentionProbe {
 
 namespace {
 
-Result<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open '" + path + "'");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-size_t NextLine(const std::string& text, size_t at) {
-  if (at == 0 || at >= text.size()) return std::min(at, text.size());
-  if (text[at - 1] == '\n') return at;  // already a line start
-  const size_t nl = text.find('\n', at);
-  return nl == std::string::npos ? text.size() : nl + 1;
+// The first line start at or after byte `at` of the file (`at` itself at 0 or after a '\n'),
+// or the file's size.
+Result<size_t> NextLine(const std::string& path, size_t at, size_t size) {
+  if (at == 0 || at >= size) return std::min(at, size);
+  FLOE_ASSIGN_OR_RETURN(const size_t nl, FindNewline(path, at - 1));
+  return nl == size ? size : nl + 1;  // nl == at - 1: `at` starts a line
 }
 
 }  // namespace
@@ -94,17 +86,18 @@ Result<std::vector<int32_t>> ReadTextTokens(const Model& model, const std::strin
                                             size_t begin, size_t end) {
   const Tokenizer* tok = model.tokenizer();
   if (!tok) return InvalidArgument("the model has no vocabulary; pass -z");
-  FLOE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  if (end == 0 || end > text.size()) end = text.size();
-  begin = NextLine(text, begin);
+  FLOE_ASSIGN_OR_RETURN(const size_t size, TextFileSize(path));
+  if (end == 0 || end > size) end = size;
+  FLOE_ASSIGN_OR_RETURN(begin, NextLine(path, begin, size));
   if (begin >= end) return InvalidArgument("'" + path + "': no text in the range asked for");
-  return tok->Encode(std::string_view(text).substr(begin, end - begin), /*add_bos=*/false);
+  FLOE_ASSIGN_OR_RETURN(const std::string text, ReadTextRange(path, begin, end - begin));
+  return tok->Encode(text, /*add_bos=*/false);
 }
 
 Result<std::pair<size_t, size_t>> HeldOutStart(const std::string& path, double frac) {
-  FLOE_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
-  const size_t at = NextLine(text, size_t(double(text.size()) * (1.0 - frac)));
-  return std::make_pair(at, text.size());
+  FLOE_ASSIGN_OR_RETURN(const size_t size, TextFileSize(path));
+  FLOE_ASSIGN_OR_RETURN(const size_t at, NextLine(path, size_t(double(size) * (1.0 - frac)), size));
+  return std::make_pair(at, size);
 }
 
 HeadStats HeadStatsTable::KvHead(size_t layer, size_t kv_head) const {
