@@ -67,17 +67,18 @@ Status KnnIndexSet::Init(size_t n_layers, size_t n_kv_heads, size_t head_dim,
         indexes_.clear();
         return index.status();
       }
-      if (indexes_.empty() && max_bytes > 0 && count > 0 &&
-          (*index)->bytes() > max_bytes / count) {
-        const double mib = double((*index)->bytes()) * double(count) / double(1 << 20);
-        return OutOfMemory("the kNN indexes of " + std::to_string(n_layers) + " layers x " +
-                           std::to_string(n_kv_heads) + " KV heads would take " +
-                           std::to_string(size_t(mib)) + " MiB empty, more than the " +
-                           std::to_string(max_bytes >> 20) +
-                           " MiB allowed beside the keys they index: lower --knn-simple / "
-                           "--knn-composite or use dense attention");
+      if (indexes_.empty()) {  // the first one: all of them would take its bytes each
+        if (max_bytes > 0 && (*index)->bytes() > max_bytes / count) {
+          const double mib = double((*index)->bytes()) * double(count) / double(1 << 20);
+          return OutOfMemory("the kNN indexes of " + std::to_string(n_layers) + " layers x " +
+                             std::to_string(n_kv_heads) + " KV heads would take " +
+                             std::to_string(size_t(mib)) + " MiB empty, more than the " +
+                             std::to_string(max_bytes >> 20) +
+                             " MiB allowed beside the keys they index: lower --knn-simple / "
+                             "--knn-composite or use dense attention");
+        }
+        indexes_.reserve(count);
       }
-      if (indexes_.empty()) indexes_.reserve(count);
       indexes_.push_back(std::move(index).value());
     }
   return Status::Ok();

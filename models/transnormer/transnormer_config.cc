@@ -70,10 +70,8 @@ Status TransnormerConfig::Validate() const {
   // tens of MiB).
   if (head_dim() > 1024)
     return ConfigError("head size " + std::to_string(head_dim()) + " is implausibly large");
-  size_t state_floats = 0;
-  for (size_t l = 0; l < n_layers; ++l) state_floats += hidden_dim * key_dim(l);
-  if (state_floats > (size_t(1) << 28))
-    return ConfigError("the recurrent state (" + std::to_string(state_floats / (1 << 18)) +
+  if (state_floats() > (size_t(1) << 28))
+    return ConfigError("the recurrent state (" + std::to_string(state_floats() / (1 << 18)) +
                        " MiB per sequence) is implausibly large");
   return Status::Ok();
 }

@@ -35,6 +35,12 @@ struct TransnormerConfig {
 
   size_t head_dim() const { return hidden_dim / n_heads; }  // d_v, and d_k without LRPE
   size_t key_dim(size_t layer) const { return lrpe[layer] ? 2 * head_dim() : head_dim(); }
+  // Floats of one sequence's recurrent state buffer: H d_k d_v per layer.
+  size_t state_floats() const {
+    size_t n = 0;
+    for (size_t l = 0; l < n_layers; ++l) n += hidden_dim * key_dim(l);
+    return n;
+  }
 
   // Positive sizes, heads dividing hidden_dim (and embed_dim, the width LRPE's theta is built
   // for), one LRPE flag per layer, LRPE layers only when hidden_dim == embed_dim (the official

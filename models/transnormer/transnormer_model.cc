@@ -180,10 +180,7 @@ Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(
   // describe it as well as the config's absolute cap (docs/allocation-audit.md item 5): a real
   // model's qkvu projection alone (4 Hd x D) outweighs one buffer's Hd x d_k for d_k <= D, even
   // at 4 bits, so a small file cannot make each new sequence allocate gigabytes.
-  const TransnormerConfig& c = net_.config;
-  size_t state_floats = 0;
-  for (size_t l = 0; l < c.n_layers; ++l) state_floats += c.hidden_dim * c.key_dim(l);
-  const size_t state_bytes = 2 * state_floats * sizeof(float);
+  const size_t state_bytes = 2 * net_.config.state_floats() * sizeof(float);
   const size_t allowed = std::max(4 * net_.weights.bytes, kStateFloorBytes);
   if (state_bytes > allowed)
     return InvalidArgument("the recurrent state (" + std::to_string(state_bytes >> 20) +

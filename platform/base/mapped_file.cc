@@ -11,6 +11,8 @@
 #include <fstream>
 #include <string>
 
+#include "platform/base/aligned_buffer.h"
+
 namespace floe {
 
 namespace {
@@ -63,8 +65,8 @@ bool TransparentHugePagesOn() {
 // Whether faulting the whole file in at once is sensible: not for a file larger than half the
 // machine's memory (it would push other memory out, or not fit).
 bool FitsInHalfOfMemory(size_t size) {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 && size <= size_t(pages) / 2 * size_t(page);
+  const size_t ram = PhysicalMemoryBytes();
+  return ram > 0 && size <= ram / 2;
 }
 
 // Faults every page of the mapping in, reading from disk what is not cached. False when the

@@ -118,24 +118,17 @@ Result<uint64_t> SavedStatePosition(std::span<const uint8_t> bytes) {
 }
 
 Status StateReader::ReadHeader(std::string_view architecture, std::span<const uint64_t> shape) {
-  std::string arch;
-  FLOE_RETURN_IF_ERROR(ReadMagicAndArchitecture(&arch));
-  if (arch != architecture)
-    return InvalidArgument("session state was saved by a '" + arch + "' model, not '" +
-                           std::string(architecture) + "'");
-  uint32_t ns = 0;
-  FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&ns, "state shape count")));
-  if (ns != shape.size())
+  std::vector<uint64_t> saved;
+  FLOE_RETURN_IF_ERROR(ReadHeaderShape(architecture, &saved));
+  if (saved.size() != shape.size())
     return InvalidArgument("session state was saved with a different model configuration");
-  for (size_t i = 0; i < ns; ++i) {
-    uint64_t v = 0;
-    FLOE_RETURN_IF_ERROR(AsArgument(r_.Read(&v, "state shape")));
-    if (v != shape[i])
+  for (size_t i = 0; i < saved.size(); ++i)
+    if (saved[i] != shape[i])
       return InvalidArgument(
           "session state was saved with a different model configuration "
           "(shape field " +
-          std::to_string(i) + ": " + std::to_string(v) + " vs " + std::to_string(shape[i]) + ")");
-  }
+          std::to_string(i) + ": " + std::to_string(saved[i]) + " vs " + std::to_string(shape[i]) +
+          ")");
   return Status::Ok();
 }
 
