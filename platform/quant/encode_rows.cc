@@ -44,6 +44,18 @@ Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vec
       case DType::kQ5_1:
         QuantizeRowQ5_1(row, cols, reinterpret_cast<BlockQ5_1*>(p));
         break;
+      case DType::kQ5_0:
+        QuantizeRowQ5_0(row, cols, reinterpret_cast<BlockQ5_0*>(p));
+        break;
+      case DType::kQ4_K:
+        QuantizeRowQ4_K(row, cols, reinterpret_cast<BlockQ4_K*>(p));
+        break;
+      case DType::kQ5_K:
+        QuantizeRowQ5_K(row, cols, reinterpret_cast<BlockQ5_K*>(p));
+        break;
+      case DType::kQ6_K:
+        QuantizeRowQ6_K(row, cols, reinterpret_cast<BlockQ6_K*>(p));
+        break;
       default:
         return InvalidArgument(std::string("cannot write weights as ") + DTypeName(type));
     }

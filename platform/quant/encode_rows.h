@@ -1,5 +1,6 @@
-// Float rows to a stored weight type: f32, f16, bf16 (round to nearest even), q8_0, q4_0, q4_1
-// and q5_1 (llama.cpp's reference rounding, platform/quant/quant.h). Used to write model files.
+// Float rows to a stored weight type: f32, f16, bf16 (round to nearest even), q8_0, q4_0, q4_1,
+// q5_0, q5_1, q4_K, q5_K and q6_K (llama.cpp's reference rounding, platform/quant/quant.h).
+// Used to write model files.
 #pragma once
 
 #include <cstddef>

@@ -225,6 +225,30 @@ void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out) {
   }
 }
 
+void QuantizeRowQ5_0(const float* x, size_t n, BlockQ5_0* out) {
+  for (size_t i = 0; i < n / 32; ++i, x += 32) {
+    float amax = 0.0f, max = 0.0f;
+    for (int j = 0; j < 32; ++j) {
+      if (amax < std::fabs(x[j])) {
+        amax = std::fabs(x[j]);
+        max = x[j];
+      }
+    }
+    const float d = max / -16.0f;
+    const float id = d != 0.0f ? 1.0f / d : 0.0f;
+    out[i].d = F32ToF16(d);
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+      const int lo = std::min(31, TruncCode(x[j] * id + 16.5f));
+      const int hi = std::min(31, TruncCode(x[j + 16] * id + 16.5f));
+      out[i].qs[j] = uint8_t((lo & 0x0F) | (hi & 0x0F) << 4);
+      qh |= uint32_t((lo & 0x10) >> 4) << j;
+      qh |= uint32_t((hi & 0x10) >> 4) << (j + 16);
+    }
+    for (int k = 0; k < 4; ++k) out[i].qh[k] = uint8_t(qh >> (8 * k));
+  }
+}
+
 size_t QuantizedActivationsFloats(size_t n) {
   // Byte arrays (q, q4: n each), then 4-byte arrays: d n/32, sum16 n/16, sum4 n/4, d4 and c4
   // n/8 each, d8 and c8 n/4 each, unrounded d and s n/32 each. Whole 64-byte lines.

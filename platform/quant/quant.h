@@ -170,6 +170,14 @@ void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out);
 // (x - min) / d + 0.5 truncated (Q4_1 clamped to 15; Q5_1 as llama.cpp, unclamped to 5 bits).
 void QuantizeRowQ4_1(const float* x, size_t n, BlockQ4_1* out);
 void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out);
+// quantize_row_q5_0_ref: d = max / -16 (max: the element of largest |x|), codes x / d + 16.5
+// truncated, clamped to 31.
+void QuantizeRowQ5_0(const float* x, size_t n, BlockQ5_0* out);
+// quantize_row_q{4,5,6}_K_ref (n a multiple of 256): the K-quants as llama-quantize writes them
+// without an importance matrix (platform/quant/quantize_k.cc describes the searches).
+void QuantizeRowQ4_K(const float* x, size_t n, BlockQ4_K* out);
+void QuantizeRowQ5_K(const float* x, size_t n, BlockQ5_K* out);
+void QuantizeRowQ6_K(const float* x, size_t n, BlockQ6_K* out);
 
 // How a weight type's activations are quantized (llama.cpp's vec_dot_type; see the top).
 enum class ActivationQuant { kQ8_0, kQ8_1, kQ8_K };

@@ -129,31 +129,4 @@ Status MakeModelGguf(const MakeModelOptions& o) {
   }
 }
 
-Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type) {
-  if (type != DType::kQ8_0 && type != DType::kQ4_0 && type != DType::kQ4_1 && type != DType::kQ5_1)
-    return InvalidArgument(std::string("quantize supports q8_0, q4_0, q4_1 and q5_1, not ") +
-                           DTypeName(type));
-  FLOE_ASSIGN_OR_RETURN(GgufFile in, GgufFile::Open(input_path));
-  GgufWriter w;
-  for (const auto& [key, value] : in.metadata()) w.SetValue(key, value);
-  w.SetUint32("general.file_type", FileType(type));
-  std::vector<std::unique_ptr<std::vector<uint8_t>>> keep;
-  std::vector<float> rows;
-  for (const GgufTensorInfo& t : in.tensors()) {
-    const bool plain = t.type == 0 || t.type == 1 || t.type == 30;
-    if (plain && t.ne.size() == 2 && t.ne[1] > 1 && t.ne[0] % 32 == 0) {
-      FLOE_ASSIGN_OR_RETURN(TensorView v, in.GetTensorView(t.name));
-      rows.resize(v.rows * v.cols);
-      ToF32(v, 0, rows.size(), rows.data());
-      keep.push_back(std::make_unique<std::vector<uint8_t>>());
-      FLOE_RETURN_IF_ERROR(EncodeRows(rows.data(), v.rows, v.cols, type, keep.back().get()));
-      FLOE_RETURN_IF_ERROR(
-          w.AddTensor(t.name, t.ne, uint32_t(type), keep.back()->data(), keep.back()->size()));
-    } else {
-      FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, t.type, t.data, size_t(t.nbytes)));
-    }
-  }
-  return w.WriteFile(output_path);
-}
-
 }  // namespace floe

@@ -1,5 +1,5 @@
-// `floe make-model` and `floe quantize`: benchmark models and weight quantization, as GGUF files
-// in the architecture's GGUF layout (llama.cpp's for llama, qwen2 and rwkv6), so peers load them.
+// `floe make-model`: benchmark models as GGUF files in the architecture's GGUF layout (llama.cpp's
+// for llama, qwen2 and rwkv6), so peers load them.
 //
 // make-model writes a random-weight model of a preset shape of any architecture in the registry
 // (runtime/engine/architectures.h; each architecture's presets and weight types are in its
@@ -33,12 +33,6 @@ struct MakeModelOptions {
 };
 
 Status MakeModelGguf(const MakeModelOptions& options);
-
-// Copies a GGUF, quantizing every 2-D f32/f16/bf16 matrix whose rows are a multiple of 32 to
-// `type` (kQ8_0, kQ4_0, kQ4_1 or kQ5_1, llama.cpp's reference rounding: the bytes of
-// llama-quantize without an importance matrix); 1-D tensors are copied unchanged. Sets
-// general.file_type as llama.cpp (7 = mostly Q8_0, 2 = Q4_0, 3 = Q4_1, 9 = Q5_1).
-Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type);
 
 // "f32" -> kF32 etc. for f32, f16, bf16, q8_0, q4_0, q4_1, q5_1, q4_K, q6_K; kInvalidArgument
 // otherwise.

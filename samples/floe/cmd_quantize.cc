@@ -1,10 +1,10 @@
-// floe quantize: a llama GGUF's float matrices to q8_0, q4_0, q4_1 or q5_1.
+// floe quantize: a GGUF's float matrices to a quantized type or llama.cpp's K-quant mixtures.
 #include <memory>
 
 #include "checks.h"
 #include "commands.h"
 #include "report.h"
-#include "runtime/tools/make_model.h"
+#include "runtime/tools/quantize.h"
 
 namespace floe::cli {
 
@@ -12,11 +12,11 @@ namespace {
 
 struct QuantizeFlags {
   std::string input, output;
-  DType type = DType::kQ8_0;
+  QuantizeScheme scheme = ParseQuantizeScheme("q8_0").value();
 };
 
 int Run(const QuantizeFlags& f) {
-  return ReportWrite("quantize", QuantizeGguf(f.input, f.output, f.type), f.output);
+  return ReportWrite("quantize", QuantizeGguf(f.input, f.output, f.scheme), f.output);
 }
 
 }  // namespace
@@ -30,9 +30,10 @@ Verb AddQuantize(CLI::App& floe) {
       ->check(ExistingInputFile())
       ->type_name("FILE");
   app->add_option("OUT", f->output, "GGUF file to write")->required()->type_name("FILE");
-  AddParsed<DType>(
-      app, "--type", &f->type, [](const std::string& v) { return ParseDType(v); },
-      "q8_0|q4_0|q4_1|q5_1", DTypeName(f->type), "quantized type");
+  AddParsed<QuantizeScheme>(
+      app, "--type", &f->scheme, [](const std::string& v) { return ParseQuantizeScheme(v); },
+      "q8_0|q4_0|q4_1|q5_0|q5_1|q4_K|q5_K|q6_K|q4_K_M|q5_K_M", f->scheme.name,
+      "quantized type (q4_K_M, q5_K_M: llama-quantize's mixtures)");
   return {app, [f] { return Run(*f); }};
 }
 

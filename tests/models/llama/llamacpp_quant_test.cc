@@ -30,7 +30,7 @@
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 #include "runtime/formats/gguf/gguf_reader.h"
-#include "runtime/tools/make_model.h"
+#include "runtime/tools/quantize.h"
 #include "quant_bounds.h"
 #include "skips.h"
 #include "temp_files.h"
@@ -190,9 +190,10 @@ TEST_CASE("llama.cpp Q2_K file (Q2_K + Q3_K) matches llama.cpp's logits", "[mode
 // bytes as llama-quantize's output (llama.cpp keeps some tensors in other types, e.g. norms in
 // f32 and, for Q4_0, output.weight in Q6_K; those are skipped, and the test requires every
 // attention and feed-forward matrix to be among the compared ones).
-TEST_CASE("floe quantize writes llama-quantize's bytes for Q8_0 and Q4_0", "[model]") {
-  for (const auto& [type_name, type] :
-       {std::pair<std::string, DType>{"Q8_0", DType::kQ8_0}, {"Q4_0", DType::kQ4_0}}) {
+TEST_CASE("floe quantize writes llama-quantize's bytes for Q8_0, Q4_0 and Q5_0", "[model]") {
+  for (const auto& [type_name, type] : {std::pair<std::string, DType>{"Q8_0", DType::kQ8_0},
+                                        {"Q4_0", DType::kQ4_0},
+                                        {"Q5_0", DType::kQ5_0}}) {
     INFO(type_name);
     const std::string out = floe::testing::TempPath("quantize", type_name + ".gguf");
     floe::testing::Cleanup cleanup{out};
@@ -219,6 +220,108 @@ TEST_CASE("floe quantize writes llama-quantize's bytes for Q8_0 and Q4_0", "[mod
     }
     CHECK(matrices == 14);  // 2 layers x (q, k, v, output, gate, up, down)
     CHECK(compared == matrices);
+  }
+}
+
+// The K-quants and llama-quantize's Q4_K_M mixture: `floe quantize --type q4_K_M|q6_K` of the
+// source must reproduce llama-quantize's whole file, tensor by tensor: the same ggml type for
+// every tensor (Q4_K_M: q6_K for output, blk.1.attn_v and blk.1.ffn_down, q4_K elsewhere) and
+// the same bytes, and llama.cpp's general.file_type (15, 18).
+TEST_CASE("floe quantize writes llama-quantize's Q4_K_M and Q6_K files", "[model]") {
+  for (const auto& [type_name, file_type] :
+       {std::pair<std::string, uint32_t>{"Q4_K_M", 15}, {"Q6_K", 18}}) {
+    INFO(type_name);
+    auto scheme = ParseQuantizeScheme(type_name);
+    REQUIRE(scheme.ok());
+    const std::string out = floe::testing::TempPath("quantize", type_name + ".gguf");
+    floe::testing::Cleanup cleanup{out};
+    const Status st = QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, *scheme);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    auto ours = GgufFile::Open(out);
+    auto theirs = GgufFile::Open(DataPath(kDir + type_name + ".gguf"));
+    REQUIRE((ours.ok() && theirs.ok()));
+    CHECK(ours->GetUint("general.file_type").value() == file_type);
+    CHECK(ours->tensors().size() == theirs->tensors().size());
+    size_t equal = 0, k_quant = 0;
+    for (const GgufTensorInfo& t : theirs->tensors()) {
+      INFO(t.name);
+      const GgufTensorInfo* mine = ours->FindTensor(t.name);
+      REQUIRE(mine != nullptr);
+      CHECK(mine->type == t.type);
+      CHECK(mine->ne == t.ne);
+      REQUIRE(mine->nbytes == t.nbytes);
+      const bool same = std::memcmp(mine->data, t.data, size_t(t.nbytes)) == 0;
+      CHECK(same);
+      equal += same;
+      k_quant += t.type == uint32_t(DType::kQ4_K) || t.type == uint32_t(DType::kQ6_K);
+    }
+    CHECK(equal == 21);    // 16 matrices and 5 norms
+    CHECK(k_quant == 16);  // every matrix, token_embd and output included
+  }
+}
+
+// q5_K (no llama.cpp Q5_K file is in ../shared/data; compared with llama-quantize in a session,
+// docs/quantization.md). Here, for `--type q4_K` and `--type q5_K`: every matrix is in the type,
+// each element dequantizes to the value nearest the source among those its sub-block can
+// represent (d sc q - dmin m, q = 0..15 or 0..31, from the stored d, dmin and 6-bit pairs), and
+// the relative rms error is that of 4-bit (5-bit) codes.
+TEST_CASE("floe quantize q4_K and q5_K: every element takes its nearest code", "[model]") {
+  auto source = GgufFile::Open(DataPath(kDir + "source-f32.gguf"));
+  REQUIRE(source.ok());
+  for (DType type : {DType::kQ4_K, DType::kQ5_K}) {
+    INFO(DTypeName(type));
+    auto scheme = ParseQuantizeScheme(DTypeName(type));
+    REQUIRE(scheme.ok());
+    const std::string out = floe::testing::TempPath("quantize", std::string(DTypeName(type)));
+    floe::testing::Cleanup cleanup{out};
+    REQUIRE(QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, *scheme).ok());
+    auto ours = GgufFile::Open(out);
+    REQUIRE(ours.ok());
+    size_t matrices = 0, bad = 0, elements = 0;
+    double err2 = 0, x2 = 0;
+    for (const GgufTensorInfo& t : source->tensors()) {
+      if (t.ne.size() != 2) continue;
+      INFO(t.name);
+      const GgufTensorInfo* q = ours->FindTensor(t.name);
+      REQUIRE(q != nullptr);
+      REQUIRE(q->type == uint32_t(type));
+      ++matrices;
+      auto src = source->GetTensorView(t.name);
+      REQUIRE(src.ok());
+      const size_t n = src->rows * src->cols;
+      std::vector<float> x(n), y(n);
+      ToF32(*src, 0, n, x.data());
+      DequantizeRow(type, q->data, n, y.data());
+      for (size_t sb = 0; sb < n / 256; ++sb) {
+        // d and the 6-bit scales of the super-block (same place in Q4_K and Q5_K blocks).
+        const auto* b = q->data + sb * DTypeBytes(type, 256);
+        uint16_t d16, dmin16;
+        std::memcpy(&d16, b, 2);
+        std::memcpy(&dmin16, b + 2, 2);
+        const int nmax = type == DType::kQ4_K ? 15 : 31;
+        for (int j = 0; j < 8; ++j) {
+          uint8_t sc, m;
+          Q4KScaleMin(b + 4, j, &sc, &m);
+          const float step = F16ToF32(d16) * float(sc), dm = F16ToF32(dmin16) * float(m);
+          for (size_t i = 256 * sb + 32 * j; i < 256 * sb + 32 * j + 32; ++i) {
+            float nearest = INFINITY;
+            for (int c = 0; c <= nmax; ++c)
+              nearest = std::min(nearest, std::fabs(step * float(c) - dm - x[i]));
+            bad += std::fabs(y[i] - x[i]) > nearest + 1e-6f;
+            err2 += double(y[i] - x[i]) * (y[i] - x[i]);
+            x2 += double(x[i]) * x[i];
+            ++elements;
+          }
+        }
+      }
+    }
+    CHECK(matrices == 16);
+    CHECK(bad == 0);
+    // Relative rms error: 4-bit codes about 1/12 of the range, 5-bit about half of that.
+    const double rel = std::sqrt(err2 / x2);
+    INFO("relative rms error " << rel << " over " << elements);
+    CHECK(rel < (type == DType::kQ4_K ? 0.12 : 0.06));
   }
 }
 

@@ -1,0 +1,163 @@
+#include "runtime/tools/quantize.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <memory>
+#include <numeric>
+
+#include "platform/quant/encode_rows.h"
+#include "runtime/formats/gguf/gguf_writer.h"
+
+namespace floe {
+
+namespace {
+
+constexpr uint32_t kGgmlF32 = 0, kGgmlF16 = 1, kGgmlBF16 = 30;
+
+bool Contains(const std::string& s, const char* part) { return s.find(part) != std::string::npos; }
+
+// "blk.N." -> N; -1 for tensors outside the layers (llama.cpp's weight_name_comparer).
+int LayerOf(const std::string& name) {
+  int layer = -1;
+  if (std::sscanf(name.c_str(), "blk.%d.", &layer) != 1) return -1;
+  return layer;
+}
+
+// llama.cpp's use_more_bits(i, n): the first and last eighth of the layers and every third
+// layer between them.
+bool UseMoreBits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+bool Quantizable(const GgufTensorInfo& t) {
+  const bool plain = t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16;
+  return plain && t.ne.size() == 2 && t.ne[1] > 1 && t.ne[0] % 32 == 0;
+}
+
+// A K-quant row that is not a multiple of 256 falls back as llama.cpp's
+// llama_tensor_get_type does.
+DType Fallback(DType t, uint64_t row) {
+  if (row % 256 == 0) return t;
+  switch (t) {
+    case DType::kQ4_K:
+      return DType::kQ5_0;
+    case DType::kQ5_K:
+      return DType::kQ5_1;
+    case DType::kQ6_K:
+      return DType::kQ8_0;
+    default:
+      return t;
+  }
+}
+
+}  // namespace
+
+Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name) {
+  std::string lower = name;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return char(std::tolower(c)); });
+  // llama.cpp's llama_ftype for each: MOSTLY_Q8_0 7, Q4_0 2, Q4_1 3, Q5_0 8, Q5_1 9, Q4_K_S 14,
+  // Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18. The pure q4_K / q5_K files are all q4_K / q5_K,
+  // which llama.cpp names "mostly" Q4_K_S / Q5_K_S.
+  static const QuantizeScheme kSchemes[] = {
+      {"q8_0", DType::kQ8_0, false, 7},   {"q4_0", DType::kQ4_0, false, 2},
+      {"q4_1", DType::kQ4_1, false, 3},   {"q5_0", DType::kQ5_0, false, 8},
+      {"q5_1", DType::kQ5_1, false, 9},   {"q4_K", DType::kQ4_K, false, 14},
+      {"q5_K", DType::kQ5_K, false, 16},  {"q6_K", DType::kQ6_K, false, 18},
+      {"q4_K_M", DType::kQ4_K, true, 15}, {"q5_K_M", DType::kQ5_K, true, 17},
+  };
+  std::string names;
+  for (const QuantizeScheme& s : kSchemes) {
+    std::string n = s.name;
+    std::transform(n.begin(), n.end(), n.begin(),
+                   [](unsigned char c) { return char(std::tolower(c)); });
+    if (n == lower) return s;
+    names += std::string(names.empty() ? "" : ", ") + s.name;
+  }
+  return InvalidArgument("quantize: unknown type '" + name + "' (" + names + ")");
+}
+
+std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeScheme& s) {
+  const std::vector<GgufTensorInfo>& tensors = in.tensors();
+  std::vector<uint32_t> types(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i)
+    types[i] =
+        Quantizable(tensors[i]) ? uint32_t(Fallback(s.base, tensors[i].ne[0])) : tensors[i].type;
+  const bool k_rules = s.mixture || s.base == DType::kQ6_K;
+  if (!k_rules) return types;
+
+  // llama-quantize visits tensors by layer, then name, and counts attn_v and ffn_down tensors in
+  // that order (its i_attention_wv / i_ffn_down).
+  std::vector<size_t> order(tensors.size());
+  std::iota(order.begin(), order.end(), size_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const int la = LayerOf(tensors[a].name), lb = LayerOf(tensors[b].name);
+    return la != lb ? la < lb : tensors[a].name < tensors[b].name;
+  });
+  int n_attention_wv = 0;
+  bool has_output = false;
+  for (const GgufTensorInfo& t : tensors) {
+    n_attention_wv += Contains(t.name, "attn_v.weight") || Contains(t.name, "attn_qkv.weight") ||
+                      Contains(t.name, "attn_kv_b.weight");
+    has_output |= t.name == "output.weight";
+  }
+  int n_layer = 0;
+  if (auto arch = in.GetString("general.architecture"); arch.ok())
+    if (auto n = in.GetUint(*arch + ".block_count"); n.ok() && *n < (1u << 20)) n_layer = int(*n);
+  int i_attention_wv = 0, i_ffn_down = 0;
+  const DType q6 = DType::kQ6_K;
+  for (size_t idx : order) {
+    const GgufTensorInfo& t = tensors[idx];
+    if (!Quantizable(t)) continue;
+    const std::string& name = t.name;
+    DType type = s.base;
+    if (name == "output.weight" || (!has_output && name == "token_embd.weight")) {
+      type = t.ne[0] % 256 != 0 ? DType::kQ8_0 : q6;
+    } else if (name == "token_embd.weight") {
+      // the base type
+    } else if (Contains(name, "attn_v.weight")) {
+      if (s.mixture && UseMoreBits(i_attention_wv, n_attention_wv)) type = q6;
+      ++i_attention_wv;
+    } else if (Contains(name, "ffn_down")) {
+      if (s.mixture && UseMoreBits(i_ffn_down, n_layer)) type = q6;
+      ++i_ffn_down;
+    } else if (Contains(name, "attn_qkv.weight") && s.mixture) {
+      type = s.base == DType::kQ4_K ? DType::kQ5_K : q6;
+    }
+    types[idx] = uint32_t(Fallback(type, t.ne[0]));
+  }
+  return types;
+}
+
+Status QuantizeGguf(const std::string& input_path, const std::string& output_path,
+                    const QuantizeScheme& scheme) {
+  FLOE_ASSIGN_OR_RETURN(GgufFile in, GgufFile::Open(input_path));
+  const std::vector<uint32_t> types = PlanQuantizedTypes(in, scheme);
+  GgufWriter w;
+  for (const auto& [key, value] : in.metadata()) w.SetValue(key, value);
+  w.SetUint32("general.file_type", scheme.file_type);
+  std::vector<std::unique_ptr<std::vector<uint8_t>>> keep;
+  std::vector<float> rows;
+  for (size_t i = 0; i < in.tensors().size(); ++i) {
+    const GgufTensorInfo& t = in.tensors()[i];
+    if (types[i] == t.type) {
+      FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, t.type, t.data, size_t(t.nbytes)));
+      continue;
+    }
+    FLOE_ASSIGN_OR_RETURN(TensorView v, in.GetTensorView(t.name));
+    rows.resize(v.rows * v.cols);
+    ToF32(v, 0, rows.size(), rows.data());
+    keep.push_back(std::make_unique<std::vector<uint8_t>>());
+    FLOE_RETURN_IF_ERROR(
+        EncodeRows(rows.data(), v.rows, v.cols, DType(types[i]), keep.back().get()));
+    FLOE_RETURN_IF_ERROR(
+        w.AddTensor(t.name, t.ne, types[i], keep.back()->data(), keep.back()->size()));
+  }
+  return w.WriteFile(output_path);
+}
+
+Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type) {
+  FLOE_ASSIGN_OR_RETURN(QuantizeScheme scheme, ParseQuantizeScheme(DTypeName(type)));
+  return QuantizeGguf(input_path, output_path, scheme);
+}
+
+}  // namespace floe
