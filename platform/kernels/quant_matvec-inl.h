@@ -20,6 +20,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "hwy/highway.h"
 #include "platform/kernels/tile_prefetch.h"
@@ -240,89 +241,6 @@ HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, si
 // whose target string lacks it.
 #define FLOE_VNNI_ATTR __attribute__((target("avx512vnni,avx512vbmi")))
 
-// Two 256-bit halves -> one 512-bit vector (lo in lanes 0-7).
-FLOE_VNNI_ATTR HWY_INLINE __m512i Join(__m256i lo, __m256i hi) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-}
-FLOE_VNNI_ATTR HWY_INLINE __m512 Scales2(float lo, float hi) {
-  return _mm512_insertf32x8(_mm512_set1_ps(lo), _mm256_set1_ps(hi), 1);
-}
-
-// Q4_K with Q8_K activations (one activation scale per 256, so x.d[8 i] for the whole block):
-// as llama.cpp, the scale x code products of a block are summed exactly in int32 (at most
-// 8 x 32 x 15 x 127 x 63 < 2^31) and its mins x activation sums too, then scaled once in float.
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ4_KVnni(const BlockQ4_K* b,
-                                                 const QuantizedActivations& x) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  __m512 acc = _mm512_setzero_ps();
-  float mins = 0.0f;
-  for (size_t i = 0; i < x.n / 256; ++i) {
-    uint8_t sc[8], m[8];
-    for (int k = 0; k < 8; ++k) Q4KScaleMin(b[i].scales, k, &sc[k], &m[k]);
-    __m512i isum = _mm512_setzero_si512();
-    for (int j = 0; j < 4; ++j) {
-      const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b[i].qs + 32 * j));
-      const __m256i lo = _mm256_and_si256(packed, low4);
-      const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low4);
-      const __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), Join(lo, hi),
-                                            _mm512_loadu_si512(x.q + 256 * i + 64 * j));
-      const __m512i scales = _mm512_inserti64x4(_mm512_set1_epi32(sc[2 * j]),
-                                                _mm256_set1_epi32(sc[2 * j + 1]), 1);
-      isum = _mm512_add_epi32(isum, _mm512_mullo_epi32(s, scales));
-    }
-    int32_t msum = 0;
-    for (int k = 0; k < 8; ++k)
-      msum += int32_t(m[k]) * (x.sum16[16 * i + 2 * size_t(k)] + x.sum16[16 * i + 2 * size_t(k) + 1]);
-    const float da = x.d[8 * i];
-    acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_set1_ps(F16ToF32(b[i].d) * da), acc);
-    mins += F16ToF32(b[i].dmin) * da * float(msum);
-  }
-  return _mm512_reduce_add_ps(acc) - mins;
-}
-
-FLOE_VNNI_ATTR HWY_NOINLINE float RowDotQ6_KVnni(const BlockQ6_K* b,
-                                                 const QuantizedActivations& x) {
-  const __m256i low4 = _mm256_set1_epi8(0x0F);
-  const __m256i bits45 = _mm256_set1_epi8(0x30);
-  // Byte shuffle repeating each of 4 scales 4 times (one per int32 lane of a 16-element group).
-  const __m128i rep0 = _mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3);
-  const __m128i rep1 = _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7);
-  __m512 acc = _mm512_setzero_ps();
-  for (size_t i = 0; i < x.n / 256; ++i) {
-    const float d = F16ToF32(b[i].d);
-    for (int half = 0; half < 2; ++half) {
-      const uint8_t* ql = b[i].ql + 64 * half;
-      const uint8_t* qh = b[i].qh + 32 * half;
-      const size_t e0 = 256 * i + 128 * half;
-      const __m256i L0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql));
-      const __m256i L1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 32));
-      const __m256i H = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh));
-      const __m256i q1 = _mm256_or_si256(_mm256_and_si256(L0, low4),
-                                         _mm256_and_si256(_mm256_slli_epi16(H, 4), bits45));
-      const __m256i q2 = _mm256_or_si256(_mm256_and_si256(L1, low4),
-                                         _mm256_and_si256(_mm256_slli_epi16(H, 2), bits45));
-      const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(L0, 4), low4),
-                                         _mm256_and_si256(H, bits45));
-      const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(L1, 4), low4),
-                                         _mm256_and_si256(_mm256_srli_epi16(H, 2), bits45));
-      const __m128i sc = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(b[i].scales + 8 * half));
-      const __m512i groups[2] = {Join(q1, q2), Join(q3, q4)};
-      for (int g = 0; g < 2; ++g) {
-        const size_t e = e0 + 64 * size_t(g);
-        __m512i s =
-            _mm512_dpbusd_epi32(_mm512_setzero_si512(), groups[g], _mm512_loadu_si512(x.q + e));
-        s = _mm512_sub_epi32(s, _mm512_slli_epi32(_mm512_loadu_si512(x.sum4 + e / 4), 5));
-        const __m512 scales =
-            _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_shuffle_epi8(sc, g ? rep1 : rep0)));
-        acc = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s),
-                              _mm512_mul_ps(scales, Scales2(d * x.d[e / 32], d * x.d[e / 32 + 1])),
-                              acc);
-      }
-    }
-  }
-  return _mm512_reduce_add_ps(acc);
-}
-
 // Generic tail: blocks [b0, nb) of one Q4_0 / Q8_0 row.
 template <bool kQ4>
 HWY_INLINE float TailDot(const uint8_t* row, const QuantizedActivations& x, size_t b0) {
@@ -517,6 +435,249 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t 
       TileDotVnni<Q8_0Vnni, 1, T>(w + r * row_bytes, row_bytes, x, y + r, y_stride);
   }
 }
+
+// ------------------------------ Q4_K tiles (AVX-512 VNNI)
+// One Q4_K block (256 weights, 144 bytes) per step for R rows x T tokens. Per (row, token) the
+// block's integer sum is exact in int32 (as llama.cpp's) and spread over the 16 lanes of one float
+// accumulator the same way for every tile shape, so a (row, token) value does not depend on R or T:
+//   - the 128 code bytes are two 64-byte loads; their low nibbles are sub-blocks (0, 2) and
+//     (4, 6), their high nibbles (1, 3) and (5, 7); the activations are regrouped to match with
+//     one 128-bit-lane shuffle per 64 codes (shared by the tile's rows);
+//   - vpdpbusd gives per lane the sum of 4 code x activation products (|s| <= 4 x 15 x 128 =
+//     7680), so two results pack to int16 exactly (vpackssdw, no saturation) and one vpdpwssd
+//     multiplies them with the sub-blocks' 6-bit scales (placed to match the packing by vpermb);
+//   - the mins term, sum over sub-blocks of m_k x (the sub-block's activation sum), is one
+//     vpmaddwd of int16 (m <= 63, |sum| <= 32 x 127) in lanes 0-3 of the same accumulator:
+//     acc += float(isum) x (d da) - float(msum) x (dmin da).
+
+// The 6-bit (scale, min) pairs of a Q4_K block as 16 bytes: sc0..sc7, m0..m7 (Q4KScaleMin for
+// all j at once, on 32-bit words).
+FLOE_VNNI_ATTR HWY_INLINE __m128i Q4KScalesMins(const uint8_t* scales) {
+  uint32_t u[3];
+  std::memcpy(u, scales, 12);
+  const uint32_t sc_lo = u[0] & 0x3F3F3F3Fu, m_lo = u[1] & 0x3F3F3F3Fu;
+  const uint32_t sc_hi = (u[2] & 0x0F0F0F0Fu) | ((u[0] >> 6) & 0x03030303u) << 4;
+  const uint32_t m_hi = ((u[2] >> 4) & 0x0F0F0F0Fu) | ((u[1] >> 6) & 0x03030303u) << 4;
+  return _mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi));
+}
+
+template <int R, int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
+                                             const QuantizedActivations* x, float* y,
+                                             size_t y_stride) {
+  const size_t blocks = x[0].n / 256;
+  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  // int16 lane pattern of the packed sums: 128-bit lane k < 2 holds sub-blocks (a, a + 1) as
+  // 4 + 4 int16, k >= 2 (a + 2, a + 3); byte 2 e of a scale vector picks the scale, byte 2 e + 1
+  // is zeroed by the mask.
+  alignas(64) static constexpr uint8_t kScale01[64] = {
+      0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
+      0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
+      3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
+  const __m512i idx01 = _mm512_load_si512(kScale01);
+  const __m512i idx23 = _mm512_add_epi8(idx01, _mm512_set1_epi8(4));
+  const __mmask64 even = 0x5555555555555555ull;
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  NextTilePrefetch prefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0,
+                            blocks);
+  for (size_t i = 0; i < blocks; ++i) {
+    prefetch.Step();
+    // Activations of this block per token: the four regrouped 64-byte vectors, the scale and
+    // the 8 sub-block sums as int16.
+    __m512i a[T][4];
+    __m512 da[T];
+    __m128i bsum[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      const int8_t* q = x[t].q + 256 * i;
+      const __m512i a0 = _mm512_loadu_si512(q), a1 = _mm512_loadu_si512(q + 64);
+      const __m512i a2 = _mm512_loadu_si512(q + 128), a3 = _mm512_loadu_si512(q + 192);
+      a[t][0] = _mm512_shuffle_i64x2(a0, a1, _MM_SHUFFLE(1, 0, 1, 0));  // elements 0-31, 64-95
+      a[t][1] = _mm512_shuffle_i64x2(a0, a1, _MM_SHUFFLE(3, 2, 3, 2));  // 32-63, 96-127
+      a[t][2] = _mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(1, 0, 1, 0));
+      a[t][3] = _mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(3, 2, 3, 2));
+      da[t] = _mm512_set1_ps(x[t].d[8 * i]);
+      const __m512i s16 = _mm512_loadu_si512(x[t].sum16 + 16 * i);
+      bsum[t] = _mm512_cvtepi64_epi16(_mm512_add_epi32(s16, _mm512_srli_epi64(s16, 32)));
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = w + size_t(r) * row_bytes + 144 * i;
+      const __m512i c0 = _mm512_loadu_si512(blk + 16), c1 = _mm512_loadu_si512(blk + 80);
+      const __m512i codes[4] = {
+          _mm512_and_si512(c0, low4), _mm512_and_si512(_mm512_srli_epi16(c0, 4), low4),
+          _mm512_and_si512(c1, low4), _mm512_and_si512(_mm512_srli_epi16(c1, 4), low4)};
+      const __m128i sm = Q4KScalesMins(blk + 4);
+      const __m512i smv = _mm512_castsi128_si512(sm);
+      const __m512i sc01 = _mm512_maskz_permutexvar_epi8(even, idx01, smv);
+      const __m512i sc23 = _mm512_maskz_permutexvar_epi8(even, idx23, smv);
+      const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
+      int d_dmin;  // the f16 pair d, dmin
+      std::memcpy(&d_dmin, blk, 4);
+      const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin));
+      const __m512 d = _mm512_broadcastss_ps(dd);
+      const __m512 dmin = _mm512_broadcastss_ps(_mm_movehdup_ps(dd));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        const __m512i zero = _mm512_setzero_si512();
+        const __m512i s0 = _mm512_dpbusd_epi32(zero, codes[0], a[t][0]);
+        const __m512i s1 = _mm512_dpbusd_epi32(zero, codes[1], a[t][1]);
+        const __m512i s2 = _mm512_dpbusd_epi32(zero, codes[2], a[t][2]);
+        const __m512i s3 = _mm512_dpbusd_epi32(zero, codes[3], a[t][3]);
+        __m512i isum = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(s0, s1), sc01);
+        isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(s2, s3), sc23);
+        const __m512 msum = _mm512_zextps128_ps512(_mm_cvtepi32_ps(_mm_madd_epi16(m16, bsum[t])));
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, da[t]), acc[r][t]);
+        acc[r][t] = _mm512_fnmadd_ps(msum, _mm512_mul_ps(dmin, da[t]), acc[r][t]);
+      }
+    }
+  }
+  float sums[R * T];
+  int k = 0;
+  for (; k + 8 <= R * T; k += 8) ReduceAdd8x16(&acc[0][0] + k, sums + k);
+  for (; k < R * T; ++k) sums[k] = ReduceAdd16((&acc[0][0])[k]);
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = sums[r * T + t];
+}
+
+// ------------------------------ Q6_K tiles (AVX-512 VNNI)
+// One Q6_K block (256 weights, 210 bytes) per step for R rows x T tokens, summed exactly in int32
+// per block as llama.cpp does, with one float scaling per block:
+//   - each half of the block (128 weights) is two 64-code vectors: the low nibbles of ql[0..63]
+//     (weights 0-63 of the half, in order) and the high nibbles (64-127), each with its two high
+//     bits from qh shifted into bits 4-5 (per 32 bytes: bits 0-1 / 2-3, 4-5 / 6-7);
+//   - vpdpbusd starts from -32 x the activation sums of its 4 lanes (sum4), so each int32 lane is
+//     the exact sum of 4 (q - 32) x activation products (|s| <= 4 x 32 x 128 = 16384): two pack
+//     to int16 exactly and one vpdpwssd multiplies them by the int8 scales of their 16 weights;
+//   - acc += float(isum) x (d da).
+template <int R, int T>
+FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
+                                             const QuantizedActivations* x, float* y,
+                                             size_t y_stride) {
+  const size_t blocks = x[0].n / 256;
+  const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
+  // Per 16-bit lane shift counts: first 32 bytes / second 32 bytes of a vector.
+  const __m512i shl_lo = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
+  const __m512i shr_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
+  // int16 scale pattern of a packed half: 128-bit lane k holds groups k and k + 4 (4 + 4
+  // int16); half h's groups are scales 8 h + 0..7.
+  alignas(64) static constexpr uint16_t kScaleIdx[2][32] = {
+      {0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5,
+       2, 2, 2, 2, 6, 6, 6, 6, 3, 3, 3, 3, 7, 7, 7, 7},
+      {8,  8,  8,  8,  12, 12, 12, 12, 9,  9,  9,  9,  13, 13, 13, 13,
+       10, 10, 10, 10, 14, 14, 14, 14, 11, 11, 11, 11, 15, 15, 15, 15}};
+  const __m512i sidx0 = _mm512_load_si512(kScaleIdx[0]), sidx1 = _mm512_load_si512(kScaleIdx[1]);
+  __m512 acc[R][T];
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  NextTilePrefetch prefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0,
+                            blocks);
+  for (size_t i = 0; i < blocks; ++i) {
+    prefetch.Step();
+    const int8_t* aq[T];
+    __m512i start[T][4];
+    __m512 da[T];
+#pragma GCC unroll 4
+    for (int t = 0; t < T; ++t) {
+      aq[t] = x[t].q + 256 * i;
+      for (int v = 0; v < 4; ++v)
+        start[t][v] =
+            _mm512_sub_epi32(_mm512_setzero_si512(),
+                             _mm512_slli_epi32(_mm512_loadu_si512(x[t].sum4 + 64 * i + 16 * v), 5));
+      da[t] = _mm512_set1_ps(x[t].d[8 * i]);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const uint8_t* blk = w + size_t(r) * row_bytes + 210 * i;
+      const __m512i sc16 = _mm512_cvtepi8_epi16(
+          _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
+      const __m512i sc[2] = {_mm512_permutexvar_epi16(sidx0, sc16),
+                             _mm512_permutexvar_epi16(sidx1, sc16)};
+      __m512i codes[4];
+      for (int h = 0; h < 2; ++h) {
+        const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
+        const __m512i qh = _mm512_broadcast_i64x4(
+            _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 128 + 32 * h)));
+        codes[2 * h] = _mm512_or_si512(_mm512_and_si512(ql, low4),
+                                       _mm512_and_si512(_mm512_sllv_epi16(qh, shl_lo), bits45));
+        codes[2 * h + 1] = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
+                                           _mm512_and_si512(_mm512_srlv_epi16(qh, shr_hi), bits45));
+      }
+      uint16_t d16;
+      std::memcpy(&d16, blk + 208, 2);
+      const __m512 d = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d16)));
+#pragma GCC unroll 4
+      for (int t = 0; t < T; ++t) {
+        __m512i isum = _mm512_setzero_si512();
+        for (int h = 0; h < 2; ++h) {
+          const __m512i s_lo = _mm512_dpbusd_epi32(start[t][2 * h], codes[2 * h],
+                                                   _mm512_loadu_si512(aq[t] + 128 * h));
+          const __m512i s_hi = _mm512_dpbusd_epi32(start[t][2 * h + 1], codes[2 * h + 1],
+                                                   _mm512_loadu_si512(aq[t] + 128 * h + 64));
+          isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(s_lo, s_hi), sc[h]);
+        }
+        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, da[t]), acc[r][t]);
+      }
+    }
+  }
+  float sums[R * T];
+  int k = 0;
+  for (; k + 8 <= R * T; k += 8) ReduceAdd8x16(&acc[0][0] + k, sums + k);
+  for (; k < R * T; ++k) sums[k] = ReduceAdd16((&acc[0][0])[k]);
+  for (int r = 0; r < R; ++r)
+    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = sums[r * T + t];
+}
+
+// Rows [r0, r1) of a K-quant (Tile: TileDotQ4_K or TileDotQ6_K) for T tokens: 8-row tiles for
+// one token, 4 x 4 otherwise.
+template <int T, template <int, int> class Tile>
+FLOE_VNNI_ATTR HWY_INLINE void TileRowsK(const uint8_t* w, size_t row_bytes,
+                                         const QuantizedActivations* x, float* y, size_t y_stride,
+                                         size_t r0, size_t r1) {
+  constexpr int kR = T == 1 ? 8 : 4;
+  size_t r = r0;
+  for (; r + kR <= r1; r += kR) Tile<kR, T>::Run(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+  for (; r < r1; ++r) Tile<1, T>::Run(w + r * row_bytes, row_bytes, x, y + r, y_stride);
+}
+template <int R, int T>
+struct Q4_KTile {
+  FLOE_VNNI_ATTR static void Run(const uint8_t* w, size_t rb, const QuantizedActivations* x,
+                                 float* y, size_t ys) {
+    TileDotQ4_K<R, T>(w, rb, x, y, ys);
+  }
+};
+template <int R, int T>
+struct Q6_KTile {
+  FLOE_VNNI_ATTR static void Run(const uint8_t* w, size_t rb, const QuantizedActivations* x,
+                                 float* y, size_t ys) {
+    TileDotQ6_K<R, T>(w, rb, x, y, ys);
+  }
+};
+
+// All tokens of a K-quant matrix's rows [r0, r1): 4-token tiles, then the 1-3 left.
+template <template <int, int> class Tile>
+FLOE_VNNI_ATTR HWY_NOINLINE void KQuantRows(const uint8_t* w, size_t row_bytes,
+                                            const QuantizedActivations* x, size_t n_tokens,
+                                            float* y, size_t y_stride, size_t r0, size_t r1) {
+  size_t tok = 0;
+  for (; tok + 4 <= n_tokens; tok += 4)
+    TileRowsK<4, Tile>(w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+  switch (n_tokens - tok) {
+    case 3:
+      TileRowsK<3, Tile>(w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+      break;
+    case 2:
+      TileRowsK<2, Tile>(w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+      break;
+    case 1:
+      TileRowsK<1, Tile>(w, row_bytes, x + tok, y + tok * y_stride, y_stride, r0, r1);
+      break;
+    default:
+      break;
+  }
+}
 #undef FLOE_VNNI_ATTR
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
@@ -540,6 +701,10 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
                                  const QuantizedActivations* x, size_t n_tokens, float* y,
                                  size_t y_stride, size_t r0, size_t r1) {
 #if HWY_TARGET == HWY_AVX3_DL
+  if (t == DType::kQ4_K)
+    return KQuantRows<Q4_KTile>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  if (t == DType::kQ6_K)
+    return KQuantRows<Q6_KTile>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
   if (t == DType::kQ8_0 || t == DType::kQ4_0) {
     const bool q4 = t == DType::kQ4_0;
     size_t tok = 0;
@@ -567,12 +732,6 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
       float v = 0.0f;
       switch (t) {
 #if HWY_TARGET == HWY_AVX3_DL
-        case DType::kQ4_K:
-          v = RowDotQ4_KVnni(reinterpret_cast<const BlockQ4_K*>(row), x[tok]);
-          break;
-        case DType::kQ6_K:
-          v = RowDotQ6_KVnni(reinterpret_cast<const BlockQ6_K*>(row), x[tok]);
-          break;
 #else
         case DType::kQ8_0:
           v = RowDotQ8_0Generic(reinterpret_cast<const BlockQ8_0*>(row), x[tok]);
