@@ -436,19 +436,37 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileRowsVnni(bool q4, const uint8_t* w, size_t 
   }
 }
 
-// ------------------------------ Q4_K tiles (AVX-512 VNNI)
-// One Q4_K block (256 weights, 144 bytes) per step for R rows x T tokens. Per (row, token) the
-// block's integer sum is exact in int32 (as llama.cpp's) and spread over the 16 lanes of one float
-// accumulator the same way for every tile shape, so a (row, token) value does not depend on R or T:
-//   - the 128 code bytes are two 64-byte loads; their low nibbles are sub-blocks (0, 2) and
-//     (4, 6), their high nibbles (1, 3) and (5, 7); the activations are regrouped to match with
-//     one 128-bit-lane shuffle per 64 codes (shared by the tile's rows);
-//   - vpdpbusd gives per lane the sum of 4 code x activation products (|s| <= 4 x 15 x 128 =
-//     7680), so two results pack to int16 exactly (vpackssdw, no saturation) and one vpdpwssd
-//     multiplies them with the sub-blocks' 6-bit scales (placed to match the packing by vpermb);
-//   - the mins term, sum over sub-blocks of m_k x (the sub-block's activation sum), is one
-//     vpmaddwd of int16 (m <= 63, |sum| <= 32 x 127) in lanes 0-3 of the same accumulator:
-//     acc += float(isum) x (d da) - float(msum) x (dmin da).
+// ------------------------------ K-quant tiles (AVX-512 VNNI)
+// Q4_K and Q6_K blocks (256 weights) for R rows x T tokens, computing for each (row, token)
+// exactly what llama.cpp's x86 vec_dot (ggml_vec_dot_q{4,6}_K_q8_K, AVX2 path) computes:
+//   - per block, 8 int32 lanes; lane k holds sum over the block's 8 runs of 32 weights of
+//     scale x (the products of weights 4k..4k+3 of the run) -- exact integers;
+//   - d = da x dw (Q4_K also dmin = -da x dwmin), acc8 = fma(d, float(lanes), acc8), and for
+//     Q4_K acc4 = fma(dmin, float(4 lanes of mins x sub-block sums), acc4);
+//   - the result: acc8 summed as hsum_float_8, plus acc4 summed (0 + 2) + (1 + 3).
+// Here: vpdpbusd sums 4 products per int32 lane (64 codes per vector: lanes 0-7 and 8-15 hold
+// two runs); two such vectors are interleaved as int16 pairs (exact: |s| <= 4 x 15 x 128 for
+// Q4_K, 4 x 32 x 128 with Q6_K's -32 folded into the start) and one vpdpwssd applies both runs'
+// scales; lanes k and k + 8 are added at the end of the block. acc8 is lanes 0-7 of one float
+// vector and acc4 its lanes 8-11, so one fma per (row, token, block) updates both. A (row, token)
+// value is therefore the same for every tile shape and target-independent on this target.
+
+// Two int32 vectors -> int16 pairs (a[L], b[L]) in each int32 lane L (exact for |a|, |b| < 2^15).
+FLOE_VNNI_ATTR HWY_INLINE __m512i PairInt16(__m512i a, __m512i b) {
+  return _mm512_mask_blend_epi16(0xAAAAAAAAu, a, _mm512_slli_epi32(b, 16));
+}
+
+// llama.cpp's final sums: lanes 0-7 as hsum_float_8, lanes 8-11 as (8 + 10) + (9 + 11).
+FLOE_VNNI_ATTR HWY_INLINE float ReduceKQuant(__m512 v) {
+  const __m256 lo = _mm512_castps512_ps256(v);
+  __m128 r = _mm_add_ps(_mm256_extractf128_ps(lo, 1), _mm256_castps256_ps128(lo));
+  r = _mm_add_ps(r, _mm_movehl_ps(r, r));
+  r = _mm_add_ss(r, _mm_movehdup_ps(r));
+  __m128 m = _mm512_extractf32x4_ps(v, 2);
+  m = _mm_add_ps(m, _mm_movehl_ps(m, m));
+  m = _mm_add_ss(m, _mm_movehdup_ps(m));
+  return _mm_cvtss_f32(r) + _mm_cvtss_f32(m);
+}
 
 // The 6-bit (scale, min) pairs of a Q4_K block as 16 bytes: sc0..sc7, m0..m7 (Q4KScaleMin for
 // all j at once, on 32-bit words).
@@ -467,16 +485,19 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
                                              size_t y_stride) {
   const size_t blocks = x[0].n / 256;
   const __m512i low4 = _mm512_set1_epi8(0x0F);
-  // int16 lane pattern of the packed sums: 128-bit lane k < 2 holds sub-blocks (a, a + 1) as
-  // 4 + 4 int16, k >= 2 (a + 2, a + 3); byte 2 e of a scale vector picks the scale, byte 2 e + 1
-  // is zeroed by the mask.
-  alignas(64) static constexpr uint8_t kScale01[64] = {
-      0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,
-      0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3,
-      3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3};
-  const __m512i idx01 = _mm512_load_si512(kScale01);
-  const __m512i idx23 = _mm512_add_epi8(idx01, _mm512_set1_epi8(4));
+  // The codes of one 64-byte load: low nibbles are sub-blocks 0 (lanes 0-7) and 2 (lanes
+  // 8-15), high nibbles 1 and 3 (second load: 4, 6 / 5, 7). Scale pairs per int32 lane as
+  // bytes (sc, 0, sc', 0): lanes 0-7 (sc0, sc1), lanes 8-15 (sc2, sc3); +4 for the second load.
+  alignas(64) static constexpr uint8_t kPairs[64] = {
+      0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0,
+      1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 2, 0, 3, 0, 2, 0, 3, 0, 2, 0, 3, 0,
+      2, 0, 3, 0, 2, 0, 3, 0, 2, 0, 3, 0, 2, 0, 3, 0, 2, 0, 3, 0};
+  const __m512i idx01 = _mm512_load_si512(kPairs);
+  const __m512i idx45 = _mm512_add_epi8(idx01, _mm512_set1_epi8(4));
   const __mmask64 even = 0x5555555555555555ull;
+  // Lanes 0-7: d, 8-11: dmin, 12-15: unused (0).
+  const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2);
+  const __m512 sign = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 0);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -484,8 +505,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
                             blocks);
   for (size_t i = 0; i < blocks; ++i) {
     prefetch.Step();
-    // Activations of this block per token: the four regrouped 64-byte vectors, the scale and
-    // the 8 sub-block sums as int16.
+    // Per token: the activations regrouped to match the code vectors, (da, -da) and the 8
+    // sub-block sums as int16.
     __m512i a[T][4];
     __m512 da[T];
     __m128i bsum[T];
@@ -498,7 +519,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
       a[t][1] = _mm512_shuffle_i64x2(a0, a1, _MM_SHUFFLE(3, 2, 3, 2));  // 32-63, 96-127
       a[t][2] = _mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(1, 0, 1, 0));
       a[t][3] = _mm512_shuffle_i64x2(a2, a3, _MM_SHUFFLE(3, 2, 3, 2));
-      da[t] = _mm512_set1_ps(x[t].d[8 * i]);
+      da[t] = _mm512_mul_ps(_mm512_set1_ps(x[t].d[8 * i]), sign);
       const __m512i s16 = _mm512_loadu_si512(x[t].sum16 + 16 * i);
       bsum[t] = _mm512_cvtepi64_epi16(_mm512_add_epi32(s16, _mm512_srli_epi64(s16, 32)));
     }
@@ -512,13 +533,12 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
       const __m128i sm = Q4KScalesMins(blk + 4);
       const __m512i smv = _mm512_castsi128_si512(sm);
       const __m512i sc01 = _mm512_maskz_permutexvar_epi8(even, idx01, smv);
-      const __m512i sc23 = _mm512_maskz_permutexvar_epi8(even, idx23, smv);
+      const __m512i sc45 = _mm512_maskz_permutexvar_epi8(even, idx45, smv);
       const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
       int d_dmin;  // the f16 pair d, dmin
       std::memcpy(&d_dmin, blk, 4);
-      const __m128 dd = _mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin));
-      const __m512 d = _mm512_broadcastss_ps(dd);
-      const __m512 dmin = _mm512_broadcastss_ps(_mm_movehdup_ps(dd));
+      const __m512 dw = _mm512_permutexvar_ps(
+          d_lanes, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin))));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512i zero = _mm512_setzero_si512();
@@ -526,49 +546,39 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
         const __m512i s1 = _mm512_dpbusd_epi32(zero, codes[1], a[t][1]);
         const __m512i s2 = _mm512_dpbusd_epi32(zero, codes[2], a[t][2]);
         const __m512i s3 = _mm512_dpbusd_epi32(zero, codes[3], a[t][3]);
-        __m512i isum = _mm512_dpwssd_epi32(zero, _mm512_packs_epi32(s0, s1), sc01);
-        isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(s2, s3), sc23);
-        const __m512 msum = _mm512_zextps128_ps512(_mm_cvtepi32_ps(_mm_madd_epi16(m16, bsum[t])));
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, da[t]), acc[r][t]);
-        acc[r][t] = _mm512_fnmadd_ps(msum, _mm512_mul_ps(dmin, da[t]), acc[r][t]);
+        __m512i isum = _mm512_dpwssd_epi32(zero, PairInt16(s0, s1), sc01);
+        isum = _mm512_dpwssd_epi32(isum, PairInt16(s2, s3), sc45);
+        const __m256i lanes8 =
+            _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+        const __m512i v =
+            _mm512_inserti32x4(_mm512_zextsi256_si512(lanes8), _mm_madd_epi16(m16, bsum[t]), 2);
+        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[t]), _mm512_cvtepi32_ps(v), acc[r][t]);
       }
     }
   }
-  float sums[R * T];
-  int k = 0;
-  for (; k + 8 <= R * T; k += 8) ReduceAdd8x16(&acc[0][0] + k, sums + k);
-  for (; k < R * T; ++k) sums[k] = ReduceAdd16((&acc[0][0])[k]);
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = sums[r * T + t];
+    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = ReduceKQuant(acc[r][t]);
 }
 
-// ------------------------------ Q6_K tiles (AVX-512 VNNI)
-// One Q6_K block (256 weights, 210 bytes) per step for R rows x T tokens, summed exactly in int32
-// per block as llama.cpp does, with one float scaling per block:
-//   - each half of the block (128 weights) is two 64-code vectors: the low nibbles of ql[0..63]
-//     (weights 0-63 of the half, in order) and the high nibbles (64-127), each with its two high
-//     bits from qh shifted into bits 4-5 (per 32 bytes: bits 0-1 / 2-3, 4-5 / 6-7);
-//   - vpdpbusd starts from -32 x the activation sums of its 4 lanes (sum4), so each int32 lane is
-//     the exact sum of 4 (q - 32) x activation products (|s| <= 4 x 32 x 128 = 16384): two pack
-//     to int16 exactly and one vpdpwssd multiplies them by the int8 scales of their 16 weights;
-//   - acc += float(isum) x (d da).
 template <int R, int T>
 FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
                                              const QuantizedActivations* x, float* y,
                                              size_t y_stride) {
   const size_t blocks = x[0].n / 256;
   const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
-  // Per 16-bit lane shift counts: first 32 bytes / second 32 bytes of a vector.
+  // Each half of a block (128 weights) is two 64-code vectors: the low nibbles of ql[0..63]
+  // (weights 0-63 of the half, in order) and the high nibbles (64-127), each with its two high
+  // bits from qh moved to bits 4-5 (per 16-bit lane shifts: first 32 bytes / last 32 bytes).
   const __m512i shl_lo = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(2), 1);
   const __m512i shr_hi = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1);
-  // int16 scale pattern of a packed half: 128-bit lane k holds groups k and k + 4 (4 + 4
-  // int16); half h's groups are scales 8 h + 0..7.
-  alignas(64) static constexpr uint16_t kScaleIdx[2][32] = {
-      {0, 0, 0, 0, 4, 4, 4, 4, 1, 1, 1, 1, 5, 5, 5, 5,
-       2, 2, 2, 2, 6, 6, 6, 6, 3, 3, 3, 3, 7, 7, 7, 7},
-      {8,  8,  8,  8,  12, 12, 12, 12, 9,  9,  9,  9,  13, 13, 13, 13,
-       10, 10, 10, 10, 14, 14, 14, 14, 11, 11, 11, 11, 15, 15, 15, 15}};
-  const __m512i sidx0 = _mm512_load_si512(kScaleIdx[0]), sidx1 = _mm512_load_si512(kScaleIdx[1]);
+  // Scale pairs (int16) per int32 lane L of half h: the scales of weights 4L (low vector) and
+  // 64 + 4L (high vector): sc[8 h + L / 4], sc[8 h + 4 + L / 4].
+  alignas(64) static constexpr uint16_t kPairs[2][32] = {
+      {0, 4, 0, 4, 0, 4, 0, 4, 1, 5, 1, 5, 1, 5, 1, 5,
+       2, 6, 2, 6, 2, 6, 2, 6, 3, 7, 3, 7, 3, 7, 3, 7},
+      {8,  12, 8,  12, 8,  12, 8,  12, 9,  13, 9,  13, 9,  13, 9,  13,
+       10, 14, 10, 14, 10, 14, 10, 14, 11, 15, 11, 15, 11, 15, 11, 15}};
+  const __m512i pidx0 = _mm512_load_si512(kPairs[0]), pidx1 = _mm512_load_si512(kPairs[1]);
   __m512 acc[R][T];
   for (int r = 0; r < R; ++r)
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
@@ -577,7 +587,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
   for (size_t i = 0; i < blocks; ++i) {
     prefetch.Step();
     const int8_t* aq[T];
-    __m512i start[T][4];
+    __m512i start[T][4];  // -32 x the activation sums of each int32 lane's 4 weights
     __m512 da[T];
 #pragma GCC unroll 4
     for (int t = 0; t < T; ++t) {
@@ -593,8 +603,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
       const uint8_t* blk = w + size_t(r) * row_bytes + 210 * i;
       const __m512i sc16 = _mm512_cvtepi8_epi16(
           _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
-      const __m512i sc[2] = {_mm512_permutexvar_epi16(sidx0, sc16),
-                             _mm512_permutexvar_epi16(sidx1, sc16)};
+      const __m512i sc[2] = {_mm512_permutexvar_epi16(pidx0, sc16),
+                             _mm512_permutexvar_epi16(pidx1, sc16)};
       __m512i codes[4];
       for (int h = 0; h < 2; ++h) {
         const __m512i ql = _mm512_loadu_si512(blk + 64 * h);
@@ -607,7 +617,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
       }
       uint16_t d16;
       std::memcpy(&d16, blk + 208, 2);
-      const __m512 d = _mm512_broadcastss_ps(_mm_cvtph_ps(_mm_cvtsi32_si128(d16)));
+      const __m512 dw = _mm512_maskz_broadcastss_ps(0x00FF, _mm_cvtph_ps(_mm_cvtsi32_si128(d16)));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         __m512i isum = _mm512_setzero_si512();
@@ -616,18 +626,17 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
                                                    _mm512_loadu_si512(aq[t] + 128 * h));
           const __m512i s_hi = _mm512_dpbusd_epi32(start[t][2 * h + 1], codes[2 * h + 1],
                                                    _mm512_loadu_si512(aq[t] + 128 * h + 64));
-          isum = _mm512_dpwssd_epi32(isum, _mm512_packs_epi32(s_lo, s_hi), sc[h]);
+          isum = _mm512_dpwssd_epi32(isum, PairInt16(s_lo, s_hi), sc[h]);
         }
-        acc[r][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(d, da[t]), acc[r][t]);
+        const __m256i lanes8 =
+            _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
+        acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[t]),
+                                    _mm512_cvtepi32_ps(_mm512_zextsi256_si512(lanes8)), acc[r][t]);
       }
     }
   }
-  float sums[R * T];
-  int k = 0;
-  for (; k + 8 <= R * T; k += 8) ReduceAdd8x16(&acc[0][0] + k, sums + k);
-  for (; k < R * T; ++k) sums[k] = ReduceAdd16((&acc[0][0])[k]);
   for (int r = 0; r < R; ++r)
-    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = sums[r * T + t];
+    for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = ReduceKQuant(acc[r][t]);
 }
 
 // Rows [r0, r1) of a K-quant (Tile: TileDotQ4_K or TileDotQ6_K) for T tokens: 8-row tiles for

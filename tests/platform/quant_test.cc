@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <random>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -562,4 +563,113 @@ TEST_CASE("NaN and infinite activations quantize to defined values (no UB casts)
   floe::QuantizeActivationBlocks(x.data(), x.size(), q.data(), d32.data());
   CHECK(q[3] == 0);
   for (int8_t v : q) CHECK((v >= -127 && v <= 127));
+}
+
+namespace {
+
+// llama.cpp c392e50's x86 Q4_K / Q6_K x Q8_K dot product (ggml_vec_dot_q{4,6}_K_q8_K, AVX2
+// path), written out in scalar code from its published order of operations: per block, 8 int32
+// lanes where lane k sums scale x code x activation over weights 32 c + 4 k .. 32 c + 4 k + 3
+// (c = 0..7, the block's runs of 32); acc[k] = fma(da x dw, lane k, acc[k]) (Q4_K also
+// accm[j] = fma(-da x dwmin, m[2j] s[2j] + m[2j+1] s[2j+1], accm[j]) with s the sub-block sums of
+// the activation codes); then hsum_float_8: (acc[i] + acc[i + 4]) for i < 4, summed
+// (0 + 2) + (1 + 3), plus (accm0 + accm2) + (accm1 + accm3).
+float LlamaKQuantDot(DType t, const uint8_t* row, const QuantizedActivations& x) {
+  float acc[8] = {}, accm[4] = {};
+  for (size_t i = 0; i < x.n / 256; ++i) {
+    const float da = x.d[8 * i];
+    int32_t lanes[8] = {};
+    const int8_t* q = x.q + 256 * i;
+    if (t == DType::kQ4_K) {
+      const auto& b = reinterpret_cast<const BlockQ4_K*>(row)[i];
+      uint8_t sc[8], m[8];
+      for (int j = 0; j < 8; ++j) Q4KScaleMin(b.scales, j, &sc[j], &m[j]);
+      for (int e = 0; e < 256; ++e) {
+        const int sb = e / 32, l = e % 32;
+        const uint8_t byte = b.qs[32 * (sb / 2) + l];
+        const int code = sb % 2 ? byte >> 4 : byte & 0xF;
+        lanes[(e % 32) / 4] += int32_t(sc[sb]) * code * q[e];
+      }
+      int32_t prod[4];
+      for (int j = 0; j < 4; ++j) {
+        int32_t s[2];
+        for (int h = 0; h < 2; ++h)
+          s[h] = x.sum16[16 * i + 4 * j + 2 * h] + x.sum16[16 * i + 4 * j + 2 * h + 1];
+        prod[j] = int32_t(m[2 * j]) * s[0] + int32_t(m[2 * j + 1]) * s[1];
+      }
+      const float d = da * F16ToF32(b.d), dmin = -da * F16ToF32(b.dmin);
+      for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, float(lanes[k]), acc[k]);
+      for (int j = 0; j < 4; ++j) accm[j] = std::fma(dmin, float(prod[j]), accm[j]);
+    } else {
+      const auto& b = reinterpret_cast<const BlockQ6_K*>(row)[i];
+      for (int e = 0; e < 256; ++e) {
+        const int half = e / 128, r = e % 128, quarter = r / 32, l = r % 32;
+        const uint8_t lo = b.ql[64 * half + l + 32 * (quarter & 1)];
+        const int code = ((quarter >= 2 ? lo >> 4 : lo & 0xF) |
+                          (((b.qh[32 * half + l] >> (2 * quarter)) & 3) << 4)) -
+                         32;
+        lanes[(e % 32) / 4] += int32_t(b.scales[e / 16]) * code * q[e];
+      }
+      const float d = da * F16ToF32(b.d);
+      for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, float(lanes[k]), acc[k]);
+    }
+  }
+  float r[4];
+  for (int k = 0; k < 4; ++k) r[k] = acc[k + 4] + acc[k];
+  const float sum = (r[0] + r[2]) + (r[1] + r[3]);
+  return sum + ((accm[0] + accm[2]) + (accm[1] + accm[3]));
+}
+
+}  // namespace
+
+// The AVX-512 VNNI K-quant tiles compute llama.cpp's x86 dot product bit for bit (so a Q4_K_M
+// file's logits follow llama.cpp's rounding decisions): every row of MatVec and of a 7-token
+// MatMul equals LlamaKQuantDot's float. Other targets sum in another order (only the integer
+// sums are the same) and are held to the references in the test above.
+TEST_CASE("Q4_K / Q6_K on AVX-512 VNNI: llama.cpp's x86 dot product bit for bit", "[unit]") {
+  std::mt19937 rng(11);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  bool ran = false;
+  for (const int64_t target : KernelTargets()) {
+    if (std::string(KernelTargetName(target)) != "AVX3_DL") continue;
+    ScopedKernelTarget scoped(target);
+    ran = true;
+    for (DType t : {DType::kQ4_K, DType::kQ6_K}) {
+      INFO(DTypeName(t));
+      const size_t rows = 21, cols = 768, tokens = 7;
+      std::vector<uint8_t> bytes(rows * DTypeBytes(t, cols));
+      for (auto& v : bytes) v = uint8_t(rng());
+      const size_t bb = DTypeBlockBytes(t);
+      for (size_t i = 0; i < bytes.size() / bb; ++i) {
+        for (size_t off :
+             t == DType::kQ6_K ? std::vector<size_t>{208} : std::vector<size_t>{0, 2}) {
+          const uint16_t h = F32ToF16(0.01f + 0.09f * float(rng() % 1000) / 1000.0f);
+          std::memcpy(bytes.data() + i * bb + off, &h, 2);
+        }
+      }
+      TensorView w;
+      w.dtype = t;
+      w.data = bytes.data();
+      w.rows = rows;
+      w.cols = cols;
+      std::vector<float> x(cols * tokens);
+      for (auto& v : x) v = dist(rng);
+      std::vector<float> y(rows), m(rows * tokens);
+      MatMul(w, x.data(), tokens, m.data(), nullptr);
+      size_t differ = 0;
+      for (size_t tok = 0; tok < tokens; ++tok) {
+        std::vector<float> storage(QuantizedActivationsFloats(cols));
+        const QuantizedActivations xq = QuantizeActivations(x.data() + tok * cols, cols,
+                                                            storage.data(), ActivationQuant::kQ8_K);
+        MatVec(w, x.data() + tok * cols, y.data(), nullptr);
+        for (size_t r = 0; r < rows; ++r) {
+          const float want = LlamaKQuantDot(t, bytes.data() + r * w.row_bytes(), xq);
+          differ += std::memcmp(&want, &y[r], 4) != 0;
+          differ += std::memcmp(&want, &m[tok * rows + r], 4) != 0;
+        }
+      }
+      CHECK(differ == 0);
+    }
+  }
+  if (!ran) WARN("this CPU lacks AVX-512 VNNI: the VNNI K-quant tiles were not run");
 }
