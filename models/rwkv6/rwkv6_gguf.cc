@@ -1,6 +1,7 @@
 #include "models/rwkv6/rwkv6_gguf.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 #include <string>
 #include <utility>
@@ -69,6 +70,20 @@ std::string LayerTensor(size_t l, const std::string& official, const char* suffi
   return "blk." + std::to_string(l) + "." + GgufStem(LayerNames(), official) + suffix;
 }
 
+// GGUF tensors the model may hold quantized: the embeddings, the head and the attention and
+// feed-forward matrices.
+bool IsQuantizedMatrix(const std::string& gguf_name) {
+  if (gguf_name == "token_embd.weight" || gguf_name == "output.weight") return true;
+  for (const char* m :
+       {".time_mix_key.weight", ".time_mix_value.weight", ".time_mix_receptance.weight",
+        ".time_mix_gate.weight", ".time_mix_output.weight", ".channel_mix_key.weight",
+        ".channel_mix_value.weight", ".channel_mix_receptance.weight"})
+    if (gguf_name.rfind("blk.", 0) == 0 && gguf_name.size() > std::strlen(m) &&
+        gguf_name.compare(gguf_name.size() - std::strlen(m), std::string::npos, m) == 0)
+      return true;
+  return false;
+}
+
 // Official names of tensors the binder reads as vectors / LoRA (no ".weight" suffix).
 bool IsParameter(const std::string& official) {
   return official.find(".time_") != std::string::npos;
@@ -114,9 +129,14 @@ Result<Rwkv6Network> Rwkv6FromGguf(const MetadataView& f, const TensorSet& gguf)
     return Unsupported("tensor '" + gguf.unusable[0].first + "' " + gguf.unusable[0].second);
   TensorSet set;
   for (const NamedTensor& info : gguf.tensors) {
-    if (info.dtype != DType::kF32 && info.dtype != DType::kF16 && info.dtype != DType::kBF16)
+    const bool is_float =
+        info.dtype == DType::kF32 || info.dtype == DType::kF16 || info.dtype == DType::kBF16;
+    // Quantized weights (llama-quantize's, floe quantize's): the matrices multiplied with
+    // MatVec / MatMul and the embedding rows; every other tensor must be float.
+    if (!is_float && !(IsQuantized(info.dtype) && IsQuantizedMatrix(info.name)))
       return Unsupported("tensor '" + info.name + "' has type " + DTypeName(info.dtype) +
-                         "; floe reads rwkv6 GGUF tensors in f32, f16, bf16");
+                         "; floe reads rwkv6 GGUF tensors in f32, f16, bf16, and the weight "
+                         "matrices also quantized");
     NamedTensor t = info;
     std::string name = info.name, suffix;
     for (const char* s : {".weight", ".bias"})

@@ -47,12 +47,11 @@ Result<TransnormerNetwork> TransnormerFromGguf(const MetadataView& f, const Tens
   }
   FLOE_RETURN_IF_ERROR(c.Validate());
   if (!gguf.unusable.empty())
-    return Unsupported("tensor '" + gguf.unusable[0].first +
-                       "': transnormer GGUF tensors must be f32, f16 or bf16");
-  for (const NamedTensor& t : gguf.tensors)
-    if (t.dtype != DType::kF32 && t.dtype != DType::kF16 && t.dtype != DType::kBF16)
-      return Unsupported("tensor '" + t.name +
-                         "': transnormer GGUF tensors must be f32, f16 or bf16");
+    return Unsupported(
+        "tensor '" + gguf.unusable[0].first +
+        "': transnormer GGUF tensors must be f32, f16, bf16 or a quantized type floe reads");
+  // Quantized tensors are accepted where the binder allows them (the matrices); it names any
+  // other.
   return BindTransnormer(c, gguf);
 }
 

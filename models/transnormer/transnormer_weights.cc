@@ -6,20 +6,25 @@ namespace floe {
 
 namespace {
 
+// A tensor of exactly `shape`, in f32, f16 or bf16 (or, where `quantized_ok`, a quantized type:
+// the matrices, multiplied with MatVec / MatMul, and the embedding rows).
 Result<const NamedTensor*> Shaped(const TensorSet& set, const std::string& name,
-                                  const std::vector<uint64_t>& shape) {
+                                  const std::vector<uint64_t>& shape, bool quantized_ok = false) {
   FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, set.Get(name));
   if (t->shape != shape)
     return InvalidArgument("tensor '" + name + "' has shape " + ShapeText(t->shape) +
                            ", expected " + ShapeText(shape) + " (from config.json)");
-  if (t->dtype != DType::kF32 && t->dtype != DType::kF16 && t->dtype != DType::kBF16)
-    return Unsupported("tensor '" + name + "': only F32, F16 and BF16 weights are supported");
+  const bool is_float =
+      t->dtype == DType::kF32 || t->dtype == DType::kF16 || t->dtype == DType::kBF16;
+  if (!is_float && !(quantized_ok && IsQuantized(t->dtype)))
+    return Unsupported("tensor '" + name + "': only F32, F16 and BF16 weights are supported" +
+                       (quantized_ok ? " (or quantized)" : " for it"));
   return t;
 }
 
 Result<TensorView> Matrix(const TensorSet& set, const std::string& name, size_t rows, size_t cols,
                           size_t* bytes) {
-  FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, Shaped(set, name, {rows, cols}));
+  FLOE_ASSIGN_OR_RETURN(const NamedTensor* t, Shaped(set, name, {rows, cols}, true));
   *bytes += t->bytes;
   return ViewOf(*t, rows, cols);
 }

@@ -28,9 +28,21 @@ int LayerOf(const std::string& name) {
 // layer between them.
 bool UseMoreBits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
 
+// llama-quantize's choice of tensors (src/llama-quant.cpp): names ending in "weight", except
+// norms, expert gates, positional and token-type embeddings, Mamba's conv1d, RWKV's bonus, LoRA
+// and lerp tensors and T5's relative bias; floe further requires a 2-D f32/f16/bf16 tensor with
+// more than one row and rows a multiple of 32.
 bool Quantizable(const GgufTensorInfo& t) {
   const bool plain = t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16;
-  return plain && t.ne.size() == 2 && t.ne[1] > 1 && t.ne[0] % 32 == 0;
+  if (!plain || t.ne.size() != 2 || t.ne[1] <= 1 || t.ne[0] % 32 != 0) return false;
+  const std::string& n = t.name;
+  if (n.size() < 6 || n.compare(n.size() - 6, 6, "weight") != 0) return false;
+  for (const char* kept :
+       {"_norm.weight", "ffn_gate_inp.weight", "ssm_conv1d.weight", "time_mix_first.weight",
+        "time_mix_w1.weight", "time_mix_w2.weight", "time_mix_decay_w1.weight",
+        "time_mix_decay_w2.weight", "time_mix_lerp_fused.weight", "attn_rel_b.weight"})
+    if (Contains(n, kept)) return false;
+  return n != "position_embd.weight" && n != "token_types.weight";
 }
 
 // A K-quant row that is not a multiple of 256 falls back as llama.cpp's

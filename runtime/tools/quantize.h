@@ -33,8 +33,9 @@ struct QuantizeScheme {
 Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name);
 
 // The ggml type each tensor of `in` (in its order) is written in; a tensor copied unchanged keeps
-// its own type. Quantized: 2-D f32/f16/bf16 tensors with more than one row and rows a multiple
-// of 32 (other tensors are copied).
+// its own type. Quantized: the tensors llama-quantize quantizes (names ending in "weight", not
+// norms, RWKV's LoRA / lerp / bonus tensors and the like) that are 2-D f32/f16/bf16 with more
+// than one row and rows a multiple of 32; other tensors are copied.
 std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeScheme& scheme);
 
 // Copies a GGUF, writing each tensor in the planned type and setting general.file_type.
