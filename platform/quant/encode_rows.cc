@@ -12,7 +12,13 @@ Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vec
     return InvalidArgument("row length " + std::to_string(cols) + " is not a multiple of the " +
                            DTypeName(type) + " block");
   out->resize(rows * DTypeBytes(type, cols));
-  uint8_t* p = out->data();
+  return EncodeRowsTo(x, rows, cols, type, out->data());
+}
+
+Status EncodeRowsTo(const float* x, size_t rows, size_t cols, DType type, uint8_t* p) {
+  if (cols % DTypeBlockElems(type) != 0)
+    return InvalidArgument("row length " + std::to_string(cols) + " is not a multiple of the " +
+                           DTypeName(type) + " block");
   const size_t rb = DTypeBytes(type, cols);
   for (size_t r = 0; r < rows; ++r, p += rb) {
     const float* row = x + r * cols;

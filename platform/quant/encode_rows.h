@@ -15,5 +15,7 @@ namespace floe {
 // Converts `rows` rows of `cols` floats to `type` into *out (resized to rows x the row's bytes).
 // kInvalidArgument for another type, or cols not a multiple of the type's block.
 Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vector<uint8_t>* out);
+// The same into `out`, which holds rows x DTypeBytes(type, cols) bytes.
+Status EncodeRowsTo(const float* x, size_t rows, size_t cols, DType type, uint8_t* out);
 
 }  // namespace floe

@@ -1,11 +1,14 @@
 #include "runtime/tools/quantize.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <numeric>
 
+#include "platform/base/thread_context.h"
 #include "platform/quant/encode_rows.h"
 #include "runtime/formats/gguf/gguf_writer.h"
 
@@ -141,28 +144,55 @@ std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeSchem
 }
 
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path,
-                    const QuantizeScheme& scheme) {
+                    const QuantizeScheme& scheme, const QuantizeOptions& options) {
   FLOE_ASSIGN_OR_RETURN(GgufFile in, GgufFile::Open(input_path));
   const std::vector<uint32_t> types = PlanQuantizedTypes(in, scheme);
   GgufWriter w;
   for (const auto& [key, value] : in.metadata()) w.SetValue(key, value);
   w.SetUint32("general.file_type", scheme.file_type);
-  std::vector<std::unique_ptr<std::vector<uint8_t>>> keep;
-  std::vector<float> rows;
-  for (size_t i = 0; i < in.tensors().size(); ++i) {
+  ThreadContext threads(options.threads);
+  const size_t count = in.tensors().size();
+  for (size_t i = 0; i < count; ++i) {
     const GgufTensorInfo& t = in.tensors()[i];
+    auto report = [&options, i, count, &t, type = types[i]] {
+      if (options.progress) options.progress(i, count, t.name, type);
+    };
     if (types[i] == t.type) {
-      FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, t.type, t.data, size_t(t.nbytes)));
+      // Copied: the writer reads the mapped bytes; the fill only reports progress.
+      FLOE_RETURN_IF_ERROR(
+          w.AddTensorFill(t.name, t.ne, t.type, size_t(t.nbytes), [&t, report](uint8_t* dst) {
+            report();
+            std::memcpy(dst, t.data, size_t(t.nbytes));
+            return Status::Ok();
+          }));
       continue;
     }
     FLOE_ASSIGN_OR_RETURN(TensorView v, in.GetTensorView(t.name));
-    rows.resize(v.rows * v.cols);
-    ToF32(v, 0, rows.size(), rows.data());
-    keep.push_back(std::make_unique<std::vector<uint8_t>>());
-    FLOE_RETURN_IF_ERROR(
-        EncodeRows(rows.data(), v.rows, v.cols, DType(types[i]), keep.back().get()));
-    FLOE_RETURN_IF_ERROR(
-        w.AddTensor(t.name, t.ne, types[i], keep.back()->data(), keep.back()->size()));
+    const DType type = DType(types[i]);
+    const size_t row_bytes = DTypeBytes(type, v.cols);
+    FLOE_RETURN_IF_ERROR(w.AddTensorFill(
+        t.name, t.ne, types[i], v.rows * row_bytes,
+        [v, type, row_bytes, report, &threads](uint8_t* dst) -> Status {
+          report();
+          // Rows in chunks of about 1 MiB of floats per task; each task converts its rows.
+          const size_t grain = std::max<size_t>(1, (size_t(1) << 18) / v.cols);
+          std::atomic<int> failed{0};  // 1: no memory for a task's rows, 2: an encoding error
+          threads.ParallelFor(v.rows, grain, [&](size_t r0, size_t r1) {
+            std::vector<float> rows;
+            try {
+              rows.resize((r1 - r0) * v.cols);
+            } catch (const std::bad_alloc&) {
+              failed = 1;
+              return;
+            }
+            ToF32(v, r0 * v.cols, rows.size(), rows.data());
+            if (!EncodeRowsTo(rows.data(), r1 - r0, v.cols, type, dst + r0 * row_bytes).ok())
+              failed = 2;
+          });
+          if (failed == 1) return OutOfMemory("quantize: not enough memory for a tensor's rows");
+          if (failed == 2) return Internal("quantize: rows could not be encoded");
+          return Status::Ok();
+        }));
   }
   return w.WriteFile(output_path);
 }

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,18 @@ Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name);
 // than one row and rows a multiple of 32; other tensors are copied.
 std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeScheme& scheme);
 
-// Copies a GGUF, writing each tensor in the planned type and setting general.file_type.
+struct QuantizeOptions {
+  int threads = 0;  // rows of a tensor are quantized in parallel; 0: the physical cores
+  // Called before each tensor is written (index of count, its name and the type written), on
+  // the calling thread.
+  std::function<void(size_t index, size_t count, const std::string& name, uint32_t type)> progress;
+};
+
+// Copies a GGUF, writing each tensor in the planned type and setting general.file_type. Tensors
+// are converted one at a time while the file is written: memory holds the mapped input and one
+// output tensor, not the whole output.
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path,
-                    const QuantizeScheme& scheme);
+                    const QuantizeScheme& scheme, const QuantizeOptions& options = {});
 // The scheme named by the type (q8_0, q4_0, q4_1, q5_0, q5_1, q4_K, q5_K, q6_K).
 Status QuantizeGguf(const std::string& input_path, const std::string& output_path, DType type);
 

@@ -3,7 +3,10 @@
 
 #include "checks.h"
 #include "commands.h"
+#include "load_flags.h"
+#include "progress_line.h"
 #include "report.h"
+#include "session_flags.h"
 #include "runtime/tools/quantize.h"
 
 namespace floe::cli {
@@ -13,10 +16,23 @@ namespace {
 struct QuantizeFlags {
   std::string input, output;
   QuantizeScheme scheme = ParseQuantizeScheme("q8_0").value();
+  int threads = 0;
+  ProgressMode progress = ProgressMode::kAuto;
 };
 
 int Run(const QuantizeFlags& f) {
-  return ReportWrite("quantize", QuantizeGguf(f.input, f.output, f.scheme), f.output);
+  ProgressLine line(f.progress);
+  QuantizeOptions options;
+  options.threads = f.threads;
+  if (line.enabled()) {
+    options.progress = [&line](size_t i, size_t count, const std::string&, uint32_t) {
+      if (i == 0) line.Start("quantize", double(count), "tensors");
+      line.Update(double(i));
+    };
+  }
+  const Status st = QuantizeGguf(f.input, f.output, f.scheme, options);
+  line.Finish();
+  return ReportWrite("quantize", st, f.output);
 }
 
 }  // namespace
@@ -34,6 +50,8 @@ Verb AddQuantize(CLI::App& floe) {
       app, "--type", &f->scheme, [](const std::string& v) { return ParseQuantizeScheme(v); },
       "q8_0|q4_0|q4_1|q5_0|q5_1|q4_K|q5_K|q6_K|q4_K_M|q5_K_M", f->scheme.name,
       "quantized type (q4_K_M, q5_K_M: llama-quantize's mixtures)");
+  AddThreadsFlag(app, &f->threads);
+  AddProgressFlags(app, &f->progress);
   return {app, [f] { return Run(*f); }};
 }
 

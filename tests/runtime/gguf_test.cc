@@ -574,4 +574,50 @@ TEST_CASE("gguf: WriteFile never replaces a FIFO or clobbers OUT.tmp", "[gguf][h
   std::filesystem::remove(out + ".tmp");
 }
 
+TEST_CASE("gguf: tensors filled at write time equal tensors added with their bytes", "[gguf]") {
+  std::vector<float> a(64), b(3 * 32);
+  for (size_t k = 0; k < a.size(); ++k) a[k] = float(k) - 7.5f;
+  for (size_t k = 0; k < b.size(); ++k) b[k] = 0.5f * float(k);
+  GgufWriter plain, filled;
+  for (GgufWriter* w : {&plain, &filled}) w->SetString("general.name", "fill");
+  REQUIRE(plain.AddTensor("a", {64}, 0, a.data(), a.size() * 4).ok());
+  REQUIRE(plain.AddTensor("b", {32, 3}, 0, b.data(), b.size() * 4).ok());
+  size_t calls = 0;
+  auto fill_from = [&calls](const std::vector<float>& v) {
+    return [&calls, &v](uint8_t* dst) {
+      ++calls;
+      std::memcpy(dst, v.data(), v.size() * 4);
+      return Status::Ok();
+    };
+  };
+  REQUIRE(filled.AddTensorFill("a", {64}, 0, a.size() * 4, fill_from(a)).ok());
+  REQUIRE(filled.AddTensorFill("b", {32, 3}, 0, b.size() * 4, fill_from(b)).ok());
+  // The same checks as AddTensor: a size that does not match the shape, a duplicate, no fill.
+  CHECK(filled.AddTensorFill("c", {32}, 0, 4, fill_from(a)).code() == StatusCode::kInvalidArgument);
+  CHECK(filled.AddTensorFill("a", {64}, 0, 256, fill_from(a)).code() ==
+        StatusCode::kInvalidArgument);
+  CHECK(filled.AddTensorFill("d", {64}, 0, 256, nullptr).code() == StatusCode::kInvalidArgument);
+  const std::string path = TempPath("fill.gguf");
+  Cleanup cleanup{path};
+  REQUIRE(filled.WriteFile(path).ok());
+  CHECK(calls == 2);
+  auto want = plain.Serialize();
+  REQUIRE(want.ok());
+  auto got = GgufFile::Open(path);
+  REQUIRE(got.ok());
+  REQUIRE(got->file().size() == want->size());
+  CHECK(std::memcmp(got->file().data(), want->data(), want->size()) == 0);
+
+  // A fill's error stops the write and leaves no file.
+  GgufWriter failing;
+  REQUIRE(
+      failing
+          .AddTensorFill("a", {64}, 0, 256, [](uint8_t*) { return Internal("no bytes for you"); })
+          .ok());
+  const std::string bad = TempPath("fill-error.gguf");
+  Cleanup cleanup_bad{bad};
+  const Status st = failing.WriteFile(bad);
+  CHECK(st.code() == StatusCode::kInternal);
+  CHECK_FALSE(std::filesystem::exists(bad));
+}
 }  // namespace floe

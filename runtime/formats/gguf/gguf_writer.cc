@@ -207,8 +207,8 @@ void GgufWriter::SetInt32Array(std::string key, std::vector<int32_t> x) {
   SetValue(std::move(key), std::move(v));
 }
 
-Status GgufWriter::AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
-                             const void* data, size_t nbytes) {
+Status GgufWriter::CheckNewTensor(const std::string& name, const std::vector<uint64_t>& ne,
+                                  uint32_t ggml_type, size_t nbytes) const {
   const std::string ctx = "GGUF writer: tensor '" + name + "'";
   for (const PendingTensor& t : tensors_) {
     if (t.name == name) return InvalidArgument(ctx + " was already added");
@@ -224,8 +224,22 @@ Status GgufWriter::AddTensor(std::string name, std::vector<uint64_t> ne, uint32_
                            GgmlTypeName(ggml_type) + " needs " + std::to_string(expected) +
                            " bytes, got " + std::to_string(nbytes));
   }
-  if (data == nullptr) return InvalidArgument(ctx + ": null data");
-  tensors_.push_back({std::move(name), std::move(ne), ggml_type, data, nbytes});
+  return Status::Ok();
+}
+
+Status GgufWriter::AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                             const void* data, size_t nbytes) {
+  FLOE_RETURN_IF_ERROR(CheckNewTensor(name, ne, ggml_type, nbytes));
+  if (data == nullptr) return InvalidArgument("GGUF writer: tensor '" + name + "': null data");
+  tensors_.push_back({std::move(name), std::move(ne), ggml_type, data, nbytes, nullptr});
+  return Status::Ok();
+}
+
+Status GgufWriter::AddTensorFill(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                                 size_t nbytes, TensorFill fill) {
+  FLOE_RETURN_IF_ERROR(CheckNewTensor(name, ne, ggml_type, nbytes));
+  if (!fill) return InvalidArgument("GGUF writer: tensor '" + name + "': no fill function");
+  tensors_.push_back({std::move(name), std::move(ne), ggml_type, nullptr, nbytes, std::move(fill)});
   return Status::Ok();
 }
 
@@ -270,8 +284,9 @@ Status GgufWriter::BuildHeader(uint32_t alignment, std::string* out) const {
 namespace {
 
 // Header, padding, then every tensor's bytes padded to the alignment.
-Status EmitBody(const std::string& header, uint32_t alignment,
-                const std::vector<std::pair<const void*, size_t>>& data, const Sink& sink) {
+template <class Tensors>
+Status EmitBody(const std::string& header, uint32_t alignment, const Tensors& tensors,
+                const Sink& sink) {
   static const char kZeros[256] = {};
   auto pad = [&](uint64_t written) -> Status {
     uint64_t n = AlignUp(written, alignment) - written;
@@ -284,9 +299,16 @@ Status EmitBody(const std::string& header, uint32_t alignment,
   };
   FLOE_RETURN_IF_ERROR(sink(header.data(), header.size()));
   FLOE_RETURN_IF_ERROR(pad(header.size()));
-  for (const auto& [p, n] : data) {
-    FLOE_RETURN_IF_ERROR(sink(p, n));
-    FLOE_RETURN_IF_ERROR(pad(n));
+  std::vector<uint8_t> filled;  // one tensor at a time for AddTensorFill's tensors
+  for (const auto& t : tensors) {
+    if (t.fill) {
+      filled.resize(t.nbytes);
+      FLOE_RETURN_IF_ERROR(t.fill(filled.data()));
+      FLOE_RETURN_IF_ERROR(sink(filled.data(), t.nbytes));
+    } else {
+      FLOE_RETURN_IF_ERROR(sink(t.data, t.nbytes));
+    }
+    FLOE_RETURN_IF_ERROR(pad(t.nbytes));
   }
   return Status::Ok();
 }
@@ -298,10 +320,8 @@ Result<std::string> GgufWriter::Serialize() const {
     FLOE_ASSIGN_OR_RETURN(const uint32_t alignment, Alignment());
     std::string header;
     FLOE_RETURN_IF_ERROR(BuildHeader(alignment, &header));
-    std::vector<std::pair<const void*, size_t>> data;
-    for (const PendingTensor& t : tensors_) data.emplace_back(t.data, t.nbytes);
     std::string out;
-    FLOE_RETURN_IF_ERROR(EmitBody(header, alignment, data, [&](const void* p, size_t n) {
+    FLOE_RETURN_IF_ERROR(EmitBody(header, alignment, tensors_, [&](const void* p, size_t n) {
       out.append(static_cast<const char*>(p), n);
       return Status::Ok();
     }));
@@ -316,13 +336,10 @@ Status GgufWriter::WriteFile(const std::string& path) const {
     FLOE_ASSIGN_OR_RETURN(const uint32_t alignment, Alignment());
     std::string header;
     FLOE_RETURN_IF_ERROR(BuildHeader(alignment, &header));
-    std::vector<std::pair<const void*, size_t>> data;
-    for (const PendingTensor& t : tensors_) data.emplace_back(t.data, t.nbytes);
-
     // A unique temporary file, flushed, then renamed over the target; a target that is not a
     // regular file is refused (platform/base/output_file.h).
     FLOE_ASSIGN_OR_RETURN(OutputFile out, OutputFile::Create(path));
-    FLOE_RETURN_IF_ERROR(EmitBody(header, alignment, data,
+    FLOE_RETURN_IF_ERROR(EmitBody(header, alignment, tensors_,
                                   [&](const void* p, size_t n) { return out.Write(p, n); }));
     return out.Commit();
   } catch (const std::bad_alloc&) {

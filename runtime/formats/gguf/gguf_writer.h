@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,6 +36,14 @@ class GgufWriter {
   Status AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type, const void* data,
                    size_t nbytes);
 
+  // Produces a tensor's bytes at write time: writes exactly the tensor's nbytes into dst (a
+  // buffer the writer owns and reuses from tensor to tensor). An error stops the write.
+  using TensorFill = std::function<Status(uint8_t* dst)>;
+  // Records a tensor whose bytes `fill` produces when the file is written, so a converter can
+  // write a file larger than memory one tensor at a time. Same checks as AddTensor.
+  Status AddTensorFill(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
+                       size_t nbytes, TensorFill fill);
+
   // Writes path + ".tmp", then renames it to path (a failed write leaves path untouched).
   // Alignment: general.alignment if set (must be a uint32 power of two), else 32.
   // InvalidArgument for bad metadata, IoError when the OS refuses.
@@ -53,7 +62,11 @@ class GgufWriter {
     uint32_t type = 0;
     const void* data = nullptr;
     size_t nbytes = 0;
+    TensorFill fill;  // set instead of data for AddTensorFill
   };
+  // The shared checks of AddTensor / AddTensorFill.
+  Status CheckNewTensor(const std::string& name, const std::vector<uint64_t>& ne,
+                        uint32_t ggml_type, size_t nbytes) const;
   Result<uint32_t> Alignment() const;
   // Header (magic .. tensor infos, not padded) into *out; the data section starts at the
   // next multiple of the alignment.
