@@ -673,3 +673,37 @@ TEST_CASE("Q4_K / Q6_K on AVX-512 VNNI: llama.cpp's x86 dot product bit for bit"
   }
   if (!ran) WARN("this CPU lacks AVX-512 VNNI: the VNNI K-quant tiles were not run");
 }
+
+// Hostile weights (a file's NaN, infinities, huge values) reach `floe quantize`: the K-quant
+// searches and Q5_0 must stay defined (no float-to-int conversion of an out-of-range value; the
+// UBSan build checks), and a block of finite values next to them is quantized as on its own.
+TEST_CASE("K-quant and Q5_0 quantization of non-finite weights is defined", "[unit]") {
+  std::mt19937 rng(5);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> x(512);
+  for (auto& v : x) v = dist(rng);
+  std::vector<float> bad = x;
+  bad[3] = NAN;
+  bad[77] = INFINITY;
+  bad[140] = -INFINITY;
+  bad[200] = 3e38f;
+  auto check = [&](auto quantize, size_t block_bytes) {
+    std::vector<uint8_t> clean(2 * block_bytes), dirty(2 * block_bytes);
+    quantize(x.data(), clean.data());
+    quantize(bad.data(), dirty.data());
+    // The second 256 values are finite in both: same bytes.
+    CHECK(std::memcmp(clean.data() + block_bytes, dirty.data() + block_bytes, block_bytes) == 0);
+  };
+  check(
+      [](const float* v, uint8_t* o) { QuantizeRowQ4_K(v, 512, reinterpret_cast<BlockQ4_K*>(o)); },
+      sizeof(BlockQ4_K));
+  check(
+      [](const float* v, uint8_t* o) { QuantizeRowQ5_K(v, 512, reinterpret_cast<BlockQ5_K*>(o)); },
+      sizeof(BlockQ5_K));
+  check(
+      [](const float* v, uint8_t* o) { QuantizeRowQ6_K(v, 512, reinterpret_cast<BlockQ6_K*>(o)); },
+      sizeof(BlockQ6_K));
+  check(
+      [](const float* v, uint8_t* o) { QuantizeRowQ5_0(v, 512, reinterpret_cast<BlockQ5_0*>(o)); },
+      8 * sizeof(BlockQ5_0));
+}
