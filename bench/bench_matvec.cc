@@ -7,8 +7,12 @@
 //                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q6_K: random blocks)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
+//                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
 // that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
+#include <immintrin.h>
+
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <cstdlib>
@@ -87,6 +91,67 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
 
 }  // namespace
 
+namespace {
+
+double CpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// One core's multiply-add peaks, measured as the FP32 FMA peak was for the prefill kernels: 12
+// independent 512-bit chains (more than latency x issue width), CPU time of one thread. Returns
+// G multiply-adds per second: 16 per vfmadd, 64 (int8 x int8 -> int32) per vpdpbusd.
+__attribute__((target("avx512f"))) double FmaPeak(size_t iters) {
+  __m512 a[12];
+  for (int k = 0; k < 12; ++k) a[k] = _mm512_set1_ps(float(k));
+  const __m512 b = _mm512_set1_ps(0.999999f), c = _mm512_set1_ps(1e-6f);
+  const double t0 = CpuSeconds();
+  for (size_t i = 0; i < iters; ++i)
+    for (int k = 0; k < 12; ++k) a[k] = _mm512_fmadd_ps(a[k], b, c);
+  const double t = CpuSeconds() - t0;
+  float sink = 0;
+  for (int k = 0; k < 12; ++k) sink += _mm512_reduce_add_ps(a[k]);
+  if (sink == 12345.0f) std::puts("");
+  return double(iters) * 12 * 16 / t * 1e-9;
+}
+
+__attribute__((target("avx512f,avx512vnni"))) double VnniPeak(size_t iters) {
+  __m512i a[12];
+  for (int k = 0; k < 12; ++k) a[k] = _mm512_set1_epi32(k);
+  const __m512i u = _mm512_set1_epi8(3), v = _mm512_set1_epi8(-2);
+  const double t0 = CpuSeconds();
+  for (size_t i = 0; i < iters; ++i)
+    for (int k = 0; k < 12; ++k) a[k] = _mm512_dpbusd_epi32(a[k], u, v);
+  const double t = CpuSeconds() - t0;
+  int sink = 0;
+  for (int k = 0; k < 12; ++k) sink += _mm512_reduce_add_epi32(a[k]);
+  if (sink == 12345) std::puts("");
+  return double(iters) * 12 * 64 / t * 1e-9;
+}
+
+void PrintPeaks(int repeats) {
+  if (!__builtin_cpu_supports("avx512f")) {
+    std::printf("core peaks: this CPU has no AVX-512\n");
+    return;
+  }
+  std::vector<double> fma, vnni;
+  for (int r = 0; r < repeats; ++r) {
+    fma.push_back(FmaPeak(size_t(1) << 24));
+    if (__builtin_cpu_supports("avx512vnni")) vnni.push_back(VnniPeak(size_t(1) << 24));
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  std::printf("core peaks (one thread, CPU time, median of %d): FP32 FMA %.1f G MAC/s", repeats,
+              median(fma));
+  if (!vnni.empty()) std::printf(", int8 vpdpbusd %.1f G MAC/s", median(vnni));
+  std::printf("\n");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   const int threads = std::atoi(Arg(argc, argv, "-t", "2"));
   const int repeats = std::max(1, std::atoi(Arg(argc, argv, "-r", "7")));
@@ -117,8 +182,12 @@ int main(int argc, char** argv) {
       shapes.emplace_back(r, c);
     }
   }
-  bool cpu_time = false;
-  for (int i = 1; i < argc; ++i) cpu_time |= !std::strcmp(argv[i], "--cpu-time");
+  bool cpu_time = false, peak = false;
+  for (int i = 1; i < argc; ++i) {
+    cpu_time |= !std::strcmp(argv[i], "--cpu-time");
+    peak |= !std::strcmp(argv[i], "--peak");
+  }
+  if (peak) PrintPeaks(repeats);
   ThreadContext tc(threads);
   AlignedBuffer<uint8_t> pool;
   Stats read;
