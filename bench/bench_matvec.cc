@@ -4,7 +4,7 @@
 // the caches, as in a real decode step.
 //
 // usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768]
-//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q6_K: random blocks)
+//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
@@ -46,6 +46,8 @@ bool ParseType(const std::string& s, DType* t) {
     *t = DType::kQ4_0;
   else if (s == "q4_K")
     *t = DType::kQ4_K;
+  else if (s == "q5_K")
+    *t = DType::kQ5_K;
   else if (s == "q6_K")
     *t = DType::kQ6_K;
   else
@@ -81,7 +83,7 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
         for (size_t b = 0; b < cols / 256; ++b) {
           uint8_t* blk = out + b * DTypeBlockBytes(t);
           std::memcpy(blk + (t == DType::kQ6_K ? 208 : 0), &d, 2);
-          if (t == DType::kQ4_K) std::memcpy(blk + 2, &d, 2);
+          if (t == DType::kQ4_K || t == DType::kQ5_K) std::memcpy(blk + 2, &d, 2);
         }
         break;
       }
@@ -163,7 +165,8 @@ int main(int argc, char** argv) {
     while (std::getline(ss, item, ',')) {
       DType t;
       if (!ParseType(item, &t)) {
-        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_K, q6_K)\n", item.c_str());
+        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_K, q5_K, q6_K)\n",
+                     item.c_str());
         return 2;
       }
       types.push_back(t);

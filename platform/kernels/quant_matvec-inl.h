@@ -479,12 +479,22 @@ FLOE_VNNI_ATTR HWY_INLINE __m128i Q4KScalesMins(const uint8_t* scales) {
   return _mm_setr_epi32(int(sc_lo), int(sc_hi), int(m_lo), int(m_hi));
 }
 
-template <int R, int T>
+// Q4_K, and with kQ5 Q5_K (the same scales; 32 bytes of fifth bits before the nibbles). Q5_K's
+// mins are one scalar per row in llama.cpp (summs += dmin x the block's whole mins sum, an FMA
+// once GCC contracts it on FMA CPUs), here lane 8 alone.
+template <int R, int T, bool kQ5 = false>
 FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
                                              const QuantizedActivations* x, float* y,
                                              size_t y_stride) {
   const size_t blocks = x[0].n / 256;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  constexpr size_t kBlockBytes = kQ5 ? 176 : 144, kCodes = kQ5 ? 48 : 16;
+  const __m512i low4 = _mm512_set1_epi8(0x0F), sixteen = _mm512_set1_epi8(16);
+  // Q5_K: the qh bit of each code vector's two runs (sub-blocks 0 | 2, 1 | 3, 4 | 6, 5 | 7).
+  const __m512i fifth[4] = {
+      _mm512_inserti64x4(_mm512_set1_epi8(1), _mm256_set1_epi8(4), 1),
+      _mm512_inserti64x4(_mm512_set1_epi8(2), _mm256_set1_epi8(8), 1),
+      _mm512_inserti64x4(_mm512_set1_epi8(16), _mm256_set1_epi8(64), 1),
+      _mm512_inserti64x4(_mm512_set1_epi8(32), _mm256_set1_epi8(char(128)), 1)};
   // The codes of one 64-byte load: low nibbles are sub-blocks 0 (lanes 0-7) and 2 (lanes
   // 8-15), high nibbles 1 and 3 (second load: 4, 6 / 5, 7). Scale pairs per int32 lane as
   // bytes (sc, 0, sc', 0): lanes 0-7 (sc0, sc1), lanes 8-15 (sc2, sc3); +4 for the second load.
@@ -525,11 +535,19 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
     }
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const uint8_t* blk = w + size_t(r) * row_bytes + 144 * i;
-      const __m512i c0 = _mm512_loadu_si512(blk + 16), c1 = _mm512_loadu_si512(blk + 80);
-      const __m512i codes[4] = {
+      const uint8_t* blk = w + size_t(r) * row_bytes + kBlockBytes * i;
+      const __m512i c0 = _mm512_loadu_si512(blk + kCodes);
+      const __m512i c1 = _mm512_loadu_si512(blk + kCodes + 64);
+      __m512i codes[4] = {
           _mm512_and_si512(c0, low4), _mm512_and_si512(_mm512_srli_epi16(c0, 4), low4),
           _mm512_and_si512(c1, low4), _mm512_and_si512(_mm512_srli_epi16(c1, 4), low4)};
+      if constexpr (kQ5) {
+        const __m512i qh =
+            _mm512_broadcast_i64x4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16)));
+        for (int k = 0; k < 4; ++k)
+          codes[k] = _mm512_mask_add_epi8(codes[k], _mm512_test_epi8_mask(qh, fifth[k]), codes[k],
+                                          sixteen);
+      }
       const __m128i sm = Q4KScalesMins(blk + 4);
       const __m512i smv = _mm512_castsi128_si512(sm);
       const __m512i sc01 = _mm512_maskz_permutexvar_epi8(even, idx01, smv);
@@ -550,8 +568,13 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
         isum = _mm512_dpwssd_epi32(isum, PairInt16(s2, s3), sc45);
         const __m256i lanes8 =
             _mm256_add_epi32(_mm512_castsi512_si256(isum), _mm512_extracti64x4_epi64(isum, 1));
-        const __m512i v =
-            _mm512_inserti32x4(_mm512_zextsi256_si512(lanes8), _mm_madd_epi16(m16, bsum[t]), 2);
+        __m128i mins = _mm_madd_epi16(m16, bsum[t]);
+        if constexpr (kQ5) {  // the 4 lanes' exact sum, in lane 0
+          mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, _MM_SHUFFLE(1, 0, 3, 2)));
+          mins = _mm_add_epi32(mins, _mm_shuffle_epi32(mins, _MM_SHUFFLE(2, 3, 0, 1)));
+          mins = _mm_maskz_mov_epi32(1, mins);
+        }
+        const __m512i v = _mm512_inserti32x4(_mm512_zextsi256_si512(lanes8), mins, 2);
         acc[r][t] = _mm512_fmadd_ps(_mm512_mul_ps(dw, da[t]), _mm512_cvtepi32_ps(v), acc[r][t]);
       }
     }
@@ -639,7 +662,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
     for (int t = 0; t < T; ++t) y[size_t(t) * y_stride + size_t(r)] = ReduceKQuant(acc[r][t]);
 }
 
-// Rows [r0, r1) of a K-quant (Tile: TileDotQ4_K or TileDotQ6_K) for T tokens: 8-row tiles for
+// Rows [r0, r1) of a K-quant (Tile: Q4_KTile, Q5_KTile or Q6_KTile) for T tokens: 8-row tiles for
 // one token, 4 x 4 otherwise.
 template <int T, template <int, int> class Tile>
 FLOE_VNNI_ATTR HWY_INLINE void TileRowsK(const uint8_t* w, size_t row_bytes,
@@ -655,6 +678,13 @@ struct Q4_KTile {
   FLOE_VNNI_ATTR static void Run(const uint8_t* w, size_t rb, const QuantizedActivations* x,
                                  float* y, size_t ys) {
     TileDotQ4_K<R, T>(w, rb, x, y, ys);
+  }
+};
+template <int R, int T>
+struct Q5_KTile {
+  FLOE_VNNI_ATTR static void Run(const uint8_t* w, size_t rb, const QuantizedActivations* x,
+                                 float* y, size_t ys) {
+    TileDotQ4_K<R, T, true>(w, rb, x, y, ys);
   }
 };
 template <int R, int T>
@@ -712,6 +742,8 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
 #if HWY_TARGET == HWY_AVX3_DL
   if (t == DType::kQ4_K)
     return KQuantRows<Q4_KTile>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  if (t == DType::kQ5_K)
+    return KQuantRows<Q5_KTile>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
   if (t == DType::kQ6_K)
     return KQuantRows<Q6_KTile>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
   if (t == DType::kQ8_0 || t == DType::kQ4_0) {

@@ -567,27 +567,33 @@ TEST_CASE("NaN and infinite activations quantize to defined values (no UB casts)
 
 namespace {
 
-// llama.cpp c392e50's x86 Q4_K / Q6_K x Q8_K dot product (ggml_vec_dot_q{4,6}_K_q8_K, AVX2
-// path), written out in scalar code from its published order of operations: per block, 8 int32
+// llama.cpp c392e50's x86 Q4_K / Q5_K / Q6_K x Q8_K dot product (ggml_vec_dot_q{4,5,6}_K_q8_K,
+// AVX2 path), written out in scalar code from its published order of operations: per block, 8 int32
 // lanes where lane k sums scale x code x activation over weights 32 c + 4 k .. 32 c + 4 k + 3
 // (c = 0..7, the block's runs of 32); acc[k] = fma(da x dw, lane k, acc[k]) (Q4_K also
 // accm[j] = fma(-da x dwmin, m[2j] s[2j] + m[2j+1] s[2j+1], accm[j]) with s the sub-block sums of
-// the activation codes); then hsum_float_8: (acc[i] + acc[i + 4]) for i < 4, summed
-// (0 + 2) + (1 + 3), plus (accm0 + accm2) + (accm1 + accm3).
+// the activation codes; Q5_K: one scalar summs = fma(-da x dwmin, the 4 products' sum, summs),
+// assuming GCC contracts llama.cpp's `summs += dmin * ...` on FMA CPUs, as -march=native lets
+// it); then hsum_float_8: (acc[i] + acc[i + 4]) for i < 4, summed (0 + 2) + (1 + 3), plus
+// (accm0 + accm2) + (accm1 + accm3).
 float LlamaKQuantDot(DType t, const uint8_t* row, const QuantizedActivations& x) {
   float acc[8] = {}, accm[4] = {};
   for (size_t i = 0; i < x.n / 256; ++i) {
     const float da = x.d[8 * i];
     int32_t lanes[8] = {};
     const int8_t* q = x.q + 256 * i;
-    if (t == DType::kQ4_K) {
-      const auto& b = reinterpret_cast<const BlockQ4_K*>(row)[i];
+    if (t == DType::kQ4_K || t == DType::kQ5_K) {
+      const bool q5 = t == DType::kQ5_K;
+      const auto& b4 = reinterpret_cast<const BlockQ4_K*>(row)[i];
+      const auto& b5 = reinterpret_cast<const BlockQ5_K*>(row)[i];
+      const uint8_t* scales = q5 ? b5.scales : b4.scales;
       uint8_t sc[8], m[8];
-      for (int j = 0; j < 8; ++j) Q4KScaleMin(b.scales, j, &sc[j], &m[j]);
+      for (int j = 0; j < 8; ++j) Q4KScaleMin(scales, j, &sc[j], &m[j]);
       for (int e = 0; e < 256; ++e) {
-        const int sb = e / 32, l = e % 32;
-        const uint8_t byte = b.qs[32 * (sb / 2) + l];
-        const int code = sb % 2 ? byte >> 4 : byte & 0xF;
+        const int sb = e / 32;
+        const int code = q5 ? Q5KCode(b5, e)
+                            : (sb % 2 ? b4.qs[32 * (sb / 2) + e % 32] >> 4
+                                      : b4.qs[32 * (sb / 2) + e % 32] & 0xF);
         lanes[(e % 32) / 4] += int32_t(sc[sb]) * code * q[e];
       }
       int32_t prod[4];
@@ -597,9 +603,13 @@ float LlamaKQuantDot(DType t, const uint8_t* row, const QuantizedActivations& x)
           s[h] = x.sum16[16 * i + 4 * j + 2 * h] + x.sum16[16 * i + 4 * j + 2 * h + 1];
         prod[j] = int32_t(m[2 * j]) * s[0] + int32_t(m[2 * j + 1]) * s[1];
       }
-      const float d = da * F16ToF32(b.d), dmin = -da * F16ToF32(b.dmin);
+      const uint16_t d16 = q5 ? b5.d : b4.d, dmin16 = q5 ? b5.dmin : b4.dmin;
+      const float d = da * F16ToF32(d16), dmin = -da * F16ToF32(dmin16);
       for (int k = 0; k < 8; ++k) acc[k] = std::fma(d, float(lanes[k]), acc[k]);
-      for (int j = 0; j < 4; ++j) accm[j] = std::fma(dmin, float(prod[j]), accm[j]);
+      if (q5)  // summs += dmin x (the 4 products' exact sum), contracted to an FMA
+        accm[0] = std::fma(dmin, float(prod[0] + prod[1] + prod[2] + prod[3]), accm[0]);
+      else
+        for (int j = 0; j < 4; ++j) accm[j] = std::fma(dmin, float(prod[j]), accm[j]);
     } else {
       const auto& b = reinterpret_cast<const BlockQ6_K*>(row)[i];
       for (int e = 0; e < 256; ++e) {
@@ -624,9 +634,10 @@ float LlamaKQuantDot(DType t, const uint8_t* row, const QuantizedActivations& x)
 
 // The AVX-512 VNNI K-quant tiles compute llama.cpp's x86 dot product bit for bit (so a Q4_K_M
 // file's logits follow llama.cpp's rounding decisions): every row of MatVec and of a 7-token
-// MatMul equals LlamaKQuantDot's float. Other targets sum in another order (only the integer
-// sums are the same) and are held to the references in the test above.
-TEST_CASE("Q4_K / Q6_K on AVX-512 VNNI: llama.cpp's x86 dot product bit for bit", "[unit]") {
+// MatMul equals LlamaKQuantDot's float (Q5_K: given the FMA contraction above). Other targets sum
+// in another order (only the integer sums are the same) and are held to the references in the test
+// above.
+TEST_CASE("Q4_K / Q5_K / Q6_K on AVX-512 VNNI: llama.cpp's x86 dot product bit for bit", "[unit]") {
   std::mt19937 rng(11);
   std::normal_distribution<float> dist(0.0f, 1.0f);
   bool ran = false;
@@ -634,7 +645,7 @@ TEST_CASE("Q4_K / Q6_K on AVX-512 VNNI: llama.cpp's x86 dot product bit for bit"
     if (std::string(KernelTargetName(target)) != "AVX3_DL") continue;
     ScopedKernelTarget scoped(target);
     ran = true;
-    for (DType t : {DType::kQ4_K, DType::kQ6_K}) {
+    for (DType t : {DType::kQ4_K, DType::kQ5_K, DType::kQ6_K}) {
       INFO(DTypeName(t));
       const size_t rows = 21, cols = 768, tokens = 7;
       std::vector<uint8_t> bytes(rows * DTypeBytes(t, cols));
