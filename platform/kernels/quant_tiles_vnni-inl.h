@@ -324,14 +324,14 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
                                           sixteen);
       }
       const __m128i sm = Q4KScalesMins(blk + 4);
-      const __m512i smv = _mm512_castsi128_si512(sm);
+      const __m512i smv = _mm512_zextsi128_si512(sm);
       const __m512i sc01 = _mm512_maskz_permutexvar_epi8(even, idx01, smv);
       const __m512i sc45 = _mm512_maskz_permutexvar_epi8(even, idx45, smv);
       const __m128i m16 = _mm_cvtepu8_epi16(_mm_srli_si128(sm, 8));
       int d_dmin;  // the f16 pair d, dmin
       std::memcpy(&d_dmin, blk, 4);
       const __m512 dw = _mm512_permutexvar_ps(
-          d_lanes, _mm512_castps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin))));
+          d_lanes, _mm512_zextps128_ps512(_mm_cvtph_ps(_mm_cvtsi32_si128(d_dmin))));
 #pragma GCC unroll 4
       for (int t = 0; t < T; ++t) {
         const __m512i zero = _mm512_setzero_si512();
@@ -396,7 +396,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
     for (int r = 0; r < R; ++r) {
       const uint8_t* blk = w + size_t(r) * row_bytes + 210 * i;
       const __m512i sc16 = _mm512_cvtepi8_epi16(
-          _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
+          _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
       const __m512i sc[2] = {_mm512_permutexvar_epi16(pidx0, sc16),
                              _mm512_permutexvar_epi16(pidx1, sc16)};
       __m512i codes[4];

@@ -156,13 +156,7 @@ void QuantizeRowQ8_0(const float* x, size_t n, BlockQ8_0* out) {
 
 void QuantizeRowQ4_0(const float* x, size_t n, BlockQ4_0* out) {
   for (size_t i = 0; i < n / 32; ++i, x += 32) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 32; ++j) {
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    }
+    const float max = SignedAbsMax(x, 32);
     const float d = max / -8.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     out[i].d = F32ToF16(d);
@@ -191,6 +185,13 @@ inline void MinMaxScale(const float* x, int levels, float* d, float* min, float*
 inline int TruncCode(float v) {
   return v >= 0.0f && v < 256.0f ? int(v) : 0;
 }
+// Q5_0 / Q5_1: the 5-bit codes of elements j and j + 16 (0 <= j < 16): low nibbles into qs[j],
+// fifth bits into bits j and j + 16 of qh.
+inline void PutQ5Codes(int j, int lo, int hi, uint8_t* qs, uint32_t* qh) {
+  qs[j] = uint8_t((lo & 0x0F) | (hi & 0x0F) << 4);
+  *qh |= uint32_t((lo & 0x10) >> 4) << j;
+  *qh |= uint32_t((hi & 0x10) >> 4) << (j + 16);
+}
 }  // namespace
 
 void QuantizeRowQ4_1(const float* x, size_t n, BlockQ4_1* out) {
@@ -215,11 +216,8 @@ void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out) {
     out[i].m = F32ToF16(min);
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
-      const int lo = TruncCode((x[j] - min) * id + 0.5f);
-      const int hi = TruncCode((x[j + 16] - min) * id + 0.5f);
-      out[i].qs[j] = uint8_t((lo & 0x0F) | (hi & 0x0F) << 4);
-      qh |= uint32_t((lo & 0x10) >> 4) << j;
-      qh |= uint32_t((hi & 0x10) >> 4) << (j + 16);
+      PutQ5Codes(j, TruncCode((x[j] - min) * id + 0.5f), TruncCode((x[j + 16] - min) * id + 0.5f),
+                 out[i].qs, &qh);
     }
     for (int k = 0; k < 4; ++k) out[i].qh[k] = uint8_t(qh >> (8 * k));
   }
@@ -227,23 +225,14 @@ void QuantizeRowQ5_1(const float* x, size_t n, BlockQ5_1* out) {
 
 void QuantizeRowQ5_0(const float* x, size_t n, BlockQ5_0* out) {
   for (size_t i = 0; i < n / 32; ++i, x += 32) {
-    float amax = 0.0f, max = 0.0f;
-    for (int j = 0; j < 32; ++j) {
-      if (amax < std::fabs(x[j])) {
-        amax = std::fabs(x[j]);
-        max = x[j];
-      }
-    }
+    const float max = SignedAbsMax(x, 32);
     const float d = max / -16.0f;
     const float id = d != 0.0f ? 1.0f / d : 0.0f;
     out[i].d = F32ToF16(d);
     uint32_t qh = 0;
     for (int j = 0; j < 16; ++j) {
-      const int lo = std::min(31, TruncCode(x[j] * id + 16.5f));
-      const int hi = std::min(31, TruncCode(x[j + 16] * id + 16.5f));
-      out[i].qs[j] = uint8_t((lo & 0x0F) | (hi & 0x0F) << 4);
-      qh |= uint32_t((lo & 0x10) >> 4) << j;
-      qh |= uint32_t((hi & 0x10) >> 4) << (j + 16);
+      PutQ5Codes(j, std::min(31, TruncCode(x[j] * id + 16.5f)),
+                 std::min(31, TruncCode(x[j + 16] * id + 16.5f)), out[i].qs, &qh);
     }
     for (int k = 0; k < 4; ++k) out[i].qh[k] = uint8_t(qh >> (8 * k));
   }

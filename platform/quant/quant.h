@@ -160,6 +160,20 @@ inline void Q4KScaleMin(const uint8_t* q, int j, uint8_t* sc, uint8_t* m) {
   }
 }
 
+// The element of largest |x| among n (the first on ties; 0 if all are 0): the `max` llama.cpp's
+// symmetric quantizers (Q4_0, Q5_0, Q6_K's sub-blocks) scale by.
+inline float SignedAbsMax(const float* x, int n) {
+  float amax = 0.0f, max = 0.0f;
+  for (int j = 0; j < n; ++j) {
+    const float a = x[j] < 0 ? -x[j] : x[j];
+    if (amax < a) {
+      amax = a;
+      max = x[j];
+    }
+  }
+  return max;
+}
+
 // Dequantizes `n` elements (a multiple of the block) of quantized type t starting at `blocks`.
 void DequantizeRow(DType t, const void* blocks, size_t n, float* out);
 

@@ -100,15 +100,8 @@ float SearchScaleMin(int n, int nmax, const float* x, const float* w, uint8_t* L
 // one maximising (sum w x l)^2 / (sum w l^2) is kept. Returns the least-squares scale; L holds
 // l + nmax. (make_qx_quants with rmse_type 1 and no importance weights.)
 float SearchSymmetricScale(int n, int nmax, const float* x, int8_t* L) {
-  float max = 0, amax = 0;
-  for (int i = 0; i < n; ++i) {
-    const float ax = std::fabs(x[i]);
-    if (ax > amax) {
-      amax = ax;
-      max = x[i];
-    }
-  }
-  if (amax < 1e-15f) {
+  const float max = SignedAbsMax(x, n);
+  if (std::fabs(max) < 1e-15f) {
     std::fill(L, L + n, int8_t(0));
     return 0.0f;
   }
