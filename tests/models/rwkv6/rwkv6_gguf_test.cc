@@ -8,13 +8,13 @@
 
 #include "runtime/formats/gguf/gguf_reader.h"
 #include "runtime/tools/convert_model.h"
-#include "runtime/tools/logits_compare.h"
 #include "runtime/tools/quantize.h"
 #include "runtime/formats/gguf/gguf_writer.h"
 #include "runtime/engine/model.h"
 #include "runtime/tokenizers/rwkv_world_tokenizer.h"
 #include "runtime/engine/session.h"
 #include "logits_files.h"
+#include "logits_near.h"
 #include "test_data.h"
 
 using namespace floe;
@@ -201,9 +201,10 @@ TEST_CASE("official .pth -> rwkv6 GGUF -> floe quantize -> near the official log
   const auto expected = ReadF32(DataPath("reference/rwkv6/logits.f32"));
   struct Case {
     DType type;
-    double max_abs, mean_kl, top1;
+    floe::testing::LogitsBounds bounds;
   };
-  for (const Case& c : {Case{DType::kQ8_0, 0.1, 1e-4, 0.95}, Case{DType::kQ5_0, 1.0, 3e-3, 0.9}}) {
+  for (const Case& c :
+       {Case{DType::kQ8_0, {0.1, 1e-4, 0.95}}, Case{DType::kQ5_0, {1.0, 3e-3, 0.9}}}) {
     INFO(DTypeName(c.type));
     const std::string out = gguf + "." + DTypeName(c.type) + ".gguf";
     REQUIRE(QuantizeGguf(gguf, out, c.type).ok());
@@ -229,14 +230,7 @@ TEST_CASE("official .pth -> rwkv6 GGUF -> floe quantize -> near the official log
     auto s = Session::Create(*m, p);
     REQUIRE(s.ok());
     REQUIRE((*s)->Eval(tokens, true).ok());
-    auto cmp = CompareLogits(expected, (*s)->all_logits(), 256);
-    REQUIRE(cmp.ok());
-    INFO("max " << cmp->max_abs_diff << " mean KL " << cmp->mean_kl << " top-1 "
-                << cmp->top1_agreement);
-    CHECK(cmp->max_abs_diff <= c.max_abs);
-    CHECK(cmp->mean_kl <= c.mean_kl);
-    CHECK(cmp->top1_agreement >= c.top1);
-    CHECK(cmp->non_finite == 0);
+    floe::testing::CheckLogitsNear(expected, (*s)->all_logits(), 256, c.bounds);
     std::filesystem::remove(out);
   }
   std::filesystem::remove(gguf);
