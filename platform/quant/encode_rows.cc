@@ -8,9 +8,6 @@
 namespace floe {
 
 Status EncodeRows(const float* x, size_t rows, size_t cols, DType type, std::vector<uint8_t>* out) {
-  if (cols % DTypeBlockElems(type) != 0)
-    return InvalidArgument("row length " + std::to_string(cols) + " is not a multiple of the " +
-                           DTypeName(type) + " block");
   out->resize(rows * DTypeBytes(type, cols));
   return EncodeRowsTo(x, rows, cols, type, out->data());
 }

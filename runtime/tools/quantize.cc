@@ -5,7 +5,6 @@
 #include <cctype>
 #include <cstdio>
 #include <cstring>
-#include <memory>
 #include <numeric>
 
 #include "platform/base/thread_context.h"
@@ -94,9 +93,11 @@ Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name) {
 std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeScheme& s) {
   const std::vector<GgufTensorInfo>& tensors = in.tensors();
   std::vector<uint32_t> types(tensors.size());
-  for (size_t i = 0; i < tensors.size(); ++i)
-    types[i] =
-        Quantizable(tensors[i]) ? uint32_t(Fallback(s.base, tensors[i].ne[0])) : tensors[i].type;
+  std::vector<bool> quantizable(tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    quantizable[i] = Quantizable(tensors[i]);
+    types[i] = quantizable[i] ? uint32_t(Fallback(s.base, tensors[i].ne[0])) : tensors[i].type;
+  }
   const bool k_rules = s.mixture || s.base == DType::kQ6_K;
   if (!k_rules) return types;
 
@@ -121,8 +122,8 @@ std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeSchem
   int i_attention_wv = 0, i_ffn_down = 0;
   const DType q6 = DType::kQ6_K;
   for (size_t idx : order) {
+    if (!quantizable[idx]) continue;
     const GgufTensorInfo& t = tensors[idx];
-    if (!Quantizable(t)) continue;
     const std::string& name = t.name;
     DType type = s.base;
     if (name == "output.weight" || (!has_output && name == "token_embd.weight")) {
