@@ -106,7 +106,7 @@ Status SharedCandidates::Restore(std::span<const uint8_t> bytes, size_t position
     e.ids.resize(count);
     const uint8_t* p = nullptr;
     FLOE_RETURN_IF_ERROR(r.ReadBytes(count * sizeof(uint32_t), &p, "entry ids"));
-    std::memcpy(e.ids.data(), p, count * sizeof(uint32_t));
+    if (count > 0) std::memcpy(e.ids.data(), p, count * sizeof(uint32_t));  // data() may be null
     for (uint32_t id : e.ids)
       if (id >= positions)
         return bad("candidate " + std::to_string(id) + " beyond the state's " +

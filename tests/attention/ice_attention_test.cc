@@ -4,6 +4,7 @@
 // causal, each key once) checked query by query, and the settings' validation.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -17,6 +18,7 @@
 #include "attention/knn/faiss/faiss_knn.h"
 #include "attention/knn/ice_attention.h"
 #include "attention/knn/knn_index_set.h"
+#include "attention/knn/shared_candidates.h"
 #include "attention/knn/ice_reference.h"
 
 using namespace floe;
@@ -542,4 +544,28 @@ TEST_CASE("kNN index sets refuse empty indexes larger than their callers allow",
   REQUIRE(enough.Init(4, 4, 64, s, size_t(16) << 20).ok());
   CHECK(enough.bytes() > (size_t(1) << 20));
   CHECK(enough.bytes() <= (size_t(16) << 20));
+}
+
+// A saved section is hostile input. An entry with a block but no ids is valid (the fuzzer's
+// state_restore harness found that it once passed a null pointer to memcpy: UB that the
+// sanitizer stage reports); an id beyond the state's positions is refused and changes nothing.
+TEST_CASE("ice shared candidates: restore takes empty entries, refuses ids past the end",
+          "[unit]") {
+  auto section = [](uint64_t count, uint32_t id) {
+    std::vector<uint64_t> words = {0x53444e4143454349ULL /* "ICECANDS" */, 1, 1, 4, 0, 0, count};
+    std::vector<uint8_t> bytes(words.size() * 8);
+    std::memcpy(bytes.data(), words.data(), bytes.size());
+    if (count == 1) bytes.insert(bytes.end(), (const uint8_t*)&id, (const uint8_t*)&id + 4);
+    return bytes;
+  };
+  ice::SharedCandidates c;
+  c.Init(1, 1, 4);
+  REQUIRE(c.Restore(section(0, 0), 4).ok());
+  CHECK(c.at(0, 0).block == 0);
+  CHECK(c.at(0, 0).ids.empty());
+  REQUIRE(c.Restore(section(1, 3), 4).ok());
+  CHECK(c.at(0, 0).ids == std::vector<uint32_t>{3});
+  const Status st = c.Restore(section(1, 4), 4);
+  CHECK(st.code() == StatusCode::kInvalidArgument);
+  CHECK(c.at(0, 0).ids == std::vector<uint32_t>{3});
 }

@@ -8,7 +8,8 @@ into CORPUS_DIR/<harness> (new inputs are added there), with a 10 s per-input ti
 2 GiB RSS / malloc limit. Crashing inputs go to CORPUS_DIR/crashes/. Prints one markdown row per
 harness: total execs, coverage (cov: edges, ft: features) and corpus size from libFuzzer's last
 status line, the coverage when half the execs were done (a plateau: the two agree), and
-whether it crashed. Exit status 1 when any harness crashed.
+whether it crashed; a crashing harness's report goes to stderr. Exit status 1 when any harness
+crashed.
 -j N runs N harnesses at a time (default 1; each libFuzzer process is single-threaded), the rows
 still in name order.
 """
@@ -70,6 +71,9 @@ def fuzz(b):
     note = "0" if not crashed else f"**1** (exit {p.returncode}; see {b.name}.log)"
     row = (f"| {b.name} | {took:.0f} | {execs[-1] if execs else '?'} | {half} | {cov} | {ft} | "
            f"{corp} | {note} |")
+    if crashed:  # CI keeps only the printed output: show the sanitizer's report, not just a name
+        report = [l for l in log.splitlines() if not l.startswith("#")][-40:]
+        sys.stderr.write(f"--- {b.name} crashed; the end of its log:\n" + "\n".join(report) + "\n")
     return row, crashed
 
 
