@@ -4,7 +4,8 @@
 // the caches, as in a real decode step.
 //
 // usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768]
-//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks)
+//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks;
+//                     q4_0r16, q8_0r16: repacked in 16-row panels as at model load)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
@@ -28,6 +29,7 @@
 #include "platform/base/dtype.h"
 #include "platform/kernels/ops.h"
 #include "platform/quant/quant.h"
+#include "platform/quant/row_panels.h"
 #include "platform/base/thread_context.h"
 
 using namespace floe;
@@ -50,13 +52,25 @@ bool ParseType(const std::string& s, DType* t) {
     *t = DType::kQ5_K;
   else if (s == "q6_K")
     *t = DType::kQ6_K;
+  else if (s == "q4_0r16")
+    *t = DType::kQ4_0R16;
+  else if (s == "q8_0r16")
+    *t = DType::kQ8_0R16;
   else
     return false;
   return true;
 }
 
-// Fills `rows` x `cols` weights of type t at dst from uniform(-1, 1) floats.
+// Fills `rows` x `cols` weights of type t at dst from uniform(-1, 1) floats (row-panel types:
+// their block type's matrix, repacked as a model load does).
 void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* dst) {
+  if (IsRowPanels(t)) {
+    const DType base = PanelBlockType(t);
+    std::vector<uint8_t> plain(rows * DTypeBytes(base, cols));
+    FillMatrix(base, rows, cols, rng, plain.data());
+    RepackRowPanels(TensorView{base, plain.data(), rows, cols}, 0, rows / kPanelRows, dst);
+    return;
+  }
   std::uniform_real_distribution<float> u(-1.0f, 1.0f);
   std::vector<float> row(cols);
   const size_t rb = DTypeBytes(t, cols);
@@ -197,7 +211,7 @@ int main(int argc, char** argv) {
   if (!MeasureReadBandwidth(pool_bytes, repeats, &tc, &pool, &read)) return 1;
   std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n",
               tc.num_threads(), pool_bytes >> 20, read.median, repeats, read.min, read.max);
-  std::printf("%-6s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s",
+  std::printf("%-7s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s",
               "of read", "GMAC/s");
 
   std::mt19937 rng(1234);
@@ -235,7 +249,7 @@ int main(int argc, char** argv) {
       }
       const Stats s = Summarize(per_call);
       const double gbs = double(bytes) / s.median / 1e9;
-      std::printf("%-6s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols,
+      std::printf("%-7s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols,
                   s.median * 1e6, s.min * 1e6, gbs, 100.0 * gbs / read.median,
                   double(rows * cols * tokens) / s.median / 1e9);
     }

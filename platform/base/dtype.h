@@ -2,6 +2,9 @@
 // F32/F16/BF16 are plain element types; the Q types are llama.cpp's block-quantized
 // formats (platform/quant/quant.h): a row of `cols` elements is cols / block elements blocks of
 // block_bytes each, and cols must be a multiple of the block.
+// The R16 types are Q4_0 / Q8_0 matrices repacked at load into panels of 16 rows
+// (platform/quant/row_panels.h): the same blocks and bytes per row, in another order; they never
+// come from or go to a file (their numbers are no ggml type), and rows is a multiple of 16.
 #pragma once
 
 #include <cstddef>
@@ -24,7 +27,17 @@ enum class DType : uint32_t {
   kQ5_K = 13,
   kQ6_K = 14,
   kBF16 = 30,
+  kQ4_0R16 = 0x1002,  // Q4_0 in 16-row panels
+  kQ8_0R16 = 0x1008,  // Q8_0 in 16-row panels
 };
+
+// Rows per panel of the R16 types.
+inline constexpr size_t kPanelRows = 16;
+inline bool IsRowPanels(DType t) { return t == DType::kQ4_0R16 || t == DType::kQ8_0R16; }
+// The block format of a panel type's blocks (the type itself for every other type).
+inline DType PanelBlockType(DType t) {
+  return t == DType::kQ4_0R16 ? DType::kQ4_0 : t == DType::kQ8_0R16 ? DType::kQ8_0 : t;
+}
 
 inline const char* DTypeName(DType t) {
   switch (t) {
@@ -54,6 +67,10 @@ inline const char* DTypeName(DType t) {
       return "q5_K";
     case DType::kQ6_K:
       return "q6_K";
+    case DType::kQ4_0R16:
+      return "q4_0r16";
+    case DType::kQ8_0R16:
+      return "q8_0r16";
   }
   return "?";
 }
@@ -66,6 +83,8 @@ inline size_t DTypeBlockElems(DType t) {
     case DType::kQ5_0:
     case DType::kQ5_1:
     case DType::kQ8_0:
+    case DType::kQ4_0R16:
+    case DType::kQ8_0R16:
       return 32;
     case DType::kQ2_K:
     case DType::kQ3_K:
@@ -86,6 +105,7 @@ inline size_t DTypeBlockBytes(DType t) {
     case DType::kBF16:
       return 2;
     case DType::kQ4_0:
+    case DType::kQ4_0R16:
       return 18;
     case DType::kQ4_1:
       return 20;
@@ -94,6 +114,7 @@ inline size_t DTypeBlockBytes(DType t) {
     case DType::kQ5_1:
       return 24;
     case DType::kQ8_0:
+    case DType::kQ8_0R16:
       return 34;
     case DType::kQ2_K:
       return 84;

@@ -3,10 +3,12 @@
 #include <cstring>
 
 #include "platform/quant/quant.h"
+#include "platform/quant/row_panels.h"
 
 namespace floe {
 
 void ToF32(const TensorView& t, size_t offset, size_t n, float* out) {
+  if (IsRowPanels(t.dtype)) return DequantizeRowPanels(t, offset, n, out);
   if (IsQuantized(t.dtype)) {
     DequantizeRow(t.dtype, static_cast<const uint8_t*>(t.data) + DTypeBytes(t.dtype, offset), n,
                   out);

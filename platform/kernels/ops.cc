@@ -68,6 +68,8 @@ void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, siz
 
 bool IntegerQuantMatMulImpl(DType t) { return IntegerQuantMatMulT(t); }
 
+bool RowPanelKernelsImpl() { return HWY_TARGET == HWY_AVX3_DL; }
+
 void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1, size_t t0,
                     size_t t1) {
   const hn::ScalableTag<float> df;
@@ -207,6 +209,7 @@ HWY_EXPORT(MatVecRowsImpl);
 HWY_EXPORT(FloatMatMulRowsImpl);
 HWY_EXPORT(QuantMatMulRowsImpl);
 HWY_EXPORT(IntegerQuantMatMulImpl);
+HWY_EXPORT(RowPanelKernelsImpl);
 HWY_EXPORT(QuantizeActivationBlocksImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
@@ -237,9 +240,12 @@ namespace {
 // MatVec hands out rows in blocks of 8 (the per-target kernel's row group), so a block is never
 // split between threads.
 constexpr size_t kMatVecBlockRows = 8;
+// Rows per decode task of a `t` matrix: row-panel matrices in whole tiles of 4 panels.
+size_t DecodeRowBlock(DType t) { return IsRowPanels(t) ? 4 * kPanelRows : kMatVecBlockRows; }
 // MatMul tasks: this many rows x this many tokens (token-tile inner, so consecutive tasks of one
 // chunk reuse the same weight rows from cache).
 constexpr size_t kMatMulTileRows = 64;
+static_assert(kMatMulTileRows % kPanelRows == 0, "prefill tiles cut panel matrices at panels");
 constexpr size_t kMatMulTileTokens = 32;
 // Quantized weights with at most this many tokens take the integer path with rows outer (decode,
 // batched decode) on every target; more tokens take it in row x token tiles where the target
@@ -335,11 +341,15 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
   if (n_tokens <= kQuantSmallBatch) {
     // Decode and batched decode: rows outer, so each block of weight rows is read from memory
     // once for all tokens.
-    for (size_t p = 0; p < ws.size(); ++p) items[p] = CeilDiv(ws[p]->rows, kMatVecBlockRows);
+    size_t unit[kMaxProducts];
+    for (size_t p = 0; p < ws.size(); ++p) {
+      unit[p] = DecodeRowBlock(ws[p]->dtype);
+      items[p] = CeilDiv(ws[p]->rows, unit[p]);
+    }
     RunProducts(tc, {items, ws.size()}, kMatVecBlockRows * cols * n_tokens,
                 [&](size_t p, size_t b0, size_t b1) {
-                  kernel(*ws[p], xq, n_tokens, ys[p], b0 * kMatVecBlockRows,
-                         std::min(b1 * kMatVecBlockRows, ws[p]->rows));
+                  kernel(*ws[p], xq, n_tokens, ys[p], b0 * unit[p],
+                         std::min(b1 * unit[p], ws[p]->rows));
                 });
     return;
   }
@@ -381,6 +391,8 @@ void FloatMatMulMany(std::span<const TensorView* const> ws, const float* x, size
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
   MatMul(w, x, 1, y, tc);
 }
+
+bool RowPanelKernelsPreferred() { return HWY_DYNAMIC_DISPATCH(RowPanelKernelsImpl)(); }
 
 bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
   return IsQuantized(t) &&

@@ -63,6 +63,10 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
 // Whether MatMul of a `t` matrix with n_tokens tokens takes the 8-bit activation path (so each
 // Y[t] equals MatVec's) on this CPU's best target.
 bool MatMulQuantizesActivations(DType t, size_t n_tokens);
+// Whether Q4_0 / Q8_0 matrices are worth repacking into 16-row panels (platform/quant/
+// row_panels.h) for this CPU's best target: where it has the AVX-512 VNNI panel kernels. Panel
+// matrices compute the same bits on every target; elsewhere their portable loop is slow.
+bool RowPanelKernelsPreferred();
 
 // out[i] = weight[i] * (x[i] / sqrt(mean(x^2) + eps)), computed as llama2.c does
 // (scale = 1/sqrtf(ss/n + eps) in float). `out` may alias `x`. n >= 1.

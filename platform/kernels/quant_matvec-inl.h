@@ -24,6 +24,7 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "platform/kernels/quant_panels-inl.h"
 #include "platform/kernels/quant_rowdot-inl.h"
 #include "platform/kernels/quant_tiles_vnni-inl.h"
 #include "platform/quant/quant.h"
@@ -37,8 +38,10 @@ namespace hn = hwy::HWY_NAMESPACE;
 // (prefill) too, so that prefill computes what decode (and llama.cpp) computes; elsewhere MatMul
 // widens them to float panels. On AVX3_DL every quantized type does (Q4_0, Q8_0, Q4_K, Q5_K and
 // Q6_K in VNNI tiles, the others row by row); other targets keep float panels, whose integer
-// loops are slow.
+// loops are slow. Row-panel matrices (repacked at load only where AVX3_DL is the best target)
+// take the integer path on every target.
 HWY_INLINE bool IntegerQuantMatMulT(DType t) {
+  if (IsRowPanels(t)) return true;
 #if HWY_TARGET == HWY_AVX3_DL
   return IsQuantized(t);
 #else
@@ -49,10 +52,13 @@ HWY_INLINE bool IntegerQuantMatMulT(DType t) {
 
 // Y[tok][r] (row stride y_stride) for r in [r0, r1) and tokens [0, n_tokens) of a quantized
 // matrix (row stride row_bytes) with activations x[tok]. Each (row, token) value is the same
-// whatever n_tokens, r0 and r1 are.
+// whatever n_tokens, r0 and r1 are. Row-panel types: r0 and r1 are multiples of 16.
 HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
                                  const QuantizedActivations* x, size_t n_tokens, float* y,
                                  size_t y_stride, size_t r0, size_t r1) {
+  if (t == DType::kQ4_0R16) return PanelRowsT<true>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  if (t == DType::kQ8_0R16)
+    return PanelRowsT<false>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
 #if HWY_TARGET == HWY_AVX3_DL
   const auto tiled = [&](auto tiles) {
     TiledRows<decltype(tiles)>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);

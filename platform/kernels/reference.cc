@@ -16,9 +16,7 @@ float WeightAt(const TensorView& w, size_t r, size_t c) {
   if (IsQuantized(w.dtype)) {  // dequantize the block holding element i
     const size_t block = DTypeBlockElems(w.dtype);
     float values[256];
-    DequantizeRow(w.dtype,
-                  static_cast<const uint8_t*>(w.data) + DTypeBytes(w.dtype, i / block * block),
-                  block, values);
+    ToF32(w, i / block * block, block, values);  // row-panel types too
     return values[i % block];
   }
   switch (w.dtype) {
@@ -39,8 +37,7 @@ void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* /*tc*/
   // for every element); the values are the same.
   std::vector<float> row(IsQuantized(w.dtype) ? w.cols : 0);
   for (size_t r = 0; r < w.rows; ++r) {
-    if (!row.empty())
-      DequantizeRow(w.dtype, w.row(r), w.cols, row.data());
+    if (!row.empty()) ToF32(w, r * w.cols, w.cols, row.data());
     double sum = 0.0;
     for (size_t c = 0; c < w.cols; ++c) {
       const float wc = row.empty() ? WeightAt(w, r, c) : row[c];

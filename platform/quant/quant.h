@@ -196,6 +196,7 @@ void QuantizeRowQ6_K(const float* x, size_t n, BlockQ6_K* out);
 // How a weight type's activations are quantized (llama.cpp's vec_dot_type; see the top).
 enum class ActivationQuant { kQ8_0, kQ8_1, kQ8_K };
 inline ActivationQuant ActivationQuantOf(DType t) {
+  t = PanelBlockType(t);
   if (DTypeBlockElems(t) == 256) return ActivationQuant::kQ8_K;
   return t == DType::kQ4_1 || t == DType::kQ5_1 ? ActivationQuant::kQ8_1 : ActivationQuant::kQ8_0;
 }

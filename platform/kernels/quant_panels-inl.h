@@ -1,0 +1,196 @@
+// Per-target products of Q4_0 / Q8_0 matrices in 16-row panels (platform/quant/row_panels.h,
+// which states the layout and the arithmetic) with 8-bit activations: a portable scalar loop,
+// and on AVX3_DL (AVX-512 VNNI) tiles of several panels x tokens whose vpdpbusd lanes are the
+// panel's 16 rows. Both compute, for each (row, token), the same float operations in the same
+// order, so every target, tile shape and token count gives the same bits.
+// Re-included once per target via quant_matvec-inl.h.
+#if defined(FLOE_QUANT_PANELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FLOE_QUANT_PANELS_INL_H_
+#undef FLOE_QUANT_PANELS_INL_H_
+#else
+#define FLOE_QUANT_PANELS_INL_H_
+#endif
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "hwy/highway.h"
+#include "platform/quant/quant.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace floe {
+namespace HWY_NAMESPACE {
+
+// Block b's activation code sum (the Q4_0 offset -8 and the VNNI +128 fold into it exactly).
+HWY_INLINE int32_t PanelBlockSum(const QuantizedActivations& x, size_t b) {
+  return x.sum16[2 * b] + x.sum16[2 * b + 1];
+}
+
+// Portable: rows [r0, r1) (multiples of 16) and tokens [0, n_tokens), one (row, token) at a time.
+template <bool kQ4>
+HWY_INLINE void PanelRowsGeneric(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                 size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
+  constexpr size_t kBlockBytes = kQ4 ? 18 : 34, kWords = kQ4 ? 4 : 8;
+  const size_t blocks = x[0].n / 32;
+  for (size_t tok = 0; tok < n_tokens; ++tok)
+    for (size_t r = r0; r < r1; ++r) {
+      const uint8_t* panel = w + (r / 16) * 16 * row_bytes;
+      const size_t i = r % 16;
+      float acc = 0.0f;
+      for (size_t b = 0; b < blocks; ++b) {
+        const uint8_t* g = panel + b * 16 * kBlockBytes;
+        const int8_t* a = x[tok].q + 32 * b;
+        int32_t s = 0;
+        for (size_t k = 0; k < kWords; ++k) {
+          const uint8_t* word = g + 32 + 64 * k + 4 * i;
+          for (size_t j = 0; j < 4; ++j) {
+            if constexpr (kQ4) {
+              s += (int32_t(word[j] & 15) - 8) * a[4 * k + j];
+              s += (int32_t(word[j] >> 4) - 8) * a[16 + 4 * k + j];
+            } else {
+              s += int32_t(int8_t(word[j])) * a[4 * k + j];
+            }
+          }
+        }
+        uint16_t dw;
+        std::memcpy(&dw, g + 2 * i, 2);
+        acc = std::fma(float(s), F16ToF32(dw) * x[tok].d[b], acc);
+      }
+      y[tok * y_stride + r] = acc;
+    }
+}
+
+#if HWY_TARGET == HWY_AVX3_DL
+#define FLOE_PANEL_VNNI_ATTR __attribute__((target("avx512vnni")))
+
+// y[t * y_stride + 16 p + i] for row i of panels p < P (the first at w, panel_bytes apart) and
+// tokens t < T. Per block and (panel, token): one int32 vector starts at -8 or -128 x the block's
+// activation sum and takes 8 vpdpbusd of 4 weight codes per row (unsigned: Q4_0 nibbles, Q8_0
+// codes + 128) by 4 broadcast activation codes; then acc = fma(float(s), dw x da, acc).
+template <bool kQ4, int P, int T>
+FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t panel_bytes,
+                                                     const QuantizedActivations* x, float* y,
+                                                     size_t y_stride) {
+  constexpr size_t kGroupBytes = 16 * (kQ4 ? 18 : 34);
+  constexpr int32_t kOffset = kQ4 ? -8 : -128;
+  const size_t blocks = x[0].n / 32;
+  __m512 acc[P][T];
+  for (int p = 0; p < P; ++p)
+    for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
+  // No software prefetch: a panel is one contiguous stream, which the hardware prefetchers
+  // follow (prefetching the next tile, as the row tiles do, measured slower here).
+  for (size_t b = 0; b < blocks; ++b) {
+    __m512i s[P][T];
+    const int8_t* a[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) {
+      a[t] = x[t].q + 32 * b;
+      const __m512i start = _mm512_set1_epi32(kOffset * PanelBlockSum(x[t], b));
+      for (int p = 0; p < P; ++p) s[p][t] = start;
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
+      const uint8_t* g = w + p * panel_bytes + b * kGroupBytes + 32;
+      if constexpr (kQ4) {
+        const __m512i low4 = _mm512_set1_epi8(0x0F);
+#pragma GCC unroll 4
+        for (int k = 0; k < 4; ++k) {
+          const __m512i raw = _mm512_loadu_si512(g + 64 * k);
+          const __m512i lo = _mm512_and_si512(raw, low4);
+          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+#pragma GCC unroll 8
+          for (int t = 0; t < T; ++t) {
+            int32_t a_lo, a_hi;
+            std::memcpy(&a_lo, a[t] + 4 * k, 4);
+            std::memcpy(&a_hi, a[t] + 16 + 4 * k, 4);
+            s[p][t] = _mm512_dpbusd_epi32(s[p][t], lo, _mm512_set1_epi32(a_lo));
+            s[p][t] = _mm512_dpbusd_epi32(s[p][t], hi, _mm512_set1_epi32(a_hi));
+          }
+        }
+      } else {
+        const __m512i flip = _mm512_set1_epi8(char(0x80));
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; ++k) {
+          const __m512i u = _mm512_xor_si512(_mm512_loadu_si512(g + 64 * k), flip);
+#pragma GCC unroll 8
+          for (int t = 0; t < T; ++t) {
+            int32_t a4;
+            std::memcpy(&a4, a[t] + 4 * k, 4);
+            s[p][t] = _mm512_dpbusd_epi32(s[p][t], u, _mm512_set1_epi32(a4));
+          }
+        }
+      }
+    }
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
+      const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(
+          reinterpret_cast<const __m256i*>(w + p * panel_bytes + b * kGroupBytes)));
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[p][t]),
+                                    _mm512_mul_ps(dw, _mm512_set1_ps(x[t].d[b])), acc[p][t]);
+    }
+  }
+  for (int p = 0; p < P; ++p)
+    for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + size_t(t) * y_stride + 16 * p, acc[p][t]);
+}
+
+// Panels [p0, p1) for T tokens: kP panels at a time (decode: 2 streams per thread; prefill: as
+// many independent accumulators as the registers hold), then one by one.
+template <bool kQ4, int T>
+FLOE_PANEL_VNNI_ATTR HWY_INLINE void PanelTilesVnni(const uint8_t* w, size_t panel_bytes,
+                                                    const QuantizedActivations* x, float* y,
+                                                    size_t y_stride, size_t p0, size_t p1) {
+  constexpr int kP = T == 1 ? 2 : T > 4 ? 1 : 2;
+  size_t p = p0;
+  for (; p + kP <= p1; p += kP)
+    PanelTileVnni<kQ4, kP, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
+  for (; p < p1; ++p)
+    PanelTileVnni<kQ4, 1, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
+}
+
+// Rows [r0, r1) (multiples of 16) and tokens [0, n_tokens): 8-token tiles, a 4-token tile, then
+// the 1-3 left.
+template <bool kQ4>
+FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelRowsVnni(const uint8_t* w, size_t row_bytes,
+                                                     const QuantizedActivations* x, size_t n_tokens,
+                                                     float* y, size_t y_stride, size_t r0,
+                                                     size_t r1) {
+  const size_t panel_bytes = 16 * row_bytes, p0 = r0 / 16, p1 = r1 / 16;
+  size_t tok = 0;
+  for (; tok + 8 <= n_tokens; tok += 8)
+    PanelTilesVnni<kQ4, 8>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+  for (; tok + 4 <= n_tokens; tok += 4)
+    PanelTilesVnni<kQ4, 4>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+  switch (n_tokens - tok) {
+    case 3:
+      return PanelTilesVnni<kQ4, 3>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+    case 2:
+      return PanelTilesVnni<kQ4, 2>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+    case 1:
+      return PanelTilesVnni<kQ4, 1>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+    default:
+      return;
+  }
+}
+#undef FLOE_PANEL_VNNI_ATTR
+#endif  // HWY_TARGET == HWY_AVX3_DL
+
+// The panel product for rows [r0, r1) (multiples of 16) on this target.
+template <bool kQ4>
+HWY_INLINE void PanelRowsT(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                           size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
+#if HWY_TARGET == HWY_AVX3_DL
+  PanelRowsVnni<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+#else
+  PanelRowsGeneric<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+#endif
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace floe
+HWY_AFTER_NAMESPACE();
+
+#endif  // FLOE_QUANT_PANELS_INL_H_
