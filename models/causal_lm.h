@@ -19,6 +19,7 @@
 #include "attention/head_plan.h"
 #include "platform/base/dtype.h"
 #include "platform/base/status.h"
+#include "platform/base/tensor.h"
 #include "platform/base/thread_context.h"
 
 namespace floe {
@@ -129,6 +130,15 @@ class CausalLm {
   // attention heads, as RecurFormer's). Models without attention heads refuse any plan.
   virtual bool accepts_head_plan() const { return false; }
   virtual bool has_recurrent_heads() const { return false; }
+  // Weight views the loader may move before any state exists (runtime/engine/weight_repacking.h).
+  // `products` reach the kernels only through MatVec / MatMul / MatMulMany (never read by row or
+  // through ToF32), so their layout may change; `others` are read in place (norm vectors,
+  // biases) and may only be copied unchanged, so that no file page between moved matrices stays
+  // in use. Default: none.
+  struct MovableWeights {
+    std::vector<TensorView*> products, others;
+  };
+  virtual MovableWeights Movable() { return {}; }
   // Consumes `tokens` at positions state.position() onwards and advances the state. Writes
   // logits (one row of vocab_size floats per produced position: 1 row for kLast, n for kAll)
   // to `logits` unless mode is kNone. `cancel` (may be null) is checked between layers; on

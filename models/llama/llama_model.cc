@@ -267,6 +267,19 @@ Result<std::unique_ptr<LlamaModel>> LlamaModel::Create(const LlamaConfig& config
   return std::unique_ptr<LlamaModel>(new LlamaModel(config, std::move(weights)));
 }
 
+CausalLm::MovableWeights LlamaModel::Movable() {
+  MovableWeights out;
+  for (LlamaLayerWeights& L : weights_.layers) {
+    for (TensorView* v : {&L.wq, &L.wk, &L.wv, &L.wo, &L.ffn_gate, &L.ffn_up, &L.ffn_down})
+      out.products.push_back(v);
+    for (TensorView* v : {&L.attn_norm, &L.ffn_norm, &L.bq, &L.bk, &L.bv})
+      if (v->data != nullptr) out.others.push_back(v);
+  }
+  if (weights_.output.data != weights_.token_embd.data) out.products.push_back(&weights_.output);
+  out.others.push_back(&weights_.output_norm);
+  return out;
+}
+
 Result<std::unique_ptr<SequenceState>> LlamaModel::NewState(const StateOptions& options) const {
   if (options.context_length > context_length())
     return InvalidArgument("context length " + std::to_string(options.context_length) +

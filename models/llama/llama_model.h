@@ -31,6 +31,9 @@ class LlamaModel final : public CausalLm {
 
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
   bool accepts_head_plan() const override { return true; }
+  // Products: every layer's projections, and the output matrix unless it is the (row-read)
+  // embedding; others: the norms and biases.
+  MovableWeights Movable() override;
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                  float* logits, ThreadContext& threads,
                  const std::atomic<bool>* cancel) const override;

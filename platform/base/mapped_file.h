@@ -57,6 +57,11 @@ class MappedFile {
   // The same, read now: counts only the pages faulted in so far. nullopt when not mapped or
   // where /proc/self/smaps does not tell.
   std::optional<size_t> MeasureHugePageBytes() const;
+  // Gives the whole pages inside [p, p + n) (a range of this file's mapping) back to the kernel
+  // (MADV_DONTNEED): the process stops holding them, and reading them again faults them in from
+  // the file. For data the caller has copied elsewhere (weights repacked at load). Returns the
+  // bytes given back; 0 when not mapped (kRead buffers are kept) or the range lies outside.
+  size_t ReleasePages(const void* p, size_t n) const;
   // True when a kRefault open found the file cached in small pages and read it in again.
   bool refaulted() const { return refaulted_; }
   const std::string& path() const { return path_; }

@@ -100,6 +100,7 @@ floe_model_params floe_model_default_params(void) {
   p.struct_size = sizeof(p);
   p.use_mmap = 1;
   p.huge_pages = 2;
+  p.repack_weights = 1;
   p.log_level = FLOE_LOG_WARN;
   return p;
 }
@@ -136,6 +137,7 @@ floe_status floe_model_load(const char* path, const floe_model_params* params, f
     if (p.tokenizer_path) o.tokenizer_path = p.tokenizer_path;
     o.mode = p.use_mmap ? floe::FileLoadMode::kMmap : floe::FileLoadMode::kRead;
     o.huge_pages = static_cast<floe::HugePages>(p.huge_pages);
+    o.repack_weights = p.repack_weights != 0;
     o.logger = &handle->logger;
     if (p.progress) {
       const floe_progress_callback cb = p.progress;

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "platform/kernels/ops.h"
 #include "runtime/formats/gguf/gguf_inspect.h"
 #include "runtime/engine/network_loaders.h"
 #include "runtime/tokenizers/tokenizer_factory.h"
@@ -107,6 +108,19 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
   m->weight_type_ = net->weight_type;
   m->lm_ = std::move(net->lm);
   m->architecture_ = m->lm_->architecture();
+  if (options.repack_weights && RowPanelKernelsPreferred()) {
+    auto repacked = RepackWeights(*m->lm_, m->file());
+    if (!repacked.ok()) return Status(repacked.status()).WithContext(where);
+    m->repacked_ = std::move(repacked).value();
+    if (options.logger && m->repacked_.matrices() > 0)
+      options.logger->Log(LogLevel::kInfo,
+                          "repacked " + std::to_string(m->repacked_.matrices()) +
+                              " q4_0/q8_0 matrices (" + std::to_string(m->repacked_.bytes() >> 20) +
+                              " MiB) into 16-row panels in " +
+                              std::to_string(int(m->repacked_.seconds() * 1000.0)) + " ms; " +
+                              std::to_string(m->repacked_.released_bytes() >> 20) +
+                              " MiB of the file's pages given back");
+  }
   if (m->gguf_) {
     for (const auto& [key, value] : m->gguf_->metadata())
       m->metadata_.emplace_back(key, MetadataText(value));

@@ -15,6 +15,7 @@
 #include "platform/base/mapped_file.h"
 #include "runtime/formats/gguf/gguf_reader.h"
 #include "runtime/engine/network_loaders.h"
+#include "runtime/engine/weight_repacking.h"
 #include "runtime/tokenizers/tokenizer.h"
 
 namespace floe {
@@ -29,6 +30,11 @@ struct LoadOptions {
   std::function<bool(float)> progress;
   // Receives a line about what was loaded (kInfo) and warnings; null = silent.
   const Logger* logger = nullptr;
+  // Where this CPU has the AVX-512 VNNI panel kernels, copy the Q4_0 / Q8_0 projection matrices
+  // into 16-row panels at load (runtime/engine/weight_repacking.h; docs/quantization.md): faster
+  // decode and prefill, the same memory, logits within the kernels' rounding of the unrepacked
+  // ones. false keeps every weight in the file's layout.
+  bool repack_weights = true;
 };
 
 class Model {
@@ -54,6 +60,8 @@ class Model {
   // The model file as loaded (its huge_page_bytes() tells how much of it 2 MiB pages map).
   const MappedFile& file() const { return gguf_ ? gguf_->file() : raw_; }
   const std::string& architecture() const { return architecture_; }
+  // What the load repacked (LoadOptions::repack_weights): matrices, bytes, seconds.
+  const RepackedWeights& repacked() const { return repacked_; }
   // The file's metadata as (key, text) pairs: GGUF keys with their values (strings raw, numbers
   // in decimal, arrays as "[n items]"); other formats expose general.architecture and
   // <arch>.context_length / <arch>.vocab_size.
@@ -65,6 +73,7 @@ class Model {
   ModelFormat format_ = ModelFormat::kGguf;
   std::optional<GgufFile> gguf_;
   MappedFile raw_;  // non-GGUF files (llama2.c checkpoints, rwkv.cpp files)
+  RepackedWeights repacked_;  // before lm_: the network's views point into it
   std::unique_ptr<CausalLm> lm_;
   std::unique_ptr<Tokenizer> tokenizer_;
   size_t weight_bytes_ = 0;

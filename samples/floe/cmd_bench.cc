@@ -71,7 +71,10 @@ int Run(const BenchFlags& f) {
   const bool json = f.json;
   const AttentionSettings& attention = f.attention;
   ProgressLine progress(f.model.progress);
+  const auto load_start = std::chrono::steady_clock::now();
   auto model = LoadModel(model_path, f.model.load, &progress);
+  const double load_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
   if (!model.ok()) {
     std::fprintf(stderr, "floe bench: %s\n", model.status().ToString().c_str());
     return 1;
@@ -85,12 +88,19 @@ int Run(const BenchFlags& f) {
   if (!json) {
     const std::string pages =
         "weights: " + (huge_bytes >= 0 ? DescribeHugePages(m.file()) : "2 MiB pages not measured");
+    char load[160];
+    std::snprintf(load, sizeof load,
+                  "load %.2f s (repacked %zu matrices, %.0f MiB, in %.2f s; %.0f MiB of the file "
+                  "released)",
+                  load_s, m.repacked().matrices(), m.repacked().bytes() / 1048576.0,
+                  m.repacked().seconds(), m.repacked().released_bytes() / 1048576.0);
     std::printf(
-        "model %s | %s | %.2f GB weights | attention %s | %s | %s\n%-8s %-14s %12s %12s %12s %10s "
-        "%10s\n",
+        "model %s | %s | %.2f GB weights | attention %s | %s | %s | %s\n%-8s %-14s %12s %12s "
+        "%12s %10s %10s\n",
         model_path.c_str(), type.c_str(), m.weight_bytes() / 1e9,
-        f.head_plan ? "head plan" : AttentionBackendName(attention.backend), DescribeCpu(DetectCpuFeatures()).c_str(),
-        pages.c_str(), "threads", "test", "tok/s", "min", "max", "GB/s", "RSS MiB");
+        f.head_plan ? "head plan" : AttentionBackendName(attention.backend),
+        DescribeCpu(DetectCpuFeatures()).c_str(), pages.c_str(), load, "threads", "test", "tok/s",
+        "min", "max", "GB/s", "RSS MiB");
   }
   for (long th : f.threads) {
     SessionParams sp;
@@ -213,10 +223,12 @@ int Run(const BenchFlags& f) {
             "\"tokens_per_s_min\":%.3f,\"tokens_per_s_max\":%.3f,\"peak_rss_bytes\":%zu,"
             "\"model_bytes_per_token\":%zu,\"achieved_gb_per_s\":%.3f,\"repetitions\":%ld,"
             "\"sequences\":%ld,"
-            "\"weights_huge_page_bytes\":%lld}\n",
+            "\"weights_huge_page_bytes\":%lld,\"load_seconds\":%.3f,\"repacked_bytes\":%zu,"
+            "\"repack_seconds\":%.3f}\n",
             model_path.c_str(), type.c_str(), probe.num_threads(), r.test.c_str(), r.n_prompt,
             r.n_gen, r.depth, AttentionBackendName(attention.backend), r.median, r.min, r.max,
-            r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L, huge_bytes);
+            r.peak_rss, m.weight_bytes(), gbps, reps, r.n_gen > 0 ? n_seqs : 1L, huge_bytes, load_s,
+            m.repacked().bytes(), m.repacked().seconds());
       } else {
         std::printf("%-8d %-14s %12.2f %12.2f %12.2f %10.1f %10.1f\n", probe.num_threads(),
                     r.test.c_str(), r.median, r.min, r.max, gbps, r.peak_rss / 1048576.0);

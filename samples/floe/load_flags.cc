@@ -24,6 +24,10 @@ void AddModelFlags(CLI::App* app, ModelFlags* f) {
       {{"off", HugePages::kOff}, {"advise", HugePages::kAdvise}, {"refault", HugePages::kRefault}},
       "2 MiB pages for the weights; refault re-reads a file cached in small pages")
       ->group(group);
+  app->add_flag_callback(
+         "--no-repack", [f] { f->load.repack_weights = false; },
+         "keep q4_0/q8_0 matrices in the file's layout (default: 16-row panels on AVX-512 VNNI)")
+      ->group(group);
   AddProgressFlags(app, &f->progress);
 }
 

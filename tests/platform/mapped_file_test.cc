@@ -173,4 +173,26 @@ TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages, kAdvi
 }
 
 }  // namespace
+TEST_CASE("ReleasePages gives back whole pages inside the range; the bytes read back unchanged",
+          "[unit]") {
+  const std::string path = TempPath("release.bin");
+  Cleanup cleanup{path};
+  const size_t size = 3 * kHuge + 777;
+  const auto bytes = RandomBytes(size, 9);
+  WriteInSmallPieces(path, bytes);
+  const long page = sysconf(_SC_PAGESIZE);
+  REQUIRE(page > 0);
+  for (FileLoadMode mode : {FileLoadMode::kMmap, FileLoadMode::kRead}) {
+    auto f = MappedFile::Open(path, mode, HugePages::kOff);
+    REQUIRE(f.ok());
+    const uint8_t* d = f->data();
+    const size_t released = f->ReleasePages(d + 100, 5 * size_t(page));  // 4 whole pages inside
+    CHECK(released == (f->is_mapped() ? 4 * size_t(page) : 0));
+    CHECK(f->ReleasePages(d + size - 10, 100) == 0);  // reaches past the end: refused
+    CHECK(f->ReleasePages(bytes.data(), 100) == 0);   // not this file's memory
+    CHECK(f->ReleasePages(d + 10, 20) == 0);          // no whole page inside
+    CHECK(std::memcmp(d, bytes.data(), size) == 0);   // faulted in again from the file
+  }
+}
+
 }  // namespace floe

@@ -7,6 +7,8 @@
 #include <vector>
 
 #include "platform/base/model_writer.h"
+#include "platform/base/tensor.h"
+#include "platform/quant/row_panels.h"
 #include "runtime/formats/gguf/gguf_writer.h"
 
 namespace floe {
@@ -26,6 +28,17 @@ class GgufModelWriter final : public ModelWriter {
   }
   Status AddTensor(std::string name, std::vector<uint64_t> shape, DType dtype, const void* data,
                    size_t bytes) override {
+    if (IsRowPanels(dtype)) {  // a matrix repacked at load: written in its file layout
+      if (shape.size() != 2 || shape[0] % kPanelRows != 0 ||
+          bytes != shape[0] * DTypeBytes(dtype, shape[1]))
+        return InvalidArgument("tensor '" + name + "': a row-panel matrix of another shape");
+      const TensorView panels{dtype, data, size_t(shape[0]), size_t(shape[1])};
+      auto* rows = static_cast<uint8_t*>(Keep(bytes));
+      for (size_t r = 0; r < panels.rows; ++r)
+        RowPanelsRowToBlocks(panels, r, rows + r * panels.row_bytes());
+      dtype = PanelBlockType(dtype);
+      data = rows;
+    }
     std::reverse(shape.begin(), shape.end());  // ggml's ne: innermost first
     if (shape.empty()) shape.push_back(1);
     return gguf_.AddTensor(std::move(name), std::move(shape), uint32_t(dtype), data, bytes);

@@ -78,6 +78,10 @@ typedef struct floe_model_params {
      written or downloaded), drop its unmapped cached pages once and read it in again in 2 MiB
      pages (docs/weight-pages.md). Ignored with use_mmap = 0. */
   int32_t huge_pages;
+  /* 1 (default): where the CPU has AVX-512 VNNI, copy the q4_0 / q8_0 projection matrices into
+     16-row panels at load (faster products, the same memory; docs/quantization.md); 0: keep every
+     weight in the file's layout. */
+  int32_t repack_weights;
 } floe_model_params;
 
 floe_model_params floe_model_default_params(void);

@@ -27,9 +27,11 @@
 
 #include "logits_files.h"
 #include "platform/kernels/ops.h"
+#include "platform/quant/row_panels.h"
 #include "runtime/engine/model.h"
 #include "runtime/engine/session.h"
 #include "runtime/formats/gguf/gguf_reader.h"
+#include "runtime/tools/convert_model.h"
 #include "runtime/tools/quantize.h"
 #include "quant_bounds.h"
 #include "skips.h"
@@ -118,13 +120,23 @@ std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_
   return rows;
 }
 
-void CheckType(const std::string& type, DType main_type) {
-  auto model = Model::Load(DataPath(kDir + type + ".gguf"));
+// repack: the Q4_0 / Q8_0 matrices as loaded by default (16-row panels where the CPU has the
+// panel kernels: `panel_matrices` of them, 2 layers x 7 plus a Q8_0 output), or kept as in the
+// file.
+void CheckType(const std::string& type, DType main_type, bool repack = false,
+               size_t panel_matrices = 0) {
+  LoadOptions options;
+  options.repack_weights = repack;
+  auto model = Model::Load(DataPath(kDir + type + ".gguf"), options);
   INFO(type << ": " << model.status().ToString());
   REQUIRE(model.ok());
+  const bool panels = repack && RowPanelKernelsPreferred();
+  CHECK((*model)->repacked().matrices() == (panels ? panel_matrices : 0u));
+  if (panels) main_type = RowPanelsTypeOf(main_type);
   const auto tokens = ReadTokens(DataPath(kDir + "tokens.txt"));
   REQUIRE(tokens.size() == kRows);
   bool skipped_batch = false;
+  std::vector<float> batch_logits;
   for (bool step : {false, true}) {
     INFO(type << (step ? " token by token" : " one batch"));
     if (!step && !MatMulQuantizesActivations(main_type, kRows)) {
@@ -132,12 +144,16 @@ void CheckType(const std::string& type, DType main_type) {
       continue;
     }
     const auto want = ReadF32(DataPath(kDir + "logits-" + type + (step ? "-step" : "") + ".f32"));
-    const RowStats s = Compare(Run(**model, tokens, step ? 1 : 64), want);
+    const std::vector<float> got = Run(**model, tokens, step ? 1 : 64);
+    const RowStats s = Compare(got, want);
+    if (step && !skipped_batch)  // prefill computes what decode computes, bit for bit
+      CHECK(std::memcmp(got.data(), batch_logits.data(), got.size() * sizeof(float)) == 0);
+    if (!step) batch_logits = got;
     std::printf(
-        "llama.cpp %-6s %-5s: max |d| %.3g, mean |d| %.2e, mean KL %.2e, rows within 1e-4 "
+        "llama.cpp %-6s %-5s%s: max |d| %.3g, mean |d| %.2e, mean KL %.2e, rows within 1e-4 "
         "%zu/48, top-1 %zu/48\n",
-        type.c_str(), step ? "step" : "batch", double(s.max_abs), s.mean_abs, s.mean_kl,
-        s.exact_rows, s.top1);
+        type.c_str(), step ? "step" : "batch", panels ? " (panels)" : "", double(s.max_abs),
+        s.mean_abs, s.mean_kl, s.exact_rows, s.top1);
     CHECK(s.top1 >= 47);
     CHECK(s.mean_abs <= 0.025);
     CHECK(s.max_abs <= 0.2f);
@@ -168,9 +184,11 @@ TEST_CASE("f32 source matches llama.cpp's logits", "[model]") {
 
 TEST_CASE("llama.cpp Q8_0 file matches llama.cpp's logits", "[model]") {
   CheckType("Q8_0", DType::kQ8_0);
+  CheckType("Q8_0", DType::kQ8_0, /*repack=*/true, 15);
 }
 TEST_CASE("llama.cpp Q4_0 file matches llama.cpp's logits", "[model]") {
   CheckType("Q4_0", DType::kQ4_0);
+  CheckType("Q4_0", DType::kQ4_0, /*repack=*/true, 14);  // the output is Q6_K
 }
 TEST_CASE("llama.cpp Q5_0 file matches llama.cpp's logits", "[model]") {
   CheckType("Q5_0", DType::kQ5_0);
@@ -183,6 +201,42 @@ TEST_CASE("llama.cpp Q6_K file matches llama.cpp's logits", "[model]") {
 }
 TEST_CASE("llama.cpp Q2_K file (Q2_K + Q3_K) matches llama.cpp's logits", "[model]") {
   CheckType("Q2_K", DType::kQ2_K);
+}
+
+// A repacked model written out again (floe convert) holds the file's own bytes: the panels go
+// back to rows (runtime/formats/gguf/gguf_model_writer.h), the copied norms are unchanged.
+TEST_CASE("a repacked Q8_0 / Q4_0 model converts back to the file's tensor bytes", "[model]") {
+  for (const std::string type : {"Q8_0", "Q4_0"}) {
+    INFO(type);
+    auto model = Model::Load(DataPath(kDir + type + ".gguf"));
+    REQUIRE(model.ok());
+    if (!RowPanelKernelsPreferred()) {
+      CHECK((*model)->repacked().matrices() == 0);
+      FLOE_SKIP_CAPABILITY("vnni-prefill", type + ": no repacking on this CPU");
+      continue;
+    }
+    REQUIRE((*model)->repacked().matrices() > 0);
+    const std::string out = floe::testing::TempPath("repacked", type + ".gguf");
+    floe::testing::Cleanup cleanup{out};
+    const Status st = ConvertModelToGguf(**model, "repacked", out);
+    INFO(st.ToString());
+    REQUIRE(st.ok());
+    auto ours = GgufFile::Open(out);
+    auto theirs = GgufFile::Open(DataPath(kDir + type + ".gguf"));
+    REQUIRE((ours.ok() && theirs.ok()));
+    size_t compared = 0;
+    for (const GgufTensorInfo& t : theirs->tensors()) {
+      auto a = theirs->GetTensorView(t.name);
+      auto b = ours->GetTensorView(t.name);
+      INFO(t.name);
+      REQUIRE((a.ok() && b.ok()));
+      CHECK(a->dtype == b->dtype);
+      REQUIRE(a->bytes() == b->bytes());
+      CHECK(std::memcmp(a->data, b->data, a->bytes()) == 0);
+      ++compared;
+    }
+    CHECK(compared == theirs->tensors().size());
+  }
 }
 
 // Issue 29 items 1 and 7: `floe quantize` rounds as llama-quantize does. Quantizing llama.cpp's
