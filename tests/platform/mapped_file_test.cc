@@ -173,7 +173,7 @@ TEST_CASE("kRefault brings a file cached in small folios into 2 MiB pages, kAdvi
 }
 
 }  // namespace
-TEST_CASE("ReleasePages gives back whole pages inside the range; the bytes read back unchanged",
+TEST_CASE("ReleasePages gives back whole pages inside the range, which read back unchanged",
           "[unit]") {
   const std::string path = TempPath("release.bin");
   Cleanup cleanup{path};
