@@ -15,8 +15,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "hwy/highway.h"
+#include "platform/kernels/amx.h"
 #include "platform/quant/quant.h"
 
 HWY_BEFORE_NAMESPACE();
@@ -176,6 +178,135 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelRowsVnni(const uint8_t* w, size_t ro
   }
 }
 #undef FLOE_PANEL_VNNI_ATTR
+
+// ------------------------------ AMX (prefill)
+// Tiles: C, 16 tokens x 16 rows of int32 block sums; A, 16 tokens x 32 activation codes;
+// B, a block column of one panel as 8 words x 16 rows x 4 codes, which is the panel layout
+// itself for Q8_0 (row_panels.h) and the nibbles minus 8 in the same order for Q4_0. One
+// tdpbssd gives s_b for 16 tokens x 16 rows; the float steps are the VNNI tiles' (PanelTileVnni),
+// so a (row, token) value is the same bits whichever path computes it.
+#define FLOE_PANEL_AMX_ATTR __attribute__((target("avx512vnni,amx-tile,amx-int8")))
+
+struct alignas(64) AmxTileConfig {
+  uint8_t palette = 1, start_row = 0;
+  uint8_t reserved[14] = {};
+  uint16_t colsb[16] = {};
+  uint8_t rows[16] = {};
+};
+static_assert(sizeof(AmxTileConfig) == 64, "the palette-1 tile configuration is 64 bytes");
+
+// The B tile of block b: the panel's code words (Q8_0) or their unpacked copy (Q4_0).
+template <bool kQ4>
+HWY_INLINE const void* PanelAmxB(const uint8_t* panel, const std::vector<int8_t>& unpacked,
+                                 size_t b) {
+  if constexpr (kQ4) return unpacked.data() + b * 512;
+  return panel + b * 16 * 34 + 32;
+}
+
+// acc[t] = fma(float(s), dw x da, acc[t]) for the 16 tokens of one block's sums (16 x 16).
+FLOE_PANEL_AMX_ATTR HWY_INLINE void PanelAmxScale(const uint8_t* group, const int32_t* sums,
+                                                  const QuantizedActivations* xt, size_t b,
+                                                  __m512 (&acc)[16]) {
+  const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group)));
+#pragma GCC unroll 16
+  for (int t = 0; t < 16; ++t)
+    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t)),
+                             _mm512_mul_ps(dw, _mm512_set1_ps(xt[t].d[b])), acc[t]);
+}
+
+// Panels [p0, p1) x `groups` groups of 16 tokens, token t's codes at x[0].q + t x a_stride.
+// Caller: AmxInt8Usable().
+template <bool kQ4>
+FLOE_PANEL_AMX_ATTR HWY_NOINLINE void PanelRowsAmx(const uint8_t* w, size_t row_bytes,
+                                                   const QuantizedActivations* x, size_t groups,
+                                                   size_t a_stride, float* y, size_t y_stride,
+                                                   size_t p0, size_t p1) {
+  constexpr size_t kGroupBytes = 16 * (kQ4 ? 18 : 34);
+  const size_t blocks = x[0].n / 32, panel_bytes = 16 * row_bytes;
+  AmxTileConfig cfg;
+  for (int i : {0, 1}) cfg.colsb[i] = 64, cfg.rows[i] = 16;  // C
+  for (int i : {2, 3}) cfg.colsb[i] = 32, cfg.rows[i] = 16;  // A
+  for (int i : {4, 5}) cfg.colsb[i] = 64, cfg.rows[i] = 8;   // B
+  _tile_loadconfig(&cfg);
+  // Q4_0: one panel's codes - 8, 512 bytes per block, made once for all token groups.
+  thread_local std::vector<int8_t> unpacked;
+  if (kQ4 && unpacked.size() < blocks * 512) unpacked.resize(blocks * 512);
+  alignas(64) int32_t sums[2 * 16 * 16];
+  for (size_t p = p0; p < p1; ++p) {
+    const uint8_t* panel = w + p * panel_bytes;
+    if constexpr (kQ4) {
+      const __m512i low4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+      for (size_t b = 0; b < blocks; ++b) {
+        const uint8_t* g = panel + b * kGroupBytes + 32;
+        int8_t* out = unpacked.data() + b * 512;
+        for (int k = 0; k < 4; ++k) {
+          const __m512i raw = _mm512_loadu_si512(g + 64 * k);
+          _mm512_storeu_si512(out + 64 * k, _mm512_sub_epi8(_mm512_and_si512(raw, low4), eight));
+          _mm512_storeu_si512(
+              out + 64 * (k + 4),
+              _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4), eight));
+        }
+      }
+    }
+    for (size_t grp = 0; grp < groups; ++grp) {
+      const QuantizedActivations* xt = x + 16 * grp;
+      __m512 acc[16];
+      for (int t = 0; t < 16; ++t) acc[t] = _mm512_setzero_ps();
+      // Two blocks per step in their own tiles (C 0 / 1, A 2 / 3, B 4 / 5), so that one block's
+      // tile product overlaps the other's float steps; the float steps stay in block order.
+      const int8_t* a = x[0].q + 16 * grp * a_stride;
+      size_t b = 0;
+      for (; b + 2 <= blocks; b += 2) {
+        _tile_zero(0);
+        _tile_zero(1);
+        _tile_loadd(2, a + 32 * b, a_stride);
+        _tile_loadd(3, a + 32 * (b + 1), a_stride);
+        _tile_loadd(4, PanelAmxB<kQ4>(panel, unpacked, b), 64);
+        _tile_loadd(5, PanelAmxB<kQ4>(panel, unpacked, b + 1), 64);
+        _tile_dpbssd(0, 2, 4);
+        _tile_dpbssd(1, 3, 5);
+        _tile_stored(0, sums, 64);
+        _tile_stored(1, sums + 256, 64);
+        PanelAmxScale(panel + b * kGroupBytes, sums, xt, b, acc);
+        PanelAmxScale(panel + (b + 1) * kGroupBytes, sums + 256, xt, b + 1, acc);
+      }
+      if (b < blocks) {
+        _tile_zero(0);
+        _tile_loadd(2, a + 32 * b, a_stride);
+        _tile_loadd(4, PanelAmxB<kQ4>(panel, unpacked, b), 64);
+        _tile_dpbssd(0, 2, 4);
+        _tile_stored(0, sums, 64);
+        PanelAmxScale(panel + b * kGroupBytes, sums, xt, b, acc);
+      }
+      for (int t = 0; t < 16; ++t)
+        _mm512_storeu_ps(y + (16 * grp + size_t(t)) * y_stride + 16 * p, acc[t]);
+    }
+  }
+  _tile_release();
+}
+#undef FLOE_PANEL_AMX_ATTR
+
+// Whole groups of 16 tokens through AMX where the process may use it and the tokens' codes lie
+// evenly spaced (as MatMul quantizes them); the rest through the VNNI tiles.
+template <bool kQ4>
+HWY_INLINE void PanelRowsAvx3Dl(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
+                                size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
+  size_t done = 0;
+  if (n_tokens >= 16 && AmxInt8Usable()) {
+    const size_t groups = n_tokens / 16;
+    const ptrdiff_t stride = x[1].q - x[0].q;
+    bool even = stride >= 32 && x[0].n % 32 == 0;
+    for (size_t t = 2; even && t < 16 * groups; ++t)
+      even = x[t].q - x[0].q == ptrdiff_t(t) * stride;
+    if (even) {
+      PanelRowsAmx<kQ4>(w, row_bytes, x, groups, size_t(stride), y, y_stride, r0 / 16, r1 / 16);
+      done = 16 * groups;
+    }
+  }
+  if (done < n_tokens)
+    PanelRowsVnni<kQ4>(w, row_bytes, x + done, n_tokens - done, y + done * y_stride, y_stride, r0,
+                       r1);
+}
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
 // The panel product for rows [r0, r1) (multiples of 16) on this target.
@@ -183,7 +314,7 @@ template <bool kQ4>
 HWY_INLINE void PanelRowsT(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
                            size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
 #if HWY_TARGET == HWY_AVX3_DL
-  PanelRowsVnni<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  PanelRowsAvx3Dl<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
 #else
   PanelRowsGeneric<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
 #endif

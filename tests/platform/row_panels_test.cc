@@ -2,9 +2,11 @@
 // nothing (each row converts back to its bytes, ToF32 agrees), and the panel products on every
 // compiled target equal, bit for bit, a scalar loop over the ORIGINAL row-major blocks written
 // here from the stated arithmetic (exact integer block sums, acc = fma(float(s), dw x da, acc) in
-// block order), for decode, small batches and prefill tiles, with and without threads.
+// block order), for decode, small batches and prefill tiles (AVX-512 VNNI, and AMX where the
+// process may use it, each alone), with and without threads.
 #include <cmath>
 #include <cstring>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -12,6 +14,7 @@
 
 #include "platform/base/tensor.h"
 #include "platform/base/thread_context.h"
+#include "platform/kernels/amx.h"
 #include "platform/kernels/kernel_targets.h"
 #include "platform/kernels/ops.h"
 #include "platform/quant/quant.h"
@@ -113,24 +116,28 @@ TEST_CASE("row panels: products equal the stated arithmetic bit for bit on every
           for (size_t r = 0; r < rows; ++r)
             expected[tok * rows + r] = ExpectedDot(t, w.row(r), cols, xq);
         }
-        for (const int64_t target : KernelTargets()) {
-          ScopedKernelTarget scoped(target);
-          INFO("target " << KernelTargetName(target));
-          CHECK(MatMulQuantizesActivations(p.dtype, big));
-          for (ThreadContext* tc : {static_cast<ThreadContext*>(nullptr), &two}) {
-            std::vector<float> y(rows), m(big * rows), small(3 * rows);
-            size_t bad = 0;
-            for (size_t tok = 0; tok < big; ++tok) {
-              MatVec(p, x.data() + tok * cols, y.data(), tc);
-              bad += std::memcmp(y.data(), expected.data() + tok * rows, rows * 4) != 0;
+        for (const int64_t target : KernelTargets())
+          for (bool amx : {true, false}) {
+            if (amx && !AmxInt8Usable()) continue;
+            ScopedKernelTarget scoped(target);
+            std::optional<ScopedAmxOff> amx_off;
+            if (!amx) amx_off.emplace();
+            INFO("target " << KernelTargetName(target) << (amx ? " with AMX" : ""));
+            CHECK(MatMulQuantizesActivations(p.dtype, big));
+            for (ThreadContext* tc : {static_cast<ThreadContext*>(nullptr), &two}) {
+              std::vector<float> y(rows), m(big * rows), small(3 * rows);
+              size_t bad = 0;
+              for (size_t tok = 0; tok < big; ++tok) {
+                MatVec(p, x.data() + tok * cols, y.data(), tc);
+                bad += std::memcmp(y.data(), expected.data() + tok * rows, rows * 4) != 0;
+              }
+              MatMul(p, x.data(), big, m.data(), tc);
+              MatMul(p, x.data(), 3, small.data(), tc);
+              CHECK(bad == 0);
+              CHECK(std::memcmp(m.data(), expected.data(), m.size() * 4) == 0);
+              CHECK(std::memcmp(small.data(), expected.data(), small.size() * 4) == 0);
             }
-            MatMul(p, x.data(), big, m.data(), tc);
-            MatMul(p, x.data(), 3, small.data(), tc);
-            CHECK(bad == 0);
-            CHECK(std::memcmp(m.data(), expected.data(), m.size() * 4) == 0);
-            CHECK(std::memcmp(small.data(), expected.data(), small.size() * 4) == 0);
           }
-        }
       }
   }
 }
