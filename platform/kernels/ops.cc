@@ -247,6 +247,9 @@ size_t DecodeRowBlock(DType t) { return IsRowPanels(t) ? 4 * kPanelRows : kMatVe
 constexpr size_t kMatMulTileRows = 64;
 static_assert(kMatMulTileRows % kPanelRows == 0, "prefill tiles cut panel matrices at panels");
 constexpr size_t kMatMulTileTokens = 32;
+// Row-panel products take more tokens per task: the AMX path unpacks a Q4_0 panel once per task
+// for all its groups of 16 tokens.
+constexpr size_t kPanelTileTokens = 256;
 // Quantized weights with at most this many tokens take the integer path with rows outer (decode,
 // batched decode) on every target; more tokens take it in row x token tiles where the target
 // has fast 8-bit products (IntegerQuantMatMulT), else float panels.
@@ -354,16 +357,19 @@ void QuantMatMulMany(std::span<const TensorView* const> ws, const float* x, size
     return;
   }
   // Prefill: tiles of rows x tokens (token tile inner, so consecutive tasks reuse the rows).
-  const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
+  bool panels = true;
+  for (const TensorView* w : ws) panels &= IsRowPanels(w->dtype);
+  const size_t tile_tokens = panels ? kPanelTileTokens : kMatMulTileTokens;
+  const size_t token_tiles = CeilDiv(n_tokens, tile_tokens);
   for (size_t p = 0; p < ws.size(); ++p)
     items[p] = CeilDiv(ws[p]->rows, kMatMulTileRows) * token_tiles;
-  RunProducts(tc, {items, ws.size()}, kMatMulTileRows * kMatMulTileTokens * cols,
+  RunProducts(tc, {items, ws.size()}, kMatMulTileRows * tile_tokens * cols,
               [&](size_t p, size_t i0, size_t i1) {
                 const TensorView& w = *ws[p];
                 for (size_t i = i0; i < i1; ++i) {
                   const size_t r0 = (i / token_tiles) * kMatMulTileRows;
-                  const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
-                  const size_t nt = std::min(kMatMulTileTokens, n_tokens - t0);
+                  const size_t t0 = (i % token_tiles) * tile_tokens;
+                  const size_t nt = std::min(tile_tokens, n_tokens - t0);
                   kernel(w, xq + t0, nt, ys[p] + t0 * w.rows, r0,
                          std::min(r0 + kMatMulTileRows, w.rows));
                 }
