@@ -12,7 +12,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto f = floe::GgufFile::ParseBytes(data, size);
   if (!f.ok()) return 0;
   auto tok = floe::TokenizerFromGguf(*f);
-  if (!tok.ok()) return 0;
+  if (!tok.ok() || *tok == nullptr) return 0;  // null: the file has no vocabulary
   const floe::Tokenizer& t = **tok;
   std::vector<int32_t> ids =
       t.Encode("Once upon a time, \xe2\x96\x81 caf\xc3\xa9 \xf0\x9f\x99\x82 <s>\n\t 123", true, true);
