@@ -15,7 +15,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <vector>
 
 #include "hwy/highway.h"
 #include "platform/kernels/amx.h"
@@ -195,12 +194,16 @@ struct alignas(64) AmxTileConfig {
 };
 static_assert(sizeof(AmxTileConfig) == 64, "the palette-1 tile configuration is 64 bytes");
 
-// The B tile of block b: the panel's code words (Q8_0) or their unpacked copy (Q4_0).
+// Blocks of one panel per pass, and groups of 16 tokens per pass: the pass's unpacked Q4_0 codes
+// (16 KiB) and its groups' float accumulators (16 KiB) live on the stack, nothing is allocated.
+inline constexpr size_t kAmxPassBlocks = 32, kAmxPassGroups = 16;
+
+// The B tile of block b of a pass: the panel's code words (Q8_0, group = the block column) or
+// the pass's unpacked copy (Q4_0).
 template <bool kQ4>
-HWY_INLINE const void* PanelAmxB(const uint8_t* panel, const std::vector<int8_t>& unpacked,
-                                 size_t b) {
-  if constexpr (kQ4) return unpacked.data() + b * 512;
-  return panel + b * 16 * 34 + 32;
+HWY_INLINE const void* PanelAmxB(const uint8_t* group, const int8_t* unpacked, size_t pass_b) {
+  if constexpr (kQ4) return unpacked + pass_b * 512;
+  return group + 32;
 }
 
 // acc[t] = fma(float(s), dw x da, acc[t]) for the 16 tokens of one block's sums (16 x 16).
@@ -212,6 +215,22 @@ FLOE_PANEL_AMX_ATTR HWY_INLINE void PanelAmxScale(const uint8_t* group, const in
   for (int t = 0; t < 16; ++t)
     acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t)),
                              _mm512_mul_ps(dw, _mm512_set1_ps(xt[t].d[b])), acc[t]);
+}
+
+// Q4_0: the codes - 8 of blocks [b0, b1) of a panel, 512 bytes per block in B-tile order.
+FLOE_PANEL_AMX_ATTR HWY_INLINE void UnpackQ4Panel(const uint8_t* panel, size_t b0, size_t b1,
+                                                  int8_t* out) {
+  const __m512i low4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
+  for (size_t b = b0; b < b1; ++b, out += 512) {
+    const uint8_t* g = panel + b * 16 * 18 + 32;
+    for (int k = 0; k < 4; ++k) {
+      const __m512i raw = _mm512_loadu_si512(g + 64 * k);
+      _mm512_storeu_si512(out + 64 * k, _mm512_sub_epi8(_mm512_and_si512(raw, low4), eight));
+      _mm512_storeu_si512(
+          out + 64 * (k + 4),
+          _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4), eight));
+    }
+  }
 }
 
 // Panels [p0, p1) x `groups` groups of 16 tokens, token t's codes at x[0].q + t x a_stride.
@@ -228,58 +247,56 @@ FLOE_PANEL_AMX_ATTR HWY_NOINLINE void PanelRowsAmx(const uint8_t* w, size_t row_
   for (int i : {2, 3}) cfg.colsb[i] = 32, cfg.rows[i] = 16;  // A
   for (int i : {4, 5}) cfg.colsb[i] = 64, cfg.rows[i] = 8;   // B
   _tile_loadconfig(&cfg);
-  // Q4_0: one panel's codes - 8, 512 bytes per block, made once for all token groups.
-  thread_local std::vector<int8_t> unpacked;
-  if (kQ4 && unpacked.size() < blocks * 512) unpacked.resize(blocks * 512);
+  alignas(64) int8_t unpacked[kQ4 ? kAmxPassBlocks * 512 : 64];
+  alignas(64) float accs[kAmxPassGroups][16][16];
   alignas(64) int32_t sums[2 * 16 * 16];
   for (size_t p = p0; p < p1; ++p) {
     const uint8_t* panel = w + p * panel_bytes;
-    if constexpr (kQ4) {
-      const __m512i low4 = _mm512_set1_epi8(0x0F), eight = _mm512_set1_epi8(8);
-      for (size_t b = 0; b < blocks; ++b) {
-        const uint8_t* g = panel + b * kGroupBytes + 32;
-        int8_t* out = unpacked.data() + b * 512;
-        for (int k = 0; k < 4; ++k) {
-          const __m512i raw = _mm512_loadu_si512(g + 64 * k);
-          _mm512_storeu_si512(out + 64 * k, _mm512_sub_epi8(_mm512_and_si512(raw, low4), eight));
-          _mm512_storeu_si512(
-              out + 64 * (k + 4),
-              _mm512_sub_epi8(_mm512_and_si512(_mm512_srli_epi16(raw, 4), low4), eight));
+    for (size_t g0 = 0; g0 < groups; g0 += kAmxPassGroups) {
+      const size_t gn = groups - g0 < kAmxPassGroups ? groups - g0 : kAmxPassGroups;
+      std::memset(accs, 0, sizeof accs);
+      for (size_t b0 = 0; b0 < blocks; b0 += kAmxPassBlocks) {
+        const size_t b1 = blocks - b0 < kAmxPassBlocks ? blocks : b0 + kAmxPassBlocks;
+        if constexpr (kQ4) UnpackQ4Panel(panel, b0, b1, unpacked);
+        for (size_t grp = g0; grp < g0 + gn; ++grp) {
+          const QuantizedActivations* xt = x + 16 * grp;
+          const int8_t* a = x[0].q + 16 * grp * a_stride;
+          __m512 acc[16];
+          for (int t = 0; t < 16; ++t) acc[t] = _mm512_load_ps(accs[grp - g0][t]);
+          // Two blocks per step in their own tiles (C 0 / 1, A 2 / 3, B 4 / 5), so that one
+          // block's tile product overlaps the other's float steps; those stay in block order.
+          size_t b = b0;
+          for (; b + 2 <= b1; b += 2) {
+            const uint8_t* g = panel + b * kGroupBytes;
+            _tile_zero(0);
+            _tile_zero(1);
+            _tile_loadd(2, a + 32 * b, a_stride);
+            _tile_loadd(3, a + 32 * (b + 1), a_stride);
+            _tile_loadd(4, PanelAmxB<kQ4>(g, unpacked, b - b0), 64);
+            _tile_loadd(5, PanelAmxB<kQ4>(g + kGroupBytes, unpacked, b + 1 - b0), 64);
+            _tile_dpbssd(0, 2, 4);
+            _tile_dpbssd(1, 3, 5);
+            _tile_stored(0, sums, 64);
+            _tile_stored(1, sums + 256, 64);
+            PanelAmxScale(g, sums, xt, b, acc);
+            PanelAmxScale(g + kGroupBytes, sums + 256, xt, b + 1, acc);
+          }
+          if (b < b1) {
+            const uint8_t* g = panel + b * kGroupBytes;
+            _tile_zero(0);
+            _tile_loadd(2, a + 32 * b, a_stride);
+            _tile_loadd(4, PanelAmxB<kQ4>(g, unpacked, b - b0), 64);
+            _tile_dpbssd(0, 2, 4);
+            _tile_stored(0, sums, 64);
+            PanelAmxScale(g, sums, xt, b, acc);
+          }
+          for (int t = 0; t < 16; ++t) _mm512_store_ps(accs[grp - g0][t], acc[t]);
         }
       }
-    }
-    for (size_t grp = 0; grp < groups; ++grp) {
-      const QuantizedActivations* xt = x + 16 * grp;
-      __m512 acc[16];
-      for (int t = 0; t < 16; ++t) acc[t] = _mm512_setzero_ps();
-      // Two blocks per step in their own tiles (C 0 / 1, A 2 / 3, B 4 / 5), so that one block's
-      // tile product overlaps the other's float steps; the float steps stay in block order.
-      const int8_t* a = x[0].q + 16 * grp * a_stride;
-      size_t b = 0;
-      for (; b + 2 <= blocks; b += 2) {
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_loadd(2, a + 32 * b, a_stride);
-        _tile_loadd(3, a + 32 * (b + 1), a_stride);
-        _tile_loadd(4, PanelAmxB<kQ4>(panel, unpacked, b), 64);
-        _tile_loadd(5, PanelAmxB<kQ4>(panel, unpacked, b + 1), 64);
-        _tile_dpbssd(0, 2, 4);
-        _tile_dpbssd(1, 3, 5);
-        _tile_stored(0, sums, 64);
-        _tile_stored(1, sums + 256, 64);
-        PanelAmxScale(panel + b * kGroupBytes, sums, xt, b, acc);
-        PanelAmxScale(panel + (b + 1) * kGroupBytes, sums + 256, xt, b + 1, acc);
-      }
-      if (b < blocks) {
-        _tile_zero(0);
-        _tile_loadd(2, a + 32 * b, a_stride);
-        _tile_loadd(4, PanelAmxB<kQ4>(panel, unpacked, b), 64);
-        _tile_dpbssd(0, 2, 4);
-        _tile_stored(0, sums, 64);
-        PanelAmxScale(panel + b * kGroupBytes, sums, xt, b, acc);
-      }
-      for (int t = 0; t < 16; ++t)
-        _mm512_storeu_ps(y + (16 * grp + size_t(t)) * y_stride + 16 * p, acc[t]);
+      for (size_t grp = g0; grp < g0 + gn; ++grp)
+        for (size_t t = 0; t < 16; ++t)
+          std::memcpy(y + (16 * grp + t) * y_stride + 16 * p, accs[grp - g0][t],
+                      16 * sizeof(float));
     }
   }
   _tile_release();
