@@ -108,7 +108,9 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
   m->weight_type_ = net->weight_type;
   m->lm_ = std::move(net->lm);
   m->architecture_ = m->lm_->architecture();
-  if (options.repack_weights && RowPanelKernelsPreferred()) {
+  // Only from a mapping: a file read into memory could not give its pages back, and the copies
+  // would double the weights' memory.
+  if (options.repack_weights && m->file().is_mapped() && RowPanelKernelsPreferred()) {
     auto repacked = RepackWeights(*m->lm_, m->file());
     if (!repacked.ok()) return Status(repacked.status()).WithContext(where);
     m->repacked_ = std::move(repacked).value();

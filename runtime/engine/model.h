@@ -33,7 +33,8 @@ struct LoadOptions {
   // Where this CPU has the AVX-512 VNNI panel kernels, copy the Q4_0 / Q8_0 projection matrices
   // into 16-row panels at load (runtime/engine/weight_repacking.h; docs/quantization.md): faster
   // decode and prefill, the same memory, logits within the kernels' rounding of the unrepacked
-  // ones. false keeps every weight in the file's layout.
+  // ones. false keeps every weight in the file's layout; so does kRead, whose buffer cannot give
+  // the copied matrices' memory back.
   bool repack_weights = true;
 };
 

@@ -239,6 +239,22 @@ TEST_CASE("a repacked Q8_0 / Q4_0 model converts back to the file's tensor bytes
   }
 }
 
+// A file read into memory (kRead) keeps its layout: its buffer could not give the copied
+// matrices' memory back. Its logits are the rows layout's, bit for bit.
+TEST_CASE("a Q8_0 file read into memory is not repacked", "[model]") {
+  LoadOptions read, rows;
+  read.mode = FileLoadMode::kRead;
+  rows.repack_weights = false;
+  auto a = Model::Load(DataPath(kDir + "Q8_0.gguf"), read);
+  auto b = Model::Load(DataPath(kDir + "Q8_0.gguf"), rows);
+  REQUIRE((a.ok() && b.ok()));
+  CHECK((*a)->repacked().matrices() == 0);
+  const auto tokens = ReadTokens(DataPath(kDir + "tokens.txt"));
+  const std::vector<float> la = Run(**a, tokens, 64), lb = Run(**b, tokens, 64);
+  REQUIRE(la.size() == lb.size());
+  CHECK(std::memcmp(la.data(), lb.data(), la.size() * sizeof(float)) == 0);
+}
+
 // Issue 29 items 1 and 7: `floe quantize` rounds as llama-quantize does. Quantizing llama.cpp's
 // own source file must give, for every tensor that llama.cpp stored in the same type, the same
 // bytes as llama-quantize's output (llama.cpp keeps some tensors in other types, e.g. norms in
