@@ -126,13 +126,13 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
 }
 
 size_t MappedFile::ReleasePages(const void* p, size_t n) const {
-  const auto* b = static_cast<const uint8_t*>(p);
-  if (!mapped_ || n == 0 || b < data_ || b > data_ + size_ || n > size_t(data_ + size_ - b))
-    return 0;
+  // Addresses as integers: p may point anywhere, and comparing unrelated pointers is unspecified.
+  const uintptr_t b = reinterpret_cast<uintptr_t>(p), begin = reinterpret_cast<uintptr_t>(data_);
+  if (!mapped_ || n == 0 || b < begin || b - begin > size_ || n > size_ - (b - begin)) return 0;
   const long page_size = sysconf(_SC_PAGESIZE);
   const uintptr_t page = page_size > 0 ? uintptr_t(page_size) : 4096;
-  const uintptr_t first = (uintptr_t(b) + page - 1) / page * page;
-  const uintptr_t last = (uintptr_t(b) + n) / page * page;
+  const uintptr_t first = (b + page - 1) / page * page;
+  const uintptr_t last = (b + n) / page * page;
   if (last <= first) return 0;
   if (madvise(reinterpret_cast<void*>(first), last - first, MADV_DONTNEED) != 0) return 0;
   return last - first;

@@ -312,7 +312,7 @@ HWY_INLINE void PanelRowsAvx3Dl(const uint8_t* w, size_t row_bytes, const Quanti
   if (n_tokens >= 16 && AmxInt8Usable()) {
     const size_t groups = n_tokens / 16;
     const ptrdiff_t stride = x[1].q - x[0].q;
-    bool even = stride >= 32 && x[0].n % 32 == 0;
+    bool even = stride >= 32;
     for (size_t t = 2; even && t < 16 * groups; ++t)
       even = x[t].q - x[0].q == ptrdiff_t(t) * stride;
     if (even) {

@@ -16,6 +16,17 @@ size_t GroupOffset(size_t p, size_t b, size_t row_bytes, size_t block_bytes) {
   return p * kPanelRows * row_bytes + b * kPanelRows * block_bytes;
 }
 
+// Block b of row r of panel matrix `w`, in its row-major layout (block_bytes bytes) at out.
+void GatherBlock(const TensorView& w, size_t r, size_t b, uint8_t* out) {
+  const DType base = PanelBlockType(w.dtype);
+  const size_t bb = DTypeBlockBytes(base), words = WordsPerBlock(base);
+  const uint8_t* g =
+      static_cast<const uint8_t*>(w.data) + GroupOffset(r / kPanelRows, b, w.row_bytes(), bb);
+  const size_t i = r % kPanelRows;
+  std::memcpy(out, g + 2 * i, 2);
+  for (size_t k = 0; k < words; ++k) std::memcpy(out + 2 + 4 * k, g + 32 + 64 * k + 4 * i, 4);
+}
+
 }  // namespace
 
 bool CanRepackRowPanels(DType t, size_t rows, size_t cols) {
@@ -40,32 +51,15 @@ void RepackRowPanels(const TensorView& w, size_t p0, size_t p1, uint8_t* out) {
 }
 
 void RowPanelsRowToBlocks(const TensorView& w, size_t r, uint8_t* out) {
-  const DType base = PanelBlockType(w.dtype);
-  const size_t bb = DTypeBlockBytes(base), words = WordsPerBlock(base);
-  const size_t row_bytes = w.row_bytes(), blocks = w.cols / 32;
-  const size_t p = r / kPanelRows, i = r % kPanelRows;
-  const uint8_t* data = static_cast<const uint8_t*>(w.data);
-  for (size_t b = 0; b < blocks; ++b) {
-    const uint8_t* g = data + GroupOffset(p, b, row_bytes, bb);
-    uint8_t* blk = out + b * bb;
-    std::memcpy(blk, g + 2 * i, 2);
-    for (size_t k = 0; k < words; ++k) std::memcpy(blk + 2 + 4 * k, g + 32 + 64 * k + 4 * i, 4);
-  }
+  const size_t bb = DTypeBlockBytes(PanelBlockType(w.dtype));
+  for (size_t b = 0; b < w.cols / 32; ++b) GatherBlock(w, r, b, out + b * bb);
 }
 
 void DequantizeRowPanels(const TensorView& w, size_t offset, size_t n, float* out) {
-  const DType base = PanelBlockType(w.dtype);
-  const size_t bb = DTypeBlockBytes(base), words = WordsPerBlock(base);
-  const size_t row_bytes = w.row_bytes();
-  const uint8_t* data = static_cast<const uint8_t*>(w.data);
-  uint8_t blk[34];
+  uint8_t blk[34];  // the larger block (Q8_0)
   for (size_t e = offset; e < offset + n; e += 32) {
-    const size_t r = e / w.cols, b = (e % w.cols) / 32;
-    const size_t p = r / kPanelRows, i = r % kPanelRows;
-    const uint8_t* g = data + GroupOffset(p, b, row_bytes, bb);
-    std::memcpy(blk, g + 2 * i, 2);
-    for (size_t k = 0; k < words; ++k) std::memcpy(blk + 2 + 4 * k, g + 32 + 64 * k + 4 * i, 4);
-    DequantizeRow(base, blk, 32, out + (e - offset));
+    GatherBlock(w, e / w.cols, (e % w.cols) / 32, blk);
+    DequantizeRow(PanelBlockType(w.dtype), blk, 32, out + (e - offset));
   }
 }
 
