@@ -66,6 +66,13 @@ HWY_INLINE void PanelRowsGeneric(const uint8_t* w, size_t row_bytes, const Quant
 #if HWY_TARGET == HWY_AVX3_DL
 #define FLOE_PANEL_VNNI_ATTR __attribute__((target("avx512vnni")))
 
+// The float step of the panel arithmetic, for 16 rows of one (block, token): s holds the rows'
+// exact block sums, dw their weight scales, da the token's activation scale. The one place both
+// the VNNI and the AMX tiles take it from, which is why they agree bit for bit.
+HWY_INLINE __m512 PanelFloatStep(__m512i s, __m512 dw, float da, __m512 acc) {
+  return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(da)), acc);
+}
+
 // y[t * y_stride + 16 p + i] for row i of panels p < P (the first at w, panel_bytes apart) and
 // tokens t < T. Per block and (panel, token): one int32 vector starts at -8 or -128 x the block's
 // activation sum and takes 8 vpdpbusd of 4 weight codes per row (unsigned: Q4_0 nibbles, Q8_0
@@ -129,9 +136,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
       const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(
           reinterpret_cast<const __m256i*>(w + p * panel_bytes + b * kGroupBytes)));
 #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t)
-        acc[p][t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[p][t]),
-                                    _mm512_mul_ps(dw, _mm512_set1_ps(x[t].d[b])), acc[p][t]);
+      for (int t = 0; t < T; ++t) acc[p][t] = PanelFloatStep(s[p][t], dw, x[t].d[b], acc[p][t]);
     }
   }
   for (int p = 0; p < P; ++p)
@@ -182,8 +187,8 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelRowsVnni(const uint8_t* w, size_t ro
 // Tiles: C, 16 tokens x 16 rows of int32 block sums; A, 16 tokens x 32 activation codes;
 // B, a block column of one panel as 8 words x 16 rows x 4 codes, which is the panel layout
 // itself for Q8_0 (row_panels.h) and the nibbles minus 8 in the same order for Q4_0. One
-// tdpbssd gives s_b for 16 tokens x 16 rows; the float steps are the VNNI tiles' (PanelTileVnni),
-// so a (row, token) value is the same bits whichever path computes it.
+// tdpbssd gives s_b for 16 tokens x 16 rows; the float steps are the VNNI tiles'
+// (PanelFloatStep), so a (row, token) value is the same bits whichever path computes it.
 #define FLOE_PANEL_AMX_ATTR __attribute__((target("avx512vnni,amx-tile,amx-int8")))
 
 struct alignas(64) AmxTileConfig {
@@ -213,8 +218,7 @@ FLOE_PANEL_AMX_ATTR HWY_INLINE void PanelAmxScale(const uint8_t* group, const in
   const __m512 dw = _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(group)));
 #pragma GCC unroll 16
   for (int t = 0; t < 16; ++t)
-    acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * t)),
-                             _mm512_mul_ps(dw, _mm512_set1_ps(xt[t].d[b])), acc[t]);
+    acc[t] = PanelFloatStep(_mm512_load_si512(sums + 16 * t), dw, xt[t].d[b], acc[t]);
 }
 
 // Q4_0: the codes - 8 of blocks [b0, b1) of a panel, 512 bytes per block in B-tile order.
