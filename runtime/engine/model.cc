@@ -108,9 +108,7 @@ Result<std::unique_ptr<Model>> Model::Load(const std::string& path, const LoadOp
   m->weight_type_ = net->weight_type;
   m->lm_ = std::move(net->lm);
   m->architecture_ = m->lm_->architecture();
-  // Only from a mapping: a file read into memory could not give its pages back, and the copies
-  // would double the weights' memory.
-  if (options.repack_weights && m->file().is_mapped() && RowPanelKernelsPreferred()) {
+  if (options.repack_weights && RowPanelKernelsPreferred()) {  // from a mapped file only
     auto repacked = RepackWeights(*m->lm_, m->file());
     if (!repacked.ok()) return Status(repacked.status()).WithContext(where);
     m->repacked_ = std::move(repacked).value();

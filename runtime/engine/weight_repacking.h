@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "models/causal_lm.h"
+#include "platform/base/aligned_buffer.h"
 #include "platform/base/mapped_file.h"
 #include "platform/base/status.h"
 
@@ -19,13 +20,6 @@ namespace floe {
 // Memory holding repacked matrices (huge-page hinted); frees it on destruction.
 class RepackedWeights {
  public:
-  RepackedWeights() = default;
-  ~RepackedWeights();
-  RepackedWeights(RepackedWeights&& o) noexcept;
-  RepackedWeights& operator=(RepackedWeights&& o) noexcept;
-  RepackedWeights(const RepackedWeights&) = delete;
-  RepackedWeights& operator=(const RepackedWeights&) = delete;
-
   size_t matrices() const { return matrices_; }        // repacked
   size_t bytes() const { return bytes_; }              // of the repacked matrices
   size_t copied_bytes() const { return copied_; }      // of the tensors copied unchanged
@@ -34,14 +28,19 @@ class RepackedWeights {
 
  private:
   friend Result<RepackedWeights> RepackWeights(CausalLm& lm, const MappedFile& file, int threads);
-  void* data_ = nullptr;
+  struct Free {
+    void operator()(uint8_t* p) const { AlignedFree(p); }
+  };
+  std::unique_ptr<uint8_t, Free> data_;
   size_t matrices_ = 0, bytes_ = 0, copied_ = 0, released_ = 0;
   double seconds_ = 0.0;
 };
 
 // Repacks every product matrix of `lm` that can be (CanRepackRowPanels) into one allocation, on
 // `threads` threads (<= 0: the physical cores), copies the `others` there too when any matrix
-// was repacked, and releases the source pages that lie in `file`. The caller keeps the result alive
+// was repacked, and releases the source pages that lie in `file`. Repacks nothing unless `file`
+// is mapped: a file read into memory could not give the source pages back, and the copies would
+// double the weights' memory. The caller keeps the result alive
 // as long as `lm`. Repacks nothing (an empty result) when no matrix qualifies. kOutOfMemory when
 // the copies cannot be allocated (nothing changed then).
 Result<RepackedWeights> RepackWeights(CausalLm& lm, const MappedFile& file, int threads = 0);
