@@ -5,7 +5,8 @@
 //
 // usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768]
 //                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks;
-//                     q4_0r16, q8_0r16: repacked in 16-row panels as at model load)
+//                     q4_0r16, q8_0r16, q4_Kr16, q6_Kr16: repacked in 16-row panels as at
+//                     model load)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
@@ -56,6 +57,10 @@ bool ParseType(const std::string& s, DType* t) {
     *t = DType::kQ4_0R16;
   else if (s == "q8_0r16")
     *t = DType::kQ8_0R16;
+  else if (s == "q4_Kr16")
+    *t = DType::kQ4_KR16;
+  else if (s == "q6_Kr16")
+    *t = DType::kQ6_KR16;
   else
     return false;
   return true;

@@ -2,7 +2,7 @@
 // F32/F16/BF16 are plain element types; the Q types are llama.cpp's block-quantized
 // formats (platform/quant/quant.h): a row of `cols` elements is cols / block elements blocks of
 // block_bytes each, and cols must be a multiple of the block.
-// The R16 types are Q4_0 / Q8_0 matrices repacked at load into panels of 16 rows
+// The R16 types are Q4_0 / Q8_0 / Q4_K / Q6_K matrices repacked at load into panels of 16 rows
 // (platform/quant/row_panels.h): the same blocks and bytes per row, in another order; they never
 // come from or go to a file (their numbers are no ggml type), and rows is a multiple of 16.
 #pragma once
@@ -29,15 +29,19 @@ enum class DType : uint32_t {
   kBF16 = 30,
   kQ4_0R16 = 0x1002,  // Q4_0 in 16-row panels
   kQ8_0R16 = 0x1008,  // Q8_0 in 16-row panels
+  kQ4_KR16 = 0x100C,  // Q4_K in 16-row panels
+  kQ6_KR16 = 0x100E,  // Q6_K in 16-row panels
 };
 
 // Rows per panel of the R16 types.
 inline constexpr size_t kPanelRows = 16;
-inline bool IsRowPanels(DType t) { return t == DType::kQ4_0R16 || t == DType::kQ8_0R16; }
-// The block format of a panel type's blocks (the type itself for every other type).
-inline DType PanelBlockType(DType t) {
-  return t == DType::kQ4_0R16 ? DType::kQ4_0 : t == DType::kQ8_0R16 ? DType::kQ8_0 : t;
+inline bool IsRowPanels(DType t) {
+  return t == DType::kQ4_0R16 || t == DType::kQ8_0R16 || t == DType::kQ4_KR16 ||
+         t == DType::kQ6_KR16;
 }
+// The block format of a panel type's blocks (the type itself for every other type): the panel
+// types' numbers are 0x1000 + the block type's.
+inline DType PanelBlockType(DType t) { return IsRowPanels(t) ? DType(uint32_t(t) - 0x1000u) : t; }
 
 inline const char* DTypeName(DType t) {
   switch (t) {
@@ -71,6 +75,10 @@ inline const char* DTypeName(DType t) {
       return "q4_0r16";
     case DType::kQ8_0R16:
       return "q8_0r16";
+    case DType::kQ4_KR16:
+      return "q4_Kr16";
+    case DType::kQ6_KR16:
+      return "q6_Kr16";
   }
   return "?";
 }
@@ -91,6 +99,8 @@ inline size_t DTypeBlockElems(DType t) {
     case DType::kQ4_K:
     case DType::kQ5_K:
     case DType::kQ6_K:
+    case DType::kQ4_KR16:
+    case DType::kQ6_KR16:
       return 256;
     default:
       return 1;
@@ -121,10 +131,12 @@ inline size_t DTypeBlockBytes(DType t) {
     case DType::kQ3_K:
       return 110;
     case DType::kQ4_K:
+    case DType::kQ4_KR16:
       return 144;
     case DType::kQ5_K:
       return 176;
     case DType::kQ6_K:
+    case DType::kQ6_KR16:
       return 210;
   }
   return 0;

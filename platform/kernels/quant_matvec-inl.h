@@ -25,6 +25,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/quant_panels-inl.h"
+#include "platform/kernels/quant_panels_k-inl.h"
 #include "platform/kernels/quant_rowdot-inl.h"
 #include "platform/kernels/quant_tiles_vnni-inl.h"
 #include "platform/quant/quant.h"
@@ -59,6 +60,10 @@ HWY_INLINE void QuantMatMulRowsT(DType t, const uint8_t* w, size_t row_bytes,
   if (t == DType::kQ4_0R16) return PanelRowsT<true>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
   if (t == DType::kQ8_0R16)
     return PanelRowsT<false>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  if (t == DType::kQ4_KR16)
+    return PanelRowsKT<false>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  if (t == DType::kQ6_KR16)
+    return PanelRowsKT<true>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
 #if HWY_TARGET == HWY_AVX3_DL
   const auto tiled = [&](auto tiles) {
     TiledRows<decltype(tiles)>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);

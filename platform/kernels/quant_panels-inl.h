@@ -143,23 +143,32 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + size_t(t) * y_stride + 16 * p, acc[p][t]);
 }
 
-// Panels [p0, p1) for T tokens: kP panels at a time (decode: 2 streams per thread; prefill: as
-// many independent accumulators as the registers hold), then one by one.
-template <bool kQ4, int T>
+template <bool kQ4>
+struct BlockPanelTiles {  // Q4_0, Q8_0
+  template <int P, int T>
+  FLOE_PANEL_VNNI_ATTR static void Run(const uint8_t* w, size_t panel_bytes,
+                                       const QuantizedActivations* x, float* y, size_t ys) {
+    PanelTileVnni<kQ4, P, T>(w, panel_bytes, x, y, ys);
+  }
+};
+
+// Panels [p0, p1) for T tokens through Tiles::Run<P, T>: kP panels at a time (decode: 2 streams
+// per thread; prefill: as many independent accumulators as the registers hold), then one by one.
+template <class Tiles, int T>
 FLOE_PANEL_VNNI_ATTR HWY_INLINE void PanelTilesVnni(const uint8_t* w, size_t panel_bytes,
                                                     const QuantizedActivations* x, float* y,
                                                     size_t y_stride, size_t p0, size_t p1) {
   constexpr int kP = T == 1 ? 2 : T > 4 ? 1 : 2;
   size_t p = p0;
   for (; p + kP <= p1; p += kP)
-    PanelTileVnni<kQ4, kP, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
+    Tiles::template Run<kP, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
   for (; p < p1; ++p)
-    PanelTileVnni<kQ4, 1, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
+    Tiles::template Run<1, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);
 }
 
 // Rows [r0, r1) (multiples of 16) and tokens [0, n_tokens): 8-token tiles, a 4-token tile, then
 // the 1-3 left.
-template <bool kQ4>
+template <class Tiles>
 FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelRowsVnni(const uint8_t* w, size_t row_bytes,
                                                      const QuantizedActivations* x, size_t n_tokens,
                                                      float* y, size_t y_stride, size_t r0,
@@ -167,16 +176,18 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelRowsVnni(const uint8_t* w, size_t ro
   const size_t panel_bytes = 16 * row_bytes, p0 = r0 / 16, p1 = r1 / 16;
   size_t tok = 0;
   for (; tok + 8 <= n_tokens; tok += 8)
-    PanelTilesVnni<kQ4, 8>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+    PanelTilesVnni<Tiles, 8>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
   for (; tok + 4 <= n_tokens; tok += 4)
-    PanelTilesVnni<kQ4, 4>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+    PanelTilesVnni<Tiles, 4>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+  const QuantizedActivations* xr = x + tok;
+  float* yr = y + tok * y_stride;
   switch (n_tokens - tok) {
     case 3:
-      return PanelTilesVnni<kQ4, 3>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+      return PanelTilesVnni<Tiles, 3>(w, panel_bytes, xr, yr, y_stride, p0, p1);
     case 2:
-      return PanelTilesVnni<kQ4, 2>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+      return PanelTilesVnni<Tiles, 2>(w, panel_bytes, xr, yr, y_stride, p0, p1);
     case 1:
-      return PanelTilesVnni<kQ4, 1>(w, panel_bytes, x + tok, y + tok * y_stride, y_stride, p0, p1);
+      return PanelTilesVnni<Tiles, 1>(w, panel_bytes, xr, yr, y_stride, p0, p1);
     default:
       return;
   }
@@ -307,9 +318,17 @@ FLOE_PANEL_AMX_ATTR HWY_NOINLINE void PanelRowsAmx(const uint8_t* w, size_t row_
 }
 #undef FLOE_PANEL_AMX_ATTR
 
-// Whole groups of 16 tokens through AMX where the process may use it and the tokens' codes lie
-// evenly spaced (as MatMul quantizes them); the rest through the VNNI tiles.
 template <bool kQ4>
+struct BlockPanelAmx {  // Q4_0, Q8_0
+  static void Run(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x, size_t groups,
+                  size_t a_stride, float* y, size_t y_stride, size_t p0, size_t p1) {
+    PanelRowsAmx<kQ4>(w, row_bytes, x, groups, a_stride, y, y_stride, p0, p1);
+  }
+};
+
+// Whole groups of 16 tokens through Amx::Run where the process may use it and the tokens' codes
+// lie evenly spaced (as MatMul quantizes them); the rest through the VNNI tiles (Tiles).
+template <class Tiles, class Amx>
 HWY_INLINE void PanelRowsAvx3Dl(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
                                 size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
   size_t done = 0;
@@ -320,13 +339,13 @@ HWY_INLINE void PanelRowsAvx3Dl(const uint8_t* w, size_t row_bytes, const Quanti
     for (size_t t = 2; even && t < 16 * groups; ++t)
       even = x[t].q - x[0].q == ptrdiff_t(t) * stride;
     if (even) {
-      PanelRowsAmx<kQ4>(w, row_bytes, x, groups, size_t(stride), y, y_stride, r0 / 16, r1 / 16);
+      Amx::Run(w, row_bytes, x, groups, size_t(stride), y, y_stride, r0 / 16, r1 / 16);
       done = 16 * groups;
     }
   }
   if (done < n_tokens)
-    PanelRowsVnni<kQ4>(w, row_bytes, x + done, n_tokens - done, y + done * y_stride, y_stride, r0,
-                       r1);
+    PanelRowsVnni<Tiles>(w, row_bytes, x + done, n_tokens - done, y + done * y_stride, y_stride, r0,
+                         r1);
 }
 #endif  // HWY_TARGET == HWY_AVX3_DL
 
@@ -335,7 +354,8 @@ template <bool kQ4>
 HWY_INLINE void PanelRowsT(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
                            size_t n_tokens, float* y, size_t y_stride, size_t r0, size_t r1) {
 #if HWY_TARGET == HWY_AVX3_DL
-  PanelRowsAvx3Dl<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
+  PanelRowsAvx3Dl<BlockPanelTiles<kQ4>, BlockPanelAmx<kQ4>>(w, row_bytes, x, n_tokens, y, y_stride,
+                                                            r0, r1);
 #else
   PanelRowsGeneric<kQ4>(w, row_bytes, x, n_tokens, y, y_stride, r0, r1);
 #endif

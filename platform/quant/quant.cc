@@ -240,9 +240,10 @@ void QuantizeRowQ5_0(const float* x, size_t n, BlockQ5_0* out) {
 
 size_t QuantizedActivationsFloats(size_t n) {
   // Byte arrays (q, q4: n each), then 4-byte arrays: d n/32, sum16 n/16, sum4 n/4, d4 and c4
-  // n/8 each, d8 and c8 n/4 each, unrounded d and s n/32 each. Whole 64-byte lines.
+  // n/8 each, d8 and c8 n/4 each, unrounded d and s n/32 each, k_pairs n/64. Whole 64-byte
+  // lines.
   const size_t bytes =
-      2 * n + 4 * (n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4) + 2 * (n / 32));
+      2 * n + 4 * (n / 32 + n / 16 + n / 4 + 2 * (n / 8) + 2 * (n / 4) + 2 * (n / 32) + n / 64);
   return (bytes + 63) / 64 * 16;
 }
 
@@ -293,6 +294,7 @@ QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
   int32_t* c8 = reinterpret_cast<int32_t*>(d8 + n / 4);
   float* d_f32 = reinterpret_cast<float*>(c8 + n / 4);
   float* s = d_f32 + n / 32;
+  int32_t* k_pairs = reinterpret_cast<int32_t*>(s + n / 32);
   for (size_t g = 0; g < n / 4; ++g) {
     const int8_t* qg = q + 4 * g;
     sum4[g] = qg[0] + qg[1] + qg[2] + qg[3];
@@ -318,9 +320,19 @@ QuantizedActivations FinishQuantizedActivations(size_t n, float* storage) {
   }
   for (size_t b = 0; b < n / 32; ++b)  // Q8_1: fp16(d' * sum), as llama.cpp's x86 quantizer
     s[b] = F16ToF32(F32ToF16(d_f32[b] * float(sums[2 * b] + sums[2 * b + 1])));
+  // K-quant blocks (256): sub-block j's sum is sums[16 b + 2 j] + sums[16 b + 2 j + 1].
+  for (size_t b = 0; b < n / 256; ++b) {
+    const auto sub = [&](size_t j) {
+      return uint32_t(uint16_t(int16_t(sums[16 * b + 2 * j] + sums[16 * b + 2 * j + 1])));
+    };
+    static constexpr size_t kPairs[4][2] = {{0, 2}, {1, 3}, {4, 6}, {5, 7}};
+    for (size_t k = 0; k < 4; ++k)
+      k_pairs[4 * b + k] = int32_t(sub(kPairs[k][0]) | sub(kPairs[k][1]) << 16);
+  }
   a.q = q;
   a.d = d;
   a.s = s;
+  a.k_pairs = k_pairs;
   a.sum16 = sums;
   a.sum4 = sum4;
   a.q4 = q4;

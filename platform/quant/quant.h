@@ -229,6 +229,10 @@ struct QuantizedActivations {
   // Q8_1's s per block of 32 (meaningful for kQ8_1 codes): fp16(d' * (sum of the block's q)),
   // d' = max|x| / 127 in f32 (d before its fp16 rounding), as a float.
   const float* s = nullptr;  // n / 32
+  // Per K-quant block of 256 (n / 256 x 4): its 8 sub-block (32-element) sums as int16 pairs
+  // (low half, high half): (0, 2), (1, 3), (4, 6), (5, 7), the order the Q4_K panel kernels
+  // unpack the mins in (each sum is at most 32 x 127 in magnitude, exact in int16).
+  const int32_t* k_pairs = nullptr;  // n / 64
   size_t n = 0;
 };
 // Floats of storage QuantizeActivations needs for n elements (q, d and sums packed together).

@@ -120,9 +120,9 @@ std::vector<float> Run(const Model& m, const std::vector<int32_t>& tokens, size_
   return rows;
 }
 
-// repack: the Q4_0 / Q8_0 matrices as loaded by default (16-row panels where the CPU has the
-// panel kernels: `panel_matrices` of them, 2 layers x 7 plus a Q8_0 output), or kept as in the
-// file.
+// repack: the Q4_0 / Q8_0 / Q4_K / Q6_K matrices as loaded by default (16-row panels where the
+// CPU has the panel kernels: `panel_matrices` of them, 2 layers x 7 plus the output), or kept as
+// in the file.
 void CheckType(const std::string& type, DType main_type, bool repack = false,
                size_t panel_matrices = 0) {
   LoadOptions options;
@@ -188,16 +188,18 @@ TEST_CASE("llama.cpp Q8_0 file matches llama.cpp's logits", "[model]") {
 }
 TEST_CASE("llama.cpp Q4_0 file matches llama.cpp's logits", "[model]") {
   CheckType("Q4_0", DType::kQ4_0);
-  CheckType("Q4_0", DType::kQ4_0, /*repack=*/true, 14);  // the output is Q6_K
+  CheckType("Q4_0", DType::kQ4_0, /*repack=*/true, 15);  // the output is Q6_K
 }
 TEST_CASE("llama.cpp Q5_0 file matches llama.cpp's logits", "[model]") {
   CheckType("Q5_0", DType::kQ5_0);
 }
 TEST_CASE("llama.cpp Q4_K_M file matches llama.cpp's logits", "[model]") {
   CheckType("Q4_K_M", DType::kQ4_K);
+  CheckType("Q4_K_M", DType::kQ4_K, /*repack=*/true, 15);  // Q4_K and Q6_K
 }
 TEST_CASE("llama.cpp Q6_K file matches llama.cpp's logits", "[model]") {
   CheckType("Q6_K", DType::kQ6_K);
+  CheckType("Q6_K", DType::kQ6_K, /*repack=*/true, 15);
 }
 TEST_CASE("llama.cpp Q2_K file (Q2_K + Q3_K) matches llama.cpp's logits", "[model]") {
   CheckType("Q2_K", DType::kQ2_K);
@@ -205,8 +207,8 @@ TEST_CASE("llama.cpp Q2_K file (Q2_K + Q3_K) matches llama.cpp's logits", "[mode
 
 // A repacked model written out again (floe convert) holds the file's own bytes: the panels go
 // back to rows (runtime/formats/gguf/gguf_model_writer.h), the copied norms are unchanged.
-TEST_CASE("a repacked Q8_0 / Q4_0 model converts back to the file's tensor bytes", "[model]") {
-  for (const std::string type : {"Q8_0", "Q4_0"}) {
+TEST_CASE("a repacked model converts back to the file's tensor bytes", "[model]") {
+  for (const std::string type : {"Q8_0", "Q4_0", "Q4_K_M", "Q6_K"}) {
     INFO(type);
     auto model = Model::Load(DataPath(kDir + type + ".gguf"));
     REQUIRE(model.ok());
