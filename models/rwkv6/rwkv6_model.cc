@@ -134,6 +134,16 @@ Result<std::unique_ptr<Rwkv6Model>> Rwkv6Model::Create(Rwkv6Network network) {
   return std::unique_ptr<Rwkv6Model>(new Rwkv6Model(std::move(network)));
 }
 
+CausalLm::MovableWeights Rwkv6Model::Movable() {
+  MovableWeights out;
+  for (Rwkv6LayerWeights& L : net_.weights.layers)
+    for (TensorView* v : {&L.receptance, &L.key, &L.value, &L.gate, &L.output, &L.ffn_key,
+                          &L.ffn_receptance, &L.ffn_value})
+      out.products.push_back(v);
+  if (net_.weights.head.data != net_.weights.emb.data) out.products.push_back(&net_.weights.head);
+  return out;
+}
+
 Result<std::unique_ptr<SequenceState>> Rwkv6Model::NewState(const StateOptions& options) const {
   if (options.context_length > kMaxPositions)
     return InvalidArgument("context length " + std::to_string(options.context_length) +

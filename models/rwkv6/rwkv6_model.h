@@ -33,6 +33,9 @@ class Rwkv6Model final : public CausalLm {
   const Rwkv6Network& network() const { return net_; }
   size_t weight_bytes() const { return net_.weights.bytes; }
 
+  // The eight projections of every layer and the head (read only through MatVec / MatMul); the
+  // vectors and LoRA matrices are owned copies, not file pages.
+  MovableWeights Movable() override;
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                  float* logits, ThreadContext& threads,

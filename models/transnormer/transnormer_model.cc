@@ -171,6 +171,15 @@ Result<std::unique_ptr<TransnormerModel>> TransnormerModel::Create(TransnormerNe
   return std::unique_ptr<TransnormerModel>(new TransnormerModel(std::move(network)));
 }
 
+CausalLm::MovableWeights TransnormerModel::Movable() {
+  MovableWeights out;
+  for (TransnormerLayerWeights& L : net_.weights.layers)
+    for (TensorView* v : {&L.qkvu, &L.out, &L.l1, &L.l2, &L.l3}) out.products.push_back(v);
+  TransnormerWeights& w = net_.weights;
+  if (w.lm_head.data != w.embed.data) out.products.push_back(&w.lm_head);
+  return out;
+}
+
 Result<std::unique_ptr<SequenceState>> TransnormerModel::NewState(
     const StateOptions& options) const {
   if (options.context_length > kMaxPositions)

@@ -47,6 +47,9 @@ class TransnormerModel final : public CausalLm {
     return log_decay_[layer * net_.config.n_heads + head];
   }
 
+  // The five projections of every layer and an untied head (read only through MatMul); theta is
+  // an owned copy and the model has no other vectors.
+  MovableWeights Movable() override;
   Result<std::unique_ptr<SequenceState>> NewState(const StateOptions& options) const override;
   Status Forward(SequenceState& state, std::span<const int32_t> tokens, LogitsMode mode,
                  float* logits, ThreadContext& threads,

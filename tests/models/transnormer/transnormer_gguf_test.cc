@@ -5,6 +5,7 @@
 
 #include "logits_files.h"
 #include "logits_near.h"
+#include "platform/kernels/ops.h"
 #include "runtime/formats/gguf/gguf_reader.h"
 #include "runtime/tools/convert_model.h"
 #include "runtime/tools/quantize.h"
@@ -96,6 +97,8 @@ TEST_CASE("transnormer GGUF with inconsistent keys is a clear error", "[model]")
 // 0.167, mean KL 3.8e-4, top-1 59/64 and q5_0 max 1.83, mean KL 1.8e-2, top-1 40/64. The
 // bounds are about twice those.
 TEST_CASE("TransNormerLLM GGUF -> floe quantize -> near the official logits", "[model]") {
+  // Repacked: qkvu, out, l1, l2 of 3 layers (l3 stays f32) and the untied lm_head.
+  constexpr size_t kPanelMatrices = 3 * 4 + 1;
   const auto tokens = floe::testing::ReadTokens(DataPath("reference/transnormer/tokens.txt"));
   const auto expected = floe::testing::ReadF32(DataPath("reference/transnormer/logits.f32"));
   const std::string gguf = TempGguf("floe-tnl-q");
@@ -119,16 +122,25 @@ TEST_CASE("TransNormerLLM GGUF -> floe quantize -> near the official logits", "[
         if (t.name.find("theta") != std::string::npos) CHECK(t.type == 0);
       }
     }
-    auto m = Model::Load(out);
-    INFO(m.status().ToString());
-    REQUIRE(m.ok());
-    SessionParams p;
-    p.batch = 16;
-    auto s = Session::Create(**m, p);
-    REQUIRE(s.ok());
-    REQUIRE((*s)->Eval(tokens, true).ok());
-    const size_t vocab = (*s)->all_logits().size() / tokens.size();
-    floe::testing::CheckLogitsNear(expected, (*s)->all_logits(), vocab, c.bounds);
+    // Kept as in the file, and as loaded by default: Q8_0's projections repacked into 16-row
+    // panels where the CPU has the panel kernels (Q5_0 has none).
+    for (bool repack : {false, true}) {
+      INFO((repack ? "repacked" : "rows"));
+      LoadOptions options;
+      options.repack_weights = repack;
+      auto m = Model::Load(out, options);
+      INFO(m.status().ToString());
+      REQUIRE(m.ok());
+      const bool panels = repack && c.type == DType::kQ8_0 && RowPanelKernelsPreferred();
+      CHECK((*m)->repacked().matrices() == (panels ? kPanelMatrices : 0u));
+      SessionParams p;
+      p.batch = 16;
+      auto s = Session::Create(**m, p);
+      REQUIRE(s.ok());
+      REQUIRE((*s)->Eval(tokens, true).ok());
+      const size_t vocab = (*s)->all_logits().size() / tokens.size();
+      floe::testing::CheckLogitsNear(expected, (*s)->all_logits(), vocab, c.bounds);
+    }
     std::filesystem::remove(out);
   }
   std::filesystem::remove(gguf);
