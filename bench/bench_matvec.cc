@@ -4,7 +4,7 @@
 // the caches, as in a real decode step.
 //
 // usage: bench_matvec [-t THREADS] [-r REPEATS] [--pool-mib 768]
-//                     [--types f32,f16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks;
+//                     [--types f32,f16,bf16,q8_0,q4_0]   (also q4_K, q5_K, q6_K: random blocks;
 //                     q4_0r16, q8_0r16, q4_Kr16, q6_Kr16: repacked in 16-row panels as at
 //                     model load)
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
@@ -43,6 +43,8 @@ bool ParseType(const std::string& s, DType* t) {
     *t = DType::kF32;
   else if (s == "f16")
     *t = DType::kF16;
+  else if (s == "bf16")
+    *t = DType::kBF16;
   else if (s == "q8_0")
     *t = DType::kQ8_0;
   else if (s == "q4_0")
@@ -88,6 +90,9 @@ void FillMatrix(DType t, size_t rows, size_t cols, std::mt19937* rng, uint8_t* d
         break;
       case DType::kF16:
         for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(out)[c] = F32ToF16(row[c]);
+        break;
+      case DType::kBF16:
+        for (size_t c = 0; c < cols; ++c) reinterpret_cast<uint16_t*>(out)[c] = F32ToBF16(row[c]);
         break;
       case DType::kQ8_0:
         QuantizeRowQ8_0(row.data(), cols, reinterpret_cast<BlockQ8_0*>(out));
@@ -151,15 +156,30 @@ __attribute__((target("avx512f,avx512vnni"))) double VnniPeak(size_t iters) {
   return double(iters) * 12 * 64 / t * 1e-9;
 }
 
+__attribute__((target("avx512f,avx512bf16"))) double Bf16Peak(size_t iters) {
+  __m512 a[12];
+  for (int k = 0; k < 12; ++k) a[k] = _mm512_set1_ps(float(k));
+  const __m512bh u = (__m512bh)_mm512_set1_epi16(0x3f80), v = (__m512bh)_mm512_set1_epi16(0x3580);
+  const double t0 = CpuSeconds();
+  for (size_t i = 0; i < iters; ++i)
+    for (int k = 0; k < 12; ++k) a[k] = _mm512_dpbf16_ps(a[k], u, v);
+  const double t = CpuSeconds() - t0;
+  float sink = 0;
+  for (int k = 0; k < 12; ++k) sink += _mm512_reduce_add_ps(a[k]);
+  if (sink == 12345.0f) std::puts("");
+  return double(iters) * 12 * 32 / t * 1e-9;
+}
+
 void PrintPeaks(int repeats) {
   if (!__builtin_cpu_supports("avx512f")) {
     std::printf("core peaks: this CPU has no AVX-512\n");
     return;
   }
-  std::vector<double> fma, vnni;
+  std::vector<double> fma, vnni, bf16;
   for (int r = 0; r < repeats; ++r) {
     fma.push_back(FmaPeak(size_t(1) << 24));
     if (__builtin_cpu_supports("avx512vnni")) vnni.push_back(VnniPeak(size_t(1) << 24));
+    if (__builtin_cpu_supports("avx512bf16")) bf16.push_back(Bf16Peak(size_t(1) << 24));
   }
   auto median = [](std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -168,6 +188,7 @@ void PrintPeaks(int repeats) {
   std::printf("core peaks (one thread, CPU time, median of %d): FP32 FMA %.1f G MAC/s", repeats,
               median(fma));
   if (!vnni.empty()) std::printf(", int8 vpdpbusd %.1f G MAC/s", median(vnni));
+  if (!bf16.empty()) std::printf(", bf16 vdpbf16ps %.1f G MAC/s", median(bf16));
   std::printf("\n");
 }
 
@@ -184,7 +205,7 @@ int main(int argc, char** argv) {
     while (std::getline(ss, item, ',')) {
       DType t;
       if (!ParseType(item, &t)) {
-        std::fprintf(stderr, "unknown type '%s' (f32, f16, q8_0, q4_0, q4_K, q5_K, q6_K)\n",
+        std::fprintf(stderr, "unknown type '%s' (f32, f16, bf16, q8_0, q4_0, q4_K, q5_K, q6_K)\n",
                      item.c_str());
         return 2;
       }

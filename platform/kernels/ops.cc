@@ -10,6 +10,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/attention-inl.h"
+#include "platform/kernels/bf16_dot-inl.h"
 #include "platform/kernels/matmul-inl.h"
 #include "platform/kernels/ops-inl.h"
 #include "platform/kernels/quant_matvec-inl.h"
@@ -69,6 +70,15 @@ void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, siz
 bool IntegerQuantMatMulImpl(DType t) { return IntegerQuantMatMulT(t); }
 
 bool RowPanelKernelsImpl() { return HWY_TARGET == HWY_AVX3_DL; }
+
+bool Bf16DotKernelsImpl() { return Bf16DotTarget() && Bf16DotUsable(); }
+void Bf16ActivationsImpl(const float* x, size_t cols, size_t t0, size_t t1, uint16_t* out) {
+  Bf16ActivationsT(x, cols, t0, t1, out);
+}
+void Bf16MatMulImpl(const TensorView& w, const uint16_t* xb, float* y, size_t r0, size_t r1,
+                    size_t t0, size_t t1) {
+  Bf16MatMulT(static_cast<const uint16_t*>(w.data), w.rows, w.cols, xb, y, r0, r1, t0, t1);
+}
 
 void MatMulTileImpl(const TensorView& w, const float* x, float* y, size_t r0, size_t r1, size_t t0,
                     size_t t1) {
@@ -210,6 +220,9 @@ HWY_EXPORT(FloatMatMulRowsImpl);
 HWY_EXPORT(QuantMatMulRowsImpl);
 HWY_EXPORT(IntegerQuantMatMulImpl);
 HWY_EXPORT(RowPanelKernelsImpl);
+HWY_EXPORT(Bf16DotKernelsImpl);
+HWY_EXPORT(Bf16ActivationsImpl);
+HWY_EXPORT(Bf16MatMulImpl);
 HWY_EXPORT(QuantizeActivationBlocksImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
@@ -392,6 +405,45 @@ void FloatMatMulMany(std::span<const TensorView* const> ws, const float* x, size
               });
 }
 
+// Whether products of a `t` matrix take the bf16 activations of bf16_dot-inl.h.
+bool TakesBf16Dot(DType t) {
+  return t == DType::kBF16 && HWY_DYNAMIC_DISPATCH(Bf16DotKernelsImpl)();
+}
+
+// A BF16 matrix with AVX512-BF16: the activations rounded to bf16 once (into the context's
+// scratch), then rows x tokens tiles; rows outer for up to kFloatSmallBatch tokens (each row read
+// from memory once for all of them), else kMatMulTileRows x kMatMulTileTokens tiles. Every
+// (row, token) takes the same arithmetic either way (bf16_dot-inl.h).
+void Bf16MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
+  const size_t stride = (w.cols + 31) / 32 * 32;  // Bf16ActivationStride
+  const size_t floats = (n_tokens * stride + 1) / 2;
+  std::vector<float> fallback;
+  float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, floats) : nullptr;
+  if (storage == nullptr) {
+    fallback.resize(floats);
+    storage = fallback.data();
+  }
+  uint16_t* xb = reinterpret_cast<uint16_t*>(storage);
+  const auto convert = &HWY_DYNAMIC_DISPATCH(Bf16ActivationsImpl);
+  RunChunks(tc, n_tokens, Grain(n_tokens, w.cols * 4, tc),
+            [&](size_t t0, size_t t1) { convert(x, w.cols, t0, t1, xb); });
+  const auto kernel = &HWY_DYNAMIC_DISPATCH(Bf16MatMulImpl);
+  const size_t tile_tokens = n_tokens <= kFloatSmallBatch ? n_tokens : kMatMulTileTokens;
+  const size_t tile_rows = n_tokens <= kFloatSmallBatch ? kMatVecBlockRows : kMatMulTileRows;
+  const size_t row_tiles = CeilDiv(w.rows, tile_rows);
+  const size_t token_tiles = CeilDiv(n_tokens, tile_tokens);
+  const size_t grain =
+      Grain(row_tiles * token_tiles, std::min(w.rows, tile_rows) * tile_tokens * w.cols, tc);
+  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
+    for (size_t i = i0; i < i1; ++i) {
+      const size_t r0 = (i / token_tiles) * tile_rows;
+      const size_t t0 = (i % token_tiles) * tile_tokens;
+      kernel(w, xb, y, r0, std::min(r0 + tile_rows, w.rows), t0,
+             std::min(t0 + tile_tokens, n_tokens));
+    }
+  });
+}
+
 }  // namespace
 
 void MatVec(const TensorView& w, const float* x, float* y, ThreadContext* tc) {
@@ -405,6 +457,8 @@ bool MatMulQuantizesActivations(DType t, size_t n_tokens) {
          (n_tokens <= kQuantSmallBatch || HWY_DYNAMIC_DISPATCH(IntegerQuantMatMulImpl)(t));
 }
 
+bool MatMulRoundsActivationsToBf16(DType t) { return TakesBf16Dot(t); }
+
 void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_tokens,
                 std::span<float* const> ys, ThreadContext* tc) {
   if (ws.empty() || n_tokens == 0) return;
@@ -412,7 +466,7 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
   for (const TensorView* w : ws) {
     quant &= MatMulQuantizesActivations(w->dtype, n_tokens) && w->cols == ws[0]->cols &&
              ActivationQuantOf(w->dtype) == ActivationQuantOf(ws[0]->dtype);
-    small &= !IsQuantized(w->dtype);
+    small &= !IsQuantized(w->dtype) && !TakesBf16Dot(w->dtype);
   }
   if (ws.size() <= kMaxProducts && ws.size() == ys.size()) {
     if (quant) return QuantMatMulMany(ws, x, n_tokens, ys, tc);
@@ -426,6 +480,7 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
   if (w.rows == 0 || n_tokens == 0) return;
   const TensorView* ws[1] = {&w};
   float* ys[1] = {y};
+  if (TakesBf16Dot(w.dtype)) return Bf16MatMul(w, x, n_tokens, y, tc);
   if (n_tokens <= kFloatSmallBatch && !IsQuantized(w.dtype))
     return FloatMatMulMany(ws, x, n_tokens, ys, tc);
   if (MatMulQuantizesActivations(w.dtype, n_tokens))

@@ -37,7 +37,8 @@ QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* st
 // Float weights with up to 16 tokens (batched decode): rows outer, each block of weight rows
 // read once and widened in registers for every token, parallel over row blocks. More tokens:
 // tiled (row panels x token groups x column chunks, F16/BF16 panels widened once per chunk and
-// reused across tokens), parallel over tiles. For F32/F16/BF16 weights Y[t] equals
+// reused across tokens), parallel over tiles; BF16 weights on AVX512-BF16 CPUs take
+// bf16 activations instead (MatMulRoundsActivationsToBf16). For F32/F16/BF16 weights Y[t] equals
 // MatVec(W, X[t]) bit for bit. Quantized weights: each token's activations are quantized to
 // 8-bit blocks as in MatVec and Y[t] equals MatVec(W, X[t]) bit for bit, for up to 16 tokens on
 // every target and for any number of tokens of Q4_0 / Q8_0 on AVX-512 VNNI CPUs (row x token
@@ -63,6 +64,12 @@ void MatMulMany(std::span<const TensorView* const> ws, const float* x, size_t n_
 // Whether MatMul of a `t` matrix with n_tokens tokens takes the 8-bit activation path (so each
 // Y[t] equals MatVec's) on this CPU's best target.
 bool MatMulQuantizesActivations(DType t, size_t n_tokens);
+// Whether MatVec / MatMul of a `t` matrix round the activations to bf16 on this CPU's best target:
+// BF16 weights where the CPU has AVX512-BF16 and they are asked for (bf16_dot.h:
+// FLOE_BF16_DOT=1). Each
+// Y[t] then sums exact bf16 x bf16 products in float (bf16_dot-inl.h states the order), as
+// llama.cpp computes BF16 matrices, and still equals MatVec's bit for bit.
+bool MatMulRoundsActivationsToBf16(DType t);
 // Whether Q4_0 / Q8_0 matrices are worth repacking into 16-row panels (platform/quant/
 // row_panels.h) for this CPU's best target: where it has the AVX-512 VNNI panel kernels. Panel
 // matrices compute the same bits on every target; elsewhere their portable loop is slow.

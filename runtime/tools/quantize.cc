@@ -70,14 +70,15 @@ Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name) {
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return char(std::tolower(c)); });
   // llama.cpp's llama_ftype for each: MOSTLY_Q8_0 7, Q4_0 2, Q4_1 3, Q5_0 8, Q5_1 9, Q4_K_S 14,
-  // Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18. The pure q4_K / q5_K files are all q4_K / q5_K,
-  // which llama.cpp names "mostly" Q4_K_S / Q5_K_S.
+  // Q4_K_M 15, Q5_K_S 16, Q5_K_M 17, Q6_K 18, F16 1, BF16 32. The pure q4_K / q5_K files are all
+  // q4_K / q5_K, which llama.cpp names "mostly" Q4_K_S / Q5_K_S.
   static const QuantizeScheme kSchemes[] = {
       {"q8_0", DType::kQ8_0, false, 7},   {"q4_0", DType::kQ4_0, false, 2},
       {"q4_1", DType::kQ4_1, false, 3},   {"q5_0", DType::kQ5_0, false, 8},
       {"q5_1", DType::kQ5_1, false, 9},   {"q4_K", DType::kQ4_K, false, 14},
       {"q5_K", DType::kQ5_K, false, 16},  {"q6_K", DType::kQ6_K, false, 18},
       {"q4_K_M", DType::kQ4_K, true, 15}, {"q5_K_M", DType::kQ5_K, true, 17},
+      {"f16", DType::kF16, false, 1},     {"bf16", DType::kBF16, false, 32},
   };
   std::string names;
   for (const QuantizeScheme& s : kSchemes) {

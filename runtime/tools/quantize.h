@@ -21,6 +21,8 @@ namespace floe {
 //   q4_K_M q5_K_M: llama-quantize's mixtures: q4_K (q5_K) for most matrices, q6_K for the
 //     output matrix and for attn_v / ffn_down of the layers use_more_bits picks (the first and
 //     last eighth, every third in between), attn_qkv in q5_K (q6_K).
+//   f16 bf16: every quantizable matrix in IEEE half / bfloat16 (round to nearest even), as
+//     llama-quantize F16 / BF16;
 // K-quant rows that are not a multiple of 256 take llama.cpp's fallback: q4_K -> q5_0,
 // q5_K -> q5_1, q6_K -> q8_0 (the output rule: q8_0).
 struct QuantizeScheme {

@@ -48,7 +48,7 @@ Verb AddQuantize(CLI::App& floe) {
   app->add_option("OUT", f->output, "GGUF file to write")->required()->type_name("FILE");
   AddParsed<QuantizeScheme>(
       app, "--type", &f->scheme, [](const std::string& v) { return ParseQuantizeScheme(v); },
-      "q8_0|q4_0|q4_1|q5_0|q5_1|q4_K|q5_K|q6_K|q4_K_M|q5_K_M", f->scheme.name,
+      "q8_0|q4_0|q4_1|q5_0|q5_1|q4_K|q5_K|q6_K|q4_K_M|q5_K_M|f16|bf16", f->scheme.name,
       "quantized type (q4_K_M, q5_K_M: llama-quantize's mixtures)");
   AddThreadsFlag(app, &f->threads);
   AddProgressFlags(app, &f->progress);

@@ -20,12 +20,14 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <catch2/catch.hpp>
 
 #include "platform/base/dtype.h"
 #include "kernel_targets_util.h"
+#include "platform/kernels/bf16_dot.h"
 #include "platform/kernels/kernel_targets.h"
 #include "platform/kernels/ops.h"
 #include "platform/kernels/reference.h"
@@ -296,10 +298,13 @@ TEST_CASE("half and bfloat16 conversions: edge cases", "[unit]") {
       x[0] = x[cols] = 1.0f;
       std::vector<float> out(2 * all.size());
       MatMul(tv, x.data(), 2, out.data(), nullptr);
+      // vdpbf16ps reads subnormal bf16 as zero (bf16_dot-inl.h).
+      const bool daz = MatMulRoundsActivationsToBf16(dt);
       size_t bad_mm = 0;
       for (size_t t = 0; t < 2; ++t) {
         for (uint32_t h = 0; h < 0x10000; ++h) {
-          const float want = dt == DType::kF16 ? F16ToF32(all[h]) : BF16ToF32(all[h]);
+          float want = dt == DType::kF16 ? F16ToF32(all[h]) : BF16ToF32(all[h]);
+          if (daz && std::fpclassify(want) == FP_SUBNORMAL) want = 0.0f;
           const float got = out[t * all.size() + h];
           if (std::isnan(want) ? !std::isnan(got) : got != want) ++bad_mm;
         }
@@ -307,6 +312,15 @@ TEST_CASE("half and bfloat16 conversions: edge cases", "[unit]") {
       CHECK(bad_mm == 0);
     }
   });
+}
+
+// The activations a kernel multiplies: rounded to bf16 where MatMul takes bf16 activations for
+// `dt` on the running target (ops.h), else x itself.
+std::vector<float> KernelActivations(DType dt, const float* x, size_t n) {
+  std::vector<float> out(x, x + n);
+  if (MatMulRoundsActivationsToBf16(dt))
+    for (float& v : out) v = BF16ToF32(F32ToBF16(v));
+  return out;
 }
 
 TEST_CASE("MatVec matches the reference on every target, F32/F16/BF16", "[unit]") {
@@ -317,15 +331,16 @@ TEST_CASE("MatVec matches the reference on every target, F32/F16/BF16", "[unit]"
         INFO(DTypeName(dt) << " rows " << rows << " cols " << cols);
         const Weights w = RandomWeights(rng, dt, rows, cols);
         const std::vector<float> x = RandomFloats(rng, cols);
-        std::vector<float> want(rows);
-        reference::MatVec(w.view, x.data(), want.data());
         ForEachTarget([&] {
+          const std::vector<float> xk = KernelActivations(dt, x.data(), cols);
+          std::vector<float> want(rows);
+          reference::MatVec(w.view, xk.data(), want.data());
           std::vector<float> y(rows, 12345.0f);
           MatVec(w.view, x.data(), y.data(), nullptr);
           for (size_t r = 0; r < rows; ++r) {
             INFO("row " << r);
             CHECK(std::fabs(double(y[r]) - want[r]) <=
-                  SumTol(cols, AbsRowSum(w.view, r, x.data())));
+                  SumTol(cols, AbsRowSum(w.view, r, xk.data())));
           }
         });
       }
@@ -353,9 +368,10 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
       INFO(DTypeName(dt) << " rows " << s.rows << " cols " << s.cols << " tokens " << s.tokens);
       const Weights w = RandomWeights(rng, dt, s.rows, s.cols);
       const std::vector<float> x = RandomFloats(rng, s.tokens * s.cols);
-      std::vector<float> want(s.tokens * s.rows);
-      reference::MatMul(w.view, x.data(), s.tokens, want.data());
       ForEachTarget([&] {
+        const std::vector<float> xk = KernelActivations(dt, x.data(), x.size());
+        std::vector<float> want(s.tokens * s.rows);
+        reference::MatMul(w.view, xk.data(), s.tokens, want.data());
         std::vector<float> y(s.tokens * s.rows, 12345.0f);
         MatMul(w.view, x.data(), s.tokens, y.data(), nullptr);
         size_t bad = 0, not_same_as_matvec = 0;
@@ -366,9 +382,49 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
           for (size_t r = 0; r < s.rows; ++r) {
             const float got = y[t * s.rows + r];
             if (!(std::fabs(double(got) - want[t * s.rows + r]) <=
-                  SumTol(s.cols, AbsRowSum(w.view, r, xt))))
+                  SumTol(s.cols, AbsRowSum(w.view, r, xk.data() + t * s.cols))))
               ++bad;
             if (!SameBits(got, yv[r])) ++not_same_as_matvec;
+          }
+        }
+        CHECK(bad == 0);
+        CHECK(not_same_as_matvec == 0);
+      });
+    }
+  }
+}
+
+TEST_CASE("BF16 weights: bf16 products when asked for on AVX512-BF16, float ones otherwise",
+          "[unit]") {
+  CHECK_FALSE(MatMulRoundsActivationsToBf16(DType::kF16));
+  std::mt19937 rng(7);
+  for (const bool asked : {true, false}) {
+    ScopedBf16Dot scope(asked);
+    INFO("bf16 products asked for: " << asked);
+    if (asked && __builtin_cpu_supports("avx512bf16")) {
+      INFO("this CPU has AVX512-BF16: its best target must take the bf16 products");
+      CHECK(MatMulRoundsActivationsToBf16(DType::kBF16));
+    }
+    for (const auto& [rows, cols, tokens] : {std::tuple<size_t, size_t, size_t>{70, 301, 37},
+                                             {13, 64, 1},
+                                             {9, 1000, 5},
+                                             {21, 33, 17}}) {
+      INFO("rows " << rows << " cols " << cols << " tokens " << tokens);
+      const Weights w = RandomWeights(rng, DType::kBF16, rows, cols);
+      const std::vector<float> x = RandomFloats(rng, tokens * cols);
+      ForEachTarget([&] {
+        if (!asked) REQUIRE_FALSE(MatMulRoundsActivationsToBf16(DType::kBF16));
+        const std::vector<float> xk = KernelActivations(DType::kBF16, x.data(), x.size());
+        std::vector<float> want(tokens * rows), y(tokens * rows), yv(rows);
+        reference::MatMul(w.view, xk.data(), tokens, want.data());
+        MatMul(w.view, x.data(), tokens, y.data(), nullptr);
+        size_t bad = 0, not_same_as_matvec = 0;
+        for (size_t t = 0; t < tokens; ++t) {
+          MatVec(w.view, x.data() + t * cols, yv.data(), nullptr);
+          for (size_t r = 0; r < rows; ++r) {
+            bad += !(std::fabs(double(y[t * rows + r]) - want[t * rows + r]) <=
+                     SumTol(cols, AbsRowSum(w.view, r, xk.data() + t * cols)));
+            not_same_as_matvec += !SameBits(y[t * rows + r], yv[r]);
           }
         }
         CHECK(bad == 0);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "logits_files.h"
+#include "platform/kernels/ops.h"
 #include "runtime/engine/model.h"
 #include "runtime/formats/gguf/gguf_writer.h"
 #include "runtime/tools/convert_model.h"
@@ -100,7 +101,11 @@ TEST_CASE("make-model goldfinch tiny in f32, f16, bf16 loads and runs", "[model]
     CHECK(m->architecture() == "goldfinch");
     const auto whole = AllLogits(*m, tokens, 64);
     for (float x : whole) REQUIRE(std::isfinite(x));
-    CHECK(MaxAbsDiff(AllLogits(*m, tokens, 1), whole) <= 1e-4f);
-    CHECK(MaxAbsDiff(AllLogits(*m, tokens, 7), whole) <= 1e-4f);
+    // Chunks of 1 or 7 tokens reassociate some float sums. Where bf16 products round the
+    // activations to bf16 (ops.h), such a difference can flip one activation's rounding, a step
+    // of 2^-8 of its size: the logits may then move by more than float reassociation does.
+    const float chunk_tol = MatMulRoundsActivationsToBf16(type) ? 0.02f : 1e-4f;
+    CHECK(MaxAbsDiff(AllLogits(*m, tokens, 1), whole) <= chunk_tol);
+    CHECK(MaxAbsDiff(AllLogits(*m, tokens, 7), whole) <= chunk_tol);
   }
 }

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "logits_files.h"
+#include "platform/kernels/bf16_dot.h"
 #include "platform/kernels/ops.h"
 #include "platform/quant/row_panels.h"
 #include "runtime/engine/model.h"
@@ -442,5 +443,72 @@ TEST_CASE("floe quantize writes q4_1 and q5_1 within the block bound of the sour
     }
     CHECK(matrices == 16);  // token_embd, output and 2 layers x 7
     CHECK(bad == 0);
+  }
+}
+
+// f16 / bf16 files from the f32 source: every element is the source's nearest value in the format
+// (within half a unit in the last place: 10 / 7 stored mantissa bits), and the logits stay within
+// the quantized files' bounds of llama.cpp's f32 logits, prefill equal to decode bit for bit.
+// In a session (docs/quantization.md), llama-quantize F16 / BF16 wrote the same tensor bytes.
+TEST_CASE("floe quantize f16 and bf16: nearest values, llama.cpp's f32 logits in bounds",
+          "[model]") {
+  auto source = GgufFile::Open(DataPath(kDir + "source-f32.gguf"));
+  REQUIRE(source.ok());
+  const auto tokens = ReadTokens(DataPath(kDir + "tokens.txt"));
+  const auto want = ReadF32(DataPath(kDir + "logits-f32.f32"));
+  for (const auto& [name, type, mantissa, file_type] :
+       {std::tuple<const char*, DType, int, uint32_t>{"f16", DType::kF16, 10, 1},
+        {"bf16", DType::kBF16, 7, 32}}) {
+    INFO(name);
+    auto scheme = ParseQuantizeScheme(name);
+    REQUIRE(scheme.ok());
+    const std::string out = floe::testing::TempPath("quantize", name);
+    floe::testing::Cleanup cleanup{out};
+    REQUIRE(QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, *scheme).ok());
+    auto ours = GgufFile::Open(out);
+    REQUIRE(ours.ok());
+    auto ft = ours->GetUint("general.file_type");
+    REQUIRE(ft.ok());
+    CHECK(*ft == file_type);
+    size_t matrices = 0, far = 0;
+    for (const GgufTensorInfo& t : source->tensors()) {
+      auto src = source->GetTensorView(t.name);
+      auto q = ours->GetTensorView(t.name);
+      REQUIRE((src.ok() && q.ok()));
+      if (t.ne.size() != 2) continue;
+      ++matrices;
+      REQUIRE(q->dtype == type);
+      const size_t n = src->rows * src->cols;
+      std::vector<float> x(n), y(n);
+      ToF32(*src, 0, n, x.data());
+      ToF32(*q, 0, n, y.data());
+      for (size_t i = 0; i < n; ++i) {
+        int e = 0;
+        std::frexp(x[i], &e);                           // |x| in [2^(e-1), 2^e)
+        if (type == DType::kF16) e = std::max(e, -13);  // f16 subnormals: spacing 2^-24
+        far += std::fabs(double(y[i]) - x[i]) > std::ldexp(1.0, e - 2 - mantissa);
+      }
+    }
+    CHECK(matrices == 16);
+    CHECK(far == 0);
+
+    auto model = Model::Load(out);
+    REQUIRE(model.ok());
+    for (bool bf16_products : {false, true}) {
+      ScopedBf16Dot asked(bf16_products);
+      if (bf16_products && !MatMulRoundsActivationsToBf16(type)) continue;  // no AVX512-BF16
+      const std::vector<float> batch = Run(**model, tokens, 64), step = Run(**model, tokens, 1);
+      CHECK(std::memcmp(batch.data(), step.data(), batch.size() * sizeof(float)) == 0);
+      const RowStats s = Compare(batch, want);
+      std::printf(
+          "floe %-4s%s vs llama.cpp f32: max |d| %.3g, mean |d| %.2e, mean KL %.2e, "
+          "top-1 %zu/48\n",
+          name, MatMulRoundsActivationsToBf16(type) ? " (bf16 activations)" : "", double(s.max_abs),
+          s.mean_abs, s.mean_kl, s.top1);
+      CHECK(s.top1 >= (type == DType::kF16 ? 47u : 45u));
+      CHECK(s.mean_abs <= (type == DType::kF16 ? 0.005 : 0.025));
+      CHECK(s.max_abs <= (type == DType::kF16 ? 0.03f : 0.2f));
+      CHECK(s.mean_kl <= 1.25e-3);
+    }
   }
 }
