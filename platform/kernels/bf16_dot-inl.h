@@ -33,9 +33,6 @@ HWY_BEFORE_NAMESPACE();
 namespace floe {
 namespace HWY_NAMESPACE {
 
-// bf16 elements per activation row: cols rounded up to whole 512-bit vectors.
-inline constexpr size_t Bf16ActivationStride(size_t cols) { return (cols + 31) / 32 * 32; }
-
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #define FLOE_BF16_ATTR __attribute__((target("avx512f,avx512bw,avx512bf16")))
 

@@ -6,7 +6,13 @@
 // quarter of the FMA rate and a whole model prefills slower this way (docs/quantization.md).
 #pragma once
 
+#include <cstddef>
+
 namespace floe {
+
+// bf16 elements per activation row of the bf16 products: cols rounded up to whole 512-bit
+// vectors (the rest zero).
+constexpr size_t Bf16ActivationStride(size_t cols) { return (cols + 31) / 32 * 32; }
 
 // True when the CPU has AVX512-BF16 and either FLOE_BF16_DOT is "1" (read once) or a
 // ScopedBf16Dot(true) is alive, and no ScopedBf16Dot(false) is. The per-target code also requires

@@ -211,6 +211,7 @@ HWY_AFTER_NAMESPACE();
 #include <cassert>
 #include <vector>
 
+#include "platform/kernels/bf16_dot.h"
 #include "platform/kernels/ops.h"
 
 namespace floe {
@@ -415,8 +416,7 @@ bool TakesBf16Dot(DType t) {
 // from memory once for all of them), else kMatMulTileRows x kMatMulTileTokens tiles. Every
 // (row, token) takes the same arithmetic either way (bf16_dot-inl.h).
 void Bf16MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, ThreadContext* tc) {
-  const size_t stride = (w.cols + 31) / 32 * 32;  // Bf16ActivationStride
-  const size_t floats = (n_tokens * stride + 1) / 2;
+  const size_t floats = (n_tokens * Bf16ActivationStride(w.cols) + 1) / 2;
   std::vector<float> fallback;
   float* storage = tc ? tc->Scratch(ScratchSlot::kQuantizedActivations, floats) : nullptr;
   if (storage == nullptr) {
