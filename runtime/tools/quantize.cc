@@ -33,10 +33,11 @@ bool UseMoreBits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 
 // llama-quantize's choice of tensors (src/llama-quant.cpp): names ending in "weight", except
 // norms, expert gates, positional and token-type embeddings, Mamba's conv1d, RWKV's bonus, LoRA
 // and lerp tensors and T5's relative bias; floe further requires a 2-D f32/f16/bf16 tensor with
-// more than one row and rows a multiple of 32.
-bool Quantizable(const GgufTensorInfo& t) {
+// more than one row and rows a multiple of the target's block (32 for the quantized types, 1
+// for f16 / bf16).
+bool Quantizable(const GgufTensorInfo& t, size_t block) {
   const bool plain = t.type == kGgmlF32 || t.type == kGgmlF16 || t.type == kGgmlBF16;
-  if (!plain || t.ne.size() != 2 || t.ne[1] <= 1 || t.ne[0] % 32 != 0) return false;
+  if (!plain || t.ne.size() != 2 || t.ne[1] <= 1 || t.ne[0] % block != 0) return false;
   const std::string& n = t.name;
   if (n.size() < 6 || n.compare(n.size() - 6, 6, "weight") != 0) return false;
   for (const char* kept :
@@ -96,7 +97,7 @@ std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeSchem
   std::vector<uint32_t> types(tensors.size());
   std::vector<bool> quantizable(tensors.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
-    quantizable[i] = Quantizable(tensors[i]);
+    quantizable[i] = Quantizable(tensors[i], std::min<size_t>(DTypeBlockElems(s.base), 32));
     types[i] = quantizable[i] ? uint32_t(Fallback(s.base, tensors[i].ne[0])) : tensors[i].type;
   }
   const bool k_rules = s.mixture || s.base == DType::kQ6_K;

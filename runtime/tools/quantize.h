@@ -38,7 +38,7 @@ Result<QuantizeScheme> ParseQuantizeScheme(const std::string& name);
 // The ggml type each tensor of `in` (in its order) is written in; a tensor copied unchanged keeps
 // its own type. Quantized: the tensors llama-quantize quantizes (names ending in "weight", not
 // norms, RWKV's LoRA / lerp / bonus tensors and the like) that are 2-D f32/f16/bf16 with more
-// than one row and rows a multiple of 32; other tensors are copied.
+// than one row and rows a multiple of 32 (any length for f16 / bf16); other tensors are copied.
 std::vector<uint32_t> PlanQuantizedTypes(const GgufFile& in, const QuantizeScheme& scheme);
 
 struct QuantizeOptions {

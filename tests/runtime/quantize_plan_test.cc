@@ -116,8 +116,8 @@ TEST_CASE("tied output: token_embd takes the output rule", "[unit]") {
 
 TEST_CASE("quantize types: names and llama.cpp's file types", "[unit]") {
   const std::vector<std::pair<std::string, uint32_t>> expected = {
-      {"q8_0", 7},  {"q4_0", 2},  {"q4_1", 3},  {"q5_0", 8},    {"q5_1", 9},
-      {"q4_K", 14}, {"q5_K", 16}, {"q6_K", 18}, {"Q4_K_M", 15}, {"q5_k_m", 17}};
+      {"q8_0", 7},  {"q4_0", 2},  {"q4_1", 3},    {"q5_0", 8},    {"q5_1", 9}, {"q4_K", 14},
+      {"q5_K", 16}, {"q6_K", 18}, {"Q4_K_M", 15}, {"q5_k_m", 17}, {"f16", 1},  {"BF16", 32}};
   for (const auto& [name, file_type] : expected) {
     INFO(name);
     auto s = ParseQuantizeScheme(name);
@@ -127,4 +127,22 @@ TEST_CASE("quantize types: names and llama.cpp's file types", "[unit]") {
   auto bad = ParseQuantizeScheme("q3_K_L");
   REQUIRE_FALSE(bad.ok());
   CHECK(bad.status().message().find("q4_K_M") != std::string::npos);
+}
+
+// llama.cpp converts a matrix of any row length to F16 / BF16 (a block of one element); the
+// quantized types need rows of whole 32-element blocks, else the matrix is copied.
+TEST_CASE("f16 and bf16 take rows of any length, quantized types whole blocks", "[unit]") {
+  const std::vector<Tensor> t = {{"blk.0.attn_q.weight", {33, 8}},
+                                 {"blk.0.attn_k.weight", {64, 8}},
+                                 {"blk.0.attn_norm.weight", {33}}};
+  constexpr uint32_t kF16 = 1, kBF16 = 30;
+  auto f16 = Plan(t, 1, "f16");
+  CHECK(f16["blk.0.attn_q.weight"] == kF16);
+  CHECK(f16["blk.0.attn_k.weight"] == kF16);
+  CHECK(f16["blk.0.attn_norm.weight"] == kF32);
+  auto bf16 = Plan(t, 1, "bf16");
+  CHECK(bf16["blk.0.attn_q.weight"] == kBF16);
+  auto q8 = Plan(t, 1, "q8_0");
+  CHECK(q8["blk.0.attn_q.weight"] == kF32);
+  CHECK(q8["blk.0.attn_k.weight"] == kQ8_0);
 }
