@@ -2,8 +2,8 @@
 // Where it does, MatVec and MatMul of a BF16 matrix round each activation to bf16 (round to
 // nearest even) and sum exact bf16 x bf16 products with vdpbf16ps, as llama.cpp does for BF16
 // weights; otherwise the weights are widened to float and meet float activations
-// (ops-inl.h's BF16Weights). Opt-in: on the Intel CPU floe is measured on, vdpbf16ps issues at a
-// quarter of the FMA rate and a whole model prefills slower this way (docs/quantization.md).
+// (ops-inl.h's BF16Weights). Opt-in: why, with the measurements, in docs/quantization.md
+// ("BF16 matrices").
 #pragma once
 
 #include <cstddef>
