@@ -406,6 +406,24 @@ void FloatMatMulMany(std::span<const TensorView* const> ws, const float* x, size
               });
 }
 
+// fn(r0, r1, t0, t1) over the tiles of w.rows x n_tokens, tile_rows x tile_tokens each (token
+// tile inner, so consecutive tasks reuse the same weight rows from cache), in parallel.
+template <class Fn>
+void RunTiles(ThreadContext* tc, const TensorView& w, size_t n_tokens, size_t tile_rows,
+              size_t tile_tokens, Fn&& fn) {
+  const size_t row_tiles = CeilDiv(w.rows, tile_rows);
+  const size_t token_tiles = CeilDiv(n_tokens, tile_tokens);
+  const size_t tile_macs = std::min(w.rows, tile_rows) * std::min(n_tokens, tile_tokens) * w.cols;
+  RunChunks(tc, row_tiles * token_tiles, Grain(row_tiles * token_tiles, tile_macs, tc),
+            [&](size_t i0, size_t i1) {
+              for (size_t i = i0; i < i1; ++i) {
+                const size_t r0 = (i / token_tiles) * tile_rows;
+                const size_t t0 = (i % token_tiles) * tile_tokens;
+                fn(r0, std::min(r0 + tile_rows, w.rows), t0, std::min(t0 + tile_tokens, n_tokens));
+              }
+            });
+}
+
 // Whether products of a `t` matrix take the bf16 activations of bf16_dot-inl.h.
 bool TakesBf16Dot(DType t) {
   return t == DType::kBF16 && HWY_DYNAMIC_DISPATCH(Bf16DotKernelsImpl)();
@@ -428,20 +446,10 @@ void Bf16MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, 
   RunChunks(tc, n_tokens, Grain(n_tokens, w.cols * 4, tc),
             [&](size_t t0, size_t t1) { convert(x, w.cols, t0, t1, xb); });
   const auto kernel = &HWY_DYNAMIC_DISPATCH(Bf16MatMulImpl);
-  const size_t tile_tokens = n_tokens <= kFloatSmallBatch ? n_tokens : kMatMulTileTokens;
-  const size_t tile_rows = n_tokens <= kFloatSmallBatch ? kMatVecBlockRows : kMatMulTileRows;
-  const size_t row_tiles = CeilDiv(w.rows, tile_rows);
-  const size_t token_tiles = CeilDiv(n_tokens, tile_tokens);
-  const size_t grain =
-      Grain(row_tiles * token_tiles, std::min(w.rows, tile_rows) * tile_tokens * w.cols, tc);
-  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) {
-      const size_t r0 = (i / token_tiles) * tile_rows;
-      const size_t t0 = (i % token_tiles) * tile_tokens;
-      kernel(w, xb, y, r0, std::min(r0 + tile_rows, w.rows), t0,
-             std::min(t0 + tile_tokens, n_tokens));
-    }
-  });
+  const bool small = n_tokens <= kFloatSmallBatch;
+  RunTiles(tc, w, n_tokens, small ? kMatVecBlockRows : kMatMulTileRows,
+           small ? n_tokens : kMatMulTileTokens,
+           [&](size_t r0, size_t r1, size_t t0, size_t t1) { kernel(w, xb, y, r0, r1, t0, t1); });
 }
 
 }  // namespace
@@ -486,20 +494,8 @@ void MatMul(const TensorView& w, const float* x, size_t n_tokens, float* y, Thre
   if (MatMulQuantizesActivations(w.dtype, n_tokens))
     return QuantMatMulMany(ws, x, n_tokens, ys, tc);
   const auto kernel = &HWY_DYNAMIC_DISPATCH(MatMulTileImpl);  // dispatch once
-  const size_t rows = w.rows;
-  const size_t row_tiles = CeilDiv(rows, kMatMulTileRows);
-  const size_t token_tiles = CeilDiv(n_tokens, kMatMulTileTokens);
-  const size_t tile_macs =
-      std::min(rows, kMatMulTileRows) * std::min(n_tokens, kMatMulTileTokens) * w.cols;
-  const size_t grain = Grain(row_tiles * token_tiles, tile_macs, tc);
-  RunChunks(tc, row_tiles * token_tiles, grain, [&](size_t i0, size_t i1) {
-    for (size_t i = i0; i < i1; ++i) {
-      const size_t r0 = (i / token_tiles) * kMatMulTileRows;
-      const size_t t0 = (i % token_tiles) * kMatMulTileTokens;
-      kernel(w, x, y, r0, std::min(r0 + kMatMulTileRows, rows), t0,
-             std::min(t0 + kMatMulTileTokens, n_tokens));
-    }
-  });
+  RunTiles(tc, w, n_tokens, kMatMulTileRows, kMatMulTileTokens,
+           [&](size_t r0, size_t r1, size_t t0, size_t t1) { kernel(w, x, y, r0, r1, t0, t1); });
 }
 
 void RmsNorm(const float* x, const float* weight, size_t n, float eps, float* out) {
