@@ -323,6 +323,28 @@ std::vector<float> KernelActivations(DType dt, const float* x, size_t n) {
   return out;
 }
 
+// MatMul of w by `tokens` rows of x on the running target: within the float sum bound of the
+// reference on the activations the target multiplies (KernelActivations), and equal to MatVec of
+// each row bit for bit.
+void CheckMatMulOnThisTarget(const Weights& w, const std::vector<float>& x, size_t tokens) {
+  const size_t rows = w.view.rows, cols = w.view.cols;
+  const std::vector<float> xk = KernelActivations(w.view.dtype, x.data(), x.size());
+  std::vector<float> want(tokens * rows), y(tokens * rows, 12345.0f), yv(rows);
+  reference::MatMul(w.view, xk.data(), tokens, want.data());
+  MatMul(w.view, x.data(), tokens, y.data(), nullptr);
+  size_t bad = 0, not_same_as_matvec = 0;
+  for (size_t t = 0; t < tokens; ++t) {
+    MatVec(w.view, x.data() + t * cols, yv.data(), nullptr);
+    for (size_t r = 0; r < rows; ++r) {
+      bad += !(std::fabs(double(y[t * rows + r]) - want[t * rows + r]) <=
+               SumTol(cols, AbsRowSum(w.view, r, xk.data() + t * cols)));
+      not_same_as_matvec += !SameBits(y[t * rows + r], yv[r]);
+    }
+  }
+  CHECK(bad == 0);
+  CHECK(not_same_as_matvec == 0);
+}
+
 TEST_CASE("MatVec matches the reference on every target, F32/F16/BF16", "[unit]") {
   std::mt19937 rng(1);
   for (const DType dt : kDTypes) {
@@ -368,28 +390,7 @@ TEST_CASE("MatMul matches the reference and MatVec (bit for bit) on every target
       INFO(DTypeName(dt) << " rows " << s.rows << " cols " << s.cols << " tokens " << s.tokens);
       const Weights w = RandomWeights(rng, dt, s.rows, s.cols);
       const std::vector<float> x = RandomFloats(rng, s.tokens * s.cols);
-      ForEachTarget([&] {
-        const std::vector<float> xk = KernelActivations(dt, x.data(), x.size());
-        std::vector<float> want(s.tokens * s.rows);
-        reference::MatMul(w.view, xk.data(), s.tokens, want.data());
-        std::vector<float> y(s.tokens * s.rows, 12345.0f);
-        MatMul(w.view, x.data(), s.tokens, y.data(), nullptr);
-        size_t bad = 0, not_same_as_matvec = 0;
-        std::vector<float> yv(s.rows);
-        for (size_t t = 0; t < s.tokens; ++t) {
-          const float* xt = x.data() + t * s.cols;
-          MatVec(w.view, xt, yv.data(), nullptr);
-          for (size_t r = 0; r < s.rows; ++r) {
-            const float got = y[t * s.rows + r];
-            if (!(std::fabs(double(got) - want[t * s.rows + r]) <=
-                  SumTol(s.cols, AbsRowSum(w.view, r, xk.data() + t * s.cols))))
-              ++bad;
-            if (!SameBits(got, yv[r])) ++not_same_as_matvec;
-          }
-        }
-        CHECK(bad == 0);
-        CHECK(not_same_as_matvec == 0);
-      });
+      ForEachTarget([&] { CheckMatMulOnThisTarget(w, x, s.tokens); });
     }
   }
 }
@@ -414,21 +415,7 @@ TEST_CASE("BF16 weights: bf16 products when asked for on AVX512-BF16, float ones
       const std::vector<float> x = RandomFloats(rng, tokens * cols);
       ForEachTarget([&] {
         if (!asked) REQUIRE_FALSE(MatMulRoundsActivationsToBf16(DType::kBF16));
-        const std::vector<float> xk = KernelActivations(DType::kBF16, x.data(), x.size());
-        std::vector<float> want(tokens * rows), y(tokens * rows), yv(rows);
-        reference::MatMul(w.view, xk.data(), tokens, want.data());
-        MatMul(w.view, x.data(), tokens, y.data(), nullptr);
-        size_t bad = 0, not_same_as_matvec = 0;
-        for (size_t t = 0; t < tokens; ++t) {
-          MatVec(w.view, x.data() + t * cols, yv.data(), nullptr);
-          for (size_t r = 0; r < rows; ++r) {
-            bad += !(std::fabs(double(y[t * rows + r]) - want[t * rows + r]) <=
-                     SumTol(cols, AbsRowSum(w.view, r, xk.data() + t * cols)));
-            not_same_as_matvec += !SameBits(y[t * rows + r], yv[r]);
-          }
-        }
-        CHECK(bad == 0);
-        CHECK(not_same_as_matvec == 0);
+        CheckMatMulOnThisTarget(w, x, tokens);
       });
     }
   }

@@ -398,6 +398,30 @@ TEST_CASE("floe quantize q4_K and q5_K: every element takes its nearest code", "
   }
 }
 
+namespace {
+
+// The peer source quantized by `scheme` into `out`, opened, its general.file_type checked.
+GgufFile QuantizeSource(const QuantizeScheme& scheme, const std::string& out, uint32_t file_type) {
+  const Status st = QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, scheme);
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  auto file = GgufFile::Open(out);
+  REQUIRE(file.ok());
+  auto ft = file->GetUint("general.file_type");
+  REQUIRE(ft.ok());
+  CHECK(*ft == file_type);
+  return std::move(*file);
+}
+
+// Every element of a tensor, as float.
+std::vector<float> Values(const TensorView& v) {
+  std::vector<float> out(v.rows * v.cols);
+  ToF32(v, 0, out.size(), out.data());
+  return out;
+}
+
+}  // namespace
+
 // `floe quantize --type q4_1|q5_1` on the same source. No llama.cpp-made Q4_1 / Q5_1 file is in
 // ../shared/data, so byte equality with llama-quantize was checked in a session (recorded in
 // docs/quantization.md); here: every matrix is written in the type (output and token_embd
@@ -411,19 +435,14 @@ TEST_CASE("floe quantize writes q4_1 and q5_1 within the block bound of the sour
     INFO(DTypeName(type));
     const std::string out = floe::testing::TempPath("quantize", std::string(DTypeName(type)));
     floe::testing::Cleanup cleanup{out};
-    const Status st = QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, type);
-    INFO(st.ToString());
-    REQUIRE(st.ok());
-    auto ours = GgufFile::Open(out);
-    REQUIRE(ours.ok());
-    auto ft = ours->GetUint("general.file_type");
-    REQUIRE(ft.ok());
-    CHECK(*ft == file_type);
+    auto scheme = ParseQuantizeScheme(DTypeName(type));
+    REQUIRE(scheme.ok());
+    auto ours = QuantizeSource(*scheme, out, file_type);
     size_t matrices = 0, bad = 0;
     for (const GgufTensorInfo& t : source->tensors()) {
       INFO(t.name);
       auto src = source->GetTensorView(t.name);
-      auto q = ours->GetTensorView(t.name);
+      auto q = ours.GetTensorView(t.name);
       REQUIRE((src.ok() && q.ok()));
       if (t.ne.size() != 2) {
         CHECK(q->dtype == DType::kF32);
@@ -431,10 +450,8 @@ TEST_CASE("floe quantize writes q4_1 and q5_1 within the block bound of the sour
       }
       ++matrices;
       REQUIRE(q->dtype == type);
-      const size_t n = src->rows * src->cols;
-      std::vector<float> x(n), y(n);
-      ToF32(*src, 0, n, x.data());
-      ToF32(*q, 0, n, y.data());
+      const std::vector<float> x = Values(*src), y = Values(*q);
+      const size_t n = x.size();
       for (size_t b = 0; b < n / 32; ++b) {
         const auto [lo, hi] = std::minmax_element(x.begin() + 32 * b, x.begin() + 32 * b + 32);
         const float bound = floe::testing::MinMaxBlockBound(*lo, *hi, levels);
@@ -464,25 +481,17 @@ TEST_CASE("floe quantize f16 and bf16: nearest values, llama.cpp's f32 logits in
     REQUIRE(scheme.ok());
     const std::string out = floe::testing::TempPath("quantize", name);
     floe::testing::Cleanup cleanup{out};
-    REQUIRE(QuantizeGguf(DataPath(kDir + "source-f32.gguf"), out, *scheme).ok());
-    auto ours = GgufFile::Open(out);
-    REQUIRE(ours.ok());
-    auto ft = ours->GetUint("general.file_type");
-    REQUIRE(ft.ok());
-    CHECK(*ft == file_type);
+    auto ours = QuantizeSource(*scheme, out, file_type);
     size_t matrices = 0, far = 0;
     for (const GgufTensorInfo& t : source->tensors()) {
       auto src = source->GetTensorView(t.name);
-      auto q = ours->GetTensorView(t.name);
+      auto q = ours.GetTensorView(t.name);
       REQUIRE((src.ok() && q.ok()));
       if (t.ne.size() != 2) continue;
       ++matrices;
       REQUIRE(q->dtype == type);
-      const size_t n = src->rows * src->cols;
-      std::vector<float> x(n), y(n);
-      ToF32(*src, 0, n, x.data());
-      ToF32(*q, 0, n, y.data());
-      for (size_t i = 0; i < n; ++i) {
+      const std::vector<float> x = Values(*src), y = Values(*q);
+      for (size_t i = 0; i < x.size(); ++i) {
         int e = 0;
         std::frexp(x[i], &e);                           // |x| in [2^(e-1), 2^e)
         if (type == DType::kF16) e = std::max(e, -13);  // f16 subnormals: spacing 2^-24
