@@ -12,6 +12,8 @@
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
 // that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
+// [--passes N] runs N passes over the pool per timed sample (default 1): with a pool in cache,
+// samples long enough for the CPU clock's resolution.
 #include <immintrin.h>
 
 #include <algorithm>
@@ -244,6 +246,8 @@ int main(int argc, char** argv) {
   const size_t tokens =
       std::max<size_t>(1, std::strtoull(Arg(argc, argv, "--tokens", "1"), nullptr, 10));
   if (tokens > 1) std::printf("MatMul with %zu tokens (GB/s: weight bytes per call)\n", tokens);
+  const size_t passes =
+      std::max<size_t>(1, std::strtoull(Arg(argc, argv, "--passes", "1"), nullptr, 10));
   std::vector<float> x, y;
   for (const auto& [rows, cols] : shapes) {
     x.resize(cols * tokens);
@@ -263,15 +267,15 @@ int main(int argc, char** argv) {
       for (int rep = 0; rep < repeats; ++rep) {
         const auto t0 = std::chrono::steady_clock::now();
         const std::clock_t c0 = std::clock();
-        for (size_t i = 0; i < count; ++i) {
-          TensorView w{t, base + i * bytes, rows, cols};
+        for (size_t i = 0; i < count * passes; ++i) {
+          TensorView w{t, base + (i % count) * bytes, rows, cols};
           if (tokens == 1)
             MatVec(w, x.data(), y.data(), &tc);
           else
             MatMul(w, x.data(), tokens, y.data(), &tc);
         }
         const double secs = cpu_time ? double(std::clock() - c0) / CLOCKS_PER_SEC : Seconds(t0);
-        per_call.push_back(secs / double(count));
+        per_call.push_back(secs / double(count * passes));
       }
       const Stats s = Summarize(per_call);
       const double gbs = double(bytes) / s.median / 1e9;
