@@ -61,6 +61,10 @@ void QuantizeActivationBlocksImpl(const float* x, size_t n, int8_t* q, float* d,
   QuantizeActivationBlocksT(hn::ScalableTag<float>(), x, n, q, d, d_f32);
 }
 
+void QuantizeActivationBlocksQ8KImpl(const float* x, size_t n, int8_t* q, float* d, float* d_f32) {
+  QuantizeActivationBlocksQ8KT(hn::ScalableTag<float>(), x, n, q, d, d_f32);
+}
+
 void QuantMatMulRowsImpl(const TensorView& w, const QuantizedActivations* x, size_t n_tokens,
                          float* y, size_t r0, size_t r1) {
   QuantMatMulRowsT(w.dtype, static_cast<const uint8_t*>(w.data), w.row_bytes(), x, n_tokens, y,
@@ -225,6 +229,7 @@ HWY_EXPORT(Bf16DotKernelsImpl);
 HWY_EXPORT(Bf16ActivationsImpl);
 HWY_EXPORT(Bf16MatMulImpl);
 HWY_EXPORT(QuantizeActivationBlocksImpl);
+HWY_EXPORT(QuantizeActivationBlocksQ8KImpl);
 HWY_EXPORT(MatMulTileImpl);
 HWY_EXPORT(RmsNormImpl);
 HWY_EXPORT(SoftmaxImpl);
@@ -301,9 +306,9 @@ void RunChunks(ThreadContext* tc, size_t n, size_t grain, Fn&& fn) {
 
 QuantizedActivations QuantizeActivationsSimd(const float* x, size_t n, float* storage,
                                              ActivationQuant kind) {
-  if (kind == ActivationQuant::kQ8_K)  // one pass over 256 values: the scalar code suffices
-    QuantizeActivationBlocksQ8K(x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
-                                ActivationUnroundedScales(n, storage));
+  if (kind == ActivationQuant::kQ8_K) HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksQ8KImpl)
+  (x, n, ActivationCodes(n, storage), ActivationScales(n, storage),
+   ActivationUnroundedScales(n, storage));
   else  // Q8_0 and Q8_1: the same codes and d
     HWY_DYNAMIC_DISPATCH(QuantizeActivationBlocksImpl)
     (x, n, ActivationCodes(n, storage), ActivationScales(n, storage),

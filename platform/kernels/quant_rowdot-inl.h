@@ -223,6 +223,55 @@ HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, si
   }
 }
 
+// QuantizeActivationBlocksQ8K (platform/quant/quant.h) with vectors, block by block: |x| max,
+// the first element of that magnitude (the reference's max), codes round(x * (-127 / max))
+// clamped to +-127, d = 1 / iscale; the same float operations, so identical codes and scales.
+// A block holding a NaN or an infinity goes through the scalar reference (which skips NaNs).
+template <class DF>
+HWY_INLINE void QuantizeActivationBlocksQ8KT(DF df, const float* HWY_RESTRICT x, size_t n,
+                                             int8_t* HWY_RESTRICT q, float* HWY_RESTRICT d,
+                                             float* HWY_RESTRICT d_f32) {
+  const size_t N = hn::Lanes(df);
+  if (N > 256 || 256 % N != 0) return QuantizeActivationBlocksQ8K(x, n, q, d, d_f32);
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+  for (size_t b = 0; b < n / 256; ++b) {
+    const float* xb = x + 256 * b;
+    auto m = hn::Zero(df);
+    auto finite = hn::Eq(m, m);  // all true
+    for (size_t e = 0; e < 256; e += N) {
+      const auto v = hn::LoadU(df, xb + e);
+      finite = hn::And(finite, hn::IsFinite(v));
+      m = hn::Max(m, hn::Abs(v));
+    }
+    const float amax = hn::GetLane(hn::MaxOfLanes(df, m));
+    size_t first = 256;
+    if (hn::AllTrue(df, finite)) {
+      const auto va = hn::Set(df, amax);
+      for (size_t e = 0; e < 256 && first == 256; e += N) {
+        const intptr_t i = hn::FindFirstTrue(df, hn::Eq(hn::Abs(hn::LoadU(df, xb + e)), va));
+        if (i >= 0) first = e + size_t(i);
+      }
+    }
+    if (first == 256) {  // not finite
+      QuantizeActivationBlocksQ8K(xb, 256, q + 256 * b, d + 8 * b,
+                                  d_f32 != nullptr ? d_f32 + 8 * b : nullptr);
+      continue;
+    }
+    const float iscale = amax != 0.0f ? -127.0f / xb[first] : 0.0f;
+    const auto vs = hn::Set(df, iscale);
+    for (size_t e = 0; e < 256; e += N) {
+      const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(vs, hn::LoadU(df, xb + e))), lo), hi);
+      hn::StoreU(hn::DemoteTo(d8, v), d8, q + 256 * b + e);
+    }
+    const float db = amax != 0.0f ? 1.0f / iscale : 0.0f;
+    for (int k = 0; k < 8; ++k) d[8 * b + k] = db;
+    if (d_f32 != nullptr)
+      for (int k = 0; k < 8; ++k) d_f32[8 * b + k] = db;
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace floe
 HWY_AFTER_NAMESPACE();

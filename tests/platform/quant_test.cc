@@ -461,19 +461,41 @@ TEST_CASE("quantized MatVec and MatMul match the references on every target", "[
 TEST_CASE("SIMD activation quantization equals the scalar reference on every target", "[unit]") {
   std::mt19937 rng(17);
   std::normal_distribution<float> dist(0.0f, 3.0f);
-  for (size_t n : {32, 96, 128, 2048, 8192 + 64}) {
+  const auto kQ8_0 = ActivationQuant::kQ8_0, kQ8_K = ActivationQuant::kQ8_K;
+  for (const auto& [n, kind] : std::vector<std::pair<size_t, ActivationQuant>>{{32, kQ8_0},
+                                                                               {96, kQ8_0},
+                                                                               {128, kQ8_0},
+                                                                               {2048, kQ8_0},
+                                                                               {8192 + 64, kQ8_0},
+                                                                               {256, kQ8_K},
+                                                                               {2048, kQ8_K},
+                                                                               {8192, kQ8_K}}) {
     std::vector<float> x(n);
     for (auto& v : x) v = dist(rng);
     for (size_t i = 0; i < 32; ++i) x[i] = 0.0f;  // an all-zero block: d = 0, codes 0
     if (n > 64) x[40] = 1e30f;                    // a huge element: others round to 0
     x[n - 1] = -1e-30f;
+    if (kind == kQ8_K) {
+      for (size_t i = 0; i < 256; ++i) x[i] = 0.0f;  // an all-zero Q8_K block
+      if (n >= 1024) {
+        // Ties of magnitude: Q8_K's scale takes the sign of the first (-20 here, +20 next);
+        // d = max / -127.
+        x[300] = -20.0f, x[310] = 20.0f, x[600] = 20.0f, x[700] = -20.0f;
+        x[800] = std::nanf(""), x[1000] = INFINITY;  // blocks the reference handles
+      }
+    }
     std::vector<float> ref_storage(QuantizedActivationsFloats(n)),
         simd_storage(QuantizedActivationsFloats(n));
-    const QuantizedActivations ref = QuantizeActivations(x.data(), n, ref_storage.data());
+    const QuantizedActivations ref = QuantizeActivations(x.data(), n, ref_storage.data(), kind);
+    if (kind == kQ8_K && n >= 1024) {  // the ties took their first element's sign
+      REQUIRE(ref.d[8] > 0.0f);
+      REQUIRE(ref.d[16] < 0.0f);
+    }
     ForEachTarget([&] {
-      INFO("n " << n);
+      INFO("n " << n << (kind == kQ8_K ? " Q8_K" : " Q8_0"));
       std::fill(simd_storage.begin(), simd_storage.end(), -1.0f);
-      const QuantizedActivations s = QuantizeActivationsSimd(x.data(), n, simd_storage.data());
+      const QuantizedActivations s =
+          QuantizeActivationsSimd(x.data(), n, simd_storage.data(), kind);
       CHECK(std::memcmp(s.q, ref.q, n) == 0);
       CHECK(std::memcmp(s.d, ref.d, n / 32 * sizeof(float)) == 0);
       CHECK(std::memcmp(s.sum4, ref.sum4, n / 4 * sizeof(int32_t)) == 0);
