@@ -120,6 +120,12 @@ FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q4KSubScale(const Q4KPanelScales& s, int
   const __m512i v = j < 4 ? s.sc_lo : s.sc_hi;
   return _mm512_and_si512(_mm512_srli_epi32(v, 8 * (j % 4)), _mm512_set1_epi32(0xFF));
 }
+// 16 x sub-block j's scale of the 16 rows as int32 lanes (the VNNI tiles' isum is 16 x isum).
+FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q4KSubScale16(const Q4KPanelScales& s, int j) {
+  const __m512i v = j < 4 ? s.sc_lo : s.sc_hi;
+  const __m512i at4 = j % 4 ? _mm512_srli_epi32(v, 8 * (j % 4) - 4) : _mm512_slli_epi32(v, 4);
+  return _mm512_and_si512(at4, _mm512_set1_epi32(0xFF0));
+}
 // The mins as int16 pairs per lane: (m0, m2), (m1, m3), (m4, m6), (m5, m7).
 FLOE_PANEL_VNNI_ATTR HWY_INLINE void Q4KMinPairs(const Q4KPanelScales& s, __m512i (&pairs)[4]) {
   const __m512i even = _mm512_set1_epi32(0x00FF00FF);
@@ -167,7 +173,9 @@ HWY_INLINE __m512i Broadcast4(const int8_t* q) {
 // Per block, and per pair of sub-blocks 2jj, 2jj + 1 (the low and high nibbles of the same 8
 // lines): each line's codes go to every panel's and token's vpdpbusd at once (panels innermost,
 // so each broadcast activation word is used while it is live); isum += s_j x sc_j; msum by
-// vpdpwssd of the mins with the sub-block sums.
+// vpdpwssd of the mins with the sub-block sums. The high nibbles go in as they lie (byte & 0xF0,
+// 16 x the code, no shift), the low ones' scales x 16, so the tiles sum 16 x isum exactly
+// (|16 x isum| < 2^29) and shift it back once per block.
 template <int P, int T>
 FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t panel_bytes,
                                                         const QuantizedActivations* x, float* y,
@@ -175,7 +183,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
   static_assert(T <= 4, "registers: s_lo, s_hi, isum and acc per (panel, token)");
   constexpr size_t kGroupBytes = 16 * 144;
   const size_t blocks = x[0].n / 256;
-  const __m512i low4 = _mm512_set1_epi8(0x0F);
+  const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8(char(0xF0));
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
@@ -202,7 +210,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
           const __m512i raw =
               _mm512_loadu_si512(g0 + p * panel_bytes + kQ4KPanelQs + 64 * (8 * jj + k));
           const __m512i lo = _mm512_and_si512(raw, low4);
-          const __m512i hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), low4);
+          const __m512i hi = _mm512_and_si512(raw, high4);
           for (int t = 0; t < T; ++t) {
             s_lo[p][t] = _mm512_dpbusd_epi32(s_lo[p][t], lo, a_lo[t]);
             s_hi[p][t] = _mm512_dpbusd_epi32(s_hi[p][t], hi, a_hi[t]);
@@ -212,7 +220,8 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) {
         const Q4KPanelScales scales = LoadQ4KPanelScales(g0 + p * panel_bytes);
-        const __m512i sc_lo = Q4KSubScale(scales, 2 * jj), sc_hi = Q4KSubScale(scales, 2 * jj + 1);
+        const __m512i sc_lo = Q4KSubScale16(scales, 2 * jj);
+        const __m512i sc_hi = Q4KSubScale(scales, 2 * jj + 1);
         for (int t = 0; t < T; ++t)
           isum[p][t] =
               _mm512_add_epi32(_mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(s_lo[p][t], sc_lo)),
@@ -227,7 +236,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
       const __m512 dw = LoadF16x16(g), dmin = LoadF16x16(g + kQ4KPanelDmin);
       for (int t = 0; t < T; ++t) {
         const float da = x[t].d[8 * b];
-        acc[p][t] = KPanelFloatStep(isum[p][t], dw, da, acc[p][t]);
+        acc[p][t] = KPanelFloatStep(_mm512_srai_epi32(isum[p][t], 4), dw, da, acc[p][t]);
         acc[p][t] = KPanelMinStep(Q4KMinSum(mins, x[t], b), dmin, da, acc[p][t]);
       }
     }
