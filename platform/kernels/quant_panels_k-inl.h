@@ -32,6 +32,13 @@ HWY_INLINE int32_t KSubBlockSum(const QuantizedActivations& x, size_t b, size_t 
   return x.sum16[16 * b + 2 * j] + x.sum16[16 * b + 2 * j + 1];
 }
 
+// Q6_K's code (0..63) of row i, element e of sub-block sb, in a panel group (row_panels.h).
+HWY_INLINE int32_t Q6KPanelCode(const uint8_t* g, size_t i, size_t sb, size_t e) {
+  const uint8_t* word = g + 64 * (12 * (sb / 4) + 3 * (e / 4)) + 4 * i + e % 4;
+  if (sb % 4 < 3) return word[64 * (sb % 4)] >> 2;
+  return (word[0] & 3) | (word[64] & 3) << 2 | (word[128] & 3) << 4;
+}
+
 // Portable: rows [r0, r1) (multiples of 16) and tokens [0, n_tokens), one (row, token) at a time.
 template <bool kQ6>
 HWY_INLINE void PanelRowsKGeneric(const uint8_t* w, size_t row_bytes, const QuantizedActivations* x,
@@ -53,15 +60,8 @@ HWY_INLINE void PanelRowsKGeneric(const uint8_t* w, size_t row_bytes, const Quan
         if constexpr (kQ6) {
           for (size_t sb = 0; sb < 16; ++sb) {
             int32_t s = 0;
-            for (size_t e = 16 * sb; e < 16 * sb + 16; ++e) {
-              const size_t h = e / 128, high = (e % 128) / 64, m = (e % 64) / 4, j = e % 4;
-              const uint8_t ql = g[64 * (16 * h + m) + 4 * i + j];
-              const uint8_t qh = g[kQ6KPanelQh + 64 * (8 * h + m % 8) + 4 * i + j];
-              const int code = (high ? ql >> 4 : ql & 15) | ((qh >> (4 * high + 2 * (m / 8))) & 3)
-                                                                << 4;
-              s += (code - 32) * a[e];
-            }
-            isum += int32_t(int8_t(g[kQ6KPanelScales + 64 * (sb / 4) + 4 * i + sb % 4])) * s;
+            for (size_t e = 0; e < 16; ++e) s += (Q6KPanelCode(g, i, sb, e) - 32) * a[16 * sb + e];
+            isum += int32_t(int8_t(g[kQ6KPanelScales + 16 * sb + i])) * s;
           }
           std::memcpy(&d, g + kQ6KPanelD + 2 * i, 2);
           acc = std::fma(float(isum), F16ToF32(d) * da, acc);
@@ -245,46 +245,40 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
     for (int t = 0; t < T; ++t) _mm512_storeu_ps(y + size_t(t) * y_stride + 16 * p, acc[p][t]);
 }
 
-// Q6_K's 64 codes (0..63) of ql word line m (0..15) of a half, low or high nibbles, with their two
-// high bits from qh line m % 8 (shifted per row_panels.h).
-template <bool kHigh>
-FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q6KCodes(const uint8_t* ql_line, const uint8_t* qh_line,
-                                                 bool second) {
-  const __m512i low4 = _mm512_set1_epi8(0x0F), bits45 = _mm512_set1_epi8(0x30);
-  const __m512i ql = _mm512_loadu_si512(ql_line), qh = _mm512_loadu_si512(qh_line);
-  if constexpr (kHigh) {
-    const __m512i h = second ? _mm512_srli_epi16(qh, 2) : qh;
-    return _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(ql, 4), low4),
-                           _mm512_and_si512(h, bits45));
-  } else {
-    const __m512i h = second ? _mm512_slli_epi16(qh, 2) : _mm512_slli_epi16(qh, 4);
-    return _mm512_or_si512(_mm512_and_si512(ql, low4), _mm512_and_si512(h, bits45));
-  }
+// Bitwise select: the bits of a where mask is set, of b elsewhere.
+FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i SelectBits(__m512i mask, __m512i a, __m512i b) {
+  return _mm512_ternarylogic_epi32(a, b, mask, 0xE4);
 }
-// Sub-block sb's (0..15) scale of the 16 rows, sign-extended to int32 lanes.
+// The codes of sub-blocks 4u .. 4u + 3, word k, for the 16 rows, from that word's lines A, B, C
+// (row_panels.h): c[0..2] = 4 x the codes of sub-blocks 4u .. 4u + 2 (A, B, C & 0xFC), c[3] the
+// codes of sub-block 4u + 3 (bits 0-1 of A, of B at 2-3, of C at 4-5). The 16-bit shifts carry
+// a byte's top bits into the next byte's bits the selects take from A and from the first select.
+FLOE_PANEL_VNNI_ATTR HWY_INLINE void Q6KCodes(const uint8_t* lines, __m512i (&c)[4]) {
+  const __m512i a = _mm512_loadu_si512(lines), b = _mm512_loadu_si512(lines + 64),
+                cc = _mm512_loadu_si512(lines + 128);
+  const __m512i top6 = _mm512_set1_epi8(char(0xFC));
+  c[0] = _mm512_and_si512(a, top6);
+  c[1] = _mm512_and_si512(b, top6);
+  c[2] = _mm512_and_si512(cc, top6);
+  const __m512i ab = SelectBits(_mm512_set1_epi8(0x03), a, _mm512_slli_epi16(b, 2));
+  const __m512i abc = SelectBits(_mm512_set1_epi8(0x0F), ab, _mm512_slli_epi16(cc, 4));
+  c[3] = _mm512_and_si512(abc, _mm512_set1_epi8(0x3F));
+}
+// Sub-block sb's scale of the 16 rows, sign-extended to int32 lanes.
 FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q6KSubScale(const uint8_t* group, int sb) {
-  const __m512i v = _mm512_loadu_si512(group + kQ6KPanelScales + 64 * (sb / 4));
-  return _mm512_srai_epi32(_mm512_slli_epi32(v, 24 - 8 * (sb % 4)), 24);
-}
-// Q6_K's ql / qh lines of sub-block sb: sub-blocks 8h + q (low nibbles) and 8h + 4 + q (high) are
-// ql lines 16h + 4q .. + 3 and qh lines 8h + (4q .. + 3) % 8.
-struct Q6KSubBlock {
-  int ql_line, qh_line;
-  bool high, second;
-};
-constexpr Q6KSubBlock Q6KSubBlockOf(int sb) {
-  const int h = sb / 8, q = sb % 4;
-  return {16 * h + 4 * q, 8 * h + (4 * q) % 8, (sb % 8) >= 4, q >= 2};
+  return _mm512_cvtepi8_epi32(
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(group + kQ6KPanelScales + 16 * sb)));
 }
 
-// Q6_K: per block, and per pair of sub-blocks 8h + q, 8h + 4 + q (the low and high nibbles of
-// the same 4 ql lines, with their qh lines): from -32 x the sub-blocks' activation sums, 4
-// vpdpbusd each give s exactly (panels innermost, as for Q4_K); isum += s x sc.
+// Q6_K: per block, and per group u of sub-blocks 4u .. 4u + 3, one sum per sub-block, started at
+// -32 x its activation sum (-128 for the first three, whose codes come as 4 x the code) and taking
+// a vpdpbusd per word (panels innermost, as for Q4_K); isum += s x sc, with sub-block 4u + 3's
+// scale x 4, so the tiles sum 4 x isum exactly (|4 x isum| < 2^30) and shift it back per block.
 template <int P, int T>
 FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t panel_bytes,
                                                         const QuantizedActivations* x, float* y,
                                                         size_t y_stride) {
-  static_assert(T <= 4, "registers: s_lo, s_hi, isum and acc per (panel, token)");
+  static_assert(P * T <= 2, "registers: 4 sums, isum and acc per (panel, token)");
   constexpr size_t kGroupBytes = 16 * 210;
   const size_t blocks = x[0].n / 256;
   __m512 acc[P][T];
@@ -297,51 +291,41 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
     __m512i isum[P][T];
     for (int p = 0; p < P; ++p)
       for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
-#pragma GCC unroll 8
-    for (int hq = 0; hq < 8; ++hq) {
-      const int sb = 8 * (hq / 4) + hq % 4;  // the low nibbles' sub-block; sb + 4 the high
-      const Q6KSubBlock at = Q6KSubBlockOf(sb);
-      __m512i s_lo[P][T], s_hi[P][T];
-      for (int t = 0; t < T; ++t) {
-        const __m512i lo = _mm512_set1_epi32(-32 * x[t].sum16[16 * b + size_t(sb)]);
-        const __m512i hi = _mm512_set1_epi32(-32 * x[t].sum16[16 * b + size_t(sb) + 4]);
-        for (int p = 0; p < P; ++p) s_lo[p][t] = lo, s_hi[p][t] = hi;
-      }
+#pragma GCC unroll 1
+    for (int u = 0; u < 4; ++u) {  // not unrolled: GCC would keep all 16 sums to the end
+      __m512i s[4][P][T];
+      for (int t = 0; t < T; ++t)
+        for (int c = 0; c < 4; ++c) {
+          const int32_t offset = c < 3 ? -128 : -32;
+          const __m512i start = _mm512_set1_epi32(offset * x[t].sum16[16 * b + size_t(4 * u + c)]);
+          for (int p = 0; p < P; ++p) s[c][p][t] = start;
+        }
 #pragma GCC unroll 4
       for (int k = 0; k < 4; ++k) {
-        __m512i a_lo[T], a_hi[T];
-        for (int t = 0; t < T; ++t) {
-          const int8_t* a = x[t].q + 256 * b + 16 * sb + 4 * k;
-          a_lo[t] = Broadcast4(a);
-          a_hi[t] = Broadcast4(a + 64);
-        }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
         for (int p = 0; p < P; ++p) {
-          const uint8_t* ql = g0 + p * panel_bytes + 64 * (at.ql_line + k);
-          const uint8_t* qh = g0 + p * panel_bytes + kQ6KPanelQh + 64 * (at.qh_line + k);
-          const __m512i lo = Q6KCodes<false>(ql, qh, at.second);
-          const __m512i hi = Q6KCodes<true>(ql, qh, at.second);
-          for (int t = 0; t < T; ++t) {
-            s_lo[p][t] = _mm512_dpbusd_epi32(s_lo[p][t], lo, a_lo[t]);
-            s_hi[p][t] = _mm512_dpbusd_epi32(s_hi[p][t], hi, a_hi[t]);
-          }
+          __m512i codes[4];
+          Q6KCodes(g0 + p * panel_bytes + 64 * (12 * u + 3 * k), codes);
+          for (int t = 0; t < T; ++t)
+            for (int c = 0; c < 4; ++c)
+              s[c][p][t] = _mm512_dpbusd_epi32(
+                  s[c][p][t], codes[c], Broadcast4(x[t].q + 256 * b + 16 * (4 * u + c) + 4 * k));
         }
       }
-#pragma GCC unroll 4
-      for (int p = 0; p < P; ++p) {
-        const __m512i sc_lo = Q6KSubScale(g0 + p * panel_bytes, sb);
-        const __m512i sc_hi = Q6KSubScale(g0 + p * panel_bytes, sb + 4);
-        for (int t = 0; t < T; ++t)
-          isum[p][t] =
-              _mm512_add_epi32(_mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(s_lo[p][t], sc_lo)),
-                               _mm512_mullo_epi32(s_hi[p][t], sc_hi));
-      }
+#pragma GCC unroll 2
+      for (int p = 0; p < P; ++p)
+        for (int c = 0; c < 4; ++c) {
+          __m512i sc = Q6KSubScale(g0 + p * panel_bytes, 4 * u + c);
+          if (c == 3) sc = _mm512_slli_epi32(sc, 2);
+          for (int t = 0; t < T; ++t)
+            isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(s[c][p][t], sc));
+        }
     }
-#pragma GCC unroll 4
+#pragma GCC unroll 2
     for (int p = 0; p < P; ++p) {
       const __m512 dw = LoadF16x16(g0 + p * panel_bytes + kQ6KPanelD);
       for (int t = 0; t < T; ++t)
-        acc[p][t] = KPanelFloatStep(isum[p][t], dw, x[t].d[8 * b], acc[p][t]);
+        acc[p][t] = KPanelFloatStep(_mm512_srai_epi32(isum[p][t], 2), dw, x[t].d[8 * b], acc[p][t]);
     }
   }
   for (int p = 0; p < P; ++p)
@@ -353,9 +337,13 @@ struct KPanelTiles {
   template <int P, int T>
   FLOE_PANEL_VNNI_ATTR static void Run(const uint8_t* w, size_t panel_bytes,
                                        const QuantizedActivations* x, float* y, size_t ys) {
-    if constexpr (T > 4) {  // two tiles of at most 4 tokens (the registers)
-      Run<P, 4>(w, panel_bytes, x, y, ys);
-      Run<P, T - 4>(w, panel_bytes, x + 4, y + 4 * ys, ys);
+    constexpr int kMaxT = kQ6 ? 2 : 4;  // the registers
+    if constexpr (T > kMaxT) {
+      Run<P, kMaxT>(w, panel_bytes, x, y, ys);
+      Run<P, T - kMaxT>(w, panel_bytes, x + kMaxT, y + kMaxT * ys, ys);
+    } else if constexpr (kQ6 && P * T > 2) {  // panel by panel
+      for (int p = 0; p < P; ++p)
+        PanelTileQ6KVnni<1, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, ys);
     } else if constexpr (kQ6) {
       PanelTileQ6KVnni<P, T>(w, panel_bytes, x, y, ys);
     } else {
@@ -385,16 +373,15 @@ FLOE_PANEL_AMX_ATTR HWY_INLINE void UnpackKPanel(const uint8_t* panel, size_t b0
     const uint8_t* g = panel + b * kGroupBytes;
     if constexpr (kQ6) {
       const __m512i k32 = _mm512_set1_epi8(32);
-      for (int sb = 0; sb < 16; ++sb) {
-        const Q6KSubBlock at = Q6KSubBlockOf(sb);
+      for (int u = 0; u < 4; ++u)
         for (int k = 0; k < 4; ++k) {
-          const uint8_t* ql = g + 64 * (at.ql_line + k);
-          const uint8_t* qh = g + kQ6KPanelQh + 64 * (at.qh_line + k);
-          const __m512i c =
-              at.high ? Q6KCodes<true>(ql, qh, at.second) : Q6KCodes<false>(ql, qh, at.second);
-          _mm512_storeu_si512(out + 256 * sb + 64 * k, _mm512_sub_epi8(c, k32));
+          __m512i codes[4];
+          Q6KCodes(g + 64 * (12 * u + 3 * k), codes);
+          for (int c = 0; c < 3; ++c)  // 4 x the code, bits 0-1 clear: the shift takes no carry
+            codes[c] = _mm512_srli_epi16(codes[c], 2);
+          for (int c = 0; c < 4; ++c)
+            _mm512_storeu_si512(out + 256 * (4 * u + c) + 64 * k, _mm512_sub_epi8(codes[c], k32));
         }
-      }
     } else {
       for (int k = 0; k < 32; ++k) {
         const __m512i raw = _mm512_loadu_si512(g + kQ4KPanelQs + 64 * k);

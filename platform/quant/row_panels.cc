@@ -9,16 +9,16 @@ namespace floe {
 
 namespace {
 
-// A field of a block: `bytes` at `offset` in the block, stored row by row or as words
-// (row_panels.h), in the order listed.
+// A field of a block: `bytes` at `offset` in the block, as words of `unit` bytes (row_panels.h:
+// word w of row r at 16 unit w + unit r; unit == bytes is row by row), in the order listed.
 struct Field {
-  size_t offset, bytes;
-  bool words;
+  size_t offset, bytes, unit;
 };
-constexpr Field kQ4_0Fields[] = {{0, 2, false}, {2, 16, true}};
-constexpr Field kQ8_0Fields[] = {{0, 2, false}, {2, 32, true}};
-constexpr Field kQ4_KFields[] = {{0, 2, false}, {2, 2, false}, {4, 12, true}, {16, 128, true}};
-constexpr Field kQ6_KFields[] = {{0, 128, true}, {128, 64, true}, {192, 16, true}, {208, 2, false}};
+constexpr Field kQ4_0Fields[] = {{0, 2, 2}, {2, 16, 4}};
+constexpr Field kQ8_0Fields[] = {{0, 2, 2}, {2, 32, 4}};
+constexpr Field kQ4_KFields[] = {{0, 2, 2}, {2, 2, 2}, {4, 12, 4}, {16, 128, 4}};
+// Q6_K's fields in its panel block (Q6KToPanelBlock): codes, scales, d.
+constexpr Field kQ6_KFields[] = {{0, 192, 4}, {192, 16, 1}, {208, 2, 2}};
 
 std::span<const Field> FieldsOf(DType block_type) {
   switch (block_type) {
@@ -38,13 +38,51 @@ template <class Fn>
 void ForEachPiece(DType block_type, size_t i, Fn&& fn) {
   size_t at = 0;
   for (const Field& f : FieldsOf(block_type)) {
-    if (f.words) {
-      for (size_t k = 0; k < f.bytes / 4; ++k) fn(f.offset + 4 * k, at + 64 * k + 4 * i, size_t{4});
-    } else {
-      fn(f.offset, at + f.bytes * i, f.bytes);
-    }
+    for (size_t w = 0; w < f.bytes / f.unit; ++w)
+      fn(f.offset + f.unit * w, at + kPanelRows * f.unit * w + f.unit * i, f.unit);
     at += kPanelRows * f.bytes;
   }
+}
+
+// Q6_K's 6-bit code (0..63) of element e of a block (llama.cpp's dequantize_row_q6_K: element
+// 128 h + 32 m + l has the low nibble (m < 2) or high nibble of ql[64 h + 32 (m % 2) + l] and
+// bits 2m, 2m + 1 of qh[32 h + l]).
+uint8_t Q6KCode(const BlockQ6_K& blk, size_t e) {
+  const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
+  const uint8_t ql = blk.ql[64 * h + 32 * (m % 2) + l];
+  return uint8_t((m < 2 ? ql & 15 : ql >> 4) | ((blk.qh[32 * h + l] >> (2 * m)) & 3) << 4);
+}
+
+// Q6_K block <-> its panel block (210 bytes, row_panels.h): the same codes, scales and d.
+void Q6KToPanelBlock(const uint8_t* block, uint8_t* out) {
+  BlockQ6_K blk;
+  std::memcpy(&blk, block, sizeof blk);
+  for (size_t u = 0; u < 4; ++u)
+    for (size_t e = 0; e < 16; ++e) {
+      uint8_t c[4];
+      for (size_t x = 0; x < 4; ++x) c[x] = Q6KCode(blk, 16 * (4 * u + x) + e);
+      uint8_t* word = out + 4 * (12 * u + 3 * (e / 4)) + e % 4;
+      word[0] = uint8_t(c[0] << 2 | (c[3] & 3));
+      word[4] = uint8_t(c[1] << 2 | ((c[3] >> 2) & 3));
+      word[8] = uint8_t(c[2] << 2 | c[3] >> 4);
+    }
+  std::memcpy(out + 192, blk.scales, 16);
+  std::memcpy(out + 208, &blk.d, 2);
+}
+void Q6KFromPanelBlock(const uint8_t* in, uint8_t* block) {
+  BlockQ6_K blk{};
+  for (size_t e = 0; e < 256; ++e) {
+    const size_t sb = e / 16, u = sb / 4, x = sb % 4;
+    const uint8_t* word = in + 4 * (12 * u + 3 * ((e % 16) / 4)) + e % 4;
+    const uint8_t c =
+        x < 3 ? word[4 * x] >> 2 : uint8_t((word[0] & 3) | (word[4] & 3) << 2 | (word[8] & 3) << 4);
+    const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
+    blk.ql[64 * h + 32 * (m % 2) + l] |= uint8_t(m < 2 ? c & 15 : (c & 15) << 4);
+    blk.qh[32 * h + l] |= uint8_t((c >> 4) << (2 * m));
+  }
+  std::memcpy(blk.scales, in + 192, 16);
+  std::memcpy(&blk.d, in + 208, 2);
+  std::memcpy(block, &blk, sizeof blk);
 }
 
 // The group of block column b of panel p within a panel matrix of row_bytes per row.
@@ -57,9 +95,12 @@ void GatherBlock(const TensorView& w, size_t r, size_t b, uint8_t* out) {
   const DType base = PanelBlockType(w.dtype);
   const uint8_t* g = static_cast<const uint8_t*>(w.data) +
                      GroupOffset(r / kPanelRows, b, w.row_bytes(), DTypeBlockBytes(base));
+  uint8_t panel_block[sizeof(BlockQ6_K)];
+  uint8_t* to = base == DType::kQ6_K ? panel_block : out;
   ForEachPiece(base, r % kPanelRows, [&](size_t at_block, size_t at_group, size_t n) {
-    std::memcpy(out + at_block, g + at_group, n);
+    std::memcpy(to + at_block, g + at_group, n);
   });
+  if (base == DType::kQ6_K) Q6KFromPanelBlock(panel_block, out);
 }
 
 }  // namespace
@@ -79,6 +120,11 @@ void RepackRowPanels(const TensorView& w, size_t p0, size_t p1, uint8_t* out) {
       uint8_t* g = out + GroupOffset(p, b, w.row_bytes(), bb);
       for (size_t r = 0; r < kPanelRows; ++r) {
         const uint8_t* blk = w.row(p * kPanelRows + r) + b * bb;
+        uint8_t panel_block[sizeof(BlockQ6_K)];
+        if (w.dtype == DType::kQ6_K) {
+          Q6KToPanelBlock(blk, panel_block);
+          blk = panel_block;
+        }
         ForEachPiece(w.dtype, r, [&](size_t at_block, size_t at_group, size_t n) {
           std::memcpy(g + at_group, blk + at_block, n);
         });
