@@ -19,7 +19,6 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/amx.h"
-#include "platform/kernels/tile_prefetch.h"
 #include "platform/quant/quant.h"
 #include "platform/quant/row_panels.h"
 
@@ -155,13 +154,6 @@ FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512 LoadF16x16(const uint8_t* p) {
   return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
 }
 
-// Decode (T = 1): the next tile's P panels, prefetched over this tile's blocks (a P-panel tile
-// reads P streams; the next tile is one contiguous stream after them, as tile_prefetch.h says).
-template <int P, int T>
-HWY_INLINE NextTilePrefetch KPanelPrefetch(const uint8_t* w, size_t panel_bytes, size_t steps) {
-  return NextTilePrefetch(w + P * panel_bytes, T == 1 ? P * panel_bytes : 0, steps);
-}
-
 // Broadcasts the 4 activation codes at q (one vpdpbusd operand).
 HWY_INLINE __m512i Broadcast4(const int8_t* q) {
   int32_t v;
@@ -284,10 +276,9 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  NextTilePrefetch prefetch = KPanelPrefetch<P, T>(w, panel_bytes, blocks);
+  // No software prefetch, as for the other panel tiles: prefetching the next tile measured slower.
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
-    prefetch.Step();
     __m512i isum[P][T];
     for (int p = 0; p < P; ++p)
       for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
