@@ -10,6 +10,9 @@
 //                     [--shapes 2048x2048,8192x2048,2048x8192]   (rows x cols) [--cpu-time]
 //                     [--tokens N]   (N > 1: MatMul with N tokens, the prefill kernel)
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
+// "of read": the median over repetitions of the pass's GB/s over that of a streaming read of the
+// same matrices timed just before it (paired, so that the machine's bandwidth drifting between
+// the start and a type's turn does not enter the ratio); the header's read is the start's.
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
 // that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
 // [--passes N] runs N passes over the pool per timed sample (default 1): with a pool in cache,
@@ -263,8 +266,11 @@ int main(int argc, char** argv) {
       }
       auto* base = static_cast<uint8_t*>(pool.data());
       for (size_t i = 0; i < count; ++i) FillMatrix(t, rows, cols, &rng, base + i * bytes);
-      std::vector<double> per_call;
+      std::vector<double> per_call, of_read;
+      static volatile uint64_t sink = 0;
       for (int rep = 0; rep < repeats; ++rep) {
+        // The paired baseline: a streaming read of the same matrices just before this pass.
+        const double read_gbs = ReadBandwidth(base, count * bytes, &tc, &sink);
         const auto t0 = std::chrono::steady_clock::now();
         const std::clock_t c0 = std::clock();
         for (size_t i = 0; i < count * passes; ++i) {
@@ -276,11 +282,12 @@ int main(int argc, char** argv) {
         }
         const double secs = cpu_time ? double(std::clock() - c0) / CLOCKS_PER_SEC : Seconds(t0);
         per_call.push_back(secs / double(count * passes));
+        of_read.push_back(double(bytes) / per_call.back() / 1e9 / read_gbs);
       }
       const Stats s = Summarize(per_call);
       const double gbs = double(bytes) / s.median / 1e9;
       std::printf("%-7s %5zux%-5zu %10.1f %8.1f %8.1f %8.0f%% %10.1f\n", DTypeName(t), rows, cols,
-                  s.median * 1e6, s.min * 1e6, gbs, 100.0 * gbs / read.median,
+                  s.median * 1e6, s.min * 1e6, gbs, 100.0 * Summarize(of_read).median,
                   double(rows * cols * tokens) / s.median / 1e9);
     }
   }
