@@ -150,6 +150,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
 
 template <bool kQ4>
 struct BlockPanelTiles {  // Q4_0, Q8_0
+  static constexpr int kDecodePanels = 4;
   template <int P, int T>
   FLOE_PANEL_VNNI_ATTR static void Run(const uint8_t* w, size_t panel_bytes,
                                        const QuantizedActivations* x, float* y, size_t ys) {
@@ -157,13 +158,14 @@ struct BlockPanelTiles {  // Q4_0, Q8_0
   }
 };
 
-// Panels [p0, p1) for T tokens through Tiles::Run<P, T>: kP panels at a time (decode: 2 streams
-// per thread; prefill: as many independent accumulators as the registers hold), then one by one.
+// Panels [p0, p1) for T tokens through Tiles::Run<P, T>: kP panels at a time (decode:
+// Tiles::kDecodePanels streams per thread, as measured best for the type; prefill: as many
+// independent accumulators as the registers hold), then one by one.
 template <class Tiles, int T>
 FLOE_PANEL_VNNI_ATTR HWY_INLINE void PanelTilesVnni(const uint8_t* w, size_t panel_bytes,
                                                     const QuantizedActivations* x, float* y,
                                                     size_t y_stride, size_t p0, size_t p1) {
-  constexpr int kP = T == 1 ? 2 : T > 4 ? 1 : 2;
+  constexpr int kP = T == 1 ? Tiles::kDecodePanels : T > 4 ? 1 : 2;
   size_t p = p0;
   for (; p + kP <= p1; p += kP)
     Tiles::template Run<kP, T>(w + p * panel_bytes, panel_bytes, x, y + 16 * p, y_stride);

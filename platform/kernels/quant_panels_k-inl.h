@@ -325,6 +325,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
 
 template <bool kQ6>
 struct KPanelTiles {
+  static constexpr int kDecodePanels = 2;
   template <int P, int T>
   FLOE_PANEL_VNNI_ATTR static void Run(const uint8_t* w, size_t panel_bytes,
                                        const QuantizedActivations* x, float* y, size_t ys) {
