@@ -197,6 +197,20 @@ HWY_INLINE float RowDotQ5_KGeneric(const BlockQ5_K* b, const QuantizedActivation
 
 // ------------------------------ activation quantization
 
+// q[e] = clamp(round-to-nearest-even(scale x x[e]), -127, 127) for e < count (a multiple of the
+// lanes): the codes step of both activation quantizers.
+template <class DF>
+HWY_INLINE void StoreRoundedCodes(DF df, const float* HWY_RESTRICT x, size_t count, float scale,
+                                  int8_t* HWY_RESTRICT q) {
+  const hn::RebindToSigned<DF> di;
+  const hn::Rebind<int8_t, DF> d8;
+  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127), vs = hn::Set(df, scale);
+  for (size_t e = 0; e < count; e += hn::Lanes(df)) {
+    const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, x + e), vs)), lo), hi);
+    hn::StoreU(hn::DemoteTo(d8, v), d8, q + e);
+  }
+}
+
 // QuantizeActivationBlocks (platform/quant/quant.h) with vectors: the same float operations
 // (|x| max, x * (127 / max), round to nearest even), so identical codes and scales for finite x.
 template <class DF>
@@ -205,21 +219,14 @@ HWY_INLINE void QuantizeActivationBlocksT(DF df, const float* HWY_RESTRICT x, si
                                           float* HWY_RESTRICT d_f32) {
   const size_t N = hn::Lanes(df);
   if (N > 32 || 32 % N != 0) return QuantizeActivationBlocks(x, n, q, d, d_f32);
-  const hn::RebindToSigned<DF> di;
-  const hn::Rebind<int8_t, DF> d8;
-  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
   for (size_t b = 0; b < n / 32; ++b) {
     const float* xb = x + 32 * b;
     auto m = hn::Zero(df);
     for (size_t e = 0; e < 32; e += N) m = hn::Max(m, hn::Abs(hn::LoadU(df, xb + e)));
     const float amax = hn::GetLane(hn::MaxOfLanes(df, m));
-    const auto id = hn::Set(df, amax != 0.0f ? 127.0f / amax : 0.0f);
     d[b] = F16ToF32(F32ToF16(amax / 127.0f));
     if (d_f32 != nullptr) d_f32[b] = amax / 127.0f;
-    for (size_t e = 0; e < 32; e += N) {
-      const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, xb + e), id)), lo), hi);
-      hn::StoreU(hn::DemoteTo(d8, v), d8, q + 32 * b + e);
-    }
+    StoreRoundedCodes(df, xb, 32, amax != 0.0f ? 127.0f / amax : 0.0f, q + 32 * b);
   }
 }
 
@@ -233,9 +240,6 @@ HWY_INLINE void QuantizeActivationBlocksQ8KT(DF df, const float* HWY_RESTRICT x,
                                              float* HWY_RESTRICT d_f32) {
   const size_t N = hn::Lanes(df);
   if (N > 256 || 256 % N != 0) return QuantizeActivationBlocksQ8K(x, n, q, d, d_f32);
-  const hn::RebindToSigned<DF> di;
-  const hn::Rebind<int8_t, DF> d8;
-  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
   for (size_t b = 0; b < n / 256; ++b) {
     const float* xb = x + 256 * b;
     auto m = hn::Zero(df);
@@ -260,11 +264,7 @@ HWY_INLINE void QuantizeActivationBlocksQ8KT(DF df, const float* HWY_RESTRICT x,
       continue;
     }
     const float iscale = amax != 0.0f ? -127.0f / xb[first] : 0.0f;
-    const auto vs = hn::Set(df, iscale);
-    for (size_t e = 0; e < 256; e += N) {
-      const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(vs, hn::LoadU(df, xb + e))), lo), hi);
-      hn::StoreU(hn::DemoteTo(d8, v), d8, q + 256 * b + e);
-    }
+    StoreRoundedCodes(df, xb, 256, iscale, q + 256 * b);
     const float db = amax != 0.0f ? 1.0f / iscale : 0.0f;
     for (int k = 0; k < 8; ++k) d[8 * b + k] = db;
     if (d_f32 != nullptr)
