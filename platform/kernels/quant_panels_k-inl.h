@@ -119,12 +119,6 @@ FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q4KSubScale(const Q4KPanelScales& s, int
   const __m512i v = j < 4 ? s.sc_lo : s.sc_hi;
   return _mm512_and_si512(_mm512_srli_epi32(v, 8 * (j % 4)), _mm512_set1_epi32(0xFF));
 }
-// 16 x sub-block j's scale of the 16 rows as int32 lanes (the VNNI tiles' isum is 16 x isum).
-FLOE_PANEL_VNNI_ATTR HWY_INLINE __m512i Q4KSubScale16(const Q4KPanelScales& s, int j) {
-  const __m512i v = j < 4 ? s.sc_lo : s.sc_hi;
-  const __m512i at4 = j % 4 ? _mm512_srli_epi32(v, 8 * (j % 4) - 4) : _mm512_slli_epi32(v, 4);
-  return _mm512_and_si512(at4, _mm512_set1_epi32(0xFF0));
-}
 // The mins as int16 pairs per lane: (m0, m2), (m1, m3), (m4, m6), (m5, m7).
 FLOE_PANEL_VNNI_ATTR HWY_INLINE void Q4KMinPairs(const Q4KPanelScales& s, __m512i (&pairs)[4]) {
   const __m512i even = _mm512_set1_epi32(0x00FF00FF);
@@ -212,7 +206,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) {
         const Q4KPanelScales scales = LoadQ4KPanelScales(g0 + p * panel_bytes);
-        const __m512i sc_lo = Q4KSubScale16(scales, 2 * jj);
+        const __m512i sc_lo = _mm512_slli_epi32(Q4KSubScale(scales, 2 * jj), 4);  // x 16
         const __m512i sc_hi = Q4KSubScale(scales, 2 * jj + 1);
         for (int t = 0; t < T; ++t)
           isum[p][t] =
