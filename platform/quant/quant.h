@@ -192,6 +192,9 @@ void QuantizeRowQ5_0(const float* x, size_t n, BlockQ5_0* out);
 void QuantizeRowQ4_K(const float* x, size_t n, BlockQ4_K* out);
 void QuantizeRowQ5_K(const float* x, size_t n, BlockQ5_K* out);
 void QuantizeRowQ6_K(const float* x, size_t n, BlockQ6_K* out);
+// A Q6_K block's 256 6-bit codes (0..63, element order) out of its ql / qh, and back in.
+void Q6KBlockCodes(const BlockQ6_K& b, uint8_t* codes);
+void PackQ6KCodes(const uint8_t* codes, BlockQ6_K* b);
 
 // How a weight type's activations are quantized (llama.cpp's vec_dot_type; see the top).
 enum class ActivationQuant { kQ8_0, kQ8_1, kQ8_K };

@@ -245,17 +245,26 @@ void QuantizeRowQ6_K(const float* x, size_t n, BlockQ6_K* out) {
         L[16 * j + l] = int8_t(q + 32);
       }
     }
-    // Each half of 128 values: element l of the four quarters q = 0..3 keeps its low nibble in
-    // ql[64 h + l + 32 (q & 1)] (q >= 2: high nibble) and its two high bits at 2q of qh[32 h + l].
-    for (int h = 0; h < 2; ++h) {
-      const int8_t* Lh = L + 128 * h;
-      for (int l = 0; l < 32; ++l) {
-        b.ql[64 * h + l] = uint8_t((Lh[l] & 0xF) | ((Lh[l + 64] & 0xF) << 4));
-        b.ql[64 * h + l + 32] = uint8_t((Lh[l + 32] & 0xF) | ((Lh[l + 96] & 0xF) << 4));
-        b.qh[32 * h + l] = uint8_t((Lh[l] >> 4) | ((Lh[l + 32] >> 4) << 2) |
-                                   ((Lh[l + 64] >> 4) << 4) | ((Lh[l + 96] >> 4) << 6));
-      }
-    }
+    PackQ6KCodes(reinterpret_cast<const uint8_t*>(L), &b);
+  }
+}
+
+// Each half h of 128 values: element l of the four quarters m = 0..3 keeps its low nibble in
+// ql[64 h + 32 (m % 2) + l] (m >= 2: the high nibble) and its two high bits at 2m of qh[32 h + l].
+void Q6KBlockCodes(const BlockQ6_K& b, uint8_t* codes) {
+  for (size_t e = 0; e < 256; ++e) {
+    const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
+    const uint8_t ql = b.ql[64 * h + 32 * (m % 2) + l];
+    codes[e] = uint8_t((m < 2 ? ql & 15 : ql >> 4) | ((b.qh[32 * h + l] >> (2 * m)) & 3) << 4);
+  }
+}
+void PackQ6KCodes(const uint8_t* codes, BlockQ6_K* b) {
+  std::memset(b->ql, 0, sizeof b->ql);
+  std::memset(b->qh, 0, sizeof b->qh);
+  for (size_t e = 0; e < 256; ++e) {
+    const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
+    b->ql[64 * h + 32 * (m % 2) + l] |= uint8_t(m < 2 ? codes[e] & 15 : (codes[e] & 15) << 4);
+    b->qh[32 * h + l] |= uint8_t((codes[e] >> 4) << (2 * m));
   }
 }
 

@@ -44,42 +44,33 @@ void ForEachPiece(DType block_type, size_t i, Fn&& fn) {
   }
 }
 
-// Q6_K's 6-bit code (0..63) of element e of a block (llama.cpp's dequantize_row_q6_K: element
-// 128 h + 32 m + l has the low nibble (m < 2) or high nibble of ql[64 h + 32 (m % 2) + l] and
-// bits 2m, 2m + 1 of qh[32 h + l]).
-uint8_t Q6KCode(const BlockQ6_K& blk, size_t e) {
-  const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
-  const uint8_t ql = blk.ql[64 * h + 32 * (m % 2) + l];
-  return uint8_t((m < 2 ? ql & 15 : ql >> 4) | ((blk.qh[32 * h + l] >> (2 * m)) & 3) << 4);
-}
-
 // Q6_K block <-> its panel block (210 bytes, row_panels.h): the same codes, scales and d.
 void Q6KToPanelBlock(const uint8_t* block, uint8_t* out) {
   BlockQ6_K blk;
   std::memcpy(&blk, block, sizeof blk);
+  uint8_t codes[256];
+  Q6KBlockCodes(blk, codes);
   for (size_t u = 0; u < 4; ++u)
     for (size_t e = 0; e < 16; ++e) {
-      uint8_t c[4];
-      for (size_t x = 0; x < 4; ++x) c[x] = Q6KCode(blk, 16 * (4 * u + x) + e);
+      const uint8_t* c = codes + 64 * u + e;  // c[16 x] is sub-block 4u + x's element e
       uint8_t* word = out + 4 * (12 * u + 3 * (e / 4)) + e % 4;
-      word[0] = uint8_t(c[0] << 2 | (c[3] & 3));
-      word[4] = uint8_t(c[1] << 2 | ((c[3] >> 2) & 3));
-      word[8] = uint8_t(c[2] << 2 | c[3] >> 4);
+      word[0] = uint8_t(c[0] << 2 | (c[48] & 3));
+      word[4] = uint8_t(c[16] << 2 | ((c[48] >> 2) & 3));
+      word[8] = uint8_t(c[32] << 2 | c[48] >> 4);
     }
   std::memcpy(out + 192, blk.scales, 16);
   std::memcpy(out + 208, &blk.d, 2);
 }
 void Q6KFromPanelBlock(const uint8_t* in, uint8_t* block) {
-  BlockQ6_K blk{};
+  uint8_t codes[256];
   for (size_t e = 0; e < 256; ++e) {
     const size_t sb = e / 16, u = sb / 4, x = sb % 4;
     const uint8_t* word = in + 4 * (12 * u + 3 * ((e % 16) / 4)) + e % 4;
-    const uint8_t c =
+    codes[e] =
         x < 3 ? word[4 * x] >> 2 : uint8_t((word[0] & 3) | (word[4] & 3) << 2 | (word[8] & 3) << 4);
-    const size_t h = e / 128, m = (e % 128) / 32, l = e % 32;
-    blk.ql[64 * h + 32 * (m % 2) + l] |= uint8_t(m < 2 ? c & 15 : (c & 15) << 4);
-    blk.qh[32 * h + l] |= uint8_t((c >> 4) << (2 * m));
   }
+  BlockQ6_K blk;
+  PackQ6KCodes(codes, &blk);
   std::memcpy(blk.scales, in + 192, 16);
   std::memcpy(&blk.d, in + 208, 2);
   std::memcpy(block, &blk, sizeof blk);
