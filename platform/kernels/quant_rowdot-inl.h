@@ -204,7 +204,8 @@ HWY_INLINE void StoreRoundedCodes(DF df, const float* HWY_RESTRICT x, size_t cou
                                   int8_t* HWY_RESTRICT q) {
   const hn::RebindToSigned<DF> di;
   const hn::Rebind<int8_t, DF> d8;
-  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127), vs = hn::Set(df, scale);
+  const auto lo = hn::Set(di, -127), hi = hn::Set(di, 127);
+  const auto vs = hn::Set(df, scale);
   for (size_t e = 0; e < count; e += hn::Lanes(df)) {
     const auto v = hn::Min(hn::Max(hn::NearestInt(hn::Mul(hn::LoadU(df, x + e), vs)), lo), hi);
     hn::StoreU(hn::DemoteTo(d8, v), d8, q + e);
