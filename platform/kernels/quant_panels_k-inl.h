@@ -19,6 +19,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/amx.h"
+#include "platform/kernels/tile_prefetch.h"
 #include "platform/quant/quant.h"
 #include "platform/quant/row_panels.h"
 
@@ -176,8 +177,14 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];
-    for (int p = 0; p < P; ++p)
+    Q4KPanelScales scales[P];
+#pragma GCC unroll 4
+    for (int p = 0; p < P; ++p) {
       for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
+      scales[p] = LoadQ4KPanelScales(g0 + p * panel_bytes);
+      for (int line = 0; line < 4; ++line)  // d, dmin, scales
+        PrefetchPanelAhead(g0 + p * panel_bytes + 64 * line);
+    }
 #pragma GCC unroll 4
     for (int jj = 0; jj < 4; ++jj) {
       __m512i s_lo[P][T], s_hi[P][T];
@@ -193,8 +200,9 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
         }
 #pragma GCC unroll 4
         for (int p = 0; p < P; ++p) {
-          const __m512i raw =
-              _mm512_loadu_si512(g0 + p * panel_bytes + kQ4KPanelQs + 64 * (8 * jj + k));
+          const uint8_t* line = g0 + p * panel_bytes + kQ4KPanelQs + 64 * (8 * jj + k);
+          const __m512i raw = _mm512_loadu_si512(line);
+          PrefetchPanelAhead(line);
           const __m512i lo = _mm512_and_si512(raw, low4);
           const __m512i hi = _mm512_and_si512(raw, high4);
           for (int t = 0; t < T; ++t) {
@@ -205,9 +213,8 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
       }
 #pragma GCC unroll 4
       for (int p = 0; p < P; ++p) {
-        const Q4KPanelScales scales = LoadQ4KPanelScales(g0 + p * panel_bytes);
-        const __m512i sc_lo = _mm512_slli_epi32(Q4KSubScale(scales, 2 * jj), 4);  // x 16
-        const __m512i sc_hi = Q4KSubScale(scales, 2 * jj + 1);
+        const __m512i sc_lo = _mm512_slli_epi32(Q4KSubScale(scales[p], 2 * jj), 4);  // x 16
+        const __m512i sc_hi = Q4KSubScale(scales[p], 2 * jj + 1);
         for (int t = 0; t < T; ++t)
           isum[p][t] =
               _mm512_add_epi32(_mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(s_lo[p][t], sc_lo)),
@@ -218,7 +225,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
     for (int p = 0; p < P; ++p) {
       const uint8_t* g = g0 + p * panel_bytes;
       __m512i mins[4];
-      Q4KMinPairs(LoadQ4KPanelScales(g), mins);
+      Q4KMinPairs(scales[p], mins);
       const __m512 dw = LoadF16x16(g), dmin = LoadF16x16(g + kQ4KPanelDmin);
       for (int t = 0; t < T; ++t) {
         const float da = x[t].d[8 * b];
@@ -270,7 +277,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  // No software prefetch, as for the other panel tiles: prefetching the next tile measured slower.
+  // Every weight line loaded is prefetched kPanelStreamAhead further (tile_prefetch.h).
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];
@@ -289,8 +296,10 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
       for (int k = 0; k < 4; ++k) {
 #pragma GCC unroll 2
         for (int p = 0; p < P; ++p) {
+          const uint8_t* lines = g0 + p * panel_bytes + 64 * (12 * u + 3 * k);
           __m512i codes[4];
-          Q6KCodes(g0 + p * panel_bytes + 64 * (12 * u + 3 * k), codes);
+          Q6KCodes(lines, codes);
+          for (int line = 0; line < 3; ++line) PrefetchPanelAhead(lines + 64 * line);
           for (int t = 0; t < T; ++t)
             for (int c = 0; c < 4; ++c)
               s[c][p][t] = _mm512_dpbusd_epi32(
@@ -298,16 +307,19 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
         }
       }
 #pragma GCC unroll 2
-      for (int p = 0; p < P; ++p)
+      for (int p = 0; p < P; ++p) {
+        PrefetchPanelAhead(g0 + p * panel_bytes + kQ6KPanelScales + 64 * u);  // 4 scales a line
         for (int c = 0; c < 4; ++c) {
           __m512i sc = Q6KSubScale(g0 + p * panel_bytes, 4 * u + c);
           if (c == 3) sc = _mm512_slli_epi32(sc, 2);
           for (int t = 0; t < T; ++t)
             isum[p][t] = _mm512_add_epi32(isum[p][t], _mm512_mullo_epi32(s[c][p][t], sc));
         }
+      }
     }
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p) {
+      PrefetchPanelAhead(g0 + p * panel_bytes + kQ6KPanelD);
       const __m512 dw = LoadF16x16(g0 + p * panel_bytes + kQ6KPanelD);
       for (int t = 0; t < T; ++t)
         acc[p][t] = KPanelFloatStep(_mm512_srai_epi32(isum[p][t], 2), dw, x[t].d[8 * b], acc[p][t]);

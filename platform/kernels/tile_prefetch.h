@@ -1,14 +1,28 @@
-// Linear prefetch of the next tile of a matrix-vector kernel. A decode tile of 8 weight rows
-// reads 8 interleaved row streams, each too short on small matrices (768 or 2048 columns) for
-// the hardware prefetchers to ramp up; the next tile of the same thread is contiguous with this
-// one, so walking it in address order while this tile computes is one long stream that needs no
-// prediction. Lines go to L2 (a whole next tile may exceed L1). The last tile's prefetches
-// reach past the matrix: harmless, a prefetch never faults.
+// Software prefetch for the matrix-vector kernels: NextTilePrefetch (float row tiles, here) and
+// PrefetchPanelAhead (row panels, below).
+// NextTilePrefetch: linear prefetch of the next tile of a float matrix-vector kernel. A decode
+// tile of 8 weight rows reads 8 interleaved row streams, each too short on small matrices (768
+// or 2048 columns) for the hardware prefetchers to ramp up; the next tile of the same thread is
+// contiguous with this one, so walking it in address order while this tile computes is one long
+// stream that needs no prediction. Lines go to L2 (a whole next tile may exceed L1). The last
+// tile's prefetches reach past the matrix: harmless, a prefetch never faults.
 #pragma once
 
 #include <cstddef>
 
 namespace floe {
+
+// A row-panel tile (quant_panels*-inl.h) reads each of its panels as one forward stream. The
+// hardware prefetchers alone keep too few of its lines in flight to overlap the tile's
+// arithmetic with memory, so for every line a panel tile loads, it also prefetches the line
+// kPanelStreamAhead bytes further along the same panel: about one K-quant block column (2304 /
+// 3360 bytes) or several Q4_0 / Q8_0 ones ahead, close enough to still be in L1 when it is used.
+// Past a panel's end the prefetches fall on the next panel or past the matrix: harmless, a
+// prefetch never faults.
+inline constexpr size_t kPanelStreamAhead = 3072;
+inline void PrefetchPanelAhead(const void* line) {
+  __builtin_prefetch(static_cast<const char*>(line) + kPanelStreamAhead, 0, 3);
+}
 
 class NextTilePrefetch {
  public:
