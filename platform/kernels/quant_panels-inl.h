@@ -90,7 +90,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  // Every weight line loaded is prefetched kPanelStreamAhead further (tile_prefetch.h).
+  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     __m512i s[P][T], h[P][T];
     const int8_t* a[T];
@@ -103,13 +103,14 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
       const uint8_t* g = w + p * panel_bytes + b * kGroupBytes + 32;
-      PrefetchPanelAhead(g - 32);  // d
+      const size_t offset = b * kGroupBytes + 32;  // of g in its panel
+      prefetch.Ahead(g - 32, offset - 32);         // d
       if constexpr (kQ4) {
         const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8(char(0xF0));
 #pragma GCC unroll 4
         for (int k = 0; k < 4; ++k) {
           const __m512i raw = _mm512_loadu_si512(g + 64 * k);
-          PrefetchPanelAhead(g + 64 * k);
+          prefetch.Ahead(g + 64 * k, offset + 64 * k);
           const __m512i lo = _mm512_and_si512(raw, low4);
           const __m512i hi = _mm512_and_si512(raw, high4);
 #pragma GCC unroll 8
@@ -126,7 +127,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
 #pragma GCC unroll 8
         for (int k = 0; k < 8; ++k) {
           const __m512i u = _mm512_xor_si512(_mm512_loadu_si512(g + 64 * k), flip);
-          PrefetchPanelAhead(g + 64 * k);
+          prefetch.Ahead(g + 64 * k, offset + 64 * k);
 #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) {
             int32_t a4;

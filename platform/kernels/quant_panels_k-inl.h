@@ -174,6 +174,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
+  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];
@@ -183,7 +184,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
       for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
       scales[p] = LoadQ4KPanelScales(g0 + p * panel_bytes);
       for (int line = 0; line < 4; ++line)  // d, dmin, scales
-        PrefetchPanelAhead(g0 + p * panel_bytes + 64 * line);
+        prefetch.Ahead(g0 + p * panel_bytes + 64 * line, b * kGroupBytes + 64 * line);
     }
 #pragma GCC unroll 4
     for (int jj = 0; jj < 4; ++jj) {
@@ -200,9 +201,9 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
         }
 #pragma GCC unroll 4
         for (int p = 0; p < P; ++p) {
-          const uint8_t* line = g0 + p * panel_bytes + kQ4KPanelQs + 64 * (8 * jj + k);
-          const __m512i raw = _mm512_loadu_si512(line);
-          PrefetchPanelAhead(line);
+          const size_t offset = kQ4KPanelQs + 64 * (8 * jj + k);  // in the group
+          const __m512i raw = _mm512_loadu_si512(g0 + p * panel_bytes + offset);
+          prefetch.Ahead(g0 + p * panel_bytes + offset, b * kGroupBytes + offset);
           const __m512i lo = _mm512_and_si512(raw, low4);
           const __m512i hi = _mm512_and_si512(raw, high4);
           for (int t = 0; t < T; ++t) {
@@ -277,7 +278,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  // Every weight line loaded is prefetched kPanelStreamAhead further (tile_prefetch.h).
+  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];
@@ -296,10 +297,11 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
       for (int k = 0; k < 4; ++k) {
 #pragma GCC unroll 2
         for (int p = 0; p < P; ++p) {
-          const uint8_t* lines = g0 + p * panel_bytes + 64 * (12 * u + 3 * k);
+          const size_t offset = 64 * (12 * u + 3 * k);  // in the group
           __m512i codes[4];
-          Q6KCodes(lines, codes);
-          for (int line = 0; line < 3; ++line) PrefetchPanelAhead(lines + 64 * line);
+          Q6KCodes(g0 + p * panel_bytes + offset, codes);
+          for (size_t line = 0; line < 192; line += 64)
+            prefetch.Ahead(g0 + p * panel_bytes + offset + line, b * kGroupBytes + offset + line);
           for (int t = 0; t < T; ++t)
             for (int c = 0; c < 4; ++c)
               s[c][p][t] = _mm512_dpbusd_epi32(
@@ -308,7 +310,8 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
       }
 #pragma GCC unroll 2
       for (int p = 0; p < P; ++p) {
-        PrefetchPanelAhead(g0 + p * panel_bytes + kQ6KPanelScales + 64 * u);  // 4 scales a line
+        const size_t offset = kQ6KPanelScales + 64 * u;  // 4 sub-blocks' scales
+        prefetch.Ahead(g0 + p * panel_bytes + offset, b * kGroupBytes + offset);
         for (int c = 0; c < 4; ++c) {
           __m512i sc = Q6KSubScale(g0 + p * panel_bytes, 4 * u + c);
           if (c == 3) sc = _mm512_slli_epi32(sc, 2);
@@ -319,7 +322,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
     }
 #pragma GCC unroll 2
     for (int p = 0; p < P; ++p) {
-      PrefetchPanelAhead(g0 + p * panel_bytes + kQ6KPanelD);
+      prefetch.Ahead(g0 + p * panel_bytes + kQ6KPanelD, b * kGroupBytes + kQ6KPanelD);
       const __m512 dw = LoadF16x16(g0 + p * panel_bytes + kQ6KPanelD);
       for (int t = 0; t < T; ++t)
         acc[p][t] = KPanelFloatStep(_mm512_srai_epi32(isum[p][t], 2), dw, x[t].d[8 * b], acc[p][t]);
