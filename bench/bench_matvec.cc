@@ -12,7 +12,8 @@
 //                     [--peak]   (first: one core's FP32 FMA and int8 vpdpbusd peaks)
 // "of read": the median over repetitions of the pass's GB/s over that of a streaming read of the
 // same matrices timed just before it (paired, so that the machine's bandwidth drifting between
-// the start and a type's turn does not enter the ratio); the header's read is the start's.
+// the start and a type's turn does not enter the ratio); the header's read is the start's. The
+// read is the faster of a plain and a prefetching one at the start (read_bandwidth.h).
 // --cpu-time times with the process's CPU clock instead of the wall clock: with -t 1 and a pool
 // that fits in cache it measures the kernels' instruction throughput, unaffected by other load.
 // [--passes N] runs N passes over the pool per timed sample (default 1): with a pool in cache,
@@ -238,10 +239,15 @@ int main(int argc, char** argv) {
   if (peak) PrintPeaks(repeats);
   ThreadContext tc(threads);
   AlignedBuffer<uint8_t> pool;
-  Stats read;
-  if (!MeasureReadBandwidth(pool_bytes, repeats, &tc, &pool, &read)) return 1;
-  std::printf("threads %d, pool %zu MiB; streaming read: %.1f GB/s (median of %d, %.1f..%.1f)\n",
-              tc.num_threads(), pool_bytes >> 20, read.median, repeats, read.min, read.max);
+  Stats read, other;
+  bool read_prefetch = false;
+  if (!MeasureReadBandwidth(pool_bytes, repeats, &tc, &pool, &read, &read_prefetch, &other))
+    return 1;
+  std::printf(
+      "threads %d, pool %zu MiB; streaming read (%s, the faster): %.1f GB/s (median of %d, "
+      "%.1f..%.1f); %s: %.1f\n",
+      tc.num_threads(), pool_bytes >> 20, read_prefetch ? "prefetching" : "plain", read.median,
+      repeats, read.min, read.max, read_prefetch ? "plain" : "prefetching", other.median);
   std::printf("%-7s %-11s %10s %8s %8s %9s %10s\n", "type", "shape", "us/matvec", "(best)", "GB/s",
               "of read", "GMAC/s");
 
@@ -270,7 +276,7 @@ int main(int argc, char** argv) {
       static volatile uint64_t sink = 0;
       for (int rep = 0; rep < repeats; ++rep) {
         // The paired baseline: a streaming read of the same matrices just before this pass.
-        const double read_gbs = ReadBandwidth(base, count * bytes, &tc, &sink);
+        const double read_gbs = ReadBandwidth(base, count * bytes, &tc, &sink, read_prefetch);
         const auto t0 = std::chrono::steady_clock::now();
         const std::clock_t c0 = std::clock();
         for (size_t i = 0; i < count * passes; ++i) {

@@ -16,9 +16,16 @@
 
 namespace floe::bench {
 
-// Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s.
+// Distance of the software prefetch of a prefetching read: that of the row-panel kernels
+// (platform/kernels/tile_prefetch.h), so the baseline reads as they do.
+inline constexpr size_t kReadPrefetchAhead = 3072;
+
+// Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s. With
+// `prefetch`, each line also prefetches the one kReadPrefetchAhead bytes on: on some machines the
+// hardware prefetchers alone do not reach the memory's bandwidth (measure both: the baseline of a
+// kernel is the faster).
 inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
-                            volatile uint64_t* sink) {
+                            volatile uint64_t* sink, bool prefetch = false) {
   const size_t words = bytes / 8, chunk = 1 << 16;
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<uint64_t> partial((words + chunk - 1) / chunk);
@@ -29,6 +36,7 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       size_t i = 0;
       for (; i + 4 <= n; i += 4) {
+        if (prefetch && i % 8 == 0) __builtin_prefetch(w + i + kReadPrefetchAhead / 8, 0, 3);
         s0 += w[i];
         s1 += w[i + 1];
         s2 += w[i + 2];
@@ -44,19 +52,29 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
   return double(bytes) / Seconds(t0) / 1e9;
 }
 
-// Allocates and touches `bytes` at *pool, then measures `repeats` streaming reads of it (the
-// same-run baseline of a benchmark). False, with a message on stderr, if it cannot allocate.
+// Allocates and touches `bytes` at *pool, then measures `repeats` streaming reads of it, plain
+// and prefetching, alternately (the same-run baseline of a benchmark). *read gets the faster
+// variant's statistics (by median), *prefetch whether that is the prefetching one, and *other,
+// if given, the slower's. False, with a message on stderr, if it cannot allocate.
 inline bool MeasureReadBandwidth(size_t bytes, int repeats, ThreadContext* tc,
-                                 AlignedBuffer<uint8_t>* pool, Stats* read) {
+                                 AlignedBuffer<uint8_t>* pool, Stats* read,
+                                 bool* prefetch = nullptr, Stats* other = nullptr) {
   if (!pool->Resize(bytes).ok()) {
     std::fprintf(stderr, "cannot allocate %zu bytes\n", bytes);
     return false;
   }
   std::memset(pool->data(), 1, bytes);
   static volatile uint64_t sink = 0;
-  std::vector<double> bw;
-  for (int r = 0; r < repeats; ++r) bw.push_back(ReadBandwidth(pool->data(), bytes, tc, &sink));
-  *read = Summarize(bw);
+  std::vector<double> plain, ahead;
+  for (int r = 0; r < repeats; ++r) {
+    plain.push_back(ReadBandwidth(pool->data(), bytes, tc, &sink, false));
+    ahead.push_back(ReadBandwidth(pool->data(), bytes, tc, &sink, true));
+  }
+  const Stats p = Summarize(plain), a = Summarize(ahead);
+  const bool use_ahead = a.median > p.median;
+  *read = use_ahead ? a : p;
+  if (prefetch) *prefetch = use_ahead;
+  if (other) *other = use_ahead ? p : a;
   return true;
 }
 
