@@ -13,15 +13,13 @@
 #include "bench/common/bench_util.h"
 #include "platform/base/aligned_buffer.h"
 #include "platform/base/thread_context.h"
+#include "platform/kernels/tile_prefetch.h"
 
 namespace floe::bench {
 
-// Distance of the software prefetch of a prefetching read: that of the row-panel kernels
-// (platform/kernels/tile_prefetch.h), so the baseline reads as they do.
-inline constexpr size_t kReadPrefetchAhead = 3072;
-
 // Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s. With
-// `prefetch`, each line also prefetches the one kReadPrefetchAhead bytes on: on some machines the
+// `prefetch`, each line also prefetches the one kPanelStreamAhead bytes on, as the row-panel
+// kernels do (platform/kernels/tile_prefetch.h): on some machines the
 // hardware prefetchers alone do not reach the memory's bandwidth (measure both: the baseline of a
 // kernel is the faster).
 inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
@@ -36,7 +34,7 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       size_t i = 0;
       for (; i + 4 <= n; i += 4) {
-        if (prefetch && i % 8 == 0) __builtin_prefetch(w + i + kReadPrefetchAhead / 8, 0, 3);
+        if (prefetch && i % 8 == 0) __builtin_prefetch(w + i + kPanelStreamAhead / 8, 0, 3);
         s0 += w[i];
         s1 += w[i + 1];
         s2 += w[i + 2];

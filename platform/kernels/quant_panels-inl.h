@@ -102,8 +102,8 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
     }
 #pragma GCC unroll 4
     for (int p = 0; p < P; ++p) {
-      const uint8_t* g = w + p * panel_bytes + b * kGroupBytes + 32;
-      const size_t offset = b * kGroupBytes + 32;  // of g in its panel
+      const size_t offset = b * kGroupBytes + 32;  // of the codes in their panel
+      const uint8_t* g = w + p * panel_bytes + offset;
       prefetch.Ahead(g - 32, offset - 32);         // d
       if constexpr (kQ4) {
         const __m512i low4 = _mm512_set1_epi8(0x0F), high4 = _mm512_set1_epi8(char(0xF0));
