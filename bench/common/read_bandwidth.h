@@ -18,10 +18,9 @@
 namespace floe::bench {
 
 // Streaming read of `bytes` (sum of 64-bit words), split over the context's threads: GB/s. With
-// `prefetch`, each line also prefetches the one kPanelStreamAhead bytes on, as the row-panel
-// kernels do (platform/kernels/tile_prefetch.h): on some machines the
-// hardware prefetchers alone do not reach the memory's bandwidth (measure both: the baseline of a
-// kernel is the faster).
+// `prefetch`, each line also prefetches the one kStreamAhead bytes on, as the decode kernels do
+// (platform/kernels/tile_prefetch.h): on some machines the hardware prefetchers alone do not
+// reach the memory's bandwidth (measure both: the baseline of a kernel is the faster).
 inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
                             volatile uint64_t* sink, bool prefetch = false) {
   const size_t words = bytes / 8, chunk = 1 << 16;
@@ -34,7 +33,7 @@ inline double ReadBandwidth(const uint8_t* p, size_t bytes, ThreadContext* tc,
       uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
       size_t i = 0;
       for (; i + 4 <= n; i += 4) {
-        if (prefetch && i % 8 == 0) __builtin_prefetch(w + i + kPanelStreamAhead / 8, 0, 3);
+        if (prefetch && i % 8 == 0) __builtin_prefetch(w + i + kStreamAhead / 8, 0, 3);
         s0 += w[i];
         s1 += w[i + 1];
         s2 += w[i + 2];

@@ -25,6 +25,7 @@
 
 #include "hwy/highway.h"
 #include "platform/kernels/bf16_dot.h"
+#include "platform/kernels/tile_prefetch.h"
 
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
 #include <immintrin.h>
@@ -61,11 +62,14 @@ FLOE_BF16_ATTR inline void Bf16ActivationsT(const float* HWY_RESTRICT x, size_t 
 }
 
 // y[t x y_stride + i] for R rows from `w` (row i at w + i x cols) and T tokens from `xb` (token t
-// at xb + t x xs): the arithmetic stated at the top.
+// at xb + t x xs): the arithmetic stated at the top. With `stream_ahead`, each row is a stream
+// prefetched ahead of its loads (tile_prefetch.h).
 template <size_t R, size_t T>
 FLOE_BF16_ATTR HWY_INLINE void Bf16MicroTile(const uint16_t* HWY_RESTRICT w, size_t cols,
                                              const uint16_t* HWY_RESTRICT xb, size_t xs,
-                                             float* HWY_RESTRICT y, size_t y_stride) {
+                                             float* HWY_RESTRICT y, size_t y_stride,
+                                             bool stream_ahead) {
+  const StreamAheadPrefetch prefetch(cols * sizeof(uint16_t), int(R));
   __m512 acc[R][T];
   for (size_t i = 0; i < R; ++i)
     for (size_t t = 0; t < T; ++t) acc[i][t] = _mm512_setzero_ps();
@@ -74,6 +78,8 @@ FLOE_BF16_ATTR HWY_INLINE void Bf16MicroTile(const uint16_t* HWY_RESTRICT w, siz
     __m512i wv[R];
     if (k < full) {
       for (size_t i = 0; i < R; ++i) wv[i] = _mm512_loadu_si512(w + i * cols + k);
+      if (stream_ahead)  // one line of each row per step
+        for (size_t i = 0; i < R; ++i) prefetch.Ahead(w + i * cols + k, 2 * k);
     } else {  // the row's last columns; the rest reads as zero
       const __mmask32 m = __mmask32((uint64_t{1} << (cols - full)) - 1);
       for (size_t i = 0; i < R; ++i) wv[i] = _mm512_maskz_loadu_epi16(m, w + i * cols + k);
@@ -93,20 +99,20 @@ inline constexpr size_t kBf16TileRows = 4, kBf16TileTokens = 6;
 template <size_t R>
 FLOE_BF16_ATTR HWY_INLINE void Bf16MicroTileT(size_t nt, const uint16_t* w, size_t cols,
                                               const uint16_t* xb, size_t xs, float* y,
-                                              size_t y_stride) {
+                                              size_t y_stride, bool stream_ahead) {
   switch (nt) {
     case 1:
-      return Bf16MicroTile<R, 1>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 1>(w, cols, xb, xs, y, y_stride, stream_ahead);
     case 2:
-      return Bf16MicroTile<R, 2>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 2>(w, cols, xb, xs, y, y_stride, stream_ahead);
     case 3:
-      return Bf16MicroTile<R, 3>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 3>(w, cols, xb, xs, y, y_stride, stream_ahead);
     case 4:
-      return Bf16MicroTile<R, 4>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 4>(w, cols, xb, xs, y, y_stride, stream_ahead);
     case 5:
-      return Bf16MicroTile<R, 5>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 5>(w, cols, xb, xs, y, y_stride, stream_ahead);
     default:
-      return Bf16MicroTile<R, 6>(w, cols, xb, xs, y, y_stride);
+      return Bf16MicroTile<R, 6>(w, cols, xb, xs, y, y_stride, stream_ahead);
   }
 }
 
@@ -125,10 +131,10 @@ FLOE_BF16_ATTR HWY_NOINLINE void Bf16MatMulT(const uint16_t* HWY_RESTRICT w, siz
       const uint16_t* wr = w + r * cols;
       const uint16_t* xt = xb + t * xs;
       float* yt = y + t * rows + r;
-      if (nr == kBf16TileRows)
-        Bf16MicroTileT<kBf16TileRows>(nt, wr, cols, xt, xs, yt, rows);
+      if (nr == kBf16TileRows)  // the first token group streams the rows in
+        Bf16MicroTileT<kBf16TileRows>(nt, wr, cols, xt, xs, yt, rows, t == t0);
       else
-        Bf16MicroTileT<1>(nt, wr, cols, xt, xs, yt, rows);
+        Bf16MicroTileT<1>(nt, wr, cols, xt, xs, yt, rows, false);
     }
     r += nr;
   }

@@ -37,22 +37,25 @@ namespace hn = hwy::HWY_NAMESPACE;
 // the weights loaded and widened straight into registers, no panel: per column vector kR
 // weight loads meet kT token loads. Per output, the arithmetic of the contract above (one
 // accumulator, MulAdd in column order, zero-padded tail, ReduceSum), whatever kR and kT, so
-// each Y[t][r] equals MatVec's (kT = 1) bit for bit. `prefetch_bytes` of the rows after this
-// tile are prefetched.
+// each Y[t][r] equals MatVec's (kT = 1) bit for bit. With `stream_ahead`, each row is a stream
+// prefetched kStreamAhead bytes ahead of its loads, on into the thread's next tile
+// (tile_prefetch.h).
 template <size_t kR, size_t kT, class W, class DF>
 HWY_INLINE void RowsDotTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
                               const float* HWY_RESTRICT x, size_t x_stride, float* HWY_RESTRICT y,
-                              size_t y_stride, size_t prefetch_bytes) {
+                              size_t y_stride, bool stream_ahead) {
   const size_t N = hn::Lanes(df);
   hn::Vec<DF> acc[kT][kR];
   for (size_t t = 0; t < kT; ++t)
     for (size_t r = 0; r < kR; ++r) acc[t][r] = hn::Zero(df);
-  NextTilePrefetch prefetch(w + kR * cols, prefetch_bytes, cols / N);
+  const StreamAheadPrefetch prefetch(cols * sizeof(typename W::T), int(kR));
   size_t c = 0;
   for (; c + N <= cols; c += N) {
-    prefetch.Step();
     hn::Vec<DF> wv[kR];
     for (size_t r = 0; r < kR; ++r) wv[r] = LoadWeights<W>(df, w + r * cols + c);
+    const size_t offset = c * sizeof(typename W::T);
+    if (stream_ahead && offset % 64 == 0)  // once per line of each row
+      for (size_t r = 0; r < kR; ++r) prefetch.Ahead(w + r * cols + c, offset);
     for (size_t t = 0; t < kT; ++t) {
       const auto xv = hn::LoadU(df, x + t * x_stride + c);
       for (size_t r = 0; r < kR; ++r) acc[t][r] = hn::MulAdd(wv[r], xv, acc[t][r]);
@@ -71,12 +74,11 @@ HWY_INLINE void RowsDotTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t
 }
 
 // y[0..kR) = rows w[0..kR) (row stride `cols`) dotted with x, per the contract above: the
-// one-token tile. 8-row tiles prefetch the next 8 rows (see tile_prefetch.h).
+// one-token tile. 8-row tiles prefetch their rows' streams ahead (see tile_prefetch.h).
 template <size_t kR, class W, class DF>
 HWY_INLINE void RowsDot(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
                         const float* HWY_RESTRICT x, float* HWY_RESTRICT y) {
-  RowsDotTokens<kR, 1, W>(df, w, cols, x, 0, y, 0,
-                          kR == 8 ? kR * cols * sizeof(typename W::T) : 0);
+  RowsDotTokens<kR, 1, W>(df, w, cols, x, 0, y, 0, kR == 8);
 }
 
 // y[r] for r in [r0, r1).
@@ -108,22 +110,21 @@ template <size_t kR, class W, class DF>
 HWY_INLINE void RowsDotAllTokens(DF df, const typename W::T* HWY_RESTRICT w, size_t cols,
                                  const float* HWY_RESTRICT x, size_t n_tokens,
                                  float* HWY_RESTRICT y, size_t y_stride) {
-  const size_t prefetch = kR * cols * sizeof(typename W::T);
   size_t t = 0;
   for (; t + kMicroTokens <= n_tokens; t += kMicroTokens)
     RowsDotTokens<kR, kMicroTokens, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
-                                       t == 0 ? prefetch : 0);
+                                       t == 0);
   switch (n_tokens - t) {
     case 1:
       return RowsDotTokens<kR, 1, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
-                                     t == 0 ? prefetch : 0);
+                                     t == 0);
 #if !(HWY_TARGET == HWY_AVX2 || HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3)
     case 2:
       return RowsDotTokens<kR, 2, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
-                                     t == 0 ? prefetch : 0);
+                                     t == 0);
     case 3:
       return RowsDotTokens<kR, 3, W>(df, w, cols, x + t * cols, cols, y + t * y_stride, y_stride,
-                                     t == 0 ? prefetch : 0);
+                                     t == 0);
 #endif
     default:
       return;

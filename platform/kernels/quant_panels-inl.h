@@ -90,7 +90,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileVnni(const uint8_t* w, size_t pa
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
+  const StreamAheadPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     __m512i s[P][T], h[P][T];
     const int8_t* a[T];

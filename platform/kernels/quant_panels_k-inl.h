@@ -174,7 +174,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
+  const StreamAheadPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];
@@ -278,7 +278,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
   __m512 acc[P][T];
   for (int p = 0; p < P; ++p)
     for (int t = 0; t < T; ++t) acc[p][t] = _mm512_setzero_ps();
-  const PanelStreamPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
+  const StreamAheadPrefetch prefetch(panel_bytes, P);  // each line loaded (tile_prefetch.h)
   for (size_t b = 0; b < blocks; ++b) {
     const uint8_t* g0 = w + b * kGroupBytes;
     __m512i isum[P][T];

@@ -150,14 +150,11 @@ FLOE_VNNI_ATTR HWY_INLINE void ReduceAdd8x16(const __m512* a, float* out) {
   _mm256_storeu_ps(out, _mm512_castps512_ps256(_mm512_permutex2var_ps(q[0], first, q[1])));
 }
 
-// Decode (one token, several rows): the R rows after this tile, prefetched linearly over `steps`
-// calls of Step() (see tile_prefetch.h). Prefill tiles reuse each row for several tokens and
-// prefetch nothing.
+// Decode (one token, several rows) streams each row ahead of its loads, on into the thread's next
+// tile (see tile_prefetch.h). Prefill tiles reuse each row for several tokens and prefetch
+// nothing.
 template <int R, int T>
-HWY_INLINE NextTilePrefetch DecodeTilePrefetch(const uint8_t* w, size_t row_bytes, size_t steps) {
-  return NextTilePrefetch(w + size_t(R) * row_bytes, T == 1 && R > 1 ? size_t(R) * row_bytes : 0,
-                          steps);
-}
+inline constexpr bool kRowTileStreams = T == 1 && R > 1;
 
 // y[t * y_stride + r] for rows r < R (row_bytes apart) and tokens t < T (activations x[t]) of
 // a Q4_0 / Q8_0 matrix (format F above). Per block: the exact integer dot product, scaled in
@@ -174,15 +171,16 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotVnni(const uint8_t* w, size_t row_bytes,
   typename F::Act act[T];
   for (int t = 0; t < T; ++t) act[t] = F::Activations(x[t]);
   __m512 acc[R][T] = {};  // zeros
-  NextTilePrefetch prefetch = DecodeTilePrefetch<R, T>(w, row_bytes, groups);
+  const StreamAheadPrefetch prefetch(row_bytes, R);
   for (size_t g = 0; g < groups; ++g) {
-    prefetch.Step();
     // Fully unrolled (R <= 8), so that acc[r][t] are registers, not stack slots.
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const uint8_t* p = w + size_t(r) * row_bytes + F::kGroupBytes * g;
       const __m512i v0 = _mm512_loadu_si512(p);
       const __m512i v1 = _mm512_loadu_si512(p + F::kSecondLoad);
+      if constexpr (kRowTileStreams<R, T>)
+        prefetch.AheadSpan<F::kGroupBytes>(p, F::kGroupBytes * g);
       const typename F::Codes codes = F::Decode(_mm512_permutex2var_epi8(v0, code_idx, v1));
       const __m512 dw =
           _mm512_cvtph_ps(_mm512_castsi512_si256(_mm512_permutexvar_epi16(scale_idx, v0)));
@@ -287,9 +285,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
   const __m512i d_lanes = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2);
   const __m512 sign = _mm512_setr_ps(1, 1, 1, 1, 1, 1, 1, 1, -1, -1, -1, -1, 0, 0, 0, 0);
   __m512 acc[R][T] = {};  // zeros
-  NextTilePrefetch prefetch = DecodeTilePrefetch<R, T>(w, row_bytes, blocks);
+  const StreamAheadPrefetch prefetch(row_bytes, R);
   for (size_t i = 0; i < blocks; ++i) {
-    prefetch.Step();
     // Per token: the activations regrouped to match the code vectors, (da, -da) and the 8
     // sub-block sums as int16.
     __m512i a[T][4];
@@ -313,6 +310,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ4_K(const uint8_t* w, size_t row_bytes,
       const uint8_t* blk = w + size_t(r) * row_bytes + kBlockBytes * i;
       const __m512i c0 = _mm512_loadu_si512(blk + kCodes);
       const __m512i c1 = _mm512_loadu_si512(blk + kCodes + 64);
+      if constexpr (kRowTileStreams<R, T>) prefetch.AheadSpan<kBlockBytes>(blk, kBlockBytes * i);
       __m512i codes[4] = {
           _mm512_and_si512(c0, low4), _mm512_and_si512(_mm512_srli_epi16(c0, 4), low4),
           _mm512_and_si512(c1, low4), _mm512_and_si512(_mm512_srli_epi16(c1, 4), low4)};
@@ -377,9 +375,8 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
        10, 14, 10, 14, 10, 14, 10, 14, 11, 15, 11, 15, 11, 15, 11, 15}};
   const __m512i pidx0 = _mm512_load_si512(kPairs[0]), pidx1 = _mm512_load_si512(kPairs[1]);
   __m512 acc[R][T] = {};  // zeros
-  NextTilePrefetch prefetch = DecodeTilePrefetch<R, T>(w, row_bytes, blocks);
+  const StreamAheadPrefetch prefetch(row_bytes, R);
   for (size_t i = 0; i < blocks; ++i) {
-    prefetch.Step();
     const int8_t* aq[T];
     __m512i start[T][4];  // -32 x the activation sums of each int32 lane's 4 weights
     __m512 da[T];
@@ -395,6 +392,7 @@ FLOE_VNNI_ATTR HWY_NOINLINE void TileDotQ6_K(const uint8_t* w, size_t row_bytes,
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const uint8_t* blk = w + size_t(r) * row_bytes + 210 * i;
+      if constexpr (kRowTileStreams<R, T>) prefetch.AheadSpan<210>(blk, 210 * i);
       const __m512i sc16 = _mm512_cvtepi8_epi16(
           _mm256_zextsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(blk + 192))));
       const __m512i sc[2] = {_mm512_permutexvar_epi16(pidx0, sc16),
