@@ -160,14 +160,8 @@ Status QuantizeGguf(const std::string& input_path, const std::string& output_pat
     auto report = [&options, i, count, &t, type = types[i]] {
       if (options.progress) options.progress(i, count, t.name, type);
     };
-    if (types[i] == t.type) {
-      // Copied: the writer reads the mapped bytes; the fill only reports progress.
-      FLOE_RETURN_IF_ERROR(
-          w.AddTensorFill(t.name, t.ne, t.type, size_t(t.nbytes), [&t, report](uint8_t* dst) {
-            report();
-            std::memcpy(dst, t.data, size_t(t.nbytes));
-            return Status::Ok();
-          }));
+    if (types[i] == t.type) {  // kept: written straight from the mapped input, no buffer
+      FLOE_RETURN_IF_ERROR(w.AddTensor(t.name, t.ne, t.type, t.data, size_t(t.nbytes), report));
       continue;
     }
     FLOE_ASSIGN_OR_RETURN(TensorView v, in.GetTensorView(t.name));

@@ -580,7 +580,9 @@ TEST_CASE("gguf: tensors filled at write time equal tensors added with their byt
   for (size_t k = 0; k < b.size(); ++k) b[k] = 0.5f * float(k);
   GgufWriter plain, filled;
   for (GgufWriter* w : {&plain, &filled}) w->SetString("general.name", "fill");
+  std::vector<float> e(32, 2.0f);
   REQUIRE(plain.AddTensor("a", {64}, 0, a.data(), a.size() * 4).ok());
+  REQUIRE(plain.AddTensor("e", {32}, 0, e.data(), e.size() * 4).ok());
   REQUIRE(plain.AddTensor("b", {32, 3}, 0, b.data(), b.size() * 4).ok());
   size_t calls = 0;
   auto fill_from = [&calls](const std::vector<float>& v) {
@@ -591,6 +593,9 @@ TEST_CASE("gguf: tensors filled at write time equal tensors added with their byt
     };
   };
   REQUIRE(filled.AddTensorFill("a", {64}, 0, a.size() * 4, fill_from(a)).ok());
+  // A tensor added with its bytes between two filled ones: its on_write runs once, in order.
+  size_t e_at = 0;
+  REQUIRE(filled.AddTensor("e", {32}, 0, e.data(), e.size() * 4, [&] { e_at = ++calls; }).ok());
   REQUIRE(filled.AddTensorFill("b", {32, 3}, 0, b.size() * 4, fill_from(b)).ok());
   // The same checks as AddTensor: a size that does not match the shape, a duplicate, no fill.
   CHECK(filled.AddTensorFill("c", {32}, 0, 4, fill_from(a)).code() == StatusCode::kInvalidArgument);
@@ -600,7 +605,8 @@ TEST_CASE("gguf: tensors filled at write time equal tensors added with their byt
   const std::string path = TempPath("fill.gguf");
   Cleanup cleanup{path};
   REQUIRE(filled.WriteFile(path).ok());
-  CHECK(calls == 2);
+  CHECK(calls == 3);
+  CHECK(e_at == 2);
   auto want = plain.Serialize();
   REQUIRE(want.ok());
   auto got = GgufFile::Open(path);

@@ -228,10 +228,11 @@ Status GgufWriter::CheckNewTensor(const std::string& name, const std::vector<uin
 }
 
 Status GgufWriter::AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type,
-                             const void* data, size_t nbytes) {
+                             const void* data, size_t nbytes, std::function<void()> on_write) {
   FLOE_RETURN_IF_ERROR(CheckNewTensor(name, ne, ggml_type, nbytes));
   if (data == nullptr) return InvalidArgument("GGUF writer: tensor '" + name + "': null data");
-  tensors_.push_back({std::move(name), std::move(ne), ggml_type, data, nbytes, nullptr});
+  tensors_.push_back(
+      {std::move(name), std::move(ne), ggml_type, data, nbytes, nullptr, std::move(on_write)});
   return Status::Ok();
 }
 
@@ -239,7 +240,8 @@ Status GgufWriter::AddTensorFill(std::string name, std::vector<uint64_t> ne, uin
                                  size_t nbytes, TensorFill fill) {
   FLOE_RETURN_IF_ERROR(CheckNewTensor(name, ne, ggml_type, nbytes));
   if (!fill) return InvalidArgument("GGUF writer: tensor '" + name + "': no fill function");
-  tensors_.push_back({std::move(name), std::move(ne), ggml_type, nullptr, nbytes, std::move(fill)});
+  tensors_.push_back(
+      {std::move(name), std::move(ne), ggml_type, nullptr, nbytes, std::move(fill), {}});
   return Status::Ok();
 }
 
@@ -306,6 +308,7 @@ Status EmitBody(const std::string& header, uint32_t alignment, const Tensors& te
       FLOE_RETURN_IF_ERROR(t.fill(filled.data()));
       FLOE_RETURN_IF_ERROR(sink(filled.data(), t.nbytes));
     } else {
+      if (t.on_write) t.on_write();
       FLOE_RETURN_IF_ERROR(sink(t.data, t.nbytes));
     }
     FLOE_RETURN_IF_ERROR(pad(t.nbytes));

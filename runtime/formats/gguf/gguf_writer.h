@@ -30,11 +30,13 @@ class GgufWriter {
   // elements of elem_type, nesting depth <= 2, integer values within their type's range.
   void SetValue(std::string key, GgufValue v);
 
-  // Records a tensor; `data` (nbytes bytes) is copied at WriteFile time and must stay valid
-  // until then. InvalidArgument for a duplicate name, a bad shape, nbytes not matching ne and
-  // type, or null data; Unsupported for an unknown ggml type.
+  // Records a tensor; `data` (nbytes bytes) is written straight from where it lies at WriteFile
+  // time (no copy: a mapped input file's tensor stays in the page cache) and must stay valid
+  // until then; `on_write`, if set, runs just before (progress reports). InvalidArgument for a
+  // duplicate name, a bad shape, nbytes not matching ne and type, or null data; Unsupported for
+  // an unknown ggml type.
   Status AddTensor(std::string name, std::vector<uint64_t> ne, uint32_t ggml_type, const void* data,
-                   size_t nbytes);
+                   size_t nbytes, std::function<void()> on_write = {});
 
   // Produces a tensor's bytes at write time: writes exactly the tensor's nbytes into dst (a
   // buffer the writer owns and reuses from tensor to tensor). An error stops the write.
@@ -63,6 +65,7 @@ class GgufWriter {
     const void* data = nullptr;
     size_t nbytes = 0;
     TensorFill fill;  // set instead of data for AddTensorFill
+    std::function<void()> on_write;  // AddTensor's
   };
   // The shared checks of AddTensor / AddTensorFill.
   Status CheckNewTensor(const std::string& name, const std::vector<uint64_t>& ne,
