@@ -212,8 +212,8 @@ struct Edit {
   std::function<void(GgufWriter&)> set;
   bool replace_freqs = false;
   uint32_t freqs_type = 0;           // ggml type: 0 f32, 1 f16
-  std::vector<uint64_t> freqs_ne;
-  std::vector<uint8_t> freqs_bytes;
+  std::vector<uint64_t> freqs_ne = {};
+  std::vector<uint8_t> freqs_bytes = {};
 };
 
 std::string Rewrite(const GgufFile& src, const Edit& e, const std::string& stem) {
