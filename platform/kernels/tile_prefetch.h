@@ -13,12 +13,12 @@ namespace floe {
 // The hardware prefetchers alone keep too few of their lines in flight to overlap the tile's
 // arithmetic with memory, so for every line a tile loads, it also prefetches the line
 // kStreamAhead bytes further along the same stream: about one K-quant block column (2304 / 3360
-// bytes), several Q4_0 / Q8_0 ones, or half an f16 row of 2048 columns ahead, close enough to
-// still be in L1 when it is used; streams shorter than that (a Q8_0 row of 2048 columns) are
-// prefetched one stream length ahead. Past the stream's end, the prefetch goes on in the stream
-// that takes its place in the thread's next tile (P streams on), not in the next stream, which this
-// tile reads already. The last tile's prefetches fall past its rows or past the matrix:
-// harmless, a prefetch never faults.
+// bytes), several Q4_0 / Q8_0 ones, or three quarters of an f16 row of 2048 columns ahead, close
+// enough to still be in L1 when it is used; streams shorter than that (a Q8_0 row of 2048
+// columns) are prefetched one stream length ahead. Past the stream's end, the prefetch goes on in
+// the stream that takes its place in the thread's next tile (P streams on), not in the next
+// stream, which this tile reads already. The last tile's prefetches fall past its rows or past
+// the matrix: harmless, a prefetch never faults.
 inline constexpr size_t kStreamAhead = 3072;
 class StreamAheadPrefetch {
  public:
