@@ -183,8 +183,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ4KVnni(const uint8_t* w, size_t
     for (int p = 0; p < P; ++p) {
       for (int t = 0; t < T; ++t) isum[p][t] = _mm512_setzero_si512();
       scales[p] = LoadQ4KPanelScales(g0 + p * panel_bytes);
-      for (int line = 0; line < 4; ++line)  // d, dmin, scales
-        prefetch.Ahead(g0 + p * panel_bytes + 64 * line, b * kGroupBytes + 64 * line);
+      prefetch.AheadSpan<kQ4KPanelQs>(g0 + p * panel_bytes, b * kGroupBytes);  // d, dmin, scales
     }
 #pragma GCC unroll 4
     for (int jj = 0; jj < 4; ++jj) {
@@ -300,8 +299,7 @@ FLOE_PANEL_VNNI_ATTR HWY_NOINLINE void PanelTileQ6KVnni(const uint8_t* w, size_t
           const size_t offset = 64 * (12 * u + 3 * k);  // in the group
           __m512i codes[4];
           Q6KCodes(g0 + p * panel_bytes + offset, codes);
-          for (size_t line = 0; line < 192; line += 64)
-            prefetch.Ahead(g0 + p * panel_bytes + offset + line, b * kGroupBytes + offset + line);
+          prefetch.AheadSpan<192>(g0 + p * panel_bytes + offset, b * kGroupBytes + offset);
           for (int t = 0; t < T; ++t)
             for (int c = 0; c < 4; ++c)
               s[c][p][t] = _mm512_dpbusd_epi32(

@@ -27,7 +27,7 @@ class StreamAheadPrefetch {
         next_tile_(size_t(streams - 1) * stream_bytes),
         ahead_(stream_bytes < kStreamAhead ? stream_bytes : kStreamAhead) {}
   // Prefetches for the kSpan bytes from `p`, which lies `offset` bytes into its stream: every
-  // line they touch, for tiles whose steps are not whole lines (a row tile's blocks).
+  // line they touch (a K-quant panel's fields, a row tile's blocks that are not whole lines).
   template <size_t kSpan>
   __attribute__((always_inline)) void AheadSpan(const uint8_t* p, size_t offset) const {
     for (size_t j = 0; j < kSpan; j += 64) Ahead(p + j, offset + j);
